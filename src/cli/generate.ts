@@ -1,0 +1,115 @@
+/**
+ * `llama2-embed generate`: text from a llama2.c model with the reference engine (llama2.c's `run`).
+ * Same flags and defaults as run.c: -i prompt, -n 256 steps, -t 1.0, -p 0.9, -s time.
+ */
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { generate, BOS } from '../engine/generate.js';
+import { loadForGeneration, WEIGHTS_PRECISIONS, type WeightsPrecision } from '../engine/load.js';
+import { Sampler } from '../engine/sampler.js';
+import { Transformer } from '../engine/transformer.js';
+import { StreamingDecoder } from '../tokenizer/tokenizer.js';
+import { UserError } from '../util/errors.js';
+import { OutputSink } from './output.js';
+
+export const OUTPUT_FORMATS = ['text', 'ids', 'jsonl'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+interface GenerateArgs {
+  model?: string;
+  tokenizer?: string;
+  prompt: string;
+  steps: number;
+  temperature: number;
+  topp: number;
+  seed?: string;
+  weights?: WeightsPrecision;
+  groupSize?: number;
+  format: OutputFormat;
+}
+
+/** The sampling flags shared by every command that generates (generate, run, monitor). */
+export function withGenerationOptions<T>(y: Argv<T>) {
+  return y
+    .option('prompt', { alias: 'i', type: 'string', default: '', describe: 'prompt text' })
+    .option('steps', { alias: 'n', type: 'number', default: 256, describe: 'forward passes, prompt included (0 = the whole context)' })
+    .option('temperature', { alias: 't', type: 'number', default: 1.0, describe: '0 = greedy (argmax)' })
+    .option('topp', { alias: 'p', type: 'number', default: 0.9, describe: 'top-p (nucleus) sampling threshold, in [0, 1]' })
+    .option('seed', { alias: 's', type: 'string', describe: 'random seed, a positive integer (default: the current time)' });
+}
+
+export interface SamplingChoice {
+  steps: number;
+  temperature: number;
+  topp: number;
+  seed: bigint;
+}
+
+/** Checks the sampling flags; a bad value is a usage error that says what is allowed. */
+export function parseSampling(args: { steps: number; temperature: number; topp: number; seed?: string }): SamplingChoice {
+  if (!Number.isInteger(args.steps) || args.steps < 0) throw new UserError(`--steps (-n) must be a whole number ≥ 0, got ${args.steps}.`, 2);
+  if (!Number.isFinite(args.temperature) || args.temperature < 0) {
+    throw new UserError(`--temperature (-t) must be a number ≥ 0 (0 = greedy), got ${args.temperature}.`, 2);
+  }
+  if (!Number.isFinite(args.topp) || args.topp < 0 || args.topp > 1) {
+    throw new UserError(`--topp (-p) must be a number between 0 and 1, got ${args.topp}.`, 2);
+  }
+  let seed: bigint;
+  if (args.seed === undefined) {
+    seed = BigInt(Math.floor(Date.now() / 1000)); // run.c: time(NULL)
+  } else if (/^\d+$/.test(args.seed.trim()) && BigInt(args.seed.trim()) > 0n && BigInt(args.seed.trim()) < 2n ** 64n) {
+    seed = BigInt(args.seed.trim());
+  } else {
+    throw new UserError(`--seed (-s) must be a whole number between 1 and 2^64 - 1, got "${args.seed}".`, 2);
+  }
+  return { steps: args.steps, temperature: args.temperature, topp: args.topp, seed };
+}
+
+export const generateCommand: CommandModule<object, GenerateArgs> = {
+  command: 'generate',
+  describe: 'generate text on this machine with the reference engine (like llama2.c run)',
+  builder: (y) =>
+    withGenerationOptions(y)
+      .option('model', { alias: 'm', type: 'string', describe: 'checkpoint (.bin), a path or a name found by the model lookup', default: undefined })
+      .option('tokenizer', { alias: 'z', type: 'string', describe: 'tokenizer.bin (default: the one that goes with the model)' })
+      .option('weights', { choices: WEIGHTS_PRECISIONS, describe: 'weights precision (default: the checkpoint\'s own)' })
+      .option('group-size', { type: 'number', describe: 'Q8_0 group size (default: chosen for the model)' })
+      .option('format', { choices: OUTPUT_FORMATS, default: 'text' as OutputFormat, describe: 'text, token ids (P/G lines) or JSON lines' })
+      .example('$0 generate -i "Once upon a time" -t 0', 'greedy story from stories260K')
+      .example('$0 generate -m stories260K.bin --weights q8_0 --format ids', 'int8 weights, token ids') as unknown as Argv<GenerateArgs>,
+  handler: (args: ArgumentsCamelCase<GenerateArgs>) => runGenerate(args),
+};
+
+function runGenerate(args: GenerateArgs): void {
+  const sampling = parseSampling(args);
+  const loaded = loadForGeneration({ model: args.model, tokenizer: args.tokenizer, weights: args.weights, groupSize: args.groupSize });
+  const { model, tokenizer } = loaded;
+  if (loaded.groupSizeChoice && args.format === 'text') {
+    process.stderr.write(`Q8_0 group size ${loaded.groupSize}: ${loaded.groupSizeChoice.reason}\n`);
+  }
+  const transformer = new Transformer(model);
+  const sampler = new Sampler(model.config.vocabSize, sampling);
+  const promptTokens = tokenizer.encode(args.prompt, true, false);
+  const out = new OutputSink(process.stdout);
+  const decoder = new StreamingDecoder(tokenizer);
+
+  if (args.format === 'ids') for (const id of promptTokens) out.write(`P ${id}\n`);
+
+  let started = 0;
+  let timed = 0;
+  for (const step of generate(transformer, sampler, promptTokens, sampling.steps)) {
+    if (args.format === 'ids' && !step.fromPrompt) out.write(`G ${step.next}\n`);
+    if (step.next === BOS) break;
+    const text = decoder.push(step.prev, step.next);
+    if (args.format === 'text') out.write(text);
+    if (args.format === 'jsonl') out.write(`${JSON.stringify({ pos: step.pos, token: step.next, prompt: step.fromPrompt, text })}\n`);
+    // as run.c: time from the end of the first step, so start-up is not counted
+    if (started === 0) started = performance.now();
+    else timed++;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const tokensPerSecond = timed > 0 && seconds > 0 ? timed / seconds : 0;
+  const rest = decoder.flush();
+  if (args.format === 'text') out.write(`${rest}\n`);
+  if (args.format === 'jsonl') out.write(`${JSON.stringify({ done: true, tokensPerSecond, loadMs: loaded.loadMs })}\n`);
+  process.stderr.write(`achieved tok/s: ${tokensPerSecond.toFixed(2)}\n`);
+}

@@ -1,0 +1,36 @@
+/** The generation loop of llama2.c run.c `generate`: feed the prompt, then sample until `steps` or BOS. */
+import type { Sampler } from './sampler.js';
+import type { Transformer } from './transformer.js';
+
+export const BOS = 1;
+export const EOS = 2;
+
+export interface Step {
+  /** The position the token was produced at. */
+  pos: number;
+  /** The token that was fed in. */
+  prev: number;
+  /** The token that comes next: forced from the prompt, or sampled. */
+  next: number;
+  /** True while `next` is forced by the prompt rather than sampled. */
+  fromPrompt: boolean;
+}
+
+/**
+ * Yields one Step per forward pass. As in run.c, `steps` counts forward passes including the
+ * prompt's (0 or more than the context means the whole context), and generation stops after
+ * BOS is sampled (that step is yielded, so callers can record it, but not printed by run.c).
+ */
+export function* generate(transformer: Transformer, sampler: Sampler, promptTokens: number[], steps: number): Generator<Step> {
+  if (promptTokens.length < 1) throw new Error('generate: the prompt needs at least one token (BOS)');
+  const maxSteps = steps <= 0 || steps > transformer.seqLen ? transformer.seqLen : steps;
+  let token = promptTokens[0];
+  for (let pos = 0; pos < maxSteps; pos++) {
+    const logits = transformer.forward(token, pos);
+    const fromPrompt = pos < promptTokens.length - 1;
+    const next = fromPrompt ? promptTokens[pos + 1] : sampler.sample(logits);
+    yield { pos, prev: token, next, fromPrompt };
+    if (next === BOS) return;
+    token = next;
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * The reference forward pass (llama2.c run.c `forward`, and runq.c's for Q8_0 weights), built
+ * from the kernels in src/kernels/. This is the oracle every compiled target is checked against.
+ */
+import type { Config, Model, Tensor } from '../checkpoint/model.js';
+import { headSize, kvDim } from '../checkpoint/model.js';
+import { attention } from '../kernels/attention.js';
+import { embedF32, embedQ8 } from '../kernels/embed.js';
+import { matmulF32, matmulQ8 } from '../kernels/matmul.js';
+import { quantizeQ8 } from '../kernels/quantize.js';
+import { residualAdd } from '../kernels/residual.js';
+import { rmsnorm } from '../kernels/rmsnorm.js';
+import { rope } from '../kernels/rope.js';
+import { swiglu } from '../kernels/swiglu.js';
+import { buildRopeTables, type RopeTables } from './rope-tables.js';
+
+/** The activations and KV cache of one sequence (llama2.c `RunState`). */
+export class RunState {
+  readonly x: Float32Array; // current activation [dim]
+  readonly xb: Float32Array; // same, inside a residual branch [dim]
+  readonly xb2: Float32Array; // an additional buffer [dim]
+  readonly hb: Float32Array; // feed-forward hidden [hidden_dim]
+  readonly hb2: Float32Array; // feed-forward hidden [hidden_dim]
+  readonly q: Float32Array; // query [dim]
+  readonly att: Float32Array; // attention scores [n_heads, seq_len]
+  readonly logits: Float32Array; // [vocab_size]
+  readonly keyCache: Float32Array; // [n_layers, seq_len, kv_dim]
+  readonly valueCache: Float32Array; // [n_layers, seq_len, kv_dim]
+  readonly xq: Int8Array; // a quantized activation [max(dim, hidden_dim)]
+  readonly xs: Float32Array; // its group scales
+
+  constructor(c: Config, seqLen: number) {
+    const kv = kvDim(c);
+    const widest = Math.max(c.dim, c.hiddenDim);
+    this.x = new Float32Array(c.dim);
+    this.xb = new Float32Array(c.dim);
+    this.xb2 = new Float32Array(c.dim);
+    this.hb = new Float32Array(c.hiddenDim);
+    this.hb2 = new Float32Array(c.hiddenDim);
+    this.q = new Float32Array(c.dim);
+    this.att = new Float32Array(c.nHeads * seqLen);
+    this.logits = new Float32Array(c.vocabSize);
+    this.keyCache = new Float32Array(c.nLayers * seqLen * kv);
+    this.valueCache = new Float32Array(c.nLayers * seqLen * kv);
+    this.xq = new Int8Array(widest);
+    this.xs = new Float32Array(widest);
+  }
+}
+
+export class Transformer {
+  readonly config: Config;
+  readonly seqLen: number;
+  readonly state: RunState;
+  private readonly rope: RopeTables;
+
+  /** `seqLen` may shorten the model's context (and KV cache); it cannot lengthen it. */
+  constructor(
+    readonly model: Model,
+    seqLen = model.config.seqLen,
+  ) {
+    this.config = model.config;
+    this.seqLen = Math.min(seqLen, model.config.seqLen);
+    this.state = new RunState(this.config, this.seqLen);
+    this.rope = buildRopeTables(this.config, this.seqLen);
+  }
+
+  /** Runs the model on `token` at position `pos` and returns the logits (a view into the state). */
+  forward(token: number, pos: number): Float32Array {
+    const c = this.config;
+    const s = this.state;
+    const w = this.model;
+    const dim = c.dim;
+    const hs = headSize(c);
+    const kv = kvDim(c);
+    const kvMul = c.nHeads / c.nKvHeads;
+
+    embed(s.x, w.tokenEmbedding, token);
+
+    for (let l = 0; l < c.nLayers; l++) {
+      const layer = w.layers[l];
+      // attention: rmsnorm, then q, k, v (k and v straight into this position of the cache)
+      rmsnorm(s.xb, s.x, layer.rmsAtt, dim);
+      const layerOffset = l * this.seqLen * kv;
+      const k = s.keyCache.subarray(layerOffset + pos * kv, layerOffset + (pos + 1) * kv);
+      const v = s.valueCache.subarray(layerOffset + pos * kv, layerOffset + (pos + 1) * kv);
+      this.linear(s.q, s.xb, layer.wq);
+      this.linear(k, s.xb, layer.wk);
+      this.linear(v, s.xb, layer.wv);
+      rope(s.q, k, this.rope.cos, this.rope.sin, pos, dim, kv, hs);
+      attention(s.xb, s.q, s.keyCache, s.valueCache, s.att, layerOffset, pos, c.nHeads, hs, kv, kvMul, this.seqLen);
+      this.linear(s.xb2, s.xb, layer.wo);
+      residualAdd(s.x, s.xb2, dim);
+
+      // feed-forward: rmsnorm, w2(silu(w1 x) * w3 x)
+      rmsnorm(s.xb, s.x, layer.rmsFfn, dim);
+      this.linear(s.hb, s.xb, layer.w1);
+      this.linear(s.hb2, s.xb, layer.w3);
+      swiglu(s.hb, s.hb2, c.hiddenDim);
+      this.linear(s.xb, s.hb, layer.w2);
+      residualAdd(s.x, s.xb, dim);
+    }
+
+    rmsnorm(s.x, s.x, w.rmsFinal, dim);
+    this.linear(s.logits, s.x, w.classifier);
+    return s.logits;
+  }
+
+  /** out = W · x, for fp32 weights directly, for Q8_0 weights after quantizing x with W's grouping. */
+  private linear(out: Float32Array, x: Float32Array, weight: Tensor): void {
+    if (weight.dtype === 'f32') {
+      matmulF32(out, x, weight.data, weight.cols, weight.rows);
+    } else {
+      quantizeQ8(this.state.xq, this.state.xs, x, weight.cols, weight.groupSize);
+      matmulQ8(out, this.state.xq, this.state.xs, weight.q, weight.scales, weight.cols, weight.rows, weight.groupSize);
+    }
+  }
+}
+
+/** x ← the embedding row of `token` (dequantized for Q8_0, as runq.c does at load time). */
+function embed(x: Float32Array, table: Tensor, token: number): void {
+  if (table.dtype === 'f32') embedF32(x, table.data, token, table.cols);
+  else embedQ8(x, table.q, table.scales, token, table.cols, table.groupSize);
+}

@@ -1,0 +1,44 @@
+/**
+ * Builtins of the kernel subset: the only functions a kernel may call besides other kernels.
+ * Each has this portable TypeScript definition and a C definition per target (see doc/kernels.md);
+ * the two must agree to the bit.
+ */
+import type { f32, f64, i32 } from './types.js';
+
+/** Rounds a double to float32 (round to nearest even), as C does when it stores or computes in float. C: `(float)(x)`. */
+export const fround = Math.fround;
+
+/** float32 square root; IEEE-754 requires it correctly rounded, so double sqrt then rounding is exact. C: `sqrtf(x)`. */
+export function sqrtf(x: f32): f32 {
+  return Math.fround(Math.sqrt(x));
+}
+
+/** Absolute value. C: `fabsf(x)`. */
+export function fabsf(x: f32): f32 {
+  return Math.abs(x);
+}
+
+/** Largest integral value not greater than x, in double. C: `floor(x)`. */
+export function floor(x: f64): f64 {
+  return Math.floor(x);
+}
+
+/** x · 2^k, exact for the ranges the kernels use (k in [-160, 160]). C: `ldexp(x, k)`. */
+export function ldexp(x: f64, k: i32): f64 {
+  return x * 2 ** k;
+}
+
+/** Rounds half away from zero, as C's `round()`. */
+export function roundHalfAway(x: f64): f64 {
+  return x < 0 ? -Math.floor(-x + 0.5) : Math.floor(x + 0.5);
+}
+
+/** Integer division truncating toward zero, as C's `/` on ints. C: `(a) / (b)`. */
+export function idiv(a: i32, b: i32): i32 {
+  return Math.trunc(a / b);
+}
+
+/** Smaller of two integers. C: a static inline `imin`. */
+export function imin(a: i32, b: i32): i32 {
+  return a < b ? a : b;
+}

@@ -1,0 +1,51 @@
+/**
+ * Matrix-vector products, W (d rows × n columns, row-major) times x (n), as llama2.c computes them:
+ * one accumulator per row, summed left to right.
+ */
+import { fround, idiv, imin } from './builtins.js';
+import type { f32, i32 } from './types.js';
+
+/** xout[i] = Σ_j w[i·n + j] · x[j] in float32, j ascending (llama2.c run.c `matmul`). */
+export function matmulF32(xout: Float32Array, x: Float32Array, w: Float32Array, n: i32, d: i32): void {
+  for (let i: i32 = 0; i < d; i++) {
+    let val: f32 = 0;
+    const row: i32 = i * n;
+    for (let j: i32 = 0; j < n; j++) {
+      val = fround(val + fround(w[row + j] * x[j]));
+    }
+    xout[i] = val;
+  }
+}
+
+/**
+ * Q8_0 matmul (llama2.c runq.c `matmul`, with row-aligned groups): each row of W is split into
+ * groups of `groupSize` columns (the last one may be shorter); x was quantized with the same
+ * grouping. Per group the int8 products are summed exactly in int32, then scaled in float32:
+ * `val += (float)ival * wScale * xScale`.
+ */
+export function matmulQ8(
+  xout: Float32Array,
+  xq: Int8Array,
+  xs: Float32Array,
+  wq: Int8Array,
+  ws: Float32Array,
+  n: i32,
+  d: i32,
+  groupSize: i32,
+): void {
+  const groups: i32 = idiv(n + groupSize - 1, groupSize);
+  for (let i: i32 = 0; i < d; i++) {
+    let val: f32 = 0;
+    const row: i32 = i * n;
+    for (let g: i32 = 0; g < groups; g++) {
+      const start: i32 = g * groupSize;
+      const end: i32 = imin(start + groupSize, n);
+      let ival: i32 = 0;
+      for (let j: i32 = start; j < end; j++) {
+        ival += xq[j] * wq[row + j];
+      }
+      val = fround(val + fround(fround(ival * ws[i * groups + g]) * xs[g]));
+    }
+    xout[i] = val;
+  }
+}

@@ -1,0 +1,9 @@
+/** The residual connection: x ← x + delta. */
+import { fround } from './builtins.js';
+import type { i32 } from './types.js';
+
+export function residualAdd(x: Float32Array, delta: Float32Array, n: i32): void {
+  for (let i: i32 = 0; i < n; i++) {
+    x[i] = fround(x[i] + delta[i]);
+  }
+}

@@ -1,0 +1,20 @@
+/** Softmax in place (llama2.c run.c `softmax`). */
+import { fround } from './builtins.js';
+import { expf } from './math.js';
+import type { f32, i32 } from './types.js';
+
+/** x[0..size) ← exp(x - max) / Σ exp(x - max), summed in index order. */
+export function softmax(x: Float32Array, size: i32): void {
+  let maxVal: f32 = x[0];
+  for (let i: i32 = 1; i < size; i++) {
+    if (x[i] > maxVal) maxVal = x[i];
+  }
+  let sum: f32 = 0;
+  for (let i: i32 = 0; i < size; i++) {
+    x[i] = expf(fround(x[i] - maxVal));
+    sum = fround(sum + x[i]);
+  }
+  for (let i: i32 = 0; i < size; i++) {
+    x[i] = fround(x[i] / sum);
+  }
+}
