@@ -16,7 +16,7 @@ const LN2_LO: f64 = 1.9082149292705877e-10;
  * polynomial for e^r in double (relative error below 1e-14, so the float result is the correctly
  * rounded one except within 1e-7 ULP of a tie), then scaling by 2^k.
  */
-export function expf(x: f32): f32 {
+export function expF32(x: f32): f32 {
   if (x > 88.72283935546875) return Infinity; // above ln(FLT_MAX): overflows float
   if (x < -103.97208404541016) return 0; // below half the smallest subnormal
   const k: f64 = floor(x * LOG2E + 0.5);

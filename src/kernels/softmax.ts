@@ -1,6 +1,6 @@
 /** Softmax in place (llama2.c run.c `softmax`). */
 import { fround } from './builtins.js';
-import { expf } from './math.js';
+import { expF32 } from './math.js';
 import type { f32, i32 } from './types.js';
 
 /** x[0..size) ← exp(x - max) / Σ exp(x - max), summed in index order. */
@@ -11,7 +11,7 @@ export function softmax(x: Float32Array, size: i32): void {
   }
   let sum: f32 = 0;
   for (let i: i32 = 0; i < size; i++) {
-    x[i] = expf(fround(x[i] - maxVal));
+    x[i] = expF32(fround(x[i] - maxVal));
     sum = fround(sum + x[i]);
   }
   for (let i: i32 = 0; i < size; i++) {

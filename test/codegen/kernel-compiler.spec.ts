@@ -1,0 +1,146 @@
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BUILTINS_PRELUDE, KernelCompiler, floatLiteral, snakeCase } from '../../src/codegen/kernel-compiler.js';
+import { projectRoot } from '../../src/models/locate.js';
+import { tempDir } from '../helpers/fixtures.js';
+import { normOf, mixed, scaleRows, sumSquares } from './fixtures/sample-kernels.js';
+
+const root = projectRoot();
+const fixture = join(root, 'test/codegen/fixtures/sample-kernels.ts');
+
+/** Compiles a kernel file written in a test into a fresh compiler, returning the error message if it is rejected. */
+function compileSnippet(source: string): KernelCompiler | string {
+  const { dir, cleanup } = tempDir();
+  try {
+    const file = join(dir, 'snippet.ts');
+    writeFileSync(file, `import { fround, idiv } from './builtins.js';\nimport type { f32, f64, i32 } from './types.js';\n${source}`);
+    const kc = new KernelCompiler([file], dir);
+    for (const name of kc.kernelNames()) kc.emitFunction(name);
+    return kc;
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    cleanup();
+  }
+}
+
+function runC(source: string): string {
+  const { dir, cleanup } = tempDir();
+  try {
+    writeFileSync(join(dir, 'main.c'), source);
+    execFileSync('cc', ['-std=c99', '-O2', '-Wall', '-Wextra', '-Werror', '-Wno-unused-function', '-ffp-contract=off', '-o', join(dir, 'main'), join(dir, 'main.c'), '-lm']);
+    return execFileSync(join(dir, 'main'), { encoding: 'utf8' });
+  } finally {
+    cleanup();
+  }
+}
+
+const C_HEAD = `#include <stdint.h>\n#include <stdbool.h>\n#include <stdio.h>\n#include <math.h>\n${BUILTINS_PRELUDE}\n`;
+
+describe('codegen/kernel-compiler', () => {
+  const kc = new KernelCompiler([fixture], root);
+
+  it('names C functions and variables in snake_case', () => {
+    expect(snakeCase('matmulQ8')).to.equal('matmul_q8');
+    expect(snakeCase('keyCache')).to.equal('key_cache');
+    expect(snakeCase('LN2_HI')).to.equal('LN2_HI');
+  });
+
+  it('writes float constants that read back as the same float32', () => {
+    for (const v of [0.5, 1, 127, Math.fround(0.1), Math.fround(88.72283935546875), Math.fround(-103.97208404541016)]) {
+      const text = floatLiteral(v);
+      expect(text.endsWith('f')).to.equal(true);
+      expect(Math.fround(Number(text.slice(0, -1)))).to.equal(v);
+    }
+    expect(floatLiteral(1)).to.equal('1.0f');
+  });
+
+  it('translates a float32 reduction to the C of llama2.c, with its comment and source line', () => {
+    const c = kc.emitFunction('sumSquares');
+    expect(c).to.contain('Sum of squares in float32.');
+    expect(c).to.match(/Generated from test\/codegen\/fixtures\/sample-kernels\.ts:\d+\./);
+    expect(c).to.contain('float sum_squares(const float* x, int n) {');
+    expect(c).to.contain('    float s = 0.0f;');
+    expect(c).to.contain('    for (int i = 0; i < n; i++) {');
+    expect(c).to.contain('        s += x[i] * x[i];');
+  });
+
+  it('specializes shape parameters into literal constants', () => {
+    const c = kc.emitFunction('scaleRows', { bind: { rows: 3, cols: 4 }, cName: 'scale_rows_3x4' });
+    expect(c).to.contain('void scale_rows_3x4(float* m) {');
+    expect(c).to.contain('for (int r = 0; r < 3; r++)');
+    expect(c).to.contain('float* row = m + r * 4;');
+    expect(c).to.contain('specialized for rows = 3, cols = 4');
+  });
+
+  it('marks arrays a kernel only reads as const, through views and callees', () => {
+    expect(kc.emitPrototype('normOf')).to.equal('float norm_of(const float* x, int n);');
+    expect(kc.emitPrototype('scaleRows')).to.equal('void scale_rows(float* m, int rows, int cols);');
+  });
+
+  it('produces C that computes exactly what the TypeScript computes', () => {
+    const x = new Float32Array([0.1, -2.5, 3.75, 1e-3, 7]);
+    const m = new Float32Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    const expectedM = Float32Array.from(m);
+    scaleRows(expectedM, 3, 4);
+    const program = `${C_HEAD}${kc.emitConstants(kc.kernelNames())}\n${kc
+      .kernelNames()
+      .map((n) => kc.emitFunction(n, { storage: 'static' }))
+      .join('\n')}${kc.emitFunction('scaleRows', { bind: { rows: 3, cols: 4 }, cName: 'scale_rows_3x4', storage: 'static' })}
+int main(void) {
+    float x[] = {${Array.from(x, (v) => floatLiteral(v)).join(', ')}};
+    float m[] = {${Array.from(m, (v) => floatLiteral(v)).join(', ')}};
+    printf("%.17g\\n", (double)sum_squares(x, 5));
+    printf("%.17g\\n", (double)norm_of(x, 5));
+    printf("%.17g\\n", mixed(7, 2));
+    printf("%.17g\\n", mixed(-7, 2));
+    scale_rows_3x4(m);
+    for (int i = 0; i < 12; i++) printf("%.17g\\n", (double)m[i]);
+    return 0;
+}
+`;
+    const lines = runC(program).trim().split('\n').map(Number);
+    expect(lines[0]).to.equal(sumSquares(x, 5));
+    expect(lines[1]).to.equal(normOf(x, 5));
+    expect(lines[2]).to.equal(mixed(7, 2));
+    expect(lines[3]).to.equal(mixed(-7, 2));
+    expect(lines.slice(4)).to.deep.equal(Array.from(expectedM));
+  });
+
+  it('translates every product kernel into C that gcc accepts with -Wall -Wextra -Werror', () => {
+    const dir = join(root, 'src/kernels');
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('.ts') && f !== 'types.ts' && f !== 'builtins.ts')
+      .map((f) => join(dir, f));
+    const all = new KernelCompiler(files, root);
+    const names = all.kernelNames();
+    const program = `${C_HEAD}${all.emitConstants(names)}\n${names.map((n) => all.emitPrototype(n, { storage: 'static' })).join('\n')}\n${names
+      .map((n) => all.emitFunction(n, { storage: 'static' }))
+      .join('\n')}\nint main(void) { return 0; }\n`;
+    expect(runC(program)).to.equal('');
+  });
+
+  describe('rejects what it cannot translate, naming file, line and construct', () => {
+    const cases: [string, string, RegExp][] = [
+      ['unrounded float32 arithmetic', 'export function f(x: Float32Array): f32 { return fround(x[0] + x[1] * x[2]); }', /snippet\.ts:3: .*wrap it in fround\(\)/],
+      ['a class', 'export class Foo {}', /snippet\.ts:3: construct not supported in kernels: ClassDeclaration/],
+      ['an untyped parameter', 'export function f(x): void {}', /snippet\.ts:3: construct not supported in kernels: parameter type \(none\)/],
+      ['Math functions', 'export function f(x: f64): f64 { return Math.exp(x); }', /snippet\.ts:3: construct not supported in kernels: method call Math\.exp\(\)/],
+      ['strings', "export function f(): i32 { const s = 'a'; return 0; }", /snippet\.ts:3: construct not supported in kernels: StringLiteral/],
+      ['+= on a float', 'export function f(x: Float32Array): void { let s: f32 = 0; s += x[0]; }', /compound assignment \+= on a float/],
+      ['a double stored in f32', 'export function f(x: f64): f32 { const y: f32 = x; return y; }', /a double stored in an f32 variable/],
+      ['a float stored in an integer', 'export function f(x: Float32Array): i32 { const y: i32 = x[0]; return y; }', /floating-point value stored in an integer/],
+      ['module state', 'let counter: i32 = 0;', /module-level `let`/],
+      ['unknown calls', 'export function f(x: f64): f64 { return g(x); }', /call to g\(\): only kernels and builtins/],
+    ];
+    for (const [what, source, message] of cases) {
+      it(what, () => {
+        const result = compileSnippet(source);
+        expect(result).to.be.a('string');
+        expect(result as string).to.match(message);
+      });
+    }
+  });
+});
