@@ -5,9 +5,12 @@
  */
 import yargs from 'yargs';
 import { UserError, describeError } from '../util/errors.js';
+import { buildCommand } from './build.js';
 import { generateCommand } from './generate.js';
 import { inspectCommand } from './inspect.js';
+import { planCommand } from './plan.js';
 import { pullCommand } from './pull.js';
+import { runCommand } from './run.js';
 
 export async function main(argv: string[]): Promise<number> {
   let failure: unknown;
@@ -17,6 +20,9 @@ export async function main(argv: string[]): Promise<number> {
     .command(generateCommand)
     .command(inspectCommand)
     .command(pullCommand)
+    .command(buildCommand)
+    .command(planCommand)
+    .command(runCommand)
     .demandCommand(1, 'Name a command: llama2-embed --help lists them.')
     .strict()
     .recommendCommands()

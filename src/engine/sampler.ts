@@ -1,8 +1,6 @@
-/** Chooses the next token from the logits as llama2.c run.c's `Sampler` does. */
+/** Chooses the next token from the logits as llama2.c run.c's `Sampler` does (the kernel `sampleNext`). */
 import { fround } from '../kernels/builtins.js';
-import { randomF32 } from '../kernels/rng.js';
-import { argmax, sampleMult, sampleTopp } from '../kernels/sampling.js';
-import { softmax } from '../kernels/softmax.js';
+import { sampleNext } from '../kernels/sampling.js';
 
 export interface SamplerSettings {
   /** 0 = greedy (argmax); otherwise logits are divided by it before the softmax. */
@@ -31,12 +29,6 @@ export class Sampler {
 
   /** Picks a token; for temperature > 0 the logits are turned into probabilities in place. */
   sample(logits: Float32Array): number {
-    const n = this.vocabSize;
-    if (this.temperature === 0) return argmax(logits, n);
-    for (let i = 0; i < n; i++) logits[i] = fround(logits[i] / this.temperature);
-    softmax(logits, n);
-    const coin = randomF32(this.rngState);
-    if (this.topp <= 0 || this.topp >= 1) return sampleMult(logits, n, coin);
-    return sampleTopp(logits, n, this.topp, this.order, coin);
+    return sampleNext(logits, this.vocabSize, this.temperature, this.topp, this.order, this.rngState);
   }
 }

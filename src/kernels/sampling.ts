@@ -1,5 +1,7 @@
 /** Choosing the next token from the logits (llama2.c run.c `sample_argmax`, `sample_mult`, `sample_topp`). */
 import { fround } from './builtins.js';
+import { randomF32 } from './rng.js';
+import { softmax } from './softmax.js';
 import type { f32, i32 } from './types.js';
 
 /** Index of the largest value; the first one on ties. */
@@ -91,4 +93,27 @@ export function sampleTopp(probs: Float32Array, n: i32, topp: f32, order: Int32A
     if (r < cdf) return order[i];
   }
   return order[lastIdx];
+}
+
+/**
+ * The next token from the logits (llama2.c run.c `sample`): greedy when temperature is 0;
+ * otherwise the logits are divided by the temperature, turned into probabilities in place, and
+ * sampled with one coin from the RNG, top-p when 0 < topp < 1, from the whole distribution else.
+ */
+export function sampleNext(
+  logits: Float32Array,
+  n: i32,
+  temperature: f32,
+  topp: f32,
+  order: Int32Array,
+  rngState: BigUint64Array,
+): i32 {
+  if (temperature === 0) return argmax(logits, n);
+  for (let i: i32 = 0; i < n; i++) {
+    logits[i] = fround(logits[i] / temperature);
+  }
+  softmax(logits, n);
+  const coin: f32 = randomF32(rngState);
+  if (topp <= 0 || topp >= 1) return sampleMult(logits, n, coin);
+  return sampleTopp(logits, n, topp, order, coin);
 }

@@ -1,0 +1,54 @@
+/** `llama2-embed build`: quantize, plan, emit C and compile, for a target. */
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { WEIGHT_PRECISIONS } from '../plan/plan.js';
+import { knownTargets } from '../plan/target.js';
+import { build, type BuildRequest } from '../toolchain/build.js';
+
+export interface BuildArgs {
+  target: string;
+  model?: string;
+  tokenizer?: string;
+  quant?: 'f32' | 'q8_0';
+  groupSize?: number;
+  seqLen?: number;
+  threads?: number;
+  out?: string;
+}
+
+/** The options shared by build, plan and run. */
+export function withBuildOptions<T>(y: Argv<T>) {
+  return y
+    .option('target', { type: 'string', default: 'host', describe: `target board or machine (${knownTargets().join(', ')})` })
+    .option('model', { alias: 'm', type: 'string', describe: 'checkpoint (.bin), a path or a name found by the model lookup' })
+    .option('tokenizer', { alias: 'z', type: 'string', describe: 'tokenizer.bin (default: the one that goes with the model)' })
+    .option('quant', { choices: WEIGHT_PRECISIONS, describe: 'weights precision (default: the checkpoint\'s own)' })
+    .option('group-size', { type: 'number', describe: 'Q8_0 group size (default: chosen for the model)' })
+    .option('seq-len', { type: 'number', describe: 'context length, at most the model\'s (shrinks the KV cache)' })
+    .option('threads', { type: 'number', describe: 'matmul threads (host and Linux targets)' })
+    .option('out', { alias: 'o', type: 'string', describe: 'output directory (default: build/<target>)' });
+}
+
+export function buildRequest(args: BuildArgs): BuildRequest {
+  return {
+    target: args.target,
+    model: args.model,
+    tokenizer: args.tokenizer,
+    quant: args.quant,
+    groupSize: args.groupSize,
+    seqLen: args.seqLen,
+    threads: args.threads,
+    out: args.out,
+  };
+}
+
+export const buildCommand: CommandModule<object, BuildArgs> = {
+  command: 'build',
+  describe: 'quantize, plan memory, emit specialized C and compile it for a target',
+  builder: (y) =>
+    withBuildOptions(y)
+      .example('$0 build --target host -m stories260K.bin -z tok512.bin', 'a native program in build/host/')
+      .example('$0 build --quant q8_0 --threads 2', 'int8 weights, matmuls on two threads') as unknown as Argv<BuildArgs>,
+  handler: async (args: ArgumentsCamelCase<BuildArgs>) => {
+    await build(buildRequest(args), (line) => process.stderr.write(`${line}\n`));
+  },
+};

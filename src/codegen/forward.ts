@@ -1,0 +1,216 @@
+/**
+ * forward.c: the transformer's forward pass for one model and plan, written to read like
+ * llama2.c's run.c (`TransformerWeights`, `RunState`, `forward`), with every shape a constant
+ * from model.h, the weights read in place from the linked-in blob and the state in static arrays.
+ * It calls the kernels of kernels.h, specialized for the model's shapes.
+ */
+import type { Plan, PlannedBuffer } from '../plan/plan.js';
+import { groupsOf } from '../plan/plan.js';
+import type { KernelSet } from './kernel-set.js';
+
+const C_ELEMENT: Record<PlannedBuffer['element'], string> = { f32: 'float', i8: 'int8_t', i32: 'int32_t', u64: 'uint64_t' };
+
+/** One matrix of the model, as the forward pass multiplies by it. */
+interface MatrixUse {
+  name: string; // weights buffer (and `${name}_scales` for Q8_0)
+  rows: number; // d
+  cols: number; // n
+  rowsMacro: string;
+  colsMacro: string;
+}
+
+export function emitForward(plan: Plan, kernels: KernelSet, header: string): string {
+  const c = plan.config;
+  const q8 = plan.weights === 'q8_0';
+  const gs = plan.groupSize ?? 0;
+  const weights = plan.buffers.filter((b) => b.role === 'weights');
+  const state = plan.buffers.filter((b) => b.role === 'state' && b.name !== 'sampler_order');
+  const headSize = c.dim / c.nHeads;
+  const kvDim = (c.dim * c.nKvHeads) / c.nHeads;
+
+  const matrices: Record<string, MatrixUse> = {
+    wq: { name: 'wq', rows: c.dim, cols: c.dim, rowsMacro: 'DIM', colsMacro: 'DIM' },
+    wk: { name: 'wk', rows: kvDim, cols: c.dim, rowsMacro: 'KV_DIM', colsMacro: 'DIM' },
+    wv: { name: 'wv', rows: kvDim, cols: c.dim, rowsMacro: 'KV_DIM', colsMacro: 'DIM' },
+    wo: { name: 'wo', rows: c.dim, cols: c.dim, rowsMacro: 'DIM', colsMacro: 'DIM' },
+    w1: { name: 'w1', rows: c.hiddenDim, cols: c.dim, rowsMacro: 'HIDDEN_DIM', colsMacro: 'DIM' },
+    w2: { name: 'w2', rows: c.dim, cols: c.hiddenDim, rowsMacro: 'DIM', colsMacro: 'HIDDEN_DIM' },
+    w3: { name: 'w3', rows: c.hiddenDim, cols: c.dim, rowsMacro: 'HIDDEN_DIM', colsMacro: 'DIM' },
+    wcls: {
+      name: plan.sharedClassifier ? 'token_embedding_table' : 'wcls',
+      rows: c.vocabSize,
+      cols: c.dim,
+      rowsMacro: 'VOCAB_SIZE',
+      colsMacro: 'DIM',
+    },
+  };
+
+  // One wrapper per distinct matrix shape: the fully specialized kernel on one thread, or its
+  // row-range twin (columns still constant) split over the worker threads.
+  const wrappers = new Map<string, string>();
+  const matmulFor = (m: MatrixUse): string => {
+    const shapeName = `matmul_${m.rows}x${m.cols}`;
+    if (wrappers.has(shapeName)) return shapeName;
+    const whole = q8 ? kernels.use('matmulQ8', { d: m.rows, n: m.cols, groupSize: gs }) : kernels.use('matmulF32', { d: m.rows, n: m.cols });
+    const rowsKernel = q8 ? kernels.use('matmulQ8', { n: m.cols, groupSize: gs }) : kernels.use('matmulF32', { n: m.cols });
+    const groups = groupsOf(m.cols, gs || 1);
+    const body = q8
+      ? `static void ${shapeName}_rows(const void* job, int start, int end) {
+    const MatmulQ8Job* m = job;
+    ${rowsKernel}(m->xout + start, m->xq, m->xs, m->wq + start * ${m.cols}, m->ws + start * ${groups}, end - start);
+}
+
+/* xout (${m.rows}) = W (${m.rows} x ${m.cols}, Q8_0) · x (quantized in xq, xs) */
+static void ${shapeName}(float* xout, const int8_t* xq, const float* xs, const int8_t* wq, const float* ws) {
+    if (parallel_threads() == 1) {
+        ${whole}(xout, xq, xs, wq, ws);
+    } else {
+        MatmulQ8Job job = {xout, xq, xs, wq, ws};
+        parallel_rows(${shapeName}_rows, &job, ${m.rows});
+    }
+}
+`
+      : `static void ${shapeName}_rows(const void* job, int start, int end) {
+    const MatmulF32Job* m = job;
+    ${rowsKernel}(m->xout + start, m->x, m->w + start * ${m.cols}, end - start);
+}
+
+/* xout (${m.rows}) = W (${m.rows} x ${m.cols}) · x (${m.cols}) */
+static void ${shapeName}(float* xout, const float* x, const float* w) {
+    if (parallel_threads() == 1) {
+        ${whole}(xout, x, w);
+    } else {
+        MatmulF32Job job = {xout, x, w};
+        parallel_rows(${shapeName}_rows, &job, ${m.rows});
+    }
+}
+`;
+    wrappers.set(shapeName, body);
+    return shapeName;
+  };
+
+  /** `out = W_l · in` as a line of C (quantizing `in` first for Q8_0). */
+  const quantizers = new Map<number, string>();
+  const quantize = (n: number) => {
+    if (!quantizers.has(n)) quantizers.set(n, kernels.use('quantizeQ8', { n, groupSize: gs }));
+    return quantizers.get(n)!;
+  };
+  const matmul = (out: string, input: string, key: string, layer: string, quantizeFirst = true): string => {
+    const m = matrices[key];
+    const fn = matmulFor(m);
+    const perLayer = layer ? ` + ${layer} * ${m.rowsMacro} * ${m.colsMacro}` : '';
+    if (!q8) return `${fn}(${out}, ${input}, w.${m.name}${perLayer});`;
+    const scales = layer ? ` + ${layer} * ${m.rowsMacro} * ${groupsMacro(m.colsMacro)}` : '';
+    const q = quantizeFirst ? `${quantize(m.cols)}(s.xq, s.xs, ${input});\n        ` : '';
+    return `${q}${fn}(${out}, s.xq, s.xs, w.${m.name}${perLayer}, w.${m.name}_scales${scales});`;
+  };
+
+  const embed = q8
+    ? `${kernels.use('embedQ8', { dim: c.dim, groupSize: gs })}(x, w.token_embedding_table, w.token_embedding_table_scales, token);`
+    : `${kernels.use('embedF32', { dim: c.dim })}(x, w.token_embedding_table, token);`;
+  const rmsnorm = kernels.use('rmsnorm', { size: c.dim });
+  const rope = kernels.use('rope', { dim: c.dim, kvDim, headSize });
+  const attention = kernels.use('attention', { nHeads: c.nHeads, headSize, kvDim, kvMul: c.nHeads / c.nKvHeads, seqLen: plan.seqLen });
+  const swiglu = kernels.use('swiglu', { hiddenDim: c.hiddenDim });
+  const residual = kernels.use('residualAdd', { n: c.dim });
+
+  const forwardBody = `float* forward(int token, int pos) {
+    float* x = s.x;
+
+    /* copy the token embedding into x */
+    ${embed}
+
+    /* forward all the layers */
+    for (int l = 0; l < N_LAYERS; l++) {
+        /* attention rmsnorm */
+        ${rmsnorm}(s.xb, x, w.rms_att_weight + l * DIM);
+
+        /* key and value point to the kv cache at this position */
+        int loff = l * SEQ_LEN * KV_DIM; /* kv cache layer offset */
+        float* k = s.key_cache + loff + pos * KV_DIM;
+        float* v = s.value_cache + loff + pos * KV_DIM;
+
+        /* qkv matmuls for this position */
+        ${matmul('s.q', 's.xb', 'wq', 'l')}
+        ${matmul('k', 's.xb', 'wk', 'l', false)}
+        ${matmul('v', 's.xb', 'wv', 'l', false)}
+
+        /* RoPE relative positional encoding: complex-valued rotate q and k in each head */
+        ${rope}(s.q, k, w.rope_cos, w.rope_sin, pos);
+
+        /* multihead attention over the cache, into xb */
+        ${attention}(s.xb, s.q, s.key_cache, s.value_cache, s.att, loff, pos);
+
+        /* final matmul to get the output of the attention, then the residual connection */
+        ${matmul('s.xb2', 's.xb', 'wo', 'l')}
+        ${residual}(x, s.xb2);
+
+        /* ffn rmsnorm */
+        ${rmsnorm}(s.xb, x, w.rms_ffn_weight + l * DIM);
+
+        /* w2(silu(w1(x)) * w3(x)) */
+        ${matmul('s.hb', 's.xb', 'w1', 'l')}
+        ${matmul('s.hb2', 's.xb', 'w3', 'l', false)}
+        ${swiglu}(s.hb, s.hb2);
+        ${matmul('s.xb', 's.hb', 'w2', 'l')}
+
+        /* residual connection */
+        ${residual}(x, s.xb);
+    }
+
+    /* final rmsnorm */
+    ${rmsnorm}(x, x, w.rms_final_weight);
+
+    /* classifier into logits */
+    ${matmul('s.logits', 'x', 'wcls', '')}
+    return s.logits;
+}`;
+
+  const weightFields = weights.map((b) => `    const ${C_ELEMENT[b.element]}* ${b.name}; /* ${b.description} */`);
+  const weightInit = weights.map((b) => `    .${b.name} = (const ${C_ELEMENT[b.element]}*)(model_weights + OFFSET_${b.name.toUpperCase()}),`);
+  const stateFields = state.map((b) => `    _Alignas(${b.align}) ${C_ELEMENT[b.element]} ${b.name}[${b.count}]; /* ${b.description} */`);
+
+  return `${header}
+#include <stdint.h>
+
+#include "forward.h"
+#include "kernels.h"
+#include "model.h"
+#include "parallel.h"
+
+/* The weights, linked in from weights.bin by blobs.S; the offsets are in model.h. */
+extern const unsigned char model_weights[];
+
+typedef struct {
+${weightFields.join('\n')}
+} TransformerWeights;
+
+static const TransformerWeights w = {
+${weightInit.join('\n')}
+};
+
+/* The activations and the KV cache: static storage, sized by the plan (no malloc). */
+typedef struct {
+${stateFields.join('\n')}
+} RunState;
+
+static RunState s;
+
+${
+  q8
+    ? 'typedef struct {\n    float* xout;\n    const int8_t* xq;\n    const float* xs;\n    const int8_t* wq;\n    const float* ws;\n} MatmulQ8Job;'
+    : 'typedef struct {\n    float* xout;\n    const float* x;\n    const float* w;\n} MatmulF32Job;'
+}
+
+${[...wrappers.values()].join('\n')}
+void forward_init(int threads) {
+    parallel_init(threads);
+}
+
+${forwardBody}
+`;
+}
+
+function groupsMacro(colsMacro: string): string {
+  return colsMacro === 'DIM' ? 'GROUPS_DIM' : 'GROUPS_HIDDEN_DIM';
+}

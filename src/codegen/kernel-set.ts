@@ -1,0 +1,83 @@
+/**
+ * The kernels a generated program uses: each request (a kernel and the shape parameters bound to
+ * the model's constants) gets one specialized C function, named after the kernel and its shapes
+ * (`matmul_q8_172x64`); kernels called from inside them are emitted generic.
+ */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot } from '../models/locate.js';
+import { BUILTINS_PRELUDE, KernelCompiler, snakeCase } from './kernel-compiler.js';
+
+let shared: KernelCompiler | undefined;
+
+/** The compiler over the product's kernels (src/kernels), parsed once per process. */
+export function productKernels(): KernelCompiler {
+  if (!shared) {
+    const root = projectRoot();
+    const dir = join(root, 'src', 'kernels');
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && f !== 'types.ts' && f !== 'builtins.ts')
+      .map((f) => join(dir, f));
+    shared = new KernelCompiler(files, root);
+  }
+  return shared;
+}
+
+interface Request {
+  kernel: string;
+  bind: Record<string, number>;
+  cName: string;
+}
+
+export class KernelSet {
+  private readonly requests = new Map<string, Request>();
+  private readonly generic = new Set<string>();
+
+  constructor(private readonly compiler: KernelCompiler = productKernels()) {}
+
+  /**
+   * The C name of `kernel` specialized for `bind` (its shape parameters in the order they should
+   * appear in the name), e.g. use('matmulF32', { d: 172, n: 64 }) = 'matmul_f32_172x64'.
+   */
+  use(kernel: string, bind: Record<string, number> = {}): string {
+    const values = Object.values(bind);
+    const cName = values.length ? `${snakeCase(kernel)}_${values.join('x')}` : snakeCase(kernel);
+    if (values.length === 0) this.generic.add(kernel);
+    else this.requests.set(cName, { kernel, bind, cName });
+    for (const dep of this.compiler.dependencies(kernel)) this.generic.add(dep);
+    return cName;
+  }
+
+  /** kernels.h: constants, prototypes, then every requested kernel and the generic ones they call. */
+  emit(header: string): string {
+    const generic = [...this.generic].sort();
+    const specialized = [...this.requests.values()].sort((a, b) => a.cName.localeCompare(b.cName));
+    const all = [...generic, ...specialized.map((r) => r.kernel)];
+    const prototypes = [
+      ...generic.map((k) => this.compiler.emitPrototype(k, { storage: 'static' })),
+      ...specialized.map((r) => this.compiler.emitPrototype(r.kernel, { storage: 'static', bind: r.bind, cName: r.cName })),
+    ];
+    const bodies = [
+      ...generic.map((k) => this.compiler.emitFunction(k, { storage: 'static' })),
+      ...specialized.map((r) => this.compiler.emitFunction(r.kernel, { storage: 'static', bind: r.bind, cName: r.cName })),
+    ];
+    return [
+      header,
+      '#ifndef LLAMA2_EMBED_KERNELS_H',
+      '#define LLAMA2_EMBED_KERNELS_H',
+      '',
+      '#include <math.h>',
+      '#include <stdbool.h>',
+      '#include <stdint.h>',
+      '',
+      BUILTINS_PRELUDE,
+      this.compiler.emitConstants(all),
+      '',
+      prototypes.join('\n'),
+      '',
+      bodies.join('\n'),
+      '#endif',
+      '',
+    ].join('\n');
+  }
+}

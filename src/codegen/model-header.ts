@@ -1,0 +1,62 @@
+/** model.h: the model's shapes and the memory plan as constants, for every generated C file. */
+import { headSize, kvDim } from '../checkpoint/model.js';
+import type { Plan } from '../plan/plan.js';
+import { groupsOf } from '../plan/plan.js';
+
+export interface ModelHeaderInfo {
+  modelName: string;
+  tokenizerBytes: number;
+  tokenizerMaxTokenLength: number;
+  defaultThreads: number;
+}
+
+export function emitModelHeader(plan: Plan, info: ModelHeaderInfo, header: string): string {
+  const c = plan.config;
+  const define = (name: string, value: number | string, comment = '') => `#define ${name.padEnd(32)} ${value}${comment ? ` /* ${comment} */` : ''}`;
+  const lines = [
+    header,
+    '#ifndef LLAMA2_EMBED_MODEL_H',
+    '#define LLAMA2_EMBED_MODEL_H',
+    '',
+    '/* the transformer */',
+    define('DIM', c.dim, 'transformer dimension'),
+    define('HIDDEN_DIM', c.hiddenDim, 'for ffn layers'),
+    define('N_LAYERS', c.nLayers, 'number of layers'),
+    define('N_HEADS', c.nHeads, 'number of query heads'),
+    define('N_KV_HEADS', c.nKvHeads, 'number of key/value heads (can be < query heads because of multiquery)'),
+    define('VOCAB_SIZE', c.vocabSize, 'vocabulary size'),
+    define('SEQ_LEN', plan.seqLen, `max sequence length${plan.seqLen < c.seqLen ? ` (the model allows ${c.seqLen})` : ''}`),
+    define('HEAD_SIZE', headSize(c)),
+    define('KV_DIM', kvDim(c)),
+    define('KV_MUL', c.nHeads / c.nKvHeads, 'query heads per key/value head'),
+    '',
+    '/* weights precision */',
+    define('WEIGHTS_Q8_0', plan.weights === 'q8_0' ? 1 : 0),
+  ];
+  if (plan.weights === 'q8_0') {
+    const gs = plan.groupSize!;
+    lines.push(
+      define('GROUP_SIZE', gs, 'Q8_0 values per scale; a row\'s last group may be shorter'),
+      define('GROUPS_DIM', groupsOf(c.dim, gs), 'groups in a row of DIM values'),
+      define('GROUPS_HIDDEN_DIM', groupsOf(c.hiddenDim, gs), 'groups in a row of HIDDEN_DIM values'),
+    );
+  }
+  lines.push('', '/* the memory plan: offsets into the weights blob, and the totals */');
+  for (const b of plan.buffers.filter((x) => x.role === 'weights')) {
+    lines.push(define(`OFFSET_${b.name.toUpperCase()}`, `0x${b.offset.toString(16)}`, `${b.bytes} bytes: ${b.description}`));
+  }
+  lines.push(
+    define('WEIGHTS_BYTES', plan.weightsBytes),
+    define('STATE_BYTES', plan.stateBytes, 'RunState'),
+    '',
+    '/* the program */',
+    define('TOKENIZER_BYTES', info.tokenizerBytes),
+    define('TOKENIZER_MAX_TOKEN_LENGTH', info.tokenizerMaxTokenLength),
+    define('DEFAULT_THREADS', info.defaultThreads),
+    define('MODEL_NAME', JSON.stringify(info.modelName)),
+    '',
+    '#endif',
+    '',
+  );
+  return lines.join('\n');
+}

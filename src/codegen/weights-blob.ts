@@ -1,0 +1,69 @@
+/**
+ * weights.bin: every weight buffer of the plan, in plan order, at the plan's offsets (zero padding
+ * between), little-endian as the targets read them in place. Linked into the program by blobs.S.
+ */
+import type { Model, Tensor } from '../checkpoint/model.js';
+import { buildRopeTables } from '../engine/rope-tables.js';
+import type { Plan, PlannedBuffer } from '../plan/plan.js';
+
+type Part = 'values' | 'scales';
+
+function tensorPart(t: Tensor, part: Part, plan: Plan, name: string): ArrayBufferView {
+  if (plan.weights === 'f32') {
+    if (t.dtype !== 'f32') throw new Error(`${name}: the plan wants fp32 weights but the model holds ${t.dtype}`);
+    return t.data;
+  }
+  if (t.dtype !== 'q8_0' || t.groupSize !== plan.groupSize) {
+    throw new Error(`${name}: the plan wants Q8_0 with group size ${plan.groupSize} but the model holds ${t.dtype}`);
+  }
+  return part === 'values' ? t.q : t.scales;
+}
+
+/** The data of one planned weight buffer, as one or more views (one per layer for layered tensors). */
+function buffersFor(b: PlannedBuffer, model: Model, plan: Plan, rope: { cos: Float32Array; sin: Float32Array }): ArrayBufferView[] {
+  const part: Part = b.name.endsWith('_scales') ? 'scales' : 'values';
+  const base = b.name.replace(/_scales$/, '');
+  switch (base) {
+    case 'token_embedding_table':
+      return [tensorPart(model.tokenEmbedding, part, plan, base)];
+    case 'wcls':
+      return [tensorPart(model.classifier, part, plan, base)];
+    case 'rms_att_weight':
+      return model.layers.map((l) => l.rmsAtt);
+    case 'rms_ffn_weight':
+      return model.layers.map((l) => l.rmsFfn);
+    case 'rms_final_weight':
+      return [model.rmsFinal];
+    case 'rope_cos':
+      return [rope.cos];
+    case 'rope_sin':
+      return [rope.sin];
+    case 'wq':
+    case 'wk':
+    case 'wv':
+    case 'wo':
+    case 'w1':
+    case 'w2':
+    case 'w3':
+      return model.layers.map((l, i) => tensorPart(l[base], part, plan, `layers.${i}.${base}`));
+    default:
+      throw new Error(`no weights for planned buffer ${b.name}`);
+  }
+}
+
+/** The chunks of weights.bin; their total is plan.weightsBytes. */
+export function* weightsBlob(plan: Plan, model: Model): Generator<Uint8Array> {
+  const rope = buildRopeTables(model.config, plan.seqLen);
+  let at = 0;
+  for (const b of plan.buffers.filter((x) => x.role === 'weights')) {
+    if (b.offset > at) yield new Uint8Array(b.offset - at);
+    let written = 0;
+    for (const view of buffersFor(b, model, plan, rope)) {
+      yield new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+      written += view.byteLength;
+    }
+    if (written !== b.bytes) throw new Error(`${b.name}: planned ${b.bytes} bytes, the model has ${written}`);
+    at = b.offset + b.bytes;
+  }
+  if (plan.weightsBytes > at) yield new Uint8Array(plan.weightsBytes - at);
+}

@@ -1,0 +1,23 @@
+/** The memory plan as a terminal table: every buffer, then the totals per memory. */
+import { formatTable } from '../util/table.js';
+import { formatBytes } from '../util/progress.js';
+import type { Plan } from './plan.js';
+
+export function formatPlan(plan: Plan): string {
+  const c = plan.config;
+  const precision = plan.weights === 'q8_0' ? `Q8_0 weights, group size ${plan.groupSize}` : 'fp32 weights';
+  const title =
+    `Memory plan for ${plan.target}: dim ${c.dim}, hidden ${c.hiddenDim}, ${c.nLayers} layers, ${c.nHeads} heads ` +
+    `(${c.nKvHeads} KV), vocab ${c.vocabSize}, seq_len ${plan.seqLen}; ${precision}`;
+  const rows = plan.buffers.map((b) => [b.name, b.memory, b.bytes.toLocaleString('en-US'), `0x${b.offset.toString(16)}`, b.description]);
+  const table = formatTable(['buffer', 'memory', 'bytes', 'offset', 'what'], rows, { align: ['left', 'left', 'right', 'right', 'left'], indent: '  ' });
+  const totals = plan.memories
+    .filter((m) => m.used > 0)
+    .map((m) => {
+      const capacity = m.memory.bytes;
+      const room = capacity === null ? 'no fixed limit' : `of ${formatBytes(capacity)} (${((100 * m.used) / capacity).toFixed(1)}%)`;
+      return `  ${m.memory.name} (${m.memory.kind}): ${formatBytes(m.used)} ${room}`;
+    });
+  const verdict = plan.fits ? '  fits' : plan.problems.map((p) => `  DOES NOT FIT: ${p}`).join('\n');
+  return `${title}\n${table}\n${totals.join('\n')}\n${verdict}`;
+}

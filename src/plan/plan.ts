@@ -1,0 +1,228 @@
+/**
+ * The memory plan: every buffer the generated program needs (each weight tensor and its scales,
+ * the RoPE tables, the KV cache, the activations, the logits), its size, alignment, memory and
+ * offset, and the totals per memory. It is computed and checked before any C is written, so that a
+ * model that does not fit fails the build, never the device, with advice on what would fit.
+ */
+import type { Config } from '../checkpoint/model.js';
+import { headSize, kvDim } from '../checkpoint/model.js';
+import { formatBytes } from '../util/progress.js';
+import type { Memory, Target } from './target.js';
+
+export type WeightPrecision = 'f32' | 'q8_0';
+export const WEIGHT_PRECISIONS: readonly WeightPrecision[] = ['f32', 'q8_0'];
+
+export interface PlanOptions {
+  weights: WeightPrecision;
+  /** Q8_0 group size (required for q8_0). */
+  groupSize?: number;
+  /** Context length (and KV cache length); default and maximum: the model's. */
+  seqLen?: number;
+  sharedClassifier: boolean;
+}
+
+export type ElementType = 'f32' | 'i8' | 'i32' | 'u64';
+const ELEMENT_BYTES: Record<ElementType, number> = { f32: 4, i8: 1, i32: 4, u64: 8 };
+
+export interface PlannedBuffer {
+  /** The C name of the buffer (a field of TransformerWeights or RunState). */
+  name: string;
+  role: 'weights' | 'state';
+  element: ElementType;
+  count: number;
+  bytes: number;
+  align: number;
+  memory: string;
+  /** Offset within its memory's region (for weights: within the weights blob). */
+  offset: number;
+  description: string;
+}
+
+export interface MemoryUse {
+  memory: Memory;
+  used: number;
+  buffers: PlannedBuffer[];
+}
+
+export interface Plan {
+  target: string;
+  config: Config;
+  weights: WeightPrecision;
+  groupSize?: number;
+  seqLen: number;
+  sharedClassifier: boolean;
+  buffers: PlannedBuffer[];
+  memories: MemoryUse[];
+  /** Size of the weights blob (all weight buffers, aligned). */
+  weightsBytes: number;
+  stateBytes: number;
+  fits: boolean;
+  /** One sentence per memory that overflows, with what would make it fit. */
+  problems: string[];
+}
+
+/** Weights are aligned for SIMD loads and cache lines; state for SIMD. */
+const WEIGHT_ALIGN = 64;
+const STATE_ALIGN = 64;
+
+export function groupsOf(n: number, groupSize: number): number {
+  return Math.ceil(n / groupSize);
+}
+
+interface BufferSpec {
+  name: string;
+  role: 'weights' | 'state';
+  element: ElementType;
+  count: number;
+  description: string;
+}
+
+/** The weight tensors in blob order: llama2.c's order (each kind contiguous over the layers), then the RoPE tables. */
+function weightSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpec[] {
+  const L = c.nLayers;
+  const kv = kvDim(c);
+  const specs: BufferSpec[] = [];
+  const matrix = (name: string, rows: number, cols: number, layers: number, what: string) => {
+    if (o.weights === 'f32') {
+      specs.push({ name, role: 'weights', element: 'f32', count: layers * rows * cols, description: `${what} (${shape(layers, rows, cols)})` });
+    } else {
+      const gs = o.groupSize!;
+      specs.push({ name, role: 'weights', element: 'i8', count: layers * rows * cols, description: `${what}, int8 (${shape(layers, rows, cols)})` });
+      specs.push({
+        name: `${name}_scales`,
+        role: 'weights',
+        element: 'f32',
+        count: layers * rows * groupsOf(cols, gs),
+        description: `${what}, scales (${shape(layers, rows, groupsOf(cols, gs))})`,
+      });
+    }
+  };
+  matrix('token_embedding_table', c.vocabSize, c.dim, 1, 'token embedding');
+  specs.push({ name: 'rms_att_weight', role: 'weights', element: 'f32', count: L * c.dim, description: `attention norms (${shape(L, c.dim)})` });
+  matrix('wq', c.dim, c.dim, L, 'query projection');
+  matrix('wk', kv, c.dim, L, 'key projection');
+  matrix('wv', kv, c.dim, L, 'value projection');
+  matrix('wo', c.dim, c.dim, L, 'attention output');
+  specs.push({ name: 'rms_ffn_weight', role: 'weights', element: 'f32', count: L * c.dim, description: `feed-forward norms (${shape(L, c.dim)})` });
+  matrix('w1', c.hiddenDim, c.dim, L, 'feed-forward gate');
+  matrix('w2', c.dim, c.hiddenDim, L, 'feed-forward down');
+  matrix('w3', c.hiddenDim, c.dim, L, 'feed-forward up');
+  specs.push({ name: 'rms_final_weight', role: 'weights', element: 'f32', count: c.dim, description: `final norm (${c.dim})` });
+  if (!o.sharedClassifier) matrix('wcls', c.vocabSize, c.dim, 1, 'classifier');
+  const half = headSize(c) / 2;
+  specs.push({ name: 'rope_cos', role: 'weights', element: 'f32', count: seqLen * half, description: `RoPE cosines (${shape(seqLen, half)})` });
+  specs.push({ name: 'rope_sin', role: 'weights', element: 'f32', count: seqLen * half, description: `RoPE sines (${shape(seqLen, half)})` });
+  return specs;
+}
+
+/** The run state, as llama2.c's RunState, plus the quantized activation and the sampler's scratch. */
+function stateSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpec[] {
+  const kv = kvDim(c);
+  const specs: BufferSpec[] = [
+    { name: 'key_cache', role: 'state', element: 'f32', count: c.nLayers * seqLen * kv, description: `KV cache, keys (${shape(c.nLayers, seqLen, kv)})` },
+    { name: 'value_cache', role: 'state', element: 'f32', count: c.nLayers * seqLen * kv, description: `KV cache, values (${shape(c.nLayers, seqLen, kv)})` },
+    { name: 'x', role: 'state', element: 'f32', count: c.dim, description: 'activation' },
+    { name: 'xb', role: 'state', element: 'f32', count: c.dim, description: 'activation inside a residual branch' },
+    { name: 'xb2', role: 'state', element: 'f32', count: c.dim, description: 'attention output' },
+    { name: 'hb', role: 'state', element: 'f32', count: c.hiddenDim, description: 'feed-forward hidden' },
+    { name: 'hb2', role: 'state', element: 'f32', count: c.hiddenDim, description: 'feed-forward hidden' },
+    { name: 'q', role: 'state', element: 'f32', count: c.dim, description: 'query' },
+    { name: 'att', role: 'state', element: 'f32', count: c.nHeads * seqLen, description: `attention scores (${shape(c.nHeads, seqLen)})` },
+    { name: 'logits', role: 'state', element: 'f32', count: c.vocabSize, description: 'output logits' },
+    { name: 'sampler_order', role: 'state', element: 'i32', count: c.vocabSize, description: 'top-p candidates' },
+  ];
+  if (o.weights === 'q8_0') {
+    const widest = Math.max(c.dim, c.hiddenDim);
+    specs.push({ name: 'xq', role: 'state', element: 'i8', count: widest, description: 'quantized activation' });
+    specs.push({ name: 'xs', role: 'state', element: 'f32', count: groupsOf(widest, o.groupSize!), description: 'quantized activation, scales' });
+  }
+  return specs;
+}
+
+export function makePlan(target: Target, config: Config, options: PlanOptions): Plan {
+  if (options.weights === 'q8_0' && !(Number.isInteger(options.groupSize) && options.groupSize! > 0)) {
+    throw new Error('makePlan: q8_0 weights need a positive integer group size');
+  }
+  const seqLen = Math.min(options.seqLen ?? config.seqLen, config.seqLen);
+  const specs = [...weightSpecs(config, options, seqLen), ...stateSpecs(config, options, seqLen)];
+  const offsets = new Map<string, number>();
+  const buffers: PlannedBuffer[] = specs.map((s) => {
+    const memory = s.role === 'weights' ? target.placement.weights : target.placement.state;
+    const align = s.role === 'weights' ? WEIGHT_ALIGN : STATE_ALIGN;
+    const key = `${memory}/${s.role}`;
+    const offset = alignUp(offsets.get(key) ?? 0, align);
+    const bytes = s.count * ELEMENT_BYTES[s.element];
+    offsets.set(key, offset + bytes);
+    return { ...s, bytes, align, memory, offset };
+  });
+  const weightsBytes = alignUp(offsets.get(`${target.placement.weights}/weights`) ?? 0, WEIGHT_ALIGN);
+  const stateBytes = alignUp(offsets.get(`${target.placement.state}/state`) ?? 0, STATE_ALIGN);
+  const memories: MemoryUse[] = target.memories.map((memory) => {
+    const inIt = buffers.filter((b) => b.memory === memory.name);
+    const used =
+      (memory.name === target.placement.weights ? weightsBytes : 0) + (memory.name === target.placement.state ? stateBytes : 0);
+    return { memory, used, buffers: inIt };
+  });
+  const plan: Plan = {
+    target: target.name,
+    config,
+    weights: options.weights,
+    groupSize: options.weights === 'q8_0' ? options.groupSize : undefined,
+    seqLen,
+    sharedClassifier: options.sharedClassifier,
+    buffers,
+    memories,
+    weightsBytes,
+    stateBytes,
+    fits: true,
+    problems: [],
+  };
+  plan.problems = findProblems(plan, target, options);
+  plan.fits = plan.problems.length === 0;
+  return plan;
+}
+
+function findProblems(plan: Plan, target: Target, options: PlanOptions): string[] {
+  const problems: string[] = [];
+  for (const use of plan.memories) {
+    const capacity = use.memory.bytes;
+    if (capacity === null || use.used <= capacity) continue;
+    const over = use.used - capacity;
+    const advice: string[] = [];
+    if (use.memory.name === target.placement.state) {
+      const kvBytes = use.buffers.filter((b) => b.name.endsWith('_cache')).reduce((s, b) => s + b.bytes, 0);
+      const perPosition = kvBytes / plan.seqLen + plan.config.nHeads * 4;
+      const fewer = Math.ceil(over / perPosition);
+      if (plan.seqLen - fewer >= 1) advice.push(`--seq-len ${plan.seqLen - fewer} (the KV cache takes ${formatBytes(kvBytes)} at ${plan.seqLen} positions)`);
+    }
+    if (use.memory.name === target.placement.weights && options.weights === 'f32') {
+      const q8 = makePlanQuiet(target, plan, { ...options, weights: 'q8_0', groupSize: options.groupSize ?? 32 });
+      if (q8 <= capacity) advice.push(`--quant q8_0 (${formatBytes(q8)})`);
+    }
+    advice.push('a target with more memory');
+    problems.push(
+      `${use.memory.name} (${use.memory.kind}): the plan needs ${formatBytes(use.used)} but ${target.name} has ${formatBytes(capacity)} ` +
+        `(${formatBytes(over)} too much). What would fit: ${advice.join('; or ')}.`,
+    );
+  }
+  return problems;
+}
+
+function makePlanQuiet(target: Target, plan: Plan, options: PlanOptions): number {
+  const other = makePlan({ ...target, memories: target.memories.map((m) => ({ ...m, bytes: null })) }, plan.config, options);
+  return other.memories.find((m) => m.memory.name === target.placement.weights)!.used;
+}
+
+function alignUp(n: number, align: number): number {
+  return Math.ceil(n / align) * align;
+}
+
+function shape(...dims: number[]): string {
+  return dims.filter((d) => d !== 1).join(' × ') || '1';
+}
+
+export function buffer(plan: Plan, name: string): PlannedBuffer {
+  const b = plan.buffers.find((x) => x.name === name);
+  if (!b) throw new Error(`plan has no buffer ${name}`);
+  return b;
+}

@@ -1,0 +1,16 @@
+/*
+ * Splitting work over threads: rows [0, rows) are cut into one contiguous range per thread and
+ * `fn` runs on each range, the calling thread taking the first. Results do not depend on the
+ * number of threads, since every row is computed by one thread in its own order.
+ */
+#ifndef LLAMA2_EMBED_PARALLEL_H
+#define LLAMA2_EMBED_PARALLEL_H
+
+typedef void (*RowsFn)(const void* job, int start, int end);
+
+/* Starts threads - 1 workers; 1 (or less) runs everything on the caller. */
+void parallel_init(int threads);
+int parallel_threads(void);
+void parallel_rows(RowsFn fn, const void* job, int rows);
+
+#endif
