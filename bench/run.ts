@@ -1,5 +1,8 @@
-/** `npm run bench`: every benchmark of the project, one after the other. */
+/** `npm run bench`: every benchmark of the project, one after the other (`npm run bench -- host` for one). */
 import { benchEngine } from './engine.js';
+import { benchHost } from './host.js';
 
+const suites: Record<string, () => void | Promise<void>> = { engine: benchEngine, host: benchHost };
+const chosen = process.argv.slice(2).filter((a) => a in suites);
 process.stdout.write(`llama2-embed benchmarks (node ${process.version}, ${process.arch})\n`);
-benchEngine();
+for (const name of chosen.length ? chosen : Object.keys(suites)) await suites[name]();

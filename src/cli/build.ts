@@ -13,6 +13,7 @@ export interface BuildArgs {
   seqLen?: number;
   threads?: number;
   out?: string;
+  generic?: boolean;
 }
 
 /** The options shared by build, plan and run. */
@@ -25,7 +26,8 @@ export function withBuildOptions<T>(y: Argv<T>) {
     .option('group-size', { type: 'number', describe: 'Q8_0 group size (default: chosen for the model)' })
     .option('seq-len', { type: 'number', describe: 'context length, at most the model\'s (shrinks the KV cache)' })
     .option('threads', { type: 'number', describe: 'matmul threads (host and Linux targets)' })
-    .option('out', { alias: 'o', type: 'string', describe: 'output directory (default: build/<target>)' });
+    .option('out', { alias: 'o', type: 'string', describe: 'output directory (default: build/<target>)' })
+    .option('generic', { type: 'boolean', hidden: true, describe: 'do not specialize kernels (benchmark baseline)' });
 }
 
 export function buildRequest(args: BuildArgs): BuildRequest {
@@ -38,6 +40,7 @@ export function buildRequest(args: BuildArgs): BuildRequest {
     seqLen: args.seqLen,
     threads: args.threads,
     out: args.out,
+    generic: args.generic,
   };
 }
 

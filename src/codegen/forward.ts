@@ -203,7 +203,7 @@ ${
 }
 
 ${[...wrappers.values()].join('\n')}
-void forward_init(int threads) {
+${kernels.isGeneric ? 'int runtime_one = 1; /* shapes reach the kernels as run-time values (a generic build) */\n\n' : ''}void forward_init(int threads) {
     parallel_init(threads);
 }
 

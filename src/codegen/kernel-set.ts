@@ -33,7 +33,15 @@ export class KernelSet {
   private readonly requests = new Map<string, Request>();
   private readonly generic = new Set<string>();
 
-  constructor(private readonly compiler: KernelCompiler = productKernels()) {}
+  /**
+   * `generic`: kernels are not specialized; each request becomes a wrapper that passes the shapes
+   * at run time (through `runtime_one`, a global the compiler cannot see the value of), as a
+   * program reading its shapes from the checkpoint would. The baseline of the benchmarks.
+   */
+  constructor(
+    private readonly compiler: KernelCompiler = productKernels(),
+    private readonly options: { generic?: boolean } = {},
+  ) {}
 
   /**
    * The C name of `kernel` specialized for `bind` (its shape parameters in the order they should
@@ -42,10 +50,14 @@ export class KernelSet {
   use(kernel: string, bind: Record<string, number> = {}): string {
     const values = Object.values(bind);
     const cName = values.length ? `${snakeCase(kernel)}_${values.join('x')}` : snakeCase(kernel);
-    if (values.length === 0) this.generic.add(kernel);
-    else this.requests.set(cName, { kernel, bind, cName });
+    if (values.length === 0 || this.options.generic) this.generic.add(kernel);
+    if (values.length > 0) this.requests.set(cName, { kernel, bind, cName });
     for (const dep of this.compiler.dependencies(kernel)) this.generic.add(dep);
     return cName;
+  }
+
+  get isGeneric(): boolean {
+    return Boolean(this.options.generic);
   }
 
   /** kernels.h: constants, prototypes, then every requested kernel and the generic ones they call. */
@@ -59,7 +71,9 @@ export class KernelSet {
     ];
     const bodies = [
       ...generic.map((k) => this.compiler.emitFunction(k, { storage: 'static' })),
-      ...specialized.map((r) => this.compiler.emitFunction(r.kernel, { storage: 'static', bind: r.bind, cName: r.cName })),
+      ...specialized.map((r) =>
+        this.options.generic ? this.runtimeWrapper(r) : this.compiler.emitFunction(r.kernel, { storage: 'static', bind: r.bind, cName: r.cName }),
+      ),
     ];
     return [
       header,
@@ -71,6 +85,7 @@ export class KernelSet {
       '#include <stdint.h>',
       '',
       BUILTINS_PRELUDE,
+      this.options.generic ? 'extern int runtime_one; /* = 1, defined in forward.c: shapes are run-time values */' : '',
       this.compiler.emitConstants(all),
       '',
       prototypes.join('\n'),
@@ -79,5 +94,14 @@ export class KernelSet {
       '#endif',
       '',
     ].join('\n');
+  }
+
+  /** A specialized kernel's name and signature, calling the generic kernel with run-time shapes. */
+  private runtimeWrapper(r: Request): string {
+    const signature = this.compiler.signature(r.kernel);
+    const head = this.compiler.emitPrototype(r.kernel, { storage: 'static inline', bind: r.bind, cName: r.cName }).slice(0, -1);
+    const args = signature.params.map((p) => (r.bind[p.name] !== undefined ? `runtime_one * ${r.bind[p.name]}` : snakeCase(p.name)));
+    const call = `${snakeCase(r.kernel)}(${args.join(', ')})`;
+    return `${head} {\n    ${signature.returns === 'void' ? '' : 'return '}${call};\n}\n`;
   }
 }

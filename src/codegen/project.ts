@@ -23,6 +23,8 @@ export interface ProjectInputs {
   modelPath: string;
   tokenizerPath: string;
   threads: number;
+  /** Kernels not specialized: shapes passed at run time (the benchmarks' baseline). */
+  generic?: boolean;
   /** What the build was asked for, recorded in build-info.json so `run` knows when to rebuild. */
   request: Record<string, unknown>;
 }
@@ -66,7 +68,7 @@ export function emitProject(outDir: string, inputs: ProjectInputs): BuildInfo {
     `for target ${target.name}.\n * Do not edit: run llama2-embed build again.\n */`;
 
   const tokenizerImage = readFileSync(inputs.tokenizerPath);
-  const kernels = new KernelSet();
+  const kernels = new KernelSet(undefined, { generic: inputs.generic });
   kernels.use('sampleNext'); // main.c samples with it
   const forward = emitForward(plan, kernels, generated('The forward pass of the transformer, in the manner of llama2.c run.c.'));
   writeText(join(outDir, 'forward.c'), forward);

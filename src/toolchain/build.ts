@@ -20,6 +20,8 @@ export interface BuildRequest {
   seqLen?: number;
   threads?: number;
   out?: string;
+  /** Kernels not specialized for the model's shapes (a baseline for benchmarks). */
+  generic?: boolean;
 }
 
 export interface BuildResult {
@@ -45,6 +47,7 @@ export function requestKey(req: BuildRequest, modelPath: string, tokenizerPath: 
     groupSize: req.groupSize ?? null,
     seqLen: req.seqLen ?? null,
     threads: req.threads ?? 1,
+    generic: req.generic ?? false,
   };
 }
 
@@ -87,6 +90,7 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
     modelPath: loaded.modelPath,
     tokenizerPath: loaded.tokenizerPath,
     threads,
+    generic: req.generic,
     request: requestKey(req, loaded.modelPath, loaded.tokenizerPath),
   });
   const emitSeconds = (performance.now() - emitStarted) / 1000;

@@ -1,0 +1,95 @@
+/**
+ * The generated host program: tokens/s for stories260K and for random models with the shapes of
+ * stories15M and stories110M, specialized (every shape a constant) against a generic build of the
+ * same kernels (shapes passed at run time, scalar loops as in llama2.c's runq.c), 1 and 2 threads;
+ * build times; and weight bytes streamed per second against the machine's read bandwidth.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeCheckpoint } from '../src/checkpoint/write.js';
+import type { Config } from '../src/checkpoint/model.js';
+import { locateModelFile, projectRoot } from '../src/models/locate.js';
+import { build, type BuildRequest } from '../src/toolchain/build.js';
+import { formatBytes } from '../src/util/progress.js';
+import { randomModel, STORIES110M, STORIES15M } from '../test/helpers/random-model.js';
+
+interface ProgramRun {
+  tokensPerSecond: number;
+}
+
+/** Median tok/s over `repeats` runs, as the program itself measures it (run.c's way). */
+function tokensPerSecond(program: string, steps: number, threads: number, repeats = 3): ProgramRun {
+  const rates: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const r = spawnSync(program, ['-i', 'Once upon a time', '-n', String(steps), '-t', '0', '--threads', String(threads)], { encoding: 'utf8' });
+    const m = /achieved tok\/s: ([\d.]+)/.exec(r.stderr);
+    if (!m) throw new Error(`${program} printed no tok/s: ${r.stderr}`);
+    rates.push(Number(m[1]));
+  }
+  rates.sort((a, b) => a - b);
+  return { tokensPerSecond: rates[Math.floor(rates.length / 2)] };
+}
+
+function streamBandwidth(dir: string): number {
+  const exe = join(dir, 'stream');
+  execFileSync('cc', ['-O2', '-o', exe, join(projectRoot(), 'bench', 'stream.c')]);
+  return Number(execFileSync(exe, { encoding: 'utf8' }).trim());
+}
+
+async function buildQuiet(req: BuildRequest) {
+  return build(req, () => {});
+}
+
+function line(cells: string[], widths: number[]): string {
+  return `  ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('   ')}`;
+}
+
+export async function benchHost(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'llama2-embed-bench-'));
+  try {
+    const bandwidth = streamBandwidth(dir);
+    const rows: string[][] = [];
+    const models: { name: string; checkpoint: string; tokenizer: string; steps: number; config?: Config }[] = [
+      { name: 'stories260K', checkpoint: locateModelFile('stories260K.bin'), tokenizer: locateModelFile('tok512.bin'), steps: 256 },
+    ];
+    for (const [name, config, steps] of [
+      ['random stories15M', STORIES15M, 128],
+      ['random stories110M', STORIES110M, 48],
+    ] as const) {
+      const checkpoint = join(dir, `${name.replace(/ /g, '-')}.bin`);
+      writeCheckpoint(checkpoint, randomModel(config, 1), 'v1');
+      models.push({ name, checkpoint, tokenizer: locateModelFile('tokenizer.bin'), steps, config });
+    }
+    for (const m of models) {
+      const base = { target: 'host', model: m.checkpoint, tokenizer: m.tokenizer, quant: 'q8_0' as const };
+      const specialized = await buildQuiet({ ...base, out: join(dir, `${m.name}-specialized`) });
+      const generic = await buildQuiet({ ...base, out: join(dir, `${m.name}-generic`), generic: true });
+      const weightBytes = specialized.plan.weightsBytes;
+      const g1 = tokensPerSecond(generic.info.executable, m.steps, 1);
+      const s1 = tokensPerSecond(specialized.info.executable, m.steps, 1);
+      const s2 = tokensPerSecond(specialized.info.executable, m.steps, 2);
+      const buildSeconds = specialized.seconds.load + specialized.seconds.emit + specialized.seconds.compile;
+      for (const [label, run, ratio] of [
+        ['generic, 1 thread (baseline)', g1, 'baseline'],
+        ['specialized, 1 thread', s1, `${(s1.tokensPerSecond / g1.tokensPerSecond).toFixed(2)}× baseline`],
+        ['specialized, 2 threads', s2, `${(s2.tokensPerSecond / s1.tokensPerSecond).toFixed(2)}× 1 thread`],
+      ] as const) {
+        rows.push([
+          `${m.name} Q8_0 ${label}`,
+          `${run.tokensPerSecond.toFixed(1)} tok/s`,
+          ratio,
+          `${formatBytes(weightBytes * run.tokensPerSecond)}/s weights (${((100 * weightBytes * run.tokensPerSecond) / bandwidth).toFixed(0)}% of stream)`,
+        ]);
+      }
+      rows.push([`${m.name} build (quantize, plan, emit, compile)`, `${buildSeconds.toFixed(1)} s`, '', '']);
+    }
+    const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length)));
+    process.stdout.write(`\ngenerated host program (streaming-read bandwidth of this machine: ${formatBytes(bandwidth)}/s)\n`);
+    for (const r of rows) process.stdout.write(`${line(r, widths)}\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+

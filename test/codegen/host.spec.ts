@@ -1,0 +1,90 @@
+/**
+ * The host target end to end: build the C program from stories260K (and a random model with
+ * stories15M's shapes), run it, and demand exactly the reference engine's tokens and logits,
+ * and llama2.c's goldens.
+ */
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { writeCheckpoint } from '../../src/checkpoint/write.js';
+import { loadForGeneration } from '../../src/engine/load.js';
+import { quantizeModelQ8 } from '../../src/quant/q8.js';
+import { build, type BuildRequest } from '../../src/toolchain/build.js';
+import { goldenIdFiles, goldenSettings } from '../helpers/goldens.js';
+import { parseProgramOutput, runEngine } from '../helpers/engine-run.js';
+import { modelPath, readGoldenFile, tempDir } from '../helpers/fixtures.js';
+import { randomModel, STORIES15M } from '../helpers/random-model.js';
+
+const quiet = () => {};
+
+async function buildHost(req: Omit<BuildRequest, 'target'>): Promise<string> {
+  const result = await build({ target: 'host', ...req }, quiet);
+  return result.info.executable;
+}
+
+function runProgram(executable: string, args: string[]): string {
+  return execFileSync(executable, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
+}
+
+describe('host target: generated C against the engine and llama2.c', function () {
+  this.timeout(600_000);
+  const tmp = tempDir();
+  after(() => tmp.cleanup());
+  const stories = { model: modelPath('stories260K.bin'), tokenizer: modelPath('tok512.bin') };
+
+  for (const [weights, groupSize] of [
+    ['f32', undefined],
+    ['q8_0', 4],
+  ] as const) {
+    describe(`stories260K, ${weights}${groupSize ? ` group size ${groupSize}` : ''}`, () => {
+      let program = '';
+      before(async () => {
+        program = await buildHost({ ...stories, quant: weights, groupSize, out: join(tmp.dir, `${weights}-${groupSize}`) });
+      });
+      for (const file of goldenIdFiles().filter((f) => goldenSettings(f).weights === weights && goldenSettings(f).groupSize === groupSize)) {
+        it(`reproduces ${file}, on 1 and 2 threads`, () => {
+          const s = goldenSettings(file);
+          const args = ['-i', s.prompt, '-n', '256', '-t', String(s.temperature), '-p', String(s.topp), '-s', String(s.seed), '--format', 'ids'];
+          const golden = readGoldenFile(file);
+          expect(runProgram(program, args)).to.equal(golden);
+          expect(runProgram(program, [...args, '--threads', '2'])).to.equal(golden);
+        });
+      }
+    });
+  }
+
+  it('prints the text llama2.c prints', async () => {
+    const program = await buildHost({ ...stories, quant: 'f32', out: join(tmp.dir, 'f32-undefined') });
+    expect(runProgram(program, ['-i', 'Once upon a time', '-t', '0'])).to.equal(readGoldenFile('stories260K_f32_greedy_once_upon_a_time.txt'));
+  });
+
+  for (const weights of ['f32', 'q8_0'] as const) {
+    it(`stories260K ${weights} (default group size): logits of the first 16 positions bit-identical to the engine, tokens equal`, async () => {
+      const program = await buildHost({ ...stories, quant: weights, out: join(tmp.dir, `default-${weights}`) });
+      const loaded = loadForGeneration({ ...stories, weights });
+      const prompt = loaded.tokenizer.encode('One day', true, false);
+      const sampling = { temperature: 0.8, topp: 0.9, seed: 7 };
+      const engine = runEngine(loaded.model, prompt, 200, sampling, 16);
+      const c = parseProgramOutput(runProgram(program, ['-i', 'One day', '-n', '200', '-t', '0.8', '-p', '0.9', '-s', '7', '--format', 'ids', '--dump-logits', '16']));
+      expect(c.logitBits).to.have.length(16);
+      for (let pos = 0; pos < 16; pos++) expect(Buffer.from(c.logitBits[pos].buffer).equals(Buffer.from(engine.logitBits[pos].buffer)), `logits at position ${pos}`).to.equal(true);
+      expect(c.idLines).to.deep.equal(engine.idLines);
+    });
+  }
+
+  it('a random model with stories15M\'s shapes, Q8_0: tokens and logits equal the engine\'s on 1 and 2 threads', async () => {
+    const model = quantizeModelQ8(randomModel(STORIES15M, 15), 32);
+    const checkpoint = join(tmp.dir, 'random15M.bin');
+    writeCheckpoint(checkpoint, model, 'v2');
+    const program = await buildHost({ model: checkpoint, tokenizer: modelPath('tokenizer.bin'), out: join(tmp.dir, 'random15M') });
+    const loaded = loadForGeneration({ model: checkpoint, tokenizer: modelPath('tokenizer.bin') });
+    const prompt = loaded.tokenizer.encode('Once upon a time, there was', true, false);
+    const engine = runEngine(loaded.model, prompt, 24, { temperature: 1, topp: 0.9, seed: 3 }, 4);
+    for (const threads of ['1', '2']) {
+      const args = ['-i', 'Once upon a time, there was', '-n', '24', '-t', '1', '-p', '0.9', '-s', '3', '--format', 'ids', '--dump-logits', '4', '--threads', threads];
+      const c = parseProgramOutput(runProgram(program, args));
+      for (let pos = 0; pos < 4; pos++) expect(Buffer.from(c.logitBits[pos].buffer).equals(Buffer.from(engine.logitBits[pos].buffer)), `logits at ${pos}`).to.equal(true);
+      expect(c.idLines, `${threads} thread(s)`).to.deep.equal(engine.idLines);
+    }
+  });
+});

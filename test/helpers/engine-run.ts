@@ -1,0 +1,38 @@
+/** Runs the reference engine the way a generated program runs, for comparisons in tests. */
+import type { Model } from '../../src/checkpoint/model.js';
+import { generate } from '../../src/engine/generate.js';
+import { Sampler, type SamplerSettings } from '../../src/engine/sampler.js';
+import { Transformer } from '../../src/engine/transformer.js';
+
+export interface EngineRun {
+  /** `P <id>` / `G <id>` lines, as `generate --format ids` and the generated programs print. */
+  idLines: string[];
+  /** float32 bit patterns of the logits at the first `logitPositions` positions. */
+  logitBits: Uint32Array[];
+}
+
+export function runEngine(model: Model, promptIds: number[], steps: number, sampling: SamplerSettings, logitPositions = 0): EngineRun {
+  const transformer = new Transformer(model);
+  const sampler = new Sampler(model.config.vocabSize, sampling);
+  const idLines = promptIds.map((id) => `P ${id}`);
+  const logitBits: Uint32Array[] = [];
+  const original = transformer.forward.bind(transformer);
+  transformer.forward = (token: number, pos: number) => {
+    const logits = original(token, pos);
+    if (pos < logitPositions) logitBits.push(new Uint32Array(Float32Array.from(logits).buffer));
+    return logits;
+  };
+  for (const step of generate(transformer, sampler, promptIds, steps)) if (!step.fromPrompt) idLines.push(`G ${step.next}`);
+  return { idLines, logitBits };
+}
+
+/** Splits a generated program's `--format ids --dump-logits N` output into id lines and logits. */
+export function parseProgramOutput(stdout: string): EngineRun {
+  const idLines: string[] = [];
+  const logitBits: Uint32Array[] = [];
+  for (const line of stdout.split('\n')) {
+    if (line.startsWith('L ')) logitBits.push(Uint32Array.from(line.split(' ').slice(2), (h) => parseInt(h, 16)));
+    else if (line.startsWith('P ') || line.startsWith('G ')) idLines.push(line);
+  }
+  return { idLines, logitBits };
+}
