@@ -2,7 +2,7 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { WEIGHT_PRECISIONS } from '../plan/plan.js';
 import { knownTargets } from '../plan/target.js';
-import { build, type BuildRequest } from '../toolchain/build.js';
+import type { BuildRequest } from '../toolchain/build.js';
 
 export interface BuildArgs {
   target: string;
@@ -52,6 +52,7 @@ export const buildCommand: CommandModule<object, BuildArgs> = {
       .example('$0 build --target host -m stories260K.bin -z tok512.bin', 'a native program in build/host/')
       .example('$0 build --quant q8_0 --threads 2', 'int8 weights, matmuls on two threads') as unknown as Argv<BuildArgs>,
   handler: async (args: ArgumentsCamelCase<BuildArgs>) => {
+    const { build } = await import('../toolchain/build.js'); // loads the C code generator only when needed
     await build(buildRequest(args), (line) => process.stderr.write(`${line}\n`));
   },
 };

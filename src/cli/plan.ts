@@ -1,7 +1,6 @@
 /** `llama2-embed plan`: the memory plan for a model on a target, without building. */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { formatPlan } from '../plan/format.js';
-import { planFor } from '../toolchain/build.js';
 import { buildRequest, withBuildOptions, type BuildArgs } from './build.js';
 
 interface PlanArgs extends BuildArgs {
@@ -13,7 +12,8 @@ export const planCommand: CommandModule<object, PlanArgs> = {
   describe: 'print where every buffer of a model would live on a target, and whether it fits',
   builder: (y) =>
     withBuildOptions(y).option('json', { type: 'boolean', default: false, describe: 'print the plan as JSON' }) as unknown as Argv<PlanArgs>,
-  handler: (args: ArgumentsCamelCase<PlanArgs>) => {
+  handler: async (args: ArgumentsCamelCase<PlanArgs>) => {
+    const { planFor } = await import('../toolchain/build.js');
     const { plan } = planFor(buildRequest(args), (line) => process.stderr.write(`${line}\n`));
     process.stdout.write(args.json ? `${JSON.stringify(plan, null, 2)}\n` : `${formatPlan(plan)}\n`);
     if (!plan.fits) process.exitCode = 1;

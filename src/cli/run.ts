@@ -7,7 +7,6 @@ import { resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { defaultTokenizerFor, DEFAULT_MODEL } from '../engine/load.js';
 import { locateModelFile } from '../models/locate.js';
-import { build, defaultOutDir, requestKey, upToDate } from '../toolchain/build.js';
 import { UserError } from '../util/errors.js';
 import { buildRequest, withBuildOptions, type BuildArgs } from './build.js';
 import { OUTPUT_FORMATS, parseSampling, withGenerationOptions, type OutputFormat } from './generate.js';
@@ -33,6 +32,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
   handler: async (args: ArgumentsCamelCase<RunArgs>) => {
     if (args.target !== 'host') throw new UserError(`run executes the program here; for ${args.target} use build, flash and monitor.`, 2);
     const sampling = parseSampling(args);
+    const { build, defaultOutDir, requestKey, upToDate } = await import('../toolchain/build.js');
     const req = buildRequest(args);
     const modelPath = locateModelFile(req.model ?? DEFAULT_MODEL);
     const tokenizerPath = locateModelFile(req.tokenizer ?? defaultTokenizerFor(modelPath));

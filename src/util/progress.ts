@@ -1,7 +1,9 @@
 /**
  * A one-line progress bar on stderr for long work (downloads, quantizing, compiling).
  * On a terminal it redraws in place; otherwise it prints a line at each 10% so logs stay short.
- * Silent when `quiet` is set.
+ * Silent when `quiet` is set. When the total is not known (`undefined`, e.g. a download whose
+ * server sends no length), it shows only the amount done: redrawn on a terminal, otherwise
+ * nothing until `done()`.
  */
 export class Progress {
   private lastDecile = -1;
@@ -11,7 +13,7 @@ export class Progress {
 
   constructor(
     private readonly label: string,
-    private readonly total: number,
+    private readonly total: number | undefined,
     private readonly options: { quiet?: boolean; stream?: NodeJS.WriteStream; unit?: 'bytes' | 'items' } = {},
   ) {
     this.tty = Boolean((options.stream ?? process.stderr).isTTY);
@@ -23,6 +25,10 @@ export class Progress {
 
   update(done: number): void {
     if (this.options.quiet) return;
+    if (this.total === undefined) {
+      this.updateWithoutTotal(done);
+      return;
+    }
     const fraction = this.total > 0 ? Math.min(1, done / this.total) : 1;
     if (this.tty) {
       const now = Date.now();
@@ -47,9 +53,18 @@ export class Progress {
     this.stream.write(this.tty ? `\r\x1b[K${text}\n` : `${text}\n`);
   }
 
+  private updateWithoutTotal(done: number): void {
+    if (!this.tty) return;
+    const now = Date.now();
+    if (now - this.lastDraw < 80) return;
+    this.lastDraw = now;
+    this.stream.write(`\r${this.label} ${this.options.unit === 'bytes' ? formatBytes(done) : String(done)}`);
+  }
+
   private amount(done: number): string {
-    if (this.options.unit === 'bytes') return `${formatBytes(done)} / ${formatBytes(this.total)}`;
-    return `${done} / ${this.total}`;
+    const total = this.total ?? 0;
+    if (this.options.unit === 'bytes') return `${formatBytes(done)} / ${formatBytes(total)}`;
+    return `${done} / ${total}`;
   }
 }
 

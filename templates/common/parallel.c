@@ -1,23 +1,34 @@
 /*
- * A fixed pool of worker threads (pthreads) that wait on a condition variable for the next
- * range of rows. The caller works on the first range itself, then waits for the others.
+ * A fixed pool of worker threads (pthreads). A matmul takes microseconds, so waking workers
+ * through the kernel each time would cost more than the work: workers spin on an atomic
+ * generation counter for a while (about a token's time) before they sleep on a condition
+ * variable, and the caller spins until the others are done with their rows.
  */
 #include "parallel.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #define MAX_THREADS 64
+#define SPIN_LIMIT 200000 /* pause instructions before a worker goes to sleep */
 
 static int n_threads = 1;
 static pthread_t workers[MAX_THREADS];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t work_ready = PTHREAD_COND_INITIALIZER;
-static pthread_cond_t work_done = PTHREAD_COND_INITIALIZER;
 static RowsFn current_fn;
 static const void* current_job;
 static int current_rows;
-static unsigned long generation; /* bumped for each parallel_rows call */
-static int pending;              /* workers still busy with this generation */
+static atomic_ulong generation; /* bumped for each parallel_rows call; publishes the job */
+static atomic_int pending;      /* workers still busy with this generation */
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+    __asm__ volatile("yield");
+#endif
+}
 
 static void range_of(int index, int rows, int* start, int* end) {
     int chunk = (rows + n_threads - 1) / n_threads;
@@ -25,25 +36,27 @@ static void range_of(int index, int rows, int* start, int* end) {
     *end = *start + chunk < rows ? *start + chunk : rows;
 }
 
+static unsigned long wait_for_work(unsigned long seen) {
+    for (int spins = 0; spins < SPIN_LIMIT; spins++) {
+        unsigned long now = atomic_load_explicit(&generation, memory_order_acquire);
+        if (now != seen) return now;
+        cpu_relax();
+    }
+    pthread_mutex_lock(&lock);
+    while (atomic_load_explicit(&generation, memory_order_acquire) == seen) pthread_cond_wait(&work_ready, &lock);
+    pthread_mutex_unlock(&lock);
+    return atomic_load_explicit(&generation, memory_order_acquire);
+}
+
 static void* worker_main(void* arg) {
     int index = (int)(long)arg;
     unsigned long seen = 0;
     for (;;) {
-        pthread_mutex_lock(&lock);
-        while (generation == seen) pthread_cond_wait(&work_ready, &lock);
-        seen = generation;
-        RowsFn fn = current_fn;
-        const void* job = current_job;
-        int rows = current_rows;
-        pthread_mutex_unlock(&lock);
-
+        seen = wait_for_work(seen);
         int start, end;
-        range_of(index, rows, &start, &end);
-        if (start < end) fn(job, start, end);
-
-        pthread_mutex_lock(&lock);
-        if (--pending == 0) pthread_cond_signal(&work_done);
-        pthread_mutex_unlock(&lock);
+        range_of(index, current_rows, &start, &end);
+        if (start < end) current_fn(current_job, start, end);
+        atomic_fetch_sub_explicit(&pending, 1, memory_order_release);
     }
     return 0;
 }
@@ -63,20 +76,17 @@ void parallel_rows(RowsFn fn, const void* job, int rows) {
         fn(job, 0, rows);
         return;
     }
-    pthread_mutex_lock(&lock);
     current_fn = fn;
     current_job = job;
     current_rows = rows;
-    pending = n_threads - 1;
-    generation++;
+    atomic_store_explicit(&pending, n_threads - 1, memory_order_relaxed);
+    pthread_mutex_lock(&lock); /* so that a worker about to sleep cannot miss the wake-up */
+    atomic_fetch_add_explicit(&generation, 1, memory_order_release);
     pthread_cond_broadcast(&work_ready);
     pthread_mutex_unlock(&lock);
 
     int start, end;
     range_of(0, rows, &start, &end);
     if (start < end) fn(job, start, end);
-
-    pthread_mutex_lock(&lock);
-    while (pending > 0) pthread_cond_wait(&work_done, &lock);
-    pthread_mutex_unlock(&lock);
+    while (atomic_load_explicit(&pending, memory_order_acquire) > 0) cpu_relax();
 }

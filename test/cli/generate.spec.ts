@@ -1,0 +1,77 @@
+import { expect } from 'chai';
+import { join } from 'node:path';
+import { cli, expectUserError } from '../helpers/cli.js';
+import { readGoldenFile, tempDir } from '../helpers/fixtures.js';
+
+describe('cli: generate', function () {
+  this.timeout(120_000);
+
+  it('prints llama2.c\'s golden ids with --format ids', () => {
+    const r = cli(['generate', '-m', 'stories260K.bin', '-z', 'tok512.bin', '-i', 'One day', '-t', '1.0', '-p', '0.9', '-s', '42', '--format', 'ids']);
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.equal(readGoldenFile('stories260K_f32_t1.0_p0.9_s42_one_day.ids'));
+  });
+
+  it('prints llama2.c\'s text, and tokens per second on stderr', () => {
+    const r = cli(['generate', '-i', 'Once upon a time', '-t', '0']);
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.equal(readGoldenFile('stories260K_f32_greedy_once_upon_a_time.txt'));
+    expect(r.stderr).to.match(/achieved tok\/s: \d+\.\d+/);
+  });
+
+  it('runs Q8_0 weights with a chosen group size (the runq.c golden)', () => {
+    const r = cli(['generate', '--weights', 'q8_0', '--group-size', '4', '-t', '0', '--format', 'ids']);
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.equal(readGoldenFile('stories260K_q8gs4_greedy_empty.ids'));
+  });
+
+  it('says which group size it chose and why', () => {
+    const r = cli(['generate', '--weights', 'q8_0', '-t', '0', '-n', '8']);
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stderr).to.match(/Q8_0 group size 64: .*172/);
+  });
+
+  it('prints one JSON object per token with --format jsonl', () => {
+    const r = cli(['generate', '-i', 'One day', '-t', '0', '-n', '10', '--format', 'jsonl']);
+    expect(r.status, r.stderr).to.equal(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).to.have.length(11); // 10 steps and a summary
+    expect(lines[0]).to.include({ pos: 0, prompt: true });
+    expect(lines.at(-1)).to.have.property('done', true);
+    expect(lines.slice(0, -1).map((l) => l.text).join('')).to.match(/^One day/);
+  });
+
+  describe('bad input gets a clear message, never a stack trace', () => {
+    it('a temperature below 0', () => {
+      expect(expectUserError(cli(['generate', '-t', '-1']), 2)).to.match(/--temperature \(-t\) must be a number ≥ 0/);
+    });
+    it('top-p outside [0, 1]', () => {
+      expect(expectUserError(cli(['generate', '-p', '1.5']), 2)).to.match(/--topp \(-p\) must be a number between 0 and 1, got 1\.5/);
+    });
+    it('a seed that is not a positive whole number', () => {
+      expect(expectUserError(cli(['generate', '-s', 'abc']), 2)).to.match(/--seed \(-s\) must be a whole number/);
+    });
+    it('a group size without Q8_0 weights', () => {
+      expect(expectUserError(cli(['generate', '--group-size', '4']), 2)).to.match(/--group-size 4 applies to quantized weights; add --weights q8_0/);
+    });
+    it('a model that is nowhere: where it looked and how to get it', () => {
+      const cache = tempDir();
+      try {
+        const r = cli(['generate', '-m', 'stories15M.bin'], { env: { LLAMA2_EMBED_CACHE: join(cache.dir, 'cache') } });
+        const message = expectUserError(r);
+        expect(message).to.match(/stories15M\.bin: not found\. Looked in:/);
+        expect(message).to.contain(join(cache.dir, 'cache'));
+        expect(message).to.match(/llama2-embed pull stories15M/);
+        expect(message).to.contain('https://huggingface.co/karpathy/tinyllamas/resolve/main/stories15M.bin');
+      } finally {
+        cache.cleanup();
+      }
+    });
+    it('a tokenizer that does not go with the model', () => {
+      expect(expectUserError(cli(['generate', '-m', 'stories260K.bin', '-z', 'stories260K.bin']))).to.match(/not a llama2\.c tokenizer\.bin/);
+    });
+    it('an unknown command', () => {
+      expect(expectUserError(cli(['generat']), 2)).to.match(/Unknown argument|Did you mean generate/);
+    });
+  });
+});
