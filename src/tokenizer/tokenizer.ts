@@ -1,222 +1,150 @@
 /**
- * llama2.c's tokenizer: the `tokenizer.bin` vocabulary (pieces with merge scores), encoding and
- * decoding exactly as run.c's `encode` and `decode`, plus a streaming UTF-8 decoder that keeps
- * characters split over byte tokens (run.c drops them) for text output.
- *
- * File format: int32 max_token_length, then per token: float32 score, int32 length, the bytes.
- * The number of tokens is not stored: it is the model's vocab_size.
+ * llama2.c's tokenizer: the vocabulary of a tokenizer.bin (vocab-file.ts), text to ids exactly as
+ * run.c's `encode` (encode.ts, merge.ts), ids to bytes exactly as run.c's `decode`, what run.c's
+ * `safe_printf` prints, and text for display through the streaming decoder
+ * (streaming-decoder.ts), which keeps the characters run.c drops. See doc/tokenizer.md.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
 import { UserError } from '../util/errors.js';
+import { bytePieceValue, isPrintC, isSpaceC } from './byte-piece.js';
+import { BOS, encodeBytes, type EncodeVocab } from './encode.js';
+import { PieceIndex, pieceKey } from './piece-index.js';
+import { StreamingDecoder } from './streaming-decoder.js';
+import { readVocabFile } from './vocab-file.js';
 
-export const BOS = 1;
-export const EOS = 2;
+export { BOS, EOS, BYTE_TOKEN_OFFSET } from './encode.js';
+export { StreamingDecoder } from './streaming-decoder.js';
 
-/** run.c compares pieces as C strings: a piece ends at its first NUL byte. */
-function cString(bytes: Uint8Array): string {
-  const nul = bytes.indexOf(0);
-  return Buffer.from(nul === -1 ? bytes : bytes.subarray(0, nul)).toString('latin1');
-}
-
-const BYTE_PIECE = /^<0x([0-9A-Fa-f]{1,2})/;
+const SPACE_BYTE = 0x20;
 
 export class Tokenizer {
-  private readonly ids = new Map<string, number>();
-  private readonly keys: string[];
+  readonly vocabSize: number;
+  /** The longest piece in bytes, as the file says. */
+  readonly maxTokenLength: number;
+  /** Whole tokens in the file beyond the model's vocab_size, ignored as run.c does (0 if none). */
+  readonly extraTokens: number;
+  /** What encoding needs: C-string keys, scores, the lookup. */
+  private readonly vocab: EncodeVocab;
+  /** Each piece as run.c sees it: up to its first NUL. */
+  private readonly cPieces: Uint8Array[];
 
   private constructor(
-    private readonly pieces: Uint8Array[],
+    private readonly pieces: readonly Uint8Array[],
     private readonly scores: Float32Array,
-    readonly maxTokenLength: number,
+    maxTokenLength: number,
+    extraTokens = 0,
   ) {
-    this.keys = pieces.map(cString);
-    // the first of equal pieces wins (the files we know have none)
-    this.keys.forEach((key, id) => {
-      if (!this.ids.has(key)) this.ids.set(key, id);
-    });
+    this.vocabSize = pieces.length;
+    this.maxTokenLength = maxTokenLength;
+    this.extraTokens = extraTokens;
+    const keys = pieces.map(pieceKey);
+    this.cPieces = pieces.map((p, id) => p.subarray(0, keys[id].length));
+    this.vocab = { vocabSize: pieces.length, keys, scores, index: new PieceIndex(keys) };
   }
 
-  get vocabSize(): number {
-    return this.pieces.length;
-  }
-
-  /** Reads `vocabSize` tokens from a tokenizer.bin (extra tokens in the file are ignored, as run.c does). */
+  /**
+   * Reads the first `vocabSize` tokens (the model's vocab_size) of a tokenizer.bin. Throws a
+   * UserError saying what is wrong with a missing, truncated or malformed file.
+   */
   static read(path: string, vocabSize: number): Tokenizer {
-    if (!Number.isInteger(vocabSize) || vocabSize <= 0) {
-      throw new UserError(`${path}: cannot read a tokenizer for a vocabulary of ${vocabSize} tokens; the model's vocab_size must be positive.`);
-    }
-    if (!existsSync(path)) throw new UserError(`${path}: no such tokenizer file. Pass the tokenizer.bin that goes with the model (-z).`);
-    if (statSync(path).isDirectory()) throw new UserError(`${path}: is a directory, expected a tokenizer.bin file.`);
-    const data = readFileSync(path);
-    const where = `${path}: not a llama2.c tokenizer.bin for ${vocabSize} tokens`;
-    if (data.length < 4) throw new UserError(`${where}: the file has ${data.length} bytes, less than its 4-byte header.`);
-    const maxTokenLength = data.readInt32LE(0);
-    if (maxTokenLength <= 0 || maxTokenLength > 1024) {
-      throw new UserError(`${where}: max_token_length is ${maxTokenLength}, expected 1..1024. Is this a model checkpoint rather than a tokenizer?`);
-    }
-    const pieces: Uint8Array[] = [];
-    const scores = new Float32Array(vocabSize);
-    let pos = 4;
-    for (let id = 0; id < vocabSize; id++) {
-      if (pos + 8 > data.length) {
-        throw new UserError(
-          `${where}: it ends after ${id} tokens (at byte ${data.length}); the model needs ${vocabSize}. ` +
-            'Use the tokenizer that was exported with this model (tok512.bin for stories260K, tokenizer.bin for the Llama 2 vocabulary).',
-        );
-      }
-      scores[id] = data.readFloatLE(pos);
-      const length = data.readInt32LE(pos + 4);
-      pos += 8;
-      if (length < 0 || length > maxTokenLength * 4 + 16) {
-        throw new UserError(
-          `${where}: token ${id} claims ${length} bytes (max_token_length is ${maxTokenLength}). Is this a model checkpoint rather than a tokenizer?`,
-        );
-      }
-      if (pos + length > data.length) {
-        throw new UserError(`${where}: token ${id} needs ${length} bytes at offset ${pos}, but the file ends at ${data.length} (truncated).`);
-      }
-      pieces.push(Uint8Array.from(data.subarray(pos, pos + length)));
-      pos += length;
-    }
-    return new Tokenizer(pieces, scores, maxTokenLength);
+    const vocab = readVocabFile(path, vocabSize);
+    return new Tokenizer(vocab.pieces, vocab.scores, vocab.maxTokenLength, vocab.extraTokens);
   }
 
+  /** A tokenizer from pieces and scores in id order (tests, synthetic vocabularies). */
   static fromPieces(pieces: Uint8Array[], scores: Float32Array | number[], maxTokenLength?: number): Tokenizer {
-    return new Tokenizer(pieces, Float32Array.from(scores), maxTokenLength ?? Math.max(1, ...pieces.map((p) => p.length)));
+    if (pieces.length === 0) throw new Error('Tokenizer.fromPieces: no pieces');
+    if (scores.length !== pieces.length) {
+      throw new Error(`Tokenizer.fromPieces: ${pieces.length} pieces but ${scores.length} scores`);
+    }
+    const longest = Math.max(...pieces.map((p) => p.length));
+    const max = maxTokenLength ?? Math.max(1, longest);
+    if (longest > max) throw new Error(`Tokenizer.fromPieces: a piece is ${longest} bytes, more than maxTokenLength ${max}`);
+    return new Tokenizer(
+      pieces.map((p) => Uint8Array.from(p)),
+      Float32Array.from(scores),
+      max,
+    );
   }
 
+  /** The bytes of token `id` as stored in the file. */
   piece(id: number): Uint8Array {
-    return this.pieces[id];
+    this.checkId(id);
+    return this.pieces[id].slice();
   }
 
+  /** The merge score of token `id` (a float32). */
   score(id: number): number {
+    this.checkId(id);
     return this.scores[id];
   }
 
-  /** The id of a piece given as bytes (compared as a C string), or -1. */
-  lookup(bytes: Uint8Array | string): number {
-    const key = typeof bytes === 'string' ? bytes : cString(bytes);
-    return this.ids.get(key) ?? -1;
+  /** The id of the piece with exactly this text (a string is taken as UTF-8), or -1. */
+  lookup(piece: string | Uint8Array): number {
+    const bytes = typeof piece === 'string' ? new TextEncoder().encode(piece) : piece;
+    if (bytes.includes(0)) return -1;
+    return this.vocab.index.find(pieceKey(bytes));
   }
 
   /**
-   * run.c's `encode`: BOS, the dummy-prefix space for non-empty text, one token per UTF-8
-   * codepoint (or its bytes as byte tokens, id = byte + 3), then repeatedly merge the adjacent pair
-   * whose concatenation is the best-scoring piece (the leftmost on ties), and EOS.
+   * run.c's `encode`: token ids for `text` (a string is encoded as UTF-8), with BOS (1) first
+   * and EOS (2) last if asked. See encode.ts.
    */
   encode(text: string | Uint8Array, bos: boolean, eos: boolean): number[] {
-    const bytes = typeof text === 'string' ? Buffer.from(text, 'utf8') : Buffer.from(text);
-    const end = bytes.indexOf(0) === -1 ? bytes.length : bytes.indexOf(0); // C stops at NUL
-    const tokens: number[] = [];
-    if (bos) tokens.push(BOS);
-    if (end > 0) {
-      const space = this.lookup(' ');
-      if (space === -1) throw new UserError('this tokenizer has no " " piece, which encoding needs for the dummy prefix.');
-      tokens.push(space);
-    }
-    let start = 0;
-    for (let i = 0; i < end; i++) {
-      if ((bytes[i] & 0xc0) !== 0x80) start = i; // not a continuation byte: a new codepoint
-      const length = i - start + 1;
-      const next = i + 1 < end ? bytes[i + 1] : 0;
-      if ((next & 0xc0) === 0x80 && length < 4) continue;
-      const id = this.lookup(bytes.subarray(start, i + 1).toString('latin1'));
-      if (id !== -1) tokens.push(id);
-      else for (let j = start; j <= i; j++) tokens.push(bytes[j] + 3);
-      start = i + 1;
-    }
-    this.merge(tokens);
-    if (eos) tokens.push(EOS);
-    return tokens;
+    const bytes = typeof text === 'string' ? new TextEncoder().encode(text) : text;
+    return encodeBytes(bytes, bos, eos, this.vocab);
   }
 
   /**
-   * The merge loop of run.c, with each pair's best merge remembered and only the two pairs next
-   * to a merge recomputed, so long prompts stay fast; the choice is run.c's (highest score,
-   * leftmost first, nothing at or below -1e10).
+   * run.c's `decode`: the bytes of `token` when it follows `prevToken`. Right after BOS a
+   * leading space is dropped (SentencePiece's dummy prefix); a byte piece "<0xAB>" is the byte
+   * 0xAB. One difference: for "<0x00>" run.c's C string is empty, here it is the byte 0 (so that
+   * a NUL survives a round trip; `printable` gives what run.c prints).
    */
-  private merge(tokens: number[]): void {
-    const pairId: number[] = [];
-    const pairScore: number[] = [];
-    const evaluate = (i: number) => {
-      const id = this.ids.get(this.keys[tokens[i]] + this.keys[tokens[i + 1]]) ?? -1;
-      pairId[i] = id;
-      pairScore[i] = id === -1 ? -Infinity : this.scores[id];
-    };
-    for (let i = 0; i < tokens.length - 1; i++) evaluate(i);
-    for (;;) {
-      let best = -1e10;
-      let bestIdx = -1;
-      for (let i = 0; i < tokens.length - 1; i++) {
-        if (pairId[i] !== -1 && pairScore[i] > best) {
-          best = pairScore[i];
-          bestIdx = i;
-        }
-      }
-      if (bestIdx === -1) return;
-      tokens[bestIdx] = pairId[bestIdx];
-      tokens.splice(bestIdx + 1, 1);
-      pairId.splice(bestIdx + 1, 1);
-      pairScore.splice(bestIdx + 1, 1);
-      if (bestIdx > 0) evaluate(bestIdx - 1);
-      if (bestIdx < tokens.length - 1) evaluate(bestIdx);
-      else {
-        pairId.length = tokens.length - 1;
-        pairScore.length = tokens.length - 1;
-      }
-    }
-  }
-
-  /** run.c's `decode`: the piece's bytes, without the leading space after BOS; "<0xAB>" is the byte 0xAB. */
   decode(prevToken: number, token: number): Uint8Array {
-    let piece = this.pieces[token];
-    if (prevToken === BOS && piece[0] === 0x20) piece = piece.subarray(1);
-    const byte = BYTE_PIECE.exec(cString(piece));
-    if (byte) return Uint8Array.of(parseInt(byte[1], 16));
-    return piece;
+    this.checkId(token);
+    let piece = this.cPieces[token];
+    if (prevToken === BOS && piece[0] === SPACE_BYTE) piece = piece.subarray(1);
+    const byte = bytePieceValue(piece);
+    return byte === undefined ? piece.slice() : Uint8Array.of(byte);
   }
 
-  /** What run.c's `safe_printf` prints for decode(prev, token): nothing for a lone unprintable byte. */
+  /**
+   * What run.c prints for `decode(prevToken, token)` through `safe_printf`: nothing for an empty
+   * piece or for a piece that is one byte neither printable nor a space in the C locale (so the
+   * byte tokens of a multi-byte character all vanish), else the piece.
+   */
   printable(prevToken: number, token: number): Uint8Array {
     const piece = this.decode(prevToken, token);
     const nul = piece.indexOf(0);
     const text = nul === -1 ? piece : piece.subarray(0, nul);
-    if (text.length === 1) {
-      const b = text[0];
-      const isprint = b >= 0x20 && b <= 0x7e;
-      const isspace = b === 0x20 || (b >= 0x09 && b <= 0x0d);
-      if (!isprint && !isspace) return new Uint8Array(0);
-    }
+    if (text.length === 1 && !isPrintC(text[0]) && !isSpaceC(text[0])) return new Uint8Array(0);
     return text;
   }
 
-  /** The text of a token sequence as generate prints it: ids[0] is fed first (BOS) and not printed; a later BOS ends it. */
-  decodeText(ids: number[]): string {
+  /**
+   * The text of a sequence, as run.c's `generate` would show it but through the streaming
+   * decoder: a BOS at the start is not shown (the first token after it loses its leading space),
+   * a later BOS ends the text (run.c stops when it samples BOS), and a sequence without a
+   * leading BOS is read as if it had one.
+   */
+  decodeText(ids: readonly number[]): string {
     const decoder = new StreamingDecoder(this);
     let text = '';
-    for (let i = 1; i < ids.length; i++) {
-      if (ids[i] === BOS) break;
-      text += decoder.push(ids[i - 1], ids[i]);
+    let prev = BOS;
+    for (let i = 0; i < ids.length; i++) {
+      if (ids[i] === BOS) {
+        if (i === 0) continue;
+        break;
+      }
+      text += decoder.push(prev, ids[i]);
+      prev = ids[i];
     }
     return text + decoder.flush();
   }
-}
 
-/**
- * Text as tokens arrive: bytes of a character split over byte tokens are held until the character
- * is complete, so multi-byte UTF-8 survives (run.c prints each byte alone and drops them).
- */
-export class StreamingDecoder {
-  private readonly utf8 = new TextDecoder('utf-8', { fatal: false });
-
-  constructor(private readonly tokenizer: Tokenizer) {}
-
-  push(prevToken: number, token: number): string {
-    return this.utf8.decode(this.tokenizer.decode(prevToken, token), { stream: true });
-  }
-
-  /** Whatever is left; an incomplete character becomes U+FFFD. */
-  flush(): string {
-    return this.utf8.decode();
+  private checkId(id: number): void {
+    if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
+      throw new UserError(`Token id ${id} is outside the vocabulary (0..${this.vocabSize - 1}): wrong tokenizer for this model?`);
+    }
   }
 }
