@@ -740,6 +740,7 @@ function paren(e: Expr, minPrec: number): string {
 /** A float32 constant as C source: shortest decimal that reads back as the same float, with an f suffix. */
 export function floatLiteral(v: number): string {
   if (!Number.isFinite(v)) return v > 0 ? 'INFINITY' : v < 0 ? '-INFINITY' : 'NAN';
+  if (Object.is(v, -0)) return '-0.0f';
   for (let digits = 1; digits <= 9; digits++) {
     const text = v.toPrecision(digits);
     if (Math.fround(Number(text)) === v) return `${cNumber(text)}f`;
@@ -748,6 +749,8 @@ export function floatLiteral(v: number): string {
 }
 
 export function doubleLiteral(v: number): string {
+  if (!Number.isFinite(v)) return v > 0 ? 'INFINITY' : v < 0 ? '-INFINITY' : 'NAN';
+  if (Object.is(v, -0)) return '-0.0';
   return cNumber(String(v));
 }
 

@@ -28,14 +28,19 @@ export function ldexp(x: f64, k: i32): f64 {
   return x * 2 ** k;
 }
 
-/** Rounds half away from zero, as C's `round()`. */
+/**
+ * Rounds half away from zero, as C's `round()`, for every double: the fraction is measured exactly
+ * (x - trunc(x) has no rounding error), so 0.49999999999999994 gives 0 and -0 stays -0, where
+ * floor(x + 0.5) would be wrong.
+ */
 export function roundHalfAway(x: f64): f64 {
-  return x < 0 ? -Math.floor(-x + 0.5) : Math.floor(x + 0.5);
+  const whole = Math.trunc(x);
+  return Math.abs(x - whole) >= 0.5 ? whole + Math.sign(x) : whole;
 }
 
 /** Integer division truncating toward zero, as C's `/` on ints. C: `(a) / (b)`. */
 export function idiv(a: i32, b: i32): i32 {
-  return Math.trunc(a / b);
+  return Math.trunc(a / b) + 0; // + 0 turns -0 into 0: C integers have no negative zero
 }
 
 /** Smaller of two integers. C: a static inline `imin`. */

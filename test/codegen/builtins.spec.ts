@@ -1,0 +1,77 @@
+/**
+ * Every builtin of the kernel subset has a portable TypeScript definition (src/kernels/builtins.ts)
+ * and a C definition (the C library's, or BUILTINS_PRELUDE's): here they are run side by side on the
+ * same inputs, and must agree bit for bit.
+ */
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fabsf, floor, fround, idiv, imin, ldexp, roundHalfAway, sqrtf } from '../../src/kernels/builtins.js';
+import { BUILTINS_PRELUDE, doubleLiteral } from '../../src/codegen/kernel-compiler.js';
+import { tempDir } from '../helpers/fixtures.js';
+
+/** Inputs that probe the edges: signs, halves, tiny and huge values, and a pseudo-random sweep. */
+function inputs(): number[] {
+  const xs = [0, -0, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 1e-40, 3.4e38, 1e-7, 123456.789, -7.25, 0.49999999999999994 / 100, 4503599627370497 / 100, -0.0049];
+  let s = 12345;
+  for (let i = 0; i < 400; i++) {
+    s = (s * 1103515245 + 12345) % 2 ** 31;
+    xs.push(fround(((s / 2 ** 31) * 2 - 1) * 10 ** ((i % 12) - 6)));
+  }
+  return xs;
+}
+
+function bitsOf(x: number): string {
+  const b = Buffer.alloc(8);
+  b.writeDoubleLE(x);
+  return b.readBigUInt64LE().toString(16);
+}
+
+describe('codegen: builtins agree between TypeScript and C', function () {
+  this.timeout(60_000);
+
+  it('sqrtf, fabsf, floor, ldexp, roundHalfAway (round), idiv and imin', () => {
+    const xs = inputs();
+    const tmp = tempDir();
+    try {
+      const program = `#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <stdint.h>
+${BUILTINS_PRELUDE}
+static void put(double v) { uint64_t b; memcpy(&b, &v, 8); printf("%llx\\n", (unsigned long long)b); }
+static const double xs[] = {${xs.map(doubleLiteral).join(', ')}};
+int main(void) {
+    for (unsigned i = 0; i < sizeof xs / sizeof xs[0]; i++) {
+        float f = (float)xs[i];
+        put(sqrtf(fabsf(f)));
+        put(fabsf(f));
+        put(floor(xs[i] * 1000.0));
+        put(ldexp(xs[i], (int)(i % 40) - 20));
+        put(round(xs[i] * 100.0));
+        int a = fabs(xs[i] * 1000.0) < 2e9 ? (int)(xs[i] * 1000.0) : 0, b = (int)(i % 7) + 1; /* i32 values stay in range */
+        put(a / b);
+        put(imin(a, b * 100));
+    }
+    return 0;
+}
+`;
+      writeFileSync(join(tmp.dir, 'b.c'), program);
+      execFileSync('cc', ['-std=c99', '-O2', '-ffp-contract=off', '-o', join(tmp.dir, 'b'), join(tmp.dir, 'b.c'), '-lm']);
+      const c = execFileSync(join(tmp.dir, 'b'), { encoding: 'utf8' }).trim().split('\n');
+      const ts: string[] = [];
+      xs.forEach((x, i) => {
+        const f = fround(x);
+        ts.push(bitsOf(sqrtf(fabsf(f))), bitsOf(fabsf(f)), bitsOf(floor(x * 1000)), bitsOf(ldexp(x, (i % 40) - 20)), bitsOf(roundHalfAway(x * 100)));
+        const a = Math.abs(x * 1000) < 2e9 ? Math.trunc(x * 1000) + 0 : 0; // C (int): no negative zero
+        const b = (i % 7) + 1;
+        ts.push(bitsOf(idiv(a, b)), bitsOf(imin(a, b * 100)));
+      });
+      expect(c.length).to.equal(ts.length);
+      for (let i = 0; i < ts.length; i++) expect(c[i], `value ${i} (input ${xs[Math.floor(i / 7)]})`).to.equal(ts[i]);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});
