@@ -7,12 +7,16 @@
  *   v1, v2: uint32 magic 0x616b3432 ("ak42"), int32 version, the 7 int32s (vocab_size positive),
  *           uint8 shared_classifier at byte 36, v2 only: int32 group_size at byte 37 (unaligned);
  *           zeros up to byte 256
+ *   own:    llama2-embed's format, magic "L2EQ": a 64-byte header and a tensor table, read by
+ *           own-format.ts
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { CheckpointFormat, Config } from './model.js';
 import { UserError, describeError } from '../util/errors.js';
 import { CHECKPOINT_MAGIC, V0_HEADER_BYTES, VERSIONED_HEADER_BYTES, checkpointBytes, headerBytes } from './layout.js';
 import { MAX_DIMENSION, validateHeaderParams } from './validate.js';
+import { isOwnFormat, ownHeaderLength, parseOwnHeader } from './own-format.js';
+import type { OwnTensorEntry } from './own-format.js';
 
 /** The seven header int32s, under llama2.c's names, exactly as stored (v0's vocab_size may be negative). */
 export interface HeaderParams {
@@ -30,11 +34,13 @@ export interface CheckpointHeader {
   format: CheckpointFormat;
   config: Config;
   sharedClassifier: boolean;
-  /** v2 only. */
+  /** v2; own format: the group size when every quantized tensor has the same one. */
   groupSize?: number;
   fileBytes: number;
   /** The size the header implies. */
   expectedBytes: number;
+  /** Own format only: its tensor table, checked against the config. */
+  tensors?: OwnTensorEntry[];
 }
 
 const SHARED_CLASSIFIER_OFFSET = 36;
@@ -77,7 +83,9 @@ function readHead(path: string, maxBytes: number): { head: Uint8Array; fileBytes
 
 /** Reads and checks the header of a checkpoint file without reading its weights. */
 export function readCheckpointHeader(path: string): CheckpointHeader {
-  const { head, fileBytes } = readHead(path, VERSIONED_HEADER_BYTES);
+  let { head, fileBytes } = readHead(path, VERSIONED_HEADER_BYTES);
+  // our own format's header goes on with a tensor table of any length
+  if (isOwnFormat(head) && ownHeaderLength(head) > head.length) ({ head, fileBytes } = readHead(path, ownHeaderLength(head)));
   return parseCheckpointHeader(path, head, fileBytes);
 }
 
@@ -90,13 +98,15 @@ function truncatedHeader(path: string, fileBytes: number, format: CheckpointForm
 }
 
 /**
- * Tells the format from the first bytes of a file (up to 256) and checks the header.
+ * Tells the format from the first bytes of a file and checks the header: `head` holds up to 256
+ * bytes, or for our own format the header and its whole tensor table (`ownHeaderLength`).
  * `fileBytes` is the whole file's size.
  */
 export function parseCheckpointHeader(path: string, head: Uint8Array, fileBytes: number): CheckpointHeader {
   if (fileBytes === 0) {
     throw new UserError(`${path}: the file is empty (0 bytes); expected a llama2.c checkpoint. Download or export it again.`);
   }
+  if (isOwnFormat(head)) return parseOwnHeader(path, head, fileBytes);
   const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
   const versioned = head.length >= 4 && view.getUint32(0, true) === CHECKPOINT_MAGIC;
   let format: CheckpointFormat = 'v0';
@@ -161,13 +171,14 @@ export function parseCheckpointHeader(path: string, head: Uint8Array, fileBytes:
   return { format, config, sharedClassifier, groupSize, fileBytes, expectedBytes };
 }
 
-/** The header bytes of a checkpoint. */
+/** The header bytes of a llama2.c checkpoint (v0, v1, v2; our own format writes its own, own-format.ts). */
 export function encodeCheckpointHeader(
   format: CheckpointFormat,
   config: Config,
   sharedClassifier: boolean,
   groupSize?: number,
 ): Uint8Array {
+  if (format === 'own') throw new Error('encodeCheckpointHeader: the own format\'s header is written by own-format.ts');
   const bytes = new Uint8Array(format === 'v0' ? V0_HEADER_BYTES : VERSIONED_HEADER_BYTES);
   const view = new DataView(bytes.buffer);
   let at = 0;

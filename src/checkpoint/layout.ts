@@ -11,7 +11,8 @@
  *
  * `[wcls]` is present only when the classifier is not shared with the token embedding.
  */
-import type { CheckpointFormat, Config, LayerMatrixName, Model, Tensor } from './model.js';
+import type { CheckpointHeader } from './header.js';
+import type { CheckpointFormat, Config, LayerMatrixName, Model, Tensor, WeightDType } from './model.js';
 import { headSize, kvDim, LAYER_MATRICES } from './model.js';
 
 /** "ak42" read as a little-endian uint32: the first four bytes of a v1 or v2 file. */
@@ -19,8 +20,20 @@ export const CHECKPOINT_MAGIC = 0x616b3432;
 export const V0_HEADER_BYTES = 7 * 4;
 export const VERSIONED_HEADER_BYTES = 256;
 
+/** Bytes of the fixed header (for our own format, the tensor table that follows is not counted). */
 export function headerBytes(format: CheckpointFormat): number {
+  if (format === 'own') return OWN_FIXED_HEADER_BYTES;
   return format === 'v0' ? V0_HEADER_BYTES : VERSIONED_HEADER_BYTES;
+}
+
+/** The fixed header of our own format (src/checkpoint/own-format.ts), before its tensor table. */
+const OWN_FIXED_HEADER_BYTES = 64;
+
+/** checkpointLayout and checkpointBytes describe llama2.c's formats; our own format's layout is its tensor table (storedTensors). */
+function llama2cFormatOnly(what: string, format: CheckpointFormat): void {
+  if (format === 'own') {
+    throw new Error(`${what}: the own format's layout is its tensor table: use storedTensors(header), or ownTensorTable(model) in own-format.ts`);
+  }
 }
 
 /** Where a stored array belongs in the Model. */
@@ -80,6 +93,7 @@ export function checkpointLayout(
   sharedClassifier: boolean,
   groupSize?: number,
 ): LayoutEntry[] {
+  llama2cFormatOnly('checkpointLayout', format);
   if (format === 'v2' && !(groupSize !== undefined && groupSize > 0)) {
     throw new Error(`checkpointLayout: a v2 layout needs a positive group size, got ${groupSize}`);
   }
@@ -136,6 +150,46 @@ export function checkpointLayout(
   return entries;
 }
 
+/** A stored array of a checkpoint in any format, for describing files (`inspect`). */
+export interface StoredTensor {
+  name: string;
+  slot: Slot;
+  rows: number;
+  cols: number;
+  dtype: WeightDType;
+  /** Quantized tensors only. */
+  groupSize?: number;
+  offset: number;
+  bytes: number;
+}
+
+/** Every array of a checkpoint whose header has been read, in file order: llama2.c's layouts, or our own format's table. */
+export function storedTensors(header: CheckpointHeader): StoredTensor[] {
+  if (header.tensors) {
+    return header.tensors.map(({ name, slot, rows, cols, dtype, groupSize, offset, bytes }) => ({
+      name,
+      slot,
+      rows,
+      cols,
+      dtype,
+      ...(dtype !== 'f32' ? { groupSize } : {}),
+      offset,
+      bytes,
+    }));
+  }
+  const { config, format, sharedClassifier, groupSize } = header;
+  return checkpointLayout(config, format, sharedClassifier, groupSize).map(({ name, slot, rows, cols, storage, offset, bytes }) => ({
+    name,
+    slot,
+    rows,
+    cols,
+    dtype: storage,
+    ...(storage === 'q8_0' ? { groupSize } : {}),
+    offset,
+    bytes,
+  }));
+}
+
 /** Bytes one stored array takes: fp32 values, or int8 values plus runq.c's `n / groupSize` fp32 scales. */
 export function storedBytes(values: number, storage: 'f32' | 'q8_0', groupSize?: number): number {
   return storage === 'f32' ? values * 4 : values + Math.floor(values / (groupSize as number)) * 4;
@@ -151,6 +205,7 @@ export function checkpointBytes(
   sharedClassifier: boolean,
   groupSize?: number,
 ): number {
+  llama2cFormatOnly('checkpointBytes', format);
   const { dim, nLayers, vocabSize, seqLen } = config;
   const matrixStorage = format === 'v2' ? 'q8_0' : 'f32';
   let bytes = headerBytes(format) + (2 * nLayers + 1) * dim * 4; // header and norms
@@ -196,5 +251,7 @@ export function describeFormat(format: CheckpointFormat): string {
       return 'version 1 (fp32, magic "ak42")';
     case 'v2':
       return 'version 2 (Q8_0, runq.c, magic "ak42")';
+    case 'own':
+      return 'llama2-embed version 1 (f32/Q8_0/Q4_0 per tensor, magic "L2EQ")';
   }
 }

@@ -24,8 +24,12 @@ export function kvDim(c: Config): number {
   return (c.dim * c.nKvHeads) / c.nHeads;
 }
 
-/** The llama2.c file formats: legacy v0 (run.c), version 1 (fp32 with magic), version 2 (Q8_0, runq.c). */
-export type CheckpointFormat = 'v0' | 'v1' | 'v2';
+/**
+ * The file formats: llama2.c's legacy v0 (run.c), version 1 (fp32 with magic), version 2 (Q8_0,
+ * runq.c), and llama2-embed's own format (`own`, magic "L2EQ", src/checkpoint/own-format.ts), which
+ * stores each tensor in its own precision (f32, Q8_0 or Q4_0) with its own group size.
+ */
+export type CheckpointFormat = 'v0' | 'v1' | 'v2' | 'own';
 
 export interface F32Tensor {
   dtype: 'f32';
@@ -48,7 +52,33 @@ export interface Q8Tensor {
   scales: Float32Array;
 }
 
-export type Tensor = F32Tensor | Q8Tensor;
+/**
+ * Q4_0: symmetric 4-bit integers v in [-8, 7] with one fp32 scale per group (value ≈ v · scale; the
+ * scale may be negative, see src/quant/q4.ts). Groups are as in Q8_0: `groupSize` values of one row,
+ * the last group of a row possibly shorter, never straddling rows; `scales[row * groupsPerRow(t) + g]`.
+ *
+ * Packing: each row takes `q4RowBytes(cols) = ceil(cols / 2)` bytes, rows one after the other
+ * (an odd-length row ends with a half-used byte whose high nibble is 0). Values j and j + 1 of a row
+ * (j even) share byte `row * q4RowBytes(cols) + j / 2`: the low nibble holds value j, the high nibble
+ * value j + 1, each stored as the unsigned number v + 8 in 0..15. So value j of row r is
+ * `((q[r * rowBytes + (j >> 1)] >> (4 * (j & 1))) & 15) - 8`.
+ */
+export interface Q4Tensor {
+  dtype: 'q4_0';
+  rows: number;
+  cols: number;
+  groupSize: number;
+  /** Packed, two values per byte: see above. */
+  q: Uint8Array;
+  scales: Float32Array;
+}
+
+/** Bytes one row of Q4_0 values takes: two values per byte, an odd row padded to a whole byte. */
+export function q4RowBytes(cols: number): number {
+  return Math.ceil(cols / 2);
+}
+
+export type Tensor = F32Tensor | Q8Tensor | Q4Tensor;
 export type WeightDType = Tensor['dtype'];
 
 export function groupsPerRow(t: { cols: number; groupSize: number }): number {

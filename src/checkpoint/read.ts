@@ -1,5 +1,5 @@
 /**
- * Reading a llama2.c checkpoint (v0, v1 or v2) into a Model, checking it on the way.
+ * Reading a checkpoint (llama2.c's v0, v1 or v2, or our own format) into a Model, checking it on the way.
  *
  * The file is read whole; fp32 arrays are views into that buffer where they are 4-byte aligned
  * (always in v0 and v1) and copies where they are not (v2 scales after an int8 block whose length
@@ -11,6 +11,7 @@ import type { LayerWeights, Model, Tensor } from './model.js';
 import { float32At, int8At } from './bytes.js';
 import { fileError, parseCheckpointHeader, readCheckpointHeader } from './header.js';
 import { VERSIONED_HEADER_BYTES, checkpointLayout } from './layout.js';
+import { decodeOwnWeights, isOwnFormat, ownHeaderLength } from './own-format.js';
 import type { LayoutEntry } from './layout.js';
 import { checkFileSize, checkFinite, checkGroupSizeFitsRows, checkReadableSize } from './validate.js';
 
@@ -40,10 +41,11 @@ export function readCheckpoint(path: string, opts: ReadOptions = {}): Model {
 
 /** Reads a checkpoint already in memory; `name` is used in messages. */
 export function parseCheckpoint(name: string, bytes: Uint8Array, opts: ReadOptions = {}): Model {
-  const header = parseCheckpointHeader(name, bytes.subarray(0, VERSIONED_HEADER_BYTES), bytes.length);
+  const headLength = isOwnFormat(bytes) ? ownHeaderLength(bytes) : VERSIONED_HEADER_BYTES;
+  const header = parseCheckpointHeader(name, bytes.subarray(0, headLength), bytes.length);
   checkFileSize(name, header);
   if (header.format === 'v2') checkGroupSizeFitsRows(name, header.config, header.groupSize as number, 'read');
-  const model = decodeWeights(header, bytes);
+  const model = header.format === 'own' ? decodeOwnWeights(header, bytes) : decodeWeights(header, bytes);
   if (opts.checkFinite ?? true) checkFinite(name, model);
   return model;
 }

@@ -1,10 +1,11 @@
 /**
- * Writing a Model as a llama2.c checkpoint (v0, v1 or v2). The file is produced chunk by chunk
+ * Writing a Model as a llama2.c checkpoint (v0, v1 or v2) or in our own format (own-format.ts, for
+ * Q4_0 and per-tensor precisions). The file is produced chunk by chunk
  * (the header, then one chunk per stored array, each a view of the Model's own memory), and written
  * atomically, so a 440 MB model is never copied into one buffer and readers never see half a file.
  */
 import type { CheckpointFormat, Model, Q8Tensor, Tensor } from './model.js';
-import { groupsPerRow } from './model.js';
+import { groupsPerRow, q4RowBytes } from './model.js';
 import { UserError, describeError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { float32Bytes, int8Bytes } from './bytes.js';
@@ -12,6 +13,7 @@ import { precomputeFreqCis } from './freq-cis.js';
 import { encodeCheckpointHeader } from './header.js';
 import { arrayAt, checkpointLayout, describeFormat } from './layout.js';
 import type { LayoutEntry } from './layout.js';
+import { ownFormatChunks } from './own-format.js';
 import { checkGroupSizeFitsRows, headerProblems } from './validate.js';
 
 /** Writes `model` to `path` in `format`, replacing the file atomically. */
@@ -35,7 +37,7 @@ export function writeCheckpoint(path: string, model: Model, format: CheckpointFo
  */
 export function serializeCheckpoint(model: Model, format: CheckpointFormat, name = 'checkpoint'): Iterable<Uint8Array> {
   const groupSize = checkWritable(name, model, format);
-  return checkpointChunks(model, format, groupSize);
+  return format === 'own' ? ownFormatChunks(model) : checkpointChunks(model, format, groupSize);
 }
 
 function* checkpointChunks(model: Model, format: CheckpointFormat, groupSize: number | undefined): Generator<Uint8Array> {
@@ -66,7 +68,17 @@ function freqCisToWrite(model: Model): { real: Float32Array; imag: Float32Array 
 }
 
 function describeTensor(t: Tensor): string {
-  return t.dtype === 'f32' ? 'f32' : `q8_0 (group size ${t.groupSize})`;
+  return t.dtype === 'f32' ? 'f32' : `${t.dtype} (group size ${t.groupSize})`;
+}
+
+/** The length of the values array a tensor of this shape must have (Q4_0: packed bytes). */
+function valuesLength(t: Tensor): number {
+  if (t.dtype === 'f32') return t.data.length;
+  return t.q.length;
+}
+
+function expectedValuesLength(t: Tensor): number {
+  return t.dtype === 'q4_0' ? t.rows * q4RowBytes(t.cols) : t.rows * t.cols;
 }
 
 /** A matrix of the model, with the name and shape the file gives it. */
@@ -78,6 +90,7 @@ interface NamedMatrix {
 /**
  * Fails unless `model` can be stored in `format`; returns the group size for v2. Wrong shapes are
  * a program's bug (Error); a precision the format cannot store is the user's choice (UserError).
+ * Our own format stores every precision and group size.
  */
 function checkWritable(name: string, model: Model, format: CheckpointFormat): number | undefined {
   const { config } = model;
@@ -97,6 +110,14 @@ function checkWritable(name: string, model: Model, format: CheckpointFormat): nu
     throw new UserError(`cannot write ${name}: the model's dimensions are invalid: ${problems.join('; ')}.`);
   }
   const matrices = checkShapes(name, model, format);
+  if (format === 'own') return undefined;
+  const q4 = matrices.find((m) => m.tensor.dtype === 'q4_0');
+  if (q4) {
+    throw new UserError(
+      `cannot write ${name} as ${describeFormat(format)}: llama2.c's formats have no 4-bit weights, but ${q4.entry.name} is ` +
+        `${describeTensor(q4.tensor)}. Write llama2-embed's own format instead (quantize --format own), or quantize to Q8_0.`,
+    );
+  }
   if (format !== 'v2') {
     const quantized = matrices.find((m) => m.tensor.dtype !== 'f32');
     if (quantized) {
@@ -136,9 +157,8 @@ function checkShapes(name: string, model: Model, format: CheckpointFormat): Name
     const consistent =
       stored.rows === entry.rows &&
       stored.cols === entry.cols &&
-      (stored.dtype === 'f32'
-        ? stored.data.length === values
-        : stored.q.length === values && stored.scales.length === stored.rows * groupsPerRow(stored));
+      valuesLength(stored) === expectedValuesLength(stored) &&
+      (stored.dtype === 'f32' || (stored.groupSize >= 1 && stored.scales.length === stored.rows * groupsPerRow(stored)));
     if (!consistent) {
       throw new Error(
         `cannot write ${name}: ${entry.name} is [${stored.rows}, ${stored.cols}] ${stored.dtype} with arrays of the wrong ` +

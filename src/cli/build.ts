@@ -23,7 +23,7 @@ export function withBuildOptions<T>(y: Argv<T>) {
     .option('model', { alias: 'm', type: 'string', describe: 'checkpoint (.bin), a path or a name found by the model lookup' })
     .option('tokenizer', { alias: 'z', type: 'string', describe: 'tokenizer.bin (default: the one that goes with the model)' })
     .option('quant', { choices: WEIGHT_PRECISIONS, describe: 'weights precision (default: the checkpoint\'s own)' })
-    .option('group-size', { type: 'number', describe: 'Q8_0 group size (default: chosen for the model)' })
+    .option('group-size', { type: 'number', describe: 'group size of quantized weights (default: chosen for the model)' })
     .option('seq-len', { type: 'number', describe: 'context length, at most the model\'s (shrinks the KV cache)' })
     .option('threads', { type: 'number', describe: 'matmul threads (host and Linux targets)' })
     .option('out', { alias: 'o', type: 'string', describe: 'output directory (default: build/<target>)' })

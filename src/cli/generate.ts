@@ -72,7 +72,7 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       .option('model', { alias: 'm', type: 'string', describe: 'checkpoint (.bin), a path or a name found by the model lookup', default: undefined })
       .option('tokenizer', { alias: 'z', type: 'string', describe: 'tokenizer.bin (default: the one that goes with the model)' })
       .option('weights', { choices: WEIGHTS_PRECISIONS, describe: 'weights precision (default: the checkpoint\'s own)' })
-      .option('group-size', { type: 'number', describe: 'Q8_0 group size (default: chosen for the model)' })
+      .option('group-size', { type: 'number', describe: 'group size of quantized weights (default: chosen for the model)' })
       .option('format', { choices: OUTPUT_FORMATS, default: 'text' as OutputFormat, describe: 'text, token ids (P/G lines) or JSON lines' })
       .example('$0 generate -i "Once upon a time" -t 0', 'greedy story from stories260K')
       .example('$0 generate -m stories260K.bin --weights q8_0 --format ids', 'int8 weights, token ids') as unknown as Argv<GenerateArgs>,
@@ -84,7 +84,7 @@ function runGenerate(args: GenerateArgs): void {
   const loaded = loadForGeneration({ model: args.model, tokenizer: args.tokenizer, weights: args.weights, groupSize: args.groupSize });
   const { model, tokenizer } = loaded;
   if (loaded.groupSizeChoice && args.format === 'text') {
-    process.stderr.write(`Q8_0 group size ${loaded.groupSize}: ${loaded.groupSizeChoice.reason}\n`);
+    process.stderr.write(`${loaded.weights} group size ${loaded.groupSize}: ${loaded.groupSizeChoice.reason}\n`);
   }
   const transformer = new Transformer(model);
   const sampler = new Sampler(model.config.vocabSize, sampling);

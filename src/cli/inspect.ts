@@ -4,10 +4,10 @@
  * what its weights would take at fp32, int8 and int4; `--json` prints the same as one JSON object.
  */
 import type { Argv, CommandModule } from 'yargs';
-import type { CheckpointFormat, Config } from '../checkpoint/model.js';
+import type { CheckpointFormat, Config, WeightDType } from '../checkpoint/model.js';
 import { headSize, kvDim, parameterCount } from '../checkpoint/model.js';
 import { readCheckpoint, readCheckpointHeader } from '../checkpoint/read.js';
-import { checkpointLayout, describeFormat, headerBytes } from '../checkpoint/layout.js';
+import { describeFormat, headerBytes, storedTensors } from '../checkpoint/layout.js';
 import { weightBytes } from '../checkpoint/sizes.js';
 import type { WeightPrecision } from '../checkpoint/sizes.js';
 import { locateModelFile } from '../models/locate.js';
@@ -21,7 +21,7 @@ const Q4_GROUP_SIZE = 32;
 export interface TensorInfo {
   name: string;
   shape: number[];
-  dtype: 'f32' | 'q8_0';
+  dtype: WeightDType;
   groupSize?: number;
   /** Byte offset in the file. */
   offset: number;
@@ -53,12 +53,12 @@ export function inspectCheckpoint(path: string, options: { checkFinite?: boolean
   const header = readCheckpointHeader(path);
   const model = readCheckpoint(path, { checkFinite: options.checkFinite ?? true });
   const { config, format, sharedClassifier, groupSize } = header;
-  const tensors = checkpointLayout(config, format, sharedClassifier, groupSize).map(
+  const tensors = storedTensors(header).map(
     (e): TensorInfo => ({
       name: e.name,
       shape: e.rows === 1 && e.slot.kind !== 'freqCis' ? [e.cols] : [e.rows, e.cols],
-      dtype: e.storage,
-      ...(e.storage === 'q8_0' ? { groupSize } : {}),
+      dtype: e.dtype,
+      ...(e.groupSize !== undefined ? { groupSize: e.groupSize } : {}),
       offset: e.offset,
       bytes: e.bytes,
     }),
@@ -73,7 +73,7 @@ export function inspectCheckpoint(path: string, options: { checkFinite?: boolean
     sharedClassifier,
     ...(groupSize !== undefined ? { groupSize } : {}),
     parameters: parameterCount(model),
-    headerBytes: headerBytes(format),
+    headerBytes: header.tensors ? 64 + 64 * header.tensors.length : headerBytes(format),
     tensors,
     weightSizes: {
       fp32: size({ scheme: 'f32' }),
@@ -85,7 +85,7 @@ export function inspectCheckpoint(path: string, options: { checkFinite?: boolean
 
 const count = (n: number): string => n.toLocaleString('en-US');
 const shapeText = (shape: number[]): string => `[${shape.join(', ')}]`;
-const dtypeText = (t: { dtype: string; groupSize?: number }): string => (t.dtype === 'q8_0' ? `q8_0 gs ${t.groupSize}` : t.dtype);
+const dtypeText = (t: { dtype: string; groupSize?: number }): string => (t.dtype === 'f32' ? t.dtype : `${t.dtype} gs ${t.groupSize}`);
 
 function precisionText(p: WeightPrecision): string {
   switch (p.scheme) {

@@ -10,6 +10,7 @@ import { generateCommand } from './generate.js';
 import { inspectCommand } from './inspect.js';
 import { planCommand } from './plan.js';
 import { pullCommand } from './pull.js';
+import { quantizeCommand } from './quantize.js';
 import { runCommand } from './run.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -20,6 +21,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(generateCommand)
     .command(inspectCommand)
     .command(pullCommand)
+    .command(quantizeCommand)
     .command(buildCommand)
     .command(planCommand)
     .command(runCommand)

@@ -8,13 +8,14 @@ import type { Model } from '../checkpoint/model.js';
 import { readCheckpoint } from '../checkpoint/read.js';
 import { findKnownFile } from '../models/registry.js';
 import { locateModelFile } from '../models/locate.js';
-import { chooseGroupSize, type GroupSizeChoice } from '../quant/group-size.js';
-import { dequantizeModel, quantizeModelQ8 } from '../quant/q8.js';
+import type { GroupSizeChoice } from '../quant/group-size.js';
+import { QUANT_SCHEMES, quantizeModel, schemeOf, type QuantScheme } from '../quant/schemes.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
 import { UserError } from '../util/errors.js';
 
-export type WeightsPrecision = 'f32' | 'q8_0';
-export const WEIGHTS_PRECISIONS: readonly WeightsPrecision[] = ['f32', 'q8_0'];
+/** The precision to run with: a quantization scheme (src/quant/schemes.ts). */
+export type WeightsPrecision = QuantScheme;
+export const WEIGHTS_PRECISIONS: readonly WeightsPrecision[] = QUANT_SCHEMES;
 
 export const DEFAULT_MODEL = 'stories260K.bin';
 
@@ -37,7 +38,7 @@ export interface LoadRequest {
   tokenizer?: string;
   /** Weights precision to run with; default: the checkpoint's own. */
   weights?: WeightsPrecision;
-  /** Q8_0 group size; default: chosen for the model (src/quant/group-size.ts). */
+  /** Group size of the quantized weights; default: the file's when it already holds that precision, else chosen for the model (src/quant/group-size.ts). */
   groupSize?: number;
 }
 
@@ -61,26 +62,21 @@ export function loadForGeneration(req: LoadRequest): Loaded {
   const tokenizerPath = locateModelFile(req.tokenizer ?? defaultTokenizerFor(modelPath));
   const tokenizer = Tokenizer.read(tokenizerPath, checkpoint.config.vocabSize);
 
-  const own: WeightsPrecision = checkpoint.format === 'v2' ? 'q8_0' : 'f32';
-  const weights = req.weights ?? own;
-  if (weights === 'f32') {
-    if (req.groupSize !== undefined) {
-      throw new UserError(`--group-size ${req.groupSize} applies to Q8_0 weights; add --weights q8_0 to quantize ${basename(modelPath)}.`, 2);
-    }
-    const model = checkpoint.format === 'v2' ? dequantizeModel(checkpoint) : checkpoint;
-    return { model, tokenizer, modelPath, tokenizerPath, weights, loadMs };
+  // a checkpoint whose tensors follow no scheme (our own format allows any mix) runs as it is, called 'mixed'
+  const stored = schemeOf(checkpoint);
+  const weights = req.weights ?? stored?.scheme ?? 'mixed';
+  if (weights === 'f32' && req.groupSize !== undefined) {
+    throw new UserError(`--group-size ${req.groupSize} applies to quantized weights; add --weights q8_0, q4_0 or mixed to quantize ${basename(modelPath)}.`, 2);
   }
   if (req.groupSize !== undefined && (!Number.isInteger(req.groupSize) || req.groupSize < 1)) {
     throw new UserError(`--group-size must be a positive integer, got ${req.groupSize}.`, 2);
   }
-  const fileGroupSize = checkpoint.format === 'v2' ? checkpointGroupSize(checkpoint) : undefined;
-  const choice = req.groupSize === undefined && fileGroupSize === undefined ? chooseGroupSize(checkpoint.config) : undefined;
-  const groupSize = req.groupSize ?? fileGroupSize ?? choice!.groupSize;
-  const model = quantizeModelQ8(checkpoint, groupSize);
-  return { model, tokenizer, modelPath, tokenizerPath, weights, groupSize, groupSizeChoice: choice, loadMs };
-}
-
-function checkpointGroupSize(model: Model): number | undefined {
-  const t = model.layers[0]?.wq ?? model.tokenEmbedding;
-  return t.dtype === 'q8_0' ? t.groupSize : undefined;
+  const asStored =
+    (req.weights === undefined && req.groupSize === undefined) ||
+    (stored !== undefined && weights === stored.scheme && (req.groupSize === undefined || req.groupSize === stored.groupSize));
+  if (asStored) {
+    return { model: checkpoint, tokenizer, modelPath, tokenizerPath, weights, groupSize: stored?.groupSize, loadMs };
+  }
+  const quantized = quantizeModel(checkpoint, weights, { groupSize: req.groupSize });
+  return { model: quantized.model, tokenizer, modelPath, tokenizerPath, weights, groupSize: quantized.groupSize, groupSizeChoice: quantized.choice, loadMs };
 }

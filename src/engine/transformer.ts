@@ -1,12 +1,14 @@
 /**
- * The reference forward pass (llama2.c run.c `forward`, and runq.c's for Q8_0 weights), built
+ * The reference forward pass (llama2.c run.c `forward`, and runq.c's for Q8_0 and Q4_0 weights), built
  * from the kernels in src/kernels/. This is the oracle every compiled target is checked against.
  */
 import type { Config, Model, Tensor } from '../checkpoint/model.js';
 import { headSize, kvDim } from '../checkpoint/model.js';
 import { attention } from '../kernels/attention.js';
 import { embedF32, embedQ8 } from '../kernels/embed.js';
+import { embedQ4 } from '../kernels/embed-q4.js';
 import { matmulF32, matmulQ8 } from '../kernels/matmul.js';
+import { matmulQ4 } from '../kernels/matmul-q4.js';
 import { quantizeQ8 } from '../kernels/quantize.js';
 import { residualAdd } from '../kernels/residual.js';
 import { rmsnorm } from '../kernels/rmsnorm.js';
@@ -105,19 +107,39 @@ export class Transformer {
     return s.logits;
   }
 
-  /** out = W · x, for fp32 weights directly, for Q8_0 weights after quantizing x with W's grouping. */
+  /**
+   * out = W · x: for fp32 weights directly; for Q8_0 and Q4_0 weights after quantizing x to int8
+   * with W's grouping (each matrix may have its own precision and group size).
+   */
   private linear(out: Float32Array, x: Float32Array, weight: Tensor): void {
-    if (weight.dtype === 'f32') {
-      matmulF32(out, x, weight.data, weight.cols, weight.rows);
-    } else {
-      quantizeQ8(this.state.xq, this.state.xs, x, weight.cols, weight.groupSize);
-      matmulQ8(out, this.state.xq, this.state.xs, weight.q, weight.scales, weight.cols, weight.rows, weight.groupSize);
+    const s = this.state;
+    switch (weight.dtype) {
+      case 'f32':
+        matmulF32(out, x, weight.data, weight.cols, weight.rows);
+        break;
+      case 'q8_0':
+        quantizeQ8(s.xq, s.xs, x, weight.cols, weight.groupSize);
+        matmulQ8(out, s.xq, s.xs, weight.q, weight.scales, weight.cols, weight.rows, weight.groupSize);
+        break;
+      case 'q4_0':
+        quantizeQ8(s.xq, s.xs, x, weight.cols, weight.groupSize);
+        matmulQ4(out, s.xq, s.xs, weight.q, weight.scales, weight.cols, weight.rows, weight.groupSize);
+        break;
     }
   }
 }
 
-/** x ← the embedding row of `token` (dequantized for Q8_0, as runq.c does at load time). */
+/** x ← the embedding row of `token` (dequantized for Q8_0 and Q4_0, as runq.c does at load time). */
 function embed(x: Float32Array, table: Tensor, token: number): void {
-  if (table.dtype === 'f32') embedF32(x, table.data, token, table.cols);
-  else embedQ8(x, table.q, table.scales, token, table.cols, table.groupSize);
+  switch (table.dtype) {
+    case 'f32':
+      embedF32(x, table.data, token, table.cols);
+      break;
+    case 'q8_0':
+      embedQ8(x, table.q, table.scales, token, table.cols, table.groupSize);
+      break;
+    case 'q4_0':
+      embedQ4(x, table.q, table.scales, token, table.cols, table.groupSize);
+      break;
+  }
 }

@@ -6,6 +6,7 @@
  */
 import type { F32Tensor, Model, Q8Tensor, Tensor } from '../checkpoint/model.js';
 import { groupsPerRow } from '../checkpoint/model.js';
+import { dequantizeTensorQ4 } from './q4.js';
 
 /** Rounds to the nearest integer, ties to even (torch.round, numpy.round, IEEE roundTiesToEven). */
 export function roundHalfEven(x: number): number {
@@ -33,9 +34,13 @@ export function quantizeTensorQ8(t: F32Tensor, groupSize: number): Q8Tensor {
   return { dtype: 'q8_0', rows: t.rows, cols: t.cols, groupSize, q, scales };
 }
 
-/** Back to float32: each value times its group's scale, rounded to float32 (runq.c `dequantize`). */
+/**
+ * Back to float32: each value times its group's scale, rounded to float32 (runq.c `dequantize`).
+ * Q4_0 tensors are unpacked the same way (src/quant/q4.ts).
+ */
 export function dequantizeTensor(t: Tensor): F32Tensor {
   if (t.dtype === 'f32') return t;
+  if (t.dtype === 'q4_0') return dequantizeTensorQ4(t);
   const groups = groupsPerRow(t);
   const data = new Float32Array(t.rows * t.cols);
   for (let row = 0; row < t.rows; row++) {

@@ -61,7 +61,7 @@ export function planFor(req: BuildRequest, report: Reporter = () => {}) {
   if (req.seqLen !== undefined && (!Number.isInteger(req.seqLen) || req.seqLen < 1 || req.seqLen > loaded.model.config.seqLen)) {
     throw new UserError(`--seq-len must be a whole number from 1 to the model's ${loaded.model.config.seqLen}, got ${req.seqLen}.`, 2);
   }
-  if (loaded.groupSizeChoice) report(`Q8_0 group size ${loaded.groupSize}: ${loaded.groupSizeChoice.reason}`);
+  if (loaded.groupSizeChoice) report(`${loaded.weights} group size ${loaded.groupSize}: ${loaded.groupSizeChoice.reason}`);
   const plan = makePlan(target, loaded.model.config, {
     weights: loaded.weights,
     groupSize: loaded.groupSize,

@@ -28,7 +28,7 @@ describe('cli: generate', function () {
   it('says which group size it chose and why', () => {
     const r = cli(['generate', '--weights', 'q8_0', '-t', '0', '-n', '8']);
     expect(r.status, r.stderr).to.equal(0);
-    expect(r.stderr).to.match(/Q8_0 group size 64: .*172/);
+    expect(r.stderr).to.match(/q8_0 group size 64: .*172/);
   });
 
   it('prints one JSON object per token with --format jsonl', () => {
