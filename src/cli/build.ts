@@ -1,6 +1,6 @@
 /** `llama2-embed build`: quantize, plan, emit C and compile, for a target. */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { WEIGHT_PRECISIONS } from '../plan/plan.js';
+import { WEIGHT_PRECISIONS, type WeightPrecision } from '../plan/plan.js';
 import { knownTargets } from '../plan/target.js';
 import type { BuildRequest } from '../toolchain/build.js';
 
@@ -8,7 +8,7 @@ export interface BuildArgs {
   target: string;
   model?: string;
   tokenizer?: string;
-  quant?: 'f32' | 'q8_0';
+  quant?: WeightPrecision;
   groupSize?: number;
   seqLen?: number;
   threads?: number;

@@ -4,11 +4,12 @@
  * from model.h, the weights read in place from the linked-in blob and the state in static arrays.
  * It calls the kernels of kernels.h, specialized for the model's shapes.
  */
+import type { WeightDType } from '../checkpoint/model.js';
 import type { Plan, PlannedBuffer } from '../plan/plan.js';
-import { groupsOf } from '../plan/plan.js';
+import { buffer, groupsOf } from '../plan/plan.js';
 import type { KernelSet } from './kernel-set.js';
 
-const C_ELEMENT: Record<PlannedBuffer['element'], string> = { f32: 'float', i8: 'int8_t', i32: 'int32_t', u64: 'uint64_t' };
+const C_ELEMENT: Record<PlannedBuffer['element'], string> = { f32: 'float', i8: 'int8_t', u8: 'uint8_t', i32: 'int32_t', u64: 'uint64_t' };
 
 /** One matrix of the model, as the forward pass multiplies by it. */
 interface MatrixUse {
@@ -21,7 +22,6 @@ interface MatrixUse {
 
 export function emitForward(plan: Plan, kernels: KernelSet, header: string): string {
   const c = plan.config;
-  const q8 = plan.weights === 'q8_0';
   const gs = plan.groupSize ?? 0;
   const weights = plan.buffers.filter((b) => b.role === 'weights');
   const state = plan.buffers.filter((b) => b.role === 'state' && b.name !== 'sampler_order');
@@ -45,32 +45,20 @@ export function emitForward(plan: Plan, kernels: KernelSet, header: string): str
     },
   };
 
-  // One wrapper per distinct matrix shape: the fully specialized kernel on one thread, or its
-  // row-range twin (columns still constant) split over the worker threads.
+  // One wrapper per distinct matrix shape and precision: the fully specialized kernel on one
+  // thread, or its row-range twin (columns still constant) split over the worker threads.
   const wrappers = new Map<string, string>();
-  const matmulFor = (m: MatrixUse): string => {
-    const shapeName = `matmul_${m.rows}x${m.cols}`;
+  const jobs = new Set<WeightDType>();
+  const matmulFor = (m: MatrixUse, dtype: WeightDType): string => {
+    const shapeName = `matmul_${m.rows}x${m.cols}${dtype === 'f32' ? '' : `_${dtype}`}`;
     if (wrappers.has(shapeName)) return shapeName;
-    const whole = q8 ? kernels.use('matmulQ8', { d: m.rows, n: m.cols, groupSize: gs }) : kernels.use('matmulF32', { d: m.rows, n: m.cols });
-    const rowsKernel = q8 ? kernels.use('matmulQ8', { n: m.cols, groupSize: gs }) : kernels.use('matmulF32', { n: m.cols });
-    const groups = groupsOf(m.cols, gs || 1);
-    const body = q8
-      ? `static void ${shapeName}_rows(const void* job, int start, int end) {
-    const MatmulQ8Job* m = job;
-    ${rowsKernel}(m->xout + start, m->xq, m->xs, m->wq + start * ${m.cols}, m->ws + start * ${groups}, end - start);
-}
-
-/* xout (${m.rows}) = W (${m.rows} x ${m.cols}, Q8_0) · x (quantized in xq, xs) */
-static void ${shapeName}(float* xout, const int8_t* xq, const float* xs, const int8_t* wq, const float* ws) {
-    if (parallel_threads() == 1) {
-        ${whole}(xout, xq, xs, wq, ws);
-    } else {
-        MatmulQ8Job job = {xout, xq, xs, wq, ws};
-        parallel_rows(${shapeName}_rows, &job, ${m.rows});
-    }
-}
-`
-      : `static void ${shapeName}_rows(const void* job, int start, int end) {
+    jobs.add(dtype);
+    if (dtype === 'f32') {
+      const whole = kernels.use('matmulF32', { d: m.rows, n: m.cols });
+      const rowsKernel = kernels.use('matmulF32', { n: m.cols });
+      wrappers.set(
+        shapeName,
+        `static void ${shapeName}_rows(const void* job, int start, int end) {
     const MatmulF32Job* m = job;
     ${rowsKernel}(m->xout + start, m->x, m->w + start * ${m.cols}, end - start);
 }
@@ -84,8 +72,34 @@ static void ${shapeName}(float* xout, const float* x, const float* w) {
         parallel_rows(${shapeName}_rows, &job, ${m.rows});
     }
 }
-`;
-    wrappers.set(shapeName, body);
+`,
+      );
+      return shapeName;
+    }
+    const kernel = dtype === 'q8_0' ? 'matmulQ8' : 'matmulQ4';
+    const whole = kernels.use(kernel, { d: m.rows, n: m.cols, groupSize: gs });
+    const rowsKernel = kernels.use(kernel, { n: m.cols, groupSize: gs });
+    const rowBytes = dtype === 'q8_0' ? m.cols : Math.ceil(m.cols / 2);
+    const job = dtype === 'q8_0' ? 'MatmulQ8Job' : 'MatmulQ4Job';
+    const weight = dtype === 'q8_0' ? 'int8_t' : 'uint8_t';
+    wrappers.set(
+      shapeName,
+      `static void ${shapeName}_rows(const void* job, int start, int end) {
+    const ${job}* m = job;
+    ${rowsKernel}(m->xout + start, m->xq, m->xs, m->wq + start * ${rowBytes}, m->ws + start * ${groupsOf(m.cols, gs)}, end - start);
+}
+
+/* xout (${m.rows}) = W (${m.rows} x ${m.cols}, ${dtype === 'q8_0' ? 'Q8_0' : 'Q4_0'}) · x (quantized in xq, xs) */
+static void ${shapeName}(float* xout, const int8_t* xq, const float* xs, const ${weight}* wq, const float* ws) {
+    if (parallel_threads() == 1) {
+        ${whole}(xout, xq, xs, wq, ws);
+    } else {
+        ${job} job = {xout, xq, xs, wq, ws};
+        parallel_rows(${shapeName}_rows, &job, ${m.rows});
+    }
+}
+`,
+    );
     return shapeName;
   };
 
@@ -97,17 +111,20 @@ static void ${shapeName}(float* xout, const float* x, const float* w) {
   };
   const matmul = (out: string, input: string, key: string, layer: string, quantizeFirst = true): string => {
     const m = matrices[key];
-    const fn = matmulFor(m);
-    const perLayer = layer ? ` + ${layer} * ${m.rowsMacro} * ${m.colsMacro}` : '';
-    if (!q8) return `${fn}(${out}, ${input}, w.${m.name}${perLayer});`;
+    const dtype = buffer(plan, m.name).matrix ?? 'f32';
+    const fn = matmulFor(m, dtype);
+    const perLayer = layer ? ` + ${layer} * ${m.rowsMacro} * ${dtype === 'q4_0' ? `((${m.colsMacro} + 1) / 2)` : m.colsMacro}` : '';
+    if (dtype === 'f32') return `${fn}(${out}, ${input}, w.${m.name}${perLayer});`;
     const scales = layer ? ` + ${layer} * ${m.rowsMacro} * ${groupsMacro(m.colsMacro)}` : '';
     const q = quantizeFirst ? `${quantize(m.cols)}(s.xq, s.xs, ${input});\n        ` : '';
     return `${q}${fn}(${out}, s.xq, s.xs, w.${m.name}${perLayer}, w.${m.name}_scales${scales});`;
   };
 
-  const embed = q8
-    ? `${kernels.use('embedQ8', { dim: c.dim, groupSize: gs })}(x, w.token_embedding_table, w.token_embedding_table_scales, token);`
-    : `${kernels.use('embedF32', { dim: c.dim })}(x, w.token_embedding_table, token);`;
+  const embedding = buffer(plan, 'token_embedding_table').matrix ?? 'f32';
+  const embed =
+    embedding === 'f32'
+      ? `${kernels.use('embedF32', { dim: c.dim })}(x, w.token_embedding_table, token);`
+      : `${kernels.use(embedding === 'q8_0' ? 'embedQ8' : 'embedQ4', { dim: c.dim, groupSize: gs })}(x, w.token_embedding_table, w.token_embedding_table_scales, token);`;
   const rmsnorm = kernels.use('rmsnorm', { size: c.dim });
   const rope = kernels.use('rope', { dim: c.dim, kvDim, headSize });
   const attention = kernels.use('attention', { nHeads: c.nHeads, headSize, kvDim, kvMul: c.nHeads / c.nKvHeads, seqLen: plan.seqLen });
@@ -196,11 +213,7 @@ ${stateFields.join('\n')}
 
 static RunState s;
 
-${
-  q8
-    ? 'typedef struct {\n    float* xout;\n    const int8_t* xq;\n    const float* xs;\n    const int8_t* wq;\n    const float* ws;\n} MatmulQ8Job;'
-    : 'typedef struct {\n    float* xout;\n    const float* x;\n    const float* w;\n} MatmulF32Job;'
-}
+${[...jobs].map(jobStruct).join('\n\n')}
 
 ${[...wrappers.values()].join('\n')}
 ${kernels.isGeneric ? 'int runtime_one = 1; /* shapes reach the kernels as run-time values (a generic build) */\n\n' : ''}void forward_init(int threads) {
@@ -209,6 +222,12 @@ ${kernels.isGeneric ? 'int runtime_one = 1; /* shapes reach the kernels as run-t
 
 ${forwardBody}
 `;
+}
+
+function jobStruct(dtype: WeightDType): string {
+  if (dtype === 'f32') return 'typedef struct {\n    float* xout;\n    const float* x;\n    const float* w;\n} MatmulF32Job;';
+  const [name, weight] = dtype === 'q8_0' ? ['MatmulQ8Job', 'int8_t'] : ['MatmulQ4Job', 'uint8_t'];
+  return `typedef struct {\n    float* xout;\n    const int8_t* xq;\n    const float* xs;\n    const ${weight}* wq;\n    const float* ws;\n} ${name};`;
 }
 
 function groupsMacro(colsMacro: string): string {

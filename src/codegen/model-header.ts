@@ -2,6 +2,7 @@
 import { headSize, kvDim } from '../checkpoint/model.js';
 import type { Plan } from '../plan/plan.js';
 import { groupsOf } from '../plan/plan.js';
+import { describeScheme } from '../quant/schemes.js';
 
 export interface ModelHeaderInfo {
   modelName: string;
@@ -31,12 +32,12 @@ export function emitModelHeader(plan: Plan, info: ModelHeaderInfo, header: strin
     define('KV_MUL', c.nHeads / c.nKvHeads, 'query heads per key/value head'),
     '',
     '/* weights precision */',
-    define('WEIGHTS_Q8_0', plan.weights === 'q8_0' ? 1 : 0),
+    define('WEIGHTS_SCHEME', JSON.stringify(plan.weights), describeScheme(plan.weights)),
   ];
-  if (plan.weights === 'q8_0') {
+  if (plan.weights !== 'f32') {
     const gs = plan.groupSize!;
     lines.push(
-      define('GROUP_SIZE', gs, 'Q8_0 values per scale; a row\'s last group may be shorter'),
+      define('GROUP_SIZE', gs, 'values per scale; a row\'s last group may be shorter'),
       define('GROUPS_DIM', groupsOf(c.dim, gs), 'groups in a row of DIM values'),
       define('GROUPS_HIDDEN_DIM', groupsOf(c.hiddenDim, gs), 'groups in a row of HIDDEN_DIM values'),
     );

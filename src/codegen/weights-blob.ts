@@ -8,14 +8,13 @@ import type { Plan, PlannedBuffer } from '../plan/plan.js';
 
 type Part = 'values' | 'scales';
 
-function tensorPart(t: Tensor, part: Part, plan: Plan, name: string): ArrayBufferView {
-  if (plan.weights === 'f32') {
-    if (t.dtype !== 'f32') throw new Error(`${name}: the plan wants fp32 weights but the model holds ${t.dtype}`);
-    return t.data;
+function tensorPart(t: Tensor, part: Part, b: PlannedBuffer, plan: Plan, name: string): ArrayBufferView {
+  const wanted = b.matrix ?? 'f32';
+  if (t.dtype !== wanted || (t.dtype !== 'f32' && t.groupSize !== plan.groupSize)) {
+    const has = t.dtype === 'f32' ? 'f32' : `${t.dtype} with group size ${t.groupSize}`;
+    throw new Error(`${name}: the plan wants ${wanted}${wanted === 'f32' ? '' : ` with group size ${plan.groupSize}`} but the model holds ${has}`);
   }
-  if (t.dtype !== 'q8_0' || t.groupSize !== plan.groupSize) {
-    throw new Error(`${name}: the plan wants Q8_0 with group size ${plan.groupSize} but the model holds ${t.dtype}`);
-  }
+  if (t.dtype === 'f32') return t.data;
   return part === 'values' ? t.q : t.scales;
 }
 
@@ -25,9 +24,9 @@ function buffersFor(b: PlannedBuffer, model: Model, plan: Plan, rope: { cos: Flo
   const base = b.name.replace(/_scales$/, '');
   switch (base) {
     case 'token_embedding_table':
-      return [tensorPart(model.tokenEmbedding, part, plan, base)];
+      return [tensorPart(model.tokenEmbedding, part, b, plan, base)];
     case 'wcls':
-      return [tensorPart(model.classifier, part, plan, base)];
+      return [tensorPart(model.classifier, part, b, plan, base)];
     case 'rms_att_weight':
       return model.layers.map((l) => l.rmsAtt);
     case 'rms_ffn_weight':
@@ -45,7 +44,7 @@ function buffersFor(b: PlannedBuffer, model: Model, plan: Plan, rope: { cos: Flo
     case 'w1':
     case 'w2':
     case 'w3':
-      return model.layers.map((l, i) => tensorPart(l[base], part, plan, `layers.${i}.${base}`));
+      return model.layers.map((l, i) => tensorPart(l[base], part, b, plan, `layers.${i}.${base}`));
     default:
       throw new Error(`no weights for planned buffer ${b.name}`);
   }

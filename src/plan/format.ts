@@ -2,10 +2,11 @@
 import { formatTable } from '../util/table.js';
 import { formatBytes } from '../util/progress.js';
 import type { Plan } from './plan.js';
+import { describeScheme } from '../quant/schemes.js';
 
 export function formatPlan(plan: Plan): string {
   const c = plan.config;
-  const precision = plan.weights === 'q8_0' ? `Q8_0 weights, group size ${plan.groupSize}` : 'fp32 weights';
+  const precision = plan.weights === 'f32' ? 'fp32 weights' : `${describeScheme(plan.weights)}, group size ${plan.groupSize}`;
   const title =
     `Memory plan for ${plan.target}: dim ${c.dim}, hidden ${c.hiddenDim}, ${c.nLayers} layers, ${c.nHeads} heads ` +
     `(${c.nKvHeads} KV), vocab ${c.vocabSize}, seq_len ${plan.seqLen}; ${precision}`;

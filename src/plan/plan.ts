@@ -4,25 +4,27 @@
  * offset, and the totals per memory. It is computed and checked before any C is written, so that a
  * model that does not fit fails the build, never the device, with advice on what would fit.
  */
-import type { Config } from '../checkpoint/model.js';
+import type { Config, WeightDType } from '../checkpoint/model.js';
 import { headSize, kvDim } from '../checkpoint/model.js';
+import { describeScheme, precisionFor, QUANT_SCHEMES, type MatrixRole, type QuantScheme } from '../quant/schemes.js';
 import { formatBytes } from '../util/progress.js';
 import type { Memory, Target } from './target.js';
 
-export type WeightPrecision = 'f32' | 'q8_0';
-export const WEIGHT_PRECISIONS: readonly WeightPrecision[] = ['f32', 'q8_0'];
+/** How the weight matrices are stored: one scheme of src/quant/schemes.ts (norms are always fp32). */
+export type WeightPrecision = QuantScheme;
+export const WEIGHT_PRECISIONS: readonly WeightPrecision[] = QUANT_SCHEMES;
 
 export interface PlanOptions {
   weights: WeightPrecision;
-  /** Q8_0 group size (required for q8_0). */
+  /** Group size of the quantized matrices (required unless fp32). */
   groupSize?: number;
   /** Context length (and KV cache length); default and maximum: the model's. */
   seqLen?: number;
   sharedClassifier: boolean;
 }
 
-export type ElementType = 'f32' | 'i8' | 'i32' | 'u64';
-const ELEMENT_BYTES: Record<ElementType, number> = { f32: 4, i8: 1, i32: 4, u64: 8 };
+export type ElementType = 'f32' | 'i8' | 'u8' | 'i32' | 'u64';
+const ELEMENT_BYTES: Record<ElementType, number> = { f32: 4, i8: 1, u8: 1, i32: 4, u64: 8 };
 
 export interface PlannedBuffer {
   /** The C name of the buffer (a field of TransformerWeights or RunState). */
@@ -33,6 +35,8 @@ export interface PlannedBuffer {
   bytes: number;
   align: number;
   memory: string;
+  /** For a weight matrix's values (and its scales): how the matrix is stored. */
+  matrix?: WeightDType;
   /** Offset within its memory's region (for weights: within the weights blob). */
   offset: number;
   description: string;
@@ -75,6 +79,7 @@ interface BufferSpec {
   element: ElementType;
   count: number;
   description: string;
+  matrix?: WeightDType;
 }
 
 /** The weight tensors in blob order: llama2.c's order (each kind contiguous over the layers), then the RoPE tables. */
@@ -82,33 +87,39 @@ function weightSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpec[] {
   const L = c.nLayers;
   const kv = kvDim(c);
   const specs: BufferSpec[] = [];
-  const matrix = (name: string, rows: number, cols: number, layers: number, what: string) => {
-    if (o.weights === 'f32') {
-      specs.push({ name, role: 'weights', element: 'f32', count: layers * rows * cols, description: `${what} (${shape(layers, rows, cols)})` });
-    } else {
-      const gs = o.groupSize!;
-      specs.push({ name, role: 'weights', element: 'i8', count: layers * rows * cols, description: `${what}, int8 (${shape(layers, rows, cols)})` });
-      specs.push({
-        name: `${name}_scales`,
-        role: 'weights',
-        element: 'f32',
-        count: layers * rows * groupsOf(cols, gs),
-        description: `${what}, scales (${shape(layers, rows, groupsOf(cols, gs))})`,
-      });
+  const matrix = (name: string, rows: number, cols: number, layers: number, what: string, role: MatrixRole) => {
+    const dtype = precisionFor(o.weights, role);
+    if (dtype === 'f32') {
+      specs.push({ name, role: 'weights', element: 'f32', count: layers * rows * cols, description: `${what} (${shape(layers, rows, cols)})`, matrix: dtype });
+      return;
     }
+    const gs = o.groupSize!;
+    const values =
+      dtype === 'q8_0'
+        ? { element: 'i8' as const, count: layers * rows * cols, description: `${what}, int8 (${shape(layers, rows, cols)})` }
+        : { element: 'u8' as const, count: layers * rows * Math.ceil(cols / 2), description: `${what}, int4 pairs (${shape(layers, rows, Math.ceil(cols / 2))})` };
+    specs.push({ name, role: 'weights', ...values, matrix: dtype });
+    specs.push({
+      name: `${name}_scales`,
+      role: 'weights',
+      element: 'f32',
+      count: layers * rows * groupsOf(cols, gs),
+      description: `${what}, scales (${shape(layers, rows, groupsOf(cols, gs))})`,
+      matrix: dtype,
+    });
   };
-  matrix('token_embedding_table', c.vocabSize, c.dim, 1, 'token embedding');
+  matrix('token_embedding_table', c.vocabSize, c.dim, 1, 'token embedding', 'embedding');
   specs.push({ name: 'rms_att_weight', role: 'weights', element: 'f32', count: L * c.dim, description: `attention norms (${shape(L, c.dim)})` });
-  matrix('wq', c.dim, c.dim, L, 'query projection');
-  matrix('wk', kv, c.dim, L, 'key projection');
-  matrix('wv', kv, c.dim, L, 'value projection');
-  matrix('wo', c.dim, c.dim, L, 'attention output');
+  matrix('wq', c.dim, c.dim, L, 'query projection', 'layer');
+  matrix('wk', kv, c.dim, L, 'key projection', 'layer');
+  matrix('wv', kv, c.dim, L, 'value projection', 'layer');
+  matrix('wo', c.dim, c.dim, L, 'attention output', 'layer');
   specs.push({ name: 'rms_ffn_weight', role: 'weights', element: 'f32', count: L * c.dim, description: `feed-forward norms (${shape(L, c.dim)})` });
-  matrix('w1', c.hiddenDim, c.dim, L, 'feed-forward gate');
-  matrix('w2', c.dim, c.hiddenDim, L, 'feed-forward down');
-  matrix('w3', c.hiddenDim, c.dim, L, 'feed-forward up');
+  matrix('w1', c.hiddenDim, c.dim, L, 'feed-forward gate', 'layer');
+  matrix('w2', c.dim, c.hiddenDim, L, 'feed-forward down', 'layer');
+  matrix('w3', c.hiddenDim, c.dim, L, 'feed-forward up', 'layer');
   specs.push({ name: 'rms_final_weight', role: 'weights', element: 'f32', count: c.dim, description: `final norm (${c.dim})` });
-  if (!o.sharedClassifier) matrix('wcls', c.vocabSize, c.dim, 1, 'classifier');
+  if (!o.sharedClassifier) matrix('wcls', c.vocabSize, c.dim, 1, 'classifier', 'classifier');
   const half = headSize(c) / 2;
   specs.push({ name: 'rope_cos', role: 'weights', element: 'f32', count: seqLen * half, description: `RoPE cosines (${shape(seqLen, half)})` });
   specs.push({ name: 'rope_sin', role: 'weights', element: 'f32', count: seqLen * half, description: `RoPE sines (${shape(seqLen, half)})` });
@@ -131,7 +142,7 @@ function stateSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpec[] {
     { name: 'logits', role: 'state', element: 'f32', count: c.vocabSize, description: 'output logits' },
     { name: 'sampler_order', role: 'state', element: 'i32', count: c.vocabSize, description: 'top-p candidates' },
   ];
-  if (o.weights === 'q8_0') {
+  if (o.weights !== 'f32') {
     const widest = Math.max(c.dim, c.hiddenDim);
     specs.push({ name: 'xq', role: 'state', element: 'i8', count: widest, description: 'quantized activation' });
     specs.push({ name: 'xs', role: 'state', element: 'f32', count: groupsOf(widest, o.groupSize!), description: 'quantized activation, scales' });
@@ -140,8 +151,8 @@ function stateSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpec[] {
 }
 
 export function makePlan(target: Target, config: Config, options: PlanOptions): Plan {
-  if (options.weights === 'q8_0' && !(Number.isInteger(options.groupSize) && options.groupSize! > 0)) {
-    throw new Error('makePlan: q8_0 weights need a positive integer group size');
+  if (options.weights !== 'f32' && !(Number.isInteger(options.groupSize) && options.groupSize! > 0)) {
+    throw new Error(`makePlan: ${options.weights} weights need a positive integer group size`);
   }
   const seqLen = Math.min(options.seqLen ?? config.seqLen, config.seqLen);
   const specs = [...weightSpecs(config, options, seqLen), ...stateSpecs(config, options, seqLen)];
@@ -167,7 +178,7 @@ export function makePlan(target: Target, config: Config, options: PlanOptions): 
     target: target.name,
     config,
     weights: options.weights,
-    groupSize: options.weights === 'q8_0' ? options.groupSize : undefined,
+    groupSize: options.weights !== 'f32' ? options.groupSize : undefined,
     seqLen,
     sharedClassifier: options.sharedClassifier,
     buffers,
@@ -195,9 +206,16 @@ function findProblems(plan: Plan, target: Target, options: PlanOptions): string[
       const fewer = Math.ceil(over / perPosition);
       if (plan.seqLen - fewer >= 1) advice.push(`--seq-len ${plan.seqLen - fewer} (the KV cache takes ${formatBytes(kvBytes)} at ${plan.seqLen} positions)`);
     }
-    if (use.memory.name === target.placement.weights && options.weights === 'f32') {
-      const q8 = makePlanQuiet(target, plan, { ...options, weights: 'q8_0', groupSize: options.groupSize ?? 32 });
-      if (q8 <= capacity) advice.push(`--quant q8_0 (${formatBytes(q8)})`);
+    if (use.memory.name === target.placement.weights) {
+      // smaller weights, from the largest that fits
+      const order: WeightPrecision[] = ['q8_0', 'mixed', 'q4_0'];
+      for (const weights of order.slice(order.indexOf(options.weights) + 1)) {
+        const bytes = makePlanQuiet(target, plan, { ...options, weights, groupSize: options.groupSize ?? 32 });
+        if (bytes <= capacity) {
+          advice.push(`--quant ${weights} (${describeScheme(weights)}: ${formatBytes(bytes)})`);
+          break;
+        }
+      }
     }
     advice.push('a target with more memory');
     problems.push(
@@ -208,6 +226,7 @@ function findProblems(plan: Plan, target: Target, options: PlanOptions): string[
   return problems;
 }
 
+/** The bytes the weights' memory would need with other options, ignoring capacities. */
 function makePlanQuiet(target: Target, plan: Plan, options: PlanOptions): number {
   const other = makePlan({ ...target, memories: target.memories.map((m) => ({ ...m, bytes: null })) }, plan.config, options);
   return other.memories.find((m) => m.memory.name === target.placement.weights)!.used;

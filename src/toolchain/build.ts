@@ -55,9 +55,6 @@ export function planFor(req: BuildRequest, report: Reporter = () => {}) {
   const target = loadTarget(req.target);
   const started = performance.now();
   const loaded = loadForGeneration({ model: req.model, tokenizer: req.tokenizer, weights: req.quant, groupSize: req.groupSize });
-  if (loaded.weights !== 'f32' && loaded.weights !== 'q8_0') {
-    throw new UserError(`--quant ${loaded.weights} cannot be compiled to C yet; use f32 or q8_0.`, 2);
-  }
   if (req.seqLen !== undefined && (!Number.isInteger(req.seqLen) || req.seqLen < 1 || req.seqLen > loaded.model.config.seqLen)) {
     throw new UserError(`--seq-len must be a whole number from 1 to the model's ${loaded.model.config.seqLen}, got ${req.seqLen}.`, 2);
   }

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { writeCheckpoint } from '../../src/checkpoint/write.js';
 import { loadForGeneration } from '../../src/engine/load.js';
-import { quantizeModelQ8 } from '../../src/quant/q8.js';
+import { quantizeModel } from '../../src/quant/schemes.js';
 import { build, type BuildRequest } from '../../src/toolchain/build.js';
 import { goldenIdFiles, goldenSettings } from '../helpers/goldens.js';
 import { parseProgramOutput, runEngine } from '../helpers/engine-run.js';
@@ -58,7 +58,7 @@ describe('host target: generated C against the engine and llama2.c', function ()
     expect(runProgram(program, ['-i', 'Once upon a time', '-t', '0'])).to.equal(readGoldenFile('stories260K_f32_greedy_once_upon_a_time.txt'));
   });
 
-  for (const weights of ['f32', 'q8_0'] as const) {
+  for (const weights of ['f32', 'q8_0', 'q4_0', 'mixed'] as const) {
     it(`stories260K ${weights} (default group size): logits of the first 16 positions bit-identical to the engine, tokens equal`, async () => {
       const program = await buildHost({ ...stories, quant: weights, out: join(tmp.dir, `default-${weights}`) });
       const loaded = loadForGeneration({ ...stories, weights });
@@ -72,19 +72,22 @@ describe('host target: generated C against the engine and llama2.c', function ()
     });
   }
 
-  it('a random model with stories15M\'s shapes, Q8_0: tokens and logits equal the engine\'s on 1 and 2 threads', async () => {
-    const model = quantizeModelQ8(randomModel(STORIES15M, 15), 32);
-    const checkpoint = join(tmp.dir, 'random15M.bin');
-    writeCheckpoint(checkpoint, model, 'v2');
-    const program = await buildHost({ model: checkpoint, tokenizer: modelPath('tokenizer.bin'), out: join(tmp.dir, 'random15M') });
-    const loaded = loadForGeneration({ model: checkpoint, tokenizer: modelPath('tokenizer.bin') });
-    const prompt = loaded.tokenizer.encode('Once upon a time, there was', true, false);
-    const engine = runEngine(loaded.model, prompt, 24, { temperature: 1, topp: 0.9, seed: 3 }, 4);
-    for (const threads of ['1', '2']) {
-      const args = ['-i', 'Once upon a time, there was', '-n', '24', '-t', '1', '-p', '0.9', '-s', '3', '--format', 'ids', '--dump-logits', '4', '--threads', threads];
-      const c = parseProgramOutput(runProgram(program, args));
-      for (let pos = 0; pos < 4; pos++) expect(Buffer.from(c.logitBits[pos].buffer).equals(Buffer.from(engine.logitBits[pos].buffer)), `logits at ${pos}`).to.equal(true);
-      expect(c.idLines, `${threads} thread(s)`).to.deep.equal(engine.idLines);
-    }
-  });
+  for (const scheme of ['q8_0', 'q4_0'] as const) {
+    it(`a random model with stories15M's shapes, ${scheme}: tokens and logits equal the engine's on 1 and 2 threads`, async () => {
+      const model = quantizeModel(randomModel(STORIES15M, 15), scheme, { groupSize: 32 }).model;
+      const checkpoint = join(tmp.dir, `random15M-${scheme}.bin`);
+      writeCheckpoint(checkpoint, model, scheme === 'q8_0' ? 'v2' : 'own');
+      const program = await buildHost({ model: checkpoint, tokenizer: modelPath('tokenizer.bin'), out: join(tmp.dir, `random15M-${scheme}`) });
+      const loaded = loadForGeneration({ model: checkpoint, tokenizer: modelPath('tokenizer.bin') });
+      expect(loaded.weights).to.equal(scheme);
+      const prompt = loaded.tokenizer.encode('Once upon a time, there was', true, false);
+      const engine = runEngine(loaded.model, prompt, 24, { temperature: 1, topp: 0.9, seed: 3 }, 4);
+      for (const threads of ['1', '2']) {
+        const args = ['-i', 'Once upon a time, there was', '-n', '24', '-t', '1', '-p', '0.9', '-s', '3', '--format', 'ids', '--dump-logits', '4', '--threads', threads];
+        const c = parseProgramOutput(runProgram(program, args));
+        for (let pos = 0; pos < 4; pos++) expect(Buffer.from(c.logitBits[pos].buffer).equals(Buffer.from(engine.logitBits[pos].buffer)), `logits at ${pos}`).to.equal(true);
+        expect(c.idLines, `${threads} thread(s)`).to.deep.equal(engine.idLines);
+      }
+    });
+  }
 });
