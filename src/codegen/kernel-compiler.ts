@@ -9,7 +9,9 @@
  * construct outside the subset is rejected with `file:line: construct not supported in kernels: …`.
  */
 import { Node, Project, SyntaxKind, type FunctionDeclaration, type SourceFile, type Statement } from 'ts-morph';
-import { relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { projectRoot } from '../models/locate.js';
 import { UserError } from '../util/errors.js';
 import {
   cType,
@@ -92,10 +94,11 @@ const BUILTIN_RETURNS: Record<string, KernelType> = {
   roundHalfAway: 'f64',
   idiv: 'i32',
   imin: 'i32',
+  dotQ8Rows4: 'void',
 };
 
-/** C definitions of the builtins that are not in C's own libraries. */
-export const BUILTINS_PRELUDE = `static inline int imin(int a, int b) { return a < b ? a : b; }`;
+/** C definitions of the builtins that are not in C's own libraries (templates/common/kernel-builtins.h). */
+export const BUILTINS_PRELUDE = readFileSync(join(projectRoot(), 'templates', 'common', 'kernel-builtins.h'), 'utf8');
 
 export function snakeCase(name: string): string {
   if (/^[A-Z0-9_]+$/.test(name)) return name; // CONSTANTS stay as they are
@@ -388,6 +391,7 @@ export class KernelCompiler {
       scope.define(name, { type });
       return `${cType(type)} ${snakeCase(name)}`;
     }
+    if (Node.isNewExpression(init)) return this.localArray(decl, name, type, init, scope);
     const value = this.expr(init, scope, { rounded: false, expected: type });
     if (!type) {
       if (value.type === 'intlit') type = 'i32';
@@ -398,6 +402,22 @@ export class KernelCompiler {
     scope.define(name, { type });
     const readOnlyView = isArray(type) && !this.current.written.has(this.current.root(name));
     return `${cType(type, { constPointee: readOnlyView })} ${snakeCase(name)} = ${this.convert(value, type).code}`;
+  }
+
+  /**
+   * `const dots: Int32Array = new Int32Array(4)`: a small scratch array with a size fixed in the
+   * source, zero-filled; in C an array on the stack.
+   */
+  private localArray(decl: Node, name: string, type: KernelType | undefined, init: Node, scope: Scope): string {
+    const created = init.asKindOrThrow(SyntaxKind.NewExpression);
+    const made = typeFromAnnotation(created.getExpression().getText());
+    const args = created.getArguments();
+    if (!made || !isArray(made) || args.length !== 1 || !Node.isNumericLiteral(args[0]) || !/^\d+$/.test(args[0].getText())) {
+      throw this.unsupported(decl, 'new: only `new <TypedArray>(<whole number>)` makes a local array');
+    }
+    if (type && type !== made) throw this.unsupported(decl, `declared ${type} but made ${made}`);
+    scope.define(name, { type: made });
+    return `${cType(made).slice(0, -1)} ${snakeCase(name)}[${args[0].getText()}] = {0}`;
   }
 
   private condition(e: Node, scope: Scope): string {
@@ -639,7 +659,7 @@ export class KernelCompiler {
         if (!values.every((v) => isInteger(v.type))) throw this.unsupported(c, 'idiv() of non-integers');
         return { code: `${paren(values[0], values[0].prec === 13 ? 14 : 13)} / ${paren(values[1], 14)}`, type: 'i32', prec: 13 };
       }
-      const cname = name === 'roundHalfAway' ? 'round' : name;
+      const cname = name === 'roundHalfAway' ? 'round' : snakeCase(name);
       const argTypes: Record<string, KernelType[]> = {
         sqrtf: ['f32'],
         fabsf: ['f32'],
@@ -647,7 +667,12 @@ export class KernelCompiler {
         ldexp: ['f64', 'i32'],
         roundHalfAway: ['f64'],
         imin: ['i32', 'i32'],
+        dotQ8Rows4: ['i32[]', 'i8[]', 'i32', 'i8[]', 'i32', 'i32', 'i32'],
       };
+      values.forEach((v, i) => {
+        const want = argTypes[name][i];
+        if (isArray(want) !== isArray(v.type) || (isArray(want) && want !== v.type)) throw this.unsupported(c, `${name}() argument ${i + 1} must be ${want}, got ${v.type}`);
+      });
       const converted = values.map((v, i) => this.convert(v, argTypes[name][i]).code);
       return { code: `${cname}(${converted.join(', ')})`, type: builtin, prec: PRIMARY };
     }

@@ -47,3 +47,26 @@ export function idiv(a: i32, b: i32): i32 {
 export function imin(a: i32, b: i32): i32 {
   return a < b ? a : b;
 }
+
+/**
+ * Four int8 dot products sharing one activation vector: out[r] = Σ_k x[xOff + k] · w[wOff + r·rowStride + k]
+ * for r = 0..3. Values must lie in [-127, 127]. C: `dot_q8_rows4` in templates/common/kernel-builtins.h,
+ * with an AVX2 / AVX-512 VNNI path (integer sums are exact in any order, so all paths agree).
+ */
+export function dotQ8Rows4(out: Int32Array, x: Int8Array, xOff: i32, w: Int8Array, wOff: i32, rowStride: i32, n: i32): void {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  for (let k = 0; k < n; k++) {
+    const xk = x[xOff + k];
+    s0 += xk * w[wOff + k];
+    s1 += xk * w[wOff + rowStride + k];
+    s2 += xk * w[wOff + 2 * rowStride + k];
+    s3 += xk * w[wOff + 3 * rowStride + k];
+  }
+  out[0] = s0;
+  out[1] = s1;
+  out[2] = s2;
+  out[3] = s3;
+}

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fabsf, floor, fround, idiv, imin, ldexp, roundHalfAway, sqrtf } from '../../src/kernels/builtins.js';
+import { dotQ8Rows4, fabsf, floor, fround, idiv, imin, ldexp, roundHalfAway, sqrtf } from '../../src/kernels/builtins.js';
 import { BUILTINS_PRELUDE, doubleLiteral } from '../../src/codegen/kernel-compiler.js';
 import { tempDir } from '../helpers/fixtures.js';
 
@@ -70,6 +70,43 @@ int main(void) {
       });
       expect(c.length).to.equal(ts.length);
       for (let i = 0; i < ts.length; i++) expect(c[i], `value ${i} (input ${xs[Math.floor(i / 7)]})`).to.equal(ts[i]);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  it('dotQ8Rows4: the vectorized C (AVX2 / VNNI where the host has it) equals the TypeScript loop', () => {
+    const lengths = [1, 7, 31, 32, 33, 44, 64, 96, 172, 288];
+    const rowStride = 300;
+    let seed = 99;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    const x = Int8Array.from({ length: rowStride }, (_, i) => (i % 50 === 0 ? 127 : i % 51 === 0 ? -127 : (next() % 255) - 127));
+    const w = Int8Array.from({ length: rowStride * 4 + 8 }, (_, i) => (i % 37 === 0 ? -127 : (next() % 255) - 127));
+    const tmp = tempDir();
+    try {
+      const program = `#include <stdint.h>
+#include <stdio.h>
+${BUILTINS_PRELUDE}
+static const int8_t x[] = {${Array.from(x).join(', ')}};
+static const int8_t w[] = {${Array.from(w).join(', ')}};
+static const int lengths[] = {${lengths.join(', ')}};
+int main(void) {
+    int32_t out[4];
+    for (unsigned i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
+        dot_q8_rows4(out, x, 3, w, 5, ${rowStride}, lengths[i] < ${rowStride - 5} ? lengths[i] : ${rowStride - 5});
+        printf("%d %d %d %d\\n", out[0], out[1], out[2], out[3]);
+    }
+    return 0;
+}
+`;
+      writeFileSync(join(tmp.dir, 'd.c'), program);
+      execFileSync('cc', ['-std=c11', '-O2', '-march=native', '-o', join(tmp.dir, 'd'), join(tmp.dir, 'd.c')]);
+      const c = execFileSync(join(tmp.dir, 'd'), { encoding: 'utf8' }).trim().split('\n');
+      const out = new Int32Array(4);
+      lengths.forEach((n, i) => {
+        dotQ8Rows4(out, x, 3, w, 5, rowStride, Math.min(n, rowStride - 5));
+        expect(c[i], `n = ${n}`).to.equal(Array.from(out).join(' '));
+      });
     } finally {
       tmp.cleanup();
     }
