@@ -245,3 +245,20 @@ export function buffer(plan: Plan, name: string): PlannedBuffer {
   if (!b) throw new Error(`plan has no buffer ${name}`);
   return b;
 }
+
+/**
+ * The longest context whose plan fits the target, when the model's own does not (only the KV
+ * cache and attention scores grow with it); undefined when nothing fits or it fits already.
+ */
+export function longestFittingSeqLen(target: Target, config: Config, options: PlanOptions): number | undefined {
+  if (makePlan(target, config, options).fits) return undefined;
+  if (!makePlan(target, config, { ...options, seqLen: 1 }).fits) return undefined;
+  let low = 1;
+  let high = Math.min(options.seqLen ?? config.seqLen, config.seqLen);
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    if (makePlan(target, config, { ...options, seqLen: mid }).fits) low = mid;
+    else high = mid - 1;
+  }
+  return low;
+}

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { loadForGeneration, type WeightsPrecision } from '../engine/load.js';
 import { emitProject, readBuildInfo, writeBuildInfo, type BuildInfo } from '../codegen/project.js';
 import { formatPlan } from '../plan/format.js';
-import { makePlan, type Plan } from '../plan/plan.js';
+import { longestFittingSeqLen, makePlan, type Plan } from '../plan/plan.js';
 import { loadTarget } from '../plan/target.js';
 import { UserError } from '../util/errors.js';
 import { runMake } from './make.js';
@@ -59,12 +59,16 @@ export function planFor(req: BuildRequest, report: Reporter = () => {}) {
     throw new UserError(`--seq-len must be a whole number from 1 to the model's ${loaded.model.config.seqLen}, got ${req.seqLen}.`, 2);
   }
   if (loaded.groupSizeChoice) report(`${loaded.weights} group size ${loaded.groupSize}: ${loaded.groupSizeChoice.reason}`);
-  const plan = makePlan(target, loaded.model.config, {
-    weights: loaded.weights,
-    groupSize: loaded.groupSize,
-    seqLen: req.seqLen,
-    sharedClassifier: loaded.model.sharedClassifier,
-  });
+  const options = { weights: loaded.weights, groupSize: loaded.groupSize, seqLen: req.seqLen, sharedClassifier: loaded.model.sharedClassifier };
+  let plan = makePlan(target, loaded.model.config, options);
+  if (!plan.fits && req.seqLen === undefined) {
+    // like a board's SDK picking a heap size: shorten the context to what the memory holds, and say so
+    const seqLen = longestFittingSeqLen(target, loaded.model.config, options);
+    if (seqLen !== undefined) {
+      report(`seq_len ${loaded.model.config.seqLen} does not fit ${target.name}; using --seq-len ${seqLen}, the longest that fits (set --seq-len to choose)`);
+      plan = makePlan(target, loaded.model.config, { ...options, seqLen });
+    }
+  }
   return { target, loaded, plan, loadSeconds: (performance.now() - started) / 1000 };
 }
 

@@ -1,0 +1,54 @@
+import { expect } from 'chai';
+import { longestFittingSeqLen, makePlan } from '../../src/plan/plan.js';
+import { formatPlan } from '../../src/plan/format.js';
+import { loadTarget, type Target } from '../../src/plan/target.js';
+
+const stories260K = { dim: 64, hiddenDim: 172, nLayers: 5, nHeads: 8, nKvHeads: 4, vocabSize: 512, seqLen: 512 };
+
+/** A small board: 512 KiB of flash for weights, 128 KiB of SRAM for the state. */
+const board: Target = {
+  ...loadTarget('host'),
+  name: 'tiny',
+  memories: [
+    { name: 'flash', kind: 'flash', bytes: 512 * 1024 },
+    { name: 'sram', kind: 'sram', bytes: 128 * 1024 },
+  ],
+  placement: { weights: 'flash', state: 'sram' },
+};
+
+describe('plan', () => {
+  it('lists every buffer with size, alignment and a non-overlapping offset', () => {
+    const plan = makePlan(loadTarget('host'), stories260K, { weights: 'q8_0', groupSize: 64, sharedClassifier: true });
+    const weights = plan.buffers.filter((b) => b.role === 'weights');
+    for (let i = 1; i < weights.length; i++) expect(weights[i].offset).to.be.at.least(weights[i - 1].offset + weights[i - 1].bytes);
+    for (const b of plan.buffers) expect(b.offset % b.align).to.equal(0);
+    const w2 = plan.buffers.find((b) => b.name === 'w2_scales')!;
+    expect(w2.count).to.equal(5 * 64 * 3); // rows of 172 in groups of 64: 3 groups each, none straddling
+    expect(plan.buffers.find((b) => b.name === 'key_cache')!.bytes).to.equal(5 * 512 * 32 * 4);
+    expect(plan.fits).to.equal(true);
+    expect(formatPlan(plan)).to.match(/key_cache +ram \(state\) +327,680/);
+  });
+
+  it('stores Q4_0 values two to a byte, rows padded to a whole byte', () => {
+    const plan = makePlan(loadTarget('host'), stories260K, { weights: 'q4_0', groupSize: 32, sharedClassifier: true });
+    expect(plan.buffers.find((b) => b.name === 'w2')!.bytes).to.equal(5 * 64 * 86);
+    expect(plan.buffers.find((b) => b.name === 'w2')!.matrix).to.equal('q4_0');
+  });
+
+  it('fails with what does not fit and what would: a shorter context, smaller weights', () => {
+    const plan = makePlan(board, stories260K, { weights: 'f32', sharedClassifier: true });
+    expect(plan.fits).to.equal(false);
+    const text = plan.problems.join('\n');
+    expect(text).to.match(/sram \(sram\): the plan needs .* but tiny has 128\.0 KiB .*--seq-len \d+ \(the KV cache takes 640\.0 KiB at 512 positions\)/);
+    expect(text).to.match(/flash \(flash\): the plan needs 1\.0 MiB .* --quant q8_0 \(Q8_0/);
+  });
+
+  it('finds the longest context that fits, and that one fits', () => {
+    const options = { weights: 'q8_0' as const, groupSize: 64, sharedClassifier: true };
+    const seqLen = longestFittingSeqLen(board, stories260K, options)!;
+    expect(seqLen).to.be.within(2, 511);
+    expect(makePlan(board, stories260K, { ...options, seqLen }).fits).to.equal(true);
+    expect(makePlan(board, stories260K, { ...options, seqLen: seqLen + 1 }).fits).to.equal(false);
+    expect(longestFittingSeqLen(loadTarget('host'), stories260K, options)).to.equal(undefined);
+  });
+});
