@@ -6,11 +6,14 @@
  */
 #include "parallel.h"
 
+#define _GNU_SOURCE /* sched_yield */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 
 #define MAX_THREADS 64
-#define SPIN_LIMIT 200000 /* pause instructions before a worker goes to sleep */
+#define SPIN_LIMIT 200000 /* polls before a worker goes to sleep */
+#define PAUSES_BEFORE_YIELD 2000 /* then polls give the core away, in case the thread we wait for needs it */
 
 static int n_threads = 1;
 static pthread_t workers[MAX_THREADS];
@@ -22,7 +25,11 @@ static int current_rows;
 static atomic_ulong generation; /* bumped for each parallel_rows call; publishes the job */
 static atomic_int pending;      /* workers still busy with this generation */
 
-static inline void cpu_relax(void) {
+static inline void cpu_relax(int polls) {
+    if (polls > PAUSES_BEFORE_YIELD) {
+        sched_yield(); /* the machine is busy: spinning would steal the core from a worker */
+        return;
+    }
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
 #elif defined(__aarch64__) || defined(__arm__)
@@ -40,7 +47,7 @@ static unsigned long wait_for_work(unsigned long seen) {
     for (int spins = 0; spins < SPIN_LIMIT; spins++) {
         unsigned long now = atomic_load_explicit(&generation, memory_order_acquire);
         if (now != seen) return now;
-        cpu_relax();
+        cpu_relax(spins);
     }
     pthread_mutex_lock(&lock);
     while (atomic_load_explicit(&generation, memory_order_acquire) == seen) pthread_cond_wait(&work_ready, &lock);
@@ -88,5 +95,5 @@ void parallel_rows(RowsFn fn, const void* job, int rows) {
     int start, end;
     range_of(0, rows, &start, &end);
     if (start < end) fn(job, start, end);
-    while (atomic_load_explicit(&pending, memory_order_acquire) > 0) cpu_relax();
+    for (int polls = 0; atomic_load_explicit(&pending, memory_order_acquire) > 0; polls++) cpu_relax(polls);
 }
