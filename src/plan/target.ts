@@ -28,6 +28,34 @@ export interface Target {
   output: 'executable' | 'firmware';
   /** Whether matmuls may be split across threads (pthreads). */
   threads: boolean;
+  /** For output 'firmware': the chip's whole memories and what the firmware keeps for itself. */
+  firmware?: FirmwareSpec;
+}
+
+/**
+ * A microcontroller firmware's layout: the memories' capacities in `memories` are what is left
+ * for the model once these reserves are taken (flash: flashBytes - boot2Bytes - codeReserveBytes;
+ * SRAM: ramBytes - stackBytes - ramReserveBytes).
+ */
+export interface FirmwareSpec {
+  /** The directory under firmware/ with the runtime (boot, startup, clocks, UART). */
+  chip: string;
+  /** The flash chip's size (the linker script's FLASH length). */
+  flashBytes: number;
+  /** The second stage boot loader at the start of flash (the RP2040's: 256 bytes). */
+  boot2Bytes: number;
+  /** Which boot2 to link: `safe` (serial 03h reads) or `fast` (dual-output 3Bh reads). */
+  boot2: 'safe' | 'fast';
+  /** Flash kept for code and constant data other than the model's weights. */
+  codeReserveBytes: number;
+  ramBytes: number;
+  /** The stack, at the top of SRAM. */
+  stackBytes: number;
+  /** SRAM kept for the firmware's own .data and .bss (besides the model's state). */
+  ramReserveBytes: number;
+  /** The system clock the runtime sets up. */
+  clockHz: number;
+  uart: { index: number; txPin: number; rxPin: number; baud: number };
 }
 
 export function targetsDir(): string {

@@ -1,0 +1,161 @@
+/*
+ * boot2.S — the second stage boot loader: the first 256 bytes of flash.
+ *
+ * At power-on the RP2040's boot ROM talks to the flash in the slowest, most widely supported way
+ * (serial 03h reads), copies the first 256 bytes of flash to SRAM at 0x20041f00, checks that
+ * their last 4 bytes are the CRC-32 of the first 252 (src/flash/boot2.ts appends it), and jumps
+ * to the copy. This code runs there, from SRAM: its job is to set up the SSI (the flash
+ * interface) so that the 16 MB window at 0x10000000 reads flash directly (execute in place),
+ * then to start the firmware through its vector table at 0x10000100.
+ *
+ * The code is position independent (PC-relative literals only): the ROM runs it at 0x20041f00,
+ * the rp2040js emulator runs it in place at 0x10000000. It must assemble to at most 252 bytes.
+ *
+ * Two variants, chosen with -DBOOT2_FAST:
+ *
+ *   safe (default)  standard SPI, command 03h (Read Data), 24-bit address, no dummy cycles,
+ *                   32-bit frames, SCLK = clk_sys / 4 (33 MHz once clocks.c has set clk_sys
+ *                   to 133 MHz; 03h is specified up to 50 MHz on the W25Q16JV). Every SPI NOR
+ *                   flash implements 03h: this is the variant to use when the chip is unknown.
+ *
+ *   fast            command 3Bh (Fast Read Dual Output): command and address on one line, 8
+ *                   dummy cycles, data on two lines (IO0, IO1); SCLK = clk_sys / 2 (66.5 MHz at
+ *                   133 MHz) with the RX sample delay at 1 system clock; QSPI pads: SCLK 8 mA and
+ *                   fast slew, Schmitt triggers off on SD0..SD3. Assumes a flash that implements
+ *                   3Bh up to at least 67 MHz, as the Pico's Winbond W25Q16JV does (3Bh needs no
+ *                   Quad Enable bit, so no status register is ever written). Dummy cycles are
+ *                   programmed through SPI_CTRLR0.WAIT_CYCLES, which the datasheet documents for
+ *                   the dual/quad frame formats; that is why the fast variant is dual output
+ *                   rather than 0Bh in the standard format.
+ *
+ * Neither variant has been tried on silicon yet. rp2040js accepts any SSI setup and reads flash
+ * regardless (see doc/rp2040.md), so only the datasheet vouches for the register values below.
+ *
+ * Exit convention: when the ROM enters boot2 the link register is 0, and boot2 starts the
+ * firmware (VTOR = 0x10000100, MSP = the table's first word, jump to its reset vector). When
+ * called as a function (LR != 0, e.g. to re-enable XIP after programming flash) it returns.
+ */
+
+    .syntax unified
+    .cpu cortex-m0plus
+    .thumb
+
+/* XIP_SSI registers (datasheet 4.10.13) */
+#define XIP_SSI_BASE        0x18000000
+#define SSI_CTRLR0          0x00
+#define SSI_CTRLR1          0x04
+#define SSI_SSIENR          0x08
+#define SSI_SER             0x10
+#define SSI_BAUDR           0x14
+#define SSI_RX_SAMPLE_DLY   0xf0
+#define SSI_SPI_CTRLR0      0xf4
+
+/* CTRLR0 fields */
+#define CTRLR0_SPI_FRF_LSB  21      /* 0 standard, 1 dual, 2 quad */
+#define CTRLR0_DFS_32_LSB   16      /* frame size - 1, in bits */
+#define CTRLR0_TMOD_LSB     8
+#define TMOD_EEPROM_READ    3       /* send command + address, then receive */
+
+/* SPI_CTRLR0 fields */
+#define SPI_CTRLR0_XIP_CMD_LSB      24
+#define SPI_CTRLR0_WAIT_CYCLES_LSB  11
+#define SPI_CTRLR0_INST_L_LSB       8
+#define INST_L_8B                   2
+#define SPI_CTRLR0_ADDR_L_LSB       2   /* address length in units of 4 bits */
+#define ADDR_L_24B                  6
+#define TRANS_TYPE_1C1A             0   /* command and address in standard SPI, data in SPI_FRF */
+
+/* PADS_QSPI (datasheet 2.19.6.4) */
+#define PADS_QSPI_BASE              0x40020000
+#define PADS_QSPI_GPIO_QSPI_SCLK    0x04
+#define PADS_QSPI_GPIO_QSPI_SD0     0x08
+#define PADS_QSPI_GPIO_QSPI_SD3     0x14
+#define PADS_DRIVE_8MA              (2 << 4)
+#define PADS_SCHMITT                (1 << 1)
+#define PADS_SLEWFAST               (1 << 0)
+
+#define XIP_BASE                    0x10000000
+#define M0PLUS_VTOR                 0xe000ed08
+
+#ifdef BOOT2_FAST
+#define SPI_FRF             1       /* dual */
+#define READ_COMMAND        0x3b
+#define DUMMY_CYCLES        8
+#define SCLK_DIVISOR        2
+#define RX_SAMPLE_DELAY     1
+#else
+#define SPI_FRF             0       /* standard */
+#define READ_COMMAND        0x03
+#define DUMMY_CYCLES        0
+#define SCLK_DIVISOR        4
+#define RX_SAMPLE_DELAY     0
+#endif
+
+#define CTRLR0_XIP ((SPI_FRF << CTRLR0_SPI_FRF_LSB) | (31 << CTRLR0_DFS_32_LSB) | (TMOD_EEPROM_READ << CTRLR0_TMOD_LSB))
+#define SPI_CTRLR0_XIP ((READ_COMMAND << SPI_CTRLR0_XIP_CMD_LSB) | (DUMMY_CYCLES << SPI_CTRLR0_WAIT_CYCLES_LSB) | \
+                        (INST_L_8B << SPI_CTRLR0_INST_L_LSB) | (ADDR_L_24B << SPI_CTRLR0_ADDR_L_LSB) | TRANS_TYPE_1C1A)
+
+    .section .text.boot2, "ax"
+    .global boot2_entry
+    .type boot2_entry, %function
+    .thumb_func
+boot2_entry:
+    push {lr}
+
+#ifdef BOOT2_FAST
+    /* Faster edges on the flash clock, and no input hysteresis delay on the data lines. */
+    ldr r3, =PADS_QSPI_BASE
+    movs r0, #(PADS_DRIVE_8MA | PADS_SLEWFAST)
+    str r0, [r3, #PADS_QSPI_GPIO_QSPI_SCLK]
+    movs r1, #PADS_SCHMITT
+    movs r2, #PADS_QSPI_GPIO_QSPI_SD0
+1:  ldr r0, [r3, r2]
+    bics r0, r1
+    str r0, [r3, r2]
+    adds r2, #4
+    cmp r2, #(PADS_QSPI_GPIO_QSPI_SD3 + 4)
+    bne 1b
+#endif
+
+    /* The SSI accepts configuration only while disabled. */
+    ldr r3, =XIP_SSI_BASE
+    movs r1, #0
+    str r1, [r3, #SSI_SSIENR]
+
+    movs r1, #SCLK_DIVISOR
+    str r1, [r3, #SSI_BAUDR]
+    movs r1, #RX_SAMPLE_DELAY
+    movs r2, #SSI_RX_SAMPLE_DLY
+    str r1, [r3, r2]
+
+    /* 32-bit frames, "EEPROM read" transfers: each XIP access sends command + address and
+     * receives one 32-bit frame (CTRLR1.NDF = 0 means one frame). */
+    ldr r1, =CTRLR0_XIP
+    str r1, [r3, #SSI_CTRLR0]
+    movs r1, #0
+    str r1, [r3, #SSI_CTRLR1]
+    ldr r1, =SPI_CTRLR0_XIP
+    movs r2, #SSI_SPI_CTRLR0
+    str r1, [r3, r2]
+
+    /* Select the (only) flash chip and enable the SSI: XIP reads now go to flash. */
+    movs r1, #1
+    str r1, [r3, #SSI_SER]
+    str r1, [r3, #SSI_SSIENR]
+
+    /* Called as a function: return. Entered from the ROM (LR was 0): start the firmware. */
+    pop {r0}
+    cmp r0, #0
+    beq start_firmware
+    bx r0
+
+start_firmware:
+    ldr r0, =(XIP_BASE + 0x100)     /* the vector table follows boot2 */
+    ldr r1, =M0PLUS_VTOR
+    str r0, [r1]
+    ldmia r0, {r0, r1}              /* initial stack pointer, reset handler */
+    msr msp, r0
+    bx r1
+
+    .ltorg
+    .size boot2_entry, . - boot2_entry

@@ -1,0 +1,93 @@
+/*
+ * clocks.c — from the ring oscillator the chip wakes up on to a 133 MHz system clock.
+ *
+ *   XOSC 12 MHz ──► PLL_SYS: REFDIV 1, FBDIV 133 → VCO 1596 MHz, POSTDIV1 6, POSTDIV2 2 → 133 MHz
+ *   clk_ref  ← XOSC, ÷1 (12 MHz): drives the watchdog tick, hence the 1 µs TIMER
+ *   clk_sys  ← PLL_SYS through the auxiliary mux, ÷1 (133 MHz)
+ *   clk_peri ← clk_sys (133 MHz): the UART's clock, so its divisor follows RP2040_CLK_SYS_HZ
+ *
+ * The PLL values respect the datasheet's limits (2.18.2): reference ≥ 5 MHz, FBDIV 16..320, VCO
+ * 750..1600 MHz, POSTDIV1 ≥ POSTDIV2. Other frequencies: change PLL_* below and RP2040_CLK_SYS_HZ.
+ *
+ * Order matters (2.15.3): clk_sys and clk_ref are moved off anything the PLL or XOSC drives
+ * before those are touched; the auxiliary source of clk_sys is chosen while clk_sys still runs
+ * from clk_ref (that is what keeps its mux glitchless); clk_peri, which has no glitchless mux,
+ * is stopped before its source changes.
+ *
+ * In rp2040js this runs as written: XOSC, PLL_SYS and CLOCKS are modelled (the PLL locks at
+ * once), and the emulator derives its clk_sys and clk_peri from these registers. ROSC is not
+ * modelled, so nothing here touches it. Build with -DRP2040_SKIP_CLOCKS to leave clocks alone.
+ */
+#include "rp2040.h"
+
+#define PLL_REFDIV 1u
+#define PLL_FBDIV 133u
+#define PLL_POSTDIV1 6u
+#define PLL_POSTDIV2 2u
+
+#if !defined(RP2040_SKIP_CLOCKS) && (RP2040_XOSC_HZ / PLL_REFDIV * PLL_FBDIV / (PLL_POSTDIV1 * PLL_POSTDIV2)) != RP2040_CLK_SYS_HZ
+#error "PLL_SYS settings do not give RP2040_CLK_SYS_HZ: change both together"
+#endif
+
+uint32_t clocks_sys_hz(void) { return RP2040_CLK_SYS_HZ; }
+
+static void xosc_start(void) {
+  /* Start-up delay, in units of 256 crystal periods: about 1 ms. */
+  REG(XOSC_STARTUP) = (RP2040_XOSC_HZ / 1000u + 255u) / 256u;
+  /* One write of both fields: ENABLE never holds a value other than ENABLE/DISABLE (BADWRITE). */
+  REG(XOSC_CTRL) = XOSC_CTRL_FREQ_RANGE_1_15MHZ | (XOSC_CTRL_ENABLE_ENABLE << XOSC_CTRL_ENABLE_LSB);
+  while (!(REG(XOSC_STATUS) & XOSC_STATUS_STABLE)) {
+  }
+}
+
+static void pll_sys_start(void) {
+  REG_SET(RESETS_RESET, RESETS_PLL_SYS);
+  resets_unreset(RESETS_PLL_SYS);
+  REG(PLL_SYS_BASE + PLL_CS) = PLL_REFDIV;
+  REG(PLL_SYS_BASE + PLL_FBDIV_INT) = PLL_FBDIV;
+  /* Power up the PLL and its VCO, and wait for lock. */
+  REG_CLR(PLL_SYS_BASE + PLL_PWR, PLL_PWR_PD | PLL_PWR_VCOPD);
+  while (!(REG(PLL_SYS_BASE + PLL_CS) & PLL_CS_LOCK)) {
+  }
+  /* Then the post dividers. */
+  REG(PLL_SYS_BASE + PLL_PRIM) = (PLL_POSTDIV1 << PLL_PRIM_POSTDIV1_LSB) | (PLL_POSTDIV2 << PLL_PRIM_POSTDIV2_LSB);
+  REG_CLR(PLL_SYS_BASE + PLL_PWR, PLL_PWR_POSTDIVPD);
+}
+
+void clocks_init(void) {
+  REG(CLOCKS_CLK_SYS_RESUS_CTRL) = 0; /* no clock-stopped detection */
+  xosc_start();
+
+  /* clk_sys ← clk_ref, clk_ref ← ROSC: off the sources about to change. */
+  REG_CLR(CLOCKS_CLK_SYS_CTRL, CLK_SYS_CTRL_SRC_BITS);
+  while (REG(CLOCKS_CLK_SYS_SELECTED) != (1u << CLK_SYS_CTRL_SRC_CLK_REF)) {
+  }
+  REG_CLR(CLOCKS_CLK_REF_CTRL, CLK_REF_CTRL_SRC_BITS);
+  while (REG(CLOCKS_CLK_REF_SELECTED) != (1u << CLK_REF_CTRL_SRC_ROSC_CLKSRC_PH)) {
+  }
+
+  pll_sys_start();
+
+  /* clk_ref ← XOSC ÷ 1. */
+  REG(CLOCKS_CLK_REF_DIV) = 1u << CLK_DIV_INT_LSB;
+  REG(CLOCKS_CLK_REF_CTRL) = CLK_REF_CTRL_SRC_XOSC_CLKSRC;
+  while (REG(CLOCKS_CLK_REF_SELECTED) != (1u << CLK_REF_CTRL_SRC_XOSC_CLKSRC)) {
+  }
+
+  /* clk_sys ← PLL_SYS ÷ 1: choose the auxiliary source first, then switch to it. */
+  REG(CLOCKS_CLK_SYS_DIV) = 1u << CLK_DIV_INT_LSB;
+  REG(CLOCKS_CLK_SYS_CTRL) = (CLK_SYS_CTRL_AUXSRC_CLKSRC_PLL_SYS << CLK_SYS_CTRL_AUXSRC_LSB) | CLK_SYS_CTRL_SRC_CLK_REF;
+  REG(CLOCKS_CLK_SYS_CTRL) = (CLK_SYS_CTRL_AUXSRC_CLKSRC_PLL_SYS << CLK_SYS_CTRL_AUXSRC_LSB) | CLK_SYS_CTRL_SRC_CLKSRC_CLK_SYS_AUX;
+  while (REG(CLOCKS_CLK_SYS_SELECTED) != (1u << CLK_SYS_CTRL_SRC_CLKSRC_CLK_SYS_AUX)) {
+  }
+
+  /* clk_peri ← clk_sys: stop it, let the stop propagate (a few cycles of the old source),
+   * then restart it from the new one. */
+  REG(CLOCKS_CLK_PERI_CTRL) = 0;
+  for (volatile int i = 0; i < 8; i++) {
+  }
+  REG(CLOCKS_CLK_PERI_CTRL) = CLK_PERI_CTRL_ENABLE | (CLK_PERI_CTRL_AUXSRC_CLK_SYS << CLK_PERI_CTRL_AUXSRC_LSB);
+
+  /* The watchdog's tick generator divides clk_ref down to 1 MHz for the TIMER. */
+  REG(WATCHDOG_TICK) = WATCHDOG_TICK_ENABLE | (RP2040_XOSC_HZ / 1000000u);
+}
