@@ -9,6 +9,8 @@ export interface ModelHeaderInfo {
   tokenizerBytes: number;
   tokenizerMaxTokenLength: number;
   defaultThreads: number;
+  /** First 8 bytes of the SHA-256 of weights.bin: MODEL_HASH, sent in the protocol's HELLO. */
+  modelHash?: Uint8Array;
 }
 
 export function emitModelHeader(plan: Plan, info: ModelHeaderInfo, header: string): string {
@@ -55,6 +57,12 @@ export function emitModelHeader(plan: Plan, info: ModelHeaderInfo, header: strin
     define('TOKENIZER_MAX_TOKEN_LENGTH', info.tokenizerMaxTokenLength),
     define('DEFAULT_THREADS', info.defaultThreads),
     define('MODEL_NAME', JSON.stringify(info.modelName)),
+  );
+  if (info.modelHash) {
+    const bytes = Array.from(info.modelHash, (b) => `0x${b.toString(16).padStart(2, '0')}`);
+    lines.push(define('MODEL_HASH', `{ ${bytes.join(', ')} }`, 'first 8 bytes of the SHA-256 of weights.bin'));
+  }
+  lines.push(
     '',
     '#endif',
     '',

@@ -4,6 +4,7 @@
  * (main.c, tokenizer.c, parallel.c) and a Makefile. Every file is written atomically; generated
  * files say that they are generated, by what and from what.
  */
+import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Model } from '../checkpoint/model.js';
@@ -74,6 +75,9 @@ export function emitProject(outDir: string, inputs: ProjectInputs): BuildInfo {
   const forward = emitForward(plan, kernels, generated('The forward pass of the transformer, in the manner of llama2.c run.c.'));
   writeText(join(outDir, 'forward.c'), forward);
   writeText(join(outDir, 'kernels.h'), kernels.emit(generated('The kernels, compiled from the TypeScript in src/kernels/ and specialized for this model\'s shapes.')));
+  // weights.bin first: model.h carries its hash (the HELLO of doc/protocol.md)
+  const weightsHash = createHash('sha256');
+  writeFileAtomic(join(outDir, 'weights.bin'), hashing(weightsBlob(plan, model), weightsHash));
   writeText(
     join(outDir, 'model.h'),
     emitModelHeader(
@@ -83,16 +87,16 @@ export function emitProject(outDir: string, inputs: ProjectInputs): BuildInfo {
         tokenizerBytes: tokenizerImage.length,
         tokenizerMaxTokenLength: tokenizerImage.readInt32LE(0),
         defaultThreads: inputs.threads,
+        modelHash: weightsHash.digest().subarray(0, 8),
       },
       generated('The model\'s shapes and memory plan.'),
     ),
   );
-  writeFileAtomic(join(outDir, 'weights.bin'), weightsBlob(plan, model));
   writeFileAtomic(join(outDir, 'tokenizer.bin'), [tokenizerImage]);
   writeText(join(outDir, 'blobs.S'), blobsAssembly(generated('The weights and the tokenizer, linked into the program as read-only data.')));
 
   const templates = join(projectRoot(), 'templates');
-  for (const file of ['tokenizer.c', 'tokenizer.h', 'forward.h', 'parallel.c', 'parallel.h']) copyAtomic(join(templates, 'common', file), join(outDir, file));
+  for (const file of ['tokenizer.c', 'tokenizer.h', 'forward.h', 'parallel.c', 'parallel.h', 'protocol.c', 'protocol.h']) copyAtomic(join(templates, 'common', file), join(outDir, file));
   copyAtomic(join(templates, target.name, 'main.c'), join(outDir, 'main.c'));
   writeText(join(outDir, 'Makefile'), makefile(target, tool));
 
@@ -120,6 +124,14 @@ export function readBuildInfo(outDir: string): BuildInfo | undefined {
     return JSON.parse(readFileSync(path, 'utf8')) as BuildInfo;
   } catch {
     return undefined;
+  }
+}
+
+/** Passes the chunks through, adding each to `hash`. */
+function* hashing(chunks: Iterable<Uint8Array>, hash: ReturnType<typeof createHash>): Generator<Uint8Array> {
+  for (const chunk of chunks) {
+    hash.update(chunk);
+    yield chunk;
   }
 }
 
@@ -152,15 +164,16 @@ function makefile(target: Target, tool: string): string {
 CC = ${t.cc}
 CFLAGS = ${t.cflags.join(' ')}
 LDLIBS = ${t.ldflags.join(' ')}
-OBJECTS = main.o forward.o tokenizer.o parallel.o blobs.o
+OBJECTS = main.o forward.o tokenizer.o parallel.o protocol.o blobs.o
 
 ${EXECUTABLE}: $(OBJECTS)
 \t$(CC) $(CFLAGS) -o $@ $(OBJECTS) $(LDLIBS)
 
 forward.o: forward.c forward.h kernels.h model.h parallel.h
-main.o: main.c forward.h kernels.h model.h tokenizer.h
+main.o: main.c forward.h kernels.h model.h protocol.h tokenizer.h
 tokenizer.o: tokenizer.c tokenizer.h model.h
 parallel.o: parallel.c parallel.h
+protocol.o: protocol.c protocol.h
 
 %.o: %.c
 \t$(CC) $(CFLAGS) -c -o $@ $<

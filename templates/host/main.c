@@ -4,18 +4,23 @@
  * only this file's command-line handling is hand-written.
  *
  *   ./llama2 -i "Once upon a time" -n 256 -t 0.8 -p 0.9 -s 42 [--format text|ids]
+ *   ./llama2 --protocol     the framed binary protocol of doc/protocol.md on stdin/stdout
  */
-#define _POSIX_C_SOURCE 199309L /* clock_gettime */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime, poll */
 
+#include <errno.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "model.h"
 #include "forward.h"
 #include "kernels.h"
+#include "protocol.h"
 #include "tokenizer.h"
 
 /* tokenizer.bin, linked in by blobs.S */
@@ -44,7 +49,8 @@ static void usage(void) {
             "  -i <string> input prompt\n"
             "  --format text|ids   text (default), or P <id> / G <id> lines\n"
             "  --dump-logits <n>   print the logits of the first n positions as float32 bits (for tests)\n"
-            "  --threads <n>       matmul threads (default %d)\n",
+            "  --threads <n>       matmul threads (default %d)\n"
+            "  --protocol          serve generation requests in the binary protocol on stdin/stdout\n",
             SEQ_LEN, DEFAULT_THREADS);
     exit(EXIT_FAILURE);
 }
@@ -54,13 +60,199 @@ static void fail(const char* message, const char* detail) {
     exit(EXIT_FAILURE);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * --protocol: the host tokenizes; this program receives GENERATE frames on stdin and streams
+ * TOKEN frames and a DONE to stdout (doc/protocol.md), as a board does over its UART, until
+ * stdin closes. Generation is the plain mode's loop, with the same forward() and sample_next().
+ */
+
+#if SEQ_LEN > 65535
+#error "the protocol's positions are 16-bit: SEQ_LEN must be at most 65535"
+#endif
+
+#ifdef MODEL_HASH
+static const uint8_t model_hash[8] = MODEL_HASH;
+#else
+static const uint8_t model_hash[8] = {0};
+#endif
+
+#define MAX_PROTOCOL_PROMPT (PROTOCOL_MAX_PROMPT_TOKENS < SEQ_LEN ? PROTOCOL_MAX_PROMPT_TOKENS : SEQ_LEN)
+
+static protocol_decoder decoder;
+static uint8_t input[4096];
+static size_t input_next, input_end;
+static int input_closed;
+static uint16_t protocol_prompt[MAX_PROTOCOL_PROMPT];
+
+static uint64_t time_in_us(void) {
+    struct timespec time;
+    clock_gettime(CLOCK_MONOTONIC, &time);
+    return (uint64_t)time.tv_sec * 1000000u + (uint64_t)time.tv_nsec / 1000u;
+}
+
+static void write_stdout(const uint8_t* bytes, size_t length) { fwrite(bytes, 1, length, stdout); }
+
+static void send_hello(void) {
+    protocol_hello hello;
+    memset(&hello, 0, sizeof hello);
+    hello.weights = PROTOCOL_WEIGHTS_F32;
+    if (strcmp(WEIGHTS_SCHEME, "q8_0") == 0) hello.weights = PROTOCOL_WEIGHTS_Q8_0;
+    if (strcmp(WEIGHTS_SCHEME, "q4_0") == 0) hello.weights = PROTOCOL_WEIGHTS_Q4_0;
+    if (strcmp(WEIGHTS_SCHEME, "mixed") == 0) hello.weights = PROTOCOL_WEIGHTS_MIXED;
+#ifdef GROUP_SIZE
+    hello.group_size = GROUP_SIZE;
+#endif
+    hello.max_prompt_tokens = MAX_PROTOCOL_PROMPT;
+    hello.max_frame = PROTOCOL_MAX_FRAME;
+    memcpy(hello.model_hash, model_hash, sizeof model_hash);
+    hello.dim = DIM;
+    hello.hidden_dim = HIDDEN_DIM;
+    hello.n_layers = N_LAYERS;
+    hello.n_heads = N_HEADS;
+    hello.n_kv_heads = N_KV_HEADS;
+    hello.vocab_size = VOCAB_SIZE;
+    hello.seq_len = SEQ_LEN;
+    hello.target_name = "host";
+    hello.model_name = MODEL_NAME;
+    protocol_send_hello(write_stdout, &hello);
+    fflush(stdout);
+}
+
+static void send_error(uint8_t code, uint16_t request_id, uint32_t detail) {
+    protocol_send_error(write_stdout, code, request_id, detail, NULL);
+    fflush(stdout);
+}
+
+/* Reads what stdin has (waiting for it if `wait`); 0 when nothing came, or stdin is closed. */
+static int read_input(int wait) {
+    if (input_closed) return 0;
+    if (!wait) {
+        struct pollfd ready = {0, POLLIN, 0};
+        if (poll(&ready, 1, 0) <= 0) return 0;
+    }
+    ssize_t n;
+    do n = read(0, input, sizeof input);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0) {
+        input_closed = 1;
+        return 0;
+    }
+    input_next = 0;
+    input_end = (size_t)n;
+    return 1;
+}
+
+/* The next frame or bad frame from stdin, or PROTOCOL_NOTHING when there is none (yet, if !wait). */
+static protocol_status next_event(protocol_event* event, int wait) {
+    for (;;) {
+        while (input_next < input_end) {
+            protocol_status status = protocol_decode_byte(&decoder, input[input_next++], event);
+            if (status != PROTOCOL_NOTHING) return status;
+        }
+        if (!read_input(wait)) return PROTOCOL_NOTHING;
+    }
+}
+
+/*
+ * A frame that arrived while generating request `running`: HELLO_REQUEST is answered, CANCEL
+ * (of this request, or 0) sets *cancel, another GENERATE is refused as BUSY.
+ */
+static void handle_while_generating(const protocol_status status, const protocol_event* e, uint16_t running, int* cancel) {
+    if (status == PROTOCOL_BAD_FRAME) {
+        send_error(e->error, 0, e->detail);
+        return;
+    }
+    uint16_t id;
+    switch (e->type) {
+    case PROTOCOL_HELLO_REQUEST: send_hello(); break;
+    case PROTOCOL_GENERATE: send_error(PROTOCOL_ERR_BUSY, e->length >= 2 ? (uint16_t)(e->payload[0] | (e->payload[1] << 8)) : 0, running); break;
+    case PROTOCOL_CANCEL:
+        if (protocol_parse_cancel(e, &id) != 0) send_error(PROTOCOL_ERR_BAD_LENGTH, 0, e->length);
+        else if (id == 0 || id == running) *cancel = 1;
+        break;
+    default: send_error(PROTOCOL_ERR_UNKNOWN_TYPE, 0, e->type); break;
+    }
+}
+
+/* Runs a GENERATE: the plain mode's loop, a TOKEN per position, then a DONE. */
+static void serve_generate(const protocol_event* request) {
+    protocol_generate g;
+    uint32_t detail;
+    int refused = protocol_parse_generate(request, &g, protocol_prompt, MAX_PROTOCOL_PROMPT, VOCAB_SIZE, &detail);
+    if (refused) {
+        send_error((uint8_t)refused, g.request_id, detail);
+        return;
+    }
+    uint64_t start = time_in_us();
+    int steps = (g.steps == 0 || g.steps > SEQ_LEN) ? SEQ_LEN : g.steps; /* as run.c */
+    uint64_t rng_state = g.seed;
+    int token = protocol_prompt[0], pos = 0, next, generated = 0, cancel = 0;
+    uint8_t reason = PROTOCOL_DONE_STEPS;
+    protocol_send_token(write_stdout, g.request_id, 0, (uint16_t)token, 0, 0);
+    fflush(stdout);
+    while (pos < steps) {
+        uint64_t step_start = time_in_us();
+        float* logits = forward(token, pos);
+        int from_prompt = pos < g.n_prompt - 1;
+        next = from_prompt ? protocol_prompt[pos + 1] : sample_next(logits, VOCAB_SIZE, g.temperature, g.topp, sampler_order, &rng_state);
+        pos++;
+        if (!from_prompt) generated++;
+        protocol_send_token(write_stdout, g.request_id, (uint16_t)pos, (uint16_t)next, from_prompt ? 0 : PROTOCOL_TOKEN_GENERATED,
+                            (uint32_t)(time_in_us() - step_start));
+        fflush(stdout);
+        if (next == 1) { /* BOS ends the sequence, as in run.c */
+            reason = PROTOCOL_DONE_BOS;
+            break;
+        }
+        token = next;
+        protocol_event e;
+        protocol_status status;
+        while ((status = next_event(&e, 0)) != PROTOCOL_NOTHING) handle_while_generating(status, &e, g.request_id, &cancel);
+        if (cancel) {
+            reason = PROTOCOL_DONE_CANCELLED;
+            break;
+        }
+    }
+    protocol_send_done(write_stdout, g.request_id, reason, (uint16_t)pos, (uint16_t)generated, time_in_us() - start);
+    fflush(stdout);
+}
+
+static int serve_protocol(void) {
+    protocol_decoder_init(&decoder);
+    protocol_send_delimiter(write_stdout); /* ends whatever the host's decoder holds */
+    send_hello();
+    protocol_event e;
+    protocol_status status;
+    while ((status = next_event(&e, 1)) != PROTOCOL_NOTHING) {
+        if (status == PROTOCOL_BAD_FRAME) {
+            send_error(e.error, 0, e.detail);
+            continue;
+        }
+        uint16_t id;
+        switch (e.type) {
+        case PROTOCOL_HELLO_REQUEST: send_hello(); break;
+        case PROTOCOL_GENERATE: serve_generate(&e); break;
+        case PROTOCOL_CANCEL: /* nothing is running: nothing to cancel */
+            if (protocol_parse_cancel(&e, &id) != 0) send_error(PROTOCOL_ERR_BAD_LENGTH, 0, e.length);
+            break;
+        default: send_error(PROTOCOL_ERR_UNKNOWN_TYPE, 0, e.type); break;
+        }
+    }
+    return 0; /* stdin closed */
+}
+
 int main(int argc, char** argv) {
     float temperature = 1.0f, topp = 0.9f;
     unsigned long long rng_seed = 0;
-    int steps = 256, ids_format = 0, dump_logits = 0, threads = DEFAULT_THREADS;
+    int steps = 256, ids_format = 0, dump_logits = 0, threads = DEFAULT_THREADS, protocol = 0;
     const char* prompt = "";
 
     for (int i = 1; i < argc; i += 2) {
+        if (strcmp(argv[i], "--protocol") == 0) { /* the one flag without a value */
+            protocol = 1;
+            i--;
+            continue;
+        }
         if (i + 1 >= argc) usage();
         const char* flag = argv[i];
         const char* value = argv[i + 1];
@@ -83,6 +275,10 @@ int main(int argc, char** argv) {
     if (steps <= 0 || steps > SEQ_LEN) steps = SEQ_LEN;
     if (threads < 1) threads = 1;
     if (strlen(prompt) > MAX_PROMPT_BYTES) fail("the prompt is too long for this program (at most 4096 bytes)", NULL);
+    if (protocol) {
+        forward_init(threads);
+        return serve_protocol();
+    }
 
     if (tokenizer_init(tokenizer_image, (size_t)(tokenizer_image_end - tokenizer_image)) != 0) {
         fail("the tokenizer compiled into this program is malformed", NULL);

@@ -1,0 +1,219 @@
+/**
+ * DeviceSession against scripted devices over in-memory streams: resynchronization through
+ * garbage, version mismatch, timeouts of a silent or stalled device, refusals, cancellation.
+ */
+import { expect } from 'chai';
+import { PassThrough } from 'node:stream';
+import { decodeFrame, encodeMessage, ErrorCode, FrameDecoder, type Hello, type Message } from '../../src/serial/protocol.js';
+import { DeviceError, DeviceSession, ProtocolTimeoutError, ProtocolVersionError, type SessionEvent } from '../../src/serial/session.js';
+
+const HELLO: Hello = {
+  type: 'hello',
+  version: 1,
+  weights: 'f32',
+  weightsCode: 0,
+  maxPromptTokens: 8,
+  maxFrame: 512,
+  modelHash: '0123456789abcdef',
+  dim: 64,
+  hiddenDim: 172,
+  nLayers: 5,
+  nHeads: 8,
+  nKvHeads: 4,
+  vocabSize: 512,
+  seqLen: 512,
+  groupSize: 0,
+  targetName: 'fake',
+  modelName: 'fake.bin',
+};
+
+type Reply = (m: Message | Uint8Array) => void;
+
+/** A device that runs `script` on every message it receives. */
+function fakeDevice(script: (m: Message, reply: Reply) => void) {
+  const toDevice = new PassThrough();
+  const fromDevice = new PassThrough();
+  const decoder = new FrameDecoder();
+  const received: Message[] = [];
+  const reply: Reply = (m) => fromDevice.write(m instanceof Uint8Array ? m : encodeMessage(m));
+  toDevice.on('data', (chunk: Buffer) => {
+    for (const e of decoder.push(chunk)) {
+      if (e.kind !== 'frame') continue;
+      const r = decodeFrame(e);
+      if ('message' in r) {
+        received.push(r.message);
+        script(r.message, reply);
+      }
+    }
+  });
+  return { link: { fromDevice, toDevice }, received, reply, fromDevice };
+}
+
+/** Answers HELLO_REQUEST, and GENERATE with its prompt then `generated` tokens 100, 101, … */
+function generatingDevice(generated: number) {
+  return (m: Message, reply: Reply) => {
+    if (m.type === 'hello-request') reply(HELLO);
+    if (m.type !== 'generate') return;
+    const id = m.requestId;
+    m.prompt.forEach((token, position) => reply({ type: 'token', requestId: id, position, token, generated: false, stepMicros: 5 }));
+    for (let i = 0; i < generated; i++) reply({ type: 'token', requestId: id, position: m.prompt.length + i, token: 100 + i, generated: true, stepMicros: 7 });
+    reply({ type: 'done', requestId: id, reason: 'steps', reasonCode: 0, positions: m.prompt.length - 1 + generated, generated, totalMicros: 1234 });
+  };
+}
+
+const quick = { helloTimeoutMs: 400, helloRetryMs: 100, responseTimeoutMs: 300 };
+
+describe('serial: DeviceSession', () => {
+  it('times out on a silent device with a message that says what it tried', async () => {
+    const device = fakeDevice(() => {});
+    const session = new DeviceSession(device.link, quick);
+    const started = Date.now();
+    const err = await session.hello().catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(ProtocolTimeoutError);
+    expect((err as Error).message).to.match(/no HELLO from the device within 0\.4 s \(\d+ HELLO_REQUESTs sent/);
+    expect(Date.now() - started).to.be.within(350, 2000);
+    expect(device.received.filter((m) => m.type === 'hello-request').length).to.be.at.least(3);
+  });
+
+  it('finds the HELLO behind garbage, bad frames and stale tokens', async () => {
+    const events: SessionEvent[] = [];
+    const device = fakeDevice((m, reply) => {
+      if (m.type !== 'hello-request') return;
+      reply(Uint8Array.from([0x13, 0x37, 0x00, 0xff, 0xfe, 0x00, 0x05, 0x01, 0x02, 0x03, 0x04, 0x00]));
+      reply({ type: 'token', requestId: 9, position: 3, token: 4, generated: true, stepMicros: 1 });
+      reply(Uint8Array.from([0x42, 0x42])); // a partial frame, then the device's start-up delimiter
+      reply(Uint8Array.of(0));
+      reply(HELLO);
+    });
+    const session = new DeviceSession(device.link, { ...quick, onEvent: (e) => events.push(e) });
+    expect(await session.hello()).to.deep.equal(HELLO);
+    expect(events.filter((e) => e.kind === 'bad-frame').length).to.be.at.least(3);
+    expect(device.received[0]).to.deep.equal({ type: 'hello-request', hostVersion: 1 });
+  });
+
+  it('retries HELLO_REQUEST when the first one is lost', async () => {
+    let requests = 0;
+    const device = fakeDevice((m, reply) => {
+      if (m.type === 'hello-request' && ++requests === 3) reply(HELLO);
+    });
+    const session = new DeviceSession(device.link, { ...quick, helloTimeoutMs: 2000 });
+    expect((await session.hello()).targetName).to.equal('fake');
+    expect(requests).to.equal(3);
+  });
+
+  it('says which side to update when the device speaks another version', async () => {
+    const device = fakeDevice((m, reply) => m.type === 'hello-request' && reply({ type: 'hello-unsupported', version: 2 }));
+    const err = await new DeviceSession(device.link, quick).hello().catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(ProtocolVersionError);
+    expect((err as Error).message).to.match(/device speaks protocol version 2, but this llama2-embed speaks version 1: update llama2-embed/);
+  });
+
+  it('streams the tokens of its own request and returns the DONE', async () => {
+    const device = fakeDevice(generatingDevice(4));
+    const session = new DeviceSession(device.link, quick);
+    const tokens: string[] = [];
+    const summary = await session.generate({ prompt: [1, 50, 60], steps: 6, temperature: 0, topp: 0.9, seed: 3 }, (t) => tokens.push(`${t.generated ? 'G' : 'P'}${t.position}:${t.token}`));
+    expect(tokens).to.deep.equal(['P0:1', 'P1:50', 'P2:60', 'G3:100', 'G4:101', 'G5:102', 'G6:103']);
+    expect(summary).to.deep.equal({ requestId: 1, reason: 'steps', positions: 6, generated: 4, totalMicros: 1234, tokensReceived: 7 });
+    const generate = device.received.find((m) => m.type === 'generate');
+    expect(generate).to.deep.equal({ type: 'generate', requestId: 1, steps: 6, temperature: 0, topp: Math.fround(0.9), seed: 3n, prompt: [1, 50, 60] });
+    // a second request gets the next id
+    expect((await session.generate({ prompt: [1], temperature: 1, topp: 0.9 })).requestId).to.equal(2);
+  });
+
+  it('ignores frames of other requests', async () => {
+    const device = fakeDevice((m, reply) => {
+      if (m.type === 'hello-request') reply(HELLO);
+      if (m.type !== 'generate') return;
+      reply({ type: 'token', requestId: m.requestId + 1, position: 0, token: 7, generated: false, stepMicros: 0 });
+      reply({ type: 'done', requestId: m.requestId + 1, reason: 'bos', reasonCode: 1, positions: 0, generated: 0, totalMicros: 0 });
+      generatingDevice(1)(m, reply);
+    });
+    const tokens: number[] = [];
+    const summary = await new DeviceSession(device.link, quick).generate({ prompt: [1], temperature: 0, topp: 0.9, seed: 1 }, (t) => tokens.push(t.token));
+    expect(tokens).to.deep.equal([1, 100]);
+    expect(summary.reason).to.equal('steps');
+  });
+
+  it('fails with the device\'s ERROR when it refuses the request', async () => {
+    const device = fakeDevice((m, reply) => {
+      if (m.type === 'hello-request') reply(HELLO);
+      if (m.type === 'generate') reply({ type: 'error', code: ErrorCode.BUSY, codeName: 'BUSY', requestId: m.requestId, detail: 77, message: 'busy: a generation is running' });
+    });
+    const err = await new DeviceSession(device.link, quick).generate({ prompt: [1], temperature: 0, topp: 0.9, seed: 1 }).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(DeviceError);
+    expect((err as DeviceError).error.code).to.equal(ErrorCode.BUSY);
+    expect((err as Error).message).to.equal('request 1 refused: the device answered BUSY (detail 77): busy: a generation is running.');
+  });
+
+  it('fails at once when the device could not read the GENERATE', async () => {
+    const device = fakeDevice((m, reply) => {
+      if (m.type === 'hello-request') reply(HELLO);
+      if (m.type === 'generate') reply({ type: 'error', code: ErrorCode.BAD_CRC, codeName: 'BAD_CRC', requestId: 0, detail: 30, message: 'bad frame: CRC mismatch' });
+    });
+    const err = await new DeviceSession(device.link, quick).generate({ prompt: [1], temperature: 0, topp: 0.9, seed: 1 }).catch((e: unknown) => e);
+    expect((err as Error).message).to.match(/^request 1 not understood by the device: the device answered BAD_CRC/);
+  });
+
+  it('refuses, before sending, a request the HELLO says the device would refuse', async () => {
+    const device = fakeDevice(generatingDevice(1));
+    const session = new DeviceSession(device.link, quick);
+    await session.hello();
+    for (const [req, message] of [
+      [{ prompt: Array(9).fill(1), temperature: 0, topp: 0.9 }, /the prompt has 9 tokens; the device accepts at most 8/],
+      [{ prompt: [1, 600], temperature: 0, topp: 0.9 }, /prompt token 1 is 600, not below the vocabulary size 512/],
+      [{ prompt: [1], temperature: -1, topp: 0.9 }, /temperature must be/],
+      [{ prompt: [1], temperature: 0, topp: 0.9, seed: 0 }, /seed must not be 0/],
+      [{ prompt: [], temperature: 0, topp: 0.9 }, /at least one token/],
+      [{ prompt: [1], steps: 70000, temperature: 0, topp: 0.9 }, /steps must be a whole number from 0 to 65535/],
+    ] as const) {
+      const err = await session.generate({ ...req, prompt: [...req.prompt] }).catch((e: unknown) => e);
+      expect((err as Error).message).to.match(message);
+    }
+    expect(device.received.filter((m) => m.type === 'generate')).to.deep.equal([]);
+  });
+
+  it('times out when the device stops in the middle of a generation', async () => {
+    const device = fakeDevice((m, reply) => {
+      if (m.type === 'hello-request') reply(HELLO);
+      if (m.type === 'generate') reply({ type: 'token', requestId: m.requestId, position: 0, token: 1, generated: false, stepMicros: 0 });
+    });
+    const err = await new DeviceSession(device.link, quick).generate({ prompt: [1], temperature: 0, topp: 0.9, seed: 1 }).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(ProtocolTimeoutError);
+    expect((err as Error).message).to.match(/the device sent nothing for 0\.3 s after 1 tokens \(request 1\)/);
+  });
+
+  it('fails, and does not hang, when the device closes the connection', async () => {
+    const device = fakeDevice((m, reply) => {
+      if (m.type === 'hello-request') reply(HELLO);
+      if (m.type === 'generate') device.fromDevice.end();
+    });
+    const session = new DeviceSession(device.link, { ...quick, responseTimeoutMs: 60_000 });
+    const err = await session.generate({ prompt: [1], temperature: 0, topp: 0.9, seed: 1 }).catch((e: unknown) => e);
+    expect((err as Error).message).to.equal('the device closed the connection.');
+    const again = await session.hello().catch((e: unknown) => e);
+    expect((again as Error).message).to.match(/cannot write to the device: the device closed the connection/);
+  });
+
+  it('sends CANCEL when the caller aborts, and returns the cancelled DONE', async () => {
+    const device = fakeDevice((m, reply) => {
+      if (m.type === 'hello-request') reply(HELLO);
+      if (m.type === 'generate') reply({ type: 'token', requestId: m.requestId, position: 0, token: 1, generated: false, stepMicros: 0 });
+      if (m.type === 'cancel') reply({ type: 'done', requestId: m.requestId, reason: 'cancelled', reasonCode: 2, positions: 0, generated: 0, totalMicros: 9 });
+    });
+    const abort = new AbortController();
+    const summary = await new DeviceSession(device.link, quick).generate({ prompt: [1], temperature: 0, topp: 0.9, seed: 1 }, () => abort.abort(), { signal: abort.signal });
+    expect(summary.reason).to.equal('cancelled');
+    expect(device.received.filter((m) => m.type === 'cancel')).to.deep.equal([{ type: 'cancel', requestId: 1 }]);
+  });
+
+  it('allows one request at a time', async () => {
+    const device = fakeDevice(generatingDevice(1));
+    const session = new DeviceSession(device.link, quick);
+    await session.hello();
+    const first = session.generate({ prompt: [1], temperature: 0, topp: 0.9, seed: 1 });
+    const err = await session.generate({ prompt: [1], temperature: 0, topp: 0.9, seed: 1 }).catch((e: unknown) => e);
+    expect((err as Error).message).to.match(/one request at a time/);
+    expect((await first).reason).to.equal('steps');
+  });
+});
