@@ -3,6 +3,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { WEIGHT_PRECISIONS, type WeightPrecision } from '../plan/plan.js';
 import { knownTargets } from '../plan/target.js';
 import type { BuildRequest } from '../toolchain/build.js';
+import { parseSampling, withGenerationOptions } from './generate.js';
 
 export interface BuildArgs {
   target: string;
@@ -14,6 +15,15 @@ export interface BuildArgs {
   threads?: number;
   out?: string;
   generic?: boolean;
+}
+
+interface BuildCommandArgs extends BuildArgs {
+  prompt: string;
+  steps: number;
+  temperature: number;
+  topp: number;
+  seed?: string;
+  embedTokenizer: boolean;
 }
 
 /** The options shared by build, plan and run. */
@@ -44,15 +54,25 @@ export function buildRequest(args: BuildArgs): BuildRequest {
   };
 }
 
-export const buildCommand: CommandModule<object, BuildArgs> = {
+export const buildCommand: CommandModule<object, BuildCommandArgs> = {
   command: 'build',
   describe: 'quantize, plan memory, emit specialized C and compile it for a target',
   builder: (y) =>
-    withBuildOptions(y)
+    withGenerationOptions(withBuildOptions(y))
+      .option('embed-tokenizer', {
+        type: 'boolean',
+        default: false,
+        describe: 'firmware: compile the tokenizer in and print text (otherwise token ids, for the host to decode)',
+      })
       .example('$0 build --target host -m stories260K.bin -z tok512.bin', 'a native program in build/host/')
-      .example('$0 build --quant q8_0 --threads 2', 'int8 weights, matmuls on two threads') as unknown as Argv<BuildArgs>,
-  handler: async (args: ArgumentsCamelCase<BuildArgs>) => {
+      .example('$0 build --quant q8_0 --threads 2', 'int8 weights, matmuls on two threads')
+      .example('$0 build --target rp2040 --quant q8_0 -i "Once upon a time" --embed-tokenizer', 'a Pico firmware (build/rp2040/firmware.uf2) that tells a story at reset') as unknown as Argv<BuildCommandArgs>,
+  handler: async (args: ArgumentsCamelCase<BuildCommandArgs>) => {
+    const sampling = parseSampling({ ...args, seed: args.seed ?? '42' }); // a firmware has no clock to seed from: 42 unless set
     const { build } = await import('../toolchain/build.js'); // loads the C code generator only when needed
-    await build(buildRequest(args), (line) => process.stderr.write(`${line}\n`));
+    await build(
+      { ...buildRequest(args), prompt: args.prompt, steps: sampling.steps, temperature: sampling.temperature, topp: sampling.topp, seed: sampling.seed, embedTokenizer: args.embedTokenizer },
+      (line) => process.stderr.write(`${line}\n`),
+    );
   },
 };

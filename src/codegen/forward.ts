@@ -24,7 +24,7 @@ export function emitForward(plan: Plan, kernels: KernelSet, header: string): str
   const c = plan.config;
   const gs = plan.groupSize ?? 0;
   const weights = plan.buffers.filter((b) => b.role === 'weights');
-  const state = plan.buffers.filter((b) => b.role === 'state' && b.name !== 'sampler_order');
+  const state = plan.buffers.filter((b) => b.role === 'state' && !b.program);
   const headSize = c.dim / c.nHeads;
   const kvDim = (c.dim * c.nKvHeads) / c.nHeads;
 

@@ -13,6 +13,7 @@ import type { Plan } from '../plan/plan.js';
 import { describeScheme } from '../quant/schemes.js';
 import type { Target } from '../plan/target.js';
 import { tempPathFor, writeFileAtomic } from '../util/atomic.js';
+import { emitFirmwareRuntime, emitGenerationHeader, FIRMWARE_OUTPUTS, firmwareMakefile, type BakedGeneration } from './firmware.js';
 import { emitForward } from './forward.js';
 import { KernelSet } from './kernel-set.js';
 import { emitModelHeader } from './model-header.js';
@@ -27,6 +28,8 @@ export interface ProjectInputs {
   threads: number;
   /** Kernels not specialized: shapes passed at run time (the benchmarks' baseline). */
   generic?: boolean;
+  /** Firmware targets: what to generate at reset. */
+  generation?: BakedGeneration;
   /** What the build was asked for, recorded in build-info.json so `run` knows when to rebuild. */
   request: Record<string, unknown>;
 }
@@ -92,13 +95,27 @@ export function emitProject(outDir: string, inputs: ProjectInputs): BuildInfo {
       generated('The model\'s shapes and memory plan.'),
     ),
   );
-  writeFileAtomic(join(outDir, 'tokenizer.bin'), [tokenizerImage]);
-  writeText(join(outDir, 'blobs.S'), blobsAssembly(generated('The weights and the tokenizer, linked into the program as read-only data.')));
+  const firmware = target.output === 'firmware';
+  // a host program always carries its tokenizer; a firmware only when asked (the host decodes)
+  const withTokenizer = !firmware || Boolean(inputs.generation?.embedTokenizer);
+  writeFileAtomic(join(outDir, 'tokenizer.bin'), [withTokenizer ? tokenizerImage : Buffer.alloc(0)]);
+  writeText(join(outDir, 'blobs.S'), blobsAssembly(generated('The weights and the tokenizer, linked into the program as read-only data.'), firmware, withTokenizer));
 
   const templates = join(projectRoot(), 'templates');
-  for (const file of ['tokenizer.c', 'tokenizer.h', 'forward.h', 'parallel.c', 'parallel.h', 'protocol.c', 'protocol.h']) copyAtomic(join(templates, 'common', file), join(outDir, file));
+  const common = ['forward.h', 'parallel.h', 'protocol.c', 'protocol.h', ...(withTokenizer ? ['tokenizer.c', 'tokenizer.h'] : [])];
+  for (const file of common) copyAtomic(join(templates, 'common', file), join(outDir, file));
+  // threads on an operating system; one core, no threads, on a microcontroller
+  copyAtomic(join(templates, 'common', target.threads ? 'parallel.c' : 'parallel-none.c'), join(outDir, 'parallel.c'));
   copyAtomic(join(templates, target.name, 'main.c'), join(outDir, 'main.c'));
-  writeText(join(outDir, 'Makefile'), makefile(target, tool));
+  if (firmware) {
+    if (!inputs.generation) throw new Error(`a firmware for ${target.name} needs a baked generation`);
+    writeText(join(outDir, 'generation.h'), emitGenerationHeader(inputs.generation, generated('The generation this firmware runs at reset.')));
+    const runtime = emitFirmwareRuntime(outDir, target, tool);
+    const application = ['main.c', 'forward.c', 'parallel.c', 'blobs.S', ...(withTokenizer ? ['tokenizer.c'] : [])];
+    writeText(join(outDir, 'Makefile'), firmwareMakefile(target, tool, runtime, application));
+  } else {
+    writeText(join(outDir, 'Makefile'), makefile(target, tool));
+  }
 
   const info: BuildInfo = {
     tool,
@@ -106,7 +123,7 @@ export function emitProject(outDir: string, inputs: ProjectInputs): BuildInfo {
     model: inputs.modelPath,
     tokenizer: inputs.tokenizerPath,
     request: inputs.request,
-    executable: join(outDir, EXECUTABLE),
+    executable: join(outDir, firmware ? FIRMWARE_OUTPUTS.elf : EXECUTABLE),
     plan: { weights: plan.weights, groupSize: plan.groupSize, seqLen: plan.seqLen, weightsBytes: plan.weightsBytes, stateBytes: plan.stateBytes },
   };
   return info;
@@ -135,21 +152,27 @@ function* hashing(chunks: Iterable<Uint8Array>, hash: ReturnType<typeof createHa
   }
 }
 
-function blobsAssembly(header: string): string {
-  return `${header}
+function blobsAssembly(header: string, firmware: boolean, withTokenizer: boolean): string {
+  // in a firmware the weights get a section of their own, which the linker script puts in flash
+  const weights = firmware ? '.section .rodata.model_weights, "a"' : '.section .rodata';
+  const tokenizer = withTokenizer
+    ? `
     .section .rodata
-    .balign 64
-    .global model_weights
-model_weights:
-    .incbin "weights.bin"
-
     .balign 4
     .global tokenizer_image
 tokenizer_image:
     .incbin "tokenizer.bin"
     .global tokenizer_image_end
 tokenizer_image_end:
-
+`
+    : '';
+  return `${header}
+    ${weights}
+    .balign 64
+    .global model_weights
+model_weights:
+    .incbin "weights.bin"
+${tokenizer}
 #if defined(__linux__) && defined(__ELF__)
     .section .note.GNU-stack,"",@progbits
 #endif

@@ -39,8 +39,8 @@ export function matmulQ8(
 ): void {
   const groups: i32 = idiv(n + groupSize - 1, groupSize);
   const dots: Int32Array = new Int32Array(4);
-  let i: i32 = 0;
-  for (; i + 4 <= d; i += 4) {
+  const blocked: i32 = d - (d % 4);
+  for (let i: i32 = 0; i < blocked; i += 4) {
     let v0: f32 = 0;
     let v1: f32 = 0;
     let v2: f32 = 0;
@@ -60,7 +60,7 @@ export function matmulQ8(
     xout[i + 3] = v3;
   }
   // the last rows, one at a time
-  for (; i < d; i++) {
+  for (let i: i32 = blocked; i < d; i++) {
     let val: f32 = 0;
     const row: i32 = i * n;
     for (let g: i32 = 0; g < groups; g++) {

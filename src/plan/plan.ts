@@ -21,6 +21,8 @@ export interface PlanOptions {
   /** Context length (and KV cache length); default and maximum: the model's. */
   seqLen?: number;
   sharedClassifier: boolean;
+  /** State the program keeps besides the model's (e.g. the tokenizer's tables), in bytes. */
+  extraState?: { name: string; bytes: number; description: string }[];
 }
 
 export type ElementType = 'f32' | 'i8' | 'u8' | 'i32' | 'u64';
@@ -37,6 +39,8 @@ export interface PlannedBuffer {
   memory: string;
   /** For a weight matrix's values (and its scales): how the matrix is stored. */
   matrix?: WeightDType;
+  /** Kept by the program around the model (main.c, the tokenizer), not by forward.c's RunState. */
+  program?: boolean;
   /** Offset within its memory's region (for weights: within the weights blob). */
   offset: number;
   description: string;
@@ -80,6 +84,7 @@ interface BufferSpec {
   count: number;
   description: string;
   matrix?: WeightDType;
+  program?: boolean;
 }
 
 /** The weight tensors in blob order: llama2.c's order (each kind contiguous over the layers), then the RoPE tables. */
@@ -140,7 +145,7 @@ function stateSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpec[] {
     { name: 'q', role: 'state', element: 'f32', count: c.dim, description: 'query' },
     { name: 'att', role: 'state', element: 'f32', count: c.nHeads * seqLen, description: `attention scores (${shape(c.nHeads, seqLen)})` },
     { name: 'logits', role: 'state', element: 'f32', count: c.vocabSize, description: 'output logits' },
-    { name: 'sampler_order', role: 'state', element: 'i32', count: c.vocabSize, description: 'top-p candidates' },
+    { name: 'sampler_order', role: 'state', element: 'i32', count: c.vocabSize, description: 'top-p candidates', program: true },
   ];
   if (o.weights !== 'f32') {
     const widest = Math.max(c.dim, c.hiddenDim);
@@ -155,7 +160,15 @@ export function makePlan(target: Target, config: Config, options: PlanOptions): 
     throw new Error(`makePlan: ${options.weights} weights need a positive integer group size`);
   }
   const seqLen = Math.min(options.seqLen ?? config.seqLen, config.seqLen);
-  const specs = [...weightSpecs(config, options, seqLen), ...stateSpecs(config, options, seqLen)];
+  const extra: BufferSpec[] = (options.extraState ?? []).map((e) => ({
+    name: e.name,
+    role: 'state',
+    element: 'i8',
+    count: e.bytes,
+    description: e.description,
+    program: true,
+  }));
+  const specs = [...weightSpecs(config, options, seqLen), ...stateSpecs(config, options, seqLen), ...extra];
   const offsets = new Map<string, number>();
   const buffers: PlannedBuffer[] = specs.map((s) => {
     const memory = s.role === 'weights' ? target.placement.weights : target.placement.state;

@@ -2,6 +2,7 @@
  * `build`: checkpoint → (quantized) model → memory plan → C project → program. Each step reports
  * its progress; a plan that does not fit stops the build before any C is written.
  */
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadForGeneration, type WeightsPrecision } from '../engine/load.js';
 import { emitProject, readBuildInfo, writeBuildInfo, type BuildInfo } from '../codegen/project.js';
@@ -9,7 +10,9 @@ import { formatPlan } from '../plan/format.js';
 import { longestFittingSeqLen, makePlan, type Plan } from '../plan/plan.js';
 import { loadTarget } from '../plan/target.js';
 import { UserError } from '../util/errors.js';
-import { runMake } from './make.js';
+import { comparePlanWithSections, readSectionSizes } from './sections.js';
+import { finishFirmware, type BakedGeneration } from '../codegen/firmware.js';
+import { requireTool, runMake } from './make.js';
 
 export interface BuildRequest {
   target: string;
@@ -22,6 +25,13 @@ export interface BuildRequest {
   out?: string;
   /** Kernels not specialized for the model's shapes (a baseline for benchmarks). */
   generic?: boolean;
+  /** Firmware targets: the generation baked in, run at reset (defaults: run.c's, seed 42). */
+  prompt?: string;
+  steps?: number;
+  temperature?: number;
+  topp?: number;
+  seed?: bigint;
+  embedTokenizer?: boolean;
 }
 
 export interface BuildResult {
@@ -48,6 +58,12 @@ export function requestKey(req: BuildRequest, modelPath: string, tokenizerPath: 
     seqLen: req.seqLen ?? null,
     threads: req.threads ?? 1,
     generic: req.generic ?? false,
+    prompt: req.prompt ?? null,
+    steps: req.steps ?? null,
+    temperature: req.temperature ?? null,
+    topp: req.topp ?? null,
+    seed: req.seed?.toString() ?? null,
+    embedTokenizer: req.embedTokenizer ?? false,
   };
 }
 
@@ -59,7 +75,12 @@ export function planFor(req: BuildRequest, report: Reporter = () => {}) {
     throw new UserError(`--seq-len must be a whole number from 1 to the model's ${loaded.model.config.seqLen}, got ${req.seqLen}.`, 2);
   }
   if (loaded.groupSizeChoice) report(`${loaded.weights} group size ${loaded.groupSize}: ${loaded.groupSizeChoice.reason}`);
-  const options = { weights: loaded.weights, groupSize: loaded.groupSize, seqLen: req.seqLen, sharedClassifier: loaded.model.sharedClassifier };
+  // the tokenizer's tables live in RAM (templates/common/tokenizer.c): a pointer, a score and an index entry per token, and the pieces
+  const withTokenizer = target.output !== 'firmware' || Boolean(req.embedTokenizer);
+  const vocab = loaded.model.config.vocabSize;
+  const tokenizerBytes = 16 * vocab + statSync(loaded.tokenizerPath).size + 512 + 2 * loaded.tokenizer.maxTokenLength + 4;
+  const extraState = withTokenizer ? [{ name: 'tokenizer', bytes: tokenizerBytes, description: `tokenizer tables (${vocab} tokens)` }] : [];
+  const options = { weights: loaded.weights, groupSize: loaded.groupSize, seqLen: req.seqLen, sharedClassifier: loaded.model.sharedClassifier, extraState };
   let plan = makePlan(target, loaded.model.config, options);
   if (!plan.fits && req.seqLen === undefined) {
     // like a board's SDK picking a heap size: shorten the context to what the memory holds, and say so
@@ -84,6 +105,20 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
   const outDir = resolve(req.out ?? defaultOutDir(target.name));
   report(`[3/4] writing the C project to ${outDir}`);
   const emitStarted = performance.now();
+  const generation: BakedGeneration | undefined =
+    target.output === 'firmware'
+      ? {
+          promptTokens: loaded.tokenizer.encode(req.prompt ?? '', true, false),
+          steps: req.steps ?? 256,
+          temperature: req.temperature ?? 1.0,
+          topp: req.topp ?? 0.9,
+          seed: req.seed ?? 42n,
+          embedTokenizer: req.embedTokenizer ?? false,
+        }
+      : undefined;
+  if (generation && generation.promptTokens.length > plan.seqLen) {
+    throw new UserError(`the prompt is ${generation.promptTokens.length} tokens, more than the context of ${plan.seqLen}; shorten --prompt.`, 2);
+  }
   const info = emitProject(outDir, {
     plan,
     target,
@@ -92,13 +127,20 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
     tokenizerPath: loaded.tokenizerPath,
     threads,
     generic: req.generic,
+    generation,
     request: requestKey(req, loaded.modelPath, loaded.tokenizerPath),
   });
   const emitSeconds = (performance.now() - emitStarted) / 1000;
 
+  requireTool(target.toolchain.cc, `to build for ${target.name}`, target.output === 'firmware' ? 'apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi' : 'apt-get install build-essential');
   report(`[4/4] compiling with ${target.toolchain.cc}`);
   const compileStarted = performance.now();
   await runMake(outDir, { onStep: (line) => report(`      ${line}`) });
+  if (target.output === 'firmware') {
+    report(comparePlanWithSections(plan, readSectionSizes(info.executable, target.toolchain.cc), info.executable, target.firmware?.ramReserveBytes ?? 0));
+    const { uf2, imageBytes } = finishFirmware(outDir);
+    report(`      ${uf2} (${imageBytes.toLocaleString('en-US')} bytes of flash image, boot2 CRC checked)`);
+  }
   const compileSeconds = (performance.now() - compileStarted) / 1000;
   writeBuildInfo(outDir, info);
   report(`built ${info.executable} (load ${loadSeconds.toFixed(2)} s, emit ${emitSeconds.toFixed(2)} s, compile ${compileSeconds.toFixed(2)} s)`);

@@ -27,7 +27,8 @@ export async function runMake(dir: string, options: MakeOptions = {}): Promise<v
     output.push(line);
     const compiled = /-c -o (\S+\.o) (\S+)$/.exec(line);
     if (compiled) options.onStep?.(`compiling ${compiled[2]}`);
-    else if (/ -o llama2 /.test(line)) options.onStep?.('linking');
+    else if (/ -o (llama2|firmware\.elf) /.test(line)) options.onStep?.('linking');
+    else if (/objcopy -O binary/.test(line)) options.onStep?.('writing the flat image');
   };
   let pending = '';
   const feed = (chunk: Buffer) => {

@@ -1,0 +1,16 @@
+/*
+ * parallel.h for targets without threads (microcontrollers): every range runs on the caller.
+ */
+#include "parallel.h"
+
+void parallel_init(int threads) {
+    (void)threads;
+}
+
+int parallel_threads(void) {
+    return 1;
+}
+
+void parallel_rows(RowsFn fn, const void* job, int rows) {
+    fn(job, 0, rows);
+}
