@@ -11,6 +11,7 @@ import { inspectCommand } from './inspect.js';
 import { planCommand } from './plan.js';
 import { pullCommand } from './pull.js';
 import { quantizeCommand } from './quantize.js';
+import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -25,6 +26,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(buildCommand)
     .command(planCommand)
     .command(runCommand)
+    .command(reportCommand)
     .demandCommand(1, 'Name a command: llama2-embed --help lists them.')
     .strict()
     .recommendCommands()

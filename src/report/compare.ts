@@ -1,0 +1,397 @@
+/**
+ * The quantization report as data: every scheme compared with the fp32 model, tensor by tensor
+ * (src/quant/metrics.ts), as a whole model by running the reference engine (src/quant/model-metrics.ts),
+ * and in bytes against every known target (sizes.ts). The terminal, JSON and HTML renderings
+ * (terminal.ts, json.ts, html.ts) only format a `QuantReport`; they compute nothing.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CheckpointFormat, Config, Model, Tensor, WeightDType } from '../checkpoint/model.js';
+import { parameterCount } from '../checkpoint/model.js';
+import { BOS } from '../engine/generate.js';
+import { projectRoot } from '../models/locate.js';
+import type { Target } from '../plan/target.js';
+import { errorStats, groupGrid, type QuantizedTensor, groupOf, histogram, indexOfMaxAbs, perplexity, tensorBytes } from '../quant/metrics.js';
+import {
+  chunksForPerplexity,
+  compareGreedy,
+  compareOnSampledText,
+  compareOnSequences,
+  type Candidate,
+  type ProgressCallback,
+} from '../quant/model-metrics.js';
+import { dequantizeTensor } from '../quant/q8.js';
+import { describeScheme, matrixCount, quantizeModel, type QuantScheme } from '../quant/schemes.js';
+import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import { schemeSizes, type SchemeSizes } from './sizes.js';
+
+/** The schemes a report compares with fp32. */
+export type ComparedScheme = Exclude<QuantScheme, 'f32'>;
+export const COMPARED_SCHEMES: readonly ComparedScheme[] = ['q8_0', 'q4_0', 'mixed'];
+
+/** The prompts whose greedy continuations are compared. */
+export const DEFAULT_PROMPTS: readonly string[] = ['', 'Once upon a time', 'One day', 'Lily'];
+
+export const REPORT_DEFAULTS = { sequences: 32, length: 128, seed: 1, greedyTokens: 256, histogramBins: 81 } as const;
+
+/** One weight matrix under one scheme, compared with its fp32 values. */
+export interface TensorReport {
+  /** `token_embedding`, `layers.3.wq`, `wcls` (as in src/checkpoint/layout.ts). */
+  name: string;
+  /** The layer, or null for the embedding and the classifier. */
+  layer: number | null;
+  /** `token_embedding`, `wcls`, or the matrix within its layer: `wq` `wk` `wv` `wo` `w1` `w2` `w3`. */
+  kind: string;
+  rows: number;
+  cols: number;
+  dtype: WeightDType;
+  /** Null for fp32. */
+  groupSize: number | null;
+  bytesBefore: number;
+  bytesAfter: number;
+  maxAbsError: number;
+  rmse: number;
+  /** 10·log10(Σw² / Σ(w − ŵ)²); Infinity when the values are unchanged (JSON: null). */
+  sqnrDb: number;
+}
+
+export interface GreedyResult {
+  prompt: string;
+  /** Identical tokens before the first difference from fp32's. */
+  identical: number;
+  /** Tokens compared (fp32's continuation). */
+  total: number;
+  tokens: number[];
+  /** Where it parts from fp32: the text generated up to there, and the next token of each. */
+  firstDifference: { context: string; reference: string; candidate: string } | null;
+}
+
+export interface SchemeReport {
+  scheme: ComparedScheme;
+  description: string;
+  groupSize: number;
+  /** Why this group size, when it was chosen rather than given. */
+  groupSizeReason: string | null;
+  sizes: SchemeSizes;
+  tensors: TensorReport[];
+  /** Teacher-forced on the sequences sampled from fp32. */
+  sampled: {
+    positions: number;
+    meanKl: number;
+    maxKl: number;
+    top1Agreement: number;
+    /** Mean KL at each position (over the sequences). */
+    klByPosition: number[];
+  };
+  /** On the --eval text; null without one. */
+  perplexity: number | null;
+  greedy: GreedyResult[];
+}
+
+export interface HistogramReport {
+  tensor: string;
+  /** The scheme under which this tensor has its lowest SQNR (it is drawn with that scheme's grid). */
+  scheme: ComparedScheme;
+  sqnrDb: number;
+  lo: number;
+  hi: number;
+  counts: number[];
+  /** The index (row-major) of the value with the largest magnitude: its group's grid spans the tensor's range. */
+  maxAbsIndex: number;
+  /** Per scheme, the grid of the group holding that value: the values `scale · k` its weights can take. */
+  grids: {
+    scheme: ComparedScheme;
+    dtype: WeightDType;
+    groupSize: number;
+    row: number;
+    group: number;
+    scale: number;
+    levels: number[];
+    /** The fp32 values of that group. */
+    values: number[];
+  }[];
+}
+
+export interface QuantReport {
+  tool: string;
+  model: {
+    path: string;
+    tokenizer: string;
+    format: CheckpointFormat;
+    config: Config;
+    parameters: number;
+    sharedClassifier: boolean;
+  };
+  settings: {
+    schemes: ComparedScheme[];
+    /** The --group-size given, or null (each scheme's own choice). */
+    groupSize: number | null;
+    sequences: number;
+    length: number;
+    seed: number;
+    temperature: number;
+    greedyTokens: number;
+    prompts: string[];
+    eval: { path: string; tokens: number; chunks: number } | null;
+  };
+  reference: {
+    sizes: SchemeSizes;
+    /** fp32's own mean −log p of its sampled tokens (in nats). */
+    sampledMeanNll: number;
+    perplexity: number | null;
+    greedy: { prompt: string; promptTokens: number[]; tokens: number[]; text: string }[];
+  };
+  schemes: SchemeReport[];
+  histogram: HistogramReport;
+}
+
+/** Reports progress of a phase: created with its label and total, updated with the amount done. */
+export type PhaseProgress = (label: string, total: number) => { update(done: number): void; done(message?: string): void };
+
+export interface ReportRequest {
+  /** The fp32 model (a quantized checkpoint is dequantized first). */
+  model: Model;
+  tokenizer: Tokenizer;
+  modelPath: string;
+  tokenizerPath: string;
+  schemes: readonly ComparedScheme[];
+  groupSize?: number;
+  sequences?: number;
+  length?: number;
+  seed?: number;
+  greedyTokens?: number;
+  prompts?: readonly string[];
+  /** A text to measure perplexity on. */
+  evalText?: { path: string; text: string };
+  targets: readonly Target[];
+  progress?: PhaseProgress;
+}
+
+interface NamedMatrix {
+  name: string;
+  layer: number | null;
+  kind: string;
+  tensor: Tensor;
+}
+
+/** The weight matrices by name: the token embedding, each layer's, then a separate classifier. */
+export function namedMatrices(model: Model): NamedMatrix[] {
+  const out: NamedMatrix[] = [{ name: 'token_embedding', layer: null, kind: 'token_embedding', tensor: model.tokenEmbedding }];
+  model.layers.forEach((layer, l) => {
+    for (const kind of ['wq', 'wk', 'wv', 'wo', 'w1', 'w2', 'w3'] as const) out.push({ name: `layers.${l}.${kind}`, layer: l, kind, tensor: layer[kind] });
+  });
+  if (!model.sharedClassifier) out.push({ name: 'wcls', layer: null, kind: 'wcls', tensor: model.classifier });
+  return out;
+}
+
+/** Every matrix of `quantized` compared with the same matrix of `reference`. */
+export function tensorReports(reference: Model, quantized: Model): TensorReport[] {
+  const refs = namedMatrices(reference);
+  return namedMatrices(quantized).map((m, i) => {
+    const original = dequantizeTensor(refs[i].tensor).data;
+    const stats = errorStats(original, dequantizeTensor(m.tensor).data);
+    return {
+      name: m.name,
+      layer: m.layer,
+      kind: m.kind,
+      rows: m.tensor.rows,
+      cols: m.tensor.cols,
+      dtype: m.tensor.dtype,
+      groupSize: m.tensor.dtype === 'f32' ? null : m.tensor.groupSize,
+      bytesBefore: refs[i].tensor.rows * refs[i].tensor.cols * 4,
+      bytesAfter: tensorBytes(m.tensor),
+      maxAbsError: stats.maxAbsError,
+      rmse: stats.rmse,
+      sqnrDb: stats.sqnrDb,
+    };
+  });
+}
+
+function toolVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string };
+    return `llama2-embed ${pkg.version}`;
+  } catch {
+    return 'llama2-embed';
+  }
+}
+
+/** The text of each token, decoded on its own (BOS shown as "⏎"), for display. */
+function tokenTexts(tokenizer: Tokenizer, prev: number, ids: readonly number[]): string[] {
+  const decoder = new TextDecoder();
+  return ids.map((id, i) => {
+    if (id === BOS) return ' ⏎ ';
+    return decoder.decode(tokenizer.decode(i === 0 ? prev : ids[i - 1], id));
+  });
+}
+
+function lastChars(s: string, n: number): string {
+  const chars = [...s];
+  return chars.length <= n ? s : `…${chars.slice(chars.length - n).join('')}`;
+}
+
+const noProgress: PhaseProgress = () => ({ update: () => {}, done: () => {} });
+
+/** A phase's progress callback: the progress display is made on the first report, with the total reported. */
+function phase(progress: PhaseProgress, label: string): { onProgress: ProgressCallback; finish: (message?: string) => void } {
+  let shown: ReturnType<PhaseProgress> | undefined;
+  return {
+    onProgress: (done, total) => {
+      shown ??= progress(label, total);
+      shown.update(done);
+    },
+    finish: (message) => shown?.done(message),
+  };
+}
+
+/** Computes the whole report. Takes a while: it runs (1 + schemes) models over every sequence, text and prompt. */
+export function compareSchemes(req: ReportRequest): QuantReport {
+  const progress = req.progress ?? noProgress;
+  const reference = req.model;
+  const sequences = req.sequences ?? REPORT_DEFAULTS.sequences;
+  const length = req.length ?? REPORT_DEFAULTS.length;
+  const seed = req.seed ?? REPORT_DEFAULTS.seed;
+  const greedyTokens = req.greedyTokens ?? REPORT_DEFAULTS.greedyTokens;
+  const prompts = [...(req.prompts ?? DEFAULT_PROMPTS)];
+  const schemes = [...req.schemes];
+
+  // 1. quantize, and compare every matrix with its fp32 values
+  // quantizing a small model takes a blink: no progress lines for it
+  const quantizing = phase(parameterCount(reference) >= 1_000_000 ? progress : noProgress, 'quantizing');
+  const matrices = matrixCount(reference);
+  const quantized = schemes.map((scheme, i) => {
+    const q = quantizeModel(reference, scheme, {
+      groupSize: req.groupSize,
+      onProgress: (done) => quantizing.onProgress(i * matrices + done, schemes.length * matrices),
+    });
+    return { scheme, model: q.model, groupSize: q.groupSize as number, reason: q.choice?.reason ?? null };
+  });
+  quantizing.finish(schemes.join(', '));
+  const candidates: Candidate[] = quantized.map((q) => ({ name: q.scheme, model: q.model }));
+
+  // 2. divergence on text sampled from fp32
+  const sampling = phase(progress, `sampling ${sequences} × ${length} tokens, comparing ${schemes.length} scheme${schemes.length === 1 ? '' : 's'}`);
+  const sampled = compareOnSampledText(reference, candidates, { sequences, length, seed, onProgress: sampling.onProgress });
+  sampling.finish(`${sequences * length} positions`);
+
+  // 3. perplexity on the --eval text
+  let evalSettings: QuantReport['settings']['eval'] = null;
+  let evalResult: ReturnType<typeof compareOnSequences> | undefined;
+  if (req.evalText) {
+    const textTokens = req.tokenizer.encode(req.evalText.text, false, false);
+    const chunks = chunksForPerplexity(textTokens, reference.config.seqLen);
+    evalSettings = { path: req.evalText.path, tokens: textTokens.length, chunks: chunks.length };
+    if (chunks.length > 0) {
+      const evaluating = phase(progress, `perplexity on ${textTokens.length} tokens`);
+      evalResult = compareOnSequences(reference, candidates, chunks, evaluating.onProgress);
+      evaluating.finish(`${chunks.length} chunk${chunks.length === 1 ? '' : 's'}`);
+    }
+  }
+
+  // 4. greedy continuations
+  const greedyPrompts = prompts.map((text) => ({ text, tokens: req.tokenizer.encode(text, true, false) }));
+  const greedying = phase(progress, `greedy ${greedyTokens} tokens after ${prompts.length} prompts`);
+  const greedy = compareGreedy(reference, candidates, greedyPrompts, greedyTokens, greedying.onProgress);
+  greedying.finish(`${prompts.length * (1 + schemes.length)} continuations`);
+
+  // 5. sizes
+  const referenceSizes = schemeSizes(reference, 'f32', undefined, req.targets);
+
+  const schemeReports: SchemeReport[] = quantized.map((q, i) => {
+    const s = sampled.candidates[i];
+    return {
+      scheme: q.scheme,
+      description: describeScheme(q.scheme),
+      groupSize: q.groupSize,
+      groupSizeReason: q.reason,
+      sizes: schemeSizes(q.model, q.scheme, q.groupSize, req.targets),
+      tensors: tensorReports(reference, q.model),
+      sampled: { positions: s.positions, meanKl: s.meanKl, maxKl: s.maxKl, top1Agreement: s.top1Agreement, klByPosition: s.klByPosition },
+      perplexity: evalResult ? perplexity(evalResult.candidates[i].meanNll * evalResult.candidates[i].positions, evalResult.candidates[i].positions) : null,
+      greedy: greedy.map((g) => {
+        const c = g.candidates[i];
+        let firstDifference: GreedyResult['firstDifference'] = null;
+        if (c.identical < c.total) {
+          const promptText = tokenTexts(req.tokenizer, BOS, g.prompt.tokens.slice(1)).join('');
+          const common = tokenTexts(req.tokenizer, g.prompt.tokens.at(-1)!, g.reference.slice(0, c.identical)).join('');
+          const prev = c.identical > 0 ? g.reference[c.identical - 1] : g.prompt.tokens.at(-1)!;
+          firstDifference = {
+            context: lastChars(promptText + common, 60),
+            reference: tokenTexts(req.tokenizer, prev, [g.reference[c.identical]])[0],
+            candidate: tokenTexts(req.tokenizer, prev, [c.tokens[c.identical]])[0],
+          };
+        }
+        return { prompt: g.prompt.text, identical: c.identical, total: c.total, tokens: c.tokens, firstDifference };
+      }),
+    };
+  });
+
+  return {
+    tool: toolVersion(),
+    model: {
+      path: req.modelPath,
+      tokenizer: req.tokenizerPath,
+      format: reference.format,
+      config: { ...reference.config },
+      parameters: parameterCount(reference),
+      sharedClassifier: reference.sharedClassifier,
+    },
+    settings: {
+      schemes,
+      groupSize: req.groupSize ?? null,
+      sequences,
+      length,
+      seed,
+      temperature: 1,
+      greedyTokens,
+      prompts,
+      eval: evalSettings,
+    },
+    reference: {
+      sizes: referenceSizes,
+      sampledMeanNll: sampled.reference.meanNll,
+      perplexity: evalResult ? perplexity(evalResult.reference.meanNll * evalResult.reference.positions, evalResult.reference.positions) : null,
+      greedy: greedy.map((g) => ({
+        prompt: g.prompt.text,
+        promptTokens: g.prompt.tokens,
+        tokens: g.reference,
+        text: tokenTexts(req.tokenizer, g.prompt.tokens.at(-1)!, g.reference).join(''),
+      })),
+    },
+    schemes: schemeReports,
+    histogram: histogramReport(reference, quantized, schemeReports),
+  };
+}
+
+/** The histogram of the matrix with the lowest SQNR, with the grid of the group holding its largest value under each scheme. */
+function histogramReport(
+  reference: Model,
+  quantized: { scheme: ComparedScheme; model: Model }[],
+  reports: SchemeReport[],
+): HistogramReport {
+  let worst = { scheme: reports[0].scheme, index: 0, sqnr: Infinity };
+  reports.forEach((r) =>
+    r.tensors.forEach((t, index) => {
+      if (t.sqnrDb < worst.sqnr) worst = { scheme: r.scheme, index, sqnr: t.sqnrDb };
+    }),
+  );
+  const ref = namedMatrices(reference)[worst.index];
+  const values = dequantizeTensor(ref.tensor).data;
+  const maxAbsIndex = indexOfMaxAbs(values);
+  const extreme = Math.abs(values[maxAbsIndex]) || 1;
+  const bins = REPORT_DEFAULTS.histogramBins;
+  // symmetric around 0, a little wider than the largest magnitude so that the extreme levels show
+  const h = histogram(values, bins, -extreme * 1.08, extreme * 1.08);
+  // the scheme with the lowest SQNR first: its grid is the one drawn over the histogram
+  const ordered = [...quantized].sort((a, b) => (a.scheme === worst.scheme ? -1 : b.scheme === worst.scheme ? 1 : 0));
+  const grids = ordered.flatMap((q) => {
+    const t = namedMatrices(q.model)[worst.index].tensor;
+    if (t.dtype === 'f32') return [];
+    const { row, group } = groupOf(maxAbsIndex, t.cols, t.groupSize);
+    const grid = groupGrid(t as QuantizedTensor, row, group);
+    const start = row * t.cols + group * t.groupSize;
+    const groupValues = Array.from(values.subarray(start, Math.min(start + t.groupSize, (row + 1) * t.cols)));
+    return [{ scheme: q.scheme, dtype: t.dtype, groupSize: t.groupSize, row, group, scale: grid.scale, levels: grid.levels, values: groupValues }];
+  });
+  return { tensor: ref.name, scheme: worst.scheme, sqnrDb: worst.sqnr, lo: h.lo, hi: h.hi, counts: h.counts, maxAbsIndex, grids };
+}

@@ -1,0 +1,337 @@
+/**
+ * The report as one self-contained HTML file (`--out FILE`): inline CSS, inline SVG charts
+ * (svg.ts), no scripts, nothing fetched from anywhere. Sections: summary, error per layer and
+ * tensor (an SQNR heatmap per scheme), KL along the sequence, a histogram of the worst matrix
+ * with its quantization grid, sizes against the targets, greedy divergence, and every tensor's
+ * figures in a table that opens on demand.
+ */
+import { formatBytes } from '../util/progress.js';
+import type { QuantReport, SchemeReport } from './compare.js';
+import {
+  SCHEME_COLORS,
+  formatByteCount,
+  formatDb,
+  formatError,
+  formatKl,
+  formatPercent,
+  formatPerplexity,
+  formatPrompt,
+  formatShare,
+} from './format.js';
+import { QUALITY_STOPS, colorLegend, colorScale, esc, heatmap, histogramChart, horizontalBars, lineChart, niceTicks, type HeatmapCell } from './svg.js';
+
+const CSS = `
+:root { color-scheme: light; }
+* { box-sizing: border-box; }
+body { margin: 0; background: #ffffff; color: #1a1a1a; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", "DejaVu Sans", sans-serif; }
+main { max-width: 1180px; margin: 0 auto; padding: 24px 28px 48px; }
+h1 { font-size: 26px; margin: 0 0 4px; }
+h2 { font-size: 20px; margin: 36px 0 8px; padding-top: 12px; border-top: 2px solid #d9dde1; }
+p { margin: 6px 0 10px; max-width: 900px; }
+.meta { color: #444; margin: 0 0 2px; }
+.note { color: #444; font-size: 13px; }
+table { border-collapse: collapse; margin: 10px 0 6px; font-size: 14px; }
+th, td { border: 1px solid #c9ced3; padding: 5px 10px; vertical-align: top; }
+th { background: #eef1f4; text-align: left; font-weight: 600; }
+td.scheme { min-width: 210px; max-width: 300px; }
+.what { font-size: 12px; color: #444; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { white-space: nowrap; }
+tr.ref td { color: #3d4650; background: #f8f9fa; }
+.swatch { display: inline-block; width: 11px; height: 11px; border-radius: 2px; margin-right: 6px; vertical-align: -1px; border: 1px solid #333; }
+.fit { background: #e3f3e6; color: #14501f; }
+.nofit { background: #fbe3e1; color: #7a1410; font-weight: 600; }
+.bar { height: 6px; background: #e4e7ea; border-radius: 3px; margin-top: 4px; min-width: 90px; }
+.bar > span { display: block; height: 6px; border-radius: 3px; }
+.diff { font-size: 12px; color: #333; margin-top: 3px; white-space: pre-wrap; }
+.tok { font-family: ui-monospace, "DejaVu Sans Mono", monospace; background: #eef1f4; border: 1px solid #c9ced3; border-radius: 3px; padding: 0 3px; white-space: pre; }
+.charts { display: flex; flex-wrap: wrap; gap: 8px 18px; align-items: flex-start; }
+figure { margin: 8px 0 4px; }
+figcaption { font-size: 13px; color: #444; max-width: 1100px; }
+table.dense { font-size: 13px; }
+table.dense th, table.dense td { padding: 3px 6px; }
+details { margin: 12px 0; }
+summary { cursor: pointer; font-weight: 600; }
+.story { font-size: 13px; color: #333; white-space: pre-wrap; max-width: 1100px; }
+svg { display: block; max-width: 100%; height: auto; }
+`;
+
+function swatch(scheme: string): string {
+  return `<span class="swatch" style="background:${SCHEME_COLORS[scheme] ?? '#777'}"></span>`;
+}
+
+function td(content: string, cls = ''): string {
+  return `<td${cls ? ` class="${cls}"` : ''}>${content}</td>`;
+}
+
+export function reportToHtml(r: QuantReport): string {
+  const c = r.model.config;
+  const s = r.settings;
+  const title = `Quantization report: ${baseName(r.model.path)}`;
+  const parts: string[] = [];
+  parts.push(`<h1>${esc(title)}</h1>`);
+  parts.push(
+    `<p class="meta">${esc(r.model.path)} · dim ${c.dim}, hidden ${c.hiddenDim}, ${c.nLayers} layers, ${c.nHeads} heads (${c.nKvHeads} KV), ` +
+      `vocab ${c.vocabSize}, seq_len ${c.seqLen} · ${r.model.parameters.toLocaleString('en-US')} parameters` +
+      `${r.model.sharedClassifier ? ' · classifier shared with the token embedding' : ''}</p>`,
+  );
+  parts.push(
+    `<p class="meta">Each scheme is compared with fp32 on ${s.sequences} sequences × ${s.length} tokens sampled from the fp32 model ` +
+      `(seed ${s.seed}, temperature ${s.temperature}), on greedy continuations of ${s.prompts.length} prompts` +
+      `${s.eval ? `, and by perplexity on ${esc(s.eval.path)} (${s.eval.tokens.toLocaleString('en-US')} tokens)` : ''}. ${esc(r.tool)}.</p>`,
+  );
+
+  parts.push(summarySection(r));
+  parts.push(errorSection(r));
+  parts.push(klSection(r));
+  parts.push(histogramSection(r));
+  parts.push(sizeSection(r));
+  parts.push(greedySection(r));
+  parts.push(tensorSection(r));
+
+  return (
+    '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n' +
+    '<meta name="viewport" content="width=device-width, initial-scale=1">\n' +
+    `<title>${esc(title)}</title>\n<style>${CSS}</style>\n</head>\n<body>\n<main>\n${parts.join('\n')}\n</main>\n</body>\n</html>\n`
+  );
+}
+
+function baseName(path: string): string {
+  return path.split(/[\\/]/).pop() ?? path;
+}
+
+function summarySection(r: QuantReport): string {
+  const withEval = r.settings.eval !== null;
+  const ref = r.reference.sizes;
+  const head =
+    '<tr><th>scheme</th><th class="num">group size</th><th class="num">weights</th><th class="num">of fp32</th>' +
+    '<th class="num">mean KL (nats)</th><th class="num">max KL</th><th class="num">top-1 agreement</th>' +
+    `${withEval ? '<th class="num">perplexity</th>' : ''}<th class="num">greedy tokens identical</th></tr>`;
+  const rows = [
+    `<tr class="ref">${td(`${swatch('f32')}<b>f32</b><div class="what">the reference</div>`, 'scheme')}${td('-', 'num')}` +
+      `${td(esc(formatByteCount(ref.weightBytes)), 'num')}${td('100.0%', 'num')}${td('-', 'num')}${td('-', 'num')}${td('-', 'num')}` +
+      `${withEval ? td(formatPerplexity(r.reference.perplexity), 'num') : ''}${td('-', 'num')}</tr>`,
+  ];
+  for (const x of r.schemes) {
+    const identical = x.greedy.reduce((a, g) => a + g.identical, 0);
+    const total = x.greedy.reduce((a, g) => a + g.total, 0);
+    rows.push(
+      `<tr>${td(`${swatch(x.scheme)}<b>${esc(x.scheme)}</b><div class="what">${esc(x.description.replace(`${x.scheme}: `, ''))}</div>`, 'scheme')}` +
+        `${td(String(x.groupSize), 'num')}` +
+        `${td(esc(formatByteCount(x.sizes.weightBytes)), 'num')}${td(formatShare(x.sizes.weightBytes, ref.weightBytes), 'num')}` +
+        `${td(formatKl(x.sampled.meanKl), 'num')}${td(formatKl(x.sampled.maxKl), 'num')}${td(formatPercent(x.sampled.top1Agreement), 'num')}` +
+        `${withEval ? td(formatPerplexity(x.perplexity), 'num') : ''}${td(`${identical} / ${total}`, 'num')}</tr>`,
+    );
+  }
+  return (
+    '<h2>Summary</h2>' +
+    `<table>${head}${rows.join('')}</table>` +
+    '<p class="note">Mean KL: the Kullback-Leibler divergence KL(p<sub>fp32</sub> ‖ p<sub>scheme</sub>) of the next-token distributions, ' +
+    'averaged over every position of the sampled sequences (0 = the same distribution). Top-1 agreement: how often both pick the same ' +
+    'most likely next token. Greedy tokens identical: summed over the prompts below.</p>'
+  );
+}
+
+/** Columns of the heatmap: the embedding, each layer matrix, the classifier when separate. */
+function heatmapCells(x: SchemeReport, nLayers: number): { cols: string[]; cells: HeatmapCell[] } {
+  const kinds = ['wq', 'wk', 'wv', 'wo', 'w1', 'w2', 'w3'];
+  const hasCls = x.tensors.some((t) => t.kind === 'wcls');
+  const cols = ['emb', ...kinds, ...(hasCls ? ['cls'] : [])];
+  const cells: HeatmapCell[] = [];
+  for (const t of x.tensors) {
+    const tip = `${t.name} (${t.rows}×${t.cols}, ${t.dtype}): SQNR ${formatDb(t.sqnrDb)}, RMSE ${formatError(t.rmse)}, max |err| ${formatError(t.maxAbsError)}`;
+    if (t.layer === null) {
+      cells.push({ row: 0, rowSpan: nLayers, col: t.kind === 'wcls' ? cols.length - 1 : 0, value: t.sqnrDb, title: tip });
+    } else {
+      cells.push({ row: t.layer, col: 1 + kinds.indexOf(t.kind), value: t.sqnrDb, title: tip });
+    }
+  }
+  return { cols, cells };
+}
+
+function errorSection(r: QuantReport): string {
+  const finite = r.schemes.flatMap((x) => x.tensors.map((t) => t.sqnrDb)).filter((v) => Number.isFinite(v));
+  const lo = finite.length ? Math.floor(Math.min(...finite) / 5) * 5 : 0;
+  const hi = finite.length ? Math.ceil(Math.max(...finite) / 5) * 5 : 60;
+  const scale = colorScale(lo, hi === lo ? lo + 5 : hi, QUALITY_STOPS);
+  const rows = Array.from({ length: r.model.config.nLayers }, (_, l) => `layer ${l}`);
+  const maps = r.schemes.map((x) => {
+    const { cols, cells } = heatmapCells(x, r.model.config.nLayers);
+    return heatmap({
+      title: `${x.scheme} · group size ${x.groupSize}`,
+      rowLabels: rows,
+      colLabels: cols,
+      cells,
+      scale,
+      xTitle: 'matrix',
+      yTitle: 'layer',
+      cellWidth: 34,
+      cellHeight: 24,
+    });
+  });
+  return (
+    '<h2>Error per layer and tensor</h2>' +
+    '<p>Signal-to-quantization-noise ratio of every weight matrix, SQNR = 10·log<sub>10</sub>(Σw² / Σ(w − ŵ)²) in dB, where w is the ' +
+    'fp32 weight and ŵ the dequantized one. Higher is better; each 6 dB is about one more bit. The token embedding (emb, and a ' +
+    'separate classifier, cls) spans all layers.</p>' +
+    `<div class="charts">${maps.join('')}</div>` +
+    colorLegend(scale, { title: 'SQNR (dB): red = more error, blue = less', id: 'sqnr-scale', width: 420, format: (v) => `${v}` })
+  );
+}
+
+function klSection(r: QuantReport): string {
+  const chart = lineChart({
+    title: 'Mean KL(p_fp32 ‖ p_scheme) at each position of the sampled sequences',
+    series: r.schemes.map((x) => ({ label: x.scheme, color: SCHEME_COLORS[x.scheme], values: x.sampled.klByPosition })),
+    xTitle: 'position in the sequence (0 = after BOS)',
+    yTitle: 'KL (nats, log scale)',
+    logY: true,
+  });
+  return (
+    '<h2>Divergence along the sequence</h2>' +
+    `<figure>${chart}<figcaption>Averaged over the ${r.settings.sequences} sequences at each position: whether the error grows as the ` +
+    'context (and the KV cache built from quantized weights) gets longer.</figcaption></figure>'
+  );
+}
+
+function histogramSection(r: QuantReport): string {
+  const h = r.histogram;
+  const main = h.grids[0];
+  if (!main) return '';
+  const chart = histogramChart({
+    title: `Weights of ${h.tensor} (fp32) with the ${main.scheme} grid of row ${main.row}, group ${main.group}`,
+    counts: h.counts,
+    lo: h.lo,
+    hi: h.hi,
+    xTitle: 'weight value',
+    yTitle: 'number of weights',
+    lines: { label: `${main.scheme} levels of that group (scale ${main.scale.toPrecision(3)} × k)`, color: SCHEME_COLORS[main.scheme], values: main.levels },
+    rugs: h.grids.map((g) => ({ label: `${g.scheme} (${g.levels.length})`, color: SCHEME_COLORS[g.scheme], values: g.levels })),
+    dots: { label: 'group values', color: '#222222', values: main.values },
+  });
+  return (
+    '<h2>A matrix and its quantization grid</h2>' +
+    `<figure>${chart}<figcaption>${esc(h.tensor)} has the lowest SQNR of the report (${formatDb(h.sqnrDb)} with ${esc(h.scheme)}). ` +
+    'The bars are its fp32 weights. The group drawn holds its value of largest magnitude, so its grid is the widest: after ' +
+    'quantization every value of that group is one of the dashed levels (scale × k). Under the axis: the levels of the same group in ' +
+    `each scheme (row ${main.row}; group sizes ${[...new Set(h.grids.map((g) => g.groupSize))].join(', ')}), and the ${main.values.length} fp32 values of the group drawn.</figcaption></figure>`
+  );
+}
+
+function sizeSection(r: QuantReport): string {
+  const all = [{ scheme: 'f32', sizes: r.reference.sizes }, ...r.schemes];
+  const fp32 = r.reference.sizes.blobBytes;
+  const limits = r.reference.sizes.targets
+    .filter((t) => t.capacity !== null)
+    .map((t) => ({ value: t.capacity as number, label: `${t.target} ${t.memory}: ${formatBytes(t.capacity as number)}` }));
+  const chart = horizontalBars({
+    title: 'Weights blob per scheme, and the capacity of each target memory that holds the weights',
+    items: all.map((x) => ({
+      label: x.scheme,
+      value: x.sizes.blobBytes,
+      color: SCHEME_COLORS[x.scheme] ?? '#777',
+      valueText: `${formatBytes(x.sizes.blobBytes)} (${formatShare(x.sizes.blobBytes, fp32)})`,
+    })),
+    xTitle: 'bytes',
+    format: byteTickLabel,
+    ticks: byteTicks,
+    limits,
+  });
+  const targets = r.reference.sizes.targets;
+  const head = `<tr><th>scheme</th><th class="num">weights</th><th class="num">weights blob</th>${targets.map((t) => `<th>${esc(t.target)} (${esc(t.memory)})</th>`).join('')}</tr>`;
+  const rows = all
+    .map(
+      (x) =>
+        `<tr>${td(`${swatch(x.scheme)}${esc(x.scheme)}`)}${td(esc(formatByteCount(x.sizes.weightBytes)), 'num')}${td(esc(formatByteCount(x.sizes.blobBytes)), 'num')}` +
+        x.sizes.targets.map((v) => td(esc(v.verdict + (v.estimated ? ' (estimated)' : '')), v.fits ? 'fit' : 'nofit')).join('') +
+        '</tr>',
+    )
+    .join('');
+  const noCapacity = targets.filter((t) => t.capacity === null).map((t) => t.target);
+  const stateNotes = targets
+    .filter((t) => t.state && !t.state.fits && t.state.capacity !== null)
+    .map(
+      (t) =>
+        `<p class="note">On ${esc(t.target)} the run state (KV cache at seq_len ${r.model.config.seqLen}, activations) needs ` +
+        `${formatBytes(t.state!.needed)} of ${esc(t.state!.memory)}, which has ${formatBytes(t.state!.capacity!)}, whatever the weights: ` +
+        `see <code>llama2-embed plan --target ${esc(t.target)}</code> and <code>--seq-len</code>.</p>`,
+    )
+    .join('');
+  return (
+    '<h2>Sizes and targets</h2>' +
+    `<figure>${chart}<figcaption>The weights blob is what the memory plan lays out for the program: every matrix with its scales, the ` +
+    `norms and the RoPE tables, each buffer aligned to 64 bytes.${noCapacity.length ? ` No line for ${esc(noCapacity.join(', '))}: no fixed limit.` : ''}` +
+    '</figcaption></figure>' +
+    `<table>${head}${rows}</table>` +
+    '<p class="note">Weights: the tensors alone (values, scales, norms). A verdict counts what the plan puts in the memory that holds ' +
+    'the weights (with the run state when it lives there too). Estimated: the planner does not lay out Q4_0 yet; the blob is the Q8_0 ' +
+    'plan with the 4-bit matrices at their packed size.</p>' +
+    stateNotes
+  );
+}
+
+/** Axis ticks at round numbers of KiB or MiB. */
+function byteTicks(max: number): number[] {
+  const unit = max >= 2 * 1024 * 1024 ? 1024 * 1024 : 1024;
+  return niceTicks(0, max / unit, 6).map((t) => t * unit);
+}
+
+function byteTickLabel(v: number): string {
+  if (v === 0) return '0';
+  return v >= 1024 * 1024 ? `${Number((v / 1024 / 1024).toFixed(2))} MiB` : `${Number((v / 1024).toFixed(1))} KiB`;
+}
+
+function greedySection(r: QuantReport): string {
+  const s = r.settings;
+  const head = `<tr><th>prompt</th>${r.schemes.map((x) => `<th>${swatch(x.scheme)}${esc(x.scheme)}</th>`).join('')}</tr>`;
+  const rows = s.prompts
+    .map((prompt, p) => {
+      const cells = r.schemes
+        .map((x) => {
+          const g = x.greedy[p];
+          const share = g.total > 0 ? g.identical / g.total : 1;
+          const bar = `<div class="bar"><span style="width:${(100 * share).toFixed(1)}%;background:${SCHEME_COLORS[x.scheme]}"></span></div>`;
+          const diff = g.firstDifference
+            ? `<div class="diff">${esc(g.firstDifference.context)} <span class="tok">${esc(g.firstDifference.reference)}</span> fp32 / ` +
+              `<span class="tok">${esc(g.firstDifference.candidate)}</span> ${esc(x.scheme)}</div>`
+            : '<div class="diff">all identical</div>';
+          return `<td><b>${g.identical}</b> / ${g.total}${bar}${diff}</td>`;
+        })
+        .join('');
+      return `<tr>${td(esc(formatPrompt(prompt)))}${cells}</tr>`;
+    })
+    .join('');
+  const stories = r.reference.greedy
+    .map((g) => `<p class="story">${g.prompt ? `<b>${esc(g.prompt)}</b>` : '<b>(BOS only)</b> '}${esc(g.text)}</p>`)
+    .join('');
+  return (
+    '<h2>Greedy divergence</h2>' +
+    `<p>Each model generates ${s.greedyTokens} tokens greedily (always the most likely one) after each prompt; the number is how many ` +
+    'are identical to fp32\'s before the first that differs. Under it, the text up to that point and the two next tokens.</p>' +
+    `<table>${head}${rows}</table>` +
+    `<details><summary>What fp32 generates</summary>${stories}</details>`
+  );
+}
+
+function tensorSection(r: QuantReport): string {
+  const head1 = `<tr><th rowspan="2">tensor</th><th rowspan="2" class="num">shape</th><th rowspan="2" class="num">fp32 bytes</th>${r.schemes
+    .map((x) => `<th colspan="4">${swatch(x.scheme)}${esc(x.scheme)}</th>`)
+    .join('')}</tr>`;
+  const head2 = `<tr>${r.schemes.map(() => '<th class="num">bytes</th><th class="num">max |err|</th><th class="num">RMSE</th><th class="num">SQNR</th>').join('')}</tr>`;
+  const rows = r.schemes[0].tensors
+    .map((t, i) => {
+      const cells = r.schemes
+        .map((x) => {
+          const u = x.tensors[i];
+          return td(u.bytesAfter.toLocaleString('en-US'), 'num') + td(formatError(u.maxAbsError), 'num') + td(formatError(u.rmse), 'num') + td(formatDb(u.sqnrDb), 'num');
+        })
+        .join('');
+      return `<tr>${td(esc(t.name))}${td(`${t.rows}×${t.cols}`, 'num')}${td(t.bytesBefore.toLocaleString('en-US'), 'num')}${cells}</tr>`;
+    })
+    .join('');
+  return (
+    '<h2>Every tensor</h2>' +
+    `<details><summary>${r.schemes[0].tensors.length} matrices × ${r.schemes.length} schemes: bytes, largest error, RMSE, SQNR</summary>` +
+    `<table class="dense">${head1}${head2}${rows}</table></details>`
+  );
+}
