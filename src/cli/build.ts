@@ -3,6 +3,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { WEIGHT_PRECISIONS, type WeightPrecision } from '../plan/plan.js';
 import { knownTargets } from '../plan/target.js';
 import type { BuildRequest } from '../toolchain/build.js';
+import { parseFlashSize } from '../flash/linker-script.js';
 import { parseSampling, withGenerationOptions } from './generate.js';
 
 export interface BuildArgs {
@@ -15,6 +16,8 @@ export interface BuildArgs {
   threads?: number;
   out?: string;
   generic?: boolean;
+  flashSize?: string;
+  boot2?: 'safe' | 'fast';
 }
 
 interface BuildCommandArgs extends BuildArgs {
@@ -37,6 +40,8 @@ export function withBuildOptions<T>(y: Argv<T>) {
     .option('seq-len', { type: 'number', describe: 'context length, at most the model\'s (shrinks the KV cache)' })
     .option('threads', { type: 'number', describe: 'matmul threads (host and Linux targets)' })
     .option('out', { alias: 'o', type: 'string', describe: 'output directory (default: build/<target>)' })
+    .option('flash-size', { type: 'string', describe: 'firmware: the board\'s flash size (2M for a Pico; 4M, 16M for others)' })
+    .option('boot2', { choices: ['safe', 'fast'] as const, describe: 'RP2040: the second-stage boot (safe: 03h reads; fast: dual-output 3Bh reads)' })
     .option('generic', { type: 'boolean', hidden: true, describe: 'do not specialize kernels (benchmark baseline)' });
 }
 
@@ -51,6 +56,8 @@ export function buildRequest(args: BuildArgs): BuildRequest {
     threads: args.threads,
     out: args.out,
     generic: args.generic,
+    flashBytes: args.flashSize === undefined ? undefined : parseFlashSize(args.flashSize),
+    boot2: args.boot2,
   };
 }
 
@@ -71,7 +78,15 @@ export const buildCommand: CommandModule<object, BuildCommandArgs> = {
     const sampling = parseSampling({ ...args, seed: args.seed ?? '42' }); // a firmware has no clock to seed from: 42 unless set
     const { build } = await import('../toolchain/build.js'); // loads the C code generator only when needed
     await build(
-      { ...buildRequest(args), prompt: args.prompt, steps: sampling.steps, temperature: sampling.temperature, topp: sampling.topp, seed: sampling.seed, embedTokenizer: args.embedTokenizer },
+      {
+        ...buildRequest(args),
+        prompt: args.prompt,
+        steps: sampling.steps,
+        temperature: sampling.temperature,
+        topp: sampling.topp,
+        seed: sampling.seed,
+        embedTokenizer: args.embedTokenizer,
+      },
       (line) => process.stderr.write(`${line}\n`),
     );
   },

@@ -217,7 +217,14 @@ function findProblems(plan: Plan, target: Target, options: PlanOptions): string[
       const kvBytes = use.buffers.filter((b) => b.name.endsWith('_cache')).reduce((s, b) => s + b.bytes, 0);
       const perPosition = kvBytes / plan.seqLen + plan.config.nHeads * 4;
       const fewer = Math.ceil(over / perPosition);
-      if (plan.seqLen - fewer >= 1) advice.push(`--seq-len ${plan.seqLen - fewer} (the KV cache takes ${formatBytes(kvBytes)} at ${plan.seqLen} positions)`);
+      if (plan.seqLen - fewer >= 1) {
+        advice.push(`--seq-len ${plan.seqLen - fewer} (the KV cache takes ${formatBytes(kvBytes)} at ${plan.seqLen} positions)`);
+      } else {
+        // no context is short enough: say what else fills the memory (vocabulary-sized buffers, typically)
+        const fixed = use.buffers.filter((b) => b.role === 'state' && !b.name.endsWith('_cache') && b.name !== 'att').sort((a, b) => b.bytes - a.bytes);
+        const biggest = fixed.slice(0, 3).map((b) => `${b.name} ${formatBytes(b.bytes)}`).join(', ');
+        advice.push(`not a shorter context: even at --seq-len 1 the state needs more than ${formatBytes(capacity)} (${biggest})`);
+      }
     }
     if (use.memory.name === target.placement.weights) {
       // smaller weights, from the largest that fits
@@ -230,7 +237,12 @@ function findProblems(plan: Plan, target: Target, options: PlanOptions): string[
         }
       }
     }
-    advice.push('a target with more memory');
+    const fw = target.firmware;
+    if (use.memory.name === target.placement.weights && fw && fw.flashBytes < 16 * 1024 * 1024) {
+      const onBigFlash = 16 * 1024 * 1024 - fw.boot2Bytes - fw.codeReserveBytes;
+      if (use.used <= onBigFlash) advice.push('a board with 16 MB of flash (--flash-size 16M)');
+    }
+    advice.push('a target with more memory (a Raspberry Pi runs the models that a microcontroller cannot)');
     problems.push(
       `${use.memory.name} (${use.memory.kind}): the plan needs ${formatBytes(use.used)} but ${target.name} has ${formatBytes(capacity)} ` +
         `(${formatBytes(over)} too much). What would fit: ${advice.join('; or ')}.`,

@@ -8,7 +8,7 @@ import { loadForGeneration, type WeightsPrecision } from '../engine/load.js';
 import { emitProject, readBuildInfo, writeBuildInfo, type BuildInfo } from '../codegen/project.js';
 import { formatPlan } from '../plan/format.js';
 import { longestFittingSeqLen, makePlan, type Plan } from '../plan/plan.js';
-import { loadTarget } from '../plan/target.js';
+import { loadTarget, withFirmwareOptions } from '../plan/target.js';
 import { UserError } from '../util/errors.js';
 import { comparePlanWithSections, readSectionSizes } from './sections.js';
 import { finishFirmware, type BakedGeneration } from '../codegen/firmware.js';
@@ -32,6 +32,9 @@ export interface BuildRequest {
   topp?: number;
   seed?: bigint;
   embedTokenizer?: boolean;
+  /** Firmware targets: the board's flash size in bytes, and which boot2 to link. */
+  flashBytes?: number;
+  boot2?: 'safe' | 'fast';
 }
 
 export interface BuildResult {
@@ -64,11 +67,13 @@ export function requestKey(req: BuildRequest, modelPath: string, tokenizerPath: 
     topp: req.topp ?? null,
     seed: req.seed?.toString() ?? null,
     embedTokenizer: req.embedTokenizer ?? false,
+    flashBytes: req.flashBytes ?? null,
+    boot2: req.boot2 ?? null,
   };
 }
 
 export function planFor(req: BuildRequest, report: Reporter = () => {}) {
-  const target = loadTarget(req.target);
+  const target = withFirmwareOptions(loadTarget(req.target), { flashBytes: req.flashBytes, boot2: req.boot2 });
   const started = performance.now();
   const loaded = loadForGeneration({ model: req.model, tokenizer: req.tokenizer, weights: req.quant, groupSize: req.groupSize });
   if (req.seqLen !== undefined && (!Number.isInteger(req.seqLen) || req.seqLen < 1 || req.seqLen > loaded.model.config.seqLen)) {

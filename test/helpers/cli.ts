@@ -29,7 +29,7 @@ export function cli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: st
 export function expectUserError(result: CliResult, status = 1): string {
   expect(result.status, result.stderr).to.equal(status);
   expect(result.stdout).to.equal('');
-  expect(result.stderr).to.match(/^llama2-embed: /);
+  expect(result.stderr).to.match(/^llama2-embed: /m); // after any progress lines
   expect(result.stderr).to.not.match(/^\s+at /m);
   expect(result.stderr).to.not.match(/internal error/);
   return result.stderr;

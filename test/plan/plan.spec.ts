@@ -52,3 +52,17 @@ describe('plan', () => {
     expect(longestFittingSeqLen(loadTarget('host'), stories260K, options)).to.equal(undefined);
   });
 });
+
+describe('plan: stories15M on a Raspberry Pi Pico', () => {
+  const stories15M = { dim: 288, hiddenDim: 768, nLayers: 6, nHeads: 6, nKvHeads: 6, vocabSize: 32000, seqLen: 256 };
+
+  it('does not fit, and says why and what to do', () => {
+    const plan = makePlan(loadTarget('rp2040'), stories15M, { weights: 'q4_0', groupSize: 32, sharedClassifier: true });
+    expect(plan.fits).to.equal(false);
+    const text = plan.problems.join('\n');
+    expect(text).to.match(/flash \(flash\): the plan needs 9\.\d MiB but rp2040 has 1\.9 MiB.*--flash-size 16M/);
+    expect(text).to.match(/sram \(sram\): .*even at --seq-len 1 the state needs more than 252\.0 KiB \(logits 125\.0 KiB, sampler_order 125\.0 KiB/);
+    expect(text).to.match(/a Raspberry Pi runs the models that a microcontroller cannot/);
+    expect(longestFittingSeqLen(loadTarget('rp2040'), stories15M, { weights: 'q4_0', groupSize: 32, sharedClassifier: true })).to.equal(undefined);
+  });
+});

@@ -1,0 +1,41 @@
+import { expect } from 'chai';
+import { join } from 'node:path';
+import { writeCheckpoint } from '../../src/checkpoint/write.js';
+import { quantizeModel } from '../../src/quant/schemes.js';
+import { cli, expectUserError } from '../helpers/cli.js';
+import { tempDir } from '../helpers/fixtures.js';
+import { randomModel, STORIES15M } from '../helpers/random-model.js';
+
+describe('cli: plan and build against a board', function () {
+  this.timeout(120_000);
+  const tmp = tempDir();
+  after(() => tmp.cleanup());
+
+  it('prints the plan of stories260K for the Pico, with the context fitted to its SRAM', () => {
+    const r = cli(['plan', '--target', 'rp2040', '--quant', 'q8_0']);
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stderr).to.match(/seq_len 512 does not fit rp2040; using --seq-len \d+/);
+    expect(r.stdout).to.match(/^Memory plan for rp2040: .*Q8_0/m);
+    expect(r.stdout).to.match(/key_cache +sram \(state\)/);
+    expect(r.stdout).to.match(/flash \(flash\): .* of 1\.9 MiB/);
+  });
+
+  it('refuses stories15M on the Pico before writing any C, saying why and what to do', () => {
+    const checkpoint = join(tmp.dir, 'stories15M-shaped.bin');
+    writeCheckpoint(checkpoint, quantizeModel(randomModel(STORIES15M, 2), 'q4_0', { groupSize: 32 }).model, 'own');
+    const out = join(tmp.dir, 'out');
+    const message = expectUserError(cli(['build', '--target', 'rp2040', '-m', checkpoint, '-z', 'tokenizer.bin', '-o', out]));
+    expect(message).to.match(/the model does not fit rp2040/);
+    expect(message).to.match(/flash \(flash\): the plan needs 9\.\d MiB but rp2040 has 1\.9 MiB/);
+    expect(message).to.match(/even at --seq-len 1 the state needs more than 252\.0 KiB \(logits 125\.0 KiB/);
+    expect(message).to.match(/a Raspberry Pi runs the models that a microcontroller cannot/);
+  });
+
+  it('takes a bigger flash with --flash-size', () => {
+    const r = cli(['plan', '--target', 'rp2040', '--quant', 'f32', '--flash-size', '16M']);
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/flash \(flash\): [\d.]+ KiB of 15\.9 MiB/);
+    expect(expectUserError(cli(['plan', '--target', 'rp2040', '--flash-size', '3X']), 2)).to.match(/--flash-size must be a size such as 2M/);
+    expect(expectUserError(cli(['plan', '--target', 'host', '--flash-size', '4M']), 2)).to.match(/apply to microcontroller targets/);
+  });
+});
