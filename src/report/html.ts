@@ -243,7 +243,7 @@ function sizeSection(r: QuantReport): string {
     .map(
       (x) =>
         `<tr>${td(`${swatch(x.scheme)}${esc(x.scheme)}`)}${td(esc(formatByteCount(x.sizes.weightBytes)), 'num')}${td(esc(formatByteCount(x.sizes.blobBytes)), 'num')}` +
-        x.sizes.targets.map((v) => td(esc(v.verdict + (v.estimated ? ' (estimated)' : '')), v.fits ? 'fit' : 'nofit')).join('') +
+        x.sizes.targets.map((v) => td(esc(v.verdict), v.fits ? 'fit' : 'nofit')).join('') +
         '</tr>',
     )
     .join('');
@@ -264,8 +264,7 @@ function sizeSection(r: QuantReport): string {
     '</figcaption></figure>' +
     `<table>${head}${rows}</table>` +
     '<p class="note">Weights: the tensors alone (values, scales, norms). A verdict counts what the plan puts in the memory that holds ' +
-    'the weights (with the run state when it lives there too). Estimated: the planner does not lay out Q4_0 yet; the blob is the Q8_0 ' +
-    'plan with the 4-bit matrices at their packed size.</p>' +
+    'the weights (with the run state when it lives there too).</p>' +
     stateNotes
   );
 }

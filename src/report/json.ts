@@ -7,7 +7,9 @@
  *
  * Numbers that JSON cannot hold become null: the SQNR of a matrix that quantization left unchanged
  * (Infinity). Fields are only ever added within a version; a change of meaning or a removal raises
- * `version`. doc/report.md describes every field.
+ * `version`. One exception, while no consumer outside this repository reads the document: version 1
+ * dropped the targets' `estimated` flag when the planner learned to lay out Q4_0 (doc/report.md).
+ * doc/report.md describes every field.
  */
 import type { QuantReport } from './compare.js';
 

@@ -8,13 +8,10 @@
  *   program: the same tensors, the RoPE tables, each buffer aligned to 64 bytes.
  *
  * The verdict for a target compares what the plan puts in the memory that holds the weights (the
- * blob, plus the run state when that memory holds it too, as on `host`) with its capacity. The
- * planner knows fp32 and Q8_0; for Q4_0 and the mixed scheme the blob is the Q8_0 plan's with the
- * value buffers of the 4-bit matrices replaced by their packed size (two values per byte; the scales
- * are the same count), so those verdicts are marked `estimated`.
+ * blob, plus the run state when that memory holds it too, as on `host`) with its capacity. Every
+ * scheme is planned by `makePlan` itself, with the scheme's group size.
  */
-import type { Model, Tensor } from '../checkpoint/model.js';
-import { q4RowBytes } from '../checkpoint/model.js';
+import type { Model } from '../checkpoint/model.js';
 import { makePlan, type Plan } from '../plan/plan.js';
 import type { Target } from '../plan/target.js';
 import type { QuantScheme } from '../quant/schemes.js';
@@ -30,33 +27,6 @@ export function weightBytesOf(model: Model): number {
     for (const t of [layer.wq, layer.wk, layer.wv, layer.wo, layer.w1, layer.w2, layer.w3]) bytes += tensorBytes(t);
   }
   return bytes;
-}
-
-/** Bytes of a matrix's values alone (no scales). */
-function valueBytes(t: Tensor): number {
-  if (t.dtype === 'f32') return t.rows * t.cols * 4;
-  if (t.dtype === 'q8_0') return t.rows * t.cols;
-  return t.rows * q4RowBytes(t.cols);
-}
-
-/** The model's matrices behind each weight buffer name of the plan. */
-function matricesOfBuffer(model: Model, name: string): Tensor[] | undefined {
-  switch (name) {
-    case 'token_embedding_table':
-      return [model.tokenEmbedding];
-    case 'wcls':
-      return model.sharedClassifier ? undefined : [model.classifier];
-    case 'wq':
-    case 'wk':
-    case 'wv':
-    case 'wo':
-    case 'w1':
-    case 'w2':
-    case 'w3':
-      return model.layers.map((l) => l[name]);
-    default:
-      return undefined;
-  }
 }
 
 export interface StateCheck {
@@ -81,8 +51,6 @@ export interface TargetVerdict {
   fits: boolean;
   /** capacity − needed when it fits and has a capacity, else null. */
   spare: number | null;
-  /** True when the planner does not know the precision yet and the blob was estimated (Q4_0, mixed). */
-  estimated: boolean;
   /** One line: "fits host with no fixed limit", "fits rp2040 flash with 1.2 MiB to spare", "does not fit ...". */
   verdict: string;
   /** The run state, when it lives in another memory (the same for every scheme). */
@@ -95,45 +63,24 @@ export interface SchemeSizes {
   targets: TargetVerdict[];
 }
 
-/** The plan for a scheme's model on `target` (Q4_0 and mixed are planned as Q8_0 with the same group size). */
+/** The memory plan for a scheme's model on `target` (the group size only for the quantized schemes). */
 function planFor(target: Target, model: Model, scheme: QuantScheme, groupSize: number | undefined): Plan {
-  const weights = scheme === 'f32' ? 'f32' : 'q8_0';
-  return makePlan(target, model.config, { weights, groupSize: weights === 'q8_0' ? groupSize : undefined, sharedClassifier: model.sharedClassifier });
-}
-
-/**
- * The weights blob of `plan` with each matrix buffer's values at the size `model` stores them
- * (its scales are unchanged: Q4_0 has as many as Q8_0 with the same group size), laid out as the
- * planner does: each buffer at the next multiple of its alignment, the total rounded up likewise.
- */
-export function blobBytesFor(plan: Plan, model: Model): number {
-  let offset = 0;
-  let align = 1;
-  for (const b of plan.buffers) {
-    if (b.role !== 'weights') continue;
-    const matrices = matricesOfBuffer(model, b.name);
-    const bytes = matrices ? matrices.reduce((sum, t) => sum + valueBytes(t), 0) : b.bytes;
-    offset = alignUp(offset, b.align) + bytes;
-    align = Math.max(align, b.align);
-  }
-  return alignUp(offset, align);
-}
-
-function alignUp(n: number, align: number): number {
-  return Math.ceil(n / align) * align;
+  return makePlan(target, model.config, {
+    weights: scheme,
+    groupSize: scheme === 'f32' ? undefined : groupSize,
+    sharedClassifier: model.sharedClassifier,
+  });
 }
 
 /** Sizes of a scheme's model and its verdict on every target. */
 export function schemeSizes(model: Model, scheme: QuantScheme, groupSize: number | undefined, targets: readonly Target[]): SchemeSizes {
-  const estimated = scheme === 'q4_0' || scheme === 'mixed';
   let blobBytes: number | undefined;
   const verdicts = targets.map((target): TargetVerdict => {
     const plan = planFor(target, model, scheme, groupSize);
-    const blob = estimated ? blobBytesFor(plan, model) : plan.weightsBytes;
-    blobBytes ??= blob;
+    blobBytes ??= plan.weightsBytes;
     const weightsMemory = target.placement.weights;
     const use = plan.memories.find((m) => m.memory.name === weightsMemory)!;
-    const needed = use.used - plan.weightsBytes + blob;
+    const needed = use.used;
     const includesState = target.placement.state === weightsMemory;
     const capacity = use.memory.bytes;
     const fits = capacity === null || needed <= capacity;
@@ -157,7 +104,6 @@ export function schemeSizes(model: Model, scheme: QuantScheme, groupSize: number
       includesState,
       fits,
       spare,
-      estimated,
       verdict: verdictText(target.name, weightsMemory, capacity, needed, includesState),
       state,
     };
@@ -178,8 +124,7 @@ function blobBytesWithoutTarget(model: Model, scheme: QuantScheme, groupSize: nu
     output: 'executable',
     threads: false,
   };
-  const plan = planFor(unlimited, model, scheme, groupSize);
-  return scheme === 'q4_0' || scheme === 'mixed' ? blobBytesFor(plan, model) : plan.weightsBytes;
+  return planFor(unlimited, model, scheme, groupSize).weightsBytes;
 }
 
 /** "fits host with no fixed limit", "fits rp2040 flash with 1.2 MiB to spare", "does not fit rp2040 flash: needs X, has Y". */

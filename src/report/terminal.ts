@@ -49,7 +49,7 @@ export function formatReport(r: QuantReport): string {
   for (const [i, name] of targetNames.entries()) {
     for (const x of all) {
       const v = x.sizes.targets[i];
-      rows.push([name, x.scheme, `${v.fits ? '' : 'NO: '}${v.verdict}${v.estimated ? ' (estimated)' : ''}`]);
+      rows.push([name, x.scheme, `${v.fits ? '' : 'NO: '}${v.verdict}`]);
     }
   }
   out.push(formatTable(['target', 'scheme', 'verdict'], rows, { indent: '  ' }));
@@ -60,9 +60,6 @@ export function formatReport(r: QuantReport): string {
           `${v.state.memory}, which has ${formatBytes(v.state.capacity)}, whatever the weights: see llama2-embed plan --target ${v.target} (--seq-len).`,
       );
     }
-  }
-  if (r.schemes.some((x) => x.sizes.targets.some((t) => t.estimated))) {
-    out.push('  (estimated: the planner does not lay out Q4_0 yet; the blob is the Q8_0 plan with the 4-bit matrices at their packed size)');
   }
   return `${out.join('\n')}\n`;
 }

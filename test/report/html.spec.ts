@@ -57,6 +57,12 @@ describe('report/html', function () {
     expect(html).to.contain('q8_0 · group size 64').and.contain('q4_0 · group size 32').and.contain('mixed · group size 32');
   });
 
+  it('gives every scheme its planned verdict, none of them estimated', () => {
+    const section = html.slice(html.indexOf('<h2>Sizes and targets</h2>'), html.indexOf('<h2>Greedy divergence</h2>'));
+    expect(section).to.match(/<td class="fit">fits host with no fixed limit \(weights and run state: [\d.]+ KiB of ram\)<\/td>/);
+    expect(html).to.not.match(/estimat/i);
+  });
+
   it('a separate classifier gets its own heatmap column and table row', () => {
     const loaded = loadForGeneration({ weights: 'f32' });
     const report = compareSchemes({

@@ -28,7 +28,7 @@ describe('report/json', function () {
       expect(s.sizes.weightBytes).to.be.a('number').and.below(doc.reference.sizes.weightBytes);
       expect(s.sizes.targets.map((t: { target: string }) => t.target)).to.include('host');
       for (const t of s.sizes.targets) {
-        expect(Object.keys(t)).to.deep.equal(['target', 'memory', 'memoryKind', 'capacity', 'needed', 'includesState', 'fits', 'spare', 'estimated', 'verdict', 'state']);
+        expect(Object.keys(t)).to.deep.equal(['target', 'memory', 'memoryKind', 'capacity', 'needed', 'includesState', 'fits', 'spare', 'verdict', 'state']);
       }
       expect(s.tensors).to.have.length(36);
       expect(s.tensors[0].name).to.equal('token_embedding');
