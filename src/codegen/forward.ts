@@ -76,7 +76,8 @@ static void ${shapeName}(float* xout, const float* x, const float* w) {
       );
       return shapeName;
     }
-    const kernel = dtype === 'q8_0' ? 'matmulQ8' : 'matmulQ4';
+    // a generic build is the benchmarks' baseline: runq.c's one-row-at-a-time loops
+    const kernel = dtype === 'q8_0' ? (kernels.isGeneric ? 'matmulQ8PerRow' : 'matmulQ8') : 'matmulQ4';
     const whole = kernels.use(kernel, { d: m.rows, n: m.cols, groupSize: gs });
     const rowsKernel = kernels.use(kernel, { n: m.cols, groupSize: gs });
     const rowBytes = dtype === 'q8_0' ? m.cols : Math.ceil(m.cols / 2);

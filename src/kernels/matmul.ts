@@ -75,3 +75,35 @@ export function matmulQ8(
     xout[i] = val;
   }
 }
+
+/**
+ * The same product one row at a time, exactly llama2.c runq.c's loop structure (with row-aligned
+ * groups). It computes what matmulQ8 computes; generic builds use it as the baseline of the
+ * benchmarks (shapes at run time, scalar loops, as runq.c).
+ */
+export function matmulQ8PerRow(
+  xout: Float32Array,
+  xq: Int8Array,
+  xs: Float32Array,
+  wq: Int8Array,
+  ws: Float32Array,
+  n: i32,
+  d: i32,
+  groupSize: i32,
+): void {
+  const groups: i32 = idiv(n + groupSize - 1, groupSize);
+  for (let i: i32 = 0; i < d; i++) {
+    let val: f32 = 0;
+    const row: i32 = i * n;
+    for (let g: i32 = 0; g < groups; g++) {
+      const start: i32 = g * groupSize;
+      const end: i32 = imin(start + groupSize, n);
+      let ival: i32 = 0;
+      for (let j: i32 = start; j < end; j++) {
+        ival += xq[j] * wq[row + j];
+      }
+      val = fround(val + fround(fround(ival * ws[i * groups + g]) * xs[g]));
+    }
+    xout[i] = val;
+  }
+}

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { matmulF32, matmulQ8 } from '../../src/kernels/matmul.js';
+import { matmulF32, matmulQ8, matmulQ8PerRow } from '../../src/kernels/matmul.js';
 import { quantizeQ8 } from '../../src/kernels/quantize.js';
 import { roundHalfAway } from '../../src/kernels/builtins.js';
 
@@ -38,5 +38,22 @@ describe('kernels/matmul and activation quantization', () => {
     matmulQ8(out, xq, xs, wq, ws, n, d, gs);
     expect(out[0]).to.equal(6 * 0.5 + 15 * 0.25 + 7 * 2);
     expect(out[1]).to.equal(2 * 0.5 * 0.5 + 8 * 0.5 * 0.25 + 21 * 0.5 * 2);
+  });
+
+  it('matmulQ8 (four rows at a time) equals matmulQ8PerRow (runq.c\'s loop) bit for bit, ragged groups and odd rows included', () => {
+    let seed = 5;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    for (const [n, d, gs] of [[64, 64, 64], [172, 64, 64], [64, 7, 32], [33, 5, 8], [288, 13, 32]]) {
+      const groups = Math.ceil(n / gs);
+      const xq = Int8Array.from({ length: n }, () => (next() % 255) - 127);
+      const xs = Float32Array.from({ length: groups }, () => (next() % 1000) / 7919);
+      const wq = Int8Array.from({ length: n * d }, () => (next() % 255) - 127);
+      const ws = Float32Array.from({ length: d * groups }, () => (next() % 1000) / 104729);
+      const a = new Float32Array(d);
+      const b = new Float32Array(d);
+      matmulQ8(a, xq, xs, wq, ws, n, d, gs);
+      matmulQ8PerRow(b, xq, xs, wq, ws, n, d, gs);
+      expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer)), `n ${n}, d ${d}, gs ${gs}`).to.equal(true);
+    }
   });
 });
