@@ -60,20 +60,7 @@ export function matmulQ8(
     xout[i + 3] = v3;
   }
   // the last rows, one at a time
-  for (let i: i32 = blocked; i < d; i++) {
-    let val: f32 = 0;
-    const row: i32 = i * n;
-    for (let g: i32 = 0; g < groups; g++) {
-      const start: i32 = g * groupSize;
-      const end: i32 = imin(start + groupSize, n);
-      let ival: i32 = 0;
-      for (let j: i32 = start; j < end; j++) {
-        ival += xq[j] * wq[row + j];
-      }
-      val = fround(val + fround(fround(ival * ws[i * groups + g]) * xs[g]));
-    }
-    xout[i] = val;
-  }
+  matmulQ8PerRow(xout.subarray(blocked), xq, xs, wq.subarray(blocked * n), ws.subarray(blocked * groups), n, d - blocked, groupSize);
 }
 
 /**

@@ -14,6 +14,7 @@ import { serializeCheckpoint } from '../../src/checkpoint/write.js';
 import { UserError } from '../../src/util/errors.js';
 import { modelPath, tempDir } from '../helpers/fixtures.js';
 import { quantizeModel, syntheticModel } from './synthetic.js';
+import { userError } from '../helpers/errors.js';
 
 const STORIES260K: Config = { dim: 64, hiddenDim: 172, nLayers: 5, nHeads: 8, nKvHeads: 4, vocabSize: 512, seqLen: 512 };
 
@@ -37,15 +38,6 @@ function versionedHeader(version: number, ints: number[], shared = 1, groupSize 
 
 const STORIES_INTS = [64, 172, 5, 8, 4, 512, 512];
 
-function userError(fn: () => unknown): UserError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err, String(err)).to.be.instanceOf(UserError);
-    return err as UserError;
-  }
-  throw new Error('expected a UserError, but nothing was thrown');
-}
 
 describe('checkpoint/validate', () => {
   let dir: string;

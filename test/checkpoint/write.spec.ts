@@ -5,19 +5,10 @@ import type { CheckpointFormat, Model } from '../../src/checkpoint/model.js';
 import { checkpointBytes, readCheckpoint } from '../../src/checkpoint/read.js';
 import { precomputeFreqCis } from '../../src/checkpoint/freq-cis.js';
 import { serializeCheckpoint, writeCheckpoint } from '../../src/checkpoint/write.js';
-import { UserError } from '../../src/util/errors.js';
 import { modelPath, tempDir } from '../helpers/fixtures.js';
 import { expectSameWeights, quantizeModel, quantizeQ8, withSeparateClassifier } from './synthetic.js';
+import { userError } from '../helpers/errors.js';
 
-function userError(fn: () => unknown): UserError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err, String(err)).to.be.instanceOf(UserError);
-    return err as UserError;
-  }
-  throw new Error('expected a UserError, but nothing was thrown');
-}
 
 /** Bits of a float32, to count units in the last place between two values. */
 function ulps(a: number, b: number): number {

@@ -6,19 +6,10 @@ import { readCheckpoint, readCheckpointHeader } from '../../src/checkpoint/read.
 import { formatQuantizeSummary, quantizeCheckpoint, v2GroupSizes, type QuantizeRequest } from '../../src/cli/quantize.js';
 import { projectRoot } from '../../src/models/locate.js';
 import { quantizeModel } from '../../src/quant/schemes.js';
-import { UserError } from '../../src/util/errors.js';
 import { modelPath, readGoldenIds, tempDir } from '../helpers/fixtures.js';
 import { greedyIds } from '../quant/greedy.js';
+import { userError } from '../helpers/errors.js';
 
-function userError(fn: () => unknown): UserError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err, String(err)).to.be.instanceOf(UserError);
-    return err as UserError;
-  }
-  throw new Error('expected a UserError, but nothing was thrown');
-}
 
 describe('cli/quantize', () => {
   let dir: string;

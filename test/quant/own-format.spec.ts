@@ -8,19 +8,10 @@ import { OWN_ALIGNMENT, OWN_HEADER_BYTES, OWN_TABLE_ENTRY_BYTES } from '../../sr
 import { checkpointLayout, storedTensors } from '../../src/checkpoint/layout.js';
 import { Transformer } from '../../src/engine/transformer.js';
 import { matricesOf, quantizeModel } from '../../src/quant/schemes.js';
-import { UserError } from '../../src/util/errors.js';
 import { modelPath, tempDir } from '../helpers/fixtures.js';
 import { syntheticModel, withSeparateClassifier } from '../checkpoint/synthetic.js';
+import { userError } from '../helpers/errors.js';
 
-function userError(fn: () => unknown): UserError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err, String(err)).to.be.instanceOf(UserError);
-    return err as UserError;
-  }
-  throw new Error('expected a UserError, but nothing was thrown');
-}
 
 const bits = (a: Float32Array): number[] => Array.from(new Uint32Array(Float32Array.from(a).buffer));
 

@@ -3,8 +3,8 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '../../src/tokenizer/tokenizer.js';
 import { parseVocab, serializeVocab } from '../../src/tokenizer/vocab-file.js';
-import { UserError } from '../../src/util/errors.js';
 import { modelPath, tempDir } from '../helpers/fixtures.js';
+import { userError } from '../helpers/errors.js';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
@@ -24,15 +24,6 @@ function fileOf(maxTokenLength: number, tokens: { score?: number; length?: numbe
 }
 
 /** The UserError `fn` throws (fails if it throws anything else). */
-function userError(fn: () => unknown): UserError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).to.be.instanceOf(UserError);
-    return err as UserError;
-  }
-  expect.fail('expected a UserError');
-}
 
 describe('tokenizer: reading tokenizer.bin', () => {
   const tmp = tempDir();
