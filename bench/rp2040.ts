@@ -14,7 +14,7 @@ const STEPS = 12;
 
 async function cyclesPerToken(dir: string, quant: WeightPrecision, groupSize?: number) {
   const out = join(dir, `${quant}-${groupSize ?? 'default'}`);
-  const built = await build({ target: 'rp2040', model: 'stories260K.bin', quant, groupSize, prompt: 'Once upon a time', steps: STEPS, temperature: 0, out }, () => {});
+  const built = await build({ target: 'rp2040', model: 'stories260K.bin', quant, groupSize, prompt: 'Once upon a time', steps: STEPS, temperature: 0, exitAfterGeneration: true, out }, () => {});
   const emu = await Rp2040Emulator.load(join(out, 'firmware.uf2'));
   const run = await emu.run({ maxSeconds: 600 });
   const m = /achieved tok\/s: ([\d.]+) \((\d+) tokens, (\d+) cycles per token at (\d+) MHz\)/.exec(run.output);

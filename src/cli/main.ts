@@ -6,6 +6,8 @@
 import yargs from 'yargs';
 import { UserError, describeError } from '../util/errors.js';
 import { buildCommand } from './build.js';
+import { flashCommand } from './flash.js';
+import { monitorCommand } from './monitor.js';
 import { generateCommand } from './generate.js';
 import { inspectCommand } from './inspect.js';
 import { planCommand } from './plan.js';
@@ -26,6 +28,8 @@ export async function main(argv: string[]): Promise<number> {
     .command(buildCommand)
     .command(planCommand)
     .command(runCommand)
+    .command(flashCommand)
+    .command(monitorCommand)
     .command(reportCommand)
     .demandCommand(1, 'Name a command: llama2-embed --help lists them.')
     .strict()

@@ -22,9 +22,20 @@ export interface BakedGeneration {
   seed: bigint;
   /** Compile the tokenizer in and print text; otherwise print token ids for the host to decode. */
   embedTokenizer: boolean;
+  /**
+   * Return from main() (a BKPT, where the emulator stops) after the baked generation, instead of
+   * serving the serial protocol forever (the tests' firmware). Steps 0: no baked generation at all.
+   */
+  exitAfterGeneration: boolean;
 }
 
 export const FIRMWARE_OUTPUTS = { elf: 'firmware.elf', bin: 'firmware.bin', uf2: 'firmware.uf2', map: 'firmware.map' };
+
+/**
+ * The largest protocol frame a firmware accepts (decoded bytes; protocol.h's PROTOCOL_MAX_FRAME):
+ * its receive buffer, in SRAM. 256 takes prompts of up to 116 tokens.
+ */
+export const FIRMWARE_PROTOCOL_MAX_FRAME = 256;
 
 /** The runtime sources of a chip (firmware/<chip>/), compiled into every firmware for it. */
 function runtimeSources(chip: string): string[] {
@@ -44,6 +55,8 @@ export function emitGenerationHeader(g: BakedGeneration, header: string): string
 #define GENERATION_TOPP ${floatLiteral(Math.fround(g.topp))}
 #define GENERATION_SEED ${g.seed}ULL
 #define EMBED_TOKENIZER ${g.embedTokenizer ? 1 : 0}
+/* 1: main() returns after the baked generation; 0: then it serves the protocol (doc/protocol.md) */
+#define EXIT_AFTER_GENERATION ${g.exitAfterGeneration ? 1 : 0}
 
 #endif
 `;
@@ -74,7 +87,7 @@ export function firmwareMakefile(target: Target, tool: string, runtime: string[]
 
 CC = ${t.cc}
 OBJCOPY = ${t.cc.replace(/gcc$/, 'objcopy')}
-CFLAGS = ${t.cflags.join(' ')}
+CFLAGS = ${t.cflags.join(' ')} -DPROTOCOL_MAX_FRAME=${FIRMWARE_PROTOCOL_MAX_FRAME}
 LDFLAGS = ${t.ldflags.join(' ')}
 OBJECTS = ${objects.join(' ')}
 
@@ -85,7 +98,8 @@ ${FIRMWARE_OUTPUTS.elf}: $(OBJECTS) memmap.ld
 \t$(CC) $(CFLAGS) -o $@ $(OBJECTS) $(LDFLAGS)
 
 forward.o: forward.c forward.h kernels.h model.h parallel.h
-main.o: main.c forward.h kernels.h model.h generation.h rp2040.h
+main.o: main.c forward.h kernels.h model.h generation.h protocol.h rp2040.h
+protocol.o: protocol.c protocol.h
 blobs.o: blobs.S weights.bin tokenizer.bin
 boot2_image.o: boot2_image.S boot2.bin
 

@@ -106,12 +106,13 @@ export function emitProject(outDir: string, inputs: ProjectInputs): BuildInfo {
   for (const file of common) copyAtomic(join(templates, 'common', file), join(outDir, file));
   // threads on an operating system; one core, no threads, on a microcontroller
   copyAtomic(join(templates, 'common', target.threads ? 'parallel.c' : 'parallel-none.c'), join(outDir, 'parallel.c'));
-  copyAtomic(join(templates, target.name, 'main.c'), join(outDir, 'main.c'));
+  // every executable (host, Raspberry Pis) shares the host's main.c; a firmware has its own
+  copyAtomic(join(templates, target.output === 'executable' ? 'host' : target.name, 'main.c'), join(outDir, 'main.c'));
   if (firmware) {
     if (!inputs.generation) throw new Error(`a firmware for ${target.name} needs a baked generation`);
     writeText(join(outDir, 'generation.h'), emitGenerationHeader(inputs.generation, generated('The generation this firmware runs at reset.')));
     const runtime = emitFirmwareRuntime(outDir, target, tool);
-    const application = ['main.c', 'forward.c', 'parallel.c', 'blobs.S', ...(withTokenizer ? ['tokenizer.c'] : [])];
+    const application = ['main.c', 'forward.c', 'parallel.c', 'protocol.c', 'blobs.S', ...(withTokenizer ? ['tokenizer.c'] : [])];
     writeText(join(outDir, 'Makefile'), firmwareMakefile(target, tool, runtime, application));
   } else {
     writeText(join(outDir, 'Makefile'), makefile(target, tool));

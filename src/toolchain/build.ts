@@ -32,6 +32,8 @@ export interface BuildRequest {
   topp?: number;
   seed?: bigint;
   embedTokenizer?: boolean;
+  /** Firmware targets: return from main() after the baked generation instead of serving the protocol (tests). */
+  exitAfterGeneration?: boolean;
   /** Firmware targets: the board's flash size in bytes, and which boot2 to link. */
   flashBytes?: number;
   boot2?: 'safe' | 'fast';
@@ -67,6 +69,7 @@ export function requestKey(req: BuildRequest, modelPath: string, tokenizerPath: 
     topp: req.topp ?? null,
     seed: req.seed?.toString() ?? null,
     embedTokenizer: req.embedTokenizer ?? false,
+    exitAfterGeneration: req.exitAfterGeneration ?? false,
     flashBytes: req.flashBytes ?? null,
     boot2: req.boot2 ?? null,
   };
@@ -99,10 +102,13 @@ export function planFor(req: BuildRequest, report: Reporter = () => {}) {
 }
 
 export async function build(req: BuildRequest, report: Reporter): Promise<BuildResult> {
-  const threads = req.threads ?? 1;
-  if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw new UserError(`--threads must be a whole number from 1 to 64, got ${threads}.`, 2);
+  if (req.threads !== undefined && (!Number.isInteger(req.threads) || req.threads < 1 || req.threads > 64)) {
+    throw new UserError(`--threads must be a whole number from 1 to 64, got ${req.threads}.`, 2);
+  }
   report(`[1/4] loading ${req.model ?? 'the default model'}`);
   const { target, loaded, plan, loadSeconds } = planFor(req, report);
+  // a board's program uses all its cores unless told otherwise; the host's (cores 0: unknown) one
+  const threads = req.threads ?? (target.threads ? Math.max(1, target.cpu.cores) : 1);
   if (threads > 1 && !target.threads) throw new UserError(`target ${target.name} has no threads; drop --threads.`, 2);
   report(`[2/4] memory plan\n${formatPlan(plan)}`);
   if (!plan.fits) throw new UserError(`the model does not fit ${target.name}:\n${plan.problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -119,6 +125,7 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
           topp: req.topp ?? 0.9,
           seed: req.seed ?? 42n,
           embedTokenizer: req.embedTokenizer ?? false,
+          exitAfterGeneration: req.exitAfterGeneration ?? false,
         }
       : undefined;
   if (generation && generation.promptTokens.length > plan.seqLen) {
@@ -137,7 +144,7 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
   });
   const emitSeconds = (performance.now() - emitStarted) / 1000;
 
-  requireTool(target.toolchain.cc, `to build for ${target.name}`, target.output === 'firmware' ? 'apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi' : 'apt-get install build-essential');
+  requireTool(target.toolchain.cc, `to build for ${target.name}`, installHint(target.toolchain.cc));
   report(`[4/4] compiling with ${target.toolchain.cc}`);
   const compileStarted = performance.now();
   await runMake(outDir, { onStep: (line) => report(`      ${line}`) });
@@ -150,6 +157,15 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
   writeBuildInfo(outDir, info);
   report(`built ${info.executable} (load ${loadSeconds.toFixed(2)} s, emit ${emitSeconds.toFixed(2)} s, compile ${compileSeconds.toFixed(2)} s)`);
   return { info, plan, outDir, seconds: { load: loadSeconds, emit: emitSeconds, compile: compileSeconds } };
+}
+
+/** How to get a target's C compiler, for the message when it is missing. */
+function installHint(cc: string): string {
+  const debian: Record<string, string> = {
+    'arm-none-eabi-gcc': 'gcc-arm-none-eabi libnewlib-arm-none-eabi',
+    'aarch64-linux-gnu-gcc': 'gcc-aarch64-linux-gnu libc6-dev-arm64-cross',
+  };
+  return `apt-get install ${debian[cc] ?? 'build-essential'} (Debian/Ubuntu)`;
 }
 
 /** The existing build in `outDir` if it was made from the same request, else undefined. */

@@ -19,7 +19,8 @@ const stories = { model: modelPath('stories260K.bin'), tokenizer: modelPath('tok
 
 async function runFirmware(req: Omit<BuildRequest, 'target'>, lines: string[]): Promise<{ output: string; cycles: number; log: string[] }> {
   const log: string[] = [];
-  const result = await build({ target: 'rp2040', ...stories, ...req }, (line) => log.push(line));
+  // the firmware returns from main() after its baked generation (a BKPT, where the run stops)
+  const result = await build({ target: 'rp2040', ...stories, exitAfterGeneration: true, ...req }, (line) => log.push(line));
   const uf2 = join(result.outDir, 'firmware.uf2');
   lines.push(...log);
   const emu = await Rp2040Emulator.load(uf2);

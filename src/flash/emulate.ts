@@ -1,0 +1,168 @@
+/**
+ * `flash --emulate`: the firmware in rp2040js (src/emulator/rp2040.ts), in this process, with its
+ * UART0 on a pseudo-terminal, so that `monitor --port <that path>` talks to it exactly as to a
+ * board on a USB-UART bridge.
+ *
+ *   emulator UART0  ⇄  our end of a socat pty pair  ⇄  the user's end (printed), for monitor
+ *
+ * Bytes from the firmware are written to our end as they come; bytes read from it are queued
+ * into the emulated UART's 32-byte RX FIFO as the firmware makes room (the harness's writeUart).
+ * As on a real UART, what the firmware sends while nobody has the user's end open is lost.
+ * `reset()` starts the firmware again from its image (the board's RUN button); `stop()` ends the
+ * emulator loop, closes the port and ends socat, and never hangs.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { readBuildInfo } from '../codegen/project.js';
+import { Rp2040Emulator, EmulatorError } from '../emulator/rp2040.js';
+import { RAW_PTY, SocatBridge } from '../serial/pty.js';
+import { SerialConnection } from '../serial/transport.js';
+import { UserError } from '../util/errors.js';
+
+/** Wall-clock seconds per emulator run slice: how quickly stop() and reset() take effect. */
+const SLICE_SECONDS = 0.2;
+
+export interface EmulationOptions {
+  /** A .uf2 or .bin file, or a build directory (default: build/rp2040/). */
+  firmware?: string;
+  target?: string;
+  report?: (line: string) => void;
+}
+
+/** How an emulation ended. */
+export interface EmulationEnd {
+  reason: 'stopped' | 'exited' | 'error';
+  message: string;
+}
+
+/** The firmware file to emulate: a file as given, or firmware.uf2 in a build directory (default build/rp2040). */
+export function firmwareToEmulate(firmware: string | undefined, target = 'rp2040'): string {
+  if (target !== 'rp2040') throw new UserError(`--emulate runs RP2040 firmware in rp2040js; target "${target}" has no emulator here.`, 2);
+  const given = resolve(firmware ?? join('build', target));
+  const isDirectory = firmware === undefined || (existsSync(given) && statSync(given).isDirectory());
+  const file = isDirectory ? join(given, 'firmware.uf2') : given;
+  if (!existsSync(file)) {
+    throw new UserError(
+      firmware === undefined
+        ? `no firmware to emulate: ${file} does not exist. Build one first: llama2-embed build --target rp2040 (add -n 0 for a firmware that only answers the monitor).`
+        : `${file}: no such firmware file (expected a .uf2, a .bin, or a build directory).`,
+    );
+  }
+  const info = readBuildInfo(dirname(file));
+  if (info && info.target !== target) throw new UserError(`${file} was built for target "${info.target}", not ${target}: it cannot run in the RP2040 emulator.`);
+  return file;
+}
+
+export class EmulatedBoard {
+  private emulator: Rp2040Emulator;
+  private detachUart: () => void;
+  private pending: number[] = [];
+  private flushScheduled = false;
+  private stopping = false;
+  private readonly loop: Promise<EmulationEnd>;
+  /** Cycles run by earlier images (before a reset). */
+  private cyclesBefore = 0;
+  private started = performance.now();
+
+  private constructor(
+    readonly firmware: string,
+    image: Rp2040Emulator,
+    private readonly bridge: SocatBridge,
+    private readonly uart: SerialConnection,
+    /** The user's end of the pty: give it to `monitor --port`. */
+    readonly devicePath: string,
+  ) {
+    this.emulator = image;
+    this.detachUart = this.attach(image);
+    uart.onData((bytes) => this.emulator.writeUart(bytes));
+    this.loop = this.run();
+  }
+
+  /** Loads the firmware, makes the pty pair and starts the firmware. */
+  static async start(options: EmulationOptions = {}): Promise<EmulatedBoard> {
+    const firmware = firmwareToEmulate(options.firmware, options.target);
+    const emulator = await Rp2040Emulator.load(firmware);
+    const bridge = await SocatBridge.start([RAW_PTY, RAW_PTY]);
+    try {
+      const uart = await SerialConnection.open(bridge.ptys[0], { baudRate: 115200 });
+      return new EmulatedBoard(firmware, emulator, bridge, uart, bridge.ptys[1]);
+    } catch (err) {
+      await bridge.stop();
+      throw err;
+    }
+  }
+
+  /** Resolves when the emulation ends: stop(), the firmware returned from main(), or an emulator error. */
+  get ended(): Promise<EmulationEnd> {
+    return this.loop;
+  }
+
+  /** Emulated cycles since the first start, and the emulation's speed in emulated MHz. */
+  get speed(): { cycles: number; emulatedMHz: number } {
+    const cycles = this.cyclesBefore + this.emulator.cycles;
+    const seconds = (performance.now() - this.started) / 1000;
+    return { cycles, emulatedMHz: seconds > 0 ? cycles / seconds / 1e6 : 0 };
+  }
+
+  /** Starts the firmware again from its image, as the board's RUN button would; the pty stays. */
+  async reset(): Promise<void> {
+    const next = await Rp2040Emulator.load(this.firmware);
+    this.detachUart();
+    this.cyclesBefore += this.emulator.cycles;
+    this.pending = [];
+    this.emulator = next;
+    this.detachUart = this.attach(next);
+  }
+
+  /** Ends the emulation, closes our end of the pty and ends socat. */
+  async stop(): Promise<EmulationEnd> {
+    this.stopping = true;
+    const end = await this.loop;
+    this.flush();
+    await this.uart.close();
+    await this.bridge.stop();
+    return end;
+  }
+
+  private attach(emulator: Rp2040Emulator): () => void {
+    return emulator.onUartByte((byte) => {
+      this.pending.push(byte);
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.pending.length === 0 || this.uart.isLost) return;
+    const bytes = Uint8Array.from(this.pending);
+    this.pending = [];
+    this.uart.write(bytes).catch(() => {}); // the pty is gone: the loop notices and ends
+  }
+
+  private async run(): Promise<EmulationEnd> {
+    for (;;) {
+      if (this.stopping) return { reason: 'stopped', message: 'the emulator was stopped' };
+      if (this.uart.isLost || !this.bridge.running) return { reason: 'error', message: `the pseudo-terminal went away (${this.uart.lostReason ?? 'socat exited'})` };
+      const emulator = this.emulator;
+      let result;
+      try {
+        result = await emulator.run({ maxSeconds: SLICE_SECONDS });
+      } catch (err) {
+        if (err instanceof EmulatorError) return { reason: 'error', message: err.message };
+        throw err;
+      }
+      if (emulator !== this.emulator) continue; // reset during the slice
+      if (result.reason === 'break') {
+        this.flush();
+        const how =
+          result.breakCode === 0
+            ? `the firmware returned from main() with ${result.exitCode ?? 0} (a build with exitAfterGeneration stops after its baked generation)`
+            : `the firmware stopped on a fault (bkpt #${result.breakCode}); its last output:\n${result.output.slice(-400)}`;
+        return { reason: result.breakCode === 0 ? 'exited' : 'error', message: how };
+      }
+    }
+  }
+}
