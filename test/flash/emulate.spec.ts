@@ -64,15 +64,15 @@ describe('flash --emulate: the firmware in rp2040js behind a pseudo-terminal', f
     return b;
   }
 
-  it('build → flash --emulate → monitor --port <pty> -i … -n 12 -t 0 --json: the reference engine\'s tokens', async () => {
+  it('build → flash --emulate → monitor --port <pty> -i … -n 64 -t 0 --json: the reference engine\'s tokens', async () => {
     const flash = startCli(['flash', '--emulate', serving], { cwd: tmp.dir });
     const [, pty] = await flash.waitFor(/UART0: (\/\S+)/, 30_000);
     expect(flash.stdout()).to.include(`llama2-embed monitor --port ${pty}`);
-    const monitor = startCli(['monitor', '--port', pty, '-i', PROMPT, '-n', '12', '-t', '0', '--json', '--build', serving], { cwd: tmp.dir });
-    expect(await monitor.exit(180_000)).to.equal(0, monitor.stderr());
+    const monitor = startCli(['monitor', '--port', pty, '-i', PROMPT, '-n', '64', '-t', '0', '--json', '--build', serving], { cwd: tmp.dir });
+    expect(await monitor.exit(480_000)).to.equal(0, monitor.stderr());
     const lines = jsonLines(monitor.stdout());
     const tokens = lines.filter((l) => l.type === 'token');
-    const expected = reference(12);
+    const expected = reference(64);
     expect(tokens.map((t) => `${t.generated ? 'G' : 'P'} ${t.token}`)).to.deep.equal(expected.idLines);
     const summary = lines.at(-1)!;
     expect(summary.type).to.equal('summary');
