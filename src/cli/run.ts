@@ -1,12 +1,15 @@
 /**
  * `llama2-embed run`: builds the program for the target if the last build does not match, then runs
- * it with generate's flags (host target: a native process).
+ * it with generate's flags: the host's as a native process, a Raspberry Pi's (AArch64 Linux) under
+ * qemu-aarch64 emulating the board's CPU when this machine is not ARM64.
  */
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { defaultTokenizerFor, DEFAULT_MODEL } from '../engine/load.js';
 import { locateModelFile } from '../models/locate.js';
+import { loadTarget, type Target } from '../plan/target.js';
+import { requireTool } from '../toolchain/make.js';
 import { UserError } from '../util/errors.js';
 import { buildRequest, withBuildOptions, type BuildArgs } from './build.js';
 import { OUTPUT_FORMATS, parseSampling, withGenerationOptions, type OutputFormat } from './generate.js';
@@ -18,19 +21,39 @@ interface RunArgs extends BuildArgs {
   topp: number;
   seed?: string;
   format: OutputFormat;
+  emulate?: boolean;
+}
+
+/**
+ * How qemu user mode runs a cross-built Linux program of `target` (`aarch64-linux-gnu-gcc` →
+ * `qemu-aarch64`, `-mcpu=cortex-a72` → `-cpu cortex-a72`), or undefined for a native target.
+ */
+export function emulatorFor(target: Target): { command: string; args: string[]; arch: string } | undefined {
+  const triple = /^([a-z0-9_]+)-linux-gnu-/.exec(target.toolchain.cc);
+  if (target.output !== 'executable' || !triple) return undefined;
+  const cpu = target.toolchain.cflags.map((f) => /^-mcpu=([a-z0-9.-]+)/.exec(f)?.[1]).find((c) => c !== undefined);
+  return { command: `qemu-${triple[1]}`, args: cpu ? ['-cpu', cpu] : [], arch: triple[1] };
 }
 
 export const runCommand: CommandModule<object, RunArgs> = {
   command: 'run',
   describe: 'build the program for a target if needed and generate with it (flags as generate)',
   builder: (y) =>
-    withGenerationOptions(withBuildOptions(y)).option('format', {
-      choices: OUTPUT_FORMATS.filter((f) => f !== 'jsonl'),
-      default: 'text' as OutputFormat,
-      describe: 'text, or token ids (P/G lines)',
-    }) as unknown as Argv<RunArgs>,
+    withGenerationOptions(withBuildOptions(y))
+      .option('format', {
+        choices: OUTPUT_FORMATS.filter((f) => f !== 'jsonl'),
+        default: 'text' as OutputFormat,
+        describe: 'text, or token ids (P/G lines)',
+      })
+      .option('emulate', {
+        type: 'boolean',
+        describe: 'run a Raspberry Pi program under qemu-aarch64 with the board\'s CPU (default: when this machine is not ARM64)',
+      }) as unknown as Argv<RunArgs>,
   handler: async (args: ArgumentsCamelCase<RunArgs>) => {
-    if (args.target !== 'host') throw new UserError(`run executes the program here; for ${args.target} use build, flash and monitor.`, 2);
+    const target = loadTarget(args.target);
+    if (target.output !== 'executable') throw new UserError(`run executes the program here; for ${args.target} use build, flash and monitor.`, 2);
+    const emulator = emulatorFor(target);
+    const emulate = emulator !== undefined && (args.emulate ?? emulator.arch !== (process.arch === 'arm64' ? 'aarch64' : process.arch));
     const sampling = parseSampling(args);
     const { build, defaultOutDir, requestKey, upToDate } = await import('../toolchain/build.js');
     const req = buildRequest(args);
@@ -40,7 +63,15 @@ export const runCommand: CommandModule<object, RunArgs> = {
     let info = upToDate(outDir, requestKey(req, modelPath, tokenizerPath));
     if (!info) info = (await build(req, (line) => process.stderr.write(`${line}\n`))).info;
     const programArgs = ['-i', args.prompt, '-n', String(sampling.steps), '-t', String(sampling.temperature), '-p', String(sampling.topp), '-s', String(sampling.seed), '--format', args.format];
-    const child = spawn(info.executable, programArgs, { stdio: 'inherit' });
+    let command = info.executable;
+    if (emulate && emulator) {
+      const why = `to run the ${target.name} program (${emulator.arch} Linux) on this ${process.arch} machine`;
+      requireTool(emulator.command, why, `apt-get install qemu-user (Debian/Ubuntu), or copy ${info.executable} to the board and run it there`);
+      process.stderr.write(`running under ${emulator.command} ${emulator.args.join(' ')} (emulated: tok/s are not the board's)\n`);
+      programArgs.unshift(...emulator.args, info.executable);
+      command = emulator.command;
+    }
+    const child = spawn(command, programArgs, { stdio: 'inherit' });
     const code = await new Promise<number>((done, fail) => {
       child.on('error', fail);
       child.on('close', (c, signal) => done(c ?? (signal ? 128 : 1)));

@@ -1,21 +1,43 @@
 /*
  * C definitions of the kernel builtins that C does not have (src/kernels/builtins.ts has the
- * portable TypeScript twin of each; test/codegen/builtins.spec.ts checks that they agree).
+ * portable TypeScript twin of each; test/codegen/builtins.spec.ts checks that they agree on this
+ * machine, test/pi/builtins.spec.ts the AArch64 paths under qemu-aarch64).
  * Pasted at the top of every generated kernels.h.
  */
 static inline int imin(int a, int b) { return a < b ? a : b; }
 
-#if defined(__AVX2__)
+/*
+ * LLAMA2_EMBED_NO_INTRINSICS: the portable loop only (what the compiler makes of plain C), for the
+ * benchmarks' baseline. LLAMA2_EMBED_DOTPROD (targets/rpi5.json): dot_q8_rows4 alone is compiled
+ * for ARMv8.2 with the dot product instructions (SDOT); the rest of the program stays ARMv8.0, and
+ * main.c checks the CPU before anything runs, so that a Pi 4 refuses the program instead of
+ * dying of SIGILL in the middle of a matmul.
+ */
+#if defined(__AVX2__) && !defined(LLAMA2_EMBED_NO_INTRINSICS)
+#define DOT_Q8_AVX2 1
 #include <immintrin.h>
+#elif defined(__aarch64__) && defined(__ARM_NEON) && !defined(LLAMA2_EMBED_NO_INTRINSICS)
+#include <arm_neon.h>
+#if defined(LLAMA2_EMBED_DOTPROD)
+#define DOT_Q8_SDOT 1
+#define DOT_Q8_TARGET __attribute__((target("arch=armv8.2-a+dotprod")))
+#else
+#define DOT_Q8_NEON 1
+#endif
+#endif
+#ifndef DOT_Q8_TARGET
+#define DOT_Q8_TARGET
 #endif
 
 /*
  * out[r] = sum over k < n of x[x_off + k] * w[w_off + r * row_stride + k], for the 4 rows r = 0..3.
  * The int8 values must lie in [-127, 127] (Q8_0 never produces -128): the x86 path multiplies
- * |x| by w with the sign of x moved onto w, in 16-bit pairs that cannot saturate (2 * 127 * 127).
+ * |x| by w with the sign of x moved onto w, in 16-bit pairs that cannot saturate (2 * 127 * 127);
+ * the NEON path adds two int8 products in 16 bits before widening, which the same bound keeps
+ * exact; SDOT sums four products straight into 32 bits.
  * Integer sums are exact in any order, so every path gives the same result.
  */
-static inline void dot_q8_rows4(int32_t* out, const int8_t* x, int x_off, const int8_t* w, int w_off, int row_stride, int n) {
+static inline DOT_Q8_TARGET void dot_q8_rows4(int32_t* out, const int8_t* x, int x_off, const int8_t* w, int w_off, int row_stride, int n) {
     const int8_t* xp = x + x_off;
     const int8_t* w0 = w + w_off;
     const int8_t* w1 = w0 + row_stride;
@@ -23,7 +45,7 @@ static inline void dot_q8_rows4(int32_t* out, const int8_t* x, int x_off, const 
     const int8_t* w3 = w2 + row_stride;
     int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     int k = 0;
-#if defined(__AVX2__)
+#if defined(DOT_Q8_AVX2)
     if (n >= 32) {
         __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
 #if !(defined(__AVX512VNNI__) && defined(__AVX512VL__))
@@ -51,6 +73,67 @@ static inline void dot_q8_rows4(int32_t* out, const int8_t* x, int x_off, const 
         s1 = _mm_extract_epi32(total, 1);
         s2 = _mm_extract_epi32(total, 2);
         s3 = _mm_extract_epi32(total, 3);
+    }
+#elif defined(DOT_Q8_SDOT)
+    if (n >= 8) {
+        /* each SDOT adds, in every 32-bit lane, the four products of that lane's four bytes */
+        int32x4_t a0 = vdupq_n_s32(0), a1 = a0, a2 = a0, a3 = a0;
+        for (; k + 16 <= n; k += 16) {
+            int8x16_t xv = vld1q_s8(xp + k);
+            a0 = vdotq_s32(a0, vld1q_s8(w0 + k), xv);
+            a1 = vdotq_s32(a1, vld1q_s8(w1 + k), xv);
+            a2 = vdotq_s32(a2, vld1q_s8(w2 + k), xv);
+            a3 = vdotq_s32(a3, vld1q_s8(w3 + k), xv);
+        }
+        if (k + 8 <= n) { /* a last half vector, the upper lanes zero */
+            const int8x8_t zero = vdup_n_s8(0);
+            int8x16_t xv = vcombine_s8(vld1_s8(xp + k), zero);
+            a0 = vdotq_s32(a0, vcombine_s8(vld1_s8(w0 + k), zero), xv);
+            a1 = vdotq_s32(a1, vcombine_s8(vld1_s8(w1 + k), zero), xv);
+            a2 = vdotq_s32(a2, vcombine_s8(vld1_s8(w2 + k), zero), xv);
+            a3 = vdotq_s32(a3, vcombine_s8(vld1_s8(w3 + k), zero), xv);
+            k += 8;
+        }
+        /* pairwise sums twice: lane r holds the total of row r */
+        int32x4_t total = vpaddq_s32(vpaddq_s32(a0, a1), vpaddq_s32(a2, a3));
+        s0 = vgetq_lane_s32(total, 0);
+        s1 = vgetq_lane_s32(total, 1);
+        s2 = vgetq_lane_s32(total, 2);
+        s3 = vgetq_lane_s32(total, 3);
+    }
+#elif defined(DOT_Q8_NEON)
+    if (n >= 8) {
+        /* products of 8 bytes widened to 16 bits (SMULL), the next 8 added to them (SMLAL: at most
+         * 2 * 127 * 127, no overflow), then pairs of 16-bit lanes added into 32-bit ones (SADALP) */
+        int32x4_t a0 = vdupq_n_s32(0), a1 = a0, a2 = a0, a3 = a0;
+        for (; k + 16 <= n; k += 16) {
+            int8x16_t xv = vld1q_s8(xp + k);
+            int8x8_t xlo = vget_low_s8(xv);
+#define DOT_Q8_STEP(acc, wp)                                   \
+    do {                                                       \
+        int8x16_t wv = vld1q_s8((wp) + k);                     \
+        int16x8_t p = vmull_s8(xlo, vget_low_s8(wv));          \
+        acc = vpadalq_s16(acc, vmlal_high_s8(p, xv, wv));      \
+    } while (0)
+            DOT_Q8_STEP(a0, w0);
+            DOT_Q8_STEP(a1, w1);
+            DOT_Q8_STEP(a2, w2);
+            DOT_Q8_STEP(a3, w3);
+#undef DOT_Q8_STEP
+        }
+        if (k + 8 <= n) { /* a last half vector */
+            int8x8_t xv = vld1_s8(xp + k);
+            a0 = vpadalq_s16(a0, vmull_s8(xv, vld1_s8(w0 + k)));
+            a1 = vpadalq_s16(a1, vmull_s8(xv, vld1_s8(w1 + k)));
+            a2 = vpadalq_s16(a2, vmull_s8(xv, vld1_s8(w2 + k)));
+            a3 = vpadalq_s16(a3, vmull_s8(xv, vld1_s8(w3 + k)));
+            k += 8;
+        }
+        int32x4_t total = vpaddq_s32(vpaddq_s32(a0, a1), vpaddq_s32(a2, a3));
+        s0 = vgetq_lane_s32(total, 0);
+        s1 = vgetq_lane_s32(total, 1);
+        s2 = vgetq_lane_s32(total, 2);
+        s3 = vgetq_lane_s32(total, 3);
     }
 #endif
     for (; k < n; k++) {

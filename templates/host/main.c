@@ -60,6 +60,23 @@ static void fail(const char* message, const char* detail) {
     exit(EXIT_FAILURE);
 }
 
+#ifdef LLAMA2_EMBED_DOTPROD
+/*
+ * Built for the Pi 5 (targets/rpi5.json): the int8 dot products use SDOT, which a Pi 4 or a
+ * Pi Zero 2 does not have. Checked before anything else runs, to refuse instead of dying of SIGILL.
+ */
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1UL << 20)
+#endif
+static void require_dot_product(void) {
+    if (!(getauxval(AT_HWCAP) & HWCAP_ASIMDDP)) {
+        fail("this program was built for rpi5 (dot product instructions); this CPU lacks them: build with --target rpi4 "
+             "(--target rpi-zero2 for a Pi Zero 2)", NULL);
+    }
+}
+#endif
+
 /* ---------------------------------------------------------------------------------------------
  * --protocol: the host tokenizes; this program receives GENERATE frames on stdin and streams
  * TOKEN frames and a DONE to stdout (doc/protocol.md), as a board does over its UART, until
@@ -246,6 +263,9 @@ int main(int argc, char** argv) {
     unsigned long long rng_seed = 0;
     int steps = 256, ids_format = 0, dump_logits = 0, threads = DEFAULT_THREADS, protocol = 0;
     const char* prompt = "";
+#ifdef LLAMA2_EMBED_DOTPROD
+    require_dot_product();
+#endif
 
     for (int i = 1; i < argc; i += 2) {
         if (strcmp(argv[i], "--protocol") == 0) { /* the one flag without a value */
