@@ -105,9 +105,14 @@ async function countInstructions(dir: string, cpu: string, program: string, args
   return { instructions, stdout };
 }
 
-/** Forward passes a `--format ids` run made: one per position, the last prompt token's included. */
-function forwardsIn(stdout: string): number {
-  return stdout.split('\n').filter((l) => l.startsWith('P ') || l.startsWith('G ')).length - 1;
+/**
+ * Forward passes a `--format ids` run of `steps` made: one per position inside the prompt (all its
+ * P lines are printed first, whatever the steps), then one per generated token (a G line each).
+ */
+function forwardsIn(stdout: string, steps: number): number {
+  const lines = stdout.split('\n');
+  const prompt = lines.filter((l) => l.startsWith('P ')).length;
+  return Math.min(steps, prompt - 1) + lines.filter((l) => l.startsWith('G ')).length;
 }
 
 function argsFor(m: ModelCase, steps: number): string[] {
@@ -117,7 +122,7 @@ function argsFor(m: ModelCase, steps: number): string[] {
 async function instructionsPerToken(dir: string, cpu: string, program: string, m: ModelCase): Promise<number> {
   const a = await countInstructions(dir, cpu, program, argsFor(m, m.from));
   const b = await countInstructions(dir, cpu, program, argsFor(m, m.to));
-  const tokens = forwardsIn(b.stdout) - forwardsIn(a.stdout);
+  const tokens = forwardsIn(b.stdout, m.to) - forwardsIn(a.stdout, m.from);
   if (tokens <= 0) throw new Error(`${program}: the longer run made no more forward passes (it met BOS early)`);
   return (b.instructions - a.instructions) / tokens;
 }
@@ -128,7 +133,7 @@ function qemuSecondsPerToken(cpu: string, program: string, m: ModelCase): number
     const start = performance.now();
     const r = spawnSync('qemu-aarch64', ['-cpu', cpu, program, ...argsFor(m, steps)], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
     if (r.status !== 0) throw new Error(`${program} failed under qemu: ${r.stderr}`);
-    return { seconds: (performance.now() - start) / 1000, forwards: forwardsIn(r.stdout) };
+    return { seconds: (performance.now() - start) / 1000, forwards: forwardsIn(r.stdout, steps) };
   };
   const samples: number[] = [];
   for (let i = 0; i < 3; i++) {
