@@ -71,7 +71,7 @@ describe('emulator/rp2040 harness', function () {
       const started = Date.now();
       const result = await emu.run({ maxSeconds: 0.3 });
       expect(result.reason).to.equal('timeout');
-      expect(Date.now() - started).to.be.within(250, 3000);
+      expect(Date.now() - started).to.be.within(250, 20_000); // not before the budget; the upper bound only guards against a hang on a loaded box
     }
   });
 

@@ -71,7 +71,8 @@ describe('serial: DeviceSession', () => {
     const err = await session.hello().catch((e: unknown) => e);
     expect(err).to.be.instanceOf(ProtocolTimeoutError);
     expect((err as Error).message).to.match(/no HELLO from the device within 0\.4 s \(\d+ HELLO_REQUESTs sent/);
-    expect(Date.now() - started).to.be.within(350, 2000);
+    // not before its 0.4 s timeout; the upper bound only guards against a hang (CI boxes get loaded)
+    expect(Date.now() - started).to.be.within(350, 20_000);
     expect(device.received.filter((m) => m.type === 'hello-request').length).to.be.at.least(3);
   });
 
