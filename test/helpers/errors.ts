@@ -12,3 +12,14 @@ export function userError(fn: () => unknown): UserError {
   }
   throw new Error('expected a UserError, but nothing was thrown');
 }
+
+/** Resolves to the UserError `promise` rejects with (and fails when it resolves). */
+export async function rejectedUserError(promise: Promise<unknown>): Promise<UserError> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).to.be.instanceOf(UserError);
+    return err as UserError;
+  }
+  throw new Error('expected a UserError, but it succeeded');
+}

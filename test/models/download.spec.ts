@@ -6,23 +6,12 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DEFAULT_STALL_TIMEOUT_MS, INTERRUPTED_EXIT_CODE, downloadFile, partPathFor } from '../../src/models/download.js';
 import type { DownloadRequest } from '../../src/models/download.js';
-import { UserError } from '../../src/util/errors.js';
 import { modelPath, tempDir } from '../helpers/fixtures.js';
 import { FileServer } from './file-server.js';
+import { rejectedUserError as userError } from '../helpers/errors.js';
 
 const MODEL = 'stories260K.bin';
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
-
-/** Resolves to the UserError `promise` rejects with (and fails when it resolves). */
-async function userError(promise: Promise<unknown>): Promise<UserError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).to.be.instanceOf(UserError);
-    return err as UserError;
-  }
-  throw new Error('expected a UserError, but it succeeded');
-}
 
 describe('models/download', () => {
   const original = readFileSync(modelPath(MODEL));

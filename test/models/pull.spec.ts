@@ -10,18 +10,9 @@ import { KNOWN_MODELS, findKnownModel } from '../../src/models/registry.js';
 import { UserError } from '../../src/util/errors.js';
 import { modelPath, tempDir } from '../helpers/fixtures.js';
 import { FileServer } from './file-server.js';
+import { rejectedUserError as userError } from '../helpers/errors.js';
 
 const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
-
-async function userError(promise: Promise<unknown>): Promise<UserError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).to.be.instanceOf(UserError);
-    return err as UserError;
-  }
-  throw new Error('expected a UserError, but it succeeded');
-}
 
 describe('models/pull', () => {
   const checkpoint = readFileSync(modelPath('stories260K.bin'));
