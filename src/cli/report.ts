@@ -25,6 +25,7 @@ interface ReportArgs {
   tokenizer?: string;
   quant: string;
   groupSize?: number;
+  arithmetic: 'float' | 'integer';
   sequences: number;
   length: number;
   seed: number;
@@ -118,6 +119,7 @@ export function runReport(args: ReportArgs): QuantReport {
     seed,
     evalText,
     targets,
+    integer: args.arithmetic === 'integer',
     progress: (label, total) => new Progress(label, total, { quiet: args.quiet, unit: 'items' }),
   });
 
@@ -141,6 +143,11 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       .option('model', { alias: 'm', type: 'string', describe: 'checkpoint (.bin), a path or a name found by the model lookup (default: stories260K.bin)' })
       .option('tokenizer', { alias: 'z', type: 'string', describe: 'tokenizer.bin (default: the one that goes with the model)' })
       .option('quant', { type: 'string', default: COMPARED_SCHEMES.join(','), describe: 'schemes to compare with fp32, comma-separated' })
+      .option('arithmetic', {
+        choices: ['float', 'integer'] as const,
+        default: 'float' as const,
+        describe: 'run the q8_0 candidate with the integer kernels (what an RP2040 build computes) to measure their cost too',
+      })
       .option('group-size', { type: 'number', describe: 'values per scale, for every scheme (default: chosen for each scheme)' })
       .option('sequences', { type: 'number', default: REPORT_DEFAULTS.sequences, describe: 'sequences sampled from the fp32 model' })
       .option('length', { type: 'number', default: REPORT_DEFAULTS.length, describe: 'tokens per sampled sequence (at most seq_len)' })

@@ -95,6 +95,8 @@ const BUILTIN_RETURNS: Record<string, KernelType> = {
   idiv: 'i32',
   imin: 'i32',
   dotQ8Rows4: 'void',
+  mulShr: 'i32',
+  toI32: 'i32',
 };
 
 /** C definitions of the builtins that are not in C's own libraries (templates/common/kernel-builtins.h). */
@@ -659,6 +661,7 @@ export class KernelCompiler {
         if (!values.every((v) => isInteger(v.type))) throw this.unsupported(c, 'idiv() of non-integers');
         return { code: `${paren(values[0], values[0].prec === 13 ? 14 : 13)} / ${paren(values[1], 14)}`, type: 'i32', prec: 13 };
       }
+      if (name === 'toI32') return { code: `(int32_t)${paren(values[0], UNARY)}`, type: 'i32', prec: UNARY };
       const cname = name === 'roundHalfAway' ? 'round' : snakeCase(name);
       const argTypes: Record<string, KernelType[]> = {
         sqrtf: ['f32'],
@@ -668,6 +671,8 @@ export class KernelCompiler {
         roundHalfAway: ['f64'],
         imin: ['i32', 'i32'],
         dotQ8Rows4: ['i32[]', 'i8[]', 'i32', 'i8[]', 'i32', 'i32', 'i32'],
+        mulShr: ['i32', 'i32', 'i32'],
+        toI32: ['f64'],
       };
       values.forEach((v, i) => {
         const want = argTypes[name][i];

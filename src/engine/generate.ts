@@ -1,6 +1,11 @@
 /** The generation loop of llama2.c run.c `generate`: feed the prompt, then sample until `steps` or BOS. */
 import type { Sampler } from './sampler.js';
-import type { Transformer } from './transformer.js';
+
+/** What the generation loop needs of a model: the float engine (transformer.ts) or the integer one (transformer-int.ts). */
+export interface ForwardPass {
+  readonly seqLen: number;
+  forward(token: number, pos: number): Float32Array;
+}
 
 export const BOS = 1;
 export const EOS = 2;
@@ -21,7 +26,7 @@ export interface Step {
  * prompt's (0 or more than the context means the whole context), and generation stops after
  * BOS is sampled (that step is yielded, so callers can record it, but not printed by run.c).
  */
-export function* generate(transformer: Transformer, sampler: Sampler, promptTokens: number[], steps: number): Generator<Step> {
+export function* generate(transformer: ForwardPass, sampler: Sampler, promptTokens: number[], steps: number): Generator<Step> {
   if (promptTokens.length < 1) throw new Error('generate: the prompt needs at least one token (BOS)');
   const maxSteps = steps <= 0 || steps > transformer.seqLen ? transformer.seqLen : steps;
   let token = promptTokens[0];

@@ -40,6 +40,8 @@ export interface LoadRequest {
   weights?: WeightsPrecision;
   /** Group size of the quantized weights; default: the file's when it already holds that precision, else chosen for the model (src/quant/group-size.ts). */
   groupSize?: number;
+  /** The precision for an fp32 checkpoint when `weights` is not given (a target's default); a quantized checkpoint keeps its own. */
+  weightsForF32?: WeightsPrecision;
 }
 
 export interface Loaded {
@@ -54,16 +56,18 @@ export interface Loaded {
   loadMs: number;
 }
 
-export function loadForGeneration(req: LoadRequest): Loaded {
-  const modelPath = locateModelFile(req.model ?? DEFAULT_MODEL);
+export function loadForGeneration(request: LoadRequest): Loaded {
+  const modelPath = locateModelFile(request.model ?? DEFAULT_MODEL);
   const started = performance.now();
   const checkpoint = readCheckpoint(modelPath);
+  const storedScheme = schemeOf(checkpoint);
+  const req = request.weights === undefined && storedScheme?.scheme === 'f32' && request.weightsForF32 ? { ...request, weights: request.weightsForF32 } : request;
   const loadMs = performance.now() - started;
   const tokenizerPath = locateModelFile(req.tokenizer ?? defaultTokenizerFor(modelPath));
   const tokenizer = Tokenizer.read(tokenizerPath, checkpoint.config.vocabSize);
 
   // a checkpoint whose tensors follow no scheme (our own format allows any mix) runs as it is, called 'mixed'
-  const stored = schemeOf(checkpoint);
+  const stored = storedScheme;
   const weights = req.weights ?? stored?.scheme ?? 'mixed';
   if (weights === 'f32' && req.groupSize !== undefined) {
     throw new UserError(`--group-size ${req.groupSize} applies to quantized weights; add --weights q8_0, q4_0 or mixed to quantize ${basename(modelPath)}.`, 2);

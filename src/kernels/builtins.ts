@@ -70,3 +70,31 @@ export function dotQ8Rows4(out: Int32Array, x: Int8Array, xOff: i32, w: Int8Arra
   out[2] = s2;
   out[3] = s3;
 }
+
+/**
+ * The fixed-point product of the integer kernels: (a · b) / 2^s, rounded to nearest with ties
+ * toward +∞, computed exactly in 64 bits. a and b are 32-bit integers, 1 <= s <= 62, and the result
+ * must fit 32 bits (a kernel whose values leave that range has overflowed: TypeScript throws where
+ * C would wrap). C: `mul_shr` in templates/common/kernel-builtins.h.
+ */
+export function mulShr(a: i32, b: i32, s: i32): i32 {
+  const product = a * b;
+  let r: number;
+  if (Math.abs(product) < 2 ** 52 && s <= 52) {
+    r = Math.floor((product + 2 ** (s - 1)) / 2 ** s); // exact: every step stays below 2^53
+  } else {
+    r = Number((BigInt(a) * BigInt(b) + (1n << BigInt(s - 1))) >> BigInt(s));
+  }
+  if (r > 2147483647 || r < -2147483648) throw new RangeError(`mulShr(${a}, ${b}, ${s}) = ${r} does not fit 32 bits`);
+  return r;
+}
+
+/**
+ * An integral double (from roundHalfAway or floor) as a 32-bit integer: C's conversion `(int32_t)(x)`,
+ * which truncates; the TypeScript twin refuses fractions and values out of range, where C's
+ * conversion would differ or be undefined.
+ */
+export function toI32(x: f64): i32 {
+  if (!Number.isInteger(x) || x > 2147483647 || x < -2147483648) throw new RangeError(`toI32(${x}): not a 32-bit integer`);
+  return x + 0; // + 0: no negative zero in C integers
+}

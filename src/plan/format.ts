@@ -6,7 +6,9 @@ import { describeScheme } from '../quant/schemes.js';
 
 export function formatPlan(plan: Plan): string {
   const c = plan.config;
-  const precision = plan.weights === 'f32' ? 'fp32 weights' : `${describeScheme(plan.weights)}, group size ${plan.groupSize}`;
+  const precision =
+    (plan.weights === 'f32' ? 'fp32 weights' : `${describeScheme(plan.weights)}, group size ${plan.groupSize}`) +
+    (plan.arithmetic === 'integer' ? '; integer arithmetic (Q16.16, int8 KV cache)' : '');
   const title =
     `Memory plan for ${plan.target}: dim ${c.dim}, hidden ${c.hiddenDim}, ${c.nLayers} layers, ${c.nHeads} heads ` +
     `(${c.nKvHeads} KV), vocab ${c.vocabSize}, seq_len ${plan.seqLen}; ${precision}`;

@@ -7,6 +7,7 @@
 import type { Config, WeightDType } from '../checkpoint/model.js';
 import { headSize, kvDim } from '../checkpoint/model.js';
 import { describeScheme, precisionFor, QUANT_SCHEMES, type MatrixRole, type QuantScheme } from '../quant/schemes.js';
+import { UserError } from '../util/errors.js';
 import { formatBytes } from '../util/progress.js';
 import type { Memory, Target } from './target.js';
 
@@ -23,7 +24,15 @@ export interface PlanOptions {
   sharedClassifier: boolean;
   /** State the program keeps besides the model's (e.g. the tokenizer's tables), in bytes. */
   extraState?: { name: string; bytes: number; description: string }[];
+  /**
+   * The kernels' arithmetic: 'float' (llama2.c's float32, the default) or 'integer' (Q16.16
+   * activations, an int8 KV cache, fixed-point scales: for cores without an FPU; Q8_0 weights only).
+   */
+  arithmetic?: Arithmetic;
 }
+
+export type Arithmetic = 'float' | 'integer';
+export const ARITHMETICS: readonly Arithmetic[] = ['float', 'integer'];
 
 export type ElementType = 'f32' | 'i8' | 'u8' | 'i32' | 'u64';
 const ELEMENT_BYTES: Record<ElementType, number> = { f32: 4, i8: 1, u8: 1, i32: 4, u64: 8 };
@@ -57,6 +66,7 @@ export interface Plan {
   config: Config;
   weights: WeightPrecision;
   groupSize?: number;
+  arithmetic: Arithmetic;
   seqLen: number;
   sharedClassifier: boolean;
   buffers: PlannedBuffer[];
@@ -92,6 +102,9 @@ function weightSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpec[] {
   const L = c.nLayers;
   const kv = kvDim(c);
   const specs: BufferSpec[] = [];
+  // integer mode: fixed-point scales, norms (Q16.16) and tables (Q2.30), see src/quant/fixed-point.ts
+  const integer = o.arithmetic === 'integer';
+  const real = integer ? ('i32' as const) : ('f32' as const);
   const matrix = (name: string, rows: number, cols: number, layers: number, what: string, role: MatrixRole) => {
     const dtype = precisionFor(o.weights, role);
     if (dtype === 'f32') {
@@ -107,32 +120,34 @@ function weightSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpec[] {
     specs.push({
       name: `${name}_scales`,
       role: 'weights',
-      element: 'f32',
+      element: integer ? 'i32' : 'f32',
       count: layers * rows * groupsOf(cols, gs),
       description: `${what}, scales (${shape(layers, rows, groupsOf(cols, gs))})`,
       matrix: dtype,
     });
   };
   matrix('token_embedding_table', c.vocabSize, c.dim, 1, 'token embedding', 'embedding');
-  specs.push({ name: 'rms_att_weight', role: 'weights', element: 'f32', count: L * c.dim, description: `attention norms (${shape(L, c.dim)})` });
+  specs.push({ name: 'rms_att_weight', role: 'weights', element: real, count: L * c.dim, description: `attention norms (${shape(L, c.dim)})` });
   matrix('wq', c.dim, c.dim, L, 'query projection', 'layer');
   matrix('wk', kv, c.dim, L, 'key projection', 'layer');
   matrix('wv', kv, c.dim, L, 'value projection', 'layer');
   matrix('wo', c.dim, c.dim, L, 'attention output', 'layer');
-  specs.push({ name: 'rms_ffn_weight', role: 'weights', element: 'f32', count: L * c.dim, description: `feed-forward norms (${shape(L, c.dim)})` });
+  specs.push({ name: 'rms_ffn_weight', role: 'weights', element: real, count: L * c.dim, description: `feed-forward norms (${shape(L, c.dim)})` });
   matrix('w1', c.hiddenDim, c.dim, L, 'feed-forward gate', 'layer');
   matrix('w2', c.dim, c.hiddenDim, L, 'feed-forward down', 'layer');
   matrix('w3', c.hiddenDim, c.dim, L, 'feed-forward up', 'layer');
-  specs.push({ name: 'rms_final_weight', role: 'weights', element: 'f32', count: c.dim, description: `final norm (${c.dim})` });
+  specs.push({ name: 'rms_final_weight', role: 'weights', element: real, count: c.dim, description: `final norm (${c.dim})` });
   if (!o.sharedClassifier) matrix('wcls', c.vocabSize, c.dim, 1, 'classifier', 'classifier');
   const half = headSize(c) / 2;
-  specs.push({ name: 'rope_cos', role: 'weights', element: 'f32', count: seqLen * half, description: `RoPE cosines (${shape(seqLen, half)})` });
-  specs.push({ name: 'rope_sin', role: 'weights', element: 'f32', count: seqLen * half, description: `RoPE sines (${shape(seqLen, half)})` });
+  specs.push({ name: 'rope_cos', role: 'weights', element: real, count: seqLen * half, description: `RoPE cosines (${shape(seqLen, half)})` });
+  specs.push({ name: 'rope_sin', role: 'weights', element: real, count: seqLen * half, description: `RoPE sines (${shape(seqLen, half)})` });
+  if (integer) specs.push({ name: 'exp_table', role: 'weights', element: 'i32', count: 65, description: 'powers of two 2^(-i/64), for e^x' });
   return specs;
 }
 
 /** The run state, as llama2.c's RunState, plus the quantized activation and the sampler's scratch. */
 function stateSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpec[] {
+  if (o.arithmetic === 'integer') return integerStateSpecs(c, o, seqLen);
   const kv = kvDim(c);
   const specs: BufferSpec[] = [
     { name: 'key_cache', role: 'state', element: 'f32', count: c.nLayers * seqLen * kv, description: `KV cache, keys (${shape(c.nLayers, seqLen, kv)})` },
@@ -155,7 +170,39 @@ function stateSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpec[] {
   return specs;
 }
 
+/** The run state of the integer mode: Q16.16 activations, the int8 KV cache and its scales. */
+function integerStateSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpec[] {
+  const kv = kvDim(c);
+  const widest = Math.max(c.dim, c.hiddenDim);
+  const fixed = (name: string, count: number, description: string): BufferSpec => ({ name, role: 'state', element: 'i32', count, description: `${description}, Q16.16` });
+  return [
+    { name: 'key_cache', role: 'state', element: 'i8', count: c.nLayers * seqLen * kv, description: `KV cache, keys, int8 (${shape(c.nLayers, seqLen, kv)})` },
+    { name: 'key_max', role: 'state', element: 'i32', count: c.nLayers * seqLen * c.nKvHeads, description: `KV cache, keys, scales (${shape(c.nLayers, seqLen, c.nKvHeads)})` },
+    { name: 'value_cache', role: 'state', element: 'i8', count: c.nLayers * seqLen * kv, description: `KV cache, values, int8 (${shape(c.nLayers, seqLen, kv)})` },
+    { name: 'value_max', role: 'state', element: 'i32', count: c.nLayers * seqLen * c.nKvHeads, description: `KV cache, values, scales (${shape(c.nLayers, seqLen, c.nKvHeads)})` },
+    fixed('x', c.dim, 'activation'),
+    fixed('xb', c.dim, 'activation inside a residual branch'),
+    fixed('xb2', c.dim, 'attention output'),
+    fixed('hb', c.hiddenDim, 'feed-forward hidden'),
+    fixed('hb2', c.hiddenDim, 'feed-forward hidden'),
+    fixed('q', c.dim, 'query'),
+    fixed('k', kv, 'key'),
+    fixed('v', kv, 'value'),
+    { name: 'att', role: 'state', element: 'i32', count: seqLen, description: `attention scores of one head (${seqLen})` },
+    fixed('logits_fixed', c.vocabSize, 'output logits'),
+    { name: 'logits', role: 'state', element: 'f32', count: c.vocabSize, description: 'output logits, float32 for the sampler' },
+    { name: 'sampler_order', role: 'state', element: 'i32', count: c.vocabSize, description: 'top-p candidates', program: true },
+    { name: 'xq', role: 'state', element: 'i8', count: widest, description: 'quantized activation' },
+    { name: 'xm', role: 'state', element: 'i32', count: groupsOf(widest, o.groupSize!), description: 'quantized activation, group maxima' },
+    { name: 'qq', role: 'state', element: 'i8', count: c.dim, description: 'quantized query' },
+    { name: 'qm', role: 'state', element: 'i32', count: c.nHeads, description: 'quantized query, head maxima' },
+  ];
+}
+
 export function makePlan(target: Target, config: Config, options: PlanOptions): Plan {
+  if (options.arithmetic === 'integer' && options.weights !== 'q8_0') {
+    throw new UserError(`--arithmetic integer needs Q8_0 weights (--quant q8_0); the weights are ${options.weights}.`, 2);
+  }
   if (options.weights !== 'f32' && !(Number.isInteger(options.groupSize) && options.groupSize! > 0)) {
     throw new Error(`makePlan: ${options.weights} weights need a positive integer group size`);
   }
@@ -192,6 +239,7 @@ export function makePlan(target: Target, config: Config, options: PlanOptions): 
     config,
     weights: options.weights,
     groupSize: options.weights !== 'f32' ? options.groupSize : undefined,
+    arithmetic: options.arithmetic ?? 'float',
     seqLen,
     sharedClassifier: options.sharedClassifier,
     buffers,
@@ -214,8 +262,8 @@ function findProblems(plan: Plan, target: Target, options: PlanOptions): string[
     const over = use.used - capacity;
     const advice: string[] = [];
     if (use.memory.name === target.placement.state) {
-      const kvBytes = use.buffers.filter((b) => b.name.endsWith('_cache')).reduce((s, b) => s + b.bytes, 0);
-      const perPosition = kvBytes / plan.seqLen + plan.config.nHeads * 4;
+      const kvBytes = use.buffers.filter((b) => /_cache$|^(key|value)_max$/.test(b.name)).reduce((s, b) => s + b.bytes, 0);
+      const perPosition = kvBytes / plan.seqLen + (plan.arithmetic === 'integer' ? 4 : plan.config.nHeads * 4);
       const fewer = Math.ceil(over / perPosition);
       if (plan.seqLen - fewer >= 1) {
         advice.push(`--seq-len ${plan.seqLen - fewer} (the KV cache takes ${formatBytes(kvBytes)} at ${plan.seqLen} positions)`);
@@ -226,7 +274,7 @@ function findProblems(plan: Plan, target: Target, options: PlanOptions): string[
         advice.push(`not a shorter context: even at --seq-len 1 the state needs more than ${formatBytes(capacity)} (${biggest})`);
       }
     }
-    if (use.memory.name === target.placement.weights) {
+    if (use.memory.name === target.placement.weights && plan.arithmetic === 'float') {
       // smaller weights, from the largest that fits
       const order: WeightPrecision[] = ['q8_0', 'mixed', 'q4_0'];
       for (const weights of order.slice(order.indexOf(options.weights) + 1)) {

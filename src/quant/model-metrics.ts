@@ -18,7 +18,9 @@
 import type { Model } from '../checkpoint/model.js';
 import { BOS } from '../engine/generate.js';
 import { Sampler } from '../engine/sampler.js';
+import type { ForwardPass } from '../engine/generate.js';
 import { Transformer } from '../engine/transformer.js';
+import { IntTransformer } from '../engine/transformer-int.js';
 import { argmax } from '../kernels/sampling.js';
 import { argmaxOf, klDivergence, logSoftmax } from './metrics.js';
 
@@ -26,6 +28,13 @@ import { argmaxOf, klDivergence, logSoftmax } from './metrics.js';
 export interface Candidate {
   name: string;
   model: Model;
+  /** Run it with the integer kernels (Q8_0 models; what an RP2040 build computes) instead of float32. */
+  integer?: boolean;
+}
+
+/** The engine a candidate runs on. */
+function engineFor(model: Model, seqLen: number, integer = false): ForwardPass {
+  return integer ? new IntTransformer(model, seqLen) : new Transformer(model, seqLen);
 }
 
 export type ProgressCallback = (done: number, total: number) => void;
@@ -71,7 +80,7 @@ function runLockstep(
 ): ForcedComparison {
   const longest = Math.max(1, ...lengths);
   const refT = new Transformer(reference, longest);
-  const candT = candidates.map((c) => new Transformer(c.model, longest));
+  const candT = candidates.map((c) => engineFor(c.model, longest, c.integer));
   const vocab = reference.config.vocabSize;
   for (const c of candidates) {
     if (c.model.config.vocabSize !== vocab) throw new Error(`${c.name}: vocabulary of ${c.model.config.vocabSize}, the reference has ${vocab}`);
@@ -213,10 +222,10 @@ export function chunksForPerplexity(textTokens: readonly number[], seqLen: numbe
  * starts with BOS), fewer only when the context ends. Unlike run.c, generation goes on past a
  * generated BOS, so that every prompt is compared over the same number of tokens.
  */
-export function greedyContinuation(model: Model, prompt: readonly number[], count: number, onStep?: () => void): number[] {
+export function greedyContinuation(model: Model, prompt: readonly number[], count: number, onStep?: () => void, integer = false): number[] {
   if (prompt.length < 1) throw new RangeError('greedyContinuation: the prompt needs at least one token (BOS)');
   const steps = greedySteps(model, prompt, count);
-  const transformer = new Transformer(model, steps);
+  const transformer = engineFor(model, steps, integer);
   const out: number[] = [];
   let token = prompt[0];
   for (let pos = 0; pos < steps; pos++) {
@@ -279,7 +288,7 @@ export function compareGreedy(
       prompt,
       reference: ref,
       candidates: candidates.map((c) => {
-        const tokens = greedyContinuation(c.model, prompt.tokens, count, step);
+        const tokens = greedyContinuation(c.model, prompt.tokens, count, step, c.integer);
         return { name: c.name, tokens, identical: identicalPrefix(ref, tokens), total: ref.length };
       }),
     };

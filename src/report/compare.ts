@@ -165,6 +165,8 @@ export interface ReportRequest {
   evalText?: { path: string; text: string };
   targets: readonly Target[];
   progress?: PhaseProgress;
+  /** Run the Q8_0 candidate with the integer kernels (what an RP2040 build computes); others stay float32. */
+  integer?: boolean;
 }
 
 interface NamedMatrix {
@@ -267,7 +269,8 @@ export function compareSchemes(req: ReportRequest): QuantReport {
     return { scheme, model: q.model, groupSize: q.groupSize as number, reason: q.choice?.reason ?? null };
   });
   quantizing.finish(schemes.join(', '));
-  const candidates: Candidate[] = quantized.map((q) => ({ name: q.scheme, model: q.model }));
+  const integer = (scheme: ComparedScheme) => Boolean(req.integer) && scheme === 'q8_0';
+  const candidates: Candidate[] = quantized.map((q) => ({ name: q.scheme, model: q.model, integer: integer(q.scheme) }));
 
   // 2. divergence on text sampled from fp32
   const sampling = phase(progress, `sampling ${sequences} × ${length} tokens, comparing ${schemes.length} scheme${schemes.length === 1 ? '' : 's'}`);
@@ -301,7 +304,7 @@ export function compareSchemes(req: ReportRequest): QuantReport {
     const s = sampled.candidates[i];
     return {
       scheme: q.scheme,
-      description: describeScheme(q.scheme),
+      description: describeScheme(q.scheme) + (integer(q.scheme) ? ', run with the integer kernels (Q16.16 activations, int8 KV cache)' : ''),
       groupSize: q.groupSize,
       groupSizeReason: q.reason,
       sizes: schemeSizes(q.model, q.scheme, q.groupSize, req.targets),

@@ -7,6 +7,33 @@
 static inline int imin(int a, int b) { return a < b ? a : b; }
 
 /*
+ * The fixed-point product of the integer kernels: (a * b) / 2^s rounded to nearest (ties toward
+ * +infinity), exact in 64 bits; the result fits 32 bits by the kernels' design. GCC shifts signed
+ * 64-bit values arithmetically, which this relies on.
+ */
+static inline int32_t mul_shr(int32_t a, int32_t b, int s) {
+#if defined(__ARM_ARCH_6M__) || defined(LLAMA2_EMBED_MUL_SHR_HALVES)
+    /*
+     * Cortex-M0+ (ARMv6-M): MULS keeps 32 bits of a product, and GCC would call libgcc's 64 x 64
+     * __aeabi_lmul. Four 16 x 16 products give the unsigned 64-bit product, and subtracting the
+     * other operand from the high word for each negative one makes it the signed product (mod 2^64).
+     */
+    uint32_t ua = (uint32_t)a, ub = (uint32_t)b;
+    uint32_t al = ua & 0xffffu, ah = ua >> 16, bl = ub & 0xffffu, bh = ub >> 16;
+    uint32_t ll = al * bl, lh = al * bh, hl = ah * bl;
+    uint32_t mid = (ll >> 16) + (lh & 0xffffu) + (hl & 0xffffu);
+    uint32_t hi = ah * bh + (lh >> 16) + (hl >> 16) + (mid >> 16);
+    uint32_t lo = (mid << 16) | (ll & 0xffffu);
+    if (a < 0) hi -= ub;
+    if (b < 0) hi -= ua;
+    int64_t product = (int64_t)(((uint64_t)hi << 32) | lo);
+    return (int32_t)((product + ((int64_t)1 << (s - 1))) >> s);
+#else
+    return (int32_t)(((int64_t)a * b + ((int64_t)1 << (s - 1))) >> s);
+#endif
+}
+
+/*
  * LLAMA2_EMBED_NO_INTRINSICS: the portable loop only (what the compiler makes of plain C), for the
  * benchmarks' baseline. LLAMA2_EMBED_DOTPROD (targets/rpi5.json): dot_q8_rows4 alone is compiled
  * for ARMv8.2 with the dot product instructions (SDOT); the rest of the program stays ARMv8.0, and
@@ -24,6 +51,10 @@ static inline int imin(int a, int b) { return a < b ? a : b; }
 #else
 #define DOT_Q8_NEON 1
 #endif
+#elif defined(__ARM_ARCH_6M__) && !defined(LLAMA2_EMBED_NO_INTRINSICS)
+/* Cortex-M0+: a hand-scheduled loop in assembly (firmware/rp2040/dot_q8.S) */
+#define DOT_Q8_ARMV6M 1
+void dot_q8_rows4_armv6m(int32_t* out, const int8_t* x, int x_off, const int8_t* w, int w_off, int row_stride, int n);
 #endif
 #ifndef DOT_Q8_TARGET
 #define DOT_Q8_TARGET
@@ -38,6 +69,10 @@ static inline int imin(int a, int b) { return a < b ? a : b; }
  * Integer sums are exact in any order, so every path gives the same result.
  */
 static inline DOT_Q8_TARGET void dot_q8_rows4(int32_t* out, const int8_t* x, int x_off, const int8_t* w, int w_off, int row_stride, int n) {
+#if defined(DOT_Q8_ARMV6M)
+    dot_q8_rows4_armv6m(out, x, x_off, w, w_off, row_stride, n);
+    return;
+#endif
     const int8_t* xp = x + x_off;
     const int8_t* w0 = w + w_off;
     const int8_t* w1 = w0 + row_stride;

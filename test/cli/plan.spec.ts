@@ -11,8 +11,16 @@ describe('cli: plan and build against a board', function () {
   const tmp = tempDir();
   after(() => tmp.cleanup());
 
-  it('prints the plan of stories260K for the Pico, with the context fitted to its SRAM', () => {
-    const r = cli(['plan', '--target', 'rp2040', '--quant', 'q8_0']);
+  it('prints the plan of stories260K for the Pico: Q8_0 and integer kernels, the whole context in SRAM', () => {
+    const r = cli(['plan', '--target', 'rp2040']);
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stderr).not.to.match(/does not fit/);
+    expect(r.stdout).to.match(/^Memory plan for rp2040: .*Q8_0/m);
+    expect(r.stdout).to.match(/key_cache +sram \(state\) +81,920 .*int8/);
+  });
+
+  it('prints the plan of stories260K for the Pico with float kernels, with the context fitted to its SRAM', () => {
+    const r = cli(['plan', '--target', 'rp2040', '--quant', 'q8_0', '--arithmetic', 'float']);
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stderr).to.match(/seq_len 512 does not fit rp2040; using --seq-len \d+/);
     expect(r.stdout).to.match(/^Memory plan for rp2040: .*Q8_0/m);

@@ -11,6 +11,20 @@ describe('cli: report', function () {
   beforeEach(() => ({ dir, cleanup } = tempDir()));
   afterEach(() => cleanup());
 
+  it('--arithmetic integer runs the q8_0 candidate with the integer kernels, and says so', () => {
+    const json = join(dir, 'report.json');
+    const r = cli(['report', '--quant', 'q8_0', '--arithmetic', 'integer', '--sequences', '2', '--length', '16', '--json', json, '-q']);
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.contain('run with the integer kernels');
+    const doc = JSON.parse(readFileSync(json, 'utf8'));
+    const float = JSON.parse(readFileSync(json, 'utf8'));
+    expect(doc.schemes[0].sampled.meanKl).to.be.a('number').and.greaterThan(0);
+    // the same weights run with float kernels give other distributions
+    const plain = cli(['report', '--quant', 'q8_0', '--sequences', '2', '--length', '16', '--json', json, '-q']);
+    expect(plain.status, plain.stderr).to.equal(0);
+    expect(JSON.parse(readFileSync(json, 'utf8')).schemes[0].sampled.meanKl).not.to.equal(float.schemes[0].sampled.meanKl);
+  });
+
   it('compares every scheme with fp32 on stories260K and writes the JSON and the HTML', () => {
     const json = join(dir, 'report.json');
     const html = join(dir, 'report.html');

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dotQ8Rows4, fabsf, floor, fround, idiv, imin, ldexp, roundHalfAway, sqrtf } from '../../src/kernels/builtins.js';
+import { dotQ8Rows4, fabsf, floor, fround, idiv, imin, ldexp, mulShr, roundHalfAway, sqrtf, toI32 } from '../../src/kernels/builtins.js';
 import { BUILTINS_PRELUDE, doubleLiteral } from '../../src/codegen/kernel-compiler.js';
 import { tempDir } from '../helpers/fixtures.js';
 
@@ -107,6 +107,59 @@ int main(void) {
         dotQ8Rows4(out, x, 3, w, 5, rowStride, Math.min(n, rowStride - 5));
         expect(c[i], `n = ${n}`).to.equal(Array.from(out).join(' '));
       });
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  it('mulShr (mul_shr) and toI32: the 64-bit fixed-point product rounds alike, for every sign and shift', () => {
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    const cases: [number, number, number][] = [
+      [0, 0, 16], [1, 1, 1], [-1, 1, 1], [3, 1, 1], [-3, 1, 1], [5, 1, 2], [-5, 1, 2], [6, 1, 2], [-6, 1, 2],
+      [2147483647, 2147483647, 62], [-2147483648, 2147483647, 62], [-2147483648, -2147483648, 62], [1073741824, 1073741824, 30],
+      [123456789, 987654, 30], [-123456789, 987654, 30], [65536, -65536, 16],
+    ];
+    for (let i = 0; i < 3000; i++) {
+      const a = next() - 2 ** 30 - (i % 2 ? 2 ** 30 : 0);
+      const b = (next() >> (i % 31)) * (i % 3 ? 1 : -1);
+      const s = 1 + (i % 62);
+      cases.push([a, b, s]);
+    }
+    const fits = cases.filter(([a, b, s]) => {
+      try {
+        mulShr(a, b, s);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    expect(fits.length).to.be.greaterThan(1000);
+    const tmp = tempDir();
+    try {
+      const program = `#include <stdint.h>
+#include <stdio.h>
+#include <math.h>
+${BUILTINS_PRELUDE}
+static const int32_t cases[][3] = {${fits.map(([a, b, s]) => `{${a === -2147483648 ? '(-2147483647 - 1)' : a}, ${b === -2147483648 ? '(-2147483647 - 1)' : b}, ${s}}`).join(', ')}};
+static const double rounded[] = {0.0, -0.0, 2147483647.0, -2147483648.0, 1e9, -1e9, 12345.0};
+int main(void) {
+    for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) printf("%d\\n", mul_shr(cases[i][0], cases[i][1], cases[i][2]));
+    for (unsigned i = 0; i < sizeof rounded / sizeof rounded[0]; i++) printf("%d\\n", (int32_t)(rounded[i]));
+    return 0;
+}
+`;
+      writeFileSync(join(tmp.dir, 'm.c'), program);
+      // the 64-bit product, and the Cortex-M0+'s (four 16-bit products), compiled here
+      execFileSync('cc', ['-std=c11', '-O2', '-o', join(tmp.dir, 'm'), join(tmp.dir, 'm.c'), '-lm']);
+      execFileSync('cc', ['-std=c11', '-O2', '-DLLAMA2_EMBED_MUL_SHR_HALVES', '-o', join(tmp.dir, 'm16'), join(tmp.dir, 'm.c'), '-lm']);
+      const c = execFileSync(join(tmp.dir, 'm'), { encoding: 'utf8' }).trim().split('\n');
+      expect(execFileSync(join(tmp.dir, 'm16'), { encoding: 'utf8' }).trim().split('\n')).to.deep.equal(c);
+      const ts = [...fits.map(([a, b, s]) => String(mulShr(a, b, s))), ...[0, -0, 2147483647, -2147483648, 1e9, -1e9, 12345].map((v) => String(toI32(v)))];
+      expect(c).to.deep.equal(ts);
+      expect(() => toI32(0.5)).to.throw(RangeError);
+      expect(() => toI32(2147483648)).to.throw(RangeError);
+      expect(() => mulShr(2147483647, 2147483647, 16)).to.throw(RangeError, /does not fit 32 bits/);
     } finally {
       tmp.cleanup();
     }

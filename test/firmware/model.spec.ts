@@ -20,7 +20,8 @@ const stories = { model: modelPath('stories260K.bin'), tokenizer: modelPath('tok
 async function runFirmware(req: Omit<BuildRequest, 'target'>, lines: string[]): Promise<{ output: string; cycles: number; log: string[] }> {
   const log: string[] = [];
   // the firmware returns from main() after its baked generation (a BKPT, where the run stops)
-  const result = await build({ target: 'rp2040', ...stories, exitAfterGeneration: true, ...req }, (line) => log.push(line));
+  // stdio uart: the test reads UART0
+  const result = await build({ target: 'rp2040', ...stories, exitAfterGeneration: true, stdio: 'uart', ...req }, (line) => log.push(line));
   const uf2 = join(result.outDir, 'firmware.uf2');
   lines.push(...log);
   const emu = await Rp2040Emulator.load(uf2);
@@ -54,7 +55,7 @@ describe('rp2040 target: the model in firmware, run in rp2040js', function () {
     const steps = 16;
     const log: string[] = [];
     const { output } = await runFirmware(
-      { quant: 'q8_0', groupSize: 4, prompt: 'Once upon a time', steps, temperature: 0, embedTokenizer: true, out: join(tmp.dir, 'q8gs4') },
+      { quant: 'q8_0', groupSize: 4, arithmetic: 'float', prompt: 'Once upon a time', steps, temperature: 0, embedTokenizer: true, out: join(tmp.dir, 'q8gs4') },
       log,
     );
     const loaded = loadForGeneration({ ...stories, weights: 'q8_0', groupSize: 4 });
@@ -62,10 +63,10 @@ describe('rp2040 target: the model in firmware, run in rp2040js', function () {
     expect(output.startsWith(loaded.tokenizer.decodeText(ids))).to.equal(true);
   });
 
-  it('Q8_0 default group size, sampled: the reference engine\'s tokens; the build fits the context to SRAM and checks the image', async () => {
+  it('Q8_0 default group size, float arithmetic, sampled: the reference engine\'s tokens; the build fits the context to SRAM and checks the image', async () => {
     const steps = 12;
     const log: string[] = [];
-    const { output } = await runFirmware({ quant: 'q8_0', prompt: 'One day', steps, temperature: 1, topp: 0.9, seed: 42n, out: join(tmp.dir, 'q8') }, log);
+    const { output } = await runFirmware({ quant: 'q8_0', arithmetic: 'float', prompt: 'One day', steps, temperature: 1, topp: 0.9, seed: 42n, out: join(tmp.dir, 'q8') }, log);
     const loaded = loadForGeneration({ ...stories, weights: 'q8_0' });
     const engine = runEngine(loaded.model, loaded.tokenizer.encode('One day', true, false), steps, { temperature: 1, topp: 0.9, seed: 42 });
     expect(idLines(output)).to.deep.equal(engine.idLines);
@@ -80,7 +81,7 @@ describe('rp2040 target: the model in firmware, run in rp2040js', function () {
   it('refuses, before compiling, a context that does not fit the SRAM, saying what would', async () => {
     let message = '';
     try {
-      await build({ target: 'rp2040', ...stories, quant: 'q8_0', seqLen: 512, out: join(tmp.dir, 'big') }, () => {});
+      await build({ target: 'rp2040', ...stories, quant: 'q8_0', arithmetic: 'float', seqLen: 512, out: join(tmp.dir, 'big') }, () => {});
     } catch (err) {
       message = (err as Error).message;
     }

@@ -3,6 +3,8 @@ import type { Model } from '../../src/checkpoint/model.js';
 import { generate } from '../../src/engine/generate.js';
 import { Sampler, type SamplerSettings } from '../../src/engine/sampler.js';
 import { Transformer } from '../../src/engine/transformer.js';
+import { IntTransformer } from '../../src/engine/transformer-int.js';
+import type { Arithmetic } from '../../src/plan/plan.js';
 
 export interface EngineRun {
   /** `P <id>` / `G <id>` lines, as `generate --format ids` and the generated programs print. */
@@ -11,8 +13,15 @@ export interface EngineRun {
   logitBits: Uint32Array[];
 }
 
-export function runEngine(model: Model, promptIds: number[], steps: number, sampling: SamplerSettings, logitPositions = 0): EngineRun {
-  const transformer = new Transformer(model);
+export interface EngineOptions {
+  /** The integer mode's engine instead of the float one. */
+  arithmetic?: Arithmetic;
+  /** A shorter context than the model's (as a build that fits a board has). */
+  seqLen?: number;
+}
+
+export function runEngine(model: Model, promptIds: number[], steps: number, sampling: SamplerSettings, logitPositions = 0, options: EngineOptions = {}): EngineRun {
+  const transformer = options.arithmetic === 'integer' ? new IntTransformer(model, options.seqLen) : new Transformer(model, options.seqLen);
   const sampler = new Sampler(model.config.vocabSize, sampling);
   const idLines = promptIds.map((id) => `P ${id}`);
   const logitBits: Uint32Array[] = [];

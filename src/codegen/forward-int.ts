@@ -1,0 +1,129 @@
+/**
+ * forward.c for an integer-mode plan (doc/kernels.md, "Integer mode"): the same structure as
+ * llama2.c's `forward`, computing what src/engine/transformer-int.ts computes, with Q16.16
+ * activations, an int8 KV cache and the fixed-point weights of src/quant/fixed-point.ts. One
+ * thread: the integer mode is for microcontrollers.
+ */
+import type { Plan, PlannedBuffer } from '../plan/plan.js';
+import type { FixedModel } from '../quant/fixed-point.js';
+import type { KernelSet } from './kernel-set.js';
+
+const C_ELEMENT: Record<PlannedBuffer['element'], string> = { f32: 'float', i8: 'int8_t', u8: 'uint8_t', i32: 'int32_t', u64: 'uint64_t' };
+
+export function emitForwardInt(plan: Plan, model: FixedModel, kernels: KernelSet, header: string): string {
+  const c = plan.config;
+  const gs = model.groupSize;
+  const headSize = c.dim / c.nHeads;
+  const kvDim = (c.dim * c.nKvHeads) / c.nHeads;
+  const weights = plan.buffers.filter((b) => b.role === 'weights');
+  const state = plan.buffers.filter((b) => b.role === 'state' && !b.program);
+  const layer = model.layers[0];
+
+  const quantize = (n: number) => kernels.use('quantizeQ8Int', { n, groupSize: gs });
+  /** `out = W · (xq, xm)`, W the layer's (or the model's) matrix `name`. */
+  const matmul = (out: string, name: string, rows: number, cols: number, shift: number, perLayer: boolean) => {
+    const fn = kernels.use('matmulQ8Int', { d: rows, n: cols, groupSize: gs, scaleShift: shift });
+    const values = perLayer ? ` + l * ${rows * cols}` : '';
+    const scales = perLayer ? ` + l * ${rows * Math.ceil(cols / gs)}` : '';
+    return `${fn}(${out}, s.xq, s.xm, w.${name}${values}, w.${name}_scales${scales});`;
+  };
+  const classifier = plan.sharedClassifier ? 'token_embedding_table' : 'wcls';
+  const rmsnorm = kernels.use('rmsnormInt', { size: c.dim });
+  const residual = kernels.use('residualAddInt', { n: c.dim });
+
+  const body = `float* forward(int token, int pos) {
+    int32_t* x = s.x;
+
+    /* copy the token embedding into x (Q16.16) */
+    ${kernels.use('embedQ8Int', { dim: c.dim, groupSize: gs, scaleShift: model.tokenEmbedding.scaleShift })}(x, w.token_embedding_table, w.token_embedding_table_scales, token);
+
+    /* forward all the layers */
+    for (int l = 0; l < N_LAYERS; l++) {
+        /* attention rmsnorm, and xb quantized once for the three projections */
+        ${rmsnorm}(s.xb, x, w.rms_att_weight + l * DIM);
+        ${quantize(c.dim)}(s.xq, s.xm, s.xb);
+
+        /* qkv matmuls for this position */
+        ${matmul('s.q', 'wq', c.dim, c.dim, layer.wq.scaleShift, true)}
+        ${matmul('s.k', 'wk', kvDim, c.dim, layer.wk.scaleShift, true)}
+        ${matmul('s.v', 'wv', kvDim, c.dim, layer.wv.scaleShift, true)}
+
+        /* RoPE relative positional encoding: rotate q and k in each head */
+        ${kernels.use('ropeInt', { dim: c.dim, kvDim, headSize })}(s.q, s.k, w.rope_cos, w.rope_sin, pos);
+
+        /* k and v into the int8 kv cache at this position */
+        int loff = l * SEQ_LEN * KV_DIM;      /* kv cache layer offset */
+        int soff = l * SEQ_LEN * N_KV_HEADS;  /* and of its scales */
+        ${kernels.use('storeKvInt', { kvDim, headSize })}(s.key_cache, s.key_max, s.value_cache, s.value_max, s.k, s.v, loff + pos * KV_DIM, soff + pos * N_KV_HEADS);
+
+        /* multihead attention over the cache, into xb */
+        ${kernels.use('attentionInt', { nHeads: c.nHeads, headSize, kvDim, kvMul: c.nHeads / c.nKvHeads })}(s.xb, s.q, s.qq, s.qm, s.key_cache, s.key_max, s.value_cache, s.value_max, s.att, w.exp_table, loff, soff, pos);
+
+        /* final matmul to get the output of the attention, then the residual connection */
+        ${quantize(c.dim)}(s.xq, s.xm, s.xb);
+        ${matmul('s.xb2', 'wo', c.dim, c.dim, layer.wo.scaleShift, true)}
+        ${residual}(x, s.xb2);
+
+        /* ffn rmsnorm */
+        ${rmsnorm}(s.xb, x, w.rms_ffn_weight + l * DIM);
+        ${quantize(c.dim)}(s.xq, s.xm, s.xb);
+
+        /* w2(silu(w1(x)) * w3(x)) */
+        ${matmul('s.hb', 'w1', c.hiddenDim, c.dim, layer.w1.scaleShift, true)}
+        ${matmul('s.hb2', 'w3', c.hiddenDim, c.dim, layer.w3.scaleShift, true)}
+        ${kernels.use('swigluInt', { hiddenDim: c.hiddenDim })}(s.hb, s.hb2, w.exp_table);
+        ${quantize(c.hiddenDim)}(s.xq, s.xm, s.hb);
+        ${matmul('s.xb', 'w2', c.dim, c.hiddenDim, layer.w2.scaleShift, true)}
+
+        /* residual connection */
+        ${residual}(x, s.xb);
+    }
+
+    /* final rmsnorm */
+    ${rmsnorm}(x, x, w.rms_final_weight);
+
+    /* classifier into logits, then float32 for the sampler */
+    ${quantize(c.dim)}(s.xq, s.xm, x);
+    ${matmul('s.logits_fixed', classifier, c.vocabSize, c.dim, model.classifier.scaleShift, false)}
+    ${kernels.use('fixedToFloat', { n: c.vocabSize })}(s.logits, s.logits_fixed);
+    return s.logits;
+}`;
+
+  const weightFields = weights.map((b) => `    const ${C_ELEMENT[b.element]}* ${b.name}; /* ${b.description} */`);
+  const weightInit = weights.map((b) => `    .${b.name} = (const ${C_ELEMENT[b.element]}*)(model_weights + OFFSET_${b.name.toUpperCase()}),`);
+  const stateFields = state.map((b) => `    _Alignas(${b.align}) ${C_ELEMENT[b.element]} ${b.name}[${b.count}]; /* ${b.description} */`);
+
+  return `${header}
+#include <stdint.h>
+
+#include "forward.h"
+#include "kernels.h"
+#include "model.h"
+#include "parallel.h"
+
+/* The weights, linked in from weights.bin by blobs.S; the offsets are in model.h. */
+extern const unsigned char model_weights[];
+
+typedef struct {
+${weightFields.join('\n')}
+} TransformerWeights;
+
+static const TransformerWeights w = {
+${weightInit.join('\n')}
+};
+
+/* The activations (Q16.16) and the int8 KV cache: static storage, sized by the plan (no malloc). */
+typedef struct {
+${stateFields.join('\n')}
+} RunState;
+
+static RunState s;
+
+void forward_init(int threads) {
+    (void)threads; /* integer mode: one thread */
+    parallel_init(1);
+}
+
+${body}
+`;
+}

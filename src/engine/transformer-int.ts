@@ -1,0 +1,138 @@
+/**
+ * The reference forward pass of the integer mode (doc/kernels.md, "Integer mode"): what an
+ * `--arithmetic integer` build computes, kernel for kernel, so that its tokens can be demanded
+ * bit for bit. Activations are Q16.16 integers, the KV cache int8 with one scale per position and
+ * head, and float32 appears only once per vector (RMSNorm's inverse square root, the attention's
+ * per-head factors) and in the logits handed to the sampler.
+ */
+import { headSize, kvDim, type Config, type Model } from '../checkpoint/model.js';
+import { attentionInt, storeKvInt } from '../kernels/int-attention.js';
+import { embedQ8Int, matmulQ8Int, residualAddInt } from '../kernels/int-matmul.js';
+import { rmsnormInt } from '../kernels/int-norm.js';
+import { quantizeQ8Int } from '../kernels/int-quantize.js';
+import { ropeInt } from '../kernels/int-rope.js';
+import { fixedToFloat, swigluInt } from '../kernels/int-swiglu.js';
+import { fixedTables, toFixedPoint, type FixedMatrix, type FixedModel, type FixedTables } from '../quant/fixed-point.js';
+import { UserError } from '../util/errors.js';
+
+/** The softmax sums Q20 probabilities of every position in 32 bits. */
+export const INTEGER_MAX_SEQ_LEN = 2047;
+
+export class IntRunState {
+  readonly x: Int32Array;
+  readonly xb: Int32Array;
+  readonly xb2: Int32Array;
+  readonly hb: Int32Array;
+  readonly hb2: Int32Array;
+  readonly q: Int32Array;
+  readonly k: Int32Array;
+  readonly v: Int32Array;
+  readonly att: Int32Array; // [seq_len]: one head at a time
+  readonly logitsFixed: Int32Array;
+  readonly logits: Float32Array;
+  readonly keyCache: Int8Array; // [n_layers, seq_len, kv_dim]
+  readonly keyMax: Int32Array; // [n_layers, seq_len, n_kv_heads]
+  readonly valueCache: Int8Array;
+  readonly valueMax: Int32Array;
+  readonly xq: Int8Array;
+  readonly xm: Int32Array;
+  readonly qq: Int8Array;
+  readonly qm: Int32Array;
+
+  constructor(c: Config, seqLen: number, groupSize: number) {
+    const kv = kvDim(c);
+    const widest = Math.max(c.dim, c.hiddenDim);
+    this.x = new Int32Array(c.dim);
+    this.xb = new Int32Array(c.dim);
+    this.xb2 = new Int32Array(c.dim);
+    this.hb = new Int32Array(c.hiddenDim);
+    this.hb2 = new Int32Array(c.hiddenDim);
+    this.q = new Int32Array(c.dim);
+    this.k = new Int32Array(kv);
+    this.v = new Int32Array(kv);
+    this.att = new Int32Array(seqLen);
+    this.logitsFixed = new Int32Array(c.vocabSize);
+    this.logits = new Float32Array(c.vocabSize);
+    this.keyCache = new Int8Array(c.nLayers * seqLen * kv);
+    this.keyMax = new Int32Array(c.nLayers * seqLen * c.nKvHeads);
+    this.valueCache = new Int8Array(c.nLayers * seqLen * kv);
+    this.valueMax = new Int32Array(c.nLayers * seqLen * c.nKvHeads);
+    this.xq = new Int8Array(widest);
+    this.xm = new Int32Array(Math.ceil(widest / groupSize));
+    this.qq = new Int8Array(c.dim);
+    this.qm = new Int32Array(c.nHeads);
+  }
+}
+
+export class IntTransformer {
+  readonly config: Config;
+  readonly seqLen: number;
+  readonly state: IntRunState;
+  readonly fixed: FixedModel;
+  private readonly tables: FixedTables;
+
+  constructor(model: Model | FixedModel, seqLen = model.config.seqLen) {
+    this.fixed = 'format' in model ? toFixedPoint(model) : model;
+    this.config = model.config;
+    this.seqLen = Math.min(seqLen, model.config.seqLen);
+    if (this.seqLen > INTEGER_MAX_SEQ_LEN) {
+      throw new UserError(`integer mode handles contexts of up to ${INTEGER_MAX_SEQ_LEN} positions; use --seq-len ${INTEGER_MAX_SEQ_LEN} or less.`);
+    }
+    this.state = new IntRunState(this.config, this.seqLen, this.fixed.groupSize);
+    this.tables = fixedTables(this.config, this.seqLen);
+  }
+
+  forward(token: number, pos: number): Float32Array {
+    const c = this.config;
+    const s = this.state;
+    const w = this.fixed;
+    const t = this.tables;
+    const dim = c.dim;
+    const hs = headSize(c);
+    const kv = kvDim(c);
+    const kvMul = c.nHeads / c.nKvHeads;
+    const gs = w.groupSize;
+    const emb = w.tokenEmbedding;
+
+    embedQ8Int(s.x, emb.q, emb.scales, token, dim, gs, emb.scaleShift);
+
+    for (let l = 0; l < c.nLayers; l++) {
+      const layer = w.layers[l];
+      // attention: rmsnorm, then q, k, v from one quantization of xb
+      rmsnormInt(s.xb, s.x, layer.rmsAtt, dim);
+      quantizeQ8Int(s.xq, s.xm, s.xb, dim, gs);
+      this.linear(s.q, layer.wq);
+      this.linear(s.k, layer.wk);
+      this.linear(s.v, layer.wv);
+      ropeInt(s.q, s.k, t.ropeCos, t.ropeSin, pos, dim, kv, hs);
+      const layerOffset = l * this.seqLen * kv;
+      const layerScales = l * this.seqLen * c.nKvHeads;
+      storeKvInt(s.keyCache, s.keyMax, s.valueCache, s.valueMax, s.k, s.v, layerOffset + pos * kv, layerScales + pos * c.nKvHeads, kv, hs);
+      attentionInt(s.xb, s.q, s.qq, s.qm, s.keyCache, s.keyMax, s.valueCache, s.valueMax, s.att, t.exp, layerOffset, layerScales, pos, c.nHeads, hs, kv, kvMul);
+      quantizeQ8Int(s.xq, s.xm, s.xb, dim, gs);
+      this.linear(s.xb2, layer.wo);
+      residualAddInt(s.x, s.xb2, dim);
+
+      // feed-forward: rmsnorm, w2(silu(w1 x) * w3 x)
+      rmsnormInt(s.xb, s.x, layer.rmsFfn, dim);
+      quantizeQ8Int(s.xq, s.xm, s.xb, dim, gs);
+      this.linear(s.hb, layer.w1);
+      this.linear(s.hb2, layer.w3);
+      swigluInt(s.hb, s.hb2, t.exp, c.hiddenDim);
+      quantizeQ8Int(s.xq, s.xm, s.hb, c.hiddenDim, gs);
+      this.linear(s.xb, layer.w2);
+      residualAddInt(s.x, s.xb, dim);
+    }
+
+    rmsnormInt(s.x, s.x, w.rmsFinal, dim);
+    quantizeQ8Int(s.xq, s.xm, s.x, dim, gs);
+    this.linear(s.logitsFixed, w.classifier);
+    fixedToFloat(s.logits, s.logitsFixed, c.vocabSize);
+    return s.logits;
+  }
+
+  /** out = W · x, x already quantized in xq, xm. */
+  private linear(out: Int32Array, m: FixedMatrix): void {
+    matmulQ8Int(out, this.state.xq, this.state.xm, m.q, m.scales, m.cols, m.rows, m.groupSize, m.scaleShift);
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * The integer mode's view of a Q8_0 model (doc/kernels.md, "Integer mode"): every number the
+ * integer kernels read, converted once, on the host, from the float32 numbers of the checkpoint.
+ *
+ * - Group scales: ws = round(scale / 127 · 2^shift), one `shift` per kind of matrix (the same for
+ *   all layers, so that it is a constant of the generated C), the largest that keeps every scale of
+ *   that kind below 2^30.
+ * - RMSNorm weights: Q16.16. RoPE tables: Q2.30. The exponential: 65 powers of two in Q2.30.
+ *
+ * The reference engine (src/engine/transformer-int.ts) and the code generator both read these, so
+ * the firmware and the engine compute with the same integers.
+ */
+import type { Config, Model, Q8Tensor, Tensor } from '../checkpoint/model.js';
+import { LAYER_MATRICES, type LayerMatrixName } from '../checkpoint/model.js';
+import { buildRopeTables } from '../engine/rope-tables.js';
+import { roundHalfAway } from '../kernels/builtins.js';
+import { UserError } from '../util/errors.js';
+
+export interface FixedMatrix {
+  rows: number;
+  cols: number;
+  groupSize: number;
+  q: Int8Array;
+  /** round(scale / 127 · 2^scaleShift), one per group. */
+  scales: Int32Array;
+  scaleShift: number;
+}
+
+export interface FixedLayer {
+  rmsAtt: Int32Array;
+  rmsFfn: Int32Array;
+  wq: FixedMatrix;
+  wk: FixedMatrix;
+  wv: FixedMatrix;
+  wo: FixedMatrix;
+  w1: FixedMatrix;
+  w2: FixedMatrix;
+  w3: FixedMatrix;
+}
+
+export interface FixedModel {
+  config: Config;
+  groupSize: number;
+  tokenEmbedding: FixedMatrix;
+  /** The same object as tokenEmbedding when the checkpoint shares them. */
+  classifier: FixedMatrix;
+  sharedClassifier: boolean;
+  layers: FixedLayer[];
+  rmsFinal: Int32Array;
+}
+
+/** The integer kernels' constant tables for a context of `seqLen`. */
+export interface FixedTables {
+  ropeCos: Int32Array;
+  ropeSin: Int32Array;
+  /** round(2^(-i/64) · 2^30), i = 0..64 (kernel expNegInt). */
+  exp: Int32Array;
+}
+
+/** Scales stay below 2^30; shifts from 17 (the matmul subtracts 16) to 62 (the limit of mulShr). */
+const SCALE_LIMIT = 2 ** 30;
+const MIN_SHIFT = 17;
+const MAX_SHIFT = 62;
+
+/** Q16.16 and Q2.30 conversions of float32 numbers, rounding half away from zero. */
+export function toQ16(values: Float32Array): Int32Array {
+  return Int32Array.from(values, (v) => checkedInt(roundHalfAway(v * 65536), 'a Q16.16 value'));
+}
+
+function toQ30(values: Float32Array): Int32Array {
+  return Int32Array.from(values, (v) => checkedInt(roundHalfAway(v * 2 ** 30), 'a Q2.30 value'));
+}
+
+function checkedInt(v: number, what: string): number {
+  if (v > 2147483647 || v < -2147483648) throw new UserError(`integer mode: ${what} out of range (${v}); this model's numbers are too large for the fixed-point kernels — build without --arithmetic integer.`);
+  return v;
+}
+
+/** The largest shift that keeps round(max / 127 · 2^shift) below 2^30. */
+export function scaleShiftFor(maxScale: number): number {
+  if (!(maxScale > 0)) return 30;
+  let shift = MAX_SHIFT;
+  while (shift > MIN_SHIFT && Math.round((maxScale / 127) * 2 ** shift) >= SCALE_LIMIT) shift--;
+  if (Math.round((maxScale / 127) * 2 ** shift) >= SCALE_LIMIT) {
+    throw new UserError(`integer mode: a group scale of ${maxScale} is too large for the fixed-point matmul; build without --arithmetic integer.`);
+  }
+  return shift;
+}
+
+function requireQ8(t: Tensor, name: string): Q8Tensor {
+  if (t.dtype !== 'q8_0') {
+    throw new UserError(`integer mode needs Q8_0 weights, but ${name} is ${t.dtype}; build with --quant q8_0 (or without --arithmetic integer).`);
+  }
+  return t;
+}
+
+function fixedMatrix(t: Q8Tensor, shift: number): FixedMatrix {
+  const scales = Int32Array.from(t.scales, (s) => Math.round((s / 127) * 2 ** shift));
+  return { rows: t.rows, cols: t.cols, groupSize: t.groupSize, q: t.q, scales, scaleShift: shift };
+}
+
+function maxOf(values: Float32Array): number {
+  let m = 0;
+  for (const v of values) if (v > m) m = v;
+  return m;
+}
+
+export function toFixedPoint(model: Model): FixedModel {
+  const embedding = requireQ8(model.tokenEmbedding, 'the token embedding');
+  const classifier = model.sharedClassifier ? embedding : requireQ8(model.classifier, 'the classifier');
+  const groupSize = embedding.groupSize;
+  const matrices = model.layers.map((l, i) =>
+    Object.fromEntries(LAYER_MATRICES.map((m) => [m, requireQ8(l[m], `layers.${i}.${m}`)])) as Record<LayerMatrixName, Q8Tensor>,
+  );
+  for (const [i, l] of matrices.entries()) {
+    for (const m of LAYER_MATRICES) {
+      if (l[m].groupSize !== groupSize) throw new UserError(`integer mode needs one group size; layers.${i}.${m} has ${l[m].groupSize}, the embedding ${groupSize}.`);
+    }
+  }
+  const shifts = Object.fromEntries(LAYER_MATRICES.map((m) => [m, scaleShiftFor(Math.max(...matrices.map((l) => maxOf(l[m].scales))))])) as Record<LayerMatrixName, number>;
+  const tokenEmbedding = fixedMatrix(embedding, scaleShiftFor(maxOf(embedding.scales)));
+  return {
+    config: model.config,
+    groupSize,
+    tokenEmbedding,
+    classifier: model.sharedClassifier ? tokenEmbedding : fixedMatrix(classifier, scaleShiftFor(maxOf(classifier.scales))),
+    sharedClassifier: model.sharedClassifier,
+    layers: model.layers.map((l, i) => ({
+      rmsAtt: toQ16(l.rmsAtt),
+      rmsFfn: toQ16(l.rmsFfn),
+      ...(Object.fromEntries(LAYER_MATRICES.map((m) => [m, fixedMatrix(matrices[i][m], shifts[m])])) as Record<LayerMatrixName, FixedMatrix>),
+    })),
+    rmsFinal: toQ16(model.rmsFinal),
+  };
+}
+
+export function fixedTables(config: Config, seqLen: number): FixedTables {
+  const rope = buildRopeTables(config, seqLen);
+  const exp = new Int32Array(65);
+  for (let i = 0; i <= 64; i++) exp[i] = Math.round(2 ** (-i / 64) * 2 ** 30);
+  return { ropeCos: toQ30(rope.cos), ropeSin: toQ30(rope.sin), exp };
+}

@@ -1,0 +1,72 @@
+/**
+ * `--arithmetic integer` on the host: the generated C computes exactly what the integer-mode engine
+ * computes (logits bit for bit, tokens equal), which is what the RP2040 firmware runs too.
+ */
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadForGeneration } from '../../src/engine/load.js';
+import { build } from '../../src/toolchain/build.js';
+import { parseProgramOutput, runEngine } from '../helpers/engine-run.js';
+import { rejectedUserError } from '../helpers/errors.js';
+import { modelPath, tempDir } from '../helpers/fixtures.js';
+
+const quiet = () => {};
+
+function runProgram(executable: string, args: string[]): string {
+  return execFileSync(executable, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+}
+
+describe('host target, integer arithmetic: generated C against the integer engine', function () {
+  this.timeout(600_000);
+  const tmp = tempDir();
+  after(() => tmp.cleanup());
+  const stories = { model: modelPath('stories260K.bin'), tokenizer: modelPath('tok512.bin') };
+  const loaded = loadForGeneration({ ...stories, weights: 'q8_0' });
+
+  for (const groupSize of [undefined, 4]) {
+    describe(`stories260K, Q8_0 group size ${groupSize ?? 'default'}`, () => {
+      let program = '';
+      before(async () => {
+        const result = await build({ target: 'host', ...stories, quant: 'q8_0', groupSize, arithmetic: 'integer', out: join(tmp.dir, `int-${groupSize}`) }, quiet);
+        program = result.info.executable;
+        expect(result.plan.arithmetic).to.equal('integer');
+      });
+
+      it('logits of the first 16 positions bit-identical, 200 sampled tokens equal', () => {
+        const model = groupSize ? loadForGeneration({ ...stories, weights: 'q8_0', groupSize }).model : loaded.model;
+        const prompt = loaded.tokenizer.encode('One day', true, false);
+        const engine = runEngine(model, prompt, 200, { temperature: 0.8, topp: 0.9, seed: 7 }, 16, { arithmetic: 'integer' });
+        const c = parseProgramOutput(runProgram(program, ['-i', 'One day', '-n', '200', '-t', '0.8', '-p', '0.9', '-s', '7', '--format', 'ids', '--dump-logits', '16']));
+        expect(c.logitBits).to.have.length(16);
+        for (let pos = 0; pos < 16; pos++) expect(Buffer.from(c.logitBits[pos].buffer).equals(Buffer.from(engine.logitBits[pos].buffer)), `logits at position ${pos}`).to.equal(true);
+        expect(c.idLines).to.deep.equal(engine.idLines);
+      });
+
+      it('greedy tokens to the end of the context equal the engine\'s, for the golden prompts', () => {
+        const model = groupSize ? loadForGeneration({ ...stories, weights: 'q8_0', groupSize }).model : loaded.model;
+        for (const text of ['', 'Once upon a time']) {
+          const prompt = loaded.tokenizer.encode(text, true, false);
+          const engine = runEngine(model, prompt, 0, { temperature: 0, topp: 0.9, seed: 1 }, 0, { arithmetic: 'integer' });
+          const c = parseProgramOutput(runProgram(program, ['-i', text, '-n', '0', '-t', '0', '--format', 'ids']));
+          expect(c.idLines, JSON.stringify(text)).to.deep.equal(engine.idLines);
+        }
+      });
+      if (groupSize === undefined) {
+        it('says so in the generated files', () => {
+          const header = readFileSync(join(tmp.dir, 'int-undefined', 'model.h'), 'utf8');
+          expect(header).to.match(/#define ARITHMETIC\s+"integer"/);
+          const forward = readFileSync(join(tmp.dir, 'int-undefined', 'forward.c'), 'utf8');
+          expect(forward).to.include('int8_t key_cache[');
+          expect(forward).not.to.match(/\bfloat\b[^*]*\bkey_cache/);
+        });
+      }
+    });
+  }
+
+  it('refuses weights other than Q8_0 with advice', async () => {
+    const err = await rejectedUserError(build({ target: 'host', ...stories, quant: 'q4_0', arithmetic: 'integer', out: join(tmp.dir, 'int-q4') }, quiet));
+    expect(err.message).to.match(/--arithmetic integer needs Q8_0 weights \(--quant q8_0\); the weights are q4_0/);
+  });
+});

@@ -1,0 +1,60 @@
+/**
+ * The RP2040's default build: Q8_0 weights and the integer kernels (no float in the inner loops of
+ * a core without an FPU). Its tokens must be the integer-mode engine's, bit for bit, over a whole
+ * context, and its greedy text must keep llama2.c's fp32 text for at least 20 tokens.
+ */
+import { expect } from 'chai';
+import { join } from 'node:path';
+import { Rp2040Emulator } from '../../src/emulator/rp2040.js';
+import { loadForGeneration } from '../../src/engine/load.js';
+import { build, type BuildRequest } from '../../src/toolchain/build.js';
+import { runEngine } from '../helpers/engine-run.js';
+import { modelPath, readGoldenIds, tempDir } from '../helpers/fixtures.js';
+
+const stories = { model: modelPath('stories260K.bin'), tokenizer: modelPath('tok512.bin') };
+
+function idLines(output: string): string[] {
+  return output.split('\n').filter((l) => /^[PG] \d+$/.test(l));
+}
+
+describe('rp2040 target, integer arithmetic (the default): firmware against the integer engine', function () {
+  this.timeout(900_000);
+  const tmp = tempDir();
+  after(() => tmp.cleanup());
+  const loaded = loadForGeneration({ ...stories, weights: 'q8_0' });
+
+  async function runFirmware(name: string, req: Omit<BuildRequest, 'target'>) {
+    const log: string[] = [];
+    const result = await build({ target: 'rp2040', ...stories, exitAfterGeneration: true, stdio: 'uart', out: join(tmp.dir, name), ...req }, (l) => log.push(l));
+    const emu = await Rp2040Emulator.load(join(result.outDir, 'firmware.uf2'));
+    const run = await emu.run({ maxSeconds: 600 });
+    expect(run.reason, run.output.slice(-500)).to.equal('break');
+    return { plan: result.plan, output: run.output, log };
+  }
+
+  it('greedy to the end of a 128-position context: every token the engine\'s, the first 20 llama2.c\'s fp32 ones', async () => {
+    const { plan, output } = await runFirmware('greedy', { seqLen: 128, prompt: 'Once upon a time', steps: 128, temperature: 0 });
+    expect(plan.weights).to.equal('q8_0');
+    expect(plan.arithmetic).to.equal('integer');
+    expect(plan.seqLen).to.equal(128);
+    const prompt = loaded.tokenizer.encode('Once upon a time', true, false);
+    const engine = runEngine(loaded.model, prompt, 0, { temperature: 0, topp: 0.9, seed: 1 }, 0, { arithmetic: 'integer', seqLen: 128 });
+    const ids = idLines(output);
+    expect(ids).to.deep.equal(engine.idLines);
+    // run.c stops at BOS or at the end of the context: this story reaches the end, one forward
+    // pass per position (each line is the token fed in, then the last one produced)
+    expect(ids.length - 1).to.equal(128);
+    const golden = readGoldenIds('stories260K_f32_greedy_once_upon_a_time.ids');
+    const generated = ids.filter((l) => l.startsWith('G ')).map((l) => Number(l.slice(2)));
+    expect(generated.slice(0, 20)).to.deep.equal(golden.generated.slice(0, 20));
+  });
+
+  it('sampled, 64 tokens at seq_len 512 (the whole context in SRAM): the engine\'s tokens', async () => {
+    const { plan, output } = await runFirmware('sampled', { prompt: 'One day', steps: 64, temperature: 1, topp: 0.9, seed: 42n });
+    // the int8 KV cache holds llama2.c's whole context where float32 fits about 170 positions
+    expect(plan.seqLen).to.equal(512);
+    const engine = runEngine(loaded.model, loaded.tokenizer.encode('One day', true, false), 64, { temperature: 1, topp: 0.9, seed: 42 }, 0, { arithmetic: 'integer' });
+    expect(idLines(output)).to.deep.equal(engine.idLines);
+    expect(output).to.match(/achieved tok\/s: \d+\.\d\d \(64 tokens, \d+ cycles per token at 133 MHz\)/);
+  });
+});
