@@ -1,11 +1,12 @@
 /**
  * `llama2-embed flash`: put the last build's firmware on a board (src/flash/deploy.ts, doc/flash.md),
  * or with --emulate run it in rp2040js with its UART on a pseudo-terminal (src/flash/emulate.ts,
- * doc/monitor.md). --monitor continues into `monitor` on that board or pty.
+ * doc/monitor.md), or with --host copy a Raspberry Pi's program to it over SSH (src/flash/ssh-deploy.ts,
+ * doc/raspberry-pi.md). --monitor continues into `monitor` on that board, pty or Pi.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { UserError } from '../util/errors.js';
-import { runMonitor, withMonitorOptions, type MonitorArgs } from './monitor.js';
+import { runMonitor, sshDestination, withMonitorOptions, withSshOptions, type MonitorArgs } from './monitor.js';
 
 interface FlashArgs extends MonitorArgs {
   firmware?: string;
@@ -14,32 +15,67 @@ interface FlashArgs extends MonitorArgs {
   monitor: boolean;
   method?: string;
   interface?: string;
+  serial?: string;
 }
 
 export const flashCommand: CommandModule<object, FlashArgs> = {
   command: 'flash [firmware]',
   describe: 'put the firmware on a board (or, with --emulate, run it in an emulator behind a pty)',
   builder: (y) =>
-    withMonitorOptions(
+    withSshOptions(withMonitorOptions(
       y
         .positional('firmware', { type: 'string', describe: 'a .uf2, .elf or build directory (default: the last build, build/<target>/)' })
         .option('target', { type: 'string', default: 'rp2040', describe: 'the board\'s target' })
         .option('emulate', { type: 'boolean', default: false, describe: 'run the firmware in the RP2040 emulator (rp2040js); its UART0 becomes a pseudo-terminal for monitor' })
         .option('monitor', { type: 'boolean', default: false, describe: 'continue into monitor (its options apply) once the firmware runs' })
         .option('method', { type: 'string', describe: 'uf2 (the boot drive, default), picotool, or openocd (a debug probe)' })
-        .option('interface', { type: 'string', describe: '--method openocd: the probe\'s OpenOCD interface (default cmsis-dap)' }),
-    )
+        .option('interface', { type: 'string', describe: '--method openocd: the probe\'s OpenOCD interface (default cmsis-dap)' })
+        .option('serial', { type: 'string', describe: 'with --host: also run the program as a service serving the protocol on this serial device of the Pi (/dev/ttyGS0: USB gadget serial)' }),
+    ))
       .example('$0 flash', 'copy build/rp2040/firmware.uf2 to the Pico')
+      .example('$0 flash --target rpi4 --host pi@raspberrypi.local', 'copy build/rpi4/llama2 to a Pi 4 over SSH (into ~/llama2-embed)')
       .example('$0 flash --emulate', 'no board: run it in the emulator and print the pty to monitor')
       .example('$0 flash --emulate --monitor -i "Once upon a time"', 'the same, and generate through it at once') as unknown as Argv<FlashArgs>,
-  handler: (args: ArgumentsCamelCase<FlashArgs>) => (args.emulate ? emulate(args) : flashBoard(args)),
+  handler: (args: ArgumentsCamelCase<FlashArgs>) => (args.host !== undefined ? flashOverSsh(args) : args.emulate ? emulate(args) : flashBoard(args)),
 };
 
 function report(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
+/** --host: the program to a Raspberry Pi (or any Linux machine) over SSH; --monitor then runs it there. */
+async function flashOverSsh(args: FlashArgs): Promise<void> {
+  const { loadTarget } = await import('../plan/target.js');
+  const target = loadTarget(args.target);
+  if (target.output !== 'executable') {
+    throw new UserError(`--host copies a Linux program over SSH, and target "${target.name}" is a microcontroller's firmware. Give the Pi's target: --target rpi4 (or rpi5, rpi-zero2).`, 2);
+  }
+  if (args.emulate) throw new UserError('--emulate runs a firmware in the RP2040 emulator; --host deploys to a Pi: choose one.', 2);
+  if (args.method !== undefined || args.interface !== undefined) throw new UserError('--method and --interface are for a microcontroller; --host copies the program over SSH.', 2);
+  if (args.port !== undefined) throw new UserError('--port is a serial port of this computer; with --host, give the SSH server\'s port as --ssh-port.', 2);
+  if (args.serial !== undefined && args.monitor) throw new UserError(`--monitor runs the program over SSH, and --serial ${args.serial} gives its port to the service: drop --monitor and run llama2-embed monitor --port <the Pi's USB port on this computer> instead.`, 2);
+  const dest = await sshDestination(args);
+  const { deployOverSsh } = await import('../flash/ssh-deploy.js');
+  const { defaultOutDir } = await import('../toolchain/build.js');
+  const { remoteProgram } = await deployOverSsh({ build: args.firmware ?? defaultOutDir(target.name), target: target.name, dest, remoteDir: args.path, serial: args.serial, report });
+  if (args.monitor) {
+    await runMonitor(args, target.name);
+    return;
+  }
+  const path = args.path === undefined ? '' : ` --path ${args.path}`;
+  report(
+    args.serial === undefined
+      ? `done. Talk to it: llama2-embed monitor --target ${target.name} --host ${args.host}${path}   (or: ssh ${args.host} ${remoteProgram.slice(args.host!.length + 1)} -i "Once upon a time")`
+      : `done. On the computer the Pi is plugged into: llama2-embed monitor --port /dev/ttyACM0 (COM3 on Windows; the Pi's USB gadget port)`,
+  );
+}
+
 async function flashBoard(args: FlashArgs): Promise<void> {
+  const { loadTarget } = await import('../plan/target.js');
+  if (loadTarget(args.target).output === 'executable' && args.target !== 'host') {
+    throw new UserError(`target "${args.target}" is a Raspberry Pi's program: give the Pi to copy it to, --host pi@raspberrypi.local (over SSH, with your keys; --path for its directory there).`, 2);
+  }
+  if (args.serial !== undefined) throw new UserError('--serial installs a service on a Pi: it goes with --host.', 2);
   const { deployToBoard } = await import('../flash/deploy.js');
   const { defaultOutDir } = await import('../toolchain/build.js');
   await deployToBoard({ firmware: args.firmware ?? defaultOutDir(args.target), method: args.method, port: args.port, target: args.target, report, interface: args.interface });
@@ -53,14 +89,14 @@ async function emulate(args: FlashArgs): Promise<void> {
   const board = await EmulatedBoard.start({ firmware: args.firmware, target: args.target, report });
   try {
     if (args.monitor) {
-      report(`RP2040 emulator (rp2040js) running ${board.firmware}; UART0 at ${board.devicePath}`);
+      report(`RP2040 emulator (rp2040js) running ${board.firmware}; ${board.portName} at ${board.devicePath}`);
       void board.ended.then((end) => end.reason !== 'stopped' && report(`the emulation ended: ${end.message}`));
       await runMonitor({ ...args, port: board.devicePath });
       return;
     }
     process.stdout.write(
       `RP2040 emulator (rp2040js) running ${board.firmware}\n` +
-        `UART0: ${board.devicePath}\n` +
+        `${board.portName}: ${board.devicePath}\n` +
         `  llama2-embed monitor --port ${board.devicePath}\n` +
         'Ctrl+C stops the emulator.\n',
     );

@@ -25,6 +25,30 @@ export interface MonitorArgs {
   log?: string;
   json: boolean;
   build?: string;
+  /** A Raspberry Pi (or any Linux machine) to run the deployed program on over SSH, instead of a serial port. */
+  host?: string;
+  path?: string;
+  sshPort?: number;
+  identity?: string;
+  sshOption?: string[];
+}
+
+/** The SSH options of flash and monitor (a Pi reached over the network). */
+export function withSshOptions<T>(y: Argv<T>) {
+  return y
+    .option('host', { type: 'string', describe: 'a Raspberry Pi over SSH, as user@host (pi@raspberrypi.local): your own ssh, keys and ~/.ssh/config' })
+    .option('path', { type: 'string', describe: 'with --host: the program\'s directory on the Pi (default ~/llama2-embed)' })
+    .option('ssh-port', { type: 'number', describe: 'with --host: the SSH server\'s port (default: 22, or ~/.ssh/config\'s)' })
+    .option('identity', { type: 'string', describe: 'with --host: the private key to log in with (ssh -i)' })
+    .option('ssh-option', { type: 'string', array: true, describe: 'with --host: an ssh -o option, KEY=VALUE (repeatable)' });
+}
+
+/** The SSH destination of --host and its options. */
+export async function sshDestination(args: MonitorArgs) {
+  const { checkDestination } = await import('../flash/ssh-client.js');
+  const dest = { host: args.host!, port: args.sshPort, identity: args.identity, options: args.sshOption };
+  checkDestination(dest);
+  return dest;
 }
 
 /** monitor's options (also taken by `flash --monitor`). */
@@ -44,21 +68,41 @@ export function withMonitorOptions<T>(y: Argv<T>) {
     .option('build', { type: 'string', describe: 'build directory to check the device against and take the tokenizer from (default: build/<target>)' });
 }
 
-export const monitorCommand: CommandModule<object, MonitorArgs> = {
+interface MonitorCommandArgs extends MonitorArgs {
+  target?: string;
+}
+
+export const monitorCommand: CommandModule<object, MonitorCommandArgs> = {
   command: 'monitor',
-  describe: 'talk to a board over its serial port: prompts in, generated text out, with its speed',
+  describe: 'talk to a board over its serial port (or a Raspberry Pi over SSH): prompts in, generated text out, with its speed',
   builder: (y) =>
-    withMonitorOptions(y)
+    withSshOptions(withMonitorOptions(y))
+      .option('target', { type: 'string', describe: 'the target the device should run (checked against its HELLO; the default --build is build/<target>)' })
       .example('$0 monitor', 'find the board, then type prompts')
+      .example('$0 monitor --target rpi4 --host pi@raspberrypi.local -i "Once upon a time"', 'run the program flashed to a Pi over SSH')
       .example('$0 monitor --port /dev/ttyUSB0 -i "Once upon a time" -n 64 -t 0', 'one greedy story, then exit')
-      .example('$0 monitor --raw', 'a plain serial terminal (Ctrl+] exits)') as unknown as Argv<MonitorArgs>,
-  handler: (args: ArgumentsCamelCase<MonitorArgs>) => runMonitor(args),
+      .example('$0 monitor --raw', 'a plain serial terminal (Ctrl+] exits)') as unknown as Argv<MonitorCommandArgs>,
+  handler: (args: ArgumentsCamelCase<MonitorCommandArgs>) => runMonitor(args, args.target),
 };
 
+/** Over SSH (--host): the connector that runs the deployed program, after checking the options that make no sense there. */
+async function sshLink(args: MonitorArgs, target: string | undefined) {
+  if (args.port !== undefined) throw new UserError('--port and --host exclude each other: --port is a serial port of this computer, --host a Pi reached over SSH.', 2);
+  if (args.raw) throw new UserError('--raw is a serial terminal; over SSH, log in with ssh and run the program yourself (it takes llama2.c\'s flags).', 2);
+  const dest = await sshDestination(args);
+  const { sshConnector } = await import('../flash/ssh-link.js');
+  const { DEFAULT_REMOTE_DIR } = await import('../flash/ssh-deploy.js');
+  const path = args.path ?? DEFAULT_REMOTE_DIR;
+  const hint = `llama2-embed flash --target ${target ?? 'rpi4'} --host ${args.host}${args.path === undefined ? '' : ` --path ${args.path}`}`;
+  return sshConnector(dest, path, hint);
+}
+
 /** Runs monitor with parsed arguments (flash --monitor calls it with the port it flashed). */
-export async function runMonitor(args: MonitorArgs): Promise<void> {
+export async function runMonitor(args: MonitorArgs, target?: string): Promise<void> {
   const { checkBaudRate } = await import('../serial/port-choice.js');
   checkBaudRate(args.baud); // before anything else: never open a port at 1200 baud
+  if (args.host === undefined && args.path !== undefined) throw new UserError('--path is the program\'s directory on a Pi: it goes with --host.', 2);
+  const connector = args.host === undefined ? undefined : await sshLink(args, target);
   const sampling = parseSampling({ steps: args.steps, temperature: args.temperature, topp: args.topp, seed: args.seed ?? '1' });
   const { consoleSink } = await import('../serial/monitor-output.js');
   const sink = consoleSink(args.log);
@@ -72,7 +116,8 @@ export async function runMonitor(args: MonitorArgs): Promise<void> {
     const { Monitor } = await import('../serial/monitor.js');
     const monitor = await Monitor.connect({
       ...portRequest,
-      buildDir: args.build,
+      connector,
+      buildDir: args.build ?? (target === undefined ? undefined : (await import('../serial/device-build.js')).buildDirFor(target)),
       json: args.json,
       timestamp: args.timestamp,
       steps: sampling.steps,
@@ -81,6 +126,9 @@ export async function runMonitor(args: MonitorArgs): Promise<void> {
       seed: args.seed === undefined ? undefined : sampling.seed,
       sink,
     });
+    if (target !== undefined && monitor.device.targetName !== target) {
+      sink.note(`warning: the device runs a ${monitor.device.targetName} program, not ${target}: flash it again with --target ${target}, or drop --target.`);
+    }
     try {
       if (args.prompt !== undefined || !tty) await generateOnce(monitor, args.prompt ?? '');
       else await interact(monitor, sink);

@@ -48,8 +48,12 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('emulate', {
         type: 'boolean',
         describe: 'run a Raspberry Pi program under qemu-aarch64 with the board\'s CPU (default: when this machine is not ARM64)',
-      }) as unknown as Argv<RunArgs>,
+      })
+      .option('on-device', { type: 'boolean', hidden: true, describe: 'build\'s option: refused here with what to do instead' }) as unknown as Argv<RunArgs>,
   handler: async (args: ArgumentsCamelCase<RunArgs>) => {
+    if ((args as { onDevice?: boolean }).onDevice) {
+      throw new UserError(`run executes the program on this computer; to compile on a Pi and generate there: llama2-embed build --target ${args.target} --on-device --host pi@raspberrypi.local, then llama2-embed monitor --target ${args.target} --host pi@raspberrypi.local.`, 2);
+    }
     const target = loadTarget(args.target);
     if (target.output !== 'executable') throw new UserError(`run executes the program here; for ${args.target} use build, flash and monitor.`, 2);
     const emulator = emulatorFor(target);

@@ -35,6 +35,7 @@ export function emitModelHeader(plan: Plan, info: ModelHeaderInfo, header: strin
     '',
     '/* weights precision */',
     define('WEIGHTS_SCHEME', JSON.stringify(plan.weights), describeScheme(plan.weights)),
+    define('ARITHMETIC', JSON.stringify(plan.arithmetic), plan.arithmetic === 'integer' ? 'Q16.16 activations, int8 KV cache, fixed-point scales' : 'float32, as llama2.c'),
   ];
   if (plan.weights !== 'f32') {
     const gs = plan.groupSize!;
@@ -57,6 +58,7 @@ export function emitModelHeader(plan: Plan, info: ModelHeaderInfo, header: strin
     define('TOKENIZER_MAX_TOKEN_LENGTH', info.tokenizerMaxTokenLength),
     define('DEFAULT_THREADS', info.defaultThreads),
     define('MODEL_NAME', JSON.stringify(info.modelName)),
+    define('TARGET_NAME', JSON.stringify(plan.target), 'the target built for: the protocol\'s HELLO says it'),
   );
   if (info.modelHash) {
     const bytes = Array.from(info.modelHash, (b) => `0x${b.toString(16).padStart(2, '0')}`);

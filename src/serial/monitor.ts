@@ -17,9 +17,39 @@
 import { randomBytes } from 'node:crypto';
 import { findDeviceBuild, type DeviceBuild } from './device-build.js';
 import { GenerationPrinter, type GenerationStats, type MonitorSink } from './monitor-output.js';
-import { openRequestedPort, reopenPort, type OpenedPort, type PortRequest } from './port-choice.js';
+import { openRequestedPort, reopenPort, type OpenedPort, type PortRequest, type ReopenOptions } from './port-choice.js';
 import { ErrorCode, type Done, type Hello, type TokenMessage } from './protocol.js';
 import { DeviceError, DeviceSession, ProtocolTimeoutError, type GenerateRequest, type SessionEvent } from './session.js';
+import type { SerialConnection } from './transport.js';
+
+/** What monitor needs of a connection to a device: a serial port, or a program's stdio (over SSH). */
+export type DeviceConnection = Pick<SerialConnection, 'path' | 'isLost' | 'lostReason' | 'lost' | 'link' | 'close'>;
+
+/** A connection that was opened, and how it was described to the user. */
+export interface OpenedDevice {
+  connection: DeviceConnection;
+  description: string;
+}
+
+/**
+ * How monitor reaches a device that is not on a serial port of this computer (a Raspberry Pi's
+ * program over SSH: src/flash/ssh-link.ts): opening, and opening again after the link went away.
+ */
+export interface DeviceConnector {
+  open(): Promise<OpenedDevice>;
+  reopen(previous: OpenedDevice, options: ReopenOptions): Promise<OpenedDevice>;
+  /** How the link is named in the banner instead of "at <baud> baud" (e.g. "over SSH"). */
+  via: string;
+}
+
+/** The serial port of `request`, as a connector. */
+function serialConnector(request: PortRequest): DeviceConnector {
+  return {
+    open: () => openRequestedPort(request),
+    reopen: (previous, options) => reopenPort(request, previous as OpenedPort, options), // a serial connector's own
+    via: `at ${request.baudRate} baud`,
+  };
+}
 
 export interface MonitorOptions extends PortRequest {
   /** Build directory to check the device against (default: build/<the device's target>/). */
@@ -41,6 +71,8 @@ export interface MonitorOptions extends PortRequest {
   responseTimeoutMs?: number;
   /** After an unasked HELLO during a generation, how long to wait for a token before taking it for a restart (ms, default 3000). */
   restartGraceMs?: number;
+  /** Reach the device another way than the serial port of `port` (a program over SSH). */
+  connector?: DeviceConnector;
 }
 
 /** How many times one generation is resumed after the device went away or restarted. */
@@ -53,7 +85,8 @@ interface Running {
 }
 
 export class Monitor {
-  private opened!: OpenedPort;
+  private opened!: OpenedDevice;
+  private readonly connector: DeviceConnector;
   private session!: DeviceSession;
   private running?: Running;
   private closed = false;
@@ -62,12 +95,14 @@ export class Monitor {
   /** The build the device is checked against, and its tokenizer. */
   build!: DeviceBuild;
 
-  private constructor(private readonly options: MonitorOptions) {}
+  private constructor(private readonly options: MonitorOptions) {
+    this.connector = options.connector ?? serialConnector(options);
+  }
 
   /** Opens the port, says hello, checks the device against the build; prints a banner. */
   static async connect(options: MonitorOptions): Promise<Monitor> {
     const monitor = new Monitor(options);
-    monitor.opened = await openRequestedPort(options);
+    monitor.opened = await monitor.connector.open();
     try {
       await monitor.startSession();
     } catch (err) {
@@ -169,7 +204,7 @@ export class Monitor {
     if (connection.isLost) {
       const seconds = this.options.reconnectSeconds ?? 30;
       this.options.sink.note(`${connection.path} went away (${connection.lostReason}); waiting up to ${seconds} s for it to come back (Ctrl+C to stop)…`);
-      this.opened = await reopenPort(this.options, this.opened, { waitSeconds: seconds, signal });
+      this.opened = await this.connector.reopen(this.opened, { waitSeconds: seconds, signal });
       this.options.sink.note(`reconnected to ${this.opened.description}`);
     }
     try {
@@ -191,7 +226,7 @@ export class Monitor {
     if (previous && previous.modelHash === this.device.modelHash && previous.targetName === this.device.targetName) return;
     this.build = findDeviceBuild(this.device, this.options.buildDir);
     for (const warning of this.build.warnings) this.options.sink.note(`warning: ${warning}`);
-    this.options.sink.note(`${previous ? 'now talking to' : 'connected to'} ${this.opened.description} at ${this.options.baudRate} baud: ${this.describeDevice()}`);
+    this.options.sink.note(`${previous ? 'now talking to' : 'connected to'} ${this.opened.description} ${this.connector.via}: ${this.describeDevice()}`);
   }
 
   /**

@@ -18,6 +18,15 @@ export function requireTool(command: string, why: string, install: string): void
   if (probe.error) throw new UserError(`${command} was not found; it is needed ${why}. Install it: ${install}`);
 }
 
+/** The step a line of make's output is ("compiling forward.c", "linking"), or undefined for the others. */
+export function makeStep(line: string): string | undefined {
+  const compiled = /-c -o (\S+\.o) (\S+)$/.exec(line);
+  if (compiled) return `compiling ${compiled[2]}`;
+  if (/ -o (llama2|firmware\.elf) /.test(line)) return 'linking';
+  if (/objcopy -O binary/.test(line)) return 'writing the flat image';
+  return undefined;
+}
+
 export async function runMake(dir: string, options: MakeOptions = {}): Promise<void> {
   requireTool('make', 'to build the generated C project', 'apt-get install build-essential (Debian/Ubuntu), xcode-select --install (macOS)');
   const jobs = options.jobs ?? 2;
@@ -25,10 +34,8 @@ export async function runMake(dir: string, options: MakeOptions = {}): Promise<v
   const output: string[] = [];
   const onLine = (line: string) => {
     output.push(line);
-    const compiled = /-c -o (\S+\.o) (\S+)$/.exec(line);
-    if (compiled) options.onStep?.(`compiling ${compiled[2]}`);
-    else if (/ -o (llama2|firmware\.elf) /.test(line)) options.onStep?.('linking');
-    else if (/objcopy -O binary/.test(line)) options.onStep?.('writing the flat image');
+    const step = makeStep(line);
+    if (step) options.onStep?.(step);
   };
   let pending = '';
   const feed = (chunk: Buffer) => {

@@ -5,15 +5,18 @@
  *
  *   ./llama2 -i "Once upon a time" -n 256 -t 0.8 -p 0.9 -s 42 [--format text|ids]
  *   ./llama2 --protocol     the framed binary protocol of doc/protocol.md on stdin/stdout
+ *   ./llama2 --protocol --serial-device /dev/ttyGS0    the same on a serial device (a Pi's USB gadget port)
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime, poll */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,7 +53,8 @@ static void usage(void) {
             "  --format text|ids   text (default), or P <id> / G <id> lines\n"
             "  --dump-logits <n>   print the logits of the first n positions as float32 bits (for tests)\n"
             "  --threads <n>       matmul threads (default %d)\n"
-            "  --protocol          serve generation requests in the binary protocol on stdin/stdout\n",
+            "  --protocol          serve generation requests in the binary protocol on stdin/stdout\n"
+            "  --serial-device <path>  with --protocol: on this serial device (raw, 115200 8N1) instead\n",
             SEQ_LEN, DEFAULT_THREADS);
     exit(EXIT_FAILURE);
 }
@@ -129,7 +133,11 @@ static void send_hello(void) {
     hello.n_kv_heads = N_KV_HEADS;
     hello.vocab_size = VOCAB_SIZE;
     hello.seq_len = SEQ_LEN;
+#ifdef TARGET_NAME
+    hello.target_name = TARGET_NAME;
+#else
     hello.target_name = "host";
+#endif
     hello.model_name = MODEL_NAME;
     protocol_send_hello(write_stdout, &hello);
     fflush(stdout);
@@ -234,6 +242,40 @@ static void serve_generate(const protocol_event* request) {
     fflush(stdout);
 }
 
+/*
+ * --serial-device PATH: the protocol on a serial device instead of stdin/stdout (a Pi Zero's USB
+ * gadget port, /dev/ttyGS0, run by a systemd service): opened raw, 8N1 at 115200 baud (a USB
+ * gadget port ignores the rate), and put in place of stdin and stdout.
+ */
+static void open_serial_device(const char* path) {
+    int fd = open(path, O_RDWR | O_NOCTTY);
+    if (fd < 0) {
+        fprintf(stderr, "llama2: cannot open %s: %s\n", path, strerror(errno));
+        exit(EXIT_FAILURE);
+    }
+    struct termios tty;
+    if (tcgetattr(fd, &tty) == 0) {
+        tty.c_iflag &= ~(tcflag_t)(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL | IXON | IXOFF);
+        tty.c_oflag &= ~(tcflag_t)OPOST;
+        tty.c_lflag &= ~(tcflag_t)(ECHO | ECHONL | ICANON | ISIG | IEXTEN);
+        tty.c_cflag &= ~(tcflag_t)(CSIZE | PARENB | CSTOPB);
+        tty.c_cflag |= CS8 | CREAD | CLOCAL;
+        tty.c_cc[VMIN] = 1;
+        tty.c_cc[VTIME] = 0;
+        cfsetispeed(&tty, B115200);
+        cfsetospeed(&tty, B115200);
+        if (tcsetattr(fd, TCSANOW, &tty) != 0) {
+            fprintf(stderr, "llama2: cannot set %s to raw mode: %s\n", path, strerror(errno));
+            exit(EXIT_FAILURE);
+        }
+    } /* not a terminal (a pipe, a file, in tests): used as it is */
+    if (dup2(fd, 0) < 0 || dup2(fd, 1) < 0) {
+        fprintf(stderr, "llama2: cannot use %s: %s\n", path, strerror(errno));
+        exit(EXIT_FAILURE);
+    }
+    if (fd > 1) close(fd);
+}
+
 static int serve_protocol(void) {
     protocol_decoder_init(&decoder);
     protocol_send_delimiter(write_stdout); /* ends whatever the host's decoder holds */
@@ -263,6 +305,7 @@ int main(int argc, char** argv) {
     unsigned long long rng_seed = 0;
     int steps = 256, ids_format = 0, dump_logits = 0, threads = DEFAULT_THREADS, protocol = 0;
     const char* prompt = "";
+    const char* serial_device = NULL;
 #ifdef LLAMA2_EMBED_DOTPROD
     require_dot_product();
 #endif
@@ -286,6 +329,7 @@ int main(int argc, char** argv) {
             else if (strcmp(value, "text") != 0) fail("--format must be text or ids, got ", value);
         } else if (strcmp(flag, "--dump-logits") == 0) dump_logits = atoi(value);
         else if (strcmp(flag, "--threads") == 0) threads = atoi(value);
+        else if (strcmp(flag, "--serial-device") == 0) serial_device = value;
         else usage();
     }
     /* the same corrections as run.c */
@@ -295,7 +339,9 @@ int main(int argc, char** argv) {
     if (steps <= 0 || steps > SEQ_LEN) steps = SEQ_LEN;
     if (threads < 1) threads = 1;
     if (strlen(prompt) > MAX_PROMPT_BYTES) fail("the prompt is too long for this program (at most 4096 bytes)", NULL);
+    if (serial_device && !protocol) fail("--serial-device goes with --protocol", NULL);
     if (protocol) {
+        if (serial_device) open_serial_device(serial_device);
         forward_init(threads);
         return serve_protocol();
     }

@@ -176,7 +176,7 @@ describe('pi targets: cross-built programs under qemu-aarch64 against the engine
     try {
       const session = new DeviceSession({ fromDevice: child.stdout, toDevice: child.stdin }, { helloTimeoutMs: 30_000, responseTimeoutMs: 60_000 });
       const hello = await session.hello();
-      expect(hello).to.include({ weights: 'q8_0', groupSize: 4, seqLen: 512, modelName: 'stories260K.bin' });
+      expect(hello).to.include({ weights: 'q8_0', groupSize: 4, seqLen: 512, modelName: 'stories260K.bin', targetName: 'rpi4' });
       const file = 'stories260K_q8gs4_greedy_once_upon_a_time.ids';
       const s = goldenSettings(file);
       const golden = readGoldenIds(file);
