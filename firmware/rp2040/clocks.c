@@ -5,6 +5,9 @@
  *   clk_ref  ← XOSC, ÷1 (12 MHz): drives the watchdog tick, hence the 1 µs TIMER
  *   clk_sys  ← PLL_SYS through the auxiliary mux, ÷1 (133 MHz)
  *   clk_peri ← clk_sys (133 MHz): the UART's clock, so its divisor follows RP2040_CLK_SYS_HZ
+ *   XOSC 12 MHz ──► PLL_USB: REFDIV 1, FBDIV 100 → VCO 1200 MHz, POSTDIV1 5, POSTDIV2 5 → 48 MHz
+ *   clk_usb  ← PLL_USB, ÷1 (48 MHz): the USB controller's clock (usb.c), which USB full speed
+ *              needs exactly (12 Mbit/s = 48 MHz / 4), whatever clk_sys is
  *
  * The PLL values respect the datasheet's limits (2.18.2): reference ≥ 5 MHz, FBDIV 16..320, VCO
  * 750..1600 MHz, POSTDIV1 ≥ POSTDIV2. Other frequencies: change PLL_* below and RP2040_CLK_SYS_HZ.
@@ -29,6 +32,15 @@
 #error "PLL_SYS settings do not give RP2040_CLK_SYS_HZ: change both together"
 #endif
 
+/* PLL_USB: 12 MHz × 100 = 1200 MHz VCO, ÷ 5 ÷ 5 = 48 MHz (the datasheet's suggested USB setting). */
+#define PLL_USB_REFDIV 1u
+#define PLL_USB_FBDIV 100u
+#define PLL_USB_POSTDIV1 5u
+#define PLL_USB_POSTDIV2 5u
+#if (RP2040_XOSC_HZ / PLL_USB_REFDIV * PLL_USB_FBDIV / (PLL_USB_POSTDIV1 * PLL_USB_POSTDIV2)) != 48000000u
+#error "PLL_USB must give 48 MHz"
+#endif
+
 uint32_t clocks_sys_hz(void) { return RP2040_CLK_SYS_HZ; }
 
 static void xosc_start(void) {
@@ -40,19 +52,22 @@ static void xosc_start(void) {
   }
 }
 
-static void pll_sys_start(void) {
-  REG_SET(RESETS_RESET, RESETS_PLL_SYS);
-  resets_unreset(RESETS_PLL_SYS);
-  REG(PLL_SYS_BASE + PLL_CS) = PLL_REFDIV;
-  REG(PLL_SYS_BASE + PLL_FBDIV_INT) = PLL_FBDIV;
+/* Resets a PLL (PLL_SYS or PLL_USB: the same registers at another base), programs it and waits for lock. */
+static void pll_start(uint32_t base, uint32_t reset_bit, uint32_t refdiv, uint32_t fbdiv, uint32_t postdiv1, uint32_t postdiv2) {
+  REG_SET(RESETS_RESET, reset_bit);
+  resets_unreset(reset_bit);
+  REG(base + PLL_CS) = refdiv;
+  REG(base + PLL_FBDIV_INT) = fbdiv;
   /* Power up the PLL and its VCO, and wait for lock. */
-  REG_CLR(PLL_SYS_BASE + PLL_PWR, PLL_PWR_PD | PLL_PWR_VCOPD);
-  while (!(REG(PLL_SYS_BASE + PLL_CS) & PLL_CS_LOCK)) {
+  REG_CLR(base + PLL_PWR, PLL_PWR_PD | PLL_PWR_VCOPD);
+  while (!(REG(base + PLL_CS) & PLL_CS_LOCK)) {
   }
   /* Then the post dividers. */
-  REG(PLL_SYS_BASE + PLL_PRIM) = (PLL_POSTDIV1 << PLL_PRIM_POSTDIV1_LSB) | (PLL_POSTDIV2 << PLL_PRIM_POSTDIV2_LSB);
-  REG_CLR(PLL_SYS_BASE + PLL_PWR, PLL_PWR_POSTDIVPD);
+  REG(base + PLL_PRIM) = (postdiv1 << PLL_PRIM_POSTDIV1_LSB) | (postdiv2 << PLL_PRIM_POSTDIV2_LSB);
+  REG_CLR(base + PLL_PWR, PLL_PWR_POSTDIVPD);
 }
+
+static void pll_sys_start(void) { pll_start(PLL_SYS_BASE, RESETS_PLL_SYS, PLL_REFDIV, PLL_FBDIV, PLL_POSTDIV1, PLL_POSTDIV2); }
 
 void clocks_init(void) {
   REG(CLOCKS_CLK_SYS_RESUS_CTRL) = 0; /* no clock-stopped detection */
@@ -87,6 +102,13 @@ void clocks_init(void) {
   for (volatile int i = 0; i < 8; i++) {
   }
   REG(CLOCKS_CLK_PERI_CTRL) = CLK_PERI_CTRL_ENABLE | (CLK_PERI_CTRL_AUXSRC_CLK_SYS << CLK_PERI_CTRL_AUXSRC_LSB);
+
+  /* clk_usb ← PLL_USB ÷ 1 = 48 MHz. Nothing runs from clk_usb yet (the USB controller is held in
+   * reset until usb_cdc_init), and it has no glitchless mux: stop it, start the PLL, restart it. */
+  REG(CLOCKS_CLK_USB_CTRL) = 0;
+  pll_start(PLL_USB_BASE, RESETS_PLL_USB, PLL_USB_REFDIV, PLL_USB_FBDIV, PLL_USB_POSTDIV1, PLL_USB_POSTDIV2);
+  REG(CLOCKS_CLK_USB_DIV) = 1u << CLK_DIV_INT_LSB;
+  REG(CLOCKS_CLK_USB_CTRL) = CLK_USB_CTRL_ENABLE | (CLK_USB_CTRL_AUXSRC_CLKSRC_PLL_USB << CLK_USB_CTRL_AUXSRC_LSB);
 
   /* The watchdog's tick generator divides clk_ref down to 1 MHz for the TIMER. */
   REG(WATCHDOG_TICK) = WATCHDOG_TICK_ENABLE | (RP2040_XOSC_HZ / 1000000u);

@@ -15,6 +15,8 @@
  *   RP2040_UART_BAUD     UART0 baud rate (default 115200).
  *   RP2040_USE_ROM       allow calls into the boot ROM (none are made today). rp2040js has no
  *                        ROM image, so firmware built with it would hang in emulation.
+ *                        (The one ROM call the runtime makes, reset_usb_boot for the USB
+ *                        1200-baud touch in usb_cdc.c, checks at run time that a ROM is there.)
  */
 #ifndef RP2040_H
 #define RP2040_H
@@ -66,6 +68,7 @@
 #define PADS_QSPI_BASE 0x40020000u
 #define XOSC_BASE 0x40024000u
 #define PLL_SYS_BASE 0x40028000u
+#define PLL_USB_BASE 0x4002c000u
 #define UART0_BASE 0x40034000u
 #define UART1_BASE 0x40038000u
 #define TIMER_BASE 0x40054000u
@@ -79,9 +82,11 @@
 #define RESETS_IO_BANK0 (1u << 5)
 #define RESETS_PADS_BANK0 (1u << 8)
 #define RESETS_PLL_SYS (1u << 12)
+#define RESETS_PLL_USB (1u << 13)
 #define RESETS_TIMER (1u << 21)
 #define RESETS_UART0 (1u << 22)
 #define RESETS_UART1 (1u << 23)
+#define RESETS_USBCTRL (1u << 24)
 
 /* ---- CLOCKS (2.15) ------------------------------------------------------------------------ */
 
@@ -92,6 +97,8 @@
 #define CLOCKS_CLK_SYS_DIV (CLOCKS_BASE + 0x40u)
 #define CLOCKS_CLK_SYS_SELECTED (CLOCKS_BASE + 0x44u)
 #define CLOCKS_CLK_PERI_CTRL (CLOCKS_BASE + 0x48u)
+#define CLOCKS_CLK_USB_CTRL (CLOCKS_BASE + 0x54u)
+#define CLOCKS_CLK_USB_DIV (CLOCKS_BASE + 0x58u)
 #define CLOCKS_CLK_SYS_RESUS_CTRL (CLOCKS_BASE + 0x78u)
 
 #define CLK_REF_CTRL_SRC_ROSC_CLKSRC_PH 0x0u
@@ -106,6 +113,9 @@
 #define CLK_PERI_CTRL_ENABLE (1u << 11)
 #define CLK_PERI_CTRL_AUXSRC_LSB 5
 #define CLK_PERI_CTRL_AUXSRC_CLK_SYS 0x0u
+#define CLK_USB_CTRL_ENABLE (1u << 11)
+#define CLK_USB_CTRL_AUXSRC_LSB 5
+#define CLK_USB_CTRL_AUXSRC_CLKSRC_PLL_USB 0x0u
 #define CLK_DIV_INT_LSB 8 /* CLK_x_DIV: INT in bits 31:8 (clk_ref: 9:8), FRAC in 7:0 */
 
 /* ---- XOSC (2.16) -------------------------------------------------------------------------- */
@@ -186,6 +196,8 @@
 #define SYST_CSR_TICKINT (1u << 1)
 #define SYST_CSR_CLKSOURCE (1u << 2) /* 1: the processor clock */
 #define ICSR_PENDSTSET (1u << 26)
+#define M0PLUS_NVIC_ISER (PPB_BASE + 0xe100u)
+#define M0PLUS_NVIC_ICPR (PPB_BASE + 0xe280u)
 #define SYSTICK_MAX 0x00ffffffu
 
 /* ---- the runtime's API -------------------------------------------------------------------- */
@@ -196,7 +208,7 @@ void rp2040_exit(int code) __attribute__((noreturn));
 void resets_unreset(uint32_t mask);        /* takes peripherals out of reset, waits for RESET_DONE */
 
 /* clocks.c */
-void clocks_init(void);                    /* XOSC 12 MHz → PLL_SYS → clk_sys, clk_peri; clk_ref = XOSC */
+void clocks_init(void);                    /* XOSC 12 MHz → PLL_SYS → clk_sys, clk_peri; clk_ref = XOSC; PLL_USB → clk_usb 48 MHz */
 uint32_t clocks_sys_hz(void);              /* the frequency clk_sys was set to (RP2040_CLK_SYS_HZ) */
 
 /* uart.c: UART0 on GP0 (TX) / GP1 (RX), 8N1 */

@@ -1,10 +1,11 @@
 /** `llama2-embed build`: quantize, plan, emit C and compile, for a target. */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { WEIGHT_PRECISIONS, type WeightPrecision } from '../plan/plan.js';
-import { knownTargets } from '../plan/target.js';
+import { ARITHMETICS, WEIGHT_PRECISIONS, type Arithmetic, type WeightPrecision } from '../plan/plan.js';
+import { FIRMWARE_STDIO, knownTargets, type FirmwareStdio } from '../plan/target.js';
 import type { BuildRequest } from '../toolchain/build.js';
 import { parseFlashSize } from '../flash/linker-script.js';
 import { parseSampling, withGenerationOptions } from './generate.js';
+import { withSshOptions } from './monitor.js';
 
 export interface BuildArgs {
   target: string;
@@ -12,12 +13,14 @@ export interface BuildArgs {
   tokenizer?: string;
   quant?: WeightPrecision;
   groupSize?: number;
+  arithmetic?: Arithmetic;
   seqLen?: number;
   threads?: number;
   out?: string;
   generic?: boolean;
   flashSize?: string;
   boot2?: 'safe' | 'fast';
+  stdio?: FirmwareStdio;
 }
 
 interface BuildCommandArgs extends BuildArgs {
@@ -27,6 +30,33 @@ interface BuildCommandArgs extends BuildArgs {
   topp: number;
   seed?: string;
   embedTokenizer: boolean;
+  /** --on-device: compile on the Pi given with --host (and its SSH options) instead of with the cross compiler here. */
+  onDevice: boolean;
+  host?: string;
+  path?: string;
+  sshPort?: number;
+  identity?: string;
+  sshOption?: string[];
+}
+
+/** --on-device and --host: where the program is compiled, or undefined for here; the options' mistakes as usage errors. */
+async function onDeviceOptions(args: BuildCommandArgs): Promise<BuildRequest['onDevice']> {
+  const { UserError } = await import('../util/errors.js');
+  if (!args.onDevice) {
+    if (args.host !== undefined) {
+      throw new UserError(`--host goes with --on-device (compile on the Pi). To copy a program built here to it: llama2-embed flash --target ${args.target} --host ${args.host}.`, 2);
+    }
+    if (args.path !== undefined || args.sshPort !== undefined || args.identity !== undefined || args.sshOption !== undefined) {
+      throw new UserError('--path, --ssh-port, --identity and --ssh-option go with --on-device --host.', 2);
+    }
+    return undefined;
+  }
+  if (args.host === undefined) {
+    throw new UserError(`--on-device compiles on a Raspberry Pi over SSH: give it with --host, e.g. llama2-embed build --target ${args.target === 'host' ? 'rpi4' : args.target} --on-device --host pi@raspberrypi.local.`, 2);
+  }
+  const { checkDestination } = await import('../flash/ssh-client.js');
+  checkDestination({ host: args.host, port: args.sshPort, identity: args.identity, options: args.sshOption });
+  return { host: args.host, path: args.path, sshPort: args.sshPort, identity: args.identity, sshOptions: args.sshOption };
 }
 
 /** The options shared by build, plan and run. */
@@ -35,13 +65,18 @@ export function withBuildOptions<T>(y: Argv<T>) {
     .option('target', { type: 'string', default: 'host', describe: `target board or machine (${knownTargets().join(', ')})` })
     .option('model', { alias: 'm', type: 'string', describe: 'checkpoint (.bin), a path or a name found by the model lookup' })
     .option('tokenizer', { alias: 'z', type: 'string', describe: 'tokenizer.bin (default: the one that goes with the model)' })
-    .option('quant', { choices: WEIGHT_PRECISIONS, describe: 'weights precision (default: the checkpoint\'s own)' })
+    .option('quant', { choices: WEIGHT_PRECISIONS, describe: 'weights precision (default: the target\'s (rp2040: q8_0), else the checkpoint\'s own)' })
     .option('group-size', { type: 'number', describe: 'group size of quantized weights (default: chosen for the model)' })
+    .option('arithmetic', {
+      choices: ARITHMETICS,
+      describe: 'the kernels\' arithmetic: float (float32, as llama2.c) or integer (fixed point and an int8 KV cache, for cores without an FPU; Q8_0 weights). Default: the target\'s (rp2040: integer)',
+    })
     .option('seq-len', { type: 'number', describe: 'context length, at most the model\'s (shrinks the KV cache)' })
     .option('threads', { type: 'number', describe: 'matmul threads (host and Linux targets)' })
     .option('out', { alias: 'o', type: 'string', describe: 'output directory (default: build/<target>)' })
     .option('flash-size', { type: 'string', describe: 'firmware: the board\'s flash size (2M for a Pico; 4M, 16M for others)' })
     .option('boot2', { choices: ['safe', 'fast'] as const, describe: 'RP2040: the second-stage boot (safe: 03h reads; fast: dual-output 3Bh reads)' })
+    .option('stdio', { choices: FIRMWARE_STDIO, describe: 'RP2040: where the firmware talks: usb (the Pico\'s own USB port, the default), uart (UART0 on GP0/GP1) or both' })
     .option('generic', { type: 'boolean', hidden: true, describe: 'do not specialize kernels (benchmark baseline)' });
 }
 
@@ -52,12 +87,14 @@ export function buildRequest(args: BuildArgs): BuildRequest {
     tokenizer: args.tokenizer,
     quant: args.quant,
     groupSize: args.groupSize,
+    arithmetic: args.arithmetic,
     seqLen: args.seqLen,
     threads: args.threads,
     out: args.out,
     generic: args.generic,
     flashBytes: args.flashSize === undefined ? undefined : parseFlashSize(args.flashSize),
     boot2: args.boot2,
+    stdio: args.stdio,
   };
 }
 
@@ -65,7 +102,12 @@ export const buildCommand: CommandModule<object, BuildCommandArgs> = {
   command: 'build',
   describe: 'quantize, plan memory, emit specialized C and compile it for a target',
   builder: (y) =>
-    withGenerationOptions(withBuildOptions(y))
+    withSshOptions(withGenerationOptions(withBuildOptions(y)))
+      .option('on-device', {
+        type: 'boolean',
+        default: false,
+        describe: 'Raspberry Pi targets: compile on the Pi given with --host (its gcc and make, over SSH) instead of with the cross compiler here; the program stays there, in --path',
+      })
       .option('embed-tokenizer', {
         type: 'boolean',
         default: false,
@@ -73,9 +115,11 @@ export const buildCommand: CommandModule<object, BuildCommandArgs> = {
       })
       .example('$0 build --target host -m stories260K.bin -z tok512.bin', 'a native program in build/host/')
       .example('$0 build --quant q8_0 --threads 2', 'int8 weights, matmuls on two threads')
+      .example('$0 build --target rpi4 --on-device --host pi@raspberrypi.local', 'compile on the Pi 4 itself, leaving ~/llama2-embed/llama2 there')
       .example('$0 build --target rp2040 --quant q8_0 -i "Once upon a time" --embed-tokenizer', 'a Pico firmware (build/rp2040/firmware.uf2) that tells a story at reset') as unknown as Argv<BuildCommandArgs>,
   handler: async (args: ArgumentsCamelCase<BuildCommandArgs>) => {
     const sampling = parseSampling({ ...args, seed: args.seed ?? '42' }); // a firmware has no clock to seed from: 42 unless set
+    const onDevice = await onDeviceOptions(args);
     const { build } = await import('../toolchain/build.js'); // loads the C code generator only when needed
     await build(
       {
@@ -86,8 +130,14 @@ export const buildCommand: CommandModule<object, BuildCommandArgs> = {
         topp: sampling.topp,
         seed: sampling.seed,
         embedTokenizer: args.embedTokenizer,
+        onDevice,
       },
       (line) => process.stderr.write(`${line}\n`),
     );
+    if (onDevice) {
+      const path = onDevice.path === undefined ? '' : ` --path ${onDevice.path}`;
+      const out = args.out === undefined ? '' : ` --build ${args.out}`;
+      process.stderr.write(`done. Talk to it: llama2-embed monitor --target ${args.target} --host ${onDevice.host}${path}${out}\n`);
+    }
   },
 };

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { buildBoot2, checkBoot2, firmwareDir } from '../flash/boot2.js';
 import { rp2040LinkerScript } from '../flash/linker-script.js';
 import { encodeUf2 } from '../flash/uf2.js';
-import type { Target } from '../plan/target.js';
+import type { FirmwareStdio, Target } from '../plan/target.js';
 import { tempPathFor, writeFileAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
 import { floatLiteral } from './kernel-compiler.js';
@@ -27,6 +27,8 @@ export interface BakedGeneration {
    * serving the serial protocol forever (the tests' firmware). Steps 0: no baked generation at all.
    */
   exitAfterGeneration: boolean;
+  /** Where the protocol and the printing go: the board's USB port (CDC serial), UART0, or both (default usb). */
+  stdio?: FirmwareStdio;
 }
 
 export const FIRMWARE_OUTPUTS = { elf: 'firmware.elf', bin: 'firmware.bin', uf2: 'firmware.uf2', map: 'firmware.map' };
@@ -57,6 +59,9 @@ export function emitGenerationHeader(g: BakedGeneration, header: string): string
 #define EMBED_TOKENIZER ${g.embedTokenizer ? 1 : 0}
 /* 1: main() returns after the baked generation; 0: then it serves the protocol (doc/protocol.md) */
 #define EXIT_AFTER_GENERATION ${g.exitAfterGeneration ? 1 : 0}
+/* where the protocol and the printing go (build --stdio ${g.stdio ?? 'usb'}): the USB port (CDC serial), UART0 */
+#define STDIO_USB ${(g.stdio ?? 'usb') !== 'uart' ? 1 : 0}
+#define STDIO_UART ${(g.stdio ?? 'usb') !== 'usb' ? 1 : 0}
 
 #endif
 `;
@@ -98,7 +103,7 @@ ${FIRMWARE_OUTPUTS.elf}: $(OBJECTS) memmap.ld
 \t$(CC) $(CFLAGS) -o $@ $(OBJECTS) $(LDFLAGS)
 
 forward.o: forward.c forward.h kernels.h model.h parallel.h
-main.o: main.c forward.h kernels.h model.h generation.h protocol.h rp2040.h
+main.o: main.c forward.h kernels.h model.h generation.h protocol.h rp2040.h usb.h
 protocol.o: protocol.c protocol.h
 blobs.o: blobs.S weights.bin tokenizer.bin
 boot2_image.o: boot2_image.S boot2.bin

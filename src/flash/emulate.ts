@@ -1,12 +1,16 @@
 /**
  * `flash --emulate`: the firmware in rp2040js (src/emulator/rp2040.ts), in this process, with its
- * UART0 on a pseudo-terminal, so that `monitor --port <that path>` talks to it exactly as to a
- * board on a USB-UART bridge.
+ * serial port on a pseudo-terminal, so that `monitor --port <that path>` talks to it exactly as to
+ * a board on a USB cable or a USB-UART bridge.
  *
- *   emulator UART0  ⇄  our end of a socat pty pair  ⇄  the user's end (printed), for monitor
+ *   emulator USB CDC or UART0  ⇄  our end of a socat pty pair  ⇄  the user's end (printed), for monitor
  *
- * Bytes from the firmware are written to our end as they come; bytes read from it are queued
- * into the emulated UART's 32-byte RX FIFO as the firmware makes room (the harness's writeUart).
+ * Which port: the build's (`build --stdio`, recorded in build-info.json): USB for `usb` and `both`
+ * (src/emulator/usb-cdc.ts plays the computer: it enumerates the board and opens its port at once,
+ * so the firmware's HELLO comes as soon as it starts serving), UART0 for `uart` and for builds
+ * without the record (from before USB). Bytes from the firmware are written to our end as they
+ * come; bytes read from it go to the board's USB OUT endpoint as the firmware arms it, or into the
+ * emulated UART's 32-byte RX FIFO as the firmware makes room (the harness's writeUart).
  * As on a real UART, what the firmware sends while nobody has the user's end open is lost.
  * `reset()` starts the firmware again from its image (the board's RUN button); `stop()` ends the
  * emulator loop, closes the port and ends socat, and never hangs.
@@ -15,6 +19,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { readBuildInfo } from '../codegen/project.js';
 import { Rp2040Emulator, EmulatorError } from '../emulator/rp2040.js';
+import { UsbCdcHost } from '../emulator/usb-cdc.js';
 import { RAW_PTY, SocatBridge } from '../serial/pty.js';
 import { SerialConnection } from '../serial/transport.js';
 import { UserError } from '../util/errors.js';
@@ -53,8 +58,17 @@ export function firmwareToEmulate(firmware: string | undefined, target = 'rp2040
   return file;
 }
 
+/** Which of the firmware's ports is bridged: the build's choice (build-info.json), UART0 for builds that do not say. */
+export function emulatedLink(firmware: string): 'usb' | 'uart' {
+  const stdio = readBuildInfo(dirname(firmware))?.stdio;
+  return stdio === 'usb' || stdio === 'both' ? 'usb' : 'uart';
+}
+
 export class EmulatedBoard {
   private emulator: Rp2040Emulator;
+  private usb?: UsbCdcHost;
+  /** The firmware's port on the pty: its USB serial port, or UART0. */
+  readonly link: 'usb' | 'uart';
   private detachUart: () => void;
   private pending: number[] = [];
   private flushScheduled = false;
@@ -73,8 +87,9 @@ export class EmulatedBoard {
     readonly devicePath: string,
   ) {
     this.emulator = image;
+    this.link = emulatedLink(firmware);
     this.detachUart = this.attach(image);
-    uart.onData((bytes) => this.emulator.writeUart(bytes));
+    uart.onData((bytes) => (this.usb ? this.usb.write(bytes) : this.emulator.writeUart(bytes)));
     this.loop = this.run();
   }
 
@@ -90,6 +105,11 @@ export class EmulatedBoard {
       await bridge.stop();
       throw err;
     }
+  }
+
+  /** The port's name for people: "USB serial (CDC)" or "UART0". */
+  get portName(): string {
+    return this.link === 'usb' ? 'USB serial (CDC)' : 'UART0';
   }
 
   /** Resolves when the emulation ends: stop(), the firmware returned from main(), or an emulator error. */
@@ -125,13 +145,24 @@ export class EmulatedBoard {
   }
 
   private attach(emulator: Rp2040Emulator): () => void {
-    return emulator.onUartByte((byte) => {
-      this.pending.push(byte);
+    const queue = (bytes: Iterable<number>) => {
+      for (const byte of bytes) this.pending.push(byte);
       if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(() => this.flush());
       }
-    });
+    };
+    if (this.link === 'usb') {
+      // a new cable for a new image (reset): the computer enumerates the board again
+      const usb = UsbCdcHost.attach(emulator);
+      this.usb = usb;
+      const detach = usb.onData((bytes) => queue(bytes));
+      return () => {
+        detach();
+        if (this.usb === usb) this.usb = undefined;
+      };
+    }
+    return emulator.onUartByte((byte) => queue([byte]));
   }
 
   private flush(): void {

@@ -30,6 +30,11 @@ export interface Target {
   threads: boolean;
   /** For output 'firmware': the chip's whole memories and what the firmware keeps for itself. */
   firmware?: FirmwareSpec;
+  /**
+   * What `build` uses when not told: the weights' precision (else the checkpoint's own) and the
+   * kernels' arithmetic (integer applies to Q8_0 weights; others stay float).
+   */
+  defaults?: { quant?: 'f32' | 'q8_0' | 'q4_0' | 'mixed'; arithmetic?: 'float' | 'integer' };
 }
 
 /**
@@ -57,6 +62,10 @@ export interface FirmwareSpec {
   clockHz: number;
   uart: { index: number; txPin: number; rxPin: number; baud: number };
 }
+
+/** Where an RP2040 firmware talks: its USB port (CDC serial), UART0, or both (`build --stdio`). */
+export const FIRMWARE_STDIO = ['usb', 'uart', 'both'] as const;
+export type FirmwareStdio = (typeof FIRMWARE_STDIO)[number];
 
 export function targetsDir(): string {
   return join(projectRoot(), 'targets');

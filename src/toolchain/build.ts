@@ -7,8 +7,8 @@ import { resolve } from 'node:path';
 import { loadForGeneration, type WeightsPrecision } from '../engine/load.js';
 import { emitProject, readBuildInfo, writeBuildInfo, type BuildInfo } from '../codegen/project.js';
 import { formatPlan } from '../plan/format.js';
-import { longestFittingSeqLen, makePlan, type Plan } from '../plan/plan.js';
-import { loadTarget, withFirmwareOptions } from '../plan/target.js';
+import { longestFittingSeqLen, makePlan, type Arithmetic, type Plan } from '../plan/plan.js';
+import { FIRMWARE_STDIO, loadTarget, withFirmwareOptions, type FirmwareStdio } from '../plan/target.js';
 import { UserError } from '../util/errors.js';
 import { comparePlanWithSections, readSectionSizes } from './sections.js';
 import { finishFirmware, type BakedGeneration } from '../codegen/firmware.js';
@@ -20,6 +20,8 @@ export interface BuildRequest {
   tokenizer?: string;
   quant?: WeightsPrecision;
   groupSize?: number;
+  /** The kernels' arithmetic (default: the target's, for the weights chosen). */
+  arithmetic?: Arithmetic;
   seqLen?: number;
   threads?: number;
   out?: string;
@@ -37,6 +39,21 @@ export interface BuildRequest {
   /** Firmware targets: the board's flash size in bytes, and which boot2 to link. */
   flashBytes?: number;
   boot2?: 'safe' | 'fast';
+  /** RP2040: where the protocol and the printing go (default usb: the Pico's own USB port). */
+  stdio?: FirmwareStdio;
+  /** --on-device: compile on the Pi itself over SSH (its gcc and make) instead of with the cross compiler here (src/flash/ssh-build.ts). */
+  onDevice?: OnDeviceOptions;
+}
+
+/** Where --on-device compiles: the Pi, as flash --host reaches it. */
+export interface OnDeviceOptions {
+  /** user@host, a host name or address, or a Host of ~/.ssh/config. */
+  host: string;
+  /** The program's directory there (default ~/llama2-embed). */
+  path?: string;
+  sshPort?: number;
+  identity?: string;
+  sshOptions?: string[];
 }
 
 export interface BuildResult {
@@ -60,6 +77,7 @@ export function requestKey(req: BuildRequest, modelPath: string, tokenizerPath: 
     tokenizer: tokenizerPath,
     quant: req.quant ?? null,
     groupSize: req.groupSize ?? null,
+    arithmetic: req.arithmetic ?? null,
     seqLen: req.seqLen ?? null,
     threads: req.threads ?? 1,
     generic: req.generic ?? false,
@@ -72,13 +90,21 @@ export function requestKey(req: BuildRequest, modelPath: string, tokenizerPath: 
     exitAfterGeneration: req.exitAfterGeneration ?? false,
     flashBytes: req.flashBytes ?? null,
     boot2: req.boot2 ?? null,
+    stdio: req.stdio ?? null,
+    // only when set: a key without it stays as before, and `run` never takes a program built on a Pi for one here
+    ...(req.onDevice ? { onDevice: { host: req.onDevice.host, path: req.onDevice.path ?? null } } : {}),
   };
 }
 
 export function planFor(req: BuildRequest, report: Reporter = () => {}) {
   const target = withFirmwareOptions(loadTarget(req.target), { flashBytes: req.flashBytes, boot2: req.boot2 });
   const started = performance.now();
-  const loaded = loadForGeneration({ model: req.model, tokenizer: req.tokenizer, weights: req.quant, groupSize: req.groupSize });
+  const defaults = target.defaults ?? {};
+  // the target's precision for an fp32 checkpoint (a quantized one keeps its own), Q8_0 for integer arithmetic
+  const weightsForF32 = req.arithmetic === 'integer' ? 'q8_0' : defaults.quant;
+  const loaded = loadForGeneration({ model: req.model, tokenizer: req.tokenizer, weights: req.quant, groupSize: req.groupSize, weightsForF32 });
+  // the target's arithmetic when it suits the weights (integer mode computes on Q8_0 weights only)
+  const arithmetic = req.arithmetic ?? (defaults.arithmetic === 'integer' && loaded.weights === 'q8_0' ? 'integer' : 'float');
   if (req.seqLen !== undefined && (!Number.isInteger(req.seqLen) || req.seqLen < 1 || req.seqLen > loaded.model.config.seqLen)) {
     throw new UserError(`--seq-len must be a whole number from 1 to the model's ${loaded.model.config.seqLen}, got ${req.seqLen}.`, 2);
   }
@@ -88,7 +114,7 @@ export function planFor(req: BuildRequest, report: Reporter = () => {}) {
   const vocab = loaded.model.config.vocabSize;
   const tokenizerBytes = 16 * vocab + statSync(loaded.tokenizerPath).size + 512 + 2 * loaded.tokenizer.maxTokenLength + 4;
   const extraState = withTokenizer ? [{ name: 'tokenizer', bytes: tokenizerBytes, description: `tokenizer tables (${vocab} tokens)` }] : [];
-  const options = { weights: loaded.weights, groupSize: loaded.groupSize, seqLen: req.seqLen, sharedClassifier: loaded.model.sharedClassifier, extraState };
+  const options = { weights: loaded.weights, groupSize: loaded.groupSize, arithmetic, seqLen: req.seqLen, sharedClassifier: loaded.model.sharedClassifier, extraState };
   let plan = makePlan(target, loaded.model.config, options);
   if (!plan.fits && req.seqLen === undefined) {
     // like a board's SDK picking a heap size: shorten the context to what the memory holds, and say so
@@ -105,8 +131,17 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
   if (req.threads !== undefined && (!Number.isInteger(req.threads) || req.threads < 1 || req.threads > 64)) {
     throw new UserError(`--threads must be a whole number from 1 to 64, got ${req.threads}.`, 2);
   }
+  if (req.onDevice && loadTarget(req.target).output !== 'executable') {
+    throw new UserError(`--on-device compiles a Linux program on a Raspberry Pi, and target "${req.target}" is a microcontroller's firmware: build it here, without --on-device and --host.`, 2);
+  }
   report(`[1/4] loading ${req.model ?? 'the default model'}`);
   const { target, loaded, plan, loadSeconds } = planFor(req, report);
+  if (req.stdio !== undefined && (target.firmware?.chip !== 'rp2040' || !FIRMWARE_STDIO.includes(req.stdio))) {
+    throw new UserError(
+      target.firmware?.chip === 'rp2040' ? `--stdio must be one of ${FIRMWARE_STDIO.join(', ')}, got "${req.stdio}".` : `--stdio applies to rp2040 builds; ${target.name} has no choice of serial port.`,
+      2,
+    );
+  }
   // a board's program uses all its cores unless told otherwise; the host's (cores 0: unknown) one
   const threads = req.threads ?? (target.threads ? Math.max(1, target.cpu.cores) : 1);
   if (threads > 1 && !target.threads) throw new UserError(`target ${target.name} has no threads; drop --threads.`, 2);
@@ -126,6 +161,7 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
           seed: req.seed ?? 42n,
           embedTokenizer: req.embedTokenizer ?? false,
           exitAfterGeneration: req.exitAfterGeneration ?? false,
+          ...(target.firmware?.chip === 'rp2040' ? { stdio: req.stdio ?? 'usb' } : {}),
         }
       : undefined;
   if (generation && generation.promptTokens.length > plan.seqLen) {
@@ -144,6 +180,7 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
   });
   const emitSeconds = (performance.now() - emitStarted) / 1000;
 
+  if (req.onDevice) return buildOnDevice(req.onDevice, { info, plan, outDir, target, report, loadSeconds, emitSeconds });
   requireTool(target.toolchain.cc, `to build for ${target.name}`, installHint(target.toolchain.cc));
   report(`[4/4] compiling with ${target.toolchain.cc}`);
   const compileStarted = performance.now();
@@ -157,6 +194,27 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
   writeBuildInfo(outDir, info);
   report(`built ${info.executable} (load ${loadSeconds.toFixed(2)} s, emit ${emitSeconds.toFixed(2)} s, compile ${compileSeconds.toFixed(2)} s)`);
   return { info, plan, outDir, seconds: { load: loadSeconds, emit: emitSeconds, compile: compileSeconds } };
+}
+
+/** --on-device: the project just written, compiled on the Pi; build-info.json here and there says where the program is. */
+async function buildOnDevice(
+  onDevice: OnDeviceOptions,
+  built: { info: BuildInfo; plan: Plan; outDir: string; target: ReturnType<typeof loadTarget>; report: Reporter; loadSeconds: number; emitSeconds: number },
+): Promise<BuildResult> {
+  const { outDir, report, target } = built;
+  const { compileOnDevice } = await import('../flash/ssh-build.js');
+  const dest = { host: onDevice.host, port: onDevice.sshPort, identity: onDevice.identity, options: onDevice.sshOptions };
+  report(`[4/4] compiling on ${onDevice.host}`);
+  const compileStarted = performance.now();
+  const { displayRemote } = await import('../flash/ssh-shell.js');
+  const { DEFAULT_REMOTE_DIR } = await import('../flash/ssh-deploy.js');
+  const info: BuildInfo = { ...built.info, executable: displayRemote(onDevice.host, onDevice.path ?? DEFAULT_REMOTE_DIR, 'llama2') };
+  const buildInfo = `${JSON.stringify(info, null, 2)}\n`;
+  await compileOnDevice({ outDir, target, dest, remoteDir: onDevice.path, buildInfo, report });
+  const compileSeconds = (performance.now() - compileStarted) / 1000;
+  writeBuildInfo(outDir, info); // here too: monitor checks the Pi's model against this build's weights.bin and decodes with its tokenizer
+  report(`built ${info.executable} (load ${built.loadSeconds.toFixed(2)} s, emit ${built.emitSeconds.toFixed(2)} s, compile on the device ${compileSeconds.toFixed(2)} s)`);
+  return { info, plan: built.plan, outDir, seconds: { load: built.loadSeconds, emit: built.emitSeconds, compile: compileSeconds } };
 }
 
 /** How to get a target's C compiler, for the message when it is missing. */

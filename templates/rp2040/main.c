@@ -1,6 +1,8 @@
 /*
  * llama2-embed firmware for the RP2040 (Raspberry Pi Pico): the model compiled into it, talking
- * over UART0 (GP0 TX, GP1 RX, 115200 8N1).
+ * over the Pico's own USB port as a CDC-ACM serial port (firmware/rp2040/usb.h), over UART0 (GP0
+ * TX, GP1 RX, 115200 8N1), or both: `build --stdio usb|uart|both` (STDIO_USB, STDIO_UART in
+ * generation.h; USB by default).
  *
  * At reset, the generation baked in at build time (generation.h), printed as it goes: with the
  * tokenizer embedded (--embed-tokenizer), the text, like llama2.c run; otherwise `P <id>` /
@@ -11,8 +13,11 @@
  * Then the serial protocol of doc/protocol.md, forever: a lone 0x00 and a HELLO, and the host's
  * requests (llama2-embed monitor): HELLO_REQUEST → HELLO, GENERATE → a TOKEN per position with
  * the microseconds it took and a DONE, CANCEL between two positions, an ERROR for what cannot be
- * read. UART0 is polled (uart_getc never blocks) between positions, so a host can cancel. A
+ * read. Input is polled (never blocking) between positions, so a host can cancel. A
  * valid frame received during the baked generation ends it: the host is served at once.
+ * Over USB, the HELLO waits until a program on the computer opens the port (DTR): what the
+ * firmware writes before that waits in the USB ring buffer (1 KiB; beyond it, dropped), and the
+ * USB interrupt keeps the port answering the computer during forward passes.
  *
  * EXIT_AFTER_GENERATION (generation.h; the tests' firmware) returns from main() after the baked
  * generation instead: rp2040_exit() ends with a BKPT, where the emulator stops.
@@ -27,6 +32,7 @@
 #include "model.h"
 #include "protocol.h"
 #include "rp2040.h"
+#include "usb.h"
 
 #if EMBED_TOKENIZER
 #include "tokenizer.h"
@@ -47,20 +53,94 @@ static const uint8_t model_hash[8] = {0};
 #define MAX_PROTOCOL_PROMPT (PROTOCOL_MAX_PROMPT_TOKENS < SEQ_LEN ? PROTOCOL_MAX_PROMPT_TOKENS : SEQ_LEN)
 #define BOS_TOKEN 1
 
+/* Where the protocol and the printing go (generation.h): USB CDC, UART0, or both. */
+#ifndef STDIO_USB
+#define STDIO_USB 1
+#endif
+#ifndef STDIO_UART
+#define STDIO_UART 0
+#endif
+#if !STDIO_USB && !STDIO_UART
+#error "the firmware needs STDIO_USB or STDIO_UART (build --stdio)"
+#endif
+
 static int32_t sampler_order[VOCAB_SIZE];
 static protocol_decoder decoder;
 static uint16_t protocol_prompt[MAX_PROTOCOL_PROMPT];
 
 /* ---------------------------------------------------------------------------------------------
- * The host's frames, from UART0.
+ * Input and output: USB, UART0 or both.
  */
 
-static void write_uart(const uint8_t* bytes, size_t length) { uart_write(bytes, length); }
+static void stdio_init(void) {
+#if STDIO_USB
+    usb_cdc_init();
+#endif
+}
 
-/* Decodes what UART0 has received; the first frame or bad frame completed, else PROTOCOL_NOTHING. */
+static void write_out(const uint8_t* bytes, size_t length) {
+#if STDIO_UART
+    uart_write(bytes, length);
+#endif
+#if STDIO_USB
+    usb_cdc_write(bytes, length);
+#endif
+}
+
+/* The next byte from the host, or -1 (never blocks). With both, USB first: use one at a time. */
+static int read_in(void) {
+    int c = -1;
+#if STDIO_USB
+    c = usb_cdc_getc();
+#endif
+#if STDIO_UART
+    if (c < 0) c = uart_getc();
+#endif
+    return c;
+}
+
+/* Over USB: waits until a program opens the port (DTR), so the HELLO reaches it; with both, a
+ * byte waiting on UART0 also ends the wait. */
+static void wait_for_host(void) {
+#if STDIO_USB
+    while (!usb_cdc_dtr()) {
+#if STDIO_UART
+        if (!(REG(UART0_BASE + UARTFR) & UARTFR_RXFE)) break;
+#endif
+    }
+#endif
+}
+
+/* Before main() returns (EXIT_AFTER_GENERATION): lets the host read what is queued for it. */
+static void drain_output(void) {
+#if STDIO_USB
+    while (usb_cdc_dtr() && usb_cdc_pending()) {
+    }
+#endif
+}
+
+static void out_str(const char* text) { write_out((const uint8_t*)text, strlen(text)); }
+
+static void out_u64(uint64_t value) {
+    char digits[20];
+    int n = 20;
+    do {
+        digits[--n] = (char)('0' + (int)(value % 10u));
+        value /= 10u;
+    } while (value);
+    write_out((const uint8_t*)digits + n, (size_t)(20 - n));
+}
+
+static void out_u32(uint32_t value) { out_u64(value); }
+
+/* ---------------------------------------------------------------------------------------------
+ * The host's frames.
+ */
+
+/* Decodes what has been received; the first frame or bad frame completed, else PROTOCOL_NOTHING. */
 static protocol_status poll_host(protocol_event* event) {
     int c;
-    while ((c = uart_getc()) >= 0) {
+    while ((c = read_in()) >= 0) {
         protocol_status status = protocol_decode_byte(&decoder, (uint8_t)c, event);
         if (status != PROTOCOL_NOTHING) return status;
     }
@@ -93,11 +173,11 @@ static void send_hello(void) {
     hello.seq_len = SEQ_LEN;
     hello.target_name = "rp2040";
     hello.model_name = MODEL_NAME;
-    protocol_send_hello(write_uart, &hello);
+    protocol_send_hello(write_out, &hello);
 }
 
 static void send_error(uint8_t code, uint16_t request_id, uint32_t detail) {
-    protocol_send_error(write_uart, code, request_id, detail, NULL);
+    protocol_send_error(write_out, code, request_id, detail, NULL);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -109,23 +189,23 @@ static void print_token(int prev, int next, int from_prompt) {
     (void)from_prompt;
     size_t length;
     const char* piece = tokenizer_decode(prev, next, &length);
-    uart_write((const uint8_t*)piece, length);
+    write_out((const uint8_t*)piece, length);
 #else
     (void)prev;
-    print_str(from_prompt ? "P " : "G ");
-    print_u32((uint32_t)next);
-    print_str("\n");
+    out_str(from_prompt ? "P " : "G ");
+    out_u32((uint32_t)next);
+    out_str("\n");
 #endif
 }
 
 /* tok/s with two decimals, from integers only (no printf on this target). */
 static void print_rate(uint64_t tokens, uint64_t cycles) {
     uint64_t hundredths = cycles ? tokens * (uint64_t)RP2040_CLK_SYS_HZ * 100u / cycles : 0;
-    print_u64(hundredths / 100u);
-    print_str(".");
+    out_u64(hundredths / 100u);
+    out_str(".");
     uint32_t fraction = (uint32_t)(hundredths % 100u);
-    if (fraction < 10u) print_str("0");
-    print_u32(fraction);
+    if (fraction < 10u) out_str("0");
+    out_u32(fraction);
 }
 
 #if GENERATION_STEPS != 0
@@ -140,9 +220,9 @@ static int run_baked_generation(protocol_event* request) {
     if (steps < 0 || steps > SEQ_LEN) steps = SEQ_LEN;
 
 #if !EMBED_TOKENIZER
-    print_str("P ");
-    print_u32((uint32_t)prompt_tokens[0]);
-    print_str("\n");
+    out_str("P ");
+    out_u32((uint32_t)prompt_tokens[0]);
+    out_str("\n");
 #endif
     uint64_t start = 0, end = 0;
     int token = prompt_tokens[0], pos = 0, timed = 0, interrupted = 0;
@@ -170,15 +250,15 @@ static int run_baked_generation(protocol_event* request) {
         }
     }
     end = cycles_now();
-    print_str("\nachieved tok/s: ");
+    out_str("\nachieved tok/s: ");
     print_rate((uint64_t)timed, end - start);
-    print_str(" (");
-    print_u32((uint32_t)pos);
-    print_str(" tokens, ");
-    print_u64(timed ? (end - start) / (uint64_t)timed : 0);
-    print_str(" cycles per token at ");
-    print_u32(RP2040_CLK_SYS_HZ / 1000000u);
-    print_str(" MHz)\n");
+    out_str(" (");
+    out_u32((uint32_t)pos);
+    out_str(" tokens, ");
+    out_u64(timed ? (end - start) / (uint64_t)timed : 0);
+    out_str(" cycles per token at ");
+    out_u32(RP2040_CLK_SYS_HZ / 1000000u);
+    out_str(" MHz)\n");
     return interrupted;
 }
 #endif
@@ -222,7 +302,7 @@ static void serve_generate(const protocol_event* request) {
     uint64_t rng_state = g.seed;
     int token = protocol_prompt[0], pos = 0, next, generated = 0, cancel = 0;
     uint8_t reason = PROTOCOL_DONE_STEPS;
-    protocol_send_token(write_uart, g.request_id, 0, (uint16_t)token, 0, 0);
+    protocol_send_token(write_out, g.request_id, 0, (uint16_t)token, 0, 0);
     while (pos < steps) {
         uint64_t step_start = timer_us();
         float* logits = forward(token, pos);
@@ -230,7 +310,7 @@ static void serve_generate(const protocol_event* request) {
         next = from_prompt ? protocol_prompt[pos + 1] : sample_next(logits, VOCAB_SIZE, g.temperature, g.topp, sampler_order, &rng_state);
         pos++;
         if (!from_prompt) generated++;
-        protocol_send_token(write_uart, g.request_id, (uint16_t)pos, (uint16_t)next, from_prompt ? 0 : PROTOCOL_TOKEN_GENERATED,
+        protocol_send_token(write_out, g.request_id, (uint16_t)pos, (uint16_t)next, from_prompt ? 0 : PROTOCOL_TOKEN_GENERATED,
                             (uint32_t)(timer_us() - step_start));
         if (next == BOS_TOKEN) { /* BOS ends the sequence, as in run.c */
             reason = PROTOCOL_DONE_BOS;
@@ -245,7 +325,7 @@ static void serve_generate(const protocol_event* request) {
             break;
         }
     }
-    protocol_send_done(write_uart, g.request_id, reason, (uint16_t)pos, (uint16_t)generated, timer_us() - start);
+    protocol_send_done(write_out, g.request_id, reason, (uint16_t)pos, (uint16_t)generated, timer_us() - start);
 }
 
 static void handle_frame(protocol_status status, const protocol_event* e) {
@@ -266,7 +346,8 @@ static void handle_frame(protocol_status status, const protocol_event* e) {
 
 /* Serves the host forever. `first`: a frame already received (it is answered instead of an unasked HELLO). */
 static void serve_forever(const protocol_event* first) {
-    protocol_send_delimiter(write_uart); /* ends whatever the host's decoder holds */
+    if (!first) wait_for_host();
+    protocol_send_delimiter(write_out); /* ends whatever the host's decoder holds */
     if (first) handle_frame(PROTOCOL_FRAME, first);
     else send_hello();
     for (;;) {
@@ -277,9 +358,11 @@ static void serve_forever(const protocol_event* first) {
 }
 
 int main(void) {
+    stdio_init();
 #if EMBED_TOKENIZER
     if (tokenizer_init(tokenizer_image, (size_t)(tokenizer_image_end - tokenizer_image)) != 0) {
-        print_str("llama2: the tokenizer compiled into this firmware is malformed\n");
+        out_str("llama2: the tokenizer compiled into this firmware is malformed\n");
+        drain_output();
         return 1;
     }
 #endif
@@ -293,6 +376,7 @@ int main(void) {
 #if EXIT_AFTER_GENERATION
     (void)interrupted;
     (void)request;
+    drain_output();
     return 0;
 #else
     serve_forever(interrupted ? &request : NULL);
