@@ -1,8 +1,8 @@
 /**
  * forward.c for an integer-mode plan (doc/kernels.md, "Integer mode"): the same structure as
  * llama2.c's `forward`, computing what src/engine/transformer-int.ts computes, with Q16.16
- * activations, an int8 KV cache and the fixed-point weights of src/quant/fixed-point.ts. One
- * thread: the integer mode is for microcontrollers.
+ * activations, an int8 KV cache and the fixed-point weights of src/quant/fixed-point.ts. The
+ * matmuls split their rows over parallel.h's threads (the RP2040's second core with --threads 2).
  */
 import type { Plan, PlannedBuffer } from '../plan/plan.js';
 import type { FixedModel } from '../quant/fixed-point.js';
@@ -20,9 +20,37 @@ export function emitForwardInt(plan: Plan, model: FixedModel, kernels: KernelSet
   const layer = model.layers[0];
 
   const quantize = (n: number) => kernels.use('quantizeQ8Int', { n, groupSize: gs });
+  // one wrapper per shape and scale shift: the specialized kernel on one core, or its row-range
+  // twin (columns still constant) split by parallel_rows
+  const wrappers = new Map<string, string>();
+  const matmulFor = (rows: number, cols: number, shift: number): string => {
+    const name = `matmul_${rows}x${cols}_q8_int_s${shift}`;
+    if (wrappers.has(name)) return name;
+    const whole = kernels.use('matmulQ8Int', { d: rows, n: cols, groupSize: gs, scaleShift: shift });
+    const rowsKernel = kernels.use('matmulQ8Int', { n: cols, groupSize: gs, scaleShift: shift });
+    wrappers.set(
+      name,
+      `static void ${name}_rows(const void* job, int start, int end) {
+    const MatmulQ8IntJob* m = job;
+    ${rowsKernel}(m->xout + start, m->xq, m->xm, m->wq + start * ${cols}, m->ws + start * ${Math.ceil(cols / gs)}, end - start);
+}
+
+/* xout (${rows}, Q16.16) = W (${rows} x ${cols}, Q8_0, scales shifted by ${shift}) · x (quantized in xq, xm) */
+static void ${name}(int32_t* xout, const int8_t* xq, const int32_t* xm, const int8_t* wq, const int32_t* ws) {
+    if (parallel_threads() == 1) {
+        ${whole}(xout, xq, xm, wq, ws);
+    } else {
+        MatmulQ8IntJob job = {xout, xq, xm, wq, ws};
+        parallel_rows(${name}_rows, &job, ${rows});
+    }
+}
+`,
+    );
+    return name;
+  };
   /** `out = W · (xq, xm)`, W the layer's (or the model's) matrix `name`. */
   const matmul = (out: string, name: string, rows: number, cols: number, shift: number, perLayer: boolean) => {
-    const fn = kernels.use('matmulQ8Int', { d: rows, n: cols, groupSize: gs, scaleShift: shift });
+    const fn = matmulFor(rows, cols, shift);
     const values = perLayer ? ` + l * ${rows * cols}` : '';
     const scales = perLayer ? ` + l * ${rows * Math.ceil(cols / gs)}` : '';
     return `${fn}(${out}, s.xq, s.xm, w.${name}${values}, w.${name}_scales${scales});`;
@@ -119,9 +147,17 @@ ${stateFields.join('\n')}
 
 static RunState s;
 
+typedef struct {
+    int32_t* xout;
+    const int8_t* xq;
+    const int32_t* xm;
+    const int8_t* wq;
+    const int32_t* ws;
+} MatmulQ8IntJob;
+
+${[...wrappers.values()].join('\n')}
 void forward_init(int threads) {
-    (void)threads; /* integer mode: one thread */
-    parallel_init(1);
+    parallel_init(threads);
 }
 
 ${body}

@@ -111,8 +111,9 @@ export function emitProject(outDir: string, inputs: ProjectInputs): BuildInfo {
   const templates = join(projectRoot(), 'templates');
   const common = ['forward.h', 'parallel.h', 'protocol.c', 'protocol.h', ...(withTokenizer ? ['tokenizer.c', 'tokenizer.h'] : [])];
   for (const file of common) copyAtomic(join(templates, 'common', file), join(outDir, file));
-  // threads on an operating system; one core, no threads, on a microcontroller
-  copyAtomic(join(templates, 'common', target.threads ? 'parallel.c' : 'parallel-none.c'), join(outDir, 'parallel.c'));
+  // threads on an operating system; the RP2040's two cores; else one core, no threads
+  const parallel = target.threads ? join('common', 'parallel.c') : target.firmware?.chip === 'rp2040' ? join('rp2040', 'parallel.c') : join('common', 'parallel-none.c');
+  copyAtomic(join(templates, parallel), join(outDir, 'parallel.c'));
   // every executable (host, Raspberry Pis) shares the host's main.c; a firmware has its own
   copyAtomic(join(templates, target.output === 'executable' ? 'host' : target.name, 'main.c'), join(outDir, 'main.c'));
   if (firmware) {

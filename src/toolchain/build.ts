@@ -142,9 +142,16 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
       2,
     );
   }
-  // a board's program uses all its cores unless told otherwise; the host's (cores 0: unknown) one
+  // a board's program uses all its cores unless told otherwise; the host's (cores 0: unknown) one;
+  // a microcontroller's, one core unless --threads asks for its others (the RP2040's second core)
   const threads = req.threads ?? (target.threads ? Math.max(1, target.cpu.cores) : 1);
-  if (threads > 1 && !target.threads) throw new UserError(`target ${target.name} has no threads; drop --threads.`, 2);
+  const firmwareCores = target.firmware ? target.cpu.cores : 1;
+  if (threads > 1 && !target.threads && threads > firmwareCores) {
+    throw new UserError(
+      firmwareCores > 1 ? `${target.name} has ${firmwareCores} cores; use --threads ${firmwareCores} or less.` : `target ${target.name} has no threads; drop --threads.`,
+      2,
+    );
+  }
   report(`[2/4] memory plan\n${formatPlan(plan)}`);
   if (!plan.fits) throw new UserError(`the model does not fit ${target.name}:\n${plan.problems.map((p) => `  - ${p}`).join('\n')}`);
 

@@ -366,7 +366,7 @@ int main(void) {
         return 1;
     }
 #endif
-    forward_init(1);
+    forward_init(DEFAULT_THREADS); /* --threads 2: core 1 takes half of every matmul, if it answers */
     protocol_decoder_init(&decoder);
     protocol_event request;
     int interrupted = 0;

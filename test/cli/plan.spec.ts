@@ -39,6 +39,10 @@ describe('cli: plan and build against a board', function () {
     expect(message).to.match(/a Raspberry Pi runs the models that a microcontroller cannot/);
   });
 
+  it('takes --threads 2 on the Pico (its second core) and refuses more', () => {
+    expect(expectUserError(cli(['build', '--target', 'rp2040', '--threads', '3', '-o', join(tmp.dir, 'three')]), 2)).to.match(/rp2040 has 2 cores; use --threads 2 or less/);
+  });
+
   it('takes a bigger flash with --flash-size', () => {
     const r = cli(['plan', '--target', 'rp2040', '--quant', 'f32', '--flash-size', '16M']);
     expect(r.status, r.stderr).to.equal(0);

@@ -34,14 +34,17 @@ describe('host target, integer arithmetic: generated C against the integer engin
         expect(result.plan.arithmetic).to.equal('integer');
       });
 
-      it('logits of the first 16 positions bit-identical, 200 sampled tokens equal', () => {
+      it('logits of the first 16 positions bit-identical, 200 sampled tokens equal, on 1 and 2 threads', () => {
         const model = groupSize ? loadForGeneration({ ...stories, weights: 'q8_0', groupSize }).model : loaded.model;
         const prompt = loaded.tokenizer.encode('One day', true, false);
         const engine = runEngine(model, prompt, 200, { temperature: 0.8, topp: 0.9, seed: 7 }, 16, { arithmetic: 'integer' });
-        const c = parseProgramOutput(runProgram(program, ['-i', 'One day', '-n', '200', '-t', '0.8', '-p', '0.9', '-s', '7', '--format', 'ids', '--dump-logits', '16']));
-        expect(c.logitBits).to.have.length(16);
-        for (let pos = 0; pos < 16; pos++) expect(Buffer.from(c.logitBits[pos].buffer).equals(Buffer.from(engine.logitBits[pos].buffer)), `logits at position ${pos}`).to.equal(true);
-        expect(c.idLines).to.deep.equal(engine.idLines);
+        for (const threads of ['1', '2']) {
+          // two threads: each matmul's rows split between them, the same integers in every row
+          const c = parseProgramOutput(runProgram(program, ['-i', 'One day', '-n', '200', '-t', '0.8', '-p', '0.9', '-s', '7', '--format', 'ids', '--dump-logits', '16', '--threads', threads]));
+          expect(c.logitBits).to.have.length(16);
+          for (let pos = 0; pos < 16; pos++) expect(Buffer.from(c.logitBits[pos].buffer).equals(Buffer.from(engine.logitBits[pos].buffer)), `logits at position ${pos}, ${threads} threads`).to.equal(true);
+          expect(c.idLines).to.deep.equal(engine.idLines);
+        }
       });
 
       it('greedy tokens to the end of the context equal the engine\'s, for the golden prompts', () => {

@@ -4,6 +4,7 @@
  * context, and its greedy text must keep llama2.c's fp32 text for at least 20 tokens.
  */
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rp2040Emulator } from '../../src/emulator/rp2040.js';
 import { loadForGeneration } from '../../src/engine/load.js';
@@ -32,8 +33,11 @@ describe('rp2040 target, integer arithmetic (the default): firmware against the 
     return { plan: result.plan, output: run.output, log };
   }
 
-  it('greedy to the end of a 128-position context: every token the engine\'s, the first 20 llama2.c\'s fp32 ones', async () => {
-    const { plan, output } = await runFirmware('greedy', { seqLen: 128, prompt: 'Once upon a time', steps: 128, temperature: 0 });
+  it('greedy to the end of a 128-position context: every token the engine\'s, the first 20 llama2.c\'s fp32 ones (a dual-core build, on the emulator\'s one core)', async () => {
+    // --threads 2 splits every matmul between the two cores; rp2040js runs one core, so the
+    // firmware finds no second core to launch and computes everything on core 0
+    const { plan, output } = await runFirmware('greedy', { seqLen: 128, prompt: 'Once upon a time', steps: 128, temperature: 0, threads: 2 });
+    expect(readFileSync(join(tmp.dir, 'greedy', 'forward.c'), 'utf8')).to.match(/parallel_rows\(matmul_172x64_q8_int_s\d+_rows, &job, 172\)/);
     expect(plan.weights).to.equal('q8_0');
     expect(plan.arithmetic).to.equal('integer');
     expect(plan.seqLen).to.equal(128);
