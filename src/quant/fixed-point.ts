@@ -5,7 +5,7 @@
  * - Group scales: ws = round(scale / 127 · 2^shift), one `shift` per kind of matrix (the same for
  *   all layers, so that it is a constant of the generated C), the largest that keeps every scale of
  *   that kind below 2^30.
- * - RMSNorm weights: Q16.16. RoPE tables: Q2.30. The exponential: 65 powers of two in Q2.30.
+ * - RMSNorm weights: Q16.16. RoPE tables: Q2.30. The exponential: 65 powers of two in Q5.27.
  *
  * The reference engine (src/engine/transformer-int.ts) and the code generator both read these, so
  * the firmware and the engine compute with the same integers.
@@ -53,7 +53,7 @@ export interface FixedModel {
 export interface FixedTables {
   ropeCos: Int32Array;
   ropeSin: Int32Array;
-  /** round(2^(-i/64) · 2^30), i = 0..64 (kernel expNegInt). */
+  /** round(2^(-i/64) · 2^27), i = 0..64 (kernel exp2NegInt). */
   exp: Int32Array;
 }
 
@@ -137,6 +137,6 @@ export function toFixedPoint(model: Model): FixedModel {
 export function fixedTables(config: Config, seqLen: number): FixedTables {
   const rope = buildRopeTables(config, seqLen);
   const exp = new Int32Array(65);
-  for (let i = 0; i <= 64; i++) exp[i] = Math.round(2 ** (-i / 64) * 2 ** 30);
+  for (let i = 0; i <= 64; i++) exp[i] = Math.round(2 ** (-i / 64) * 2 ** 27);
   return { ropeCos: toQ30(rope.cos), ropeSin: toQ30(rope.sin), exp };
 }
