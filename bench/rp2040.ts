@@ -1,44 +1,115 @@
 /**
- * stories260K on the RP2040, in rp2040js: cycles per token for each weights precision, from the
- * firmware's own SysTick count (the line it prints), with fp32 as the baseline. rp2040js models no
- * flash wait states, so these are lower bounds for weights read from flash on a real Pico.
+ * stories260K on the RP2040, in rp2040js: for each weights precision, core cycles per token (the
+ * mean over 128 forward passes, from the firmware's own SysTick count: the line it prints) and
+ * tokens/s at 133 MHz, without and with the XIP cache model (src/emulator/xip-cache.ts: a miss
+ * stalls the core for the flash transfer boot2 set up), the XIP hit rate, flash and SRAM used
+ * (the linker's sections), and where the cycles go (matmul / attention / the rest, from the
+ * PC-sampling profiler on the XIP run). fp32 is the baseline of the ratios.
+ *
+ * The context is what the plan fits to the SRAM (the builds print it: 191 positions with the
+ * float KV cache), so 1 + 128 positions fit; the prompt is "Once upon a time", greedy.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Rp2040Emulator } from '../src/emulator/rp2040.js';
-import type { WeightPrecision } from '../src/plan/plan.js';
+import { formatProfile, type Profile } from '../src/emulator/profiler.js';
+import { Rp2040Emulator, type XipReport } from '../src/emulator/rp2040.js';
+import type { Arithmetic, WeightPrecision } from '../src/plan/plan.js';
 import { build } from '../src/toolchain/build.js';
+import { readSectionSizes } from '../src/toolchain/sections.js';
 
-const STEPS = 12;
+/** Forward passes timed: the firmware times from the end of the first one. */
+const TIMED = 128;
+const STEPS = TIMED + 1;
+const PROFILE_INTERVAL = 9973;
 
-async function cyclesPerToken(dir: string, quant: WeightPrecision, groupSize?: number) {
-  const out = join(dir, `${quant}-${groupSize ?? 'default'}`);
-  const built = await build({ target: 'rp2040', model: 'stories260K.bin', quant, groupSize, prompt: 'Once upon a time', steps: STEPS, temperature: 0, exitAfterGeneration: true, out }, () => {});
-  const emu = await Rp2040Emulator.load(join(out, 'firmware.uf2'));
-  const run = await emu.run({ maxSeconds: 600 });
-  const m = /achieved tok\/s: ([\d.]+) \((\d+) tokens, (\d+) cycles per token at (\d+) MHz\)/.exec(run.output);
-  if (!m) throw new Error(`the firmware printed no statistics:\n${run.output}`);
-  return { cycles: Number(m[3]), tokensPerSecond: Number(m[1]), seqLen: built.plan.seqLen, emulatedMHz: run.emulatedMHz, flash: built.plan.weightsBytes };
+interface Row {
+  name: string;
+  cycles: number;
+  tokensPerSecond: number;
+  timed: number;
+  xipCycles: number;
+  xipTokensPerSecond: number;
+  xip: XipReport;
+  profile: Profile;
+  seqLen: number;
+  arithmetic: string;
+  flashBytes: number;
+  sramBytes: number;
+  weightsBytes: number;
+  emulatedMHz: number;
+}
+
+function statistics(output: string) {
+  const m = /achieved tok\/s: ([\d.]+) \((\d+) tokens, (\d+) cycles per token at (\d+) MHz\)/.exec(output);
+  if (!m) throw new Error(`the firmware printed no statistics:\n${output.slice(-500)}`);
+  return { tokensPerSecond: Number(m[1]), positions: Number(m[2]), cycles: Number(m[3]) };
+}
+
+async function measure(dir: string, name: string, quant: WeightPrecision, options: { groupSize?: number; arithmetic?: Arithmetic; boot2?: 'safe' | 'fast' } = {}): Promise<Row> {
+  const out = join(dir, name.replace(/[^a-z0-9]+/gi, '-'));
+  const built = await build(
+    { target: 'rp2040', model: 'stories260K.bin', quant, ...options, prompt: 'Once upon a time', steps: STEPS, temperature: 0, exitAfterGeneration: true, stdio: 'uart', out },
+    () => {},
+  );
+  const plain = await (await Rp2040Emulator.load(join(out, 'firmware.uf2'))).run({ maxSeconds: 1800 });
+  const p = statistics(plain.output);
+  const emu = await Rp2040Emulator.load(join(out, 'firmware.uf2'), { xipModel: true, profile: { intervalCycles: PROFILE_INTERVAL } });
+  const modelled = await emu.run({ maxSeconds: 3600 });
+  const x = statistics(modelled.output);
+  const sections = readSectionSizes(join(out, 'firmware.elf'), 'arm-none-eabi-gcc');
+  const sum = (low: number, high: number) => [...sections.values()].filter((s) => s.address >= low && s.address < high).reduce((n, s) => n + s.bytes, 0);
+  return {
+    name,
+    cycles: p.cycles,
+    tokensPerSecond: p.tokensPerSecond,
+    timed: p.positions - 1,
+    xipCycles: x.cycles,
+    xipTokensPerSecond: x.tokensPerSecond,
+    xip: emu.xipReport!,
+    profile: emu.profile!,
+    seqLen: built.plan.seqLen,
+    arithmetic: built.plan.arithmetic ?? 'float',
+    flashBytes: sum(0x10000000, 0x11000000),
+    sramBytes: sum(0x20000000, 0x20042000),
+    weightsBytes: built.plan.weightsBytes,
+    emulatedMHz: plain.emulatedMHz,
+  };
 }
 
 export async function benchRp2040(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'llama2-embed-bench-rp2040-'));
   try {
-    const rows: { name: string; r: Awaited<ReturnType<typeof cyclesPerToken>> }[] = [];
-    rows.push({ name: 'fp32 (baseline)', r: await cyclesPerToken(dir, 'f32') });
-    rows.push({ name: 'Q8_0, group size 64', r: await cyclesPerToken(dir, 'q8_0') });
-    rows.push({ name: 'Q8_0, group size 4', r: await cyclesPerToken(dir, 'q8_0', 4) });
-    rows.push({ name: 'mixed (Q8_0 embedding, Q4_0 layers), group size 32', r: await cyclesPerToken(dir, 'mixed') });
-    const base = rows[0].r.cycles;
-    process.stdout.write(`\nstories260K on the RP2040 (rp2040js, ${STEPS} steps, greedy; cycles from the firmware's SysTick)\n`);
-    const width = Math.max(...rows.map((x) => x.name.length));
-    for (const { name, r } of rows) {
-      const ratio = r === rows[0].r ? 'baseline' : `${(base / r.cycles).toFixed(2)}× faster`;
+    const rows: Row[] = [];
+    rows.push(await measure(dir, 'fp32 (baseline)', 'f32'));
+    rows.push(await measure(dir, 'Q8_0, group size 64, float kernels', 'q8_0', { arithmetic: 'float' }));
+    rows.push(await measure(dir, 'Q8_0, group size 4, float kernels', 'q8_0', { groupSize: 4, arithmetic: 'float' }));
+    rows.push(await measure(dir, 'mixed (Q8_0 embedding, Q4_0 layers), group size 32', 'mixed'));
+    // the default build, and the same with the dual-output boot2 (fewer stall cycles per XIP miss)
+    rows.push(await measure(dir, 'Q8_0, integer kernels (the default)', 'q8_0', { arithmetic: 'integer' }));
+    rows.push(await measure(dir, 'Q8_0, integer kernels, fast boot2', 'q8_0', { arithmetic: 'integer', boot2: 'fast' }));
+    const base = rows[0];
+    const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
+    const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+    process.stdout.write(
+      `\nstories260K on the RP2040 (rp2040js; cycles per token: the mean of ${TIMED} forward passes from the firmware's SysTick; greedy; ` +
+        `XIP: 16 KiB 2-way cache, a miss = one 8-byte flash read at boot2's SSI set-up; shares from PC samples every ${PROFILE_INTERVAL} cycles on the XIP run)\n`,
+    );
+    const width = Math.max(...rows.map((r) => r.name.length));
+    for (const r of rows) {
+      const ratio = r === base ? 'baseline' : `${(base.cycles / r.cycles).toFixed(2)}× faster`;
+      const xipRatio = r === base ? 'baseline' : `${(base.xipCycles / r.xipCycles).toFixed(2)}× faster`;
+      const s = r.profile.shares;
       process.stdout.write(
-        `  ${name.padEnd(width)}   ${r.cycles.toLocaleString('en-US').padStart(12)} cycles/token   ${r.tokensPerSecond.toFixed(2).padStart(6)} tok/s at 133 MHz   ${ratio.padEnd(13)}   weights ${(r.flash / 1024).toFixed(0)} KiB, seq_len ${r.seqLen}, emulated at ${r.emulatedMHz.toFixed(0)} MHz\n`,
+        `  ${r.name.padEnd(width)}   no XIP model: ${r.cycles.toLocaleString('en-US').padStart(11)} cycles/token ${r.tokensPerSecond.toFixed(2).padStart(6)} tok/s at 133 MHz  ${ratio}\n` +
+          `  ${''.padEnd(width)}   XIP model:    ${r.xipCycles.toLocaleString('en-US').padStart(11)} cycles/token ${r.xipTokensPerSecond.toFixed(2).padStart(6)} tok/s at 133 MHz  ${xipRatio}; ` +
+          `hit rate ${pct(r.xip.hitRate)} (${r.xip.misses.toLocaleString('en-US')} misses: ${r.xip.fetch.misses.toLocaleString('en-US')} code, ${r.xip.data.misses.toLocaleString('en-US')} data; ${r.xip.lineFill?.cycles} cycles each, ${r.xip.lineFill?.describe})\n` +
+          `  ${''.padEnd(width)}   cycles: matmul ${pct(s.matmul)}, attention ${pct(s.attention)}, the rest ${pct(s.rest)}${s.unattributed ? `, unattributed ${pct(s.unattributed)}` : ''}; soft float ${pct(r.profile.softFloatShare)}\n` +
+          `  ${''.padEnd(width)}   ${r.arithmetic} kernels, seq_len ${r.seqLen}, ${r.timed} tokens timed; flash ${kib(r.flashBytes)} (weights ${kib(r.weightsBytes)}), SRAM ${kib(r.sramBytes)}; emulated at ${r.emulatedMHz.toFixed(0)} MHz\n`,
       );
     }
+    const main = rows[1];
+    process.stdout.write(`\nWhere the cycles go (${main.name}, XIP model):\n${formatProfile(main.profile, 14).replace(/^/gm, '  ')}\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

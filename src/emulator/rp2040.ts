@@ -21,11 +21,14 @@
  * SysTick counts cycles.
  */
 import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Simulator, type Logger, type RP2040 } from 'rp2040js';
 import { UserError } from '../util/errors.js';
 import { checkBoot2 } from '../flash/boot2.js';
 import { decodeUf2, RP2040_FAMILY_ID, RP2040_FLASH_BASE } from '../flash/uf2.js';
+import { PcProfiler, type Profile, type ProfilerOptions } from './profiler.js';
+import { flashReadTiming, lineFillCycles, XipCache, type FlashReadTiming, type XipStats } from './xip-cache.js';
 
 export const INITIAL_SP = 0x20042000;
 /** rp2040js's flash array: the 16 MiB XIP window. */
@@ -99,6 +102,25 @@ class HarnessLogger implements Logger {
 export interface LoadOptions {
   /** Skip the boot2 CRC check (default: check, as the boot ROM does). */
   skipBoot2Check?: boolean;
+  /**
+   * Model the XIP cache and the flash behind it (src/emulator/xip-cache.ts): every flash read of
+   * the core goes through a 16 KiB 2-way cache, and a miss stalls the core for the flash transfer
+   * at the SSI set-up boot2 wrote; the stall cycles count in `cycles` and in the firmware's timers.
+   * Off by default (rp2040js itself reads flash with no wait states).
+   */
+  xipModel?: boolean | { overheadCycles?: number };
+  /**
+   * Sample the program counter every `intervalCycles` cycles and count the samples per kernel
+   * (src/emulator/profiler.ts). `elf`: the firmware's ELF (default: firmware.elf beside the file
+   * given to `load`).
+   */
+  profile?: ProfilerOptions & { elf?: string };
+}
+
+/** The XIP model's counts, and the line fill as the SSI was set up. */
+export interface XipReport extends XipStats {
+  hitRate: number;
+  lineFill?: FlashReadTiming & { cycles: number };
 }
 
 export class Rp2040Emulator {
@@ -114,6 +136,11 @@ export class Rp2040Emulator {
   private breakCode?: number;
   private baud?: number;
   private running = false;
+  /** The XIP cache model (LoadOptions.xipModel), if on. */
+  private readonly xip?: XipCache;
+  private readonly readSsi?: () => FlashReadTiming | undefined;
+  /** The PC-sampling profiler (LoadOptions.profile), if on. */
+  private readonly profiler?: PcProfiler;
 
   private constructor(image: Uint8Array, address: number, options: LoadOptions) {
     if (address < RP2040_FLASH_BASE || address + image.length > RP2040_FLASH_BASE + FLASH_WINDOW_BYTES) {
@@ -144,10 +171,20 @@ export class Rp2040Emulator {
     uart.onBaudRateChange = (baud) => {
       this.baud = baud;
     };
+    if (options.xipModel) {
+      const overhead = typeof options.xipModel === 'object' ? (options.xipModel.overheadCycles ?? 0) : 0;
+      this.readSsi = this.ssiTiming(overhead);
+      this.xip = this.installXipModel(this.readSsi);
+    }
+    if (options.profile) {
+      if (!options.profile.elf) throw new Error('Rp2040Emulator: profiling needs the firmware ELF (options.profile.elf)');
+      this.profiler = new PcProfiler(options.profile.elf, options.profile);
+    }
   }
 
   /** Loads a firmware file: `.uf2`, or a flat image from 0x10000000 (`.bin`, anything else). */
   static async load(path: string, options: LoadOptions = {}): Promise<Rp2040Emulator> {
+    if (options.profile && !options.profile.elf) options = { ...options, profile: { ...options.profile, elf: join(dirname(path), 'firmware.elf') } };
     const bytes = await readFile(path);
     if (bytes.subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]))) {
       throw new UserError(`${path} is an ELF file; load the flat image (firmware.bin) or the UF2 file (firmware.uf2) made from it.`);
@@ -237,6 +274,7 @@ export class Rp2040Emulator {
     const cycleLimit = options.maxCycles === undefined ? Infinity : startCycles + options.maxCycles;
     this.breakCode = undefined;
     let checkedLength = -1;
+    const { xip, profiler } = this;
 
     const finish = (reason: StopReason): RunResult => {
       this.feedReceiver();
@@ -268,8 +306,18 @@ export class Rp2040Emulator {
               break;
             }
             clock.tick(nanos);
-          } else {
+          } else if (xip === undefined && profiler === undefined) {
             clock.tick(core.executeInstruction() * this.nanosPerCycle);
+          } else {
+            let cycles = core.executeInstruction();
+            if (xip !== undefined) {
+              // the flash reads of this instruction stalled the core: the cycles and the timers see it
+              const stall = xip.takeStall();
+              core.cycles += stall;
+              cycles += stall;
+            }
+            clock.tick(cycles * this.nanosPerCycle);
+            if (profiler !== undefined && core.cycles >= profiler.nextSample) profiler.sample(this.machineState(), core.cycles);
           }
           if (this.breakCode !== undefined) break;
         }
@@ -288,6 +336,103 @@ export class Rp2040Emulator {
       if (idle) await new Promise((resolve) => setTimeout(resolve, 1));
       else await yieldToEventLoop();
     }
+  }
+
+  /** The XIP model's counts so far (undefined unless loaded with `xipModel`). */
+  get xipReport(): XipReport | undefined {
+    if (!this.xip) return undefined;
+    const timing = this.readSsi?.();
+    return {
+      ...structuredClone(this.xip.stats),
+      hitRate: this.xip.hitRate,
+      lineFill: timing && { ...timing, cycles: lineFillCycles(timing) },
+    };
+  }
+
+  /** The profile so far (undefined unless loaded with `profile`). */
+  get profile(): Profile | undefined {
+    return this.profiler?.report();
+  }
+
+  /** Forgets the profile's samples and the XIP counts so far (the cache keeps its contents), e.g. after boot. */
+  resetCounters(): void {
+    this.profiler?.reset();
+    if (this.xip) {
+      const s = this.xip.stats;
+      s.accesses = s.hits = s.misses = s.uncached = s.stallCycles = 0;
+      s.fetch.accesses = s.fetch.misses = s.data.accesses = s.data.misses = 0;
+    }
+  }
+
+  /** The line fill timing from the SSI's registers as the firmware set them (XIP_SSI at 0x18000000). */
+  private ssiTiming(overheadCycles: number): () => FlashReadTiming | undefined {
+    const mcu = this.mcu;
+    const read = mcu.readUint32.bind(mcu);
+    const SSI = 0x18000000;
+    return () => flashReadTiming({ ctrlr0: read(SSI + 0x00), ssienr: read(SSI + 0x08), baudr: read(SSI + 0x14), spiCtrlr0: read(SSI + 0xf4) }, overheadCycles);
+  }
+
+  /**
+   * Routes the core's reads of the XIP aliases (0x10…0x13…) through the cache model. rp2040js's
+   * core reads memory through the RP2040 object's readUint32/16/8 (instruction fetches are 16-bit
+   * reads at PC), so wrapping those three sees every instruction fetch and every load.
+   */
+  private installXipModel(timing: () => FlashReadTiming | undefined): XipCache {
+    const mcu = this.mcu;
+    const core = mcu.core;
+    const xip = new XipCache(timing);
+    const flash = mcu.flash;
+    const view = new DataView(flash.buffer, flash.byteOffset, flash.byteLength);
+    const read32 = mcu.readUint32.bind(mcu);
+    const read16 = mcu.readUint16.bind(mcu);
+    const read8 = mcu.readUint8.bind(mcu);
+    const inXip = (address: number) => {
+      const top = address >>> 24;
+      return top >= 0x10 && top <= 0x13;
+    };
+    mcu.readUint32 = (address: number) => {
+      address >>>= 0;
+      if (inXip(address)) xip.access(address, false);
+      return read32(address);
+    };
+    mcu.readUint16 = (address: number) => {
+      address >>>= 0;
+      if (!inXip(address)) return read16(address);
+      const pc = (core.PC & ~1) >>> 0;
+      xip.access(address, address === pc || address === pc + 2);
+      return view.getUint16(address & 0xffffff, true);
+    };
+    mcu.readUint8 = (address: number) => {
+      address >>>= 0;
+      if (!inXip(address)) return read8(address);
+      xip.access(address, false);
+      return flash[address & 0xffffff];
+    };
+    return xip;
+  }
+
+  /** What the profiler reads at a sample: registers, and memory without side effects (SRAM and flash only). */
+  private machineState() {
+    const mcu = this.mcu;
+    const core = mcu.core;
+    const sram = mcu.sram;
+    const flash = mcu.flash;
+    const word = (bytes: Uint8Array, offset: number) => (bytes[offset] | (bytes[offset + 1] << 8) | (bytes[offset + 2] << 16) | (bytes[offset + 3] << 24)) >>> 0;
+    return {
+      pc: core.PC >>> 0,
+      lr: core.LR >>> 0,
+      sp: core.SP >>> 0,
+      readWord: (address: number) => {
+        const offset = address - 0x20000000;
+        return offset >= 0 && offset + 3 < sram.length ? word(sram, offset) : undefined;
+      },
+      readHalfword: (address: number) => {
+        const top = address >>> 24;
+        const bytes = top === 0x20 ? sram : top >= 0x10 && top <= 0x13 ? flash : undefined;
+        const offset = top === 0x20 ? address - 0x20000000 : address & 0xffffff;
+        return bytes && offset >= 0 && offset + 1 < bytes.length ? bytes[offset] | (bytes[offset + 1] << 8) : undefined;
+      },
+    };
   }
 
   /** Moves queued bytes into UART0's RX FIFO while it has room. */
