@@ -253,7 +253,7 @@ function sizeSection(r: QuantReport): string {
     .map(
       (t) =>
         `<p class="note">On ${esc(t.target)} the run state (KV cache at seq_len ${r.model.config.seqLen}, activations) needs ` +
-        `${formatBytes(t.state!.needed)} of ${esc(t.state!.memory)}, which has ${formatBytes(t.state!.capacity!)}, whatever the weights: ` +
+        `${formatBytes(t.state!.needed)} of ${esc(t.state!.memory)}, which has ${formatBytes(t.state!.capacity!)}, with float kernels: ` +
         `see <code>llama2-embed plan --target ${esc(t.target)}</code> and <code>--seq-len</code>.</p>`,
     )
     .join('');

@@ -69,6 +69,8 @@ function planFor(target: Target, model: Model, scheme: QuantScheme, groupSize: n
     weights: scheme,
     groupSize: scheme === 'f32' ? undefined : groupSize,
     sharedClassifier: model.sharedClassifier,
+    // as `build` would: the target's arithmetic where the weights allow it (rp2040: integer for Q8_0)
+    arithmetic: scheme === 'q8_0' && target.defaults?.arithmetic === 'integer' ? 'integer' : 'float',
   });
 }
 

@@ -57,7 +57,7 @@ export function formatReport(r: QuantReport): string {
     if (v.state && !v.state.fits && v.state.capacity !== null) {
       out.push(
         `  note: on ${v.target} the run state (KV cache at seq_len ${c.seqLen}, activations) needs ${formatBytes(v.state.needed)} of ` +
-          `${v.state.memory}, which has ${formatBytes(v.state.capacity)}, whatever the weights: see llama2-embed plan --target ${v.target} (--seq-len).`,
+          `${v.state.memory}, which has ${formatBytes(v.state.capacity)}, with float kernels: see llama2-embed plan --target ${v.target} (--seq-len, --arithmetic).`,
       );
     }
   }
