@@ -46,7 +46,7 @@ function statistics(output: string) {
   return { tokensPerSecond: Number(m[1]), positions: Number(m[2]), cycles: Number(m[3]) };
 }
 
-async function measure(dir: string, name: string, quant: WeightPrecision, options: { groupSize?: number; arithmetic?: Arithmetic; boot2?: 'safe' | 'fast' } = {}): Promise<Row> {
+async function measure(dir: string, name: string, quant: WeightPrecision, options: { groupSize?: number; arithmetic?: Arithmetic; boot2?: 'safe' | 'fast' | 'quad' } = {}): Promise<Row> {
   const out = join(dir, name.replace(/[^a-z0-9]+/gi, '-'));
   const built = await build(
     { target: 'rp2040', model: 'stories260K.bin', quant, ...options, prompt: 'Once upon a time', steps: STEPS, temperature: 0, exitAfterGeneration: true, stdio: 'uart', out },
@@ -85,9 +85,10 @@ export async function benchRp2040(): Promise<void> {
     rows.push(await measure(dir, 'Q8_0, group size 64, float kernels', 'q8_0', { arithmetic: 'float' }));
     rows.push(await measure(dir, 'Q8_0, group size 4, float kernels', 'q8_0', { groupSize: 4, arithmetic: 'float' }));
     rows.push(await measure(dir, 'mixed (Q8_0 embedding, Q4_0 layers), group size 32', 'mixed'));
-    // the default build, and the same with the dual-output boot2 (fewer stall cycles per XIP miss)
+    // the default build, and the same with the dual-output and quad boot2 (fewer stall cycles per XIP miss)
     rows.push(await measure(dir, 'Q8_0, integer kernels (the default)', 'q8_0', { arithmetic: 'integer' }));
     rows.push(await measure(dir, 'Q8_0, integer kernels, fast boot2', 'q8_0', { arithmetic: 'integer', boot2: 'fast' }));
+    rows.push(await measure(dir, 'Q8_0, integer kernels, quad boot2', 'q8_0', { arithmetic: 'integer', boot2: 'quad' }));
     const base = rows[0];
     const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
     const pct = (x: number) => `${(100 * x).toFixed(1)}%`;

@@ -213,6 +213,15 @@ static char serial_number[24] = "RP2040-NO-FLASH-ID";
 
 const char *usb_cdc_serial_number(void) { return serial_number; }
 
+/*
+ * BOOT2_QUAD (build --boot2 quad): the flash stays in continuous read mode, where it takes the
+ * next transfer's first bits for an address, not a command; the 4Bh below would need the mode
+ * reset first, which has not been written yet. Such builds keep the fixed serial number.
+ */
+#if defined(BOOT2_QUAD) && !defined(USB_NO_FLASH_ID)
+#define USB_NO_FLASH_ID 1
+#endif
+
 #ifndef USB_NO_FLASH_ID
 #define SSI_CTRLR0 (XIP_SSI_BASE + 0x00u)
 #define SSI_SSIENR (XIP_SSI_BASE + 0x08u)

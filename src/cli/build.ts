@@ -19,7 +19,7 @@ export interface BuildArgs {
   out?: string;
   generic?: boolean;
   flashSize?: string;
-  boot2?: 'safe' | 'fast';
+  boot2?: 'safe' | 'fast' | 'quad';
   stdio?: FirmwareStdio;
 }
 
@@ -75,7 +75,7 @@ export function withBuildOptions<T>(y: Argv<T>) {
     .option('threads', { type: 'number', describe: 'matmul threads (host and Linux targets)' })
     .option('out', { alias: 'o', type: 'string', describe: 'output directory (default: build/<target>)' })
     .option('flash-size', { type: 'string', describe: 'firmware: the board\'s flash size (2M for a Pico; 4M, 16M for others)' })
-    .option('boot2', { choices: ['safe', 'fast'] as const, describe: 'RP2040: the second-stage boot (safe: 03h reads; fast: dual-output 3Bh reads)' })
+    .option('boot2', { choices: ['safe', 'fast', 'quad'] as const, describe: 'RP2040: the second-stage boot (safe: 03h reads; fast: dual-output 3Bh reads; quad: EBh quad I/O in continuous read, sets the flash\'s Quad Enable bit)' })
     .option('stdio', { choices: FIRMWARE_STDIO, describe: 'RP2040: where the firmware talks: usb (the Pico\'s own USB port, the default), uart (UART0 on GP0/GP1) or both' })
     .option('generic', { type: 'boolean', hidden: true, describe: 'do not specialize kernels (benchmark baseline)' });
 }

@@ -92,7 +92,7 @@ export function firmwareMakefile(target: Target, tool: string, runtime: string[]
 
 CC = ${t.cc}
 OBJCOPY = ${t.cc.replace(/gcc$/, 'objcopy')}
-CFLAGS = ${t.cflags.join(' ')} -DPROTOCOL_MAX_FRAME=${FIRMWARE_PROTOCOL_MAX_FRAME}
+CFLAGS = ${t.cflags.join(' ')} -DPROTOCOL_MAX_FRAME=${FIRMWARE_PROTOCOL_MAX_FRAME}${target.firmware?.boot2 === 'quad' ? ' -DBOOT2_QUAD' : ''}
 LDFLAGS = ${t.ldflags.join(' ')}
 OBJECTS = ${objects.join(' ')}
 

@@ -75,8 +75,8 @@ export function checkBoot2(image: Uint8Array, what = 'the flash image'): void {
   }
 }
 
-export type Boot2Variant = 'safe' | 'fast';
-export const BOOT2_VARIANTS: readonly Boot2Variant[] = ['safe', 'fast'];
+export type Boot2Variant = 'safe' | 'fast' | 'quad';
+export const BOOT2_VARIANTS: readonly Boot2Variant[] = ['safe', 'fast', 'quad'];
 
 export interface Boot2BuildOptions {
   /** `safe`: serial 03h reads, SCLK = clk_sys/4. `fast`: dual-output 3Bh reads, SCLK = clk_sys/2. */
@@ -105,7 +105,7 @@ export function buildBoot2(options: Boot2BuildOptions = {}): Buffer {
     const elf = join(work, 'boot2.elf');
     const raw = join(work, 'boot2.raw');
     // Linked where the boot ROM runs it (the code is position independent, so this only matters for the disassembly).
-    run(cc, ['-mcpu=cortex-m0plus', '-mthumb', '-nostdlib', '-nostartfiles', ...(variant === 'fast' ? ['-DBOOT2_FAST'] : []),
+    run(cc, ['-mcpu=cortex-m0plus', '-mthumb', '-nostdlib', '-nostartfiles', ...(variant === 'fast' ? ['-DBOOT2_FAST'] : variant === 'quad' ? ['-DBOOT2_QUAD'] : []),
       '-Wl,-Ttext=0x20041f00', '-Wl,--entry=boot2_entry', '-o', elf, source]);
     run(objcopy, ['-O', 'binary', '-j', '.text', elf, raw]);
     const image = padBoot2(readFileSync(raw));

@@ -50,7 +50,7 @@ export interface FirmwareSpec {
   /** The second stage boot loader at the start of flash (the RP2040's: 256 bytes). */
   boot2Bytes: number;
   /** Which boot2 to link: `safe` (serial 03h reads) or `fast` (dual-output 3Bh reads). */
-  boot2: 'safe' | 'fast';
+  boot2: 'safe' | 'fast' | 'quad';
   /** Flash kept for code and constant data other than the model's weights. */
   codeReserveBytes: number;
   ramBytes: number;
@@ -99,7 +99,7 @@ export function loadTarget(name: string): Target {
  * The target with a firmware's board options changed: another flash size (boards with 4 or 16 MB
  * of flash exist) or another boot2. The model's share of the flash is recomputed.
  */
-export function withFirmwareOptions(target: Target, options: { flashBytes?: number; boot2?: 'safe' | 'fast' }): Target {
+export function withFirmwareOptions(target: Target, options: { flashBytes?: number; boot2?: 'safe' | 'fast' | 'quad' }): Target {
   if (options.flashBytes === undefined && options.boot2 === undefined) return target;
   const fw = target.firmware;
   if (!fw) throw new UserError(`--flash-size and --boot2 apply to microcontroller targets; ${target.name} is not one.`, 2);

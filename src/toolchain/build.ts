@@ -38,7 +38,7 @@ export interface BuildRequest {
   exitAfterGeneration?: boolean;
   /** Firmware targets: the board's flash size in bytes, and which boot2 to link. */
   flashBytes?: number;
-  boot2?: 'safe' | 'fast';
+  boot2?: 'safe' | 'fast' | 'quad';
   /** RP2040: where the protocol and the printing go (default usb: the Pico's own USB port). */
   stdio?: FirmwareStdio;
   /** --on-device: compile on the Pi itself over SSH (its gcc and make) instead of with the cross compiler here (src/flash/ssh-build.ts). */

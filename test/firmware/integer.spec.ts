@@ -24,13 +24,13 @@ describe('rp2040 target, integer arithmetic (the default): firmware against the 
   after(() => tmp.cleanup());
   const loaded = loadForGeneration({ ...stories, weights: 'q8_0' });
 
-  async function runFirmware(name: string, req: Omit<BuildRequest, 'target'>) {
+  async function runFirmware(name: string, req: Omit<BuildRequest, 'target'>, xipModel = false) {
     const log: string[] = [];
     const result = await build({ target: 'rp2040', ...stories, exitAfterGeneration: true, stdio: 'uart', out: join(tmp.dir, name), ...req }, (l) => log.push(l));
-    const emu = await Rp2040Emulator.load(join(result.outDir, 'firmware.uf2'));
+    const emu = await Rp2040Emulator.load(join(result.outDir, 'firmware.uf2'), { xipModel });
     const run = await emu.run({ maxSeconds: 600 });
     expect(run.reason, run.output.slice(-500)).to.equal('break');
-    return { plan: result.plan, output: run.output, log };
+    return { plan: result.plan, output: run.output, log, xip: emu.xipReport };
   }
 
   it('greedy to the end of a 128-position context: every token the engine\'s, the first 20 llama2.c\'s fp32 ones (a dual-core build, on the emulator\'s one core)', async () => {
@@ -60,5 +60,13 @@ describe('rp2040 target, integer arithmetic (the default): firmware against the 
     const engine = runEngine(loaded.model, loaded.tokenizer.encode('One day', true, false), 64, { temperature: 1, topp: 0.9, seed: 42 }, 0, { arithmetic: 'integer' });
     expect(idLines(output)).to.deep.equal(engine.idLines);
     expect(output).to.match(/achieved tok\/s: \d+\.\d\d \(64 tokens, \d+ cycles per token at 133 MHz\)/);
+  });
+
+  it('--boot2 quad: boots through the Quad Enable check and continuous-read set-up, same tokens, 56 cycles per XIP line fill', async () => {
+    const { output, xip } = await runFirmware('quad', { prompt: 'Once upon a time', steps: 12, temperature: 0, boot2: 'quad' }, true);
+    const engine = runEngine(loaded.model, loaded.tokenizer.encode('Once upon a time', true, false), 12, { temperature: 0, topp: 0.9, seed: 1 }, 0, { arithmetic: 'integer' });
+    expect(idLines(output)).to.deep.equal(engine.idLines);
+    expect(xip!.lineFill?.cycles).to.equal(56); // EBh continuous read: 8 address + 4 dummy + 16 data SCK at clk_sys / 2
+    expect(readFileSync(join(tmp.dir, 'quad', 'Makefile'), 'utf8')).to.match(/-DBOOT2_QUAD/);
   });
 });

@@ -165,7 +165,7 @@ table:
       return { emu, cycles: result.runCycles, xip: emu.xipReport };
     }
 
-    for (const [variant, miss] of [['safe', 384], ['fast', 144]] as const) {
+    for (const [variant, miss] of [['safe', 384], ['fast', 144], ['quad', 56]] as const) {
       it(`${variant} boot2: each miss and uncached read stalls the core ${miss} cycles, counted in its cycles`, async () => {
         const plain = await measure(variant, false);
         const modelled = await measure(variant, true);

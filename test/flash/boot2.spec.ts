@@ -8,6 +8,8 @@ const SPI_CTRLR0 = (command: number, waitCycles: number) => ((command << 24) | (
 const EXPECTED = {
   safe: { ctrlr0: CTRLR0(0), spiCtrlr0: SPI_CTRLR0(0x03, 0), baudr: 4, rxSampleDelay: 0 },
   fast: { ctrlr0: CTRLR0(1), spiCtrlr0: SPI_CTRLR0(0x3b, 8), baudr: 2, rxSampleDelay: 1 },
+  // continuous read: no command (INST_L 0), mode bits A0h as XIP_CMD after a 32-bit address + mode, 4 dummy, all on four lines (2C2A)
+  quad: { ctrlr0: CTRLR0(2), spiCtrlr0: ((0xa0 << 24) | (4 << 11) | (0 << 8) | (8 << 2) | 2) >>> 0, baudr: 2, rxSampleDelay: 1 },
 } as const;
 
 function words(image: Buffer): number[] {
@@ -57,7 +59,7 @@ describe('flash/boot2', () => {
     expect(() => checkBoot2(Buffer.alloc(100))).to.throw(/must start with 256 bytes of boot2/);
   });
 
-  for (const variant of ['safe', 'fast'] as const) {
+  for (const variant of ['safe', 'fast', 'quad'] as const) {
     describe(`the ${variant} variant`, () => {
       let boot2: Buffer;
       before(() => {
