@@ -4,19 +4,16 @@
  * activations, an int8 KV cache and the fixed-point weights of src/quant/fixed-point.ts. The
  * matmuls split their rows over parallel.h's threads (the RP2040's second core with --threads 2).
  */
-import type { Plan, PlannedBuffer } from '../plan/plan.js';
+import type { Plan } from '../plan/plan.js';
 import type { FixedModel } from '../quant/fixed-point.js';
+import { forwardPrologue } from './forward.js';
 import type { KernelSet } from './kernel-set.js';
-
-const C_ELEMENT: Record<PlannedBuffer['element'], string> = { f32: 'float', i8: 'int8_t', u8: 'uint8_t', i32: 'int32_t', u64: 'uint64_t' };
 
 export function emitForwardInt(plan: Plan, model: FixedModel, kernels: KernelSet, header: string): string {
   const c = plan.config;
   const gs = model.groupSize;
   const headSize = c.dim / c.nHeads;
   const kvDim = (c.dim * c.nKvHeads) / c.nHeads;
-  const weights = plan.buffers.filter((b) => b.role === 'weights');
-  const state = plan.buffers.filter((b) => b.role === 'state' && !b.program);
   const layer = model.layers[0];
 
   const quantize = (n: number) => kernels.use('quantizeQ8Int', { n, groupSize: gs });
@@ -117,35 +114,7 @@ static void ${name}(int32_t* xout, const int8_t* xq, const int32_t* xm, const in
     return s.logits;
 }`;
 
-  const weightFields = weights.map((b) => `    const ${C_ELEMENT[b.element]}* ${b.name}; /* ${b.description} */`);
-  const weightInit = weights.map((b) => `    .${b.name} = (const ${C_ELEMENT[b.element]}*)(model_weights + OFFSET_${b.name.toUpperCase()}),`);
-  const stateFields = state.map((b) => `    _Alignas(${b.align}) ${C_ELEMENT[b.element]} ${b.name}[${b.count}]; /* ${b.description} */`);
-
-  return `${header}
-#include <stdint.h>
-
-#include "forward.h"
-#include "kernels.h"
-#include "model.h"
-#include "parallel.h"
-
-/* The weights, linked in from weights.bin by blobs.S; the offsets are in model.h. */
-extern const unsigned char model_weights[];
-
-typedef struct {
-${weightFields.join('\n')}
-} TransformerWeights;
-
-static const TransformerWeights w = {
-${weightInit.join('\n')}
-};
-
-/* The activations (Q16.16) and the int8 KV cache: static storage, sized by the plan (no malloc). */
-typedef struct {
-${stateFields.join('\n')}
-} RunState;
-
-static RunState s;
+  return `${forwardPrologue(plan, header, 'The activations (Q16.16) and the int8 KV cache')}
 
 typedef struct {
     int32_t* xout;

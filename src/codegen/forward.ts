@@ -23,8 +23,6 @@ interface MatrixUse {
 export function emitForward(plan: Plan, kernels: KernelSet, header: string): string {
   const c = plan.config;
   const gs = plan.groupSize ?? 0;
-  const weights = plan.buffers.filter((b) => b.role === 'weights');
-  const state = plan.buffers.filter((b) => b.role === 'state' && !b.program);
   const headSize = c.dim / c.nHeads;
   const kvDim = (c.dim * c.nKvHeads) / c.nHeads;
 
@@ -184,10 +182,29 @@ static void ${shapeName}(float* xout, const int8_t* xq, const float* xs, const $
     return s.logits;
 }`;
 
+  return `${forwardPrologue(plan, header, 'The activations and the KV cache')}
+
+${[...jobs].map(jobStruct).join('\n\n')}
+
+${[...wrappers.values()].join('\n')}
+${kernels.isGeneric ? 'int runtime_one = 1; /* shapes reach the kernels as run-time values (a generic build) */\n\n' : ''}void forward_init(int threads) {
+    parallel_init(threads);
+}
+
+${forwardBody}
+`;
+}
+
+/**
+ * The top of forward.c for either arithmetic: the includes, TransformerWeights (pointers into the
+ * linked-in weights blob, at the plan's offsets) and the static RunState.
+ */
+export function forwardPrologue(plan: Plan, header: string, stateWhat: string): string {
+  const weights = plan.buffers.filter((b) => b.role === 'weights');
+  const state = plan.buffers.filter((b) => b.role === 'state' && !b.program);
   const weightFields = weights.map((b) => `    const ${C_ELEMENT[b.element]}* ${b.name}; /* ${b.description} */`);
   const weightInit = weights.map((b) => `    .${b.name} = (const ${C_ELEMENT[b.element]}*)(model_weights + OFFSET_${b.name.toUpperCase()}),`);
   const stateFields = state.map((b) => `    _Alignas(${b.align}) ${C_ELEMENT[b.element]} ${b.name}[${b.count}]; /* ${b.description} */`);
-
   return `${header}
 #include <stdint.h>
 
@@ -207,22 +224,12 @@ static const TransformerWeights w = {
 ${weightInit.join('\n')}
 };
 
-/* The activations and the KV cache: static storage, sized by the plan (no malloc). */
+/* ${stateWhat}: static storage, sized by the plan (no malloc). */
 typedef struct {
 ${stateFields.join('\n')}
 } RunState;
 
-static RunState s;
-
-${[...jobs].map(jobStruct).join('\n\n')}
-
-${[...wrappers.values()].join('\n')}
-${kernels.isGeneric ? 'int runtime_one = 1; /* shapes reach the kernels as run-time values (a generic build) */\n\n' : ''}void forward_init(int threads) {
-    parallel_init(threads);
-}
-
-${forwardBody}
-`;
+static RunState s;`;
 }
 
 function jobStruct(dtype: WeightDType): string {

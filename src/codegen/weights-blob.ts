@@ -1,13 +1,26 @@
 /**
  * weights.bin: every weight buffer of the plan, in plan order, at the plan's offsets (zero padding
  * between), little-endian as the targets read them in place. Linked into the program by blobs.S.
+ * A float plan takes the model's own tensors and float32 tables; an integer plan (src/quant/
+ * fixed-point.ts) the same int8 values with fixed-point scales, norms and tables.
  */
 import type { Model, Tensor } from '../checkpoint/model.js';
+import { LAYER_MATRICES, type LayerMatrixName } from '../checkpoint/model.js';
 import { buildRopeTables } from '../engine/rope-tables.js';
 import type { Plan, PlannedBuffer } from '../plan/plan.js';
-import { fixedTables, toFixedPoint, type FixedMatrix, type FixedModel, type FixedTables } from '../quant/fixed-point.js';
+import { fixedTables, toFixedPoint, type FixedMatrix } from '../quant/fixed-point.js';
 
 type Part = 'values' | 'scales';
+type MatrixName = 'token_embedding_table' | 'wcls' | LayerMatrixName;
+
+/** Where a blob's numbers come from: one view per matrix part (per layer), norm and table. */
+interface WeightSource {
+  matrix(name: MatrixName, layer: number, part: Part, b: PlannedBuffer): ArrayBufferView;
+  rmsAtt: ArrayBufferView[];
+  rmsFfn: ArrayBufferView[];
+  rmsFinal: ArrayBufferView;
+  tables: Record<string, ArrayBufferView>;
+}
 
 function tensorPart(t: Tensor, part: Part, b: PlannedBuffer, plan: Plan, name: string): ArrayBufferView {
   const wanted = b.matrix ?? 'f32';
@@ -19,83 +32,59 @@ function tensorPart(t: Tensor, part: Part, b: PlannedBuffer, plan: Plan, name: s
   return part === 'values' ? t.q : t.scales;
 }
 
-/** The data of one planned weight buffer, as one or more views (one per layer for layered tensors). */
-function buffersFor(b: PlannedBuffer, model: Model, plan: Plan, rope: { cos: Float32Array; sin: Float32Array }): ArrayBufferView[] {
-  const part: Part = b.name.endsWith('_scales') ? 'scales' : 'values';
-  const base = b.name.replace(/_scales$/, '');
-  switch (base) {
-    case 'token_embedding_table':
-      return [tensorPart(model.tokenEmbedding, part, b, plan, base)];
-    case 'wcls':
-      return [tensorPart(model.classifier, part, b, plan, base)];
-    case 'rms_att_weight':
-      return model.layers.map((l) => l.rmsAtt);
-    case 'rms_ffn_weight':
-      return model.layers.map((l) => l.rmsFfn);
-    case 'rms_final_weight':
-      return [model.rmsFinal];
-    case 'rope_cos':
-      return [rope.cos];
-    case 'rope_sin':
-      return [rope.sin];
-    case 'wq':
-    case 'wk':
-    case 'wv':
-    case 'wo':
-    case 'w1':
-    case 'w2':
-    case 'w3':
-      return model.layers.map((l, i) => tensorPart(l[base], part, b, plan, `layers.${i}.${base}`));
-    default:
-      throw new Error(`no weights for planned buffer ${b.name}`);
-  }
+/** The model as it is: float32 norms and RoPE tables. */
+function floatSource(model: Model, plan: Plan): WeightSource {
+  const rope = buildRopeTables(model.config, plan.seqLen);
+  const tensor = (name: MatrixName, layer: number): Tensor =>
+    name === 'token_embedding_table' ? model.tokenEmbedding : name === 'wcls' ? model.classifier : model.layers[layer][name];
+  const label = (name: MatrixName, layer: number) => (name === 'token_embedding_table' || name === 'wcls' ? name : `layers.${layer}.${name}`);
+  return {
+    matrix: (name, layer, part, b) => tensorPart(tensor(name, layer), part, b, plan, label(name, layer)),
+    rmsAtt: model.layers.map((l) => l.rmsAtt),
+    rmsFfn: model.layers.map((l) => l.rmsFfn),
+    rmsFinal: model.rmsFinal,
+    tables: { rope_cos: rope.cos, rope_sin: rope.sin },
+  };
 }
 
-/** The data of one planned weight buffer of an integer-mode plan (src/quant/fixed-point.ts). */
-function fixedBuffersFor(b: PlannedBuffer, model: FixedModel, tables: FixedTables): ArrayBufferView[] {
+/** The integer mode's numbers: the same int8 values, fixed-point scales, norms and tables. */
+function integerSource(model: Model, plan: Plan): WeightSource {
+  const fixed = toFixedPoint(model);
+  const tables = fixedTables(model.config, plan.seqLen);
+  const matrix = (name: MatrixName, layer: number): FixedMatrix =>
+    name === 'token_embedding_table' ? fixed.tokenEmbedding : name === 'wcls' ? fixed.classifier : fixed.layers[layer][name];
+  return {
+    matrix: (name, layer, part) => (part === 'values' ? matrix(name, layer).q : matrix(name, layer).scales),
+    rmsAtt: fixed.layers.map((l) => l.rmsAtt),
+    rmsFfn: fixed.layers.map((l) => l.rmsFfn),
+    rmsFinal: fixed.rmsFinal,
+    tables: { rope_cos: tables.ropeCos, rope_sin: tables.ropeSin, exp_table: tables.exp },
+  };
+}
+
+/** The data of one planned weight buffer, as one or more views (one per layer for layered tensors). */
+function viewsFor(b: PlannedBuffer, source: WeightSource, layers: number): ArrayBufferView[] {
   const part: Part = b.name.endsWith('_scales') ? 'scales' : 'values';
   const base = b.name.replace(/_scales$/, '');
-  const of = (m: FixedMatrix) => (part === 'values' ? m.q : m.scales);
-  switch (base) {
-    case 'token_embedding_table':
-      return [of(model.tokenEmbedding)];
-    case 'wcls':
-      return [of(model.classifier)];
-    case 'rms_att_weight':
-      return model.layers.map((l) => l.rmsAtt);
-    case 'rms_ffn_weight':
-      return model.layers.map((l) => l.rmsFfn);
-    case 'rms_final_weight':
-      return [model.rmsFinal];
-    case 'rope_cos':
-      return [tables.ropeCos];
-    case 'rope_sin':
-      return [tables.ropeSin];
-    case 'exp_table':
-      return [tables.exp];
-    case 'wq':
-    case 'wk':
-    case 'wv':
-    case 'wo':
-    case 'w1':
-    case 'w2':
-    case 'w3':
-      return model.layers.map((l) => of(l[base]));
-    default:
-      throw new Error(`no weights for planned buffer ${b.name}`);
+  if (base === 'token_embedding_table' || base === 'wcls') return [source.matrix(base, 0, part, b)];
+  if ((LAYER_MATRICES as readonly string[]).includes(base)) {
+    return Array.from({ length: layers }, (_, l) => source.matrix(base as LayerMatrixName, l, part, b));
   }
+  if (base === 'rms_att_weight') return source.rmsAtt;
+  if (base === 'rms_ffn_weight') return source.rmsFfn;
+  if (base === 'rms_final_weight') return [source.rmsFinal];
+  if (base in source.tables) return [source.tables[base]];
+  throw new Error(`no weights for planned buffer ${b.name}`);
 }
 
 /** The chunks of weights.bin; their total is plan.weightsBytes. */
 export function* weightsBlob(plan: Plan, model: Model): Generator<Uint8Array> {
-  const rope = buildRopeTables(model.config, plan.seqLen);
-  const integer = plan.arithmetic === 'integer' ? { model: toFixedPoint(model), tables: fixedTables(model.config, plan.seqLen) } : undefined;
+  const source = plan.arithmetic === 'integer' ? integerSource(model, plan) : floatSource(model, plan);
   let at = 0;
   for (const b of plan.buffers.filter((x) => x.role === 'weights')) {
     if (b.offset > at) yield new Uint8Array(b.offset - at);
     let written = 0;
-    const views = integer ? fixedBuffersFor(b, integer.model, integer.tables) : buffersFor(b, model, plan, rope);
-    for (const view of views) {
+    for (const view of viewsFor(b, source, model.config.nLayers)) {
       yield new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
       written += view.byteLength;
     }
