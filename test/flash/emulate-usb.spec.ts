@@ -10,11 +10,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rp2040Emulator } from '../../src/emulator/rp2040.js';
 import { runUntil, UsbCdcHost } from '../../src/emulator/usb-cdc.js';
-import { loadForGeneration } from '../../src/engine/load.js';
 import { decodeFrame, FrameDecoder } from '../../src/serial/protocol.js';
 import { build } from '../../src/toolchain/build.js';
 import { startCli } from '../helpers/cli-process.js';
-import { runEngine } from '../helpers/engine-run.js';
+import { defaultPicoStory } from '../helpers/engine-run.js';
 import { modelPath, tempDir } from '../helpers/fixtures.js';
 
 const quiet = () => {};
@@ -22,12 +21,7 @@ const stories = { model: modelPath('stories260K.bin'), tokenizer: modelPath('tok
 const PROMPT = 'Once upon a time';
 
 function reference(steps: number) {
-  const loaded = loadForGeneration({ ...stories, weights: 'q8_0' });
-  const prompt = loaded.tokenizer.encode(PROMPT, true, false);
-  // the builds below are the RP2040's default: Q8_0 weights, integer kernels
-  const { idLines } = runEngine(loaded.model, prompt, steps, { temperature: 0, topp: 0.9, seed: 1 }, 0, { arithmetic: 'integer' });
-  const ids = idLines.map((l) => Number(l.slice(2)));
-  return { idLines, ids, text: loaded.tokenizer.decodeText(ids) };
+  return defaultPicoStory(PROMPT, steps);
 }
 
 describe('flash --emulate over USB: the firmware\'s CDC serial port behind a pseudo-terminal', function () {

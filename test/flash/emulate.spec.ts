@@ -9,7 +9,6 @@ import { expect } from 'chai';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rp2040Emulator } from '../../src/emulator/rp2040.js';
-import { loadForGeneration } from '../../src/engine/load.js';
 import { EmulatedBoard, firmwareToEmulate } from '../../src/flash/emulate.js';
 import type { MonitorSink } from '../../src/serial/monitor-output.js';
 import { decodeFrame, encodeMessage, FrameDecoder } from '../../src/serial/protocol.js';
@@ -17,7 +16,7 @@ import { Monitor } from '../../src/serial/monitor.js';
 import { build } from '../../src/toolchain/build.js';
 import { UserError } from '../../src/util/errors.js';
 import { startCli } from '../helpers/cli-process.js';
-import { runEngine } from '../helpers/engine-run.js';
+import { defaultPicoStory } from '../helpers/engine-run.js';
 import { modelPath, tempDir } from '../helpers/fixtures.js';
 
 const quiet = () => {};
@@ -26,12 +25,7 @@ const PROMPT = 'Once upon a time';
 
 /** The reference engine's tokens for the firmware's model (Q8_0 at the group size the build chooses), greedy. */
 function reference(steps: number) {
-  const loaded = loadForGeneration({ ...stories, weights: 'q8_0' });
-  const prompt = loaded.tokenizer.encode(PROMPT, true, false);
-  // the builds below are the RP2040's default: Q8_0 weights, integer kernels
-  const { idLines } = runEngine(loaded.model, prompt, steps, { temperature: 0, topp: 0.9, seed: 1 }, 0, { arithmetic: 'integer' });
-  const ids = idLines.map((l) => Number(l.slice(2)));
-  return { idLines, ids, text: loaded.tokenizer.decodeText(ids) };
+  return defaultPicoStory(PROMPT, steps);
 }
 
 type JsonLine = { type: string; token: number; generated: boolean; position: number; tokensPerSecond?: number; microsPerToken?: number; text?: string };

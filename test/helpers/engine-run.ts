@@ -1,10 +1,12 @@
 /** Runs the reference engine the way a generated program runs, for comparisons in tests. */
 import type { Model } from '../../src/checkpoint/model.js';
+import { loadForGeneration } from '../../src/engine/load.js';
 import { generate } from '../../src/engine/generate.js';
 import { Sampler, type SamplerSettings } from '../../src/engine/sampler.js';
 import { Transformer } from '../../src/engine/transformer.js';
 import { IntTransformer } from '../../src/engine/transformer-int.js';
 import type { Arithmetic } from '../../src/plan/plan.js';
+import { modelPath } from './fixtures.js';
 
 export interface EngineRun {
   /** `P <id>` / `G <id>` lines, as `generate --format ids` and the generated programs print. */
@@ -44,4 +46,15 @@ export function parseProgramOutput(stdout: string): EngineRun {
     else if (line.startsWith('P ') || line.startsWith('G ')) idLines.push(line);
   }
   return { idLines, logitBits };
+}
+
+/**
+ * What the RP2040's default build (stories260K, Q8_0, integer kernels) says after `prompt`, greedy:
+ * its id lines, the ids, and their text, for the tests that talk to an emulated board.
+ */
+export function defaultPicoStory(prompt: string, steps: number): { idLines: string[]; ids: number[]; text: string } {
+  const loaded = loadForGeneration({ model: modelPath('stories260K.bin'), tokenizer: modelPath('tok512.bin'), weights: 'q8_0' });
+  const { idLines } = runEngine(loaded.model, loaded.tokenizer.encode(prompt, true, false), steps, { temperature: 0, topp: 0.9, seed: 1 }, 0, { arithmetic: 'integer' });
+  const ids = idLines.map((l) => Number(l.slice(2)));
+  return { idLines, ids, text: loaded.tokenizer.decodeText(ids) };
 }
