@@ -72,7 +72,7 @@ export function withBuildOptions<T>(y: Argv<T>) {
       describe: 'the kernels\' arithmetic: float (float32, as llama2.c) or integer (fixed point and an int8 KV cache, for cores without an FPU; Q8_0 weights). Default: the target\'s (rp2040: integer)',
     })
     .option('seq-len', { type: 'number', describe: 'context length, at most the model\'s (shrinks the KV cache)' })
-    .option('threads', { type: 'number', describe: 'matmul threads (host and Linux targets)' })
+    .option('threads', { type: 'number', describe: 'matmul threads (host and Linux targets; rp2040: 2 puts its second core on the matmuls)' })
     .option('out', { alias: 'o', type: 'string', describe: 'output directory (default: build/<target>)' })
     .option('flash-size', { type: 'string', describe: 'firmware: the board\'s flash size (2M for a Pico; 4M, 16M for others)' })
     .option('boot2', { choices: ['safe', 'fast', 'quad'] as const, describe: 'RP2040: the second-stage boot (safe: 03h reads; fast: dual-output 3Bh reads; quad: EBh quad I/O in continuous read, sets the flash\'s Quad Enable bit)' })
