@@ -9,9 +9,9 @@
  *   await Monitor.connect({ …, connector });
  */
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { Readable, Writable } from 'node:stream';
 import type { DeviceConnector, OpenedDevice } from '../serial/monitor.js';
 import type { ReopenOptions } from '../serial/port-choice.js';
+import { LossWatch, linkStreams } from '../serial/link-streams.js';
 import type { DeviceLink } from '../serial/session.js';
 import { UserError } from '../util/errors.js';
 import { CONNECT_TIMEOUT_SECONDS, spawnRemote, type SshDestination } from './ssh-client.js';
@@ -32,19 +32,17 @@ export function protocolCommand(remoteDir: string): string {
 
 export class SshProgramConnection {
   private readonly listeners = new Set<(bytes: Buffer) => void>();
-  private readonly lostListeners = new Set<(reason: string) => void>();
-  private lostBecause?: string;
+  private readonly loss = new LossWatch();
   private closing = false;
   private readonly exited: Promise<void>;
   /** Resolves with the reason once the link is gone (ssh ended, the program exited, it was closed). */
-  readonly lost: Promise<string>;
+  readonly lost: Promise<string> = this.loss.lost;
 
   private constructor(
     readonly path: string,
     private readonly child: ChildProcessWithoutNullStreams,
     private readonly describeExit: () => string,
   ) {
-    this.lost = new Promise((resolve) => this.lostListeners.add(resolve));
     child.stdout.on('data', (bytes: Buffer) => {
       for (const listener of this.listeners) listener(bytes);
     });
@@ -103,47 +101,37 @@ export class SshProgramConnection {
   }
 
   get isLost(): boolean {
-    return this.lostBecause !== undefined;
+    return this.loss.reason !== undefined;
   }
 
   get lostReason(): string | undefined {
-    return this.lostBecause;
+    return this.loss.reason;
   }
 
   /** A fresh pair of streams, for one DeviceSession; ending its writable side detaches it and leaves the program running. */
   link(): DeviceLink {
-    const fromDevice = new Readable({ read() {} });
-    let detached = false;
-    const onData = (bytes: Buffer) => fromDevice.push(bytes);
-    const detach = () => {
-      if (detached) return;
-      detached = true;
-      this.listeners.delete(onData);
-      this.lostListeners.delete(onLost);
-      fromDevice.push(null);
-    };
-    const onLost = () => {
-      detach();
-      fromDevice.destroy();
-    };
-    this.listeners.add(onData);
-    if (this.lostBecause) queueMicrotask(onLost);
-    else this.lostListeners.add(onLost);
-    const toDevice = new Writable({
-      write: (chunk: Buffer, _encoding, done) => {
-        if (this.lostBecause) {
-          done(new Error(this.lostBecause));
-          return;
-        }
-        if (this.child.stdin.write(chunk)) done();
-        else this.child.stdin.once('drain', () => done());
-      },
-      final: (done) => {
-        detach();
-        done();
-      },
+    return linkStreams(this);
+  }
+
+  /** Calls `listener` with each chunk the program writes. Returns an unsubscribe function. */
+  onData(listener: (bytes: Buffer) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Calls `listener` once the link is lost (soon, if it already is). Returns an unsubscribe function. */
+  onLost(listener: () => void): () => void {
+    return this.loss.onLost(listener);
+  }
+
+  /** Writes bytes to the program's stdin, waiting for it to drain; rejects once the link is lost. */
+  write(bytes: Uint8Array): Promise<void> {
+    const lost = this.loss.reason;
+    if (lost !== undefined) return Promise.reject(new Error(lost));
+    return new Promise((resolve) => {
+      if (this.child.stdin.write(bytes)) resolve();
+      else this.child.stdin.once('drain', () => resolve());
     });
-    return { fromDevice, toDevice };
   }
 
   /** Ends the program (its stdin closes, so it exits), then ssh; kills them if they linger. Never throws. */
@@ -161,10 +149,8 @@ export class SshProgramConnection {
   }
 
   private markLost(reason: string): void {
-    if (this.lostBecause) return;
-    this.lostBecause = reason;
-    for (const listener of [...this.lostListeners]) listener(reason);
-    this.lostListeners.clear();
+    if (this.loss.reason !== undefined) return;
+    this.loss.markLost(reason);
     if (!this.closing) process.off('exit', this.killOnExit);
   }
 }

@@ -13,9 +13,9 @@
  * USB CDC needs; a pty refuses that ioctl, which is fine.
  */
 import { existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
-import { Readable, Writable } from 'node:stream';
 import { UserError } from '../util/errors.js';
 import type { SerialPortInfo } from './ports.js';
+import { LossWatch, linkStreams } from './link-streams.js';
 import type { DeviceLink } from './session.js';
 
 /** The part of a @serialport/bindings-cpp port this module uses. */
@@ -51,15 +51,14 @@ const READ_CHUNK = 4096;
 
 export class SerialConnection {
   private readonly listeners = new Set<(bytes: Buffer) => void>();
-  private readonly lostListeners = new Set<(reason: string) => void>();
+  private readonly loss = new LossWatch();
   private writing: Promise<void> = Promise.resolve();
   private watchdog?: NodeJS.Timeout;
-  private lostBecause?: string;
   private closing = false;
   private readonly wakeReader: Promise<'gone'>;
   private wake!: () => void;
   /** Resolves with the reason once the port is gone (unplugged, closed, an I/O error). */
-  readonly lost: Promise<string>;
+  readonly lost: Promise<string> = this.loss.lost;
 
   private constructor(
     readonly path: string,
@@ -68,7 +67,6 @@ export class SerialConnection {
     watchMs: number,
   ) {
     this.wakeReader = new Promise((resolve) => (this.wake = () => resolve('gone')));
-    this.lost = new Promise((resolve) => this.lostListeners.add(resolve));
     if (process.platform !== 'win32') {
       this.watchdog = setInterval(() => {
         if (!existsSync(path)) this.markLost(`${path} disappeared`);
@@ -93,12 +91,12 @@ export class SerialConnection {
   }
 
   get isLost(): boolean {
-    return this.lostBecause !== undefined;
+    return this.loss.reason !== undefined;
   }
 
   /** Why the port is gone, if it is. */
   get lostReason(): string | undefined {
-    return this.lostBecause;
+    return this.loss.reason;
   }
 
   /** Calls `listener` with each chunk received. Returns an unsubscribe function. */
@@ -111,7 +109,7 @@ export class SerialConnection {
   write(bytes: Uint8Array): Promise<void> {
     const chunk = Buffer.from(bytes);
     const next = this.writing.then(async () => {
-      if (this.lostBecause) throw new UserError(`cannot write to ${this.path}: ${this.lostBecause}.`);
+      if (this.loss.reason !== undefined) throw new UserError(`cannot write to ${this.path}: ${this.loss.reason}.`);
       try {
         await this.port.write(chunk);
       } catch (err) {
@@ -129,32 +127,12 @@ export class SerialConnection {
    * when the port is lost.
    */
   link(): DeviceLink {
-    const fromDevice = new Readable({ read() {} });
-    let detached = false;
-    const detach = () => {
-      if (detached) return;
-      detached = true;
-      unsubscribe();
-      this.lostListeners.delete(onLost);
-      fromDevice.push(null);
-    };
-    const unsubscribe = this.onData((bytes) => fromDevice.push(bytes));
-    const onLost = () => {
-      detach();
-      fromDevice.destroy();
-    };
-    if (this.lostBecause) queueMicrotask(onLost);
-    else this.lostListeners.add(onLost);
-    const toDevice = new Writable({
-      write: (chunk: Buffer, _encoding, done) => {
-        this.write(chunk).then(() => done(), done);
-      },
-      final: (done) => {
-        detach();
-        done();
-      },
-    });
-    return { fromDevice, toDevice };
+    return linkStreams(this);
+  }
+
+  /** Calls `listener` once the port is lost (soon, if it already is). Returns an unsubscribe function. */
+  onLost(listener: () => void): () => void {
+    return this.loss.onLost(listener);
   }
 
   /** Closes the port (the reading loop ends; `lost` resolves). Never throws. */
@@ -167,19 +145,17 @@ export class SerialConnection {
   }
 
   private markLost(reason: string): void {
-    if (this.lostBecause) return;
-    this.lostBecause = reason;
+    if (this.loss.reason !== undefined) return;
     if (this.watchdog) clearInterval(this.watchdog);
     this.wake();
-    for (const listener of [...this.lostListeners]) listener(reason);
-    this.lostListeners.clear();
+    this.loss.markLost(reason);
     // a port that vanished must still be released, or its file descriptor stays open
     if (!this.closing) void this.port.close().catch(() => {});
   }
 
   private async readLoop(): Promise<void> {
     const buffer = Buffer.alloc(READ_CHUNK);
-    while (!this.lostBecause) {
+    while (this.loss.reason === undefined) {
       let result: { bytesRead: number } | 'gone';
       try {
         result = await Promise.race([this.port.read(buffer, 0, buffer.length), this.wakeReader]);
