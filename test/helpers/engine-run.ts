@@ -58,3 +58,13 @@ export function defaultPicoStory(prompt: string, steps: number): { idLines: stri
   const ids = idLines.map((l) => Number(l.slice(2)));
   return { idLines, ids, text: loaded.tokenizer.decodeText(ids) };
 }
+
+/** The `{"type":"token",…}` lines of `monitor --json` as `P <id>` / `G <id>` lines. */
+export function monitorJsonIdLines(json: string): string[] {
+  return json
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { type: string; token: number; generated: boolean })
+    .filter((m) => m.type === 'token')
+    .map((m) => `${m.generated ? 'G' : 'P'} ${m.token}`);
+}

@@ -14,20 +14,10 @@ import { loadForGeneration } from '../../src/engine/load.js';
 import { compileOnDevice } from '../../src/flash/ssh-build.js';
 import { loadTarget } from '../../src/plan/target.js';
 import { cli, expectUserError } from '../helpers/cli.js';
-import { runEngine } from '../helpers/engine-run.js';
+import { monitorJsonIdLines, runEngine } from '../helpers/engine-run.js';
 import { rejectedUserError } from '../helpers/errors.js';
 import { modelPath, tempDir } from '../helpers/fixtures.js';
 import { sshdMissing, TestSshd } from './sshd.js';
-
-/** `{"type":"token",…}` lines of monitor --json as P/G lines. */
-function idLinesOf(json: string): string[] {
-  return json
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as { type: string; token: number; generated: boolean })
-    .filter((m) => m.type === 'token')
-    .map((m) => `${m.generated ? 'G' : 'P'} ${m.token}`);
-}
 
 describe('pi targets: build --on-device, compiled over SSH on a real sshd on 127.0.0.1', function () {
   this.timeout(600_000);
@@ -86,7 +76,7 @@ describe('pi targets: build --on-device, compiled over SSH on a real sshd on 127
     expect(plain.stdout.split('\n').filter((l) => /^[PG] \d+$/.test(l))).to.deep.equal(engine.idLines);
     const r = cli(['monitor', '--target', 'host', '--build', outDir, ...hostArgs(), '-i', prompt, '-n', String(steps), '-t', '0', '-s', '1', '--json']);
     expect(r.status, r.stderr).to.equal(0);
-    expect(idLinesOf(r.stdout)).to.deep.equal(engine.idLines);
+    expect(monitorJsonIdLines(r.stdout)).to.deep.equal(engine.idLines);
     expect(r.stderr).to.contain(`connected to ${ssh().host}:${remoteDir}/llama2 over SSH: host running stories260K.bin`);
     expect(r.stderr).to.not.contain('runs other weights');
   });

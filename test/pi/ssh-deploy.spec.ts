@@ -17,7 +17,7 @@ import { Monitor } from '../../src/serial/monitor.js';
 import type { MonitorSink } from '../../src/serial/monitor-output.js';
 import { build } from '../../src/toolchain/build.js';
 import { cli, expectUserError } from '../helpers/cli.js';
-import { runEngine } from '../helpers/engine-run.js';
+import { monitorJsonIdLines, runEngine } from '../helpers/engine-run.js';
 import { rejectedUserError } from '../helpers/errors.js';
 import { modelPath, tempDir } from '../helpers/fixtures.js';
 import { sshdMissing, TestSshd } from './sshd.js';
@@ -49,16 +49,6 @@ function pidsRunning(program: string): number[] {
       }
     })
     .map(Number);
-}
-
-/** `{"type":"token",…}` lines of monitor --json as P/G lines. */
-function idLinesOf(json: string): string[] {
-  return json
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as { type: string; token: number; generated: boolean })
-    .filter((m) => m.type === 'token')
-    .map((m) => `${m.generated ? 'G' : 'P'} ${m.token}`);
 }
 
 describe('pi targets: deployment over SSH, against a real sshd on 127.0.0.1', function () {
@@ -111,7 +101,7 @@ describe('pi targets: deployment over SSH, against a real sshd on 127.0.0.1', fu
       const r = cli(['monitor', '--target', 'host', '--build', buildDir, ...hostArgs(), '-i', prompt, '-n', String(steps), '-t', String(temperature), '-p', String(topp), '-s', String(seed), '--json']);
       expect(r.status, r.stderr).to.equal(0);
       const engine = runEngine(loaded.model, loaded.tokenizer.encode(prompt, true, false), steps, { temperature, topp, seed });
-      expect(idLinesOf(r.stdout), prompt).to.deep.equal(engine.idLines);
+      expect(monitorJsonIdLines(r.stdout), prompt).to.deep.equal(engine.idLines);
       expect(r.stderr).to.contain(`connected to ${ssh().host}:${remoteDir}/llama2 over SSH: host running stories260K.bin`);
       expect(r.stderr).to.contain(`the build in ${buildDir}`);
     }
