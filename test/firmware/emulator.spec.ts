@@ -3,46 +3,12 @@
  * that it always stops.
  */
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EmulatorError, Rp2040Emulator } from '../../src/emulator/rp2040.js';
-import { buildBoot2 } from '../../src/flash/boot2.js';
 import { encodeUf2 } from '../../src/flash/uf2.js';
 import { tempDir } from '../helpers/fixtures.js';
-
-/**
- * A flash image: our boot2, then a vector table (SP = top of SRAM, reset = `start`) and the
- * given Thumb assembly from 0x10000100.
- */
-function program(assembly: string): Buffer {
-  const { dir, cleanup } = tempDir('llama2-embed-emu-');
-  try {
-    writeFileSync(
-      join(dir, 'app.S'),
-      `    .syntax unified
-    .cpu cortex-m0plus
-    .thumb
-    .text
-    .word 0x20042000
-    .word start + 1
-    .thumb_func
-start:
-${assembly}
-    .ltorg
-`,
-    );
-    const elf = join(dir, 'app.elf');
-    const cc = spawnSync('arm-none-eabi-gcc', ['-mcpu=cortex-m0plus', '-mthumb', '-nostdlib', '-Wl,-Ttext=0x10000100', '-Wl,--entry=start', '-o', elf, join(dir, 'app.S')], {
-      encoding: 'utf8',
-    });
-    if (cc.status !== 0) throw new Error(cc.stderr);
-    spawnSync('arm-none-eabi-objcopy', ['-O', 'binary', elf, join(dir, 'app.bin')]);
-    return Buffer.concat([buildBoot2(), readFileSync(join(dir, 'app.bin'))]);
-  } finally {
-    cleanup();
-  }
-}
+import { assemblyImage } from '../helpers/rp2040-program.js';
 
 const UART0_DR = 0x40034000;
 
@@ -50,13 +16,13 @@ describe('emulator/rp2040 harness', function () {
   this.timeout(120_000);
 
   it('stops on a breakpoint with its immediate and r0', async () => {
-    const emu = Rp2040Emulator.fromImage(program('    movs r0, #99\n    bkpt #5\n'));
+    const emu = Rp2040Emulator.fromImage(assemblyImage('    movs r0, #99\n    bkpt #5\n'));
     const result = await emu.run({ maxSeconds: 10 });
     expect(result).to.include({ reason: 'break', breakCode: 5, exitCode: 99 });
   });
 
   it('stops at a cycle budget in an endless loop', async () => {
-    const emu = Rp2040Emulator.fromImage(program('1:  b 1b\n'));
+    const emu = Rp2040Emulator.fromImage(assemblyImage('1:  b 1b\n'));
     const result = await emu.run({ maxCycles: 1_000_000, maxSeconds: 30 });
     expect(result.reason).to.equal('cycles');
     expect(result.runCycles).to.be.within(1_000_000, 1_000_010);
@@ -67,7 +33,7 @@ describe('emulator/rp2040 harness', function () {
 
   it('stops at the wall-clock budget, even when the core sleeps with nothing to wake it', async () => {
     for (const loop of ['1:  b 1b\n', '    cpsid i\n1:  wfi\n    b 1b\n']) {
-      const emu = Rp2040Emulator.fromImage(program(loop));
+      const emu = Rp2040Emulator.fromImage(assemblyImage(loop));
       const started = Date.now();
       const result = await emu.run({ maxSeconds: 0.3 });
       expect(result.reason).to.equal('timeout');
@@ -77,7 +43,7 @@ describe('emulator/rp2040 harness', function () {
 
   it('stops when the output matches, and hands every byte to listeners as it is sent', async () => {
     const emu = Rp2040Emulator.fromImage(
-      program(`    ldr r0, =${UART0_DR}
+      assemblyImage(`    ldr r0, =${UART0_DR}
     movs r1, #0x61
 1:  str r1, [r0]
     adds r1, #1
@@ -97,7 +63,7 @@ describe('emulator/rp2040 harness', function () {
   });
 
   it('reports an instruction the Cortex-M0+ does not have instead of running on', async () => {
-    const emu = Rp2040Emulator.fromImage(program('    .inst.w 0xf8d00000\n    bkpt #0\n')); // ldr.w: Thumb-2, not ARMv6-M
+    const emu = Rp2040Emulator.fromImage(assemblyImage('    .inst.w 0xf8d00000\n    bkpt #0\n')); // ldr.w: Thumb-2, not ARMv6-M
     let error: unknown;
     try {
       await emu.run({ maxSeconds: 10 });
@@ -111,7 +77,7 @@ describe('emulator/rp2040 harness', function () {
   it('loads a flat image or a UF2 file from disk', async () => {
     const { dir, cleanup } = tempDir();
     try {
-      const image = program('    movs r0, #7\n    bkpt #1\n');
+      const image = assemblyImage('    movs r0, #7\n    bkpt #1\n');
       writeFileSync(join(dir, 'a.bin'), image);
       writeFileSync(join(dir, 'a.uf2'), encodeUf2(image));
       for (const file of ['a.bin', 'a.uf2']) {

@@ -5,13 +5,10 @@
  * stall cycles land in the core's cycle count.
  */
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Rp2040Emulator } from '../../src/emulator/rp2040.js';
 import { flashReadTiming, lineFillCycles, XIP_CACHE_BYTES, XipCache, type FlashReadTiming } from '../../src/emulator/xip-cache.js';
-import { buildBoot2, type Boot2Variant } from '../../src/flash/boot2.js';
-import { tempDir } from '../helpers/fixtures.js';
+import type { Boot2Variant } from '../../src/flash/boot2.js';
+import { assemblyImage } from '../helpers/rp2040-program.js';
 
 const BASE = 0x10000000;
 /** A fixed, round cost per miss, so that stall cycles are easy to check. */
@@ -29,33 +26,6 @@ function boot2Registers(variant: Boot2Variant) {
   const ctrlr0 = ((fast ? 1 : 0) << 21) | (31 << 16) | (3 << 8);
   const spiCtrlr0 = ((fast ? 0x3b : 0x03) << 24) | ((fast ? 8 : 0) << 11) | (2 << 8) | (6 << 2) | 0;
   return { ctrlr0, spiCtrlr0, baudr: fast ? 2 : 4, ssienr: 1 };
-}
-
-/** A flash image: our boot2, a vector table and the given Thumb assembly from 0x10000100. */
-function program(assembly: string, variant: Boot2Variant = 'safe'): Buffer {
-  const { dir, cleanup } = tempDir('llama2-embed-xip-');
-  try {
-    writeFileSync(
-      join(dir, 'app.S'),
-      `    .syntax unified
-    .cpu cortex-m0plus
-    .thumb
-    .text
-    .word 0x20042000
-    .word start + 1
-    .thumb_func
-start:
-${assembly}
-`,
-    );
-    const elf = join(dir, 'app.elf');
-    const cc = spawnSync('arm-none-eabi-gcc', ['-mcpu=cortex-m0plus', '-mthumb', '-nostdlib', '-Wl,-Ttext=0x10000100', '-Wl,--entry=start', '-o', elf, join(dir, 'app.S')], { encoding: 'utf8' });
-    if (cc.status !== 0) throw new Error(cc.stderr);
-    spawnSync('arm-none-eabi-objcopy', ['-O', 'binary', elf, join(dir, 'app.bin')]);
-    return Buffer.concat([buildBoot2({ variant }), readFileSync(join(dir, 'app.bin'))]);
-  } finally {
-    cleanup();
-  }
 }
 
 describe('emulator/xip-cache: the RP2040 XIP cache model', () => {
@@ -156,7 +126,7 @@ table:
 `;
 
     async function measure(variant: Boot2Variant, xipModel: boolean) {
-      const emu = Rp2040Emulator.fromImage(program(loop, variant), undefined, { xipModel });
+      const emu = Rp2040Emulator.fromImage(assemblyImage(loop, variant), undefined, { xipModel });
       const setup = await emu.run({ maxSeconds: 10 });
       expect(setup).to.include({ reason: 'break', breakCode: 1 });
       emu.resetCounters();

@@ -6,10 +6,11 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildBoot2, firmwareDir } from '../../src/flash/boot2.js';
+import { buildBoot2, firmwareDir, type Boot2Variant } from '../../src/flash/boot2.js';
 import { rp2040LinkerScript } from '../../src/flash/linker-script.js';
 import { encodeUf2 } from '../../src/flash/uf2.js';
 import { loadTarget } from '../../src/plan/target.js';
+import { tempDir } from './fixtures.js';
 
 export function buildRp2040Program(dir: string, mainC: string, defines: string[] = []): { uf2: string; elf: string } {
   const target = loadTarget('rp2040');
@@ -27,4 +28,35 @@ export function buildRp2040Program(dir: string, mainC: string, defines: string[]
   const uf2 = join(dir, 'firmware.uf2');
   writeFileSync(uf2, encodeUf2(readFileSync(join(dir, 'firmware.bin'))));
   return { uf2, elf: join(dir, 'firmware.elf') };
+}
+
+/**
+ * A flash image: our boot2, then a vector table (SP = top of SRAM, reset = `start`) and the given
+ * Thumb assembly from 0x10000100. For tests of the emulator harness itself.
+ */
+export function assemblyImage(assembly: string, variant: Boot2Variant = 'safe'): Buffer {
+  const { dir, cleanup } = tempDir('llama2-embed-asm-');
+  try {
+    writeFileSync(
+      join(dir, 'app.S'),
+      `    .syntax unified
+    .cpu cortex-m0plus
+    .thumb
+    .text
+    .word 0x20042000
+    .word start + 1
+    .thumb_func
+start:
+${assembly}
+    .ltorg
+`,
+    );
+    const elf = join(dir, 'app.elf');
+    const cc = spawnSync('arm-none-eabi-gcc', ['-mcpu=cortex-m0plus', '-mthumb', '-nostdlib', '-Wl,-Ttext=0x10000100', '-Wl,--entry=start', '-o', elf, join(dir, 'app.S')], { encoding: 'utf8' });
+    if (cc.status !== 0) throw new Error(cc.stderr);
+    spawnSync('arm-none-eabi-objcopy', ['-O', 'binary', elf, join(dir, 'app.bin')]);
+    return Buffer.concat([buildBoot2({ variant }), readFileSync(join(dir, 'app.bin'))]);
+  } finally {
+    cleanup();
+  }
 }
