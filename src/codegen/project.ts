@@ -82,12 +82,14 @@ export function emitProject(outDir: string, inputs: ProjectInputs): BuildInfo {
   const kernels = new KernelSet(undefined, { generic: inputs.generic });
   kernels.use('sampleNext'); // main.c samples with it
   const forwardHeader = generated('The forward pass of the transformer, in the manner of llama2.c run.c.');
-  const forward = plan.arithmetic === 'integer' ? emitForwardInt(plan, toFixedPoint(model), kernels, forwardHeader) : emitForward(plan, kernels, forwardHeader);
+  // the integer mode's fixed-point weights: converted once, for forward.c's constants and the blob
+  const fixed = plan.arithmetic === 'integer' ? toFixedPoint(model) : undefined;
+  const forward = fixed ? emitForwardInt(plan, fixed, kernels, forwardHeader) : emitForward(plan, kernels, forwardHeader);
   writeText(join(outDir, 'forward.c'), forward);
   writeText(join(outDir, 'kernels.h'), kernels.emit(generated('The kernels, compiled from the TypeScript in src/kernels/ and specialized for this model\'s shapes.')));
   // weights.bin first: model.h carries its hash (the HELLO of doc/protocol.md)
   const weightsHash = createHash('sha256');
-  writeFileAtomic(join(outDir, 'weights.bin'), hashing(weightsBlob(plan, model), weightsHash));
+  writeFileAtomic(join(outDir, 'weights.bin'), hashing(weightsBlob(plan, model, fixed), weightsHash));
   writeText(
     join(outDir, 'model.h'),
     emitModelHeader(

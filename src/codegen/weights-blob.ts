@@ -8,7 +8,7 @@ import type { Model, Tensor } from '../checkpoint/model.js';
 import { LAYER_MATRICES, type LayerMatrixName } from '../checkpoint/model.js';
 import { buildRopeTables } from '../engine/rope-tables.js';
 import type { Plan, PlannedBuffer } from '../plan/plan.js';
-import { fixedTables, toFixedPoint, type FixedMatrix } from '../quant/fixed-point.js';
+import { fixedTables, toFixedPoint, type FixedMatrix, type FixedModel } from '../quant/fixed-point.js';
 
 type Part = 'values' | 'scales';
 type MatrixName = 'token_embedding_table' | 'wcls' | LayerMatrixName;
@@ -48,8 +48,7 @@ function floatSource(model: Model, plan: Plan): WeightSource {
 }
 
 /** The integer mode's numbers: the same int8 values, fixed-point scales, norms and tables. */
-function integerSource(model: Model, plan: Plan): WeightSource {
-  const fixed = toFixedPoint(model);
+function integerSource(model: Model, plan: Plan, fixed: FixedModel): WeightSource {
   const tables = fixedTables(model.config, plan.seqLen);
   const matrix = (name: MatrixName, layer: number): FixedMatrix =>
     name === 'token_embedding_table' ? fixed.tokenEmbedding : name === 'wcls' ? fixed.classifier : fixed.layers[layer][name];
@@ -77,9 +76,12 @@ function viewsFor(b: PlannedBuffer, source: WeightSource, layers: number): Array
   throw new Error(`no weights for planned buffer ${b.name}`);
 }
 
-/** The chunks of weights.bin; their total is plan.weightsBytes. */
-export function* weightsBlob(plan: Plan, model: Model): Generator<Uint8Array> {
-  const source = plan.arithmetic === 'integer' ? integerSource(model, plan) : floatSource(model, plan);
+/**
+ * The chunks of weights.bin; their total is plan.weightsBytes. An integer plan's numbers come from
+ * `fixed` (the model's fixed-point view, converted here if the caller has not already).
+ */
+export function* weightsBlob(plan: Plan, model: Model, fixed?: FixedModel): Generator<Uint8Array> {
+  const source = plan.arithmetic === 'integer' ? integerSource(model, plan, fixed ?? toFixedPoint(model)) : floatSource(model, plan);
   let at = 0;
   for (const b of plan.buffers.filter((x) => x.role === 'weights')) {
     if (b.offset > at) yield new Uint8Array(b.offset - at);

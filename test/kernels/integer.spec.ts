@@ -152,6 +152,16 @@ describe('integer kernels', () => {
     }
   });
 
+  it('scaleShiftFor: the largest shift that keeps every fixed-point scale below 2^30; too large a scale is refused', () => {
+    for (const max of [1e-6, 0.003, 0.02, 1, 100]) {
+      const shift = scaleShiftFor(max);
+      expect(Math.round((max / 127) * 2 ** shift), `max ${max}`).to.be.below(2 ** 30);
+      if (shift < 62) expect(Math.round((max / 127) * 2 ** (shift + 1)), `max ${max}`).to.be.at.least(2 ** 30);
+    }
+    expect(scaleShiftFor(0)).to.equal(30);
+    expect(() => scaleShiftFor(1e9)).to.throw(/too large for the fixed-point matmul/);
+  });
+
   it('fixedToFloat: x / 2^16, rounded once to float32', () => {
     const out = new Float32Array(3);
     fixedToFloat(out, Int32Array.from([65536, -98304, 2147483647]), 3);
