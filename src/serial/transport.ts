@@ -69,7 +69,7 @@ export class SerialConnection {
     this.wakeReader = new Promise((resolve) => (this.wake = () => resolve('gone')));
     if (process.platform !== 'win32') {
       this.watchdog = setInterval(() => {
-        if (!existsSync(path)) this.markLost(`${path} disappeared`);
+        if (!existsSync(path)) this.markLost('the device node disappeared');
       }, watchMs);
       this.watchdog.unref();
     }
@@ -113,7 +113,7 @@ export class SerialConnection {
       try {
         await this.port.write(chunk);
       } catch (err) {
-        this.markLost(`writing to ${this.path} failed: ${(err as Error).message}`);
+        this.markLost(`writing to it failed: ${(err as Error).message}`);
         throw new UserError(`cannot write to ${this.path}: ${(err as Error).message}.`);
       }
     });
@@ -160,7 +160,7 @@ export class SerialConnection {
       try {
         result = await Promise.race([this.port.read(buffer, 0, buffer.length), this.wakeReader]);
       } catch (err) {
-        this.markLost(this.closing ? 'the port was closed' : `${this.path} went away (${(err as Error).message})`);
+        this.markLost(this.closing ? 'the port was closed' : `reading from it failed: ${(err as Error).message}`);
         return;
       }
       if (result === 'gone') return;
