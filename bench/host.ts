@@ -19,17 +19,25 @@ interface ProgramRun {
   tokensPerSecond: number;
 }
 
-/** Median tok/s over `repeats` runs, as the program itself measures it (run.c's way). */
-function tokensPerSecond(program: string, steps: number, threads: number, repeats = 3): ProgramRun {
-  const rates: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const r = spawnSync(program, ['-i', 'Once upon a time', '-n', String(steps), '-t', '0', '--threads', String(threads)], { encoding: 'utf8' });
-    const m = /achieved tok\/s: ([\d.]+)/.exec(r.stderr);
-    if (!m) throw new Error(`${program} printed no tok/s: ${r.stderr}`);
-    rates.push(Number(m[1]));
-  }
-  rates.sort((a, b) => a - b);
-  return { tokensPerSecond: rates[Math.floor(rates.length / 2)] };
+/** tok/s of one run, as the program itself measures it (run.c's way). */
+function runOnce(program: string, steps: number, threads: number): number {
+  const r = spawnSync(program, ['-i', 'Once upon a time', '-n', String(steps), '-t', '0', '--threads', String(threads)], { encoding: 'utf8' });
+  const m = /achieved tok\/s: ([\d.]+)/.exec(r.stderr);
+  if (!m) throw new Error(`${program} printed no tok/s: ${r.stderr}`);
+  return Number(m[1]);
+}
+
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+/**
+ * Medians over `repeats` rounds, each round running every configuration once in turn: the
+ * machine's speed drifts (other tenants, clocks), and interleaving spreads the drift over all of
+ * them instead of charging it to whichever ran during a slow spell.
+ */
+function interleaved(configs: { program: string; threads: number }[], steps: number, repeats = 7): ProgramRun[] {
+  const rates = configs.map(() => [] as number[]);
+  for (let i = 0; i < repeats; i++) configs.forEach((c, j) => rates[j].push(runOnce(c.program, steps, c.threads)));
+  return rates.map((r) => ({ tokensPerSecond: median(r) }));
 }
 
 function streamBandwidth(dir: string): number {
@@ -55,7 +63,7 @@ export async function benchHost(): Promise<void> {
       { name: 'stories260K', checkpoint: locateModelFile('stories260K.bin'), tokenizer: locateModelFile('tok512.bin'), steps: 256 },
     ];
     for (const [name, config, steps] of [
-      ['random stories15M', STORIES15M, 128],
+      ['random stories15M', STORIES15M, 200],
       ['random stories110M', STORIES110M, 48],
     ] as const) {
       const checkpoint = join(dir, `${name.replace(/ /g, '-')}.bin`);
@@ -67,9 +75,14 @@ export async function benchHost(): Promise<void> {
       const specialized = await buildQuiet({ ...base, out: join(dir, `${m.name}-specialized`) });
       const generic = await buildQuiet({ ...base, out: join(dir, `${m.name}-generic`), generic: true });
       const weightBytes = specialized.plan.weightsBytes;
-      const g1 = tokensPerSecond(generic.info.executable, m.steps, 1);
-      const s1 = tokensPerSecond(specialized.info.executable, m.steps, 1);
-      const s2 = tokensPerSecond(specialized.info.executable, m.steps, 2);
+      const [g1, s1, s2] = interleaved(
+        [
+          { program: generic.info.executable, threads: 1 },
+          { program: specialized.info.executable, threads: 1 },
+          { program: specialized.info.executable, threads: 2 },
+        ],
+        m.steps,
+      );
       const buildSeconds = specialized.seconds.load + specialized.seconds.emit + specialized.seconds.compile;
       for (const [label, run, ratio] of [
         ['generic, 1 thread (baseline)', g1, 'baseline'],

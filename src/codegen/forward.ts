@@ -71,7 +71,7 @@ export function emitForward(plan: Plan, kernels: KernelSet, header: string): str
 
 /* xout (${m.rows}) = W (${m.rows} x ${m.cols}) · x (${m.cols}) */
 static void ${shapeName}(float* xout, const float* x, const float* w) {
-    if (parallel_threads() == 1) {
+    if (!parallel_worth(${m.rows} * ${m.cols})) {
         ${whole}(xout, x, w);
     } else {
         MatmulF32Job job = {xout, x, w};
@@ -99,7 +99,7 @@ static void ${shapeName}(float* xout, const float* x, const float* w) {
 
 /* xout (${m.rows}) = W (${m.rows} x ${m.cols}, ${dtype === 'q8_0' ? 'Q8_0' : 'Q4_0'}) · x (quantized in xq, xs) */
 static void ${shapeName}(float* xout, const int8_t* xq, const float* xs, const ${weight}* wq, const float* ws) {
-    if (parallel_threads() == 1) {
+    if (!parallel_worth(${m.rows} * ${m.cols})) {
         ${whole}(xout, xq, xs, wq, ws);
     } else {
         ${job} job = {xout, xq, xs, wq, ws};
@@ -117,15 +117,49 @@ static void ${shapeName}(float* xout, const int8_t* xq, const float* xs, const $
     if (!quantizers.has(n)) quantizers.set(n, kernels.use('quantizeQ8', { n, groupSize: gs }));
     return quantizers.get(n)!;
   };
-  const matmul = (out: string, input: string, key: string, layer: string, quantizeFirst = true): string => {
+  const dtypeOf = (key: string): WeightDType => buffer(plan, matrices[key].name).matrix ?? 'f32';
+  /** The arguments after `out` of a matmul by W_layer: the input (or its quantized form) and the weights. */
+  const matmulArgs = (input: string, key: string, layer: string): string => {
     const m = matrices[key];
-    const dtype = buffer(plan, m.name).matrix ?? 'f32';
-    const fn = matmulFor(m, dtype);
+    const dtype = dtypeOf(key);
     const perLayer = layer ? ` + ${layer} * ${m.rowsMacro} * ${dtype === 'q4_0' ? `((${m.colsMacro} + 1) / 2)` : m.colsMacro}` : '';
-    if (dtype === 'f32') return `${fn}(${out}, ${input}, w.${m.name}${perLayer});`;
+    if (dtype === 'f32') return `${input}, w.${m.name}${perLayer}`;
     const scales = layer ? ` + ${layer} * ${m.rowsMacro} * ${groupsMacro(m.colsMacro)}` : '';
-    const q = quantizeFirst ? `${quantize(m.cols)}(s.xq, s.xs, ${input});\n        ` : '';
-    return `${q}${fn}(${out}, s.xq, s.xs, w.${m.name}${perLayer}, w.${m.name}_scales${scales});`;
+    return `s.xq, s.xs, w.${m.name}${perLayer}, w.${m.name}_scales${scales}`;
+  };
+  const quantizeLine = (key: string, input: string, indent = '        '): string =>
+    dtypeOf(key) === 'f32' ? '' : `${quantize(matrices[key].cols)}(s.xq, s.xs, ${input});\n${indent}`;
+  /** `out = W_l · in` as a line of C (quantizing `in` first for Q8_0 and Q4_0). */
+  const matmul = (out: string, input: string, key: string, layer: string, indent = '        '): string =>
+    `${quantizeLine(key, input, indent)}${matmulFor(matrices[key], dtypeOf(key))}(${out}, ${matmulArgs(input, key, layer)});`;
+
+  // Matrices applied to the same input (q, k, v; the gate and up projections) go to the threads
+  // as one job, so that they wait for each other once instead of once per matrix.
+  const groups: string[] = [];
+  const matmulGroup = (name: string, what: string, parts: { out: string; key: string }[], input: string): string => {
+    const dtype = dtypeOf(parts[0].key);
+    const cols = matrices[parts[0].key].cols;
+    if (parts.some((p) => dtypeOf(p.key) !== dtype || matrices[p.key].cols !== cols)) {
+      return parts.map((p, i) => (i === 0 ? matmul(p.out, input, p.key, 'l') : `${matmulFor(matrices[p.key], dtype)}(${p.out}, ${matmulArgs(input, p.key, 'l')});`)).join('\n        ');
+    }
+    const fns = parts.map((p) => matmulFor(matrices[p.key], dtype));
+    const job = dtype === 'f32' ? 'MatmulF32Job' : dtype === 'q8_0' ? 'MatmulQ8Job' : 'MatmulQ4Job';
+    const params = parts.map((p) => `float* ${p.out.replace(/^s\./, '')}`).join(', ');
+    const outs = parts.map((p) => p.out.replace(/^s\./, ''));
+    groups.push(`/* ${what}: one job of ${parts.map((p) => matrices[p.key].rowsMacro).join(' + ')} rows on several threads */
+static void ${name}(${params}, const float* x, int l) {
+    if (!parallel_worth((${parts.map((p) => matrices[p.key].rowsMacro).join(' + ')}) * ${matrices[parts[0].key].colsMacro})) {
+${parts.map((p, i) => `        ${fns[i]}(${outs[i]}, ${matmulArgs('x', p.key, 'l')});`).join('\n')}
+        return;
+    }
+    ${job} jobs[${parts.length}] = {
+${parts.map((p, i) => `        {${outs[i]}, ${matmulArgs('x', p.key, 'l')}},`).join('\n')}
+    };
+    MatmulGroup group = {${parts.length}, {${fns.map((f, i) => `${f}_rows`).join(', ')}}, {${parts.map((_, i) => `&jobs[${i}]`).join(', ')}}, {${parts.map((p) => matrices[p.key].rowsMacro).join(', ')}}};
+    parallel_rows(matmul_group_rows, &group, ${parts.map((p) => matrices[p.key].rowsMacro).join(' + ')});
+}
+`);
+    return `${quantizeLine(parts[0].key, input)}${name}(${parts.map((p) => p.out).join(', ')}, ${input}, l);`;
   };
 
   const embedding = buffer(plan, 'token_embedding_table').matrix ?? 'f32';
@@ -136,6 +170,32 @@ static void ${shapeName}(float* xout, const int8_t* xq, const float* xs, const $
   const rmsnorm = kernels.use('rmsnorm', { size: c.dim });
   const rope = kernels.use('rope', { dim: c.dim, kvDim, headSize });
   const attention = kernels.use('attention', { nHeads: c.nHeads, headSize, kvDim, kvMul: c.nHeads / c.nKvHeads, seqLen: plan.seqLen });
+  const attentionHeads = kernels.use('attention', { headSize, kvDim, kvMul: c.nHeads / c.nKvHeads, seqLen: plan.seqLen });
+  const attentionWrapper = `typedef struct {
+    float* xb;
+    const float* q;
+    int layer_offset;
+    int pos;
+} AttentionJob;
+
+/* Key/value heads [start, end), each with its KV_MUL query heads (and their rows of att). */
+static void attention_rows(const void* job, int start, int end) {
+    const AttentionJob* a = job;
+    int first = start * KV_MUL; /* the first query head */
+    ${attentionHeads}(a->xb + first * HEAD_SIZE, a->q + first * HEAD_SIZE, s.key_cache, s.value_cache, s.att + first * SEQ_LEN,
+        a->layer_offset + start * HEAD_SIZE, a->pos, (end - start) * KV_MUL);
+}
+
+/* Multihead attention over the layer's cache into xb, the heads split over the threads. */
+static void multihead_attention(float* xb, const float* q, int layer_offset, int pos) {
+    if (!parallel_worth((pos + 1) * 2 * DIM)) { /* a score and a weighted value per position, head and dimension */
+        ${attention}(xb, q, s.key_cache, s.value_cache, s.att, layer_offset, pos);
+        return;
+    }
+    AttentionJob job = {xb, q, layer_offset, pos};
+    parallel_rows(attention_rows, &job, N_KV_HEADS);
+}
+`;
   const swiglu = kernels.use('swiglu', { hiddenDim: c.hiddenDim });
   const residual = kernels.use('residualAdd', { n: c.dim });
 
@@ -156,15 +216,13 @@ static void ${shapeName}(float* xout, const int8_t* xq, const float* xs, const $
         float* v = s.value_cache + loff + pos * KV_DIM;
 
         /* qkv matmuls for this position */
-        ${matmul('s.q', 's.xb', 'wq', 'l')}
-        ${matmul('k', 's.xb', 'wk', 'l', false)}
-        ${matmul('v', 's.xb', 'wv', 'l', false)}
+        ${matmulGroup('matmul_qkv', 'q, k, v = Wq · x, Wk · x, Wv · x (layer l)', [{ out: 's.q', key: 'wq' }, { out: 'k', key: 'wk' }, { out: 'v', key: 'wv' }], 's.xb')}
 
         /* RoPE relative positional encoding: complex-valued rotate q and k in each head */
         ${rope}(s.q, k, w.rope_cos, w.rope_sin, pos);
 
         /* multihead attention over the cache, into xb */
-        ${attention}(s.xb, s.q, s.key_cache, s.value_cache, s.att, loff, pos);
+        multihead_attention(s.xb, s.q, loff, pos);
 
         /* final matmul to get the output of the attention, then the residual connection */
         ${matmul('s.xb2', 's.xb', 'wo', 'l')}
@@ -174,8 +232,7 @@ static void ${shapeName}(float* xout, const int8_t* xq, const float* xs, const $
         ${rmsnorm}(s.xb, x, w.rms_ffn_weight + l * DIM);
 
         /* w2(silu(w1(x)) * w3(x)) */
-        ${matmul('s.hb', 's.xb', 'w1', 'l')}
-        ${matmul('s.hb2', 's.xb', 'w3', 'l', false)}
+        ${matmulGroup('matmul_w1_w3', 'hb, hb2 = W1 · x, W3 · x (layer l)', [{ out: 's.hb', key: 'w1' }, { out: 's.hb2', key: 'w3' }], 's.xb')}
         ${swiglu}(s.hb, s.hb2);
         ${matmul('s.xb', 's.hb', 'w2', 'l')}
 
@@ -187,7 +244,7 @@ static void ${shapeName}(float* xout, const int8_t* xq, const float* xs, const $
     ${rmsnorm}(x, x, w.rms_final_weight);
 
     /* classifier into logits */
-    ${matmul('s.logits', 'x', 'wcls', '')}
+    ${matmul('s.logits', 'x', 'wcls', '', '    ')}
     return s.logits;
 }`;
 
@@ -196,6 +253,10 @@ static void ${shapeName}(float* xout, const int8_t* xq, const float* xs, const $
 ${[...jobs].map(jobStruct).join('\n\n')}
 
 ${[...wrappers.values()].join('\n')}
+${MATMUL_GROUP}
+
+${groups.join('\n')}
+${attentionWrapper}
 ${kernels.isGeneric ? 'int runtime_one = 1; /* shapes reach the kernels as run-time values (a generic build) */\n\n' : ''}void forward_init(int threads) {
     parallel_init(threads);
 }
@@ -240,6 +301,24 @@ ${stateFields.join('\n')}
 
 static RunState s;`;
 }
+
+/** Several matmuls as one job of rows: their rows one after the other, each range cut at the matrices' edges. */
+export const MATMUL_GROUP = `typedef struct {
+    int count;
+    RowsFn rows_fn[3];
+    const void* job[3];
+    int rows[3];
+} MatmulGroup;
+
+static void matmul_group_rows(const void* job, int start, int end) {
+    const MatmulGroup* g = job;
+    int first = 0; /* the group's row where matrix p starts */
+    for (int p = 0; p < g->count; first += g->rows[p], p++) {
+        int from = start > first ? start : first;
+        int to = end < first + g->rows[p] ? end : first + g->rows[p];
+        if (from < to) g->rows_fn[p](g->job[p], from - first, to - first);
+    }
+}`;
 
 function jobStruct(dtype: WeightDType): string {
   if (dtype === 'f32') return 'typedef struct {\n    float* xout;\n    const float* x;\n    const float* w;\n} MatmulF32Job;';

@@ -11,6 +11,11 @@ int parallel_threads(void) {
     return 1;
 }
 
+int parallel_worth(long work) {
+    (void)work;
+    return 0;
+}
+
 void parallel_rows(RowsFn fn, const void* job, int rows) {
     fn(job, 0, rows);
 }

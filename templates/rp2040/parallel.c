@@ -11,7 +11,8 @@
  *
  * Work hand-off: core 0 pushes the range function, the job and the row range (four FIFO words);
  * core 1 runs it and pushes 1 when done. Core 0 takes rows [0, split), core 1 [split, rows), the
- * split a multiple of 4 so that the four-row kernels keep their blocks (parallel_split()).
+ * split a multiple of 4 so that the four-row kernels keep their blocks (parallel_split()). Small
+ * jobs are worth it too (parallel_worth()): a hand-over costs far less than one soft-float row.
  */
 #include <stdint.h>
 
@@ -96,9 +97,18 @@ int parallel_threads(void) {
     return cores;
 }
 
-/* Core 1's share starts here: half the rows, rounded down to a multiple of 4. */
+/* A hand-over is four FIFO words and a reply, a few hundred cycles: worth it for any matmul. */
+int parallel_worth(long work) {
+    return cores > 1 && work > 0;
+}
+
+/*
+ * Core 1's share starts here: half the rows, rounded down to a multiple of 4, or just half when
+ * that would leave core 0 nothing (the 4 key/value heads of an attention job).
+ */
 int parallel_split(int rows) {
-    return (rows / 2) & ~3;
+    int split = (rows / 2) & ~3;
+    return split > 0 ? split : rows / 2;
 }
 
 void parallel_rows(RowsFn fn, const void* job, int rows) {
