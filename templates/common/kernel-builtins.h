@@ -12,6 +12,51 @@ static inline int imin(int a, int b) { return a < b ? a : b; }
  * 64-bit values arithmetically, which this relies on.
  */
 static inline int32_t mul_shr(int32_t a, int32_t b, int s) {
+#if defined(__ARM_ARCH_6M__)
+    if (__builtin_constant_p(s) && s >= 1 && s <= 31) {
+        /*
+         * With the shift known at compile time (every call in the specialized kernels), 25
+         * instructions in five registers. Signed halves: a = ah * 2^16 + al with ah = a >> 16
+         * (arithmetic) and al = a & 0xffff, so that a * b = ah*bh * 2^32 + (ah*bl + al*bh) * 2^16
+         * + al*bl, where each product fits 32 bits (a signed 16-bit half times an unsigned one is
+         * below 2^31). The middle products go into the 64-bit sum hi:lo with their signs, then the
+         * rounding bit 2^(s-1), then the shift takes bits s..s+31.
+         */
+        int32_t ah = a, bh = b, hi;
+        uint32_t al, lo;
+        __asm__(
+            ".syntax unified\n\t"             /* GCC hands inline assembly over in divided syntax */
+            "uxth  %[al], %[ah]\n\t"         /* al = a & 0xffff */
+            "uxth  %[lo], %[bh]\n\t"         /* lo = bl for now */
+            "asrs  %[ah], %[ah], #16\n\t"
+            "asrs  %[bh], %[bh], #16\n\t"
+            "movs  %[hi], %[ah]\n\t"
+            "muls  %[hi], %[bh]\n\t"         /* hi = ah * bh */
+            "muls  %[ah], %[lo]\n\t"         /* ah = ah * bl */
+            "muls  %[bh], %[al]\n\t"         /* bh = al * bh */
+            "muls  %[lo], %[al]\n\t"         /* lo = al * bl */
+            "lsls  %[al], %[ah], #16\n\t"    /* hi:lo += (ah * bl) << 16 */
+            "asrs  %[ah], %[ah], #16\n\t"
+            "adds  %[lo], %[lo], %[al]\n\t"
+            "adcs  %[hi], %[ah]\n\t"
+            "lsls  %[al], %[bh], #16\n\t"    /* hi:lo += (al * bh) << 16 */
+            "asrs  %[bh], %[bh], #16\n\t"
+            "adds  %[lo], %[lo], %[al]\n\t"
+            "adcs  %[hi], %[bh]\n\t"
+            "movs  %[al], #1\n\t"            /* hi:lo += 2^(s-1) */
+            "lsls  %[al], %[al], %[s_1]\n\t"
+            "movs  %[ah], #0\n\t"
+            "adds  %[lo], %[lo], %[al]\n\t"
+            "adcs  %[hi], %[ah]\n\t"
+            "lsrs  %[lo], %[lo], %[s]\n\t"   /* (hi:lo) >> s, its low 32 bits */
+            "lsls  %[hi], %[hi], %[s_32]\n\t"
+            "orrs  %[lo], %[hi]"
+            : [al] "=&l"(al), [lo] "=&l"(lo), [hi] "=&l"(hi), [ah] "+l"(ah), [bh] "+l"(bh)
+            : [s] "I"(s), [s_1] "I"(s - 1), [s_32] "I"(32 - s)
+            : "cc");
+        return (int32_t)lo;
+    }
+#endif
 #if defined(__ARM_ARCH_6M__) || defined(LLAMA2_EMBED_MUL_SHR_HALVES)
     /*
      * Cortex-M0+ (ARMv6-M): MULS keeps 32 bits of a product, and GCC would call libgcc's 64 x 64
