@@ -83,8 +83,8 @@ static void ${shapeName}(float* xout, const float* x, const float* w) {
       return shapeName;
     }
     // a generic build is the benchmarks' baseline: runq.c's one-row-at-a-time loops
-    const perRow = kernels.isGeneric || (plan.target === 'host' && m.cols >= PER_ROW_FROM_COLS);
-    const kernel = dtype === 'q8_0' ? (perRow ? 'matmulQ8PerRow' : 'matmulQ8') : 'matmulQ4';
+    const longRows = plan.target === 'host' && m.cols >= PER_ROW_FROM_COLS;
+    const kernel = dtype === 'q4_0' ? 'matmulQ4' : kernels.isGeneric ? 'matmulQ8PerRow' : longRows ? 'matmulQ8Groups' : 'matmulQ8';
     const whole = kernels.use(kernel, { d: m.rows, n: m.cols, groupSize: gs });
     const rowsKernel = kernels.use(kernel, { n: m.cols, groupSize: gs });
     const rowBytes = dtype === 'q8_0' ? m.cols : Math.ceil(m.cols / 2);

@@ -95,6 +95,7 @@ const BUILTIN_RETURNS: Record<string, KernelType> = {
   idiv: 'i32',
   imin: 'i32',
   dotQ8Rows4: 'void',
+  dotQ8Groups: 'void',
   mulShr: 'i32',
   toI32: 'i32',
 };
@@ -671,6 +672,7 @@ export class KernelCompiler {
         roundHalfAway: ['f64'],
         imin: ['i32', 'i32'],
         dotQ8Rows4: ['i32[]', 'i8[]', 'i32', 'i8[]', 'i32', 'i32', 'i32'],
+        dotQ8Groups: ['i32[]', 'i8[]', 'i32', 'i8[]', 'i32', 'i32', 'i32'],
         mulShr: ['i32', 'i32', 'i32'],
         toI32: ['f64'],
       };

@@ -72,6 +72,20 @@ export function dotQ8Rows4(out: Int32Array, x: Int8Array, xOff: i32, w: Int8Arra
 }
 
 /**
+ * The int8 dot products of consecutive groups of one row: out[g] = Σ x[xOff + k] · w[wOff + k] over
+ * the columns k of group g (groupSize each, the last one possibly shorter; n columns in all).
+ * Values must lie in [-127, 127]. C: `dot_q8_groups` in templates/common/kernel-builtins.h, with an
+ * AVX2 / AVX-512 VNNI path that reduces four groups' sums at once.
+ */
+export function dotQ8Groups(out: Int32Array, x: Int8Array, xOff: i32, w: Int8Array, wOff: i32, n: i32, groupSize: i32): void {
+  for (let g = 0; g * groupSize < n; g++) {
+    let s = 0;
+    for (let k = g * groupSize; k < Math.min((g + 1) * groupSize, n); k++) s += x[xOff + k] * w[wOff + k];
+    out[g] = s;
+  }
+}
+
+/**
  * The fixed-point product of the integer kernels: (a · b) / 2^s, rounded to nearest with ties
  * toward +∞, computed exactly in 64 bits. a and b are 32-bit integers, 1 <= s <= 62, and the result
  * must fit 32 bits (a kernel whose values leave that range has overflowed: TypeScript throws where

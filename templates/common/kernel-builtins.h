@@ -228,3 +228,48 @@ static inline DOT_Q8_TARGET void dot_q8_rows4(int32_t* out, const int8_t* x, int
     out[2] = s2;
     out[3] = s3;
 }
+
+/*
+ * The int8 dot products of the consecutive groups of one row: out[g] = sum over the columns k of
+ * group g (group_size of them, the last group possibly shorter, n columns in all) of
+ * x[x_off + k] * w[w_off + k]. Values in [-127, 127], as for dot_q8_rows4. With AVX2, groups of a
+ * multiple of 32 columns go four at a time, their four sums reduced together as dot_q8_rows4
+ * reduces its four rows; the rest, and other targets, take the plain loop.
+ */
+static inline void dot_q8_groups(int32_t* out, const int8_t* x, int x_off, const int8_t* w, int w_off, int n, int group_size) {
+    const int8_t* xp = x + x_off;
+    const int8_t* wp = w + w_off;
+    int g = 0;
+#if defined(DOT_Q8_AVX2)
+    if (group_size % 32 == 0) {
+        for (; (g + 4) * group_size <= n; g += 4) {
+            __m256i sum[4];
+            for (int r = 0; r < 4; r++) {
+                __m256i acc = _mm256_setzero_si256();
+#if !(defined(__AVX512VNNI__) && defined(__AVX512VL__))
+                const __m256i ones = _mm256_set1_epi16(1);
+#endif
+                for (int k = (g + r) * group_size; k < (g + r + 1) * group_size; k += 32) {
+                    __m256i xv = _mm256_loadu_si256((const __m256i*)(xp + k));
+                    __m256i ax = _mm256_sign_epi8(xv, xv); /* |x|, the sign moved onto w */
+                    __m256i sw = _mm256_sign_epi8(_mm256_loadu_si256((const __m256i*)(wp + k)), xv);
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+                    acc = _mm256_dpbusd_epi32(acc, ax, sw);
+#else
+                    acc = _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(ax, sw), ones));
+#endif
+                }
+                sum[r] = acc;
+            }
+            __m256i sums = _mm256_hadd_epi32(_mm256_hadd_epi32(sum[0], sum[1]), _mm256_hadd_epi32(sum[2], sum[3]));
+            _mm_storeu_si128((__m128i*)(out + g), _mm_add_epi32(_mm256_castsi256_si128(sums), _mm256_extracti128_si256(sums, 1)));
+        }
+    }
+#endif
+    for (int start = g * group_size; start < n; start += group_size) {
+        int end = n - start < group_size ? n : start + group_size;
+        int32_t s = 0;
+        for (int k = start; k < end; k++) s += xp[k] * wp[k];
+        out[g++] = s;
+    }
+}

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dotQ8Rows4, fabsf, floor, fround, idiv, imin, ldexp, mulShr, roundHalfAway, sqrtf, toI32 } from '../../src/kernels/builtins.js';
+import { dotQ8Groups, dotQ8Rows4, fabsf, floor, fround, idiv, imin, ldexp, mulShr, roundHalfAway, sqrtf, toI32 } from '../../src/kernels/builtins.js';
 import { BUILTINS_PRELUDE, doubleLiteral } from '../../src/codegen/kernel-compiler.js';
 import { tempDir } from '../helpers/fixtures.js';
 
@@ -70,6 +70,51 @@ int main(void) {
       });
       expect(c.length).to.equal(ts.length);
       for (let i = 0; i < ts.length; i++) expect(c[i], `value ${i} (input ${xs[Math.floor(i / 7)]})`).to.equal(ts[i]);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  it('dotQ8Groups: the vectorized C (AVX-512 VNNI, plain AVX2, no intrinsics) equals the TypeScript loop', () => {
+    // (columns, group size): whole groups, a short last group, groups the vector path does not take
+    const cases = [[1, 32], [31, 32], [32, 32], [128, 32], [140, 32], [288, 32], [768, 64], [2048, 64], [1000, 64], [256, 128], [300, 128], [172, 4], [96, 48]];
+    const size = 2048 + 16;
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    const x = Int8Array.from({ length: size }, (_, i) => (i % 61 === 0 ? 127 : i % 67 === 0 ? -127 : (next() % 255) - 127));
+    const w = Int8Array.from({ length: size }, (_, i) => (i % 37 === 0 ? -127 : i % 41 === 0 ? 127 : (next() % 255) - 127));
+    const tmp = tempDir();
+    try {
+      writeFileSync(
+        join(tmp.dir, 'g.c'),
+        `#include <stdint.h>
+#include <stdio.h>
+${BUILTINS_PRELUDE}
+static const int8_t x[] = {${Array.from(x).join(', ')}};
+static const int8_t w[] = {${Array.from(w).join(', ')}};
+static const int cases[][2] = {${cases.map(([n, gs]) => `{${n}, ${gs}}`).join(', ')}};
+int main(void) {
+    int32_t out[600];
+    for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int n = cases[i][0], gs = cases[i][1];
+        dot_q8_groups(out, x, 3, w, 11, n, gs);
+        for (int g = 0; g < (n + gs - 1) / gs; g++) printf("%d ", out[g]);
+        printf("\\n");
+    }
+    return 0;
+}
+`,
+      );
+      const expected = cases.map(([n, gs]) => {
+        const out = new Int32Array(600);
+        dotQ8Groups(out, x, 3, w, 11, n, gs);
+        return Array.from(out.subarray(0, Math.ceil(n / gs))).join(' ');
+      });
+      for (const flags of [['-march=native'], ['-mavx2'], ['-DLLAMA2_EMBED_NO_INTRINSICS']]) {
+        execFileSync('cc', ['-std=c11', '-O2', ...flags, '-o', join(tmp.dir, 'g'), join(tmp.dir, 'g.c')]);
+        const c = execFileSync(join(tmp.dir, 'g'), { encoding: 'utf8' }).trimEnd().split('\n').map((l) => l.trim());
+        cases.forEach(([n, gs], i) => expect(c[i], `${flags.join(' ')}: n = ${n}, group size ${gs}`).to.equal(expected[i]));
+      }
     } finally {
       tmp.cleanup();
     }

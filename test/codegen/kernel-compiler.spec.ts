@@ -3,6 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUILTINS_PRELUDE, KernelCompiler, floatLiteral, snakeCase } from '../../src/codegen/kernel-compiler.js';
+import { KernelSet } from '../../src/codegen/kernel-set.js';
+import { matmulQ8Groups } from '../../src/kernels/matmul.js';
 import { projectRoot } from '../../src/models/locate.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { normOf, mixed, scaleRows, sumSquares } from './fixtures/sample-kernels.js';
@@ -107,6 +109,49 @@ int main(void) {
     expect(lines[2]).to.equal(mixed(7, 2));
     expect(lines[3]).to.equal(mixed(-7, 2));
     expect(lines.slice(4)).to.deep.equal(Array.from(expectedM));
+  });
+
+  it('the product\'s matmulQ8Groups, specialized and vectorized (-O3 -march=native), equals its TypeScript bit for bit', () => {
+    let seed = 11;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    // 2100 columns in groups of 32: three calls of dotQ8Groups per row, the last group short
+    for (const [n, d, gs] of [[2100, 6, 32], [768, 9, 64]]) {
+      const groups = Math.ceil(n / gs);
+      const xq = Int8Array.from({ length: n }, () => (next() % 255) - 127);
+      const xs = Float32Array.from({ length: groups }, () => (next() % 1000) / 7919);
+      const wq = Int8Array.from({ length: n * d }, () => (next() % 255) - 127);
+      const ws = Float32Array.from({ length: d * groups }, () => (next() % 1000) / 104729);
+      const expected = new Float32Array(d);
+      matmulQ8Groups(expected, xq, xs, wq, ws, n, d, gs);
+      const kernels = new KernelSet();
+      const name = kernels.use('matmulQ8Groups', { n, groupSize: gs });
+      const { dir, cleanup } = tempDir();
+      try {
+        writeFileSync(join(dir, 'kernels.h'), kernels.emit('/* test */'));
+        writeFileSync(
+          join(dir, 'main.c'),
+          `#include <stdio.h>
+#include <string.h>
+#include "kernels.h"
+static const int8_t xq[] = {${xq.join(', ')}};
+static const float xs[] = {${Array.from(xs, (v) => floatLiteral(v)).join(', ')}};
+static const int8_t wq[] = {${wq.join(', ')}};
+static const float ws[] = {${Array.from(ws, (v) => floatLiteral(v)).join(', ')}};
+int main(void) {
+    float out[${d}];
+    ${name}(out, xq, xs, wq, ws, ${d});
+    for (int i = 0; i < ${d}; i++) { uint32_t bits; memcpy(&bits, &out[i], 4); printf("%u\\n", bits); }
+    return 0;
+}
+`,
+        );
+        execFileSync('cc', ['-std=c11', '-O3', '-march=native', '-ffp-contract=off', '-fno-fast-math', '-Wall', '-Wextra', '-Werror', '-Wno-unused-function', '-o', join(dir, 'main'), join(dir, 'main.c'), '-lm']);
+        const bits = execFileSync(join(dir, 'main'), { encoding: 'utf8' }).trim().split('\n').map(Number);
+        expect(bits, `n ${n}, gs ${gs}`).to.deep.equal(Array.from(new Uint32Array(expected.buffer)));
+      } finally {
+        cleanup();
+      }
+    }
   });
 
   it('translates every product kernel into C that gcc accepts with -Wall -Wextra -Werror', () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { matmulF32, matmulQ8, matmulQ8PerRow } from '../../src/kernels/matmul.js';
+import { matmulF32, matmulQ8, matmulQ8Groups, matmulQ8PerRow } from '../../src/kernels/matmul.js';
 import { quantizeQ8 } from '../../src/kernels/quantize.js';
 import { roundHalfAway } from '../../src/kernels/builtins.js';
 
@@ -40,10 +40,11 @@ describe('kernels/matmul and activation quantization', () => {
     expect(out[1]).to.equal(2 * 0.5 * 0.5 + 8 * 0.5 * 0.25 + 21 * 0.5 * 2);
   });
 
-  it('matmulQ8 (four rows at a time) equals matmulQ8PerRow (runq.c\'s loop) bit for bit, ragged groups and odd rows included', () => {
+  it('matmulQ8 (four rows at a time) and matmulQ8Groups (a row\'s group sums first) equal matmulQ8PerRow (runq.c\'s loop) bit for bit, ragged groups and odd rows included', () => {
     let seed = 5;
     const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
-    for (const [n, d, gs] of [[64, 64, 64], [172, 64, 64], [64, 7, 32], [33, 5, 8], [288, 13, 32]]) {
+    // 2100 / 32: more groups than matmulQ8Groups takes at once (32)
+    for (const [n, d, gs] of [[64, 64, 64], [172, 64, 64], [64, 7, 32], [33, 5, 8], [288, 13, 32], [2100, 3, 32], [768, 5, 64]]) {
       const groups = Math.ceil(n / gs);
       const xq = Int8Array.from({ length: n }, () => (next() % 255) - 127);
       const xs = Float32Array.from({ length: groups }, () => (next() % 1000) / 7919);
@@ -53,7 +54,10 @@ describe('kernels/matmul and activation quantization', () => {
       const b = new Float32Array(d);
       matmulQ8(a, xq, xs, wq, ws, n, d, gs);
       matmulQ8PerRow(b, xq, xs, wq, ws, n, d, gs);
+      const c = new Float32Array(d);
+      matmulQ8Groups(c, xq, xs, wq, ws, n, d, gs);
       expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer)), `n ${n}, d ${d}, gs ${gs}`).to.equal(true);
+      expect(Buffer.from(c.buffer).equals(Buffer.from(b.buffer)), `groups: n ${n}, d ${d}, gs ${gs}`).to.equal(true);
     }
   });
 });
