@@ -367,7 +367,11 @@ export class KernelCompiler {
       const cond = s.getCondition() ? this.condition(s.getConditionOrThrow(), inner) : '';
       const inc = s.getIncrementor() ? this.exprStatement(s.getIncrementorOrThrow(), inner) : '';
       const head = !initCode && !cond && !inc ? 'for (;;)' : `for (${initCode}; ${cond}; ${inc})`;
-      return `${pad}${head} ${this.body(s.getStatement(), inner, depth, returns, pad)}`;
+      // an innermost loop of a few iterations fixed by the shapes (a head's 8 values): see KERNEL_UNROLL
+      const bound = /^(\w+) < (\d+)$/.exec(cond);
+      const innermost = !s.getStatement().getFirstDescendant((d) => Node.isForStatement(d) || Node.isWhileStatement(d));
+      const short = bound && innermost && initCode === `int ${bound[1]} = 0` && inc === `${bound[1]}++` && Number(bound[2]) <= 16;
+      return `${short ? `${pad}KERNEL_UNROLL\n` : ''}${pad}${head} ${this.body(s.getStatement(), inner, depth, returns, pad)}`;
     }
     if (Node.isWhileStatement(s)) {
       return `${pad}while (${this.condition(s.getExpression(), scope)}) ${this.body(s.getStatement(), scope, depth, returns, pad)}`;

@@ -7,6 +7,18 @@
 static inline int imin(int a, int b) { return a < b ? a : b; }
 
 /*
+ * Put before the kernels' loops of at most 16 iterations fixed by the model's shapes (over a
+ * head's values, say). On the Cortex-M0+ GCC -O2 keeps them as loops whose counter and bounds
+ * spill to the stack, about twice the cycles of the loop's own work (stories260K's attention:
+ * 3.69 M -> 3.32 M cycles per token for 180 bytes of code); elsewhere the compiler decides.
+ */
+#if defined(__ARM_ARCH_6M__)
+#define KERNEL_UNROLL _Pragma("GCC unroll 16")
+#else
+#define KERNEL_UNROLL
+#endif
+
+/*
  * The fixed-point product of the integer kernels: (a * b) / 2^s rounded to nearest (ties toward
  * +infinity), exact in 64 bits; the result fits 32 bits by the kernels' design. GCC shifts signed
  * 64-bit values arithmetically, which this relies on.
