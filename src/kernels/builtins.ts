@@ -23,7 +23,7 @@ export function floor(x: f64): f64 {
   return Math.floor(x);
 }
 
-/** x · 2^k, exact for the ranges the kernels use (k in [-160, 160]). C: `ldexp(x, k)`. */
+/** x · 2^k, exact for the ranges the kernels use (k in [-160, 160]). C: `ldexp_exact(x, k)` (a multiplication by 2^k, or libm's `ldexp`). */
 export function ldexp(x: f64, k: i32): f64 {
   return x * 2 ** k;
 }

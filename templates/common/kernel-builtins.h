@@ -7,6 +7,25 @@
 static inline int imin(int a, int b) { return a < b ? a : b; }
 
 /*
+ * The builtin ldexp: x * 2^k. While 2^k is a normal double, multiplying by it (built from its
+ * bits) is exactly ldexp's correctly rounded x * 2^k, without a call into libm (scalbn), which
+ * expF32 would make for every exponential. On the Cortex-M0+ a double multiply is soft float and
+ * dearer than newlib's bit-level scalbn, so libm's ldexp stays.
+ */
+static inline double ldexp_exact(double x, int k) {
+#if !defined(__ARM_ARCH_6M__)
+    if (k >= -1022 && k <= 1023) {
+        union {
+            uint64_t bits;
+            double value;
+        } power = {.bits = (uint64_t)(k + 1023) << 52};
+        return x * power.value;
+    }
+#endif
+    return ldexp(x, k);
+}
+
+/*
  * Put before the kernels' loops of at most 16 iterations fixed by the model's shapes (over a
  * head's values, say). On the Cortex-M0+ GCC -O2 keeps them as loops whose counter and bounds
  * spill to the stack, about twice the cycles of the loop's own work (stories260K's attention:

@@ -28,10 +28,13 @@ function bitsOf(x: number): string {
   return b.readBigUInt64LE().toString(16);
 }
 
+
+/** Exponents around ldexp_exact's fast path (2^k a normal double: -1022..1023) and beyond it. */
+const LDEXP_EDGES = [-1074, -1060, -1023, -1022, -1021, -500, -1, 0, 1, 500, 1000, 1022, 1023];
 describe('codegen: builtins agree between TypeScript and C', function () {
   this.timeout(60_000);
 
-  it('sqrtf, fabsf, floor, ldexp, roundHalfAway (round), idiv and imin', () => {
+  it('sqrtf, fabsf, floor, ldexp (ldexp_exact), roundHalfAway (round), idiv and imin', () => {
     const xs = inputs();
     const tmp = tempDir();
     try {
@@ -48,12 +51,16 @@ int main(void) {
         put(sqrtf(fabsf(f)));
         put(fabsf(f));
         put(floor(xs[i] * 1000.0));
-        put(ldexp(xs[i], (int)(i % 40) - 20));
+        put(ldexp_exact(xs[i], (int)(i % 40) - 20));
         put(round(xs[i] * 100.0));
         int a = fabs(xs[i] * 1000.0) < 2e9 ? (int)(xs[i] * 1000.0) : 0, b = (int)(i % 7) + 1; /* i32 values stay in range */
         put(a / b);
         put(imin(a, b * 100));
     }
+    /* ldexp_exact's edges: 2^k normal (one multiplication) or not (libm), subnormal and infinite results */
+    static const int ks[] = {${LDEXP_EDGES.join(', ')}};
+    for (unsigned i = 0; i < sizeof xs / sizeof xs[0]; i++)
+        for (unsigned j = 0; j < sizeof ks / sizeof ks[0]; j++) put(ldexp_exact(xs[i], ks[j]));
     return 0;
 }
 `;
@@ -68,6 +75,7 @@ int main(void) {
         const b = (i % 7) + 1;
         ts.push(bitsOf(idiv(a, b)), bitsOf(imin(a, b * 100)));
       });
+      for (const x of xs) for (const k of LDEXP_EDGES) ts.push(bitsOf(ldexp(x, k)));
       expect(c.length).to.equal(ts.length);
       for (let i = 0; i < ts.length; i++) expect(c[i], `value ${i} (input ${xs[Math.floor(i / 7)]})`).to.equal(ts[i]);
     } finally {
