@@ -197,6 +197,28 @@ static void multihead_attention(float* xb, const float* q, int layer_offset, int
 }
 `;
   const swiglu = kernels.use('swiglu', { hiddenDim: c.hiddenDim });
+  const swigluRange = kernels.use('swiglu');
+  // an exponential takes about as long as a few hundred multiply-adds of the int8 matmuls
+  const swigluWrapper = `typedef struct {
+    float* hb;
+    const float* hb2;
+} SwigluJob;
+
+static void swiglu_rows(const void* job, int start, int end) {
+    const SwigluJob* j = job;
+    ${swigluRange}(j->hb + start, j->hb2 + start, end - start);
+}
+
+/* hb = silu(hb) * hb2, the values split over the threads (an exponential each: ~256 multiply-adds' worth) */
+static void swiglu_parallel(float* hb, const float* hb2) {
+    if (!parallel_worth(HIDDEN_DIM * 256)) {
+        ${swiglu}(hb, hb2);
+        return;
+    }
+    SwigluJob job = {hb, hb2};
+    parallel_rows(swiglu_rows, &job, HIDDEN_DIM);
+}
+`;
   const residual = kernels.use('residualAdd', { n: c.dim });
 
   const forwardBody = `float* forward(int token, int pos) {
@@ -233,7 +255,7 @@ static void multihead_attention(float* xb, const float* q, int layer_offset, int
 
         /* w2(silu(w1(x)) * w3(x)) */
         ${matmulGroup('matmul_w1_w3', 'hb, hb2 = W1 · x, W3 · x (layer l)', [{ out: 's.hb', key: 'w1' }, { out: 's.hb2', key: 'w3' }], 's.xb')}
-        ${swiglu}(s.hb, s.hb2);
+        swiglu_parallel(s.hb, s.hb2);
         ${matmul('s.xb', 's.hb', 'w2', 'l')}
 
         /* residual connection */
@@ -257,6 +279,7 @@ ${MATMUL_GROUP}
 
 ${groups.join('\n')}
 ${attentionWrapper}
+${swigluWrapper}
 ${kernels.isGeneric ? 'int runtime_one = 1; /* shapes reach the kernels as run-time values (a generic build) */\n\n' : ''}void forward_init(int threads) {
     parallel_init(threads);
 }
