@@ -10,10 +10,12 @@ import { buffer, groupsOf } from '../plan/plan.js';
 import type { KernelSet } from './kernel-set.js';
 
 /**
- * On the host (x86), Q8_0 matrices with rows at least this long use the one-row-at-a-time kernel:
- * measured on the stories110M shape (dim 768), the four-row blocks ran at 68 tok/s against 97 for
- * single rows, whose one sequential stream the hardware prefetcher follows better; for the
- * stories15M shape (dim 288) the blocks are 2.4× faster. Not measured on the Pis: they keep the blocks.
+ * On the host (x86), Q8_0 matrices with rows at least this long go one row at a time, the row's
+ * group sums first (matmulQ8Groups). Measured on the stories110M shape (dim 768, one thread): the
+ * four-row blocks ran at 68 tok/s (84 with software prefetch), runq.c's per-group loop at 95, the
+ * group sums first at 140-175; its one sequential stream of weights the hardware prefetcher
+ * follows better than four. For the stories15M shape (dim 288) the blocks and the group sums run
+ * alike. Not measured on the Pis: they keep the blocks (dot_q8_groups has no NEON path).
  */
 const PER_ROW_FROM_COLS = 512;
 

@@ -367,10 +367,14 @@ export class KernelCompiler {
       const cond = s.getCondition() ? this.condition(s.getConditionOrThrow(), inner) : '';
       const inc = s.getIncrementor() ? this.exprStatement(s.getIncrementorOrThrow(), inner) : '';
       const head = !initCode && !cond && !inc ? 'for (;;)' : `for (${initCode}; ${cond}; ${inc})`;
-      // an innermost loop of a few iterations fixed by the shapes (a head's 8 values): see KERNEL_UNROLL
+      // an innermost integer loop of a few iterations fixed by the shapes (a head's 8 values): see
+      // KERNEL_UNROLL (float work, soft float on a core without an FPU, gains nothing from it and
+      // would multiply its code)
       const bound = /^(\w+) < (\d+)$/.exec(cond);
-      const innermost = !s.getStatement().getFirstDescendant((d) => Node.isForStatement(d) || Node.isWhileStatement(d));
-      const short = bound && innermost && initCode === `int ${bound[1]} = 0` && inc === `${bound[1]}++` && Number(bound[2]) <= 16;
+      const body = s.getStatement();
+      const innermost = !body.getFirstDescendant((d) => Node.isForStatement(d) || Node.isWhileStatement(d));
+      const integer = !/\bfround\(/.test(body.getText());
+      const short = bound && innermost && integer && initCode === `int ${bound[1]} = 0` && inc === `${bound[1]}++` && Number(bound[2]) <= 16;
       return `${short ? `${pad}KERNEL_UNROLL\n` : ''}${pad}${head} ${this.body(s.getStatement(), inner, depth, returns, pad)}`;
     }
     if (Node.isWhileStatement(s)) {

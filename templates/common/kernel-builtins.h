@@ -26,10 +26,11 @@ static inline double ldexp_exact(double x, int k) {
 }
 
 /*
- * Put before the kernels' loops of at most 16 iterations fixed by the model's shapes (over a
- * head's values, say). On the Cortex-M0+ GCC -O2 keeps them as loops whose counter and bounds
- * spill to the stack, about twice the cycles of the loop's own work (stories260K's attention:
- * 3.69 M -> 3.32 M cycles per token for 180 bytes of code); elsewhere the compiler decides.
+ * Put before the kernels' innermost integer loops of at most 16 iterations fixed by the model's
+ * shapes (over a head's values, say). On the Cortex-M0+ GCC -O2 keeps them as loops whose counter
+ * and bounds spill to the stack, about twice the cycles of the loop's own work (stories260K's
+ * integer attention: 3.69 M -> 3.32 M cycles per token for 180 bytes of code); elsewhere the
+ * compiler decides.
  */
 #if defined(__ARM_ARCH_6M__)
 #define KERNEL_UNROLL _Pragma("GCC unroll 16")
