@@ -90,7 +90,7 @@ static void ${shapeName}(float* xout, const float* x, const float* w) {
     const whole = kernels.use(kernel, { d: m.rows, n: m.cols, groupSize: gs });
     const rowsKernel = kernels.use(kernel, { n: m.cols, groupSize: gs });
     const rowBytes = dtype === 'q8_0' ? m.cols : Math.ceil(m.cols / 2);
-    const job = dtype === 'q8_0' ? 'MatmulQ8Job' : 'MatmulQ4Job';
+    const job = jobName(dtype);
     const weight = dtype === 'q8_0' ? 'int8_t' : 'uint8_t';
     wrappers.set(
       shapeName,
@@ -137,28 +137,28 @@ static void ${shapeName}(float* xout, const int8_t* xq, const float* xs, const $
 
   // Matrices applied to the same input (q, k, v; the gate and up projections) go to the threads
   // as one job, so that they wait for each other once instead of once per matrix.
+  // (A layer's matrices share one precision, and these share their input's length.)
   const groups: string[] = [];
   const matmulGroup = (name: string, what: string, parts: { out: string; key: string }[], input: string): string => {
     const dtype = dtypeOf(parts[0].key);
-    const cols = matrices[parts[0].key].cols;
-    if (parts.some((p) => dtypeOf(p.key) !== dtype || matrices[p.key].cols !== cols)) {
-      return parts.map((p, i) => (i === 0 ? matmul(p.out, input, p.key, 'l') : `${matmulFor(matrices[p.key], dtype)}(${p.out}, ${matmulArgs(input, p.key, 'l')});`)).join('\n        ');
+    const colsMacro = matrices[parts[0].key].colsMacro;
+    if (parts.length > MATMUL_GROUP_MAX || parts.some((p) => dtypeOf(p.key) !== dtype || matrices[p.key].colsMacro !== colsMacro)) {
+      throw new Error(`internal: ${name} groups matrices that cannot share one job`);
     }
     const fns = parts.map((p) => matmulFor(matrices[p.key], dtype));
-    const job = dtype === 'f32' ? 'MatmulF32Job' : dtype === 'q8_0' ? 'MatmulQ8Job' : 'MatmulQ4Job';
-    const params = parts.map((p) => `float* ${p.out.replace(/^s\./, '')}`).join(', ');
     const outs = parts.map((p) => p.out.replace(/^s\./, ''));
-    groups.push(`/* ${what}: one job of ${parts.map((p) => matrices[p.key].rowsMacro).join(' + ')} rows on several threads */
-static void ${name}(${params}, const float* x, int l) {
-    if (!parallel_worth((${parts.map((p) => matrices[p.key].rowsMacro).join(' + ')}) * ${matrices[parts[0].key].colsMacro})) {
+    const rows = parts.map((p) => matrices[p.key].rowsMacro);
+    groups.push(`/* ${what}: one job of ${rows.join(' + ')} rows on several threads */
+static void ${name}(${outs.map((o) => `float* ${o}`).join(', ')}, const float* x, int l) {
+    if (!parallel_worth((${rows.join(' + ')}) * ${colsMacro})) {
 ${parts.map((p, i) => `        ${fns[i]}(${outs[i]}, ${matmulArgs('x', p.key, 'l')});`).join('\n')}
         return;
     }
-    ${job} jobs[${parts.length}] = {
+    ${jobName(dtype)} jobs[${parts.length}] = {
 ${parts.map((p, i) => `        {${outs[i]}, ${matmulArgs('x', p.key, 'l')}},`).join('\n')}
     };
-    MatmulGroup group = {${parts.length}, {${fns.map((f, i) => `${f}_rows`).join(', ')}}, {${parts.map((_, i) => `&jobs[${i}]`).join(', ')}}, {${parts.map((p) => matrices[p.key].rowsMacro).join(', ')}}};
-    parallel_rows(matmul_group_rows, &group, ${parts.map((p) => matrices[p.key].rowsMacro).join(' + ')});
+    MatmulGroup group = {${parts.length}, {${fns.map((f) => `${f}_rows`).join(', ')}}, {${parts.map((_, i) => `&jobs[${i}]`).join(', ')}}, {${rows.join(', ')}}};
+    parallel_rows(matmul_group_rows, &group, ${rows.join(' + ')});
 }
 `);
     return `${quantizeLine(parts[0].key, input)}${name}(${parts.map((p) => p.out).join(', ')}, ${input}, l);`;
@@ -327,12 +327,14 @@ ${stateFields.join('\n')}
 static RunState s;`;
 }
 
+const MATMUL_GROUP_MAX = 3;
+
 /** Several matmuls as one job of rows: their rows one after the other, each range cut at the matrices' edges. */
 export const MATMUL_GROUP = `typedef struct {
     int count;
-    RowsFn rows_fn[3];
-    const void* job[3];
-    int rows[3];
+    RowsFn rows_fn[${MATMUL_GROUP_MAX}];
+    const void* job[${MATMUL_GROUP_MAX}];
+    int rows[${MATMUL_GROUP_MAX}];
 } MatmulGroup;
 
 static void matmul_group_rows(const void* job, int start, int end) {
@@ -345,9 +347,14 @@ static void matmul_group_rows(const void* job, int start, int end) {
     }
 }`;
 
+function jobName(dtype: WeightDType): string {
+  return dtype === 'f32' ? 'MatmulF32Job' : dtype === 'q8_0' ? 'MatmulQ8Job' : 'MatmulQ4Job';
+}
+
 function jobStruct(dtype: WeightDType): string {
   if (dtype === 'f32') return 'typedef struct {\n    float* xout;\n    const float* x;\n    const float* w;\n} MatmulF32Job;';
-  const [name, weight] = dtype === 'q8_0' ? ['MatmulQ8Job', 'int8_t'] : ['MatmulQ4Job', 'uint8_t'];
+  const name = jobName(dtype);
+  const weight = dtype === 'q8_0' ? 'int8_t' : 'uint8_t';
   return `typedef struct {\n    float* xout;\n    const int8_t* xq;\n    const float* xs;\n    const ${weight}* wq;\n    const float* ws;\n} ${name};`;
 }
 

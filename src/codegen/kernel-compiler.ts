@@ -375,7 +375,7 @@ export class KernelCompiler {
       const innermost = !body.getFirstDescendant((d) => Node.isForStatement(d) || Node.isWhileStatement(d));
       const integer = !/\bfround\(/.test(body.getText());
       const short = bound && innermost && integer && initCode === `int ${bound[1]} = 0` && inc === `${bound[1]}++` && Number(bound[2]) <= 16;
-      return `${short ? `${pad}KERNEL_UNROLL\n` : ''}${pad}${head} ${this.body(s.getStatement(), inner, depth, returns, pad)}`;
+      return `${short ? `${pad}KERNEL_UNROLL\n` : ''}${pad}${head} ${this.body(body, inner, depth, returns, pad)}`;
     }
     if (Node.isWhileStatement(s)) {
       return `${pad}while (${this.condition(s.getExpression(), scope)}) ${this.body(s.getStatement(), scope, depth, returns, pad)}`;

@@ -274,13 +274,13 @@ static inline void dot_q8_groups(int32_t* out, const int8_t* x, int x_off, const
     int g = 0;
 #if defined(DOT_Q8_AVX2)
     if (group_size % 32 == 0) {
+#if !(defined(__AVX512VNNI__) && defined(__AVX512VL__))
+        const __m256i ones = _mm256_set1_epi16(1);
+#endif
         for (; (g + 4) * group_size <= n; g += 4) {
             __m256i sum[4];
             for (int r = 0; r < 4; r++) {
                 __m256i acc = _mm256_setzero_si256();
-#if !(defined(__AVX512VNNI__) && defined(__AVX512VL__))
-                const __m256i ones = _mm256_set1_epi16(1);
-#endif
                 for (int k = (g + r) * group_size; k < (g + r + 1) * group_size; k += 32) {
                     __m256i xv = _mm256_loadu_si256((const __m256i*)(xp + k));
                     __m256i ax = _mm256_sign_epi8(xv, xv); /* |x|, the sign moved onto w */

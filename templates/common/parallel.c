@@ -19,7 +19,9 @@
  * for the others cost about as much as 20-60 k int8 multiply-adds, so stories260K (matrices of 4 k
  * to 32 k) ran at half speed on two threads, while stories15M's smallest jobs (83 k) still gain.
  */
-#define MIN_WORK 65536
+#ifndef PARALLEL_MIN_WORK
+#define PARALLEL_MIN_WORK 65536 /* the tests set 0 to hand over every job */
+#endif
 
 static int n_threads = 1;
 static pthread_t workers[MAX_THREADS];
@@ -85,7 +87,7 @@ int parallel_threads(void) {
 }
 
 int parallel_worth(long work) {
-    return n_threads > 1 && work >= MIN_WORK;
+    return n_threads > 1 && work >= PARALLEL_MIN_WORK;
 }
 
 void parallel_rows(RowsFn fn, const void* job, int rows) {

@@ -11,6 +11,7 @@ import { loadForGeneration } from '../../src/engine/load.js';
 import { quantizeModel } from '../../src/quant/schemes.js';
 import { build, type BuildRequest } from '../../src/toolchain/build.js';
 import { goldenIdFiles, goldenSettings } from '../helpers/goldens.js';
+import { handOverEveryJob } from '../helpers/hand-over.js';
 import { parseProgramOutput, runEngine } from '../helpers/engine-run.js';
 import { modelPath, readGoldenFile, tempDir } from '../helpers/fixtures.js';
 import { randomModel, STORIES15M } from '../helpers/random-model.js';
@@ -38,16 +39,22 @@ describe('host target: generated C against the engine and llama2.c', function ()
   ] as const) {
     describe(`stories260K, ${weights}${groupSize ? ` group size ${groupSize}` : ''}`, () => {
       let program = '';
+      let everyJob = '';
       before(async () => {
-        program = await buildHost({ ...stories, quant: weights, groupSize, out: join(tmp.dir, `${weights}-${groupSize}`) });
+        const out = join(tmp.dir, `${weights}-${groupSize}`);
+        program = await buildHost({ ...stories, quant: weights, groupSize, out });
+        everyJob = handOverEveryJob(out);
       });
       for (const file of goldenIdFiles().filter((f) => goldenSettings(f).weights === weights && goldenSettings(f).groupSize === groupSize)) {
-        it(`reproduces ${file}, on 1 and 2 threads`, () => {
+        it(`reproduces ${file}, on 1 and 2 threads, and on 2 and 3 with every job handed over`, () => {
           const s = goldenSettings(file);
           const args = ['-i', s.prompt, '-n', '256', '-t', String(s.temperature), '-p', String(s.topp), '-s', String(s.seed), '--format', 'ids'];
           const golden = readGoldenFile(file);
           expect(runProgram(program, args)).to.equal(golden);
           expect(runProgram(program, [...args, '--threads', '2'])).to.equal(golden);
+          // 4 key/value heads of 2 query heads each: 2 + 2 on two threads, 2 + 2 + 0 on three
+          expect(runProgram(everyJob, [...args, '--threads', '2']), 'every job on 2 threads').to.equal(golden);
+          expect(runProgram(everyJob, [...args, '--threads', '3']), 'every job on 3 threads').to.equal(golden);
         });
       }
     });

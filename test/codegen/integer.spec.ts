@@ -11,6 +11,7 @@ import { build } from '../../src/toolchain/build.js';
 import { parseProgramOutput, runEngine } from '../helpers/engine-run.js';
 import { rejectedUserError } from '../helpers/errors.js';
 import { modelPath, tempDir } from '../helpers/fixtures.js';
+import { handOverEveryJob } from '../helpers/hand-over.js';
 
 const quiet = () => {};
 
@@ -28,19 +29,22 @@ describe('host target, integer arithmetic: generated C against the integer engin
   for (const groupSize of [undefined, 4]) {
     describe(`stories260K, Q8_0 group size ${groupSize ?? 'default'}`, () => {
       let program = '';
+      let everyJob = '';
       before(async () => {
-        const result = await build({ target: 'host', ...stories, quant: 'q8_0', groupSize, arithmetic: 'integer', out: join(tmp.dir, `int-${groupSize}`) }, quiet);
+        const out = join(tmp.dir, `int-${groupSize}`);
+        const result = await build({ target: 'host', ...stories, quant: 'q8_0', groupSize, arithmetic: 'integer', out }, quiet);
         program = result.info.executable;
+        everyJob = handOverEveryJob(out);
         expect(result.plan.arithmetic).to.equal('integer');
       });
 
-      it('logits of the first 16 positions bit-identical, 200 sampled tokens equal, on 1 and 2 threads', () => {
+      it('logits of the first 16 positions bit-identical, 200 sampled tokens equal, on 1 and 2 threads (every matmul handed over)', () => {
         const model = groupSize ? loadForGeneration({ ...stories, weights: 'q8_0', groupSize }).model : loaded.model;
         const prompt = loaded.tokenizer.encode('One day', true, false);
         const engine = runEngine(model, prompt, 200, { temperature: 0.8, topp: 0.9, seed: 7 }, 16, { arithmetic: 'integer' });
         for (const threads of ['1', '2']) {
           // two threads: each matmul's rows split between them, the same integers in every row
-          const c = parseProgramOutput(runProgram(program, ['-i', 'One day', '-n', '200', '-t', '0.8', '-p', '0.9', '-s', '7', '--format', 'ids', '--dump-logits', '16', '--threads', threads]));
+          const c = parseProgramOutput(runProgram(threads === '1' ? program : everyJob, ['-i', 'One day', '-n', '200', '-t', '0.8', '-p', '0.9', '-s', '7', '--format', 'ids', '--dump-logits', '16', '--threads', threads]));
           expect(c.logitBits).to.have.length(16);
           for (let pos = 0; pos < 16; pos++) expect(Buffer.from(c.logitBits[pos].buffer).equals(Buffer.from(engine.logitBits[pos].buffer)), `logits at position ${pos}, ${threads} threads`).to.equal(true);
           expect(c.idLines).to.deep.equal(engine.idLines);

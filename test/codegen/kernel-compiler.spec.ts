@@ -3,11 +3,12 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUILTINS_PRELUDE, KernelCompiler, floatLiteral, snakeCase } from '../../src/codegen/kernel-compiler.js';
-import { KernelSet } from '../../src/codegen/kernel-set.js';
+import { KernelSet, productKernels } from '../../src/codegen/kernel-set.js';
 import { matmulQ8Groups } from '../../src/kernels/matmul.js';
 import { projectRoot } from '../../src/models/locate.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { normOf, mixed, scaleRows, sumSquares } from './fixtures/sample-kernels.js';
+import { randomQ8Matmul } from '../helpers/random-model.js';
 
 const root = projectRoot();
 const fixture = join(root, 'test/codegen/fixtures/sample-kernels.ts');
@@ -111,16 +112,30 @@ int main(void) {
     expect(lines.slice(4)).to.deep.equal(Array.from(expectedM));
   });
 
+  it('marks innermost integer loops of at most 16 iterations fixed by the shapes for unrolling (KERNEL_UNROLL), and no others', () => {
+    const kc = productKernels();
+    const marked = (code: string) => [...code.matchAll(/KERNEL_UNROLL\n\s*(for \(.*\)) \{\n\s*(.*)\n/g)].map((m) => `${m[1]} ${m[2]}`);
+    const integer = kc.emitFunction('attentionInt', { bind: { nHeads: 8, headSize: 8, kvDim: 32, kvMul: 2 }, cName: 'a' });
+    expect(marked(integer)).to.deep.equal([
+      'for (int i = 0; i < 8; i++) dot += qq[qh + i] * key_cache[kt + i];',
+      'for (int i = 0; i < 8; i++) xb[qh + i] = 0;',
+      'for (int i = 0; i < 8; i++) xb[qh + i] += weight * value_cache[vt + i];',
+      'for (int i = 0; i < 8; i++) xb[qh + i] = xb[qh + i] / 127;',
+    ]); // not the loop over the 8 heads (it holds loops), nor those over positions (not fixed)
+    // float work: the score and value loops stay loops (soft float on the M0+); zeroing is marked
+    const float = kc.emitFunction('attention', { bind: { nHeads: 8, headSize: 8, kvDim: 32, kvMul: 2, seqLen: 64 }, cName: 'f' });
+    expect(marked(float)).to.deep.equal(['for (int i = 0; i < 8; i++) xb[qh + i] = 0.0f;']);
+    // longer than 16, or not a constant: left to the compiler
+    expect(kc.emitFunction('attentionInt', { bind: { nHeads: 6, headSize: 48, kvDim: 288, kvMul: 1 }, cName: 'b' })).to.not.contain('KERNEL_UNROLL');
+    expect(kc.emitFunction('attentionInt', { cName: 'c' })).to.not.contain('KERNEL_UNROLL');
+  });
+
   it('the product\'s matmulQ8Groups, specialized and vectorized (-O3 -march=native), equals its TypeScript bit for bit', () => {
     let seed = 11;
     const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
     // 2100 columns in groups of 32: three calls of dotQ8Groups per row, the last group short
     for (const [n, d, gs] of [[2100, 6, 32], [768, 9, 64]]) {
-      const groups = Math.ceil(n / gs);
-      const xq = Int8Array.from({ length: n }, () => (next() % 255) - 127);
-      const xs = Float32Array.from({ length: groups }, () => (next() % 1000) / 7919);
-      const wq = Int8Array.from({ length: n * d }, () => (next() % 255) - 127);
-      const ws = Float32Array.from({ length: d * groups }, () => (next() % 1000) / 104729);
+      const { xq, xs, wq, ws } = randomQ8Matmul(n, d, gs, next);
       const expected = new Float32Array(d);
       matmulQ8Groups(expected, xq, xs, wq, ws, n, d, gs);
       const kernels = new KernelSet();

@@ -1,8 +1,9 @@
 /**
  * How work is cut between threads or cores, compiled from the very C the generated programs use:
  * a grouped matmul job (q, k and v as one job of rows, src/codegen/forward.ts) gives every row of
- * every matrix to exactly one range, wherever the cut falls; the RP2040's parallel_split keeps the
- * four-row blocks and leaves both cores work.
+ * every matrix to exactly one range, wherever the cut falls; the thread pool hands over only jobs
+ * big enough to pay for it; the RP2040's parallel_split keeps the four-row blocks and leaves both
+ * cores work.
  */
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
@@ -70,6 +71,30 @@ describe('work split: grouped matmul jobs and the RP2040 cores', () => {
       expect(cuts.filter((l) => l !== '0 0 0'), 'cuts with a row missed, done twice or out of range').to.deep.equal([]);
     });
   }
+
+  it('parallel_worth: a job under 64 Ki multiply-adds stays on the caller, and nothing is handed over on one thread or without threads', () => {
+    const common = join(projectRoot(), 'templates', 'common');
+    writeFileSync(
+      join(tmp.dir, 'worth.c'),
+      `#include <stdio.h>
+#include <stdlib.h>
+#include "parallel.h"
+int main(int argc, char** argv) {
+    parallel_init(atoi(argv[1]));
+    printf("%d %d %d %d\\n", parallel_worth(0), parallel_worth(65535), parallel_worth(65536), parallel_worth(24576000));
+    return 0;
+}
+`,
+    );
+    const worth = (pool: string, threads: string) => {
+      const exe = join(tmp.dir, `worth-${pool}`);
+      execFileSync('cc', ['-std=c11', '-O1', '-Wall', '-Werror', `-I${common}`, '-o', exe, join(tmp.dir, 'worth.c'), join(common, `${pool}.c`), '-lpthread']);
+      return execFileSync(exe, [threads], { encoding: 'utf8' }).trim();
+    };
+    expect(worth('parallel', '2')).to.equal('0 0 1 1');
+    expect(worth('parallel', '1')).to.equal('0 0 0 0');
+    expect(worth('parallel-none', '2')).to.equal('0 0 0 0');
+  });
 
   it('parallel_split: a multiple of 4 from 8 rows on, both cores busy from 2 rows on, never past the end', () => {
     const lines = execFileSync(program, ['1'], { encoding: 'utf8' }).split('\n');

@@ -56,3 +56,14 @@ export function randomModel(config: Config, seed = 1): Model {
   }
   return { config, format: 'v1', tokenEmbedding, layers, rmsFinal: norm(), classifier: tokenEmbedding, sharedClassifier: true };
 }
+
+/** The operands of a Q8_0 matmul (n columns, d rows, groups of gs), pseudo-random from `next`. */
+export function randomQ8Matmul(n: number, d: number, gs: number, next: () => number) {
+  const groups = Math.ceil(n / gs);
+  return {
+    xq: Int8Array.from({ length: n }, () => (next() % 255) - 127),
+    xs: Float32Array.from({ length: groups }, () => (next() % 1000) / 7919),
+    wq: Int8Array.from({ length: n * d }, () => (next() % 255) - 127),
+    ws: Float32Array.from({ length: d * groups }, () => (next() % 1000) / 104729),
+  };
+}

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { matmulF32, matmulQ8, matmulQ8Groups, matmulQ8PerRow } from '../../src/kernels/matmul.js';
 import { quantizeQ8 } from '../../src/kernels/quantize.js';
 import { roundHalfAway } from '../../src/kernels/builtins.js';
+import { randomQ8Matmul } from '../helpers/random-model.js';
 
 describe('kernels/matmul and activation quantization', () => {
   it('matmulF32 sums left to right in float32', () => {
@@ -45,11 +46,7 @@ describe('kernels/matmul and activation quantization', () => {
     const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
     // 2100 / 32: more groups than matmulQ8Groups takes at once (32)
     for (const [n, d, gs] of [[64, 64, 64], [172, 64, 64], [64, 7, 32], [33, 5, 8], [288, 13, 32], [2100, 3, 32], [768, 5, 64]]) {
-      const groups = Math.ceil(n / gs);
-      const xq = Int8Array.from({ length: n }, () => (next() % 255) - 127);
-      const xs = Float32Array.from({ length: groups }, () => (next() % 1000) / 7919);
-      const wq = Int8Array.from({ length: n * d }, () => (next() % 255) - 127);
-      const ws = Float32Array.from({ length: d * groups }, () => (next() % 1000) / 104729);
+      const { xq, xs, wq, ws } = randomQ8Matmul(n, d, gs, next);
       const a = new Float32Array(d);
       const b = new Float32Array(d);
       matmulQ8(a, xq, xs, wq, ws, n, d, gs);
