@@ -171,8 +171,10 @@ ${parts.map((p, i) => `        {${outs[i]}, ${matmulArgs('x', p.key, 'l')}},`).j
       : `${kernels.use(embedding === 'q8_0' ? 'embedQ8' : 'embedQ4', { dim: c.dim, groupSize: gs })}(x, w.token_embedding_table, w.token_embedding_table_scales, token);`;
   const rmsnorm = kernels.use('rmsnorm', { size: c.dim });
   const rope = kernels.use('rope', { dim: c.dim, kvDim, headSize });
-  const attention = kernels.use('attention', { nHeads: c.nHeads, headSize, kvDim, kvMul: c.nHeads / c.nKvHeads, seqLen: plan.seqLen });
-  const attentionHeads = kernels.use('attention', { headSize, kvDim, kvMul: c.nHeads / c.nKvHeads, seqLen: plan.seqLen });
+  // generic builds keep run.c's one position at a time (the benchmarks' baseline)
+  const attentionKernel = kernels.isGeneric ? 'attention' : 'attentionBlocked';
+  const attention = kernels.use(attentionKernel, { nHeads: c.nHeads, headSize, kvDim, kvMul: c.nHeads / c.nKvHeads, seqLen: plan.seqLen });
+  const attentionHeads = kernels.use(attentionKernel, { headSize, kvDim, kvMul: c.nHeads / c.nKvHeads, seqLen: plan.seqLen });
   const attentionWrapper = `typedef struct {
     float* xb;
     const float* q;
@@ -190,7 +192,9 @@ static void attention_rows(const void* job, int start, int end) {
 
 /* Multihead attention over the layer's cache into xb, the heads split over the threads. */
 static void multihead_attention(float* xb, const float* q, int layer_offset, int pos) {
-    if (!parallel_worth((pos + 1) * 2 * DIM)) { /* a score and a weighted value per position, head and dimension */
+    /* a score and a weighted value per position, head and dimension, each a float product worth about
+     * four of the int8 ones parallel_worth counts (measured on x86: 0.16 ns against 0.05) */
+    if (!parallel_worth((pos + 1) * 2 * DIM * 4)) {
         ${attention}(xb, q, s.key_cache, s.value_cache, s.att, layer_offset, pos);
         return;
     }

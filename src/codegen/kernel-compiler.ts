@@ -671,7 +671,7 @@ export class KernelCompiler {
         return { code: `${paren(values[0], values[0].prec === 13 ? 14 : 13)} / ${paren(values[1], 14)}`, type: 'i32', prec: 13 };
       }
       if (name === 'toI32') return { code: `(int32_t)${paren(values[0], UNARY)}`, type: 'i32', prec: UNARY };
-      const cname = name === 'roundHalfAway' ? 'round' : name === 'ldexp' ? 'ldexp_exact' : snakeCase(name);
+      const cname = name === 'roundHalfAway' ? 'round_half_away' : name === 'ldexp' ? 'ldexp_exact' : snakeCase(name);
       const argTypes: Record<string, KernelType[]> = {
         sqrtf: ['f32'],
         fabsf: ['f32'],

@@ -65,12 +65,16 @@ export class KernelSet {
     const generic = [...this.generic].sort();
     const specialized = [...this.requests.values()].sort((a, b) => a.cName.localeCompare(b.cName));
     const all = [...generic, ...specialized.map((r) => r.kernel)];
+    // Helpers that return a value (expF32, argmax...) are small and called inside loops: `inline`
+    // lets GCC inline them there at -O3 even where it is called from several kernels, and a loop of
+    // exponentials then vectorizes (a call would keep it scalar).
+    const storageOf = (name: string): string => (this.compiler.signature(name).returns === 'void' ? 'static' : 'static inline');
     const prototypes = [
-      ...generic.map((k) => this.compiler.emitPrototype(k, { storage: 'static' })),
+      ...generic.map((k) => this.compiler.emitPrototype(k, { storage: storageOf(k) })),
       ...specialized.map((r) => this.compiler.emitPrototype(r.kernel, { storage: 'static', bind: r.bind, cName: r.cName })),
     ];
     const bodies = [
-      ...generic.map((k) => this.compiler.emitFunction(k, { storage: 'static' })),
+      ...generic.map((k) => this.compiler.emitFunction(k, { storage: storageOf(k) })),
       ...specialized.map((r) =>
         this.options.generic ? this.runtimeWrapper(r) : this.compiler.emitFunction(r.kernel, { storage: 'static', bind: r.bind, cName: r.cName }),
       ),

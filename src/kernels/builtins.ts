@@ -23,13 +23,13 @@ export function floor(x: f64): f64 {
   return Math.floor(x);
 }
 
-/** x · 2^k, exact for the ranges the kernels use (k in [-160, 160]). C: `ldexp_exact(x, k)` (a multiplication by 2^k, or libm's `ldexp`). */
+/** x · 2^k, correctly rounded, for k in [-1022, 1023] (2^k a normal double; expF32 uses -150..128). C: `ldexp_exact(x, k)` (a multiplication by 2^k, or libm's `ldexp` on the M0+). */
 export function ldexp(x: f64, k: i32): f64 {
   return x * 2 ** k;
 }
 
 /**
- * Rounds half away from zero, as C's `round()`, for every double: the fraction is measured exactly
+ * Rounds half away from zero, as C's `round()` (C: `round_half_away`), for every double: the fraction is measured exactly
  * (x - trunc(x) has no rounding error), so 0.49999999999999994 gives 0 and -0 stays -0, where
  * floor(x + 0.5) would be wrong.
  */

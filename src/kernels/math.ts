@@ -11,16 +11,21 @@ const LOG2E: f64 = 1.4426950408889634;
 const LN2_HI: f64 = 0.6931471803691238;
 const LN2_LO: f64 = 1.9082149292705877e-10;
 
+/** Above ln(FLT_MAX) e^x overflows float32; below ln of half the smallest subnormal it is 0. */
+const EXP_MAX: f32 = 88.72283935546875;
+const EXP_MIN: f32 = -103.97208404541016;
+
 /**
  * e^x rounded to float32. Range reduction x = k·ln2 + r with |r| <= ln2/2, then a degree-11 Taylor
  * polynomial for e^r in double (relative error below 1e-14, so the float result is the correctly
- * rounded one except within 1e-7 ULP of a tie), then scaling by 2^k.
+ * rounded one except within 1e-7 ULP of a tie), then scaling by 2^k. Written without branches (x
+ * clamped first, so that k stays in ldexp's range; the out-of-range answers chosen at the end), so
+ * that a loop of exponentials vectorizes.
  */
 export function expF32(x: f32): f32 {
-  if (x > 88.72283935546875) return Infinity; // above ln(FLT_MAX): overflows float
-  if (x < -103.97208404541016) return 0; // below half the smallest subnormal
-  const k: f64 = floor(x * LOG2E + 0.5);
-  const r: f64 = x - k * LN2_HI - k * LN2_LO;
+  const xc: f32 = x > EXP_MAX ? EXP_MAX : x < EXP_MIN ? EXP_MIN : x;
+  const k: f64 = floor(xc * LOG2E + 0.5);
+  const r: f64 = xc - k * LN2_HI - k * LN2_LO;
   let p: f64 = 2.505210838544172e-8; // 1/11!
   p = p * r + 2.755731922398589e-7; // 1/10!
   p = p * r + 2.7557319223985893e-6; // 1/9!
@@ -33,5 +38,6 @@ export function expF32(x: f32): f32 {
   p = p * r + 0.5; // 1/2!
   p = p * r + 1.0;
   p = p * r + 1.0;
-  return fround(ldexp(p, k));
+  const e: f32 = fround(ldexp(p, k));
+  return x > EXP_MAX ? Infinity : x < EXP_MIN ? 0 : e;
 }

@@ -9,9 +9,12 @@ export function softmax(x: Float32Array, size: i32): void {
   for (let i: i32 = 1; i < size; i++) {
     if (x[i] > maxVal) maxVal = x[i];
   }
-  let sum: f32 = 0;
+  // the exponentials first, then their sum (in the same order): a loop of exponentials alone vectorizes
   for (let i: i32 = 0; i < size; i++) {
     x[i] = expF32(fround(x[i] - maxVal));
+  }
+  let sum: f32 = 0;
+  for (let i: i32 = 0; i < size; i++) {
     sum = fround(sum + x[i]);
   }
   for (let i: i32 = 0; i < size; i++) {

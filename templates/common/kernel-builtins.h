@@ -4,25 +4,41 @@
  * machine, test/pi/builtins.spec.ts the AArch64 paths under qemu-aarch64).
  * Pasted at the top of every generated kernels.h.
  */
+#include <math.h>
+#include <stdint.h>
 static inline int imin(int a, int b) { return a < b ? a : b; }
 
 /*
- * The builtin ldexp: x * 2^k. While 2^k is a normal double, multiplying by it (built from its
- * bits) is exactly ldexp's correctly rounded x * 2^k, without a call into libm (scalbn), which
- * expF32 would make for every exponential. On the Cortex-M0+ a double multiply is soft float and
- * dearer than newlib's bit-level scalbn, so libm's ldexp stays.
+ * The builtin ldexp: x * 2^k for k in [-1022, 1023], where 2^k is a normal double: multiplying by
+ * it (built from its bits) is then exactly ldexp's correctly rounded x * 2^k, subnormal and
+ * infinite results included, without a call into libm (scalbn), which expF32 would make for every
+ * exponential; and without a branch, the loops that call it vectorize. On the Cortex-M0+ a double
+ * multiply is soft float and dearer than newlib's bit-level scalbn, so libm's ldexp stays.
  */
 static inline double ldexp_exact(double x, int k) {
-#if !defined(__ARM_ARCH_6M__)
-    if (k >= -1022 && k <= 1023) {
-        union {
-            uint64_t bits;
-            double value;
-        } power = {.bits = (uint64_t)(k + 1023) << 52};
-        return x * power.value;
-    }
-#endif
+#if defined(__ARM_ARCH_6M__)
     return ldexp(x, k);
+#else
+    union {
+        uint64_t bits;
+        double value;
+    } power = {.bits = (uint64_t)(k + 1023) << 52};
+    return x * power.value;
+#endif
+}
+
+/*
+ * The builtin roundHalfAway, C's round(): the fraction x - trunc(x) is exact, so the test needs no
+ * care near .5; written out, it inlines and vectorizes where a call to round() would not (the
+ * activations' quantization). newlib's round is bit-level integer code, cheaper on the M0+.
+ */
+static inline double round_half_away(double x) {
+#if defined(__ARM_ARCH_6M__)
+    return round(x);
+#else
+    double whole = trunc(x);
+    return fabs(x - whole) >= 0.5 ? whole + copysign(1.0, x) : whole;
+#endif
 }
 
 /*
