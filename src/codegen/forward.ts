@@ -202,27 +202,38 @@ static void multihead_attention(float* xb, const float* q, int layer_offset, int
     parallel_rows(attention_rows, &job, N_KV_HEADS);
 }
 `;
+  // The feed-forward's first half as one job: each thread computes its rows of W1 · x and of
+  // W3 · x, then SwiGLU on those values (which need nothing from the other rows), so the threads
+  // are handed one job instead of two matmuls and the exponentials.
   const swiglu = kernels.use('swiglu', { hiddenDim: c.hiddenDim });
   const swigluRange = kernels.use('swiglu');
-  // an exponential takes about as long as a few hundred multiply-adds of the int8 matmuls
-  const swigluWrapper = `typedef struct {
-    float* hb;
-    const float* hb2;
-} SwigluJob;
+  const ffnDtype = dtypeOf('w1');
+  if (dtypeOf('w3') !== ffnDtype) throw new Error('internal: W1 and W3 differ in precision');
+  const w1 = matmulFor(matrices.w1, ffnDtype);
+  const w3 = matmulFor(matrices.w3, ffnDtype);
+  const ffnJob = jobName(ffnDtype);
+  const ffnWrapper = `typedef struct {
+    ${ffnJob} gate; /* hb = W1 · x */
+    ${ffnJob} up;   /* hb2 = W3 · x */
+} FfnHiddenJob;
 
-static void swiglu_rows(const void* job, int start, int end) {
-    const SwigluJob* j = job;
-    ${swigluRange}(j->hb + start, j->hb2 + start, end - start);
+static void ffn_hidden_rows(const void* job, int start, int end) {
+    const FfnHiddenJob* f = job;
+    ${w1}_rows(&f->gate, start, end);
+    ${w3}_rows(&f->up, start, end);
+    ${swigluRange}(f->gate.xout + start, f->up.xout + start, end - start);
 }
 
-/* hb = silu(hb) * hb2, the values split over the threads (an exponential each: ~256 multiply-adds' worth) */
-static void swiglu_parallel(float* hb, const float* hb2) {
-    if (!parallel_worth(HIDDEN_DIM * 256)) {
+/* hb = silu(W1 · x) * (W3 · x) (layer l), the hidden rows split over the threads */
+static void ffn_hidden(float* hb, float* hb2, const float* x, int l) {
+    if (!parallel_worth(2 * HIDDEN_DIM * DIM)) {
+        ${w1}(hb, ${matmulArgs('x', 'w1', 'l')});
+        ${w3}(hb2, ${matmulArgs('x', 'w3', 'l')});
         ${swiglu}(hb, hb2);
         return;
     }
-    SwigluJob job = {hb, hb2};
-    parallel_rows(swiglu_rows, &job, HIDDEN_DIM);
+    FfnHiddenJob job = {{hb, ${matmulArgs('x', 'w1', 'l')}}, {hb2, ${matmulArgs('x', 'w3', 'l')}}};
+    parallel_rows(ffn_hidden_rows, &job, HIDDEN_DIM);
 }
 `;
   const residual = kernels.use('residualAdd', { n: c.dim });
@@ -260,8 +271,7 @@ static void swiglu_parallel(float* hb, const float* hb2) {
         ${rmsnorm}(s.xb, x, w.rms_ffn_weight + l * DIM);
 
         /* w2(silu(w1(x)) * w3(x)) */
-        ${matmulGroup('matmul_w1_w3', 'hb, hb2 = W1 · x, W3 · x (layer l)', [{ out: 's.hb', key: 'w1' }, { out: 's.hb2', key: 'w3' }], 's.xb')}
-        swiglu_parallel(s.hb, s.hb2);
+        ${quantizeLine('w1', 's.xb')}ffn_hidden(s.hb, s.hb2, s.xb, l);
         ${matmul('s.xb', 's.hb', 'w2', 'l')}
 
         /* residual connection */
@@ -285,7 +295,7 @@ ${MATMUL_GROUP}
 
 ${groups.join('\n')}
 ${attentionWrapper}
-${swigluWrapper}
+${ffnWrapper}
 ${kernels.isGeneric ? 'int runtime_one = 1; /* shapes reach the kernels as run-time values (a generic build) */\n\n' : ''}void forward_init(int threads) {
     parallel_init(threads);
 }
