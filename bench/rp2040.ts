@@ -7,7 +7,8 @@
  * PC-sampling profiler on the XIP run). fp32 is the baseline of the ratios.
  *
  * The context is what the plan fits to the SRAM (the builds print it: 191 positions with the
- * float KV cache), so 1 + 128 positions fit; the prompt is "Once upon a time", greedy.
+ * float KV cache), so 1 + 128 positions fit; the prompt is "Once upon a time", greedy. The last
+ * rows shorten the integer build's context, which leaves SRAM for copies of the weights.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,6 +38,8 @@ interface Row {
   flashBytes: number;
   sramBytes: number;
   weightsBytes: number;
+  /** Weights the plan copies to SRAM at boot (PlanOptions.sramWeights). */
+  sramWeightsBytes: number;
   emulatedMHz: number;
 }
 
@@ -46,7 +49,7 @@ function statistics(output: string) {
   return { tokensPerSecond: Number(m[1]), positions: Number(m[2]), cycles: Number(m[3]) };
 }
 
-async function measure(dir: string, name: string, quant: WeightPrecision, options: { groupSize?: number; arithmetic?: Arithmetic; boot2?: 'safe' | 'fast' | 'quad' } = {}): Promise<Row> {
+async function measure(dir: string, name: string, quant: WeightPrecision, options: { groupSize?: number; arithmetic?: Arithmetic; boot2?: 'safe' | 'fast' | 'quad'; seqLen?: number } = {}): Promise<Row> {
   const out = join(dir, name.replace(/[^a-z0-9]+/gi, '-'));
   const built = await build(
     { target: 'rp2040', model: 'stories260K.bin', quant, ...options, prompt: 'Once upon a time', steps: STEPS, temperature: 0, exitAfterGeneration: true, stdio: 'uart', out },
@@ -73,6 +76,7 @@ async function measure(dir: string, name: string, quant: WeightPrecision, option
     flashBytes: sum(0x10000000, 0x11000000),
     sramBytes: sum(0x20000000, 0x20042000),
     weightsBytes: built.plan.weightsBytes,
+    sramWeightsBytes: built.plan.buffers.filter((b) => b.copyOf).reduce((n, b) => n + b.bytes, 0),
     emulatedMHz: plain.emulatedMHz,
   };
 }
@@ -89,6 +93,9 @@ export async function benchRp2040(): Promise<void> {
     rows.push(await measure(dir, 'Q8_0, integer kernels (the default)', 'q8_0', { arithmetic: 'integer' }));
     rows.push(await measure(dir, 'Q8_0, integer kernels, fast boot2', 'q8_0', { arithmetic: 'integer', boot2: 'fast' }));
     rows.push(await measure(dir, 'Q8_0, integer kernels, quad boot2', 'q8_0', { arithmetic: 'integer', boot2: 'quad' }));
+    // shorter contexts leave SRAM for copies of the weights (read without flash misses)
+    rows.push(await measure(dir, 'the same, --seq-len 256', 'q8_0', { arithmetic: 'integer', boot2: 'quad', seqLen: 256 }));
+    rows.push(await measure(dir, 'the same, --seq-len 144', 'q8_0', { arithmetic: 'integer', boot2: 'quad', seqLen: 144 }));
     const base = rows[0];
     const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
     const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -106,7 +113,7 @@ export async function benchRp2040(): Promise<void> {
           `  ${''.padEnd(width)}   XIP model:    ${r.xipCycles.toLocaleString('en-US').padStart(11)} cycles/token ${r.xipTokensPerSecond.toFixed(2).padStart(6)} tok/s at 133 MHz  ${xipRatio}; ` +
           `hit rate ${pct(r.xip.hitRate)} (${r.xip.misses.toLocaleString('en-US')} misses: ${r.xip.fetch.misses.toLocaleString('en-US')} code, ${r.xip.data.misses.toLocaleString('en-US')} data; ${r.xip.lineFill?.cycles} cycles each, ${r.xip.lineFill?.describe})\n` +
           `  ${''.padEnd(width)}   cycles: matmul ${pct(s.matmul)}, attention ${pct(s.attention)}, the rest ${pct(s.rest)}${s.unattributed ? `, unattributed ${pct(s.unattributed)}` : ''}; soft float ${pct(r.profile.softFloatShare)}\n` +
-          `  ${''.padEnd(width)}   ${r.arithmetic} kernels, seq_len ${r.seqLen}, ${r.timed} tokens timed; flash ${kib(r.flashBytes)} (weights ${kib(r.weightsBytes)}), SRAM ${kib(r.sramBytes)}; emulated at ${r.emulatedMHz.toFixed(0)} MHz\n`,
+          `  ${''.padEnd(width)}   ${r.arithmetic} kernels, seq_len ${r.seqLen}, ${r.timed} tokens timed; flash ${kib(r.flashBytes)} (weights ${kib(r.weightsBytes)}), SRAM ${kib(r.sramBytes)} (weights copied there ${kib(r.sramWeightsBytes)}); emulated at ${r.emulatedMHz.toFixed(0)} MHz\n`,
       );
     }
     const main = rows[1];

@@ -21,6 +21,7 @@ export interface BuildArgs {
   flashSize?: string;
   boot2?: 'safe' | 'fast' | 'quad';
   stdio?: FirmwareStdio;
+  sramWeights?: boolean;
 }
 
 interface BuildCommandArgs extends BuildArgs {
@@ -76,6 +77,10 @@ export function withBuildOptions<T>(y: Argv<T>) {
     .option('out', { alias: 'o', type: 'string', describe: 'output directory (default: build/<target>)' })
     .option('flash-size', { type: 'string', describe: 'firmware: the board\'s flash size (2M for a Pico; 4M, 16M for others)' })
     .option('boot2', { choices: ['safe', 'fast', 'quad'] as const, describe: 'RP2040: the second-stage boot (safe: 03h reads; fast: dual-output 3Bh reads; quad: EBh quad I/O in continuous read, sets the flash\'s Quad Enable bit)' })
+    .option('sram-weights', {
+      type: 'boolean',
+      describe: 'firmware: copy as many weight tensors as the SRAM left over by the state holds into SRAM at boot, read without flash wait states (default: on; --no-sram-weights keeps all in flash)',
+    })
     .option('stdio', { choices: FIRMWARE_STDIO, describe: 'RP2040: where the firmware talks: usb (the Pico\'s own USB port, the default), uart (UART0 on GP0/GP1) or both' })
     .option('generic', { type: 'boolean', hidden: true, describe: 'do not specialize kernels (benchmark baseline)' });
 }
@@ -95,6 +100,7 @@ export function buildRequest(args: BuildArgs): BuildRequest {
     flashBytes: args.flashSize === undefined ? undefined : parseFlashSize(args.flashSize),
     boot2: args.boot2,
     stdio: args.stdio,
+    sramWeights: args.sramWeights,
   };
 }
 

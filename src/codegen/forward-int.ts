@@ -6,7 +6,7 @@
  */
 import type { Plan } from '../plan/plan.js';
 import type { FixedModel } from '../quant/fixed-point.js';
-import { forwardPrologue } from './forward.js';
+import { copyWeightsToSram, forwardPrologue } from './forward.js';
 import type { KernelSet } from './kernel-set.js';
 
 export function emitForwardInt(plan: Plan, model: FixedModel, kernels: KernelSet, header: string): string {
@@ -126,7 +126,7 @@ typedef struct {
 
 ${[...wrappers.values()].join('\n')}
 void forward_init(int threads) {
-    parallel_init(threads);
+${copyWeightsToSram(plan)}    parallel_init(threads);
 }
 
 ${body}

@@ -297,7 +297,7 @@ ${groups.join('\n')}
 ${attentionWrapper}
 ${ffnWrapper}
 ${kernels.isGeneric ? 'int runtime_one = 1; /* shapes reach the kernels as run-time values (a generic build) */\n\n' : ''}void forward_init(int threads) {
-    parallel_init(threads);
+${copyWeightsToSram(plan)}    parallel_init(threads);
 }
 
 ${forwardBody}
@@ -311,11 +311,17 @@ ${forwardBody}
 export function forwardPrologue(plan: Plan, header: string, stateWhat: string): string {
   const weights = plan.buffers.filter((b) => b.role === 'weights');
   const state = plan.buffers.filter((b) => b.role === 'state' && !b.program);
+  const copies = new Map(state.filter((b) => b.copyOf).map((b) => [b.copyOf!, b.name]));
   const weightFields = weights.map((b) => `    const ${C_ELEMENT[b.element]}* ${b.name}; /* ${b.description} */`);
-  const weightInit = weights.map((b) => `    .${b.name} = (const ${C_ELEMENT[b.element]}*)(model_weights + OFFSET_${b.name.toUpperCase()}),`);
+  const weightInit = weights.map((b) =>
+    copies.has(b.name)
+      ? `    .${b.name} = s.${copies.get(b.name)}, /* in SRAM: forward_init copies it from the blob */`
+      : `    .${b.name} = (const ${C_ELEMENT[b.element]}*)(model_weights + OFFSET_${b.name.toUpperCase()}),`,
+  );
   const stateFields = state.map((b) => `    _Alignas(${b.align}) ${C_ELEMENT[b.element]} ${b.name}[${b.count}]; /* ${b.description} */`);
   return `${header}
 #include <stdint.h>
+#include <string.h>
 
 #include "forward.h"
 #include "kernels.h"
@@ -325,20 +331,31 @@ export function forwardPrologue(plan: Plan, header: string, stateWhat: string): 
 /* The weights, linked in from weights.bin by blobs.S; the offsets are in model.h. */
 extern const unsigned char model_weights[];
 
+/* ${stateWhat}: static storage, sized by the plan (no malloc). */
+typedef struct {
+${stateFields.join('\n')}
+} RunState;
+
+static RunState s;
+
 typedef struct {
 ${weightFields.join('\n')}
 } TransformerWeights;
 
 static const TransformerWeights w = {
 ${weightInit.join('\n')}
-};
+};`;
+}
 
-/* ${stateWhat}: static storage, sized by the plan (no malloc). */
-typedef struct {
-${stateFields.join('\n')}
-} RunState;
-
-static RunState s;`;
+/**
+ * forward_init's lines that fill the plan's SRAM copies of weights from the blob in flash (none
+ * on most targets), so that the kernels then read them at SRAM speed.
+ */
+export function copyWeightsToSram(plan: Plan): string {
+  return plan.buffers
+    .filter((b) => b.copyOf)
+    .map((b) => `    memcpy(s.${b.name}, model_weights + OFFSET_${b.copyOf!.toUpperCase()}, sizeof s.${b.name}); /* ${b.bytes} bytes */\n`)
+    .join('');
 }
 
 const MATMUL_GROUP_MAX = 3;

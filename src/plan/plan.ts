@@ -29,6 +29,12 @@ export interface PlanOptions {
    * activations, an int8 KV cache, fixed-point scales: for cores without an FPU; Q8_0 weights only).
    */
   arithmetic?: Arithmetic;
+  /**
+   * On a target whose weights are read in place from flash (XIP) and whose state is in SRAM: copy
+   * as many of the weight tensors as the SRAM left over by the state holds into SRAM at boot, so
+   * that they are read without flash wait states (default: true). Ignored elsewhere.
+   */
+  sramWeights?: boolean;
 }
 
 export type Arithmetic = 'float' | 'integer';
@@ -50,6 +56,8 @@ export interface PlannedBuffer {
   matrix?: WeightDType;
   /** Kept by the program around the model (main.c, the tokenizer), not by forward.c's RunState. */
   program?: boolean;
+  /** A state buffer that is an SRAM copy of this weight buffer, filled once at boot. */
+  copyOf?: string;
   /** Offset within its memory's region (for weights: within the weights blob). */
   offset: number;
   description: string;
@@ -95,6 +103,7 @@ interface BufferSpec {
   description: string;
   matrix?: WeightDType;
   program?: boolean;
+  copyOf?: string;
 }
 
 /** The weight tensors in blob order: llama2.c's order (each kind contiguous over the layers), then the RoPE tables. */
@@ -217,7 +226,7 @@ export function makePlan(target: Target, config: Config, options: PlanOptions): 
   }));
   const specs = [...weightSpecs(config, options, seqLen), ...stateSpecs(config, options, seqLen), ...extra];
   const offsets = new Map<string, number>();
-  const buffers: PlannedBuffer[] = specs.map((s) => {
+  const place = (s: BufferSpec): PlannedBuffer => {
     const memory = s.role === 'weights' ? target.placement.weights : target.placement.state;
     const align = s.role === 'weights' ? WEIGHT_ALIGN : STATE_ALIGN;
     const key = `${memory}/${s.role}`;
@@ -225,7 +234,9 @@ export function makePlan(target: Target, config: Config, options: PlanOptions): 
     const bytes = s.count * ELEMENT_BYTES[s.element];
     offsets.set(key, offset + bytes);
     return { ...s, bytes, align, memory, offset };
-  });
+  };
+  const buffers: PlannedBuffer[] = specs.map(place);
+  for (const copy of sramCopies(target, options, buffers, offsets.get(`${target.placement.state}/state`) ?? 0, config, seqLen)) buffers.push(place(copy));
   const weightsBytes = alignUp(offsets.get(`${target.placement.weights}/weights`) ?? 0, WEIGHT_ALIGN);
   const stateBytes = alignUp(offsets.get(`${target.placement.state}/state`) ?? 0, STATE_ALIGN);
   const memories: MemoryUse[] = target.memories.map((memory) => {
@@ -297,6 +308,40 @@ function findProblems(plan: Plan, target: Target, options: PlanOptions): string[
     );
   }
   return problems;
+}
+
+/**
+ * The SRAM copies of weights (PlanOptions.sramWeights): on a microcontroller that reads its weights
+ * in place from flash through a small cache (the RP2040: 16 KiB in front of 2 MiB), every token
+ * streams all of them through that cache. A tensor copied to SRAM at boot is read at SRAM speed
+ * and stops evicting the code from the cache. Hottest first (bytes read per token per byte held):
+ * tables the kernels look up over and over (the exponential's), then whatever every token reads
+ * whole (matrices, their scales, the norms; the embedding table when it is also the classifier),
+ * largest first so that the room left is used well; a RoPE table row or an embedding row per
+ * token is not worth its SRAM. Only whole tensors, and only in the SRAM the state leaves.
+ */
+function sramCopies(target: Target, options: PlanOptions, buffers: PlannedBuffer[], stateUsed: number, config: Config, seqLen: number): BufferSpec[] {
+  const weightsIn = target.memories.find((m) => m.name === target.placement.weights);
+  const stateIn = target.memories.find((m) => m.name === target.placement.state);
+  if (options.sramWeights === false || weightsIn?.kind !== 'flash' || stateIn?.kind !== 'sram' || stateIn.bytes === null) return [];
+  const readsPerByte = (b: PlannedBuffer): number => {
+    if (b.name === 'exp_table') return Infinity;
+    if (b.name.startsWith('rope_')) return 1 / seqLen;
+    if (b.name.startsWith('token_embedding_table')) return options.sharedClassifier ? 1 : 1 / config.vocabSize;
+    return 1;
+  };
+  const candidates = buffers
+    .filter((b) => b.role === 'weights' && readsPerByte(b) >= 1)
+    .sort((a, b) => readsPerByte(b) - readsPerByte(a) || b.bytes - a.bytes);
+  let used = stateUsed;
+  const copies: BufferSpec[] = [];
+  for (const b of candidates) {
+    const end = alignUp(used, STATE_ALIGN) + b.bytes;
+    if (end > stateIn.bytes) continue;
+    used = end;
+    copies.push({ name: `${b.name}_sram`, role: 'state', element: b.element, count: b.count, description: `${b.name} copied to SRAM at boot`, copyOf: b.name });
+  }
+  return copies;
 }
 
 /** The bytes the weights' memory would need with other options, ignoring capacities. */

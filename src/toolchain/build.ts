@@ -41,6 +41,8 @@ export interface BuildRequest {
   boot2?: 'safe' | 'fast' | 'quad';
   /** RP2040: where the protocol and the printing go (default usb: the Pico's own USB port). */
   stdio?: FirmwareStdio;
+  /** Firmware targets: copy weight tensors into the SRAM the state leaves (default true; PlanOptions.sramWeights). */
+  sramWeights?: boolean;
   /** --on-device: compile on the Pi itself over SSH (its gcc and make) instead of with the cross compiler here (src/flash/ssh-build.ts). */
   onDevice?: OnDeviceOptions;
 }
@@ -79,6 +81,7 @@ export function requestKey(req: BuildRequest, modelPath: string, tokenizerPath: 
     groupSize: req.groupSize ?? null,
     arithmetic: req.arithmetic ?? null,
     seqLen: req.seqLen ?? null,
+    sramWeights: req.sramWeights ?? true,
     threads: req.threads ?? 1,
     generic: req.generic ?? false,
     prompt: req.prompt ?? null,
@@ -114,7 +117,7 @@ export function planFor(req: BuildRequest, report: Reporter = () => {}) {
   const vocab = loaded.model.config.vocabSize;
   const tokenizerBytes = 16 * vocab + statSync(loaded.tokenizerPath).size + 512 + 2 * loaded.tokenizer.maxTokenLength + 4;
   const extraState = withTokenizer ? [{ name: 'tokenizer', bytes: tokenizerBytes, description: `tokenizer tables (${vocab} tokens)` }] : [];
-  const options = { weights: loaded.weights, groupSize: loaded.groupSize, arithmetic, seqLen: req.seqLen, sharedClassifier: loaded.model.sharedClassifier, extraState };
+  const options = { weights: loaded.weights, groupSize: loaded.groupSize, arithmetic, seqLen: req.seqLen, sharedClassifier: loaded.model.sharedClassifier, extraState, sramWeights: req.sramWeights };
   let plan = makePlan(target, loaded.model.config, options);
   if (!plan.fits && req.seqLen === undefined) {
     // like a board's SDK picking a heap size: shorten the context to what the memory holds, and say so

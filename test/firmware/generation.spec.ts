@@ -69,6 +69,9 @@ describe('rp2040 firmware: generation requests over the emulated UART, against t
   // the same firmware with a shorter context, to run to its end in reasonable time
   const shortContext = join(tmp.dir, 'short-context');
   const SHORT_SEQ_LEN = 96;
+  // the serving firmware again, all its weights left in flash (--no-sram-weights)
+  const flashOnly = join(tmp.dir, 'flash-only');
+  let modelledMisses = 0;
   const loaded = loadForGeneration({ ...stories, weights: 'q8_0' });
   const prompt = loaded.tokenizer.encode(PROMPT, true, false);
   const sampling = { temperature: 1, topp: 0.9, seed: 7 };
@@ -79,6 +82,7 @@ describe('rp2040 firmware: generation requests over the emulated UART, against t
     // UART0 (the firmware's default is USB); the default kernels, the integer ones the engine below runs
     await build({ target: 'rp2040', ...stories, steps: 0, stdio: 'uart', seqLen: 256, out: serving }, () => {});
     await build({ target: 'rp2040', ...stories, steps: 0, stdio: 'uart', seqLen: SHORT_SEQ_LEN, out: shortContext }, () => {});
+    await build({ target: 'rp2040', ...stories, steps: 0, stdio: 'uart', seqLen: 256, sramWeights: false, out: flashOnly }, () => {});
   });
   after(() => tmp.cleanup());
 
@@ -116,6 +120,7 @@ describe('rp2040 firmware: generation requests over the emulated UART, against t
     expect(xip.misses).to.be.greaterThan(0);
     expect(xip.hitRate).to.be.within(0.9, 1);
     expect(xip.stallCycles).to.equal(xip.misses * 384);
+    modelledMisses = xip.misses;
     expect(modelled.cycles).to.be.greaterThan(plain.cycles + xip.stallCycles * 0.9);
     const profile = emu.profile!;
     expect(profile.inlineInfo).to.equal(true);
@@ -123,6 +128,17 @@ describe('rp2040 firmware: generation requests over the emulated UART, against t
     expect(profile.shares.attention).to.be.greaterThan(0.01);
     expect(profile.shares.unattributed).to.be.below(0.05);
     expect(profile.shares.matmul + profile.shares.attention + profile.shares.rest + profile.shares.unattributed).to.be.closeTo(1, 1e-9);
+  });
+
+  it('weights copied to SRAM at boot (the default at --seq-len 256) are the same weights, read without flash misses', async () => {
+    const emu = await Rp2040Emulator.load(join(flashOnly, 'firmware.uf2'), { xipModel: true });
+    await boot(emu);
+    emu.resetCounters();
+    const fromFlash = await generate(emu, request(2, steps), 1500);
+    expect(idLines(fromFlash.tokens)).to.deep.equal(idLines(plain.tokens));
+    // w1 and w2 alone are 110 KiB of the 289 KiB read per token: far fewer line fills with them in SRAM
+    expect(modelledMisses).to.be.greaterThan(0);
+    expect(emu.xipReport!.misses).to.be.greaterThan(modelledMisses * 1.3);
   });
 
   it('runs to the end of the context (--seq-len 96): stops at SEQ_LEN, says so, and serves the next request', async () => {

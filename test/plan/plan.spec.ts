@@ -66,3 +66,41 @@ describe('plan: stories15M on a Raspberry Pi Pico', () => {
     expect(longestFittingSeqLen(loadTarget('rp2040'), stories15M, { weights: 'q4_0', groupSize: 32, sharedClassifier: true })).to.equal(undefined);
   });
 });
+
+describe('plan: weights copied to SRAM on a board that reads them from flash', () => {
+  const rp2040 = loadTarget('rp2040');
+  const integer = { weights: 'q8_0' as const, groupSize: 64, sharedClassifier: true, arithmetic: 'integer' as const };
+  const copies = (plan: ReturnType<typeof makePlan>) => plan.buffers.filter((b) => b.copyOf);
+
+  it('fills the SRAM the state leaves with whole tensors, the exponential table first, then the largest', () => {
+    const plan = makePlan(rp2040, stories260K, { ...integer, seqLen: 256 });
+    const sram = plan.memories.find((m) => m.memory.name === 'sram')!;
+    expect(plan.fits).to.equal(true);
+    expect(sram.used).to.be.at.most(sram.memory.bytes!);
+    const copied = copies(plan);
+    expect(copied[0].copyOf).to.equal('exp_table');
+    expect(copied.map((b) => b.copyOf)).to.include.members(['w1', 'w2']);
+    for (const copy of copied) {
+      const source = plan.buffers.find((b) => b.name === copy.copyOf)!;
+      expect(copy, copy.name).to.include({ role: 'state', memory: 'sram', element: source.element, count: source.count, bytes: source.bytes });
+      expect(copy.offset % copy.align).to.equal(0);
+    }
+    // what is left could not hold any tensor not copied (but the RoPE tables, not worth it)
+    const room = sram.memory.bytes! - sram.used;
+    const left = plan.buffers.filter((b) => b.role === 'weights' && !b.name.startsWith('rope_') && !copied.some((c) => c.copyOf === b.name));
+    for (const b of left) expect(b.bytes, b.name).to.be.greaterThan(room - 64);
+    expect(formatPlan(plan)).to.match(/w1_sram +sram \(state\) +55,040 .* w1 copied to SRAM at boot/);
+  });
+
+  it('copies more the shorter the context, nothing when the state takes the SRAM, and nothing when told not to', () => {
+    const bytes = (seqLen: number) => copies(makePlan(rp2040, stories260K, { ...integer, seqLen })).reduce((s, b) => s + b.bytes, 0);
+    expect(bytes(128)).to.be.greaterThan(bytes(256));
+    expect(bytes(256)).to.be.greaterThan(100_000);
+    expect(bytes(512)).to.be.below(1024); // the int8 KV cache of the whole context fills the SRAM
+    expect(copies(makePlan(rp2040, stories260K, { ...integer, seqLen: 128, sramWeights: false }))).to.deep.equal([]);
+  });
+
+  it('never copies on a target whose weights are in RAM already', () => {
+    expect(copies(makePlan(loadTarget('host'), stories260K, { weights: 'q8_0', groupSize: 64, sharedClassifier: true }))).to.deep.equal([]);
+  });
+});
