@@ -12,7 +12,8 @@ import { encodeUf2 } from '../../src/flash/uf2.js';
 import { loadTarget } from '../../src/plan/target.js';
 import { tempDir } from './fixtures.js';
 
-export function buildRp2040Program(dir: string, mainC: string, defines: string[] = []): { uf2: string; elf: string } {
+/** `runtimeSources`: more of firmware/rp2040's files to link, beyond the runtime proper (dot_q8.S, divider.c: what generated projects add). */
+export function buildRp2040Program(dir: string, mainC: string, defines: string[] = [], runtimeSources: string[] = []): { uf2: string; elf: string } {
   const target = loadTarget('rp2040');
   const spec = target.firmware!;
   for (const file of readdirSync(firmwareDir())) copyFileSync(join(firmwareDir(), file), join(dir, file));
@@ -21,7 +22,7 @@ export function buildRp2040Program(dir: string, mainC: string, defines: string[]
   buildBoot2({ variant: spec.boot2, outFile: join(dir, 'boot2.bin'), cc: target.toolchain.cc });
   const make = spawnSync(
     'make',
-    ['-C', dir, `CFLAGS=${target.toolchain.cflags.join(' ')}`, `LDFLAGS=${target.toolchain.ldflags.join(' ')}`, `DEFINES=${defines.join(' ')}`, 'APP_SOURCES=main.c'],
+    ['-C', dir, `CFLAGS=${target.toolchain.cflags.join(' ')}`, `LDFLAGS=${target.toolchain.ldflags.join(' ')}`, `DEFINES=${defines.join(' ')}`, `APP_SOURCES=${['main.c', ...runtimeSources].join(' ')}`],
     { encoding: 'utf8' },
   );
   if (make.status !== 0) throw new Error(`building ${mainC} failed:\n${make.stdout}\n${make.stderr}`);
