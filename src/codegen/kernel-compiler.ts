@@ -98,6 +98,7 @@ const BUILTIN_RETURNS: Record<string, KernelType> = {
   dotQ8Groups: 'void',
   mulShr: 'i32',
   toI32: 'i32',
+  fixedToF32: 'f32',
 };
 
 /** C definitions of the builtins that are not in C's own libraries (templates/common/kernel-builtins.h). */
@@ -683,6 +684,7 @@ export class KernelCompiler {
         dotQ8Groups: ['i32[]', 'i8[]', 'i32', 'i8[]', 'i32', 'i32', 'i32'],
         mulShr: ['i32', 'i32', 'i32'],
         toI32: ['f64'],
+        fixedToF32: ['i32'],
       };
       values.forEach((v, i) => {
         const want = argTypes[name][i];

@@ -104,6 +104,15 @@ export function mulShr(a: i32, b: i32, s: i32): i32 {
 }
 
 /**
+ * A Q16.16 value as float32: x / 2^16 rounded to nearest even, as C's `(float)x * 0x1p-16f` (the
+ * conversion rounds once; the power of two scales exactly). C: `fixed_to_f32`, which on the
+ * Cortex-M0+ builds the float's bits with integer instructions instead of two soft-float calls.
+ */
+export function fixedToF32(x: i32): f32 {
+  return Math.fround(Math.fround(x) * 2 ** -16);
+}
+
+/**
  * An integral double (from roundHalfAway or floor) as a 32-bit integer: C's conversion `(int32_t)(x)`,
  * which truncates; the TypeScript twin refuses fractions and values out of range, where C's
  * conversion would differ or be undefined.

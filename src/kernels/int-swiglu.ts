@@ -1,5 +1,5 @@
 /** The feed-forward non-linearity of the integer kernels (Q16.16). */
-import { fround, idiv, mulShr } from './builtins.js';
+import { fixedToF32, idiv, mulShr } from './builtins.js';
 import { expNegInt } from './int-exp.js';
 import type { i32 } from './types.js';
 
@@ -21,6 +21,6 @@ export function swigluInt(hb: Int32Array, hb2: Int32Array, expTable: Int32Array,
 /** out[i] = x[i] / 2^16 as float32 (the logits, for the sampler). */
 export function fixedToFloat(out: Float32Array, x: Int32Array, n: i32): void {
   for (let i: i32 = 0; i < n; i++) {
-    out[i] = fround(fround(x[i]) * fround(0.0000152587890625));
+    out[i] = fixedToF32(x[i]);
   }
 }

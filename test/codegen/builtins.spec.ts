@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dotQ8Groups, dotQ8Rows4, fabsf, floor, fround, idiv, imin, ldexp, mulShr, roundHalfAway, sqrtf, toI32 } from '../../src/kernels/builtins.js';
+import { dotQ8Groups, dotQ8Rows4, fabsf, fixedToF32, floor, fround, idiv, imin, ldexp, mulShr, roundHalfAway, sqrtf, toI32 } from '../../src/kernels/builtins.js';
 import { BUILTINS_PRELUDE, doubleLiteral } from '../../src/codegen/kernel-compiler.js';
 import { tempDir } from '../helpers/fixtures.js';
 
@@ -215,6 +215,53 @@ int main(void) {
       expect(() => toI32(0.5)).to.throw(RangeError);
       expect(() => toI32(2147483648)).to.throw(RangeError);
       expect(() => mulShr(2147483647, 2147483647, 16)).to.throw(RangeError, /does not fit 32 bits/);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+
+  it('fixedToF32 (fixed_to_f32): the float conversion and the Cortex-M0+ bit construction round alike', () => {
+    // every value near the powers of two, where the kept bits change and rounding carries, halves
+    // and ties to even, the ends of the range, and random values of every size
+    const values = new Set<number>([0, 1, -1, 2147483647, -2147483648, 16777215, 16777216, 16777217, 16777218, 16777219, 33554431, 33554433, 33554435]);
+    for (let bit = 0; bit < 31; bit++) for (let d = -3; d <= 3; d++) for (const sign of [1, -1]) values.add(sign * (2 ** bit + d));
+    let seed = 11;
+    for (let i = 0; i < 20000; i++) {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      values.add(((seed >> (i % 31)) | 0) * (i % 2 ? -1 : 1));
+    }
+    const xs = [...values].filter((v) => v >= -2147483648 && v <= 2147483647);
+    const tmp = tempDir();
+    try {
+      writeFileSync(
+        join(tmp.dir, 'f.c'),
+        `#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+${BUILTINS_PRELUDE}
+static const int32_t xs[] = {${xs.map((v) => (v === -2147483648 ? '(-2147483647 - 1)' : String(v))).join(', ')}};
+int main(void) {
+    for (unsigned i = 0; i < sizeof xs / sizeof xs[0]; i++) {
+        float f = fixed_to_f32(xs[i]);
+        uint32_t bits;
+        memcpy(&bits, &f, 4);
+        printf("%08x\\n", bits);
+    }
+    return 0;
+}
+`,
+      );
+      const run = (defines: string[]) => {
+        execFileSync('cc', ['-std=c11', '-O2', '-ffp-contract=off', ...defines, '-o', join(tmp.dir, 'f'), join(tmp.dir, 'f.c'), '-lm']);
+        return execFileSync(join(tmp.dir, 'f'), { encoding: 'utf8', maxBuffer: 1 << 24 }).trim().split('\n');
+      };
+      const ts = xs.map((v) => {
+        const b = Buffer.alloc(4);
+        b.writeFloatLE(fixedToF32(v));
+        return b.readUInt32LE().toString(16).padStart(8, '0');
+      });
+      expect(run([])).to.deep.equal(ts);
+      expect(run(['-DLLAMA2_EMBED_FIXED_TO_F32_BITS'])).to.deep.equal(ts);
     } finally {
       tmp.cleanup();
     }
