@@ -28,24 +28,55 @@ export function attention(
     const qh: i32 = h * headSize;
     const scores: Float32Array = att.subarray(h * seqLen);
     const kvHead: i32 = layerOffset + idiv(h, kvMul) * headSize;
-    for (let t: i32 = 0; t <= pos; t++) {
-      const kt: i32 = kvHead + t * kvDim;
-      let score: f32 = 0;
-      for (let i: i32 = 0; i < headSize; i++) {
-        score = fround(score + fround(q[qh + i] * keyCache[kt + i]));
-      }
-      scores[t] = fround(score / scale);
-    }
+    headScores(scores, q, keyCache, qh, kvHead, 0, pos + 1, headSize, kvDim, scale);
     softmax(scores, pos + 1);
     for (let i: i32 = 0; i < headSize; i++) {
       xb[qh + i] = 0;
     }
-    for (let t: i32 = 0; t <= pos; t++) {
-      const vt: i32 = kvHead + t * kvDim;
-      const a: f32 = scores[t];
-      for (let i: i32 = 0; i < headSize; i++) {
-        xb[qh + i] = fround(xb[qh + i] + fround(a * valueCache[vt + i]));
-      }
+    headValues(xb, scores, valueCache, qh, kvHead, 0, pos + 1, headSize, kvDim);
+  }
+}
+
+/** scores[t] = q_h · k_t / scale for the positions t in [from, to), one at a time (run.c's loop). */
+export function headScores(
+  scores: Float32Array,
+  q: Float32Array,
+  keyCache: Float32Array,
+  qh: i32,
+  kvHead: i32,
+  from: i32,
+  to: i32,
+  headSize: i32,
+  kvDim: i32,
+  scale: f32,
+): void {
+  for (let t: i32 = from; t < to; t++) {
+    const kt: i32 = kvHead + t * kvDim;
+    let score: f32 = 0;
+    for (let i: i32 = 0; i < headSize; i++) {
+      score = fround(score + fround(q[qh + i] * keyCache[kt + i]));
+    }
+    scores[t] = fround(score / scale);
+  }
+}
+
+/** xb_h += scores[t] · v_t for the positions t in [from, to), in order (run.c's loop). */
+export function headValues(
+  xb: Float32Array,
+  scores: Float32Array,
+  valueCache: Float32Array,
+  qh: i32,
+  kvHead: i32,
+  from: i32,
+  to: i32,
+  headSize: i32,
+  kvDim: i32,
+): void {
+  for (let t: i32 = from; t < to; t++) {
+    const vt: i32 = kvHead + t * kvDim;
+    const a: f32 = scores[t];
+    for (let i: i32 = 0; i < headSize; i++) {
+      xb[qh + i] = fround(xb[qh + i] + fround(a * valueCache[vt + i]));
     }
   }
 }
@@ -53,7 +84,7 @@ export function attention(
 /**
  * The same attention, four positions at a time (what specialized builds run). Each score is still
  * the sum over i ascending and each output value the sum over t ascending, so the result is
- * attention's bit for bit; but four independent sums keep the floating-point units busy where one
+ * attention's bit for bit (the last pos + 1 mod 4 positions go one at a time, as there); but four independent sums keep the floating-point units busy where one
  * sum waits on each addition before the next (a head's 48 additions in a row for stories15M).
  */
 export function attentionBlocked(
@@ -95,14 +126,7 @@ export function attentionBlocked(
       scores[t + 2] = fround(s2 / scale);
       scores[t + 3] = fround(s3 / scale);
     }
-    for (let t: i32 = blocked; t <= pos; t++) {
-      const kt: i32 = kvHead + t * kvDim;
-      let score: f32 = 0;
-      for (let i: i32 = 0; i < headSize; i++) {
-        score = fround(score + fround(q[qh + i] * keyCache[kt + i]));
-      }
-      scores[t] = fround(score / scale);
-    }
+    headScores(scores, q, keyCache, qh, kvHead, blocked, pos + 1, headSize, kvDim, scale);
     softmax(scores, pos + 1);
     // the weighted sum of the values: four positions added to each output value in turn
     for (let i: i32 = 0; i < headSize; i++) {
@@ -123,12 +147,6 @@ export function attentionBlocked(
         xb[qh + i] = x;
       }
     }
-    for (let t: i32 = blocked; t <= pos; t++) {
-      const vt: i32 = kvHead + t * kvDim;
-      const a: f32 = scores[t];
-      for (let i: i32 = 0; i < headSize; i++) {
-        xb[qh + i] = fround(xb[qh + i] + fround(a * valueCache[vt + i]));
-      }
-    }
+    headValues(xb, scores, valueCache, qh, kvHead, blocked, pos + 1, headSize, kvDim);
   }
 }
