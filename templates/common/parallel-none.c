@@ -7,10 +7,6 @@ void parallel_init(int threads) {
     (void)threads;
 }
 
-int parallel_threads(void) {
-    return 1;
-}
-
 int parallel_worth(long work) {
     (void)work;
     return 0;

@@ -82,10 +82,6 @@ void parallel_init(int threads) {
     if (threads > n_threads) n_threads = threads;
 }
 
-int parallel_threads(void) {
-    return n_threads;
-}
-
 int parallel_worth(long work) {
     return n_threads > 1 && work >= PARALLEL_MIN_WORK;
 }

@@ -10,7 +10,6 @@ typedef void (*RowsFn)(const void* job, int start, int end);
 
 /* Starts threads - 1 workers; 1 (or less) runs everything on the caller. */
 void parallel_init(int threads);
-int parallel_threads(void);
 /* Whether `work` multiply-adds are worth splitting: more than one thread, and enough work to pay
  * for handing it over. */
 int parallel_worth(long work);

@@ -6,7 +6,7 @@
  * Core 1 waits in the boot ROM until core 0 sends it, through the SIO's inter-core FIFOs, the
  * sequence 0, 0, 1, vector table, stack pointer, entry point, each echoed back (datasheet 2.8.2).
  * If no echo comes within LAUNCH_TIMEOUT_US (an emulator that runs one core, such as rp2040js),
- * everything stays on core 0: parallel_threads() says 1 and the program runs as a single-core
+ * everything stays on core 0: parallel_worth() says no and the program runs as a single-core
  * build would.
  *
  * Work hand-off: core 0 pushes the range function, the job and the row range (four FIFO words);
@@ -91,10 +91,6 @@ static int launch_core1(void) {
 
 void parallel_init(int threads) {
     if (threads > 1 && cores == 1 && launch_core1()) cores = 2;
-}
-
-int parallel_threads(void) {
-    return cores;
 }
 
 /* A hand-over is four FIFO words and a reply, a few hundred cycles: worth it for any matmul. */
