@@ -84,8 +84,9 @@ export function headValues(
 /**
  * The same attention, four positions at a time (what specialized builds run). Each score is still
  * the sum over i ascending and each output value the sum over t ascending, so the result is
- * attention's bit for bit (the last pos + 1 mod 4 positions go one at a time, as there); but four independent sums keep the floating-point units busy where one
- * sum waits on each addition before the next (a head's 48 additions in a row for stories15M).
+ * attention's bit for bit (the last (pos + 1) mod 4 positions go one at a time, as there); but
+ * four independent sums keep the floating-point units busy where one sum waits on each addition
+ * before the next (a head's 48 additions in a row for stories15M).
  */
 export function attentionBlocked(
   xb: Float32Array,

@@ -321,7 +321,7 @@ static inline DOT_Q8_TARGET void dot_q8_rows4(int32_t* out, const int8_t* x, int
  * group (a 64-byte line at the default group size): a matmul of long rows reads its weights once,
  * in order, and the hardware prefetcher alone left a single thread at ~70 % of the machine's
  * streaming bandwidth (stories110M's shapes, x86: 4096 bytes ahead gave +10 % tokens/s, 2048 and
- * 8192 less). Prefetching never faults, past the end of the weights included.
+ * 8192 less). A prefetch never faults, past the end of the weights included.
  */
 #ifndef DOT_Q8_PREFETCH_AHEAD
 #define DOT_Q8_PREFETCH_AHEAD 4096
@@ -339,7 +339,8 @@ static inline void dot_q8_groups(int32_t* out, const int8_t* x, int x_off, const
             __m256i sum[4];
             for (int r = 0; r < 4; r++) {
                 __m256i acc = _mm256_setzero_si256();
-                _mm_prefetch((const char*)(wp + (g + r) * group_size + DOT_Q8_PREFETCH_AHEAD), _MM_HINT_T0);
+                /* the address in integers: it may lie past the weights, where pointer arithmetic is undefined */
+                _mm_prefetch((const char*)((uintptr_t)(wp + (g + r) * group_size) + DOT_Q8_PREFETCH_AHEAD), _MM_HINT_T0);
                 for (int k = (g + r) * group_size; k < (g + r + 1) * group_size; k += 32) {
                     __m256i xv = _mm256_loadu_si256((const __m256i*)(xp + k));
                     __m256i ax = _mm256_sign_epi8(xv, xv); /* |x|, the sign moved onto w */
