@@ -43,6 +43,16 @@ describe('cli: plan and build against a board', function () {
     expect(expectUserError(cli(['build', '--target', 'rp2040', '--threads', '3', '-o', join(tmp.dir, 'three')]), 2)).to.match(/rp2040 has 2 cores; use --threads 2 or less/);
   });
 
+  it('copies weights into the SRAM a shorter context leaves, unless told --no-sram-weights', () => {
+    const copied = cli(['plan', '--target', 'rp2040', '--seq-len', '256']);
+    expect(copied.status, copied.stderr).to.equal(0);
+    expect(copied.stdout).to.match(/w1_sram +sram \(state\) +55,040 .* w1 copied to SRAM at boot/);
+    const kept = cli(['plan', '--target', 'rp2040', '--seq-len', '256', '--no-sram-weights']);
+    expect(kept.status, kept.stderr).to.equal(0);
+    expect(kept.stdout).to.match(/^ +w1 +flash \(weights\)/m);
+    expect(kept.stdout).not.to.match(/_sram /);
+  });
+
   it('takes a bigger flash with --flash-size', () => {
     const r = cli(['plan', '--target', 'rp2040', '--quant', 'f32', '--flash-size', '16M']);
     expect(r.status, r.stderr).to.equal(0);

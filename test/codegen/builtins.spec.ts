@@ -29,6 +29,21 @@ function bitsOf(x: number): string {
 }
 
 
+/**
+ * Compiles a C program (which pastes in the builtins) with the kernels' flags and `flags`, runs
+ * it, and returns its output lines.
+ */
+function runC(source: string, flags: string[] = []): string[] {
+  const tmp = tempDir();
+  try {
+    writeFileSync(join(tmp.dir, 'p.c'), source);
+    execFileSync('cc', ['-std=c11', '-O2', '-ffp-contract=off', ...flags, '-o', join(tmp.dir, 'p'), join(tmp.dir, 'p.c'), '-lm']);
+    return execFileSync(join(tmp.dir, 'p'), { encoding: 'utf8', maxBuffer: 1 << 26 }).trimEnd().split('\n');
+  } finally {
+    tmp.cleanup();
+  }
+}
+
 /** Exponents across ldexp_exact's range (2^k a normal double: -1022..1023), to its ends. */
 const LDEXP_EDGES = [-1022, -1021, -1000, -500, -150, -1, 0, 1, 128, 500, 1000, 1022, 1023];
 describe('codegen: builtins agree between TypeScript and C', function () {
@@ -36,9 +51,7 @@ describe('codegen: builtins agree between TypeScript and C', function () {
 
   it('sqrtf, fabsf, floor, ldexp (ldexp_exact), roundHalfAway (round_half_away), idiv and imin', () => {
     const xs = inputs();
-    const tmp = tempDir();
-    try {
-      const program = `#include <math.h>
+    const program = `#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdint.h>
@@ -47,42 +60,37 @@ static void put(double v) { uint64_t b; memcpy(&b, &v, 8); printf("%llx\\n", (un
 static const double xs[] = {${xs.map(doubleLiteral).join(', ')}};
 int main(void) {
     for (unsigned i = 0; i < sizeof xs / sizeof xs[0]; i++) {
-        float f = (float)xs[i];
-        put(sqrtf(fabsf(f)));
-        put(fabsf(f));
-        put(floor(xs[i] * 1000.0));
-        put(ldexp_exact(xs[i], (int)(i % 40) - 20));
-        put(round_half_away(xs[i] * 100.0));
-        put(round_half_away(xs[i]));
-        put(round(xs[i])); /* libm's round, what round_half_away stands for */
-        int a = fabs(xs[i] * 1000.0) < 2e9 ? (int)(xs[i] * 1000.0) : 0, b = (int)(i % 7) + 1; /* i32 values stay in range */
-        put(a / b);
-        put(imin(a, b * 100));
+      float f = (float)xs[i];
+      put(sqrtf(fabsf(f)));
+      put(fabsf(f));
+      put(floor(xs[i] * 1000.0));
+      put(ldexp_exact(xs[i], (int)(i % 40) - 20));
+      put(round_half_away(xs[i] * 100.0));
+      put(round_half_away(xs[i]));
+      put(round(xs[i])); /* libm's round, what round_half_away stands for */
+      int a = fabs(xs[i] * 1000.0) < 2e9 ? (int)(xs[i] * 1000.0) : 0, b = (int)(i % 7) + 1; /* i32 values stay in range */
+      put(a / b);
+      put(imin(a, b * 100));
     }
     /* ldexp_exact's edges: the ends of its range of k, subnormal and infinite results */
     static const int ks[] = {${LDEXP_EDGES.join(', ')}};
     for (unsigned i = 0; i < sizeof xs / sizeof xs[0]; i++)
-        for (unsigned j = 0; j < sizeof ks / sizeof ks[0]; j++) put(ldexp_exact(xs[i], ks[j]));
+      for (unsigned j = 0; j < sizeof ks / sizeof ks[0]; j++) put(ldexp_exact(xs[i], ks[j]));
     return 0;
 }
 `;
-      writeFileSync(join(tmp.dir, 'b.c'), program);
-      execFileSync('cc', ['-std=c99', '-O2', '-ffp-contract=off', '-o', join(tmp.dir, 'b'), join(tmp.dir, 'b.c'), '-lm']);
-      const c = execFileSync(join(tmp.dir, 'b'), { encoding: 'utf8' }).trim().split('\n');
-      const ts: string[] = [];
-      xs.forEach((x, i) => {
-        const f = fround(x);
-        ts.push(bitsOf(sqrtf(fabsf(f))), bitsOf(fabsf(f)), bitsOf(floor(x * 1000)), bitsOf(ldexp(x, (i % 40) - 20)), bitsOf(roundHalfAway(x * 100)), bitsOf(roundHalfAway(x)), bitsOf(roundHalfAway(x)));
-        const a = Math.abs(x * 1000) < 2e9 ? Math.trunc(x * 1000) + 0 : 0; // C (int): no negative zero
-        const b = (i % 7) + 1;
-        ts.push(bitsOf(idiv(a, b)), bitsOf(imin(a, b * 100)));
-      });
-      for (const x of xs) for (const k of LDEXP_EDGES) ts.push(bitsOf(ldexp(x, k)));
-      expect(c.length).to.equal(ts.length);
-      for (let i = 0; i < ts.length; i++) expect(c[i], `value ${i} (input ${xs[Math.floor(i / 9)]})`).to.equal(ts[i]);
-    } finally {
-      tmp.cleanup();
-    }
+    const c = runC(program);
+    const ts: string[] = [];
+    xs.forEach((x, i) => {
+      const f = fround(x);
+      ts.push(bitsOf(sqrtf(fabsf(f))), bitsOf(fabsf(f)), bitsOf(floor(x * 1000)), bitsOf(ldexp(x, (i % 40) - 20)), bitsOf(roundHalfAway(x * 100)), bitsOf(roundHalfAway(x)), bitsOf(roundHalfAway(x)));
+      const a = Math.abs(x * 1000) < 2e9 ? Math.trunc(x * 1000) + 0 : 0; // C (int): no negative zero
+      const b = (i % 7) + 1;
+      ts.push(bitsOf(idiv(a, b)), bitsOf(imin(a, b * 100)));
+    });
+    for (const x of xs) for (const k of LDEXP_EDGES) ts.push(bitsOf(ldexp(x, k)));
+    expect(c.length).to.equal(ts.length);
+    for (let i = 0; i < ts.length; i++) expect(c[i], `value ${i} (input ${xs[Math.floor(i / 9)]})`).to.equal(ts[i]);
   });
 
   it('dotQ8Groups: the vectorized C (AVX-512 VNNI, plain AVX2, no intrinsics) equals the TypeScript loop', () => {
@@ -93,11 +101,7 @@ int main(void) {
     const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
     const x = Int8Array.from({ length: size }, (_, i) => (i % 61 === 0 ? 127 : i % 67 === 0 ? -127 : (next() % 255) - 127));
     const w = Int8Array.from({ length: size }, (_, i) => (i % 37 === 0 ? -127 : i % 41 === 0 ? 127 : (next() % 255) - 127));
-    const tmp = tempDir();
-    try {
-      writeFileSync(
-        join(tmp.dir, 'g.c'),
-        `#include <stdint.h>
+    const program = `#include <stdint.h>
 #include <stdio.h>
 ${BUILTINS_PRELUDE}
 static const int8_t x[] = {${Array.from(x).join(', ')}};
@@ -106,27 +110,22 @@ static const int cases[][2] = {${cases.map(([n, gs]) => `{${n}, ${gs}}`).join(',
 int main(void) {
     int32_t out[600];
     for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        int n = cases[i][0], gs = cases[i][1];
-        dot_q8_groups(out, x, 3, w, 11, n, gs);
-        for (int g = 0; g < (n + gs - 1) / gs; g++) printf("%d ", out[g]);
-        printf("\\n");
+      int n = cases[i][0], gs = cases[i][1];
+      dot_q8_groups(out, x, 3, w, 11, n, gs);
+      for (int g = 0; g < (n + gs - 1) / gs; g++) printf("%d ", out[g]);
+      printf("\\n");
     }
     return 0;
 }
-`,
-      );
-      const expected = cases.map(([n, gs]) => {
-        const out = new Int32Array(600);
-        dotQ8Groups(out, x, 3, w, 11, n, gs);
-        return Array.from(out.subarray(0, Math.ceil(n / gs))).join(' ');
-      });
-      for (const flags of [['-march=native'], ['-mavx2'], ['-DLLAMA2_EMBED_NO_INTRINSICS']]) {
-        execFileSync('cc', ['-std=c11', '-O2', ...flags, '-o', join(tmp.dir, 'g'), join(tmp.dir, 'g.c')]);
-        const c = execFileSync(join(tmp.dir, 'g'), { encoding: 'utf8' }).trimEnd().split('\n').map((l) => l.trim());
-        cases.forEach(([n, gs], i) => expect(c[i], `${flags.join(' ')}: n = ${n}, group size ${gs}`).to.equal(expected[i]));
-      }
-    } finally {
-      tmp.cleanup();
+`;
+    const expected = cases.map(([n, gs]) => {
+      const out = new Int32Array(600);
+      dotQ8Groups(out, x, 3, w, 11, n, gs);
+      return Array.from(out.subarray(0, Math.ceil(n / gs))).join(' ');
+    });
+    for (const flags of [['-march=native'], ['-mavx2'], ['-DLLAMA2_EMBED_NO_INTRINSICS']]) {
+      const c = runC(program, flags).map((l) => l.trim());
+      cases.forEach(([n, gs], i) => expect(c[i], `${flags.join(' ')}: n = ${n}, group size ${gs}`).to.equal(expected[i]));
     }
   });
 
@@ -137,9 +136,7 @@ int main(void) {
     const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
     const x = Int8Array.from({ length: rowStride }, (_, i) => (i % 50 === 0 ? 127 : i % 51 === 0 ? -127 : (next() % 255) - 127));
     const w = Int8Array.from({ length: rowStride * 4 + 8 }, (_, i) => (i % 37 === 0 ? -127 : (next() % 255) - 127));
-    const tmp = tempDir();
-    try {
-      const program = `#include <stdint.h>
+    const program = `#include <stdint.h>
 #include <stdio.h>
 ${BUILTINS_PRELUDE}
 static const int8_t x[] = {${Array.from(x).join(', ')}};
@@ -148,23 +145,18 @@ static const int lengths[] = {${lengths.join(', ')}};
 int main(void) {
     int32_t out[4];
     for (unsigned i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
-        dot_q8_rows4(out, x, 3, w, 5, ${rowStride}, lengths[i] < ${rowStride - 5} ? lengths[i] : ${rowStride - 5});
-        printf("%d %d %d %d\\n", out[0], out[1], out[2], out[3]);
+      dot_q8_rows4(out, x, 3, w, 5, ${rowStride}, lengths[i] < ${rowStride - 5} ? lengths[i] : ${rowStride - 5});
+      printf("%d %d %d %d\\n", out[0], out[1], out[2], out[3]);
     }
     return 0;
 }
 `;
-      writeFileSync(join(tmp.dir, 'd.c'), program);
-      execFileSync('cc', ['-std=c11', '-O2', '-march=native', '-o', join(tmp.dir, 'd'), join(tmp.dir, 'd.c')]);
-      const c = execFileSync(join(tmp.dir, 'd'), { encoding: 'utf8' }).trim().split('\n');
-      const out = new Int32Array(4);
-      lengths.forEach((n, i) => {
-        dotQ8Rows4(out, x, 3, w, 5, rowStride, Math.min(n, rowStride - 5));
-        expect(c[i], `n = ${n}`).to.equal(Array.from(out).join(' '));
-      });
-    } finally {
-      tmp.cleanup();
-    }
+    const c = runC(program, ['-march=native']);
+    const out = new Int32Array(4);
+    lengths.forEach((n, i) => {
+      dotQ8Rows4(out, x, 3, w, 5, rowStride, Math.min(n, rowStride - 5));
+      expect(c[i], `n = ${n}`).to.equal(Array.from(out).join(' '));
+    });
   });
 
   it('mulShr (mul_shr) and toI32: the 64-bit fixed-point product rounds alike, for every sign and shift', () => {
@@ -190,9 +182,7 @@ int main(void) {
       }
     });
     expect(fits.length).to.be.greaterThan(1000);
-    const tmp = tempDir();
-    try {
-      const program = `#include <stdint.h>
+    const program = `#include <stdint.h>
 #include <stdio.h>
 #include <math.h>
 ${BUILTINS_PRELUDE}
@@ -204,20 +194,14 @@ int main(void) {
     return 0;
 }
 `;
-      writeFileSync(join(tmp.dir, 'm.c'), program);
-      // the 64-bit product, and the Cortex-M0+'s (four 16-bit products), compiled here
-      execFileSync('cc', ['-std=c11', '-O2', '-o', join(tmp.dir, 'm'), join(tmp.dir, 'm.c'), '-lm']);
-      execFileSync('cc', ['-std=c11', '-O2', '-DLLAMA2_EMBED_MUL_SHR_HALVES', '-o', join(tmp.dir, 'm16'), join(tmp.dir, 'm.c'), '-lm']);
-      const c = execFileSync(join(tmp.dir, 'm'), { encoding: 'utf8' }).trim().split('\n');
-      expect(execFileSync(join(tmp.dir, 'm16'), { encoding: 'utf8' }).trim().split('\n')).to.deep.equal(c);
-      const ts = [...fits.map(([a, b, s]) => String(mulShr(a, b, s))), ...[0, -0, 2147483647, -2147483648, 1e9, -1e9, 12345].map((v) => String(toI32(v)))];
-      expect(c).to.deep.equal(ts);
-      expect(() => toI32(0.5)).to.throw(RangeError);
-      expect(() => toI32(2147483648)).to.throw(RangeError);
-      expect(() => mulShr(2147483647, 2147483647, 16)).to.throw(RangeError, /does not fit 32 bits/);
-    } finally {
-      tmp.cleanup();
-    }
+    // the 64-bit product, and the Cortex-M0+'s (four 16-bit products), compiled here
+    const c = runC(program);
+    expect(runC(program, ['-DLLAMA2_EMBED_MUL_SHR_HALVES'])).to.deep.equal(c);
+    const ts = [...fits.map(([a, b, s]) => String(mulShr(a, b, s))), ...[0, -0, 2147483647, -2147483648, 1e9, -1e9, 12345].map((v) => String(toI32(v)))];
+    expect(c).to.deep.equal(ts);
+    expect(() => toI32(0.5)).to.throw(RangeError);
+    expect(() => toI32(2147483648)).to.throw(RangeError);
+    expect(() => mulShr(2147483647, 2147483647, 16)).to.throw(RangeError, /does not fit 32 bits/);
   });
 
   it('fixedToF32 (fixed_to_f32): the float conversion and the Cortex-M0+ bit construction round alike', () => {
@@ -231,39 +215,27 @@ int main(void) {
       values.add(((seed >> (i % 31)) | 0) * (i % 2 ? -1 : 1));
     }
     const xs = [...values].filter((v) => v >= -2147483648 && v <= 2147483647);
-    const tmp = tempDir();
-    try {
-      writeFileSync(
-        join(tmp.dir, 'f.c'),
-        `#include <stdint.h>
+    const program = `#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 ${BUILTINS_PRELUDE}
 static const int32_t xs[] = {${xs.map((v) => (v === -2147483648 ? '(-2147483647 - 1)' : String(v))).join(', ')}};
 int main(void) {
     for (unsigned i = 0; i < sizeof xs / sizeof xs[0]; i++) {
-        float f = fixed_to_f32(xs[i]);
-        uint32_t bits;
-        memcpy(&bits, &f, 4);
-        printf("%08x\\n", bits);
+      float f = fixed_to_f32(xs[i]);
+      uint32_t bits;
+      memcpy(&bits, &f, 4);
+      printf("%08x\\n", bits);
     }
     return 0;
 }
-`,
-      );
-      const run = (defines: string[]) => {
-        execFileSync('cc', ['-std=c11', '-O2', '-ffp-contract=off', ...defines, '-o', join(tmp.dir, 'f'), join(tmp.dir, 'f.c'), '-lm']);
-        return execFileSync(join(tmp.dir, 'f'), { encoding: 'utf8', maxBuffer: 1 << 24 }).trim().split('\n');
-      };
-      const ts = xs.map((v) => {
-        const b = Buffer.alloc(4);
-        b.writeFloatLE(fixedToF32(v));
-        return b.readUInt32LE().toString(16).padStart(8, '0');
-      });
-      expect(run([])).to.deep.equal(ts);
-      expect(run(['-DLLAMA2_EMBED_FIXED_TO_F32_BITS'])).to.deep.equal(ts);
-    } finally {
-      tmp.cleanup();
-    }
+`;
+    const ts = xs.map((v) => {
+      const b = Buffer.alloc(4);
+      b.writeFloatLE(fixedToF32(v));
+      return b.readUInt32LE().toString(16).padStart(8, '0');
+    });
+    expect(runC(program)).to.deep.equal(ts);
+    expect(runC(program, ['-DLLAMA2_EMBED_FIXED_TO_F32_BITS'])).to.deep.equal(ts);
   });
 });
