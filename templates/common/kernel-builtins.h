@@ -91,8 +91,42 @@ static inline float fixed_to_f32(int32_t x) {
  * The fixed-point product of the integer kernels: (a * b) / 2^s rounded to nearest (ties toward
  * +infinity), exact in 64 bits; the result fits 32 bits by the kernels' design. GCC shifts signed
  * 64-bit values arithmetically, which this relies on.
+ *
+ * On the Cortex-M0+ (MULS keeps the low 32 bits of a product) the 64-bit product is built from
+ * 16-bit halves, b = bh * 2^16 + bl with bh = b >> 16 (arithmetic) and bl = b & 0xffff, and only
+ * the bits s..s+31 are assembled. When a fits 16 bits (four calls in five in stories260K's
+ * integer token) two products do, and no carry crosses words, so it is plain C (14 cycles against
+ * the general path's 27): a * b = x * 2^16 + y with x = a * bh (|x| <= 2^30), y = a * bl
+ * (|y| < 2^31), and
+ *   s >= 17: floor((x * 2^16 + y + 2^(s-1)) / 2^s) = (x + (y >> 16) + 2^(s-17)) >> (s-16), since
+ *            y's low 16 bits cannot reach the next multiple of 2^16;
+ *   s = 16:  x + ((y + 2^15) >> 16);
+ *   s < 16:  x * 2^(16-s) + ((y + 2^(s-1)) >> s), which may wrap: the result fits, so mod 2^32 is it.
+ * Wider operands take four products. With s <= 16 the middle ones are multiples of 2^16 >= 2^s,
+ * so that, still without carries (al*bl is below 2^32 - 2^17: the rounding bit cannot carry out),
+ *   result = ah*bh * 2^(32-s) + (ah*bl + al*bh) * 2^(16-s) + ((al*bl + 2^(s-1)) >> s) mod 2^32
+ * (in the kernels about 1.5 % of the token faster than the assembly below, which the
+ * microbenchmark does not show). Larger shifts need the 64-bit sum with carries: assembly.
  */
 static inline int32_t mul_shr(int32_t a, int32_t b, int s) {
+#if defined(__ARM_ARCH_6M__) || defined(LLAMA2_EMBED_MUL_SHR_HALVES)
+    if (s >= 1 && s <= 31) { /* with s a constant, as in the specialized kernels, one branch is left */
+        uint32_t bl = (uint32_t)b & 0xffffu;
+        int32_t bh = b >> 16;
+        if (a == (int16_t)a) {
+            int32_t x = a * bh, y = a * (int32_t)bl;
+            if (s >= 17) return (x + (y >> 16) + (1 << (s - 17))) >> (s - 16);
+            if (s == 16) return x + ((y + (1 << 15)) >> 16);
+            return (int32_t)(((uint32_t)x << (16 - s)) + (uint32_t)((y + (1 << (s - 1))) >> s));
+        }
+        if (s <= 16) {
+            int32_t ah = a >> 16;
+            uint32_t al = (uint32_t)a & 0xffffu;
+            uint32_t high = (uint32_t)(ah * bh), middle = (uint32_t)(ah * (int32_t)bl) + (uint32_t)((int32_t)al * bh);
+            return (int32_t)((high << (32 - s)) + (middle << (16 - s)) + ((al * bl + (1u << (s - 1))) >> s));
+        }
+    }
+#endif
 #if defined(__ARM_ARCH_6M__)
     if (__builtin_constant_p(s) && s >= 1 && s <= 31) {
         /*
