@@ -417,19 +417,31 @@ export class KernelCompiler {
   }
 
   /**
-   * `const dots: Int32Array = new Int32Array(4)`: a small scratch array with a size fixed in the
-   * source, zero-filled; in C an array on the stack.
+   * `const dots: Int32Array = new Int32Array(4)`: a small scratch array, zero-filled; in C an array
+   * on the stack. Its size is a whole number in the source or an integer shape parameter
+   * (`new Int32Array(headSize)`): specialized, a constant; in a generic build (the benchmarks'
+   * baseline, shapes passed at run time) a variable-length array.
    */
   private localArray(decl: Node, name: string, type: KernelType | undefined, init: Node, scope: Scope): string {
     const created = init.asKindOrThrow(SyntaxKind.NewExpression);
     const made = typeFromAnnotation(created.getExpression().getText());
     const args = created.getArguments();
-    if (!made || !isArray(made) || args.length !== 1 || !Node.isNumericLiteral(args[0]) || !/^\d+$/.test(args[0].getText())) {
-      throw this.unsupported(decl, 'new: only `new <TypedArray>(<whole number>)` makes a local array');
+    if (!made || !isArray(made) || args.length !== 1) {
+      throw this.unsupported(decl, 'new: only `new <TypedArray>(<size>)` makes a local array');
     }
     if (type && type !== made) throw this.unsupported(decl, `declared ${type} but made ${made}`);
+    const element = cType(made).slice(0, -1);
+    const arg = args[0];
     scope.define(name, { type: made });
-    return `${cType(made).slice(0, -1)} ${snakeCase(name)}[${args[0].getText()}] = {0}`;
+    if (Node.isNumericLiteral(arg) && /^\d+$/.test(arg.getText())) return `${element} ${snakeCase(name)}[${arg.getText()}] = {0}`;
+    const parameter = Node.isIdentifier(arg) && Boolean(arg.getSymbol()?.getDeclarations().some((d) => Node.isParameterDeclaration(d)));
+    const size = parameter ? scope.lookup(arg.getText()) : undefined;
+    if (!size || !isInteger(size.type)) {
+      throw this.unsupported(arg, `local array size ${arg.getText()}: a whole number or an integer shape parameter`);
+    }
+    if (size.constant !== undefined) return `${element} ${snakeCase(name)}[${size.constant}] = {0}`;
+    const c = snakeCase(name);
+    return `${element} ${c}[${snakeCase(arg.getText())}]; memset(${c}, 0, sizeof ${c})`;
   }
 
   private condition(e: Node, scope: Scope): string {

@@ -67,13 +67,18 @@ export function attentionInt(
     const kvAt: i32 = layerOffset + kvHead * headSize;
     const scaleAt: i32 = layerScales + kvHead;
     const qFixed: i32 = toI32(roundHalfAway(fround(fround(qm[h]) * queryFactor)));
-    // scores, and their maximum
+    // scores, and their maximum; the query's values widened once (in C, word loads with a
+    // constant offset instead of a byte load and an offset register for each)
+    const query: Int32Array = new Int32Array(headSize);
+    for (let i: i32 = 0; i < headSize; i++) {
+      query[i] = qq[qh + i];
+    }
     let maxScore: i32 = 0;
     for (let t: i32 = 0; t <= pos; t++) {
       const kt: i32 = kvAt + t * kvDim;
       let dot: i32 = 0;
       for (let i: i32 = 0; i < headSize; i++) {
-        dot += qq[qh + i] * keyCache[kt + i];
+        dot += query[i] * keyCache[kt + i];
       }
       const score: i32 = mulShr(mulShr(dot, keyMax[scaleAt + t * nKvHeads], 16), qFixed, 16);
       att[t] = score;
@@ -88,18 +93,18 @@ export function attentionInt(
     }
     // 2^46 / sum, so that mulShr(p, recip, 31) = p / sum in Q15 (sum >= 2^20: the max's own p)
     const recip: i32 = toI32(roundHalfAway(ldexp(1, 46) / sum));
-    for (let i: i32 = 0; i < headSize; i++) {
-      xb[qh + i] = 0;
-    }
+    // the weighted sum of the values, in a local array: in C, stores to xb could change the
+    // int8 cache as far as the compiler knows, so xb's sums would go back to memory every position
+    const sums: Int32Array = new Int32Array(headSize);
     for (let t: i32 = 0; t <= pos; t++) {
       const vt: i32 = kvAt + t * kvDim;
       const weight: i32 = mulShr(mulShr(att[t], recip, 31), valueMax[scaleAt + t * nKvHeads], 15);
       for (let i: i32 = 0; i < headSize; i++) {
-        xb[qh + i] += weight * valueCache[vt + i];
+        sums[i] += weight * valueCache[vt + i];
       }
     }
     for (let i: i32 = 0; i < headSize; i++) {
-      xb[qh + i] = idiv(xb[qh + i], 127);
+      xb[qh + i] = idiv(sums[i], 127);
     }
   }
 }

@@ -6,6 +6,7 @@
  */
 #include <math.h>
 #include <stdint.h>
+#include <string.h> /* memset: a generic build's local arrays */
 static inline int imin(int a, int b) { return a < b ? a : b; }
 
 /*

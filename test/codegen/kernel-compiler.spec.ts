@@ -117,10 +117,10 @@ int main(void) {
     const marked = (code: string) => [...code.matchAll(/KERNEL_UNROLL\n\s*(for \(.*\)) \{\n\s*(.*)\n/g)].map((m) => `${m[1]} ${m[2]}`);
     const integer = kc.emitFunction('attentionInt', { bind: { nHeads: 8, headSize: 8, kvDim: 32, kvMul: 2 }, cName: 'a' });
     expect(marked(integer)).to.deep.equal([
-      'for (int i = 0; i < 8; i++) dot += qq[qh + i] * key_cache[kt + i];',
-      'for (int i = 0; i < 8; i++) xb[qh + i] = 0;',
-      'for (int i = 0; i < 8; i++) xb[qh + i] += weight * value_cache[vt + i];',
-      'for (int i = 0; i < 8; i++) xb[qh + i] = xb[qh + i] / 127;',
+      'for (int i = 0; i < 8; i++) query[i] = qq[qh + i];',
+      'for (int i = 0; i < 8; i++) dot += query[i] * key_cache[kt + i];',
+      'for (int i = 0; i < 8; i++) sums[i] += weight * value_cache[vt + i];',
+      'for (int i = 0; i < 8; i++) xb[qh + i] = sums[i] / 127;',
     ]); // not the loop over the 8 heads (it holds loops), nor those over positions (not fixed)
     // float work: the score and value loops stay loops (soft float on the M0+); zeroing is marked
     const float = kc.emitFunction('attention', { bind: { nHeads: 8, headSize: 8, kvDim: 32, kvMul: 2, seqLen: 64 }, cName: 'f' });
@@ -182,6 +182,25 @@ int main(void) {
     expect(runC(program)).to.equal('');
   });
 
+  it('sizes local arrays by a whole number or a shape parameter: a constant when specialized, else a variable-length array', () => {
+    const source = 'export function f(x: Int32Array, n: i32): i32 {\n  const acc: Int32Array = new Int32Array(n);\n  const four: Int32Array = new Int32Array(4);\n  for (let i: i32 = 0; i < n; i++) {\n    acc[i] += x[i] + four[i % 4];\n  }\n  return acc[n - 1];\n}';
+    const { dir, cleanup } = tempDir();
+    try {
+      const file = join(dir, 'snippet.ts');
+      writeFileSync(file, `import type { i32 } from './types.js';\n${source}`);
+      const kc = new KernelCompiler([file], dir);
+      const specialized = kc.emitFunction('f', { bind: { n: 6 }, cName: 'f_6', storage: 'static' });
+      expect(specialized).to.contain('int32_t acc[6] = {0};');
+      expect(specialized).to.contain('int32_t four[4] = {0};');
+      const generic = kc.emitFunction('f', { storage: 'static' });
+      expect(generic).to.contain('int32_t acc[n]; memset(acc, 0, sizeof acc);');
+      const out = runC(`${C_HEAD}${specialized}${generic}int main(void) { int32_t x[6] = {1, 2, 3, 4, 5, 6}; printf("%d %d\\n", f_6(x), f(x, 6)); return 0; }\n`);
+      expect(out).to.equal('6 6\n');
+    } finally {
+      cleanup();
+    }
+  });
+
   describe('rejects what it cannot translate, naming file, line and construct', () => {
     const cases: [string, string, RegExp][] = [
       ['unrounded float32 arithmetic', 'export function f(x: Float32Array): f32 { return fround(x[0] + x[1] * x[2]); }', /snippet\.ts:3: .*wrap it in fround\(\)/],
@@ -193,6 +212,8 @@ int main(void) {
       ['a double stored in f32', 'export function f(x: f64): f32 { const y: f32 = x; return y; }', /a double stored in an f32 variable/],
       ['a float stored in an integer', 'export function f(x: Float32Array): i32 { const y: i32 = x[0]; return y; }', /floating-point value stored in an integer/],
       ['module state', 'let counter: i32 = 0;', /module-level `let`/],
+      ['a local array sized at run time', 'export function f(x: Int32Array): i32 { const a: Int32Array = new Int32Array(x[0]); return a[0]; }', /snippet\.ts:3: construct not supported in kernels: local array size x\[0\]/],
+      ['a local array sized by a local', 'export function f(x: Int32Array): i32 { const m: i32 = x[0]; const a: Int32Array = new Int32Array(m); return a[0]; }', /local array size m: a whole number or an integer shape parameter/],
       ['unknown calls', 'export function f(x: f64): f64 { return g(x); }', /call to g\(\): only kernels and builtins/],
     ];
     for (const [what, source, message] of cases) {
