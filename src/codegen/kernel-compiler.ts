@@ -681,6 +681,8 @@ export class KernelCompiler {
       if (values.some((v) => v.unrounded)) throw this.unrounded(c);
       if (name === 'idiv') {
         if (!values.every((v) => isInteger(v.type))) throw this.unsupported(c, 'idiv() of non-integers');
+        // on 32-bit ints the C builtin idiv() (the RP2040's hardware divider); unsigned ones keep `/`
+        if (values.every((v) => v.type === 'i32' || v.type === 'intlit')) return { code: `idiv(${values[0].code}, ${values[1].code})`, type: 'i32', prec: PRIMARY };
         return { code: `${paren(values[0], values[0].prec === 13 ? 14 : 13)} / ${paren(values[1], 14)}`, type: 'i32', prec: 13 };
       }
       if (name === 'toI32') return { code: `(int32_t)${paren(values[0], UNARY)}`, type: 'i32', prec: UNARY };
