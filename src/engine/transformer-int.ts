@@ -15,8 +15,8 @@ import { fixedToFloat, swigluInt } from '../kernels/int-swiglu.js';
 import { fixedTables, toFixedPoint, type FixedMatrix, type FixedModel, type FixedTables } from '../quant/fixed-point.js';
 import { UserError } from '../util/errors.js';
 
-/** The softmax sums Q20 probabilities of every position in 32 bits. */
-export const INTEGER_MAX_SEQ_LEN = 2047;
+/** The softmax sums the Q14 probabilities of every position (each at most 2^14) in 32 bits. */
+export const INTEGER_MAX_SEQ_LEN = 131071;
 
 export class IntRunState {
   readonly x: Int32Array;

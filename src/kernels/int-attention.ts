@@ -5,7 +5,7 @@
 import { fround, idiv, ldexp, mulShr, roundHalfAway, sqrtf, toI32 } from './builtins.js';
 import { expNegInt } from './int-exp.js';
 import { quantizeQ8Int } from './int-quantize.js';
-import type { f32, i32 } from './types.js';
+import type { f32, f64, i32 } from './types.js';
 
 /**
  * Stores this position's key and value (Q16.16, kvDim values each) in the int8 cache: each head's
@@ -34,8 +34,10 @@ export function storeKvInt(
  * int8 dot product of headSize terms, scaled in fixed point:
  *   score = dot · Mq · Mk / (127² · sqrt(headSize)), in Q16.16,
  * the query's part of the factor computed once per head in float32. The softmax takes
- * p_t = e^(score_t - max) in Q20 (from the exponential table) and weights w_t = p_t / Σp in Q15,
- * and each value row adds w_t · Mv_t · v_t. The layer's cache starts at `layerOffset` (kvDim
+ * p_t = e^(score_t - max) in Q14 (from the exponential table); each value row adds
+ * w_t · v_t with w_t = p_t · Mv_t / 2^shift, 2^shift the power of two just above Σp, and the
+ * sums are brought to p_t / Σp and divided by 127 at the end, one product per value (one product
+ * per position instead of two, and a 16-bit p_t makes it a short one on the M0+). The layer's cache starts at `layerOffset` (kvDim
  * values per position) and `layerScales` (nKvHeads scales per position).
  */
 export function attentionInt(
@@ -84,27 +86,37 @@ export function attentionInt(
       att[t] = score;
       if (t === 0 || score > maxScore) maxScore = score;
     }
-    // softmax: p_t = e^(score - max) in Q20, and their sum
+    // softmax: p_t = e^(score - max) in Q14 (the max's own is 2^14, so that p_t fits 16 bits), and their sum
     let sum: i32 = 0;
     for (let t: i32 = 0; t <= pos; t++) {
-      const p: i32 = (expNegInt(maxScore - att[t], expTable) + 512) >> 10;
+      const p: i32 = (expNegInt(maxScore - att[t], expTable) + 32768) >> 16;
       att[t] = p;
       sum += p;
     }
-    // 2^46 / sum, so that mulShr(p, recip, 31) = p / sum in Q15 (sum >= 2^20: the max's own p)
-    const recip: i32 = toI32(roundHalfAway(ldexp(1, 46) / sum));
+    // 2^(shift-1) <= sum < 2^shift: the weights p_t / 2^shift add up to less than 1, as p_t / sum
+    // do, so the sums below keep the same headroom, and each weight is one product
+    let shift: i32 = 15;
+    while (sum >> shift > 0) {
+      shift = shift + 1;
+    }
+    for (let t: i32 = 0; t <= pos; t++) {
+      att[t] = mulShr(att[t], valueMax[scaleAt + t * nKvHeads], shift);
+    }
     // the weighted sum of the values, in a local array: in C, stores to xb could change the
     // int8 cache as far as the compiler knows, so xb's sums would go back to memory every position
     const sums: Int32Array = new Int32Array(headSize);
     for (let t: i32 = 0; t <= pos; t++) {
       const vt: i32 = kvAt + t * kvDim;
-      const weight: i32 = mulShr(mulShr(att[t], recip, 31), valueMax[scaleAt + t * nKvHeads], 15);
       for (let i: i32 = 0; i < headSize; i++) {
-        sums[i] += weight * valueCache[vt + i];
+        sums[i] += att[t] * valueCache[vt + i];
       }
     }
+    // then, once per value instead of per position: · 2^shift / sum, and / 127 for the int8 values,
+    // as one factor in Q31 (below 2^25: 2^shift / sum <= 2)
+    const total: f64 = sum;
+    const normalize: i32 = toI32(roundHalfAway(ldexp(1, shift + 31) / (127 * total)));
     for (let i: i32 = 0; i < headSize; i++) {
-      xb[qh + i] = idiv(sums[i], 127);
+      xb[qh + i] = mulShr(sums[i], normalize, 31);
     }
   }
 }

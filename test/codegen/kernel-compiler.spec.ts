@@ -119,8 +119,8 @@ int main(void) {
     expect(marked(integer)).to.deep.equal([
       'for (int i = 0; i < 8; i++) query[i] = qq[qh + i];',
       'for (int i = 0; i < 8; i++) dot += query[i] * key_cache[kt + i];',
-      'for (int i = 0; i < 8; i++) sums[i] += weight * value_cache[vt + i];',
-      'for (int i = 0; i < 8; i++) xb[qh + i] = idiv(sums[i], 127);',
+      'for (int i = 0; i < 8; i++) sums[i] += att[t] * value_cache[vt + i];',
+      'for (int i = 0; i < 8; i++) xb[qh + i] = mul_shr(sums[i], normalize, 31);',
     ]); // not the loop over the 8 heads (it holds loops), nor those over positions (not fixed)
     // float work: the score and value loops stay loops (soft float on the M0+); zeroing is marked
     const float = kc.emitFunction('attention', { bind: { nHeads: 8, headSize: 8, kvDim: 32, kvMul: 2, seqLen: 64 }, cName: 'f' });

@@ -45,7 +45,7 @@ describe('integer-mode engine against llama2.c goldens', () => {
   it('refuses weights that are not Q8_0, and contexts beyond what its softmax sums', () => {
     const f32 = loadForGeneration(stories);
     expect(() => new IntTransformer(f32.model)).to.throw(/integer mode needs Q8_0 weights, but the token embedding is f32; build with --quant q8_0/);
-    const long = { ...loaded.model, config: { ...loaded.model.config, seqLen: 4096 } };
-    expect(() => new IntTransformer(long)).to.throw(/contexts of up to 2047 positions/);
+    const long = { ...loaded.model, config: { ...loaded.model.config, seqLen: 131072 } };
+    expect(() => new IntTransformer(long)).to.throw(/contexts of up to 131071 positions/);
   });
 });
