@@ -9,7 +9,8 @@ import type { i32 } from './types.js';
  * xout (d values, Q16.16) = W (d × n, Q8_0) · x, with x quantized by quantizeQ8Int (xq, xm).
  * The weight scales are fixed point: ws = round(scale / 127 · 2^scaleShift) (src/quant/fixed-point.ts),
  * so one group adds dot · M · scale / 127 in Q16.16, computed as
- * mulShr(mulShr(dot, M, 16), ws, scaleShift - 16); groups are added in order, rows four at a time.
+ * mulShr(ws, mulShr(dot, M, 16), scaleShift - 16), ws first: below 2^15, it makes the product a
+ * short one on the M0+. Groups are added in order, rows four at a time.
  */
 export function matmulQ8Int(
   xout: Int32Array,
@@ -36,10 +37,10 @@ export function matmulQ8Int(
       dotQ8Rows4(dots, xq, start, wq, i * n + start, n, imin(groupSize, n - start));
       const m: i32 = xm[g];
       const scale: i32 = i * groups + g;
-      v0 += mulShr(mulShr(dots[0], m, 16), ws[scale], shift);
-      v1 += mulShr(mulShr(dots[1], m, 16), ws[scale + groups], shift);
-      v2 += mulShr(mulShr(dots[2], m, 16), ws[scale + 2 * groups], shift);
-      v3 += mulShr(mulShr(dots[3], m, 16), ws[scale + 3 * groups], shift);
+      v0 += mulShr(ws[scale], mulShr(dots[0], m, 16), shift);
+      v1 += mulShr(ws[scale + groups], mulShr(dots[1], m, 16), shift);
+      v2 += mulShr(ws[scale + 2 * groups], mulShr(dots[2], m, 16), shift);
+      v3 += mulShr(ws[scale + 3 * groups], mulShr(dots[3], m, 16), shift);
     }
     xout[i] = v0;
     xout[i + 1] = v1;
@@ -57,7 +58,7 @@ export function matmulQ8Int(
       for (let j: i32 = start; j < end; j++) {
         dot += xq[j] * wq[row + j];
       }
-      val += mulShr(mulShr(dot, xm[g], 16), ws[i * groups + g], shift);
+      val += mulShr(ws[i * groups + g], mulShr(dot, xm[g], 16), shift);
     }
     xout[i] = val;
   }

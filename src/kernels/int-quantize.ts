@@ -7,10 +7,12 @@ import type { i32 } from './types.js';
 
 /**
  * Quantizes x (n values, Q16.16) in groups of `groupSize` (the last may be shorter):
- * xm[g] = M = max |x| over the group, xq[j] = round(x[j] · 127 / M), half away from zero, so that
+ * xm[g] = M = max |x| over the group, xq[j] ≈ round(x[j] · 127 / M), so that
  * x[j] ≈ xq[j] · M / 127. An all-zero group gets M = 0 and zeros.
- * When M >= 2^23 (activations of 128 and more), x and M lose their low bits first so that
- * 254 · |x| + M stays within 32 bits.
+ * No division per value: M and |x| are shifted together so that M has 16 bits, d in
+ * [2^15, 2^16), and with r = round(127 · 2^24 / d) (one division per group), xq = (a · r + 2^23) >> 24,
+ * within 31 bits since a · r <= d · r ≈ 127 · 2^24. It differs from round(x · 127 / M) by the bits
+ * of |x| below M's 16 (M / 2^15 at most) and r's rounding (1/500 of a step); the group max gives 127.
  */
 export function quantizeQ8Int(xq: Int8Array, xm: Int32Array, x: Int32Array, n: i32, groupSize: i32): void {
   const groups: i32 = idiv(n + groupSize - 1, groupSize);
@@ -23,17 +25,24 @@ export function quantizeQ8Int(xq: Int8Array, xm: Int32Array, x: Int32Array, n: i
       if (a > m) m = a;
     }
     xm[g] = m;
-    let shift: i32 = 0;
-    while (m >> shift >= 8388608) {
-      shift = shift + 1;
-    }
-    const d: i32 = m >> shift;
-    for (let j: i32 = start; j < end; j++) {
-      if (d === 0) {
+    if (m === 0) {
+      for (let j: i32 = start; j < end; j++) {
         xq[j] = 0;
-      } else {
-        const a: i32 = (x[j] < 0 ? -x[j] : x[j]) >> shift;
-        const q: i32 = idiv(254 * a + d, 2 * d);
+      }
+    } else {
+      let down: i32 = 0;
+      while (m >> down >= 65536) {
+        down = down + 1;
+      }
+      let up: i32 = 0;
+      while (m << up < 32768) {
+        up = up + 1;
+      }
+      const d: i32 = (m >> down) << up;
+      const r: i32 = idiv(2130706432 + (d >> 1), d);
+      for (let j: i32 = start; j < end; j++) {
+        const a: i32 = ((x[j] < 0 ? -x[j] : x[j]) >> down) << up;
+        const q: i32 = (a * r + 8388608) >> 24;
         xq[j] = x[j] < 0 ? -q : q;
       }
     }

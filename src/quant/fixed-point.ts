@@ -4,7 +4,7 @@
  *
  * - Group scales: ws = round(scale / 127 · 2^shift), one `shift` per kind of matrix (the same for
  *   all layers, so that it is a constant of the generated C), the largest that keeps every scale of
- *   that kind below 2^30.
+ *   that kind below 2^15 (16-bit operands for the matmul's fixed-point product).
  * - RMSNorm weights: Q16.16. RoPE tables: Q2.30. The exponential: 65 powers of two in Q5.27.
  *
  * The reference engine (src/engine/transformer-int.ts) and the code generator both read these, so
@@ -57,8 +57,13 @@ export interface FixedTables {
   exp: Int32Array;
 }
 
-/** Scales stay below 2^30; shifts from 17 (the matmul subtracts 16) to 62 (the limit of mulShr). */
-const SCALE_LIMIT = 2 ** 30;
+/**
+ * Scales stay below 2^15, so that the matmul's mulShr(ws, ·, shift) takes its short path on the
+ * M0+ (a 16-bit first operand: two products, not four): the largest scale of a matrix keeps 15
+ * bits, a group 16 times smaller 11, GGML's fp16 scales' precision. Shifts from 17 (the matmul
+ * subtracts 16) to 62 (the limit of mulShr).
+ */
+const SCALE_LIMIT = 2 ** 15;
 const MIN_SHIFT = 17;
 const MAX_SHIFT = 62;
 
@@ -76,7 +81,7 @@ function checkedInt(v: number, what: string): number {
   return v;
 }
 
-/** The largest shift that keeps round(max / 127 · 2^shift) below 2^30. */
+/** The largest shift that keeps round(max / 127 · 2^shift) below 2^15. */
 export function scaleShiftFor(maxScale: number): number {
   if (!(maxScale > 0)) return 30;
   let shift = MAX_SHIFT;
