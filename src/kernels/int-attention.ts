@@ -5,7 +5,7 @@
 import { fround, idiv, ldexp, mulShr, roundHalfAway, sqrtf, toI32 } from './builtins.js';
 import { expNegInt } from './int-exp.js';
 import { quantizeQ8Int } from './int-quantize.js';
-import type { f32, f64, i32 } from './types.js';
+import type { i32 } from './types.js';
 
 /**
  * Stores this position's key and value (Q16.16, kvDim values each) in the int8 cache: each head's
@@ -33,7 +33,7 @@ export function storeKvInt(
  * sum of the values into xb (Q16.16). q is quantized per head (qq, qm) so that a score is one
  * int8 dot product of headSize terms, scaled in fixed point:
  *   score = dot · Mq · Mk / (127² · sqrt(headSize)), in Q16.16,
- * the query's part of the factor computed once per head in float32. The softmax takes
+ * the query's part of the factor one Q28 product per head. The softmax takes
  * p_t = e^(score_t - max) in Q14 (from the exponential table); each value row adds
  * w_t · v_t with w_t = p_t · Mv_t / 2^shift, 2^shift the power of two just above Σp, and the
  * sums are brought to p_t / Σp and divided by 127 at the end, one product per value (one product
@@ -61,14 +61,15 @@ export function attentionInt(
 ): void {
   const nKvHeads: i32 = idiv(nHeads, kvMul);
   quantizeQ8Int(qq, qm, q, nHeads * headSize, headSize);
-  // 2^16 / (127² · sqrt(headSize)): the query scale's factor, in float32
-  const queryFactor: f32 = fround(65536 / fround(16129 * sqrtf(headSize)));
+  // 2^16 / (127² · sqrt(headSize)), the query scale's factor, in Q28: each head's share is then one
+  // integer product (float32 arithmetic per head was soft float on the M0+)
+  const queryFactor: i32 = toI32(roundHalfAway(ldexp(1, 44) / fround(16129 * sqrtf(headSize))));
   for (let h: i32 = 0; h < nHeads; h++) {
     const qh: i32 = h * headSize;
     const kvHead: i32 = idiv(h, kvMul);
     const kvAt: i32 = layerOffset + kvHead * headSize;
     const scaleAt: i32 = layerScales + kvHead;
-    const qFixed: i32 = toI32(roundHalfAway(fround(fround(qm[h]) * queryFactor)));
+    const qFixed: i32 = mulShr(qm[h], queryFactor, 28);
     // scores, and their maximum; the query's values widened once (in C, word loads with a
     // constant offset instead of a byte load and an offset register for each)
     const query: Int32Array = new Int32Array(headSize);
@@ -112,9 +113,10 @@ export function attentionInt(
       }
     }
     // then, once per value instead of per position: · 2^shift / sum, and / 127 for the int8 values,
-    // as one factor in Q31 (below 2^25: 2^shift / sum <= 2)
-    const total: f64 = sum;
-    const normalize: i32 = toI32(roundHalfAway(ldexp(1, shift + 31) / (127 * total)));
+    // as one factor in Q31, in integers: 2^shift / sum = 2^15 / top with top = sum's upper 15 bits
+    // (in [2^14, 2^15); the bits below are 2^-14 of it), one division, then 1/127 = 16513 / 2^21
+    const top: i32 = sum >> (shift - 15);
+    const normalize: i32 = (idiv(1073741824 + (top >> 1), top) * 16513 + 16) >> 5;
     for (let i: i32 = 0; i < headSize; i++) {
       xb[qh + i] = mulShr(sums[i], normalize, 31);
     }
