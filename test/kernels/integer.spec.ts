@@ -4,7 +4,7 @@
  * TypeScript) where C would overflow.
  */
 import { expect } from 'chai';
-import { attentionInt, storeKvInt } from '../../src/kernels/int-attention.js';
+import { EXP_Q14_ZERO, attentionInt, storeKvInt } from '../../src/kernels/int-attention.js';
 import { expNegInt } from '../../src/kernels/int-exp.js';
 import { matmulQ8Int } from '../../src/kernels/int-matmul.js';
 import { rmsnormInt } from '../../src/kernels/int-norm.js';
@@ -65,6 +65,12 @@ describe('integer kernels', () => {
     expect(expNegInt(0, table)).to.equal(2 ** 30);
     expect(expNegInt(32 * Q16, table)).to.equal(0);
     expect(expNegInt(2 ** 31 - 1, table)).to.equal(0);
+  });
+
+  it('attentionInt skips e^-d from d = 11 on: rounded to Q14 in the softmax it is 0 for every larger d', () => {
+    for (let d = EXP_Q14_ZERO; d < 2097152 + 8; d++) {
+      if ((expNegInt(d, table) + 32768) >> 16 !== 0) expect.fail(`e^-${d / Q16} rounds to ${(expNegInt(d, table) + 32768) >> 16} in Q14`);
+    }
   });
 
   it('swigluInt: silu(a) · b within 1e-4 relative of the real value', () => {
