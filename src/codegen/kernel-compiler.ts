@@ -99,6 +99,7 @@ const BUILTIN_RETURNS: Record<string, KernelType> = {
   mulShr: 'i32',
   toI32: 'i32',
   fixedToF32: 'f32',
+  greaterF32: 'bool',
 };
 
 /** C definitions of the builtins that are not in C's own libraries (templates/common/kernel-builtins.h). */
@@ -699,6 +700,7 @@ export class KernelCompiler {
         mulShr: ['i32', 'i32', 'i32'],
         toI32: ['f64'],
         fixedToF32: ['i32'],
+        greaterF32: ['f32', 'f32'],
       };
       values.forEach((v, i) => {
         const want = argTypes[name][i];

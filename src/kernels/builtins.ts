@@ -113,6 +113,15 @@ export function fixedToF32(x: i32): f32 {
 }
 
 /**
+ * a > b on float32 (false when either is NaN). C: `greater_f32`, which on the Cortex-M0+ compares
+ * the floats' bits as integers instead of calling libgcc's soft-float comparison: argmax over
+ * the logits makes one per vocabulary entry per token.
+ */
+export function greaterF32(a: f32, b: f32): boolean {
+  return a > b;
+}
+
+/**
  * An integral double (from roundHalfAway or floor) as a 32-bit integer: C's conversion `(int32_t)(x)`,
  * which truncates; the TypeScript twin refuses fractions and values out of range, where C's
  * conversion would differ or be undefined.

@@ -1,5 +1,5 @@
 /** Choosing the next token from the logits (llama2.c run.c `sample_argmax`, `sample_mult`, `sample_topp`). */
-import { fround } from './builtins.js';
+import { fround, greaterF32 } from './builtins.js';
 import { randomF32 } from './rng.js';
 import { softmax } from './softmax.js';
 import type { f32, i32 } from './types.js';
@@ -9,7 +9,7 @@ export function argmax(x: Float32Array, n: i32): i32 {
   let best: i32 = 0;
   let bestVal: f32 = x[0];
   for (let i: i32 = 1; i < n; i++) {
-    if (x[i] > bestVal) {
+    if (greaterF32(x[i], bestVal)) {
       bestVal = x[i];
       best = i;
     }

@@ -116,6 +116,26 @@ static inline float fixed_to_f32(int32_t x) {
 #endif
 
 /*
+ * The builtin greaterF32: a > b on floats, false when either is NaN. On the Cortex-M0+ from the
+ * bits: a float's magnitude orders like its bits read as an integer, so that key = bits for a
+ * positive float and -(bits without the sign) for a negative one orders all of them (+0 and -0
+ * alike), where libgcc's soft-float comparison costs a call and some thirty cycles.
+ */
+static inline int greater_f32(float a, float b) {
+#if defined(__ARM_ARCH_6M__) || defined(LLAMA2_EMBED_GREATER_F32_BITS) /* the tests build it on the host too */
+    uint32_t ua, ub;
+    memcpy(&ua, &a, 4);
+    memcpy(&ub, &b, 4);
+    uint32_t ma = ua & 0x7fffffffu, mb = ub & 0x7fffffffu;
+    if (ma > 0x7f800000u || mb > 0x7f800000u) return 0; /* NaN */
+    int32_t ka = (ua >> 31) ? -(int32_t)ma : (int32_t)ma, kb = (ub >> 31) ? -(int32_t)mb : (int32_t)mb;
+    return ka > kb;
+#else
+    return a > b;
+#endif
+}
+
+/*
  * The fixed-point product of the integer kernels: (a * b) / 2^s rounded to nearest (ties toward
  * +infinity), exact in 64 bits; the result fits 32 bits by the kernels' design. GCC shifts signed
  * 64-bit values arithmetically, which this relies on.

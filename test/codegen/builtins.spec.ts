@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dotQ8Groups, dotQ8Rows4, fabsf, fixedToF32, floor, fround, idiv, imin, ldexp, mulShr, roundHalfAway, sqrtf, toI32 } from '../../src/kernels/builtins.js';
+import { dotQ8Groups, dotQ8Rows4, fabsf, fixedToF32, floor, fround, greaterF32, idiv, imin, ldexp, mulShr, roundHalfAway, sqrtf, toI32 } from '../../src/kernels/builtins.js';
 import { BUILTINS_PRELUDE, doubleLiteral } from '../../src/codegen/kernel-compiler.js';
 import { tempDir } from '../helpers/fixtures.js';
 
@@ -237,5 +237,45 @@ int main(void) {
     });
     expect(runC(program)).to.deep.equal(ts);
     expect(runC(program, ['-DLLAMA2_EMBED_FIXED_TO_F32_BITS'])).to.deep.equal(ts);
+  });
+  it('greaterF32 (greater_f32): the comparison from the bits (Cortex-M0+) agrees with float comparison, NaN, zeros and infinities included', () => {
+    const special = [0, -0, 1, -1, Infinity, -Infinity, NaN, 1.4e-45, -1.4e-45, 1.17549435e-38, -1.17549435e-38, 3.4028235e38, -3.4028235e38, 0.1, -0.1, 16777216, 16777217];
+    const values = [...special];
+    let seed = 5;
+    for (let i = 0; i < 300; i++) {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      const b = Buffer.alloc(4);
+      b.writeUInt32LE((seed * 2 + (i & 1)) >>> 0);
+      values.push(b.readFloatLE());
+    }
+    const fs = values.map((v) => Math.fround(v));
+    const hex = (v: number) => {
+      const b = Buffer.alloc(4);
+      b.writeFloatLE(v);
+      return `0x${b.readUInt32LE().toString(16)}u`;
+    };
+    const program = `#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+${BUILTINS_PRELUDE}
+static const uint32_t bits[] = {${fs.map(hex).join(', ')}};
+int main(void) {
+    unsigned n = sizeof bits / sizeof bits[0];
+    for (unsigned i = 0; i < n; i++) {
+      float a;
+      memcpy(&a, &bits[i], 4);
+      for (unsigned j = 0; j < n; j++) {
+        float b;
+        memcpy(&b, &bits[j], 4);
+        putchar(greater_f32(a, b) ? '1' : '0');
+      }
+      putchar('\\n');
+    }
+    return 0;
+}
+`;
+    const ts = fs.map((a) => fs.map((b) => (greaterF32(a, b) ? '1' : '0')).join(''));
+    expect(runC(program)).to.deep.equal(ts);
+    expect(runC(program, ['-DLLAMA2_EMBED_GREATER_F32_BITS'])).to.deep.equal(ts);
   });
 });
