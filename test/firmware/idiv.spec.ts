@@ -20,6 +20,7 @@ describe('rp2040: idiv on the hardware divider equals C division', function () {
   it('for edge and random operands, run-time and constant divisors, in fewer cycles than a call to __aeabi_idiv', async () => {
     expect(loadTarget('rp2040').toolchain.cflags).to.include('-DLLAMA2_EMBED_SIO_DIVIDER');
     copyFileSync(join(projectRoot(), 'templates', 'common', 'kernel-builtins.h'), join(tmp.dir, 'kernel-builtins.h'));
+    copyFileSync(join(projectRoot(), 'test', 'firmware', 'common', 'random-operands.h'), join(tmp.dir, 'random-operands.h'));
     const { uf2 } = buildRp2040Program(tmp.dir, join(projectRoot(), 'test', 'firmware', 'idiv', 'main.c'));
     const result = await (await Rp2040Emulator.load(uf2)).run({ maxSeconds: 60 });
     const values = new Map(result.output.split('\n').filter((l) => /^\w+=\d+$/.test(l)).map((l) => l.split('=') as [string, string]));

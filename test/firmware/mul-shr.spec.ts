@@ -19,6 +19,7 @@ describe('rp2040: mul_shr in ARMv6-M assembly equals the 64-bit product', functi
 
   it('for every shift 1..31 on edge and random operands; a 16-bit first operand is the cheapest path', async () => {
     copyFileSync(join(projectRoot(), 'templates', 'common', 'kernel-builtins.h'), join(tmp.dir, 'kernel-builtins.h'));
+    copyFileSync(join(projectRoot(), 'test', 'firmware', 'common', 'random-operands.h'), join(tmp.dir, 'random-operands.h'));
     const { uf2 } = buildRp2040Program(tmp.dir, join(projectRoot(), 'test', 'firmware', 'mul-shr', 'main.c'));
     const result = await (await Rp2040Emulator.load(uf2)).run({ maxSeconds: 60 });
     const values = new Map(result.output.split('\n').filter((l) => /^\w+=\d+$/.test(l)).map((l) => l.split('=') as [string, string]));

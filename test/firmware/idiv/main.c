@@ -8,17 +8,10 @@
 
 #include "rp2040.h"
 #include "kernel-builtins.h"
+#include "random-operands.h"
 
 #define RANDOM_CASES 20000
 #define TIMED_CALLS 1000
-
-static uint32_t lcg_state = 7u;
-static uint32_t next_u32(void) {
-  lcg_state = lcg_state * 1664525u + 1013904223u;
-  return lcg_state;
-}
-
-static int32_t random_operand(void) { return (int32_t)next_u32() >> (next_u32() >> 27); }
 
 static const int32_t EDGES[] = {0, 1, -1, 2, -2, 3, -3, 127, -127, 254, 32767, -32768, 65536, -65537, 0x12345678, -0x12345678, 2147483647, -2147483647 - 1};
 #define N_EDGES (sizeof EDGES / sizeof EDGES[0])
@@ -48,6 +41,7 @@ static int32_t timed_a[TIMED_CALLS], timed_b[TIMED_CALLS];
 volatile int32_t sink;
 
 int main(void) {
+  lcg_state = 7u;
   for (unsigned i = 0; i < N_EDGES; i++) {
     for (unsigned j = 0; j < N_EDGES; j++) {
       int32_t a = EDGES[i], b = EDGES[j];

@@ -9,22 +9,10 @@
 
 #include "rp2040.h"
 #include "kernel-builtins.h"
+#include "random-operands.h"
 
 #define RANDOM_CASES 1500
 #define TIMED_CALLS 1000
-
-/* x <- 1664525 x + 1013904223 (mod 2^32) */
-static uint32_t lcg_state = 2024u;
-static uint32_t next_u32(void) {
-  lcg_state = lcg_state * 1664525u + 1013904223u;
-  return lcg_state;
-}
-
-/* A value of a random number of significant bits, so that products of every size occur. */
-static int32_t random_operand(void) {
-  int32_t value = (int32_t)next_u32();
-  return value >> (next_u32() >> 27);
-}
 
 static const int32_t EDGES[] = {0, 1, -1, 2, -2, 32767, -32768, 32768, -32769, 65535, -65536, 65536, 0x12345678, -0x12345678,
                                 2147483647, -2147483647 - 1, 1 << 30, -(1 << 30), 0x0000ffff, 0x7fff0000};
@@ -90,6 +78,7 @@ TIME_CALLS(16)
 TIME_CALLS(24)
 
 int main(void) {
+  lcg_state = 2024u;
   CHECK_SHIFT(1); CHECK_SHIFT(2); CHECK_SHIFT(3); CHECK_SHIFT(4); CHECK_SHIFT(5); CHECK_SHIFT(6);
   CHECK_SHIFT(7); CHECK_SHIFT(8); CHECK_SHIFT(9); CHECK_SHIFT(10); CHECK_SHIFT(11); CHECK_SHIFT(12);
   CHECK_SHIFT(13); CHECK_SHIFT(14); CHECK_SHIFT(15); CHECK_SHIFT(16); CHECK_SHIFT(17); CHECK_SHIFT(18);
