@@ -13,24 +13,6 @@
 
 #include "rp2040.h"
 
-#define SIO_BASE 0xd0000000u
-#define SIO_DIV_UDIVIDEND (SIO_BASE + 0x060u)
-#define SIO_DIV_UDIVISOR (SIO_BASE + 0x064u)
-#define SIO_DIV_SDIVIDEND (SIO_BASE + 0x068u)
-#define SIO_DIV_SDIVISOR (SIO_BASE + 0x06cu)
-#define SIO_DIV_QUOTIENT (SIO_BASE + 0x070u)
-#define SIO_DIV_REMAINDER (SIO_BASE + 0x074u)
-#define SIO_DIV_CSR (SIO_BASE + 0x078u)
-#define SIO_DIV_CSR_READY (1u << 0)
-
-static inline uint32_t interrupts_off(void) {
-    uint32_t primask;
-    __asm volatile("mrs %0, primask\n cpsid i" : "=r"(primask)::"memory");
-    return primask;
-}
-
-static inline void interrupts_restore(uint32_t primask) { __asm volatile("msr primask, %0" ::"r"(primask) : "memory"); }
-
 /* quotient in the low word (r0), remainder in the high word (r1): the AEABI's idivmod convention */
 static inline uint64_t divide(uint32_t dividend_reg, uint32_t divisor_reg, uint32_t n, uint32_t d) {
     uint32_t primask = interrupts_off();

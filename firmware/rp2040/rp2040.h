@@ -200,6 +200,29 @@
 #define M0PLUS_NVIC_ICPR (PPB_BASE + 0xe280u)
 #define SYSTICK_MAX 0x00ffffffu
 
+/* ---- SIO: the hardware divider (2.3.1.5), one per core ---------------------------------------- */
+
+#define SIO_BASE 0xd0000000u
+#define SIO_DIV_UDIVIDEND (SIO_BASE + 0x060u)
+#define SIO_DIV_UDIVISOR (SIO_BASE + 0x064u)
+#define SIO_DIV_SDIVIDEND (SIO_BASE + 0x068u)
+#define SIO_DIV_SDIVISOR (SIO_BASE + 0x06cu)
+#define SIO_DIV_QUOTIENT (SIO_BASE + 0x070u)
+#define SIO_DIV_REMAINDER (SIO_BASE + 0x074u)
+#define SIO_DIV_CSR (SIO_BASE + 0x078u)
+#define SIO_DIV_CSR_READY (1u << 0)
+
+/* ---- interrupts ----------------------------------------------------------------------------- */
+
+/* Masks interrupts (cpsid i) and returns PRIMASK as it was, for interrupts_restore: nests. */
+static inline uint32_t interrupts_off(void) {
+  uint32_t primask;
+  __asm__ volatile("mrs %0, primask\n\tcpsid i" : "=r"(primask) : : "memory");
+  return primask;
+}
+
+static inline void interrupts_restore(uint32_t primask) { __asm__ volatile("msr primask, %0" : : "r"(primask) : "memory"); }
+
 /* ---- the runtime's API -------------------------------------------------------------------- */
 
 /* crt0.S / runtime.c */

@@ -38,8 +38,7 @@ void cycles_init(void) {
 }
 
 uint64_t cycles_now(void) {
-  uint32_t primask;
-  __asm__ volatile("mrs %0, primask\n\tcpsid i" : "=r"(primask) : : "memory");
+  uint32_t primask = interrupts_off();
   uint32_t wraps = systick_wraps;
   uint32_t current = REG(M0PLUS_SYST_CVR);
   if (REG(M0PLUS_ICSR) & ICSR_PENDSTSET) {
@@ -48,7 +47,7 @@ uint64_t cycles_now(void) {
     wraps++;
     current = REG(M0PLUS_SYST_CVR);
   }
-  __asm__ volatile("msr primask, %0" : : "r"(primask) : "memory");
+  interrupts_restore(primask);
   /* The counter reads 0xffffff one cycle after a wrap and 0 at the next one. */
   return ((uint64_t)wraps << 24) + ((SYSTICK_MAX + 1u - current) & SYSTICK_MAX);
 }

@@ -40,13 +40,6 @@ static int touch_pending;
 /* Line coding (CDC PSTN 6.3.11): dwDTERate, bCharFormat (0: 1 stop bit), bParityType (0: none), bDataBits. */
 static uint8_t line_coding[7] = {0x00, 0xc2, 0x01, 0x00, 0, 0, 8}; /* 115200 8N1 until the host says */
 
-static uint32_t irq_save(void) {
-  uint32_t primask;
-  __asm__ volatile("mrs %0, primask\n\tcpsid i" : "=r"(primask) : : "memory");
-  return primask;
-}
-static void irq_restore(uint32_t primask) { __asm__ volatile("msr primask, %0" : : "r"(primask) : "memory"); }
-
 /* ---- bulk endpoints (interrupt context, or interrupts off) -------------------------------- */
 
 /* Starts the next IN packet from the ring if none is in flight. */
@@ -142,9 +135,9 @@ int usb_cdc_class_request(const usb_setup_packet *s) {
       /* the 1200-baud touch: the port was opened at 1200 baud and is being closed */
       if (!dtr && usb_cdc_baud() == TOUCH_BAUD) touch_pending = 1;
       if (dtr && !was_open) {
-        uint32_t primask = irq_save();
+        uint32_t primask = interrupts_off();
         start_in(); /* the host reads again */
-        irq_restore(primask);
+        interrupts_restore(primask);
       }
       usb_ep0_status();
       return 1;
@@ -187,9 +180,9 @@ size_t usb_cdc_write(const uint8_t *data, size_t length) {
     }
     while (room-- && written < length) tx_ring[head++ & (USB_CDC_TX_BYTES - 1u)] = data[written++];
     tx_head = head;
-    uint32_t primask = irq_save();
+    uint32_t primask = interrupts_off();
     start_in();
-    irq_restore(primask);
+    interrupts_restore(primask);
   }
   return written;
 }
@@ -200,9 +193,9 @@ int usb_cdc_getc(void) {
   int c = rx_ring[tail & (USB_CDC_RX_BYTES - 1u)];
   rx_tail = tail + 1;
   if (!out_armed) {
-    uint32_t primask = irq_save();
+    uint32_t primask = interrupts_off();
     arm_out();
-    irq_restore(primask);
+    interrupts_restore(primask);
   }
   return c;
 }
@@ -266,9 +259,9 @@ static void read_serial_number(void) {
   const volatile uint32_t *flash = (const volatile uint32_t *)XIP_BASE;
   for (uint32_t i = 0; i < 64; i++) boot2_copy[i] = flash[i];
   uint8_t id[8] = {0};
-  uint32_t primask = irq_save();
+  uint32_t primask = interrupts_off();
   flash_unique_id_in_sram(id, (void (*)(void))((uintptr_t)boot2_copy | 1u));
-  irq_restore(primask);
+  interrupts_restore(primask);
   uint32_t zeros = 0, ones = 0;
   for (int i = 0; i < 8; i++) zeros += id[i] == 0x00, ones += id[i] == 0xff;
   if (zeros == 8 || ones == 8) return; /* no answer: keep the fallback */

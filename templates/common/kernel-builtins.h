@@ -19,17 +19,18 @@ static inline int imin(int a, int b) { return a < b ? a : b; }
  * branches wait out. Interrupts are masked meanwhile, as in divider.c: a handler that divides
  * would overwrite the operands.
  */
+#if defined(LLAMA2_EMBED_SIO_DIVIDER)
+#include "rp2040.h" /* the divider's registers, interrupts_off / interrupts_restore */
+#endif
 static inline int32_t idiv(int32_t a, int32_t b) {
 #if defined(LLAMA2_EMBED_SIO_DIVIDER)
     if (!(__builtin_constant_p(b) && b > 0 && (b & (b - 1)) == 0)) {
-        volatile uint32_t *const sio = (volatile uint32_t *)0xd0000000u;
-        uint32_t primask;
-        __asm__ volatile("mrs %0, primask\n\tcpsid i" : "=r"(primask)::"memory");
-        sio[0x068 / 4] = (uint32_t)a; /* DIV_SDIVIDEND */
-        sio[0x06c / 4] = (uint32_t)b; /* DIV_SDIVISOR */
+        uint32_t primask = interrupts_off();
+        REG(SIO_DIV_SDIVIDEND) = (uint32_t)a;
+        REG(SIO_DIV_SDIVISOR) = (uint32_t)b;
         __asm__ volatile("b 1f\n1:\tb 1f\n1:\tb 1f\n1:\tb 1f\n1:" ::: "memory");
-        int32_t quotient = (int32_t)sio[0x070 / 4]; /* DIV_QUOTIENT */
-        __asm__ volatile("msr primask, %0" ::"r"(primask) : "memory");
+        int32_t quotient = (int32_t)REG(SIO_DIV_QUOTIENT);
+        interrupts_restore(primask);
         return quotient;
     }
 #endif

@@ -4,6 +4,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUILTINS_PRELUDE, KernelCompiler, floatLiteral, snakeCase } from '../../src/codegen/kernel-compiler.js';
 import { KernelSet, productKernels } from '../../src/codegen/kernel-set.js';
+import { idiv } from '../../src/kernels/builtins.js';
 import { matmulQ8Groups } from '../../src/kernels/matmul.js';
 import { projectRoot } from '../../src/models/locate.js';
 import { tempDir } from '../helpers/fixtures.js';
@@ -199,6 +200,16 @@ int main(void) {
     } finally {
       cleanup();
     }
+  });
+
+  it('writes idiv() of 32-bit ints as the C builtin idiv (the RP2040\'s hardware divider) and of unsigned ones as C\'s unsigned /', () => {
+    const kc = compileSnippet('export function f(a: i32, b: i32, c: u32, d: u32): i32 {\n  return idiv(a, b) + idiv(c, d);\n}');
+    if (typeof kc === 'string') expect.fail(kc);
+    const c = kc.emitFunction('f', { storage: 'static' });
+    expect(c).to.contain('return idiv(a, b) + c / d;');
+    // 3e9 / 7 as unsigned; through the int32 builtin it would be a negative quotient
+    const out = runC(`${C_HEAD}${c}int main(void) { printf("%d\\n", f(-7, 2, 3000000000u, 7u)); return 0; }\n`);
+    expect(Number(out)).to.equal(idiv(-7, 2) + idiv(3000000000, 7));
   });
 
   describe('rejects what it cannot translate, naming file, line and construct', () => {
