@@ -78,11 +78,11 @@ static void ${name}(int32_t* xout, const int8_t* xq, const int32_t* xm, const in
 
         /* k and v into the int8 kv cache at this position */
         int loff = l * SEQ_LEN * KV_DIM;      /* kv cache layer offset */
-        int soff = l * SEQ_LEN * N_KV_HEADS;  /* and of its scales */
-        ${kernels.use('storeKvInt', { kvDim, headSize })}(s.key_cache, s.key_max, s.value_cache, s.value_max, s.k, s.v, loff + pos * KV_DIM, soff + pos * N_KV_HEADS);
+        int soff = l * SEQ_LEN * N_KV_HEADS;  /* and of its scale codes */
+        ${kernels.use('storeKvInt', { kvDim, headSize })}(s.key_cache, s.key_scale, s.value_cache, s.value_scale, s.k, s.v, w.kv_scale_table, loff + pos * KV_DIM, soff + pos * N_KV_HEADS);
 
         /* multihead attention over the cache, into xb */
-        ${kernels.use('attentionInt', { nHeads: c.nHeads, headSize, kvDim, kvMul: c.nHeads / c.nKvHeads })}(s.xb, s.q, s.qq, s.qm, s.key_cache, s.key_max, s.value_cache, s.value_max, s.att, w.exp_table, loff, soff, pos);
+        ${kernels.use('attentionInt', { nHeads: c.nHeads, headSize, kvDim, kvMul: c.nHeads / c.nKvHeads })}(s.xb, s.q, s.qq, s.qm, s.key_cache, s.key_scale, s.value_cache, s.value_scale, w.kv_scale_table, s.att, w.exp_table, loff, soff, pos);
 
         /* final matmul to get the output of the attention, then the residual connection */
         ${quantize(c.dim)}(s.xq, s.xm, s.xb);

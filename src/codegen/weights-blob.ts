@@ -57,7 +57,7 @@ function integerSource(model: Model, plan: Plan, fixed: FixedModel): WeightSourc
     rmsAtt: fixed.layers.map((l) => l.rmsAtt),
     rmsFfn: fixed.layers.map((l) => l.rmsFfn),
     rmsFinal: fixed.rmsFinal,
-    tables: { rope_cos: tables.ropeCos, rope_sin: tables.ropeSin, exp_table: tables.exp },
+    tables: { rope_cos: tables.ropeCos, rope_sin: tables.ropeSin, exp_table: tables.exp, kv_scale_table: tables.kvScale },
   };
 }
 

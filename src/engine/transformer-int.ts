@@ -31,9 +31,9 @@ export class IntRunState {
   readonly logitsFixed: Int32Array;
   readonly logits: Float32Array;
   readonly keyCache: Int8Array; // [n_layers, seq_len, kv_dim]
-  readonly keyMax: Int32Array; // [n_layers, seq_len, n_kv_heads]
+  readonly keyScale: Uint8Array; // [n_layers, seq_len, n_kv_heads]: codes of kvScaleTable
   readonly valueCache: Int8Array;
-  readonly valueMax: Int32Array;
+  readonly valueScale: Uint8Array;
   readonly xq: Int8Array;
   readonly xm: Int32Array;
   readonly qq: Int8Array;
@@ -54,9 +54,9 @@ export class IntRunState {
     this.logitsFixed = new Int32Array(c.vocabSize);
     this.logits = new Float32Array(c.vocabSize);
     this.keyCache = new Int8Array(c.nLayers * seqLen * kv);
-    this.keyMax = new Int32Array(c.nLayers * seqLen * c.nKvHeads);
+    this.keyScale = new Uint8Array(c.nLayers * seqLen * c.nKvHeads);
     this.valueCache = new Int8Array(c.nLayers * seqLen * kv);
-    this.valueMax = new Int32Array(c.nLayers * seqLen * c.nKvHeads);
+    this.valueScale = new Uint8Array(c.nLayers * seqLen * c.nKvHeads);
     this.xq = new Int8Array(widest);
     this.xm = new Int32Array(Math.ceil(widest / groupSize));
     this.qq = new Int8Array(c.dim);
@@ -107,8 +107,8 @@ export class IntTransformer {
       ropeInt(s.q, s.k, t.ropeCos, t.ropeSin, pos, dim, kv, hs);
       const layerOffset = l * this.seqLen * kv;
       const layerScales = l * this.seqLen * c.nKvHeads;
-      storeKvInt(s.keyCache, s.keyMax, s.valueCache, s.valueMax, s.k, s.v, layerOffset + pos * kv, layerScales + pos * c.nKvHeads, kv, hs);
-      attentionInt(s.xb, s.q, s.qq, s.qm, s.keyCache, s.keyMax, s.valueCache, s.valueMax, s.att, t.exp, layerOffset, layerScales, pos, c.nHeads, hs, kv, kvMul);
+      storeKvInt(s.keyCache, s.keyScale, s.valueCache, s.valueScale, s.k, s.v, t.kvScale, layerOffset + pos * kv, layerScales + pos * c.nKvHeads, kv, hs);
+      attentionInt(s.xb, s.q, s.qq, s.qm, s.keyCache, s.keyScale, s.valueCache, s.valueScale, t.kvScale, s.att, t.exp, layerOffset, layerScales, pos, c.nHeads, hs, kv, kvMul);
       quantizeQ8Int(s.xq, s.xm, s.xb, dim, gs);
       this.linear(s.xb2, layer.wo);
       residualAddInt(s.x, s.xb2, dim);

@@ -1,10 +1,10 @@
 /**
- * Grouped-query attention of the integer kernels, over an int8 KV cache (one scale per position
+ * Grouped-query attention of the integer kernels, over an int8 KV cache (one scale code per position
  * and key/value head), with an integer softmax (see doc/kernels.md, "Integer mode").
  */
 import { fround, idiv, ldexp, mulShr, roundHalfAway, sqrtf, toI32 } from './builtins.js';
 import { expNegInt } from './int-exp.js';
-import { quantizeQ8Int } from './int-quantize.js';
+import { quantizeKvInt, quantizeQ8Int } from './int-quantize.js';
 import type { i32 } from './types.js';
 
 /** 11 in Q16.16: from there on, e^-d rounded to Q14 is 0. */
@@ -12,23 +12,25 @@ export const EXP_Q14_ZERO: i32 = 720896;
 
 /**
  * Stores this position's key and value (Q16.16, kvDim values each) in the int8 cache: each head's
- * headSize values quantized like activations, their max in keyMax / valueMax. `at` is the offset
- * of this position in the cache (values), `scaleAt` in the scales.
+ * headSize values quantized like activations, against the scale of a one-byte code in keyScale /
+ * valueScale (quantizeKvInt; the scale is scaleTable[code]). `at` is the offset of this position
+ * in the cache (values), `scaleAt` in the scale codes.
  */
 export function storeKvInt(
   keyCache: Int8Array,
-  keyMax: Int32Array,
+  keyScale: Uint8Array,
   valueCache: Int8Array,
-  valueMax: Int32Array,
+  valueScale: Uint8Array,
   k: Int32Array,
   v: Int32Array,
+  scaleTable: Int32Array,
   at: i32,
   scaleAt: i32,
   kvDim: i32,
   headSize: i32,
 ): void {
-  quantizeQ8Int(keyCache.subarray(at), keyMax.subarray(scaleAt), k, kvDim, headSize);
-  quantizeQ8Int(valueCache.subarray(at), valueMax.subarray(scaleAt), v, kvDim, headSize);
+  quantizeKvInt(keyCache.subarray(at), keyScale.subarray(scaleAt), k, kvDim, headSize, scaleTable);
+  quantizeKvInt(valueCache.subarray(at), valueScale.subarray(scaleAt), v, kvDim, headSize, scaleTable);
 }
 
 /**
@@ -49,9 +51,10 @@ export function attentionInt(
   qq: Int8Array,
   qm: Int32Array,
   keyCache: Int8Array,
-  keyMax: Int32Array,
+  keyScale: Uint8Array,
   valueCache: Int8Array,
-  valueMax: Int32Array,
+  valueScale: Uint8Array,
+  scaleTable: Int32Array,
   att: Int32Array,
   expTable: Int32Array,
   layerOffset: i32,
@@ -86,7 +89,7 @@ export function attentionInt(
       for (let i: i32 = 0; i < headSize; i++) {
         dot += query[i] * keyCache[kt + i];
       }
-      const score: i32 = mulShr(mulShr(dot, keyMax[scaleAt + t * nKvHeads], 16), qFixed, 16);
+      const score: i32 = mulShr(mulShr(dot, scaleTable[keyScale[scaleAt + t * nKvHeads]], 16), qFixed, 16);
       att[t] = score;
       if (t === 0 || score > maxScore) maxScore = score;
     }
@@ -108,7 +111,7 @@ export function attentionInt(
       shift = shift + 1;
     }
     for (let t: i32 = 0; t <= pos; t++) {
-      if (att[t] !== 0) att[t] = mulShr(att[t], valueMax[scaleAt + t * nKvHeads], shift);
+      if (att[t] !== 0) att[t] = mulShr(att[t], scaleTable[valueScale[scaleAt + t * nKvHeads]], shift);
     }
     // the weighted sum of the values, in a local array: in C, stores to xb could change the
     // int8 cache as far as the compiler knows, so xb's sums would go back to memory every position

@@ -150,7 +150,10 @@ function weightSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpec[] {
   const half = headSize(c) / 2;
   specs.push({ name: 'rope_cos', role: 'weights', element: real, count: seqLen * half, description: `RoPE cosines (${shape(seqLen, half)})` });
   specs.push({ name: 'rope_sin', role: 'weights', element: real, count: seqLen * half, description: `RoPE sines (${shape(seqLen, half)})` });
-  if (integer) specs.push({ name: 'exp_table', role: 'weights', element: 'i32', count: 65, description: 'powers of two 2^(-i/64), for e^x' });
+  if (integer) {
+    specs.push({ name: 'exp_table', role: 'weights', element: 'i32', count: 65, description: 'powers of two 2^(-i/64), for e^x' });
+    specs.push({ name: 'kv_scale_table', role: 'weights', element: 'i32', count: 256, description: 'KV cache scales by code, 2^(c/8)' });
+  }
   return specs;
 }
 
@@ -186,9 +189,9 @@ function integerStateSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpe
   const fixed = (name: string, count: number, description: string): BufferSpec => ({ name, role: 'state', element: 'i32', count, description: `${description}, Q16.16` });
   return [
     { name: 'key_cache', role: 'state', element: 'i8', count: c.nLayers * seqLen * kv, description: `KV cache, keys, int8 (${shape(c.nLayers, seqLen, kv)})` },
-    { name: 'key_max', role: 'state', element: 'i32', count: c.nLayers * seqLen * c.nKvHeads, description: `KV cache, keys, scales (${shape(c.nLayers, seqLen, c.nKvHeads)})` },
+    { name: 'key_scale', role: 'state', element: 'u8', count: c.nLayers * seqLen * c.nKvHeads, description: `KV cache, keys, scale codes (${shape(c.nLayers, seqLen, c.nKvHeads)})` },
     { name: 'value_cache', role: 'state', element: 'i8', count: c.nLayers * seqLen * kv, description: `KV cache, values, int8 (${shape(c.nLayers, seqLen, kv)})` },
-    { name: 'value_max', role: 'state', element: 'i32', count: c.nLayers * seqLen * c.nKvHeads, description: `KV cache, values, scales (${shape(c.nLayers, seqLen, c.nKvHeads)})` },
+    { name: 'value_scale', role: 'state', element: 'u8', count: c.nLayers * seqLen * c.nKvHeads, description: `KV cache, values, scale codes (${shape(c.nLayers, seqLen, c.nKvHeads)})` },
     fixed('x', c.dim, 'activation'),
     fixed('xb', c.dim, 'activation inside a residual branch'),
     fixed('xb2', c.dim, 'attention output'),
@@ -325,7 +328,7 @@ function sramCopies(target: Target, options: PlanOptions, buffers: PlannedBuffer
   const stateIn = target.memories.find((m) => m.name === target.placement.state);
   if (options.sramWeights === false || weightsIn?.kind !== 'flash' || stateIn?.kind !== 'sram' || stateIn.bytes === null) return [];
   const readsPerByte = (b: PlannedBuffer): number => {
-    if (b.name === 'exp_table') return Infinity;
+    if (b.name === 'exp_table' || b.name === 'kv_scale_table') return Infinity;
     if (b.name.startsWith('rope_')) return 1 / seqLen;
     if (b.name.startsWith('token_embedding_table')) return options.sharedClassifier ? 1 : 1 / config.vocabSize;
     return 1;

@@ -55,6 +55,20 @@ export interface FixedTables {
   ropeSin: Int32Array;
   /** round(2^(-i/64) · 2^27), i = 0..64 (kernel exp2NegInt). */
   exp: Int32Array;
+  /** The KV cache's scales by code (kernel quantizeKvInt): kvScaleTable(). */
+  kvScale: Int32Array;
+}
+
+/**
+ * The scales a KV cache code stands for (Q16.16): code 0 is 0 (an all-zero group), code c >= 1 is
+ * round(2^((c-1)/8)), 8 codes per octave over the 31 octaves of a positive int32, capped at
+ * 2^31 - 1 from code 249 on. Never decreasing, so that quantizeKvInt's binary search finds the
+ * smallest scale >= a group's max.
+ */
+export function kvScaleTable(): Int32Array {
+  const table = new Int32Array(256);
+  for (let c = 1; c < 256; c++) table[c] = Math.min(2 ** 31 - 1, Math.round(2 ** ((c - 1) / 8)));
+  return table;
 }
 
 /**
@@ -143,5 +157,5 @@ export function fixedTables(config: Config, seqLen: number): FixedTables {
   const rope = buildRopeTables(config, seqLen);
   const exp = new Int32Array(65);
   for (let i = 0; i <= 64; i++) exp[i] = Math.round(2 ** (-i / 64) * 2 ** 27);
-  return { ropeCos: toQ30(rope.cos), ropeSin: toQ30(rope.sin), exp };
+  return { ropeCos: toQ30(rope.cos), ropeSin: toQ30(rope.sin), exp, kvScale: kvScaleTable() };
 }

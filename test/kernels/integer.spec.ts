@@ -7,13 +7,14 @@ import { expect } from 'chai';
 import { EXP_Q14_ZERO, attentionInt, storeKvInt } from '../../src/kernels/int-attention.js';
 import { expNegInt } from '../../src/kernels/int-exp.js';
 import { matmulQ8Int } from '../../src/kernels/int-matmul.js';
-import { rmsnormInt } from '../../src/kernels/int-norm.js';
-import { quantizeQ8Int } from '../../src/kernels/int-quantize.js';
+import { isqrtRound, rmsnormInt } from '../../src/kernels/int-norm.js';
+import { quantizeKvInt, quantizeQ8Int } from '../../src/kernels/int-quantize.js';
 import { fixedToFloat, swigluInt } from '../../src/kernels/int-swiglu.js';
-import { fixedTables, scaleShiftFor } from '../../src/quant/fixed-point.js';
+import { fixedTables, kvScaleTable, scaleShiftFor } from '../../src/quant/fixed-point.js';
 
 const Q16 = 65536;
 const table = fixedTables({ dim: 8, hiddenDim: 8, nLayers: 1, nHeads: 1, nKvHeads: 1, vocabSize: 4, seqLen: 4 }, 4).exp;
+const kvScale = kvScaleTable();
 
 function random(seed: number) {
   let s = seed;
@@ -53,6 +54,44 @@ describe('integer kernels', () => {
     quantizeQ8Int(xq, xm, new Int32Array(8), 8, 4);
     expect(Array.from(xq)).to.deep.equal([0, 0, 0, 0, 0, 0, 0, 0]);
     expect(Array.from(xm)).to.deep.equal([0, 0]);
+  });
+
+  it('kvScaleTable: 0, then 2^((c-1)/8) rounded, never decreasing, up to 2^31 - 1', () => {
+    const t = kvScaleTable();
+    expect(t[0]).to.equal(0);
+    expect(t[1]).to.equal(1);
+    expect(t[9]).to.equal(2);
+    expect(t[8 * 16 + 1]).to.equal(65536);
+    for (let c = 1; c < 256; c++) expect(t[c], `code ${c}`).to.be.at.least(t[c - 1]);
+    expect(t[249]).to.equal(2 ** 31 - 1);
+    expect(t[255]).to.equal(2 ** 31 - 1);
+  });
+
+  it('quantizeKvInt: the smallest scale of the table not below each group max, the values quantized against it', () => {
+    const next = random(5);
+    const t = kvScaleTable();
+    for (const scale of [0, 1e-4, 0.01, 1, 50, 30000]) {
+      const x = toFixed(Array.from({ length: 24 }, () => (next() * 2 - 1) * scale));
+      const xq = new Int8Array(24);
+      const codes = new Uint8Array(3);
+      const want = new Int8Array(24);
+      const wantMax = new Int32Array(3);
+      quantizeKvInt(xq, codes, x, 24, 8, t);
+      for (let g = 0; g < 3; g++) {
+        const m = Math.max(...Array.from(x.subarray(g * 8, g * 8 + 8), Math.abs));
+        const c = codes[g];
+        expect(t[c], `scale ${scale}, group ${g}`).to.be.at.least(m);
+        if (c > 0) expect(t[c - 1]).to.be.below(m);
+        // the same quantization as activations' against a max of t[c]: a group holding t[c] itself
+        const group = Int32Array.from([...x.subarray(g * 8, g * 8 + 7), t[c]]);
+        quantizeQ8Int(want.subarray(g * 8), wantMax.subarray(g), group, 8, 8);
+      }
+      for (let j = 0; j < 24; j++) if (j % 8 !== 7) expect(xq[j], `scale ${scale}, value ${j}`).to.equal(want[j]);
+    }
+    // the largest int32 max still has a code
+    const codes = new Uint8Array(1);
+    quantizeKvInt(new Int8Array(1), codes, Int32Array.of(-(2 ** 31 - 1)), 1, 1, t);
+    expect(t[codes[0]]).to.equal(2 ** 31 - 1);
   });
 
   it('expNegInt: e^-d within 2e-5 relative (and 2^-30 absolute) from 0 to 32, zero beyond', () => {
@@ -95,6 +134,32 @@ describe('integer kernels', () => {
     x.forEach((v, j) => expect(Math.abs(out[j] / Q16 - w[j] * v * ss)).to.be.at.most(1e-3 * Math.abs(w[j] * v * ss) + 4 / Q16));
   });
 
+  it('rmsnormInt: the factor 1/sqrt(mean + 1e-5) within 5e-5, from vectors of 1e-4 to 1e4 (and all zeros)', () => {
+    const next = random(21);
+    for (const size of [1, 7, 64, 288, 768, 4096]) {
+      for (const scale of [0, 1e-4, 0.01, 1, 30, 1000, 1e4]) {
+        if (scale * scale * size > 2 ** 23 * 0.9) continue; // the Q8 sum of squares must fit 31 bits
+        const x = toFixed(Array.from({ length: size }, () => (next() * 2 - 1) * scale));
+        const out = new Int32Array(size);
+        // weight 1 and x[0] = 1: out[0] is the factor itself in Q16.16
+        x[0] = Q16;
+        rmsnormInt(out, x, new Int32Array(size).fill(Q16), size);
+        let ss = 0;
+        for (const v of x) ss += Math.round((v * v) / 2 ** 24);
+        const want = 1 / Math.sqrt(ss / 256 / size + 1e-5);
+        expect(Math.abs(out[0] / Q16 - want), `size ${size}, scale ${scale}`).to.be.at.most(want * 5e-5 + 1 / Q16);
+      }
+    }
+  });
+
+  it('isqrtRound: sqrt rounded to nearest, at the powers of four, around the squares and the half-way points', () => {
+    const check = (v: number) => expect(isqrtRound(v), `v = ${v}`).to.equal(Math.round(Math.sqrt(v)));
+    for (let v = 0; v < 5000; v++) check(v);
+    for (let r = 1; r < 32768; r += 37) for (const v of [r * r - 1, r * r, r * r + r, r * r + r + 1]) if (v < 2 ** 30) check(v);
+    for (let k = 0; k < 15; k++) check(4 ** k);
+    check(2 ** 30 - 1);
+  });
+
   it('matmulQ8Int: the fixed-point scaling of each group matches the float product of the same int8 values and scales', () => {
     const next = random(11);
     const n = 100;
@@ -132,19 +197,19 @@ describe('integer kernels', () => {
     const positions = 20;
     const keyCache = new Int8Array(positions * kvDim);
     const valueCache = new Int8Array(positions * kvDim);
-    const keyMax = new Int32Array(positions * nKvHeads);
-    const valueMax = new Int32Array(positions * nKvHeads);
+    const keyScale = new Uint8Array(positions * nKvHeads);
+    const valueScale = new Uint8Array(positions * nKvHeads);
     const keys: number[][] = [];
     const values: number[][] = [];
     for (let t = 0; t < positions; t++) {
       keys.push(Array.from({ length: kvDim }, () => (next() * 2 - 1) * 2));
       values.push(Array.from({ length: kvDim }, () => (next() * 2 - 1) * 2));
-      storeKvInt(keyCache, keyMax, valueCache, valueMax, toFixed(keys[t]), toFixed(values[t]), t * kvDim, t * nKvHeads, kvDim, hs);
+      storeKvInt(keyCache, keyScale, valueCache, valueScale, toFixed(keys[t]), toFixed(values[t]), kvScale, t * kvDim, t * nKvHeads, kvDim, hs);
     }
     const q = Array.from({ length: nHeads * hs }, () => (next() * 2 - 1) * 2);
     const xb = new Int32Array(nHeads * hs);
     const pos = positions - 1;
-    attentionInt(xb, toFixed(q), new Int8Array(nHeads * hs), new Int32Array(nHeads), keyCache, keyMax, valueCache, valueMax, new Int32Array(positions), table, 0, 0, pos, nHeads, hs, kvDim, 2);
+    attentionInt(xb, toFixed(q), new Int8Array(nHeads * hs), new Int32Array(nHeads), keyCache, keyScale, valueCache, valueScale, kvScale, new Int32Array(positions), table, 0, 0, pos, nHeads, hs, kvDim, 2);
     for (let h = 0; h < nHeads; h++) {
       const kvh = Math.floor(h / 2);
       const scores = keys.map((k) => q.slice(h * hs, h * hs + hs).reduce((s, v, i) => s + v * k[kvh * hs + i], 0) / Math.sqrt(hs));
