@@ -22,6 +22,7 @@ export interface BuildArgs {
   boot2?: 'safe' | 'fast' | 'quad';
   stdio?: FirmwareStdio;
   sramWeights?: boolean;
+  sramCode?: boolean;
 }
 
 interface BuildCommandArgs extends BuildArgs {
@@ -81,6 +82,10 @@ export function withBuildOptions<T>(y: Argv<T>) {
       type: 'boolean',
       describe: 'firmware: copy as many weight tensors as the SRAM left over by the state holds into SRAM at boot, read without flash wait states (default: on; --no-sram-weights keeps all in flash)',
     })
+    .option('sram-code', {
+      type: 'boolean',
+      describe: 'RP2040: run the forward pass and its kernels from SRAM (copied at boot) instead of through the XIP cache, taking that SRAM from the weights\' copies (default: on when the state leaves room)',
+    })
     .option('stdio', { choices: FIRMWARE_STDIO, describe: 'RP2040: where the firmware talks: usb (the Pico\'s own USB port, the default), uart (UART0 on GP0/GP1) or both' })
     .option('generic', { type: 'boolean', hidden: true, describe: 'do not specialize kernels (benchmark baseline)' });
 }
@@ -101,6 +106,7 @@ export function buildRequest(args: BuildArgs): BuildRequest {
     boot2: args.boot2,
     stdio: args.stdio,
     sramWeights: args.sramWeights,
+    sramCode: args.sramCode,
   };
 }
 

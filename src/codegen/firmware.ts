@@ -67,8 +67,11 @@ export function emitGenerationHeader(g: BakedGeneration, header: string): string
 `;
 }
 
-/** Copies the runtime, writes the linker script and boot2; returns the sources for the Makefile. */
-export function emitFirmwareRuntime(outDir: string, target: Target, tool: string): string[] {
+/**
+ * Copies the runtime, writes the linker script and boot2; returns the sources for the Makefile.
+ * `sramCode`: whether the plan made room for the target's SRAM code (FirmwareSpec.sramCode).
+ */
+export function emitFirmwareRuntime(outDir: string, target: Target, tool: string, sramCode: boolean): string[] {
   const fw = target.firmware;
   if (!fw) throw new Error(`target ${target.name} has no firmware description`);
   const sources = runtimeSources(fw.chip);
@@ -78,7 +81,7 @@ export function emitFirmwareRuntime(outDir: string, target: Target, tool: string
     renameSync(tmp, join(outDir, file));
   }
   writeFileAtomic(join(outDir, 'memmap.ld'), [
-    Buffer.from(rp2040LinkerScript({ flashBytes: fw.flashBytes, stackBytes: fw.stackBytes, generatedBy: tool }), 'utf8'),
+    Buffer.from(rp2040LinkerScript({ flashBytes: fw.flashBytes, stackBytes: fw.stackBytes, generatedBy: tool, sramCode: sramCode ? fw.sramCode : [] }), 'utf8'),
   ]);
   buildBoot2({ variant: fw.boot2, outFile: join(outDir, 'boot2.bin') });
   return sources.filter((f) => !f.endsWith('.h'));

@@ -121,7 +121,7 @@ export function emitProject(outDir: string, inputs: ProjectInputs): BuildInfo {
   if (firmware) {
     if (!inputs.generation) throw new Error(`a firmware for ${target.name} needs a baked generation`);
     writeText(join(outDir, 'generation.h'), emitGenerationHeader(inputs.generation, generated('The generation this firmware runs at reset.')));
-    const runtime = emitFirmwareRuntime(outDir, target, tool);
+    const runtime = emitFirmwareRuntime(outDir, target, tool, plan.buffers.some((b) => b.role === 'code'));
     const application = ['main.c', 'forward.c', 'parallel.c', 'protocol.c', 'blobs.S', ...(withTokenizer ? ['tokenizer.c'] : [])];
     writeText(join(outDir, 'Makefile'), firmwareMakefile(target, tool, runtime, application));
   } else {

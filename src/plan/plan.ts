@@ -35,6 +35,12 @@ export interface PlanOptions {
    * that they are read without flash wait states (default: true). Ignored elsewhere.
    */
   sramWeights?: boolean;
+  /**
+   * Code that runs from the state's SRAM (the firmware's forward pass and kernels, copied at
+   * boot): its size, measured from the compiled objects, and what it is. Taken before the
+   * weights' SRAM copies, which it pays more than (doc/rp2040.md).
+   */
+  sramCode?: { bytes: number; description: string };
 }
 
 export type Arithmetic = 'float' | 'integer';
@@ -46,7 +52,8 @@ const ELEMENT_BYTES: Record<ElementType, number> = { f32: 4, i8: 1, u8: 1, i32: 
 export interface PlannedBuffer {
   /** The C name of the buffer (a field of TransformerWeights or RunState). */
   name: string;
-  role: 'weights' | 'state';
+  /** code: not data but program text run from this memory (PlanOptions.sramCode) */
+  role: 'weights' | 'state' | 'code';
   element: ElementType;
   count: number;
   bytes: number;
@@ -90,6 +97,8 @@ export interface Plan {
 /** Weights are aligned for SIMD loads and cache lines; state for SIMD. */
 const WEIGHT_ALIGN = 64;
 const STATE_ALIGN = 64;
+/** Code run from SRAM: Thumb instructions and literal pools are word-aligned. */
+const CODE_ALIGN = 4;
 
 export function groupsOf(n: number, groupSize: number): number {
   return Math.ceil(n / groupSize);
@@ -97,7 +106,7 @@ export function groupsOf(n: number, groupSize: number): number {
 
 interface BufferSpec {
   name: string;
-  role: 'weights' | 'state';
+  role: 'weights' | 'state' | 'code';
   element: ElementType;
   count: number;
   description: string;
@@ -227,11 +236,14 @@ export function makePlan(target: Target, config: Config, options: PlanOptions): 
     description: e.description,
     program: true,
   }));
-  const specs = [...weightSpecs(config, options, seqLen), ...stateSpecs(config, options, seqLen), ...extra];
+  const code: BufferSpec[] = options.sramCode
+    ? [{ name: 'sram_code', role: 'code', element: 'u8', count: options.sramCode.bytes, description: options.sramCode.description }]
+    : [];
+  const specs = [...weightSpecs(config, options, seqLen), ...stateSpecs(config, options, seqLen), ...extra, ...code];
   const offsets = new Map<string, number>();
   const place = (s: BufferSpec): PlannedBuffer => {
     const memory = s.role === 'weights' ? target.placement.weights : target.placement.state;
-    const align = s.role === 'weights' ? WEIGHT_ALIGN : STATE_ALIGN;
+    const align = s.role === 'weights' ? WEIGHT_ALIGN : s.role === 'code' ? CODE_ALIGN : STATE_ALIGN;
     const key = `${memory}/${s.role}`;
     const offset = alignUp(offsets.get(key) ?? 0, align);
     const bytes = s.count * ELEMENT_BYTES[s.element];
@@ -239,13 +251,14 @@ export function makePlan(target: Target, config: Config, options: PlanOptions): 
     return { ...s, bytes, align, memory, offset };
   };
   const buffers: PlannedBuffer[] = specs.map(place);
-  for (const copy of sramCopies(target, options, buffers, offsets.get(`${target.placement.state}/state`) ?? 0, config, seqLen)) buffers.push(place(copy));
+  const codeBytes = alignUp(offsets.get(`${target.placement.state}/code`) ?? 0, CODE_ALIGN);
+  for (const copy of sramCopies(target, options, buffers, offsets.get(`${target.placement.state}/state`) ?? 0, codeBytes, config, seqLen)) buffers.push(place(copy));
   const weightsBytes = alignUp(offsets.get(`${target.placement.weights}/weights`) ?? 0, WEIGHT_ALIGN);
   const stateBytes = alignUp(offsets.get(`${target.placement.state}/state`) ?? 0, STATE_ALIGN);
   const memories: MemoryUse[] = target.memories.map((memory) => {
     const inIt = buffers.filter((b) => b.memory === memory.name);
     const used =
-      (memory.name === target.placement.weights ? weightsBytes : 0) + (memory.name === target.placement.state ? stateBytes : 0);
+      (memory.name === target.placement.weights ? weightsBytes : 0) + (memory.name === target.placement.state ? stateBytes + codeBytes : 0);
     return { memory, used, buffers: inIt };
   });
   const plan: Plan = {
@@ -321,9 +334,18 @@ function findProblems(plan: Plan, target: Target, options: PlanOptions): string[
  * tables the kernels look up over and over (the exponential's), then whatever every token reads
  * whole (matrices, their scales, the norms; the embedding table when it is also the classifier),
  * largest first so that the room left is used well; a RoPE table row or an embedding row per
- * token is not worth its SRAM. Only whole tensors, and only in the SRAM the state leaves.
+ * token is not worth its SRAM. Only whole tensors, and only in the SRAM the state and the code run
+ * from SRAM (PlanOptions.sramCode) leave.
  */
-function sramCopies(target: Target, options: PlanOptions, buffers: PlannedBuffer[], stateUsed: number, config: Config, seqLen: number): BufferSpec[] {
+function sramCopies(
+  target: Target,
+  options: PlanOptions,
+  buffers: PlannedBuffer[],
+  stateUsed: number,
+  codeBytes: number,
+  config: Config,
+  seqLen: number,
+): BufferSpec[] {
   const weightsIn = target.memories.find((m) => m.name === target.placement.weights);
   const stateIn = target.memories.find((m) => m.name === target.placement.state);
   if (options.sramWeights === false || weightsIn?.kind !== 'flash' || stateIn?.kind !== 'sram' || stateIn.bytes === null) return [];
@@ -340,7 +362,7 @@ function sramCopies(target: Target, options: PlanOptions, buffers: PlannedBuffer
   const copies: BufferSpec[] = [];
   for (const b of candidates) {
     const end = alignUp(used, STATE_ALIGN) + b.bytes;
-    if (end > stateIn.bytes) continue;
+    if (alignUp(end, STATE_ALIGN) + codeBytes > stateIn.bytes) continue;
     used = end;
     copies.push({ name: `${b.name}_sram`, role: 'state', element: b.element, count: b.count, description: `${b.name} copied to SRAM at boot`, copyOf: b.name });
   }

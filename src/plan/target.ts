@@ -58,6 +58,12 @@ export interface FirmwareSpec {
   stackBytes: number;
   /** SRAM kept for the firmware's own .data and .bss (besides the model's state). */
   ramReserveBytes: number;
+  /**
+   * Objects whose code runs from SRAM when the plan has room for it (copied at boot like .data):
+   * the forward pass and its kernels, which a flash read through a small XIP cache would
+   * otherwise fetch again on every layer, evicted by the weights streaming through the cache.
+   */
+  sramCode?: string[];
   /** The system clock the runtime sets up. */
   clockHz: number;
   uart: { index: number; txPin: number; rxPin: number; baud: number };

@@ -3,7 +3,7 @@
  * its progress; a plan that does not fit stops the build before any C is written.
  */
 import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { loadForGeneration, type WeightsPrecision } from '../engine/load.js';
 import { emitProject, readBuildInfo, writeBuildInfo, type BuildInfo } from '../codegen/project.js';
 import { formatPlan } from '../plan/format.js';
@@ -43,6 +43,8 @@ export interface BuildRequest {
   stdio?: FirmwareStdio;
   /** Firmware targets: copy weight tensors into the SRAM the state leaves (default true; PlanOptions.sramWeights). */
   sramWeights?: boolean;
+  /** Firmware targets with FirmwareSpec.sramCode: run the forward pass from SRAM when it fits (default true; PlanOptions.sramCode). */
+  sramCode?: boolean;
   /** --on-device: compile on the Pi itself over SSH (its gcc and make) instead of with the cross compiler here (src/flash/ssh-build.ts). */
   onDevice?: OnDeviceOptions;
 }
@@ -82,6 +84,7 @@ export function requestKey(req: BuildRequest, modelPath: string, tokenizerPath: 
     arithmetic: req.arithmetic ?? null,
     seqLen: req.seqLen ?? null,
     sramWeights: req.sramWeights ?? true,
+    sramCode: req.sramCode ?? true,
     threads: req.threads ?? 1,
     generic: req.generic ?? false,
     prompt: req.prompt ?? null,
@@ -127,7 +130,7 @@ export function planFor(req: BuildRequest, report: Reporter = () => {}) {
       plan = makePlan(target, loaded.model.config, { ...options, seqLen });
     }
   }
-  return { target, loaded, plan, loadSeconds: (performance.now() - started) / 1000 };
+  return { target, loaded, plan, options: { ...options, seqLen: plan.seqLen }, loadSeconds: (performance.now() - started) / 1000 };
 }
 
 export async function build(req: BuildRequest, report: Reporter): Promise<BuildResult> {
@@ -138,7 +141,9 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
     throw new UserError(`--on-device compiles a Linux program on a Raspberry Pi, and target "${req.target}" is a microcontroller's firmware: build it here, without --on-device and --host.`, 2);
   }
   report(`[1/4] loading ${req.model ?? 'the default model'}`);
-  const { target, loaded, plan, loadSeconds } = planFor(req, report);
+  const planned = planFor(req, report);
+  const { target, loaded, loadSeconds } = planned;
+  let plan = planned.plan;
   if (req.stdio !== undefined && (target.firmware?.chip !== 'rp2040' || !FIRMWARE_STDIO.includes(req.stdio))) {
     throw new UserError(
       target.firmware?.chip === 'rp2040' ? `--stdio must be one of ${FIRMWARE_STDIO.join(', ')}, got "${req.stdio}".` : `--stdio applies to rp2040 builds; ${target.name} has no choice of serial port.`,
@@ -155,12 +160,25 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
       2,
     );
   }
-  report(`[2/4] memory plan\n${formatPlan(plan)}`);
-  if (!plan.fits) throw new UserError(`the model does not fit ${target.name}:\n${plan.problems.map((p) => `  - ${p}`).join('\n')}`);
-
   const outDir = resolve(req.out ?? defaultOutDir(target.name));
-  report(`[3/4] writing the C project to ${outDir}`);
-  const emitStarted = performance.now();
+  const sramCode = target.firmware?.sramCode ?? [];
+  if (plan.fits && sramCode.length > 0 && req.sramCode !== false) {
+    requireTool(target.toolchain.cc, `to build for ${target.name}`, installHint(target.toolchain.cc));
+    report(`[2/4] memory plan: compiling ${sramCode.join(', ')} to measure the code to run from SRAM`);
+  } else {
+    report(`[2/4] memory plan`);
+  }
+  const project = (p: Plan) => ({
+    plan: p,
+    target,
+    model: loaded.model,
+    modelPath: loaded.modelPath,
+    tokenizerPath: loaded.tokenizerPath,
+    threads,
+    generic: req.generic,
+    generation,
+    request: requestKey(req, loaded.modelPath, loaded.tokenizerPath),
+  });
   const generation: BakedGeneration | undefined =
     target.output === 'firmware'
       ? {
@@ -177,17 +195,26 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
   if (generation && generation.promptTokens.length > plan.seqLen) {
     throw new UserError(`the prompt is ${generation.promptTokens.length} tokens, more than the context of ${plan.seqLen}; shorten --prompt.`, 2);
   }
-  const info = emitProject(outDir, {
-    plan,
-    target,
-    model: loaded.model,
-    modelPath: loaded.modelPath,
-    tokenizerPath: loaded.tokenizerPath,
-    threads,
-    generic: req.generic,
-    generation,
-    request: requestKey(req, loaded.modelPath, loaded.tokenizerPath),
-  });
+  if (plan.fits && sramCode.length > 0 && req.sramCode !== false) {
+    // the code's size is known once compiled: compile it with the plan as it is, then plan again
+    // with that much SRAM taken for it (the weights' copies give way: a byte of code there saves
+    // more flash reads than a byte of weights); the project is written again with that plan
+    emitProject(outDir, project(plan));
+    await runMake(outDir, { targets: sramCode });
+    const bytes = objectCodeBytes(outDir, sramCode, target.toolchain.cc) + SRAM_CODE_SLACK;
+    const withCode = makePlan(target, loaded.model.config, {
+      ...planned.options,
+      sramCode: { bytes, description: `code run from SRAM: ${sramCode.join(', ')} (measured, with ${SRAM_CODE_SLACK} bytes for veneers)` },
+    });
+    if (withCode.fits) plan = withCode;
+    else report(`      the code stays in flash: with it the SRAM would not hold the state (${withCode.problems.join(' ')})`);
+  }
+  report(formatPlan(plan));
+  if (!plan.fits) throw new UserError(`the model does not fit ${target.name}:\n${plan.problems.map((p) => `  - ${p}`).join('\n')}`);
+
+  report(`[3/4] writing the C project to ${outDir}`);
+  const emitStarted = performance.now();
+  const info = emitProject(outDir, project(plan));
   const emitSeconds = (performance.now() - emitStarted) / 1000;
 
   if (req.onDevice) return buildOnDevice(req.onDevice, { info, plan, outDir, target, report, loadSeconds, emitSeconds });
@@ -225,6 +252,22 @@ async function buildOnDevice(
   writeBuildInfo(outDir, info); // here too: monitor checks the Pi's model against this build's weights.bin and decodes with its tokenizer
   report(`built ${info.executable} (load ${built.loadSeconds.toFixed(2)} s, emit ${built.emitSeconds.toFixed(2)} s, compile on the device ${compileSeconds.toFixed(2)} s)`);
   return { info, plan: built.plan, outDir, seconds: { load: built.loadSeconds, emit: built.emitSeconds, compile: compileSeconds } };
+}
+
+/**
+ * Room in the SRAM code's share for what the objects' sizes do not show: the linker's long-branch
+ * veneers between SRAM and flash (16 bytes each on the M0+) and the second emission's own
+ * differences (the boot-time copies listed in forward_init follow the plan).
+ */
+const SRAM_CODE_SLACK = 512;
+
+/** The bytes of code (.text sections, -ffunction-sections' included) in compiled objects. */
+function objectCodeBytes(dir: string, objects: string[], cc: string): number {
+  let total = 0;
+  for (const o of objects) {
+    for (const [name, s] of readSectionSizes(join(dir, o), cc)) if (name === '.text' || name.startsWith('.text.')) total += s.bytes;
+  }
+  return total;
 }
 
 /** How to get a target's C compiler, for the message when it is missing. */

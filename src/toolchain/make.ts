@@ -10,6 +10,8 @@ export interface MakeOptions {
   /** Called with a short line per step ("compiling forward.c"). */
   onStep?: (line: string) => void;
   jobs?: number;
+  /** What to make (default: the Makefile's first target, the program). */
+  targets?: string[];
 }
 
 /** Checks that a program runs (`--version`), for a clear message when a toolchain is missing. */
@@ -30,7 +32,7 @@ export function makeStep(line: string): string | undefined {
 export async function runMake(dir: string, options: MakeOptions = {}): Promise<void> {
   requireTool('make', 'to build the generated C project', 'apt-get install build-essential (Debian/Ubuntu), xcode-select --install (macOS)');
   const jobs = options.jobs ?? 2;
-  const child = spawn('make', ['-C', dir, `-j${jobs}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('make', ['-C', dir, `-j${jobs}`, ...(options.targets ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   const onLine = (line: string) => {
     output.push(line);

@@ -31,9 +31,12 @@ export function comparePlanWithSections(
   const bss = sections.get('.bss')?.bytes ?? 0;
   const flashUsed = [...sections.entries()].filter(([, s]) => s.address >= 0x10000000 && s.address < 0x11000000).reduce((n, [, s]) => n + s.bytes, 0);
   const ramUsed = [...sections.entries()].filter(([name, s]) => s.address >= 0x20000000 && s.address < 0x20042000 && name !== '.stack').reduce((n, [, s]) => n + s.bytes, 0);
+  const code = plan.buffers.find((b) => b.role === 'code');
+  const sramText = sections.get('.sram_text')?.bytes ?? 0;
   const rows = [
     ['weights (in flash)', formatBytes(plan.weightsBytes), weights ? formatBytes(weights.bytes) : 'not found'],
     ['run state (in SRAM, .bss)', formatBytes(plan.stateBytes), `${formatBytes(bss)} (.bss, with the firmware's own)`],
+    ...(code ? [['code run from SRAM (.sram_text)', formatBytes(code.bytes), formatBytes(sramText)]] : []),
     ['flash, all sections', '', formatBytes(flashUsed)],
     ['SRAM, all sections', '', formatBytes(ramUsed)],
   ];
@@ -46,6 +49,10 @@ export function comparePlanWithSections(
     throw new UserError(
       `${elf}: .bss holds ${bss} bytes, more than the plan's ${plan.stateBytes} bytes of state and the ${ramReserveBytes} bytes kept for the firmware (a bug in the plan).`,
     );
+  }
+  // the measured objects plus room for veneers: the linker's section must not be larger
+  if (code && sramText > code.bytes) {
+    throw new UserError(`${elf}: .sram_text holds ${sramText} bytes, more than the ${code.bytes} bytes the plan measured for it (a bug in the build).`);
   }
   return `plan against the linker (${elf}):\n${formatTable(['', 'plan', 'linker'], rows, { align: ['left', 'right', 'right'], indent: '  ' })}`;
 }

@@ -12,6 +12,7 @@
  */
 import { expect } from 'chai';
 import { join } from 'node:path';
+import { readElfFunctions } from '../../src/emulator/elf-symbols.js';
 import { Rp2040Emulator } from '../../src/emulator/rp2040.js';
 import { loadForGeneration } from '../../src/engine/load.js';
 import { decodeFrame, encodeMessage, FrameDecoder, type Done, type Generate, type Hello, type Message, type TokenMessage } from '../../src/serial/protocol.js';
@@ -58,6 +59,13 @@ async function generate(emu: Rp2040Emulator, request: Omit<Generate, 'type'>, ma
   return { tokens: said.filter((m): m is TokenMessage => m.type === 'token'), done: said.find(isDone)!, cycles: emu.cycles - startCycles };
 }
 
+/** Where the linker put a function (its first byte). */
+function symbolAddress(elf: string, name: string): number {
+  const f = readElfFunctions(elf).functions.find((x) => x.name === name);
+  if (!f) throw new Error(`${elf} has no function ${name}`);
+  return f.address;
+}
+
 function idLines(tokens: TokenMessage[]): string[] {
   return tokens.map((t) => `${t.generated ? 'G' : 'P'} ${t.token}`);
 }
@@ -69,9 +77,9 @@ describe('rp2040 firmware: generation requests over the emulated UART, against t
   // the same firmware with a shorter context, to run to its end in reasonable time
   const shortContext = join(tmp.dir, 'short-context');
   const SHORT_SEQ_LEN = 96;
-  // the serving firmware again, all its weights left in flash (--no-sram-weights)
+  // the serving firmware again, all its weights and code left in flash (--no-sram-weights --no-sram-code)
   const flashOnly = join(tmp.dir, 'flash-only');
-  let modelledMisses = 0;
+  let xipRun = { misses: 0, codeMisses: 0 };
   const loaded = loadForGeneration({ ...stories, weights: 'q8_0' });
   const prompt = loaded.tokenizer.encode(PROMPT, true, false);
   const sampling = { temperature: 1, topp: 0.9, seed: 7 };
@@ -82,7 +90,7 @@ describe('rp2040 firmware: generation requests over the emulated UART, against t
     // UART0 (the firmware's default is USB); the default kernels, the integer ones the engine below runs
     await build({ target: 'rp2040', ...stories, steps: 0, stdio: 'uart', seqLen: 256, out: serving }, () => {});
     await build({ target: 'rp2040', ...stories, steps: 0, stdio: 'uart', seqLen: SHORT_SEQ_LEN, out: shortContext }, () => {});
-    await build({ target: 'rp2040', ...stories, steps: 0, stdio: 'uart', seqLen: 256, sramWeights: false, out: flashOnly }, () => {});
+    await build({ target: 'rp2040', ...stories, steps: 0, stdio: 'uart', seqLen: 256, sramWeights: false, sramCode: false, out: flashOnly }, () => {});
   });
   after(() => tmp.cleanup());
 
@@ -120,7 +128,7 @@ describe('rp2040 firmware: generation requests over the emulated UART, against t
     expect(xip.misses).to.be.greaterThan(0);
     expect(xip.hitRate).to.be.within(0.9, 1);
     expect(xip.stallCycles).to.equal(xip.misses * 384);
-    modelledMisses = xip.misses;
+    xipRun = { misses: xip.misses, codeMisses: xip.fetch.misses };
     expect(modelled.cycles).to.be.greaterThan(plain.cycles + xip.stallCycles * 0.9);
     const profile = emu.profile!;
     expect(profile.inlineInfo).to.equal(true);
@@ -130,15 +138,20 @@ describe('rp2040 firmware: generation requests over the emulated UART, against t
     expect(profile.shares.matmul + profile.shares.attention + profile.shares.rest + profile.shares.unattributed).to.be.closeTo(1, 1e-9);
   });
 
-  it('weights copied to SRAM at boot (the default at --seq-len 256) are the same weights, read without flash misses', async () => {
+  it('weights and code copied to SRAM at boot (the default at --seq-len 256) are the same, read without flash misses', async () => {
     const emu = await Rp2040Emulator.load(join(flashOnly, 'firmware.uf2'), { xipModel: true });
     await boot(emu);
     emu.resetCounters();
     const fromFlash = await generate(emu, request(2, steps), 1500);
     expect(idLines(fromFlash.tokens)).to.deep.equal(idLines(plain.tokens));
     // w1 and w2 alone are 110 KiB of the 289 KiB read per token: far fewer line fills with them in SRAM
-    expect(modelledMisses).to.be.greaterThan(0);
-    expect(emu.xipReport!.misses).to.be.greaterThan(modelledMisses * 1.3);
+    expect(xipRun.misses).to.be.greaterThan(0);
+    expect(emu.xipReport!.misses).to.be.greaterThan(xipRun.misses * 1.3);
+    // the forward pass runs from SRAM in the default build, from flash in this one: its
+    // instruction fetches stop missing (the rest, libgcc and the runtime, a fraction of them)
+    expect(symbolAddress(join(serving, 'firmware.elf'), 'forward')).to.be.within(0x20000000, 0x20042000);
+    expect(symbolAddress(join(flashOnly, 'firmware.elf'), 'forward')).to.be.within(0x10000000, 0x11000000);
+    expect(emu.xipReport!.fetch.misses).to.be.greaterThan(xipRun.codeMisses * 4);
   });
 
   it('runs to the end of the context (--seq-len 96): stops at SEQ_LEN, says so, and serves the next request', async () => {

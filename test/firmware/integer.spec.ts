@@ -53,10 +53,16 @@ describe('rp2040 target, integer arithmetic (the default): firmware against the 
     expect(generated.slice(0, 20)).to.deep.equal(golden.generated.slice(0, 20));
   });
 
-  it('sampled, 64 tokens at seq_len 512 (the whole context in SRAM): the engine\'s tokens', async () => {
-    const { plan, output } = await runFirmware('sampled', { prompt: 'One day', steps: 64, temperature: 1, topp: 0.9, seed: 42n });
+  it('sampled, 64 tokens at seq_len 512 (the whole context in SRAM, and the forward pass\'s code): the engine\'s tokens', async () => {
+    const { plan, output, log } = await runFirmware('sampled', { prompt: 'One day', steps: 64, temperature: 1, topp: 0.9, seed: 42n });
     // the int8 KV cache holds llama2.c's whole context where float32 fits about 170 positions
     expect(plan.seqLen).to.equal(512);
+    // with its one-byte scales it leaves room for the code, measured before the plan is final
+    const code = plan.buffers.find((b) => b.role === 'code')!;
+    expect(code).to.include({ name: 'sram_code', memory: 'sram' });
+    expect(code.bytes).to.be.within(4096, 64 * 1024);
+    expect(log.join('\n')).to.match(/compiling forward\.o, dot_q8\.o, divider\.o to measure the code to run from SRAM/);
+    expect(log.join('\n')).to.match(/code run from SRAM \(\.sram_text\) +[\d.]+ KiB +[\d.]+ KiB/);
     const engine = runEngine(loaded.model, loaded.tokenizer.encode('One day', true, false), 64, { temperature: 1, topp: 0.9, seed: 42 }, 0, { arithmetic: 'integer' });
     expect(idLines(output)).to.deep.equal(engine.idLines);
     expect(output).to.match(/achieved tok\/s: \d+\.\d\d \(64 tokens, \d+ cycles per token at 133 MHz\)/);

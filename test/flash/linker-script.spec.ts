@@ -21,7 +21,7 @@ function sections(elf: string): Section[] {
 }
 
 /** Links crt0.S and boot2 with a C file that stands in for the runtime and the application. */
-function link(dir: string, script: string, c: string, extraAssembly = ''): { status: number; stderr: string; elf: string } {
+function link(dir: string, script: string, c: string, extraAssembly = '', objects: string[] = []): { status: number; stderr: string; elf: string } {
   writeFileSync(join(dir, 'memmap.ld'), script);
   buildBoot2({ outFile: join(dir, 'boot2.bin') });
   for (const f of ['crt0.S', 'boot2_image.S']) copyFileSync(join(firmwareDir(), f), join(dir, f));
@@ -38,7 +38,7 @@ ${c}`,
   const result = spawnSync(
     'arm-none-eabi-gcc',
     ['-mcpu=cortex-m0plus', '-mthumb', '-O2', '-nostartfiles', '-ffunction-sections', '-fdata-sections', '-Tmemmap.ld', '-Wl,--gc-sections',
-      '-o', elf, 'crt0.S', 'boot2_image.S', 'app.c', 'blob.S'],
+      '-o', elf, 'crt0.S', 'boot2_image.S', 'app.c', 'blob.S', ...objects],
     { cwd: dir, encoding: 'utf8' },
   );
   return { status: result.status ?? 1, stderr: result.stderr, elf };
@@ -96,6 +96,31 @@ model_weights:
       const bss = byName.get('.bss')!;
       expect(bss.vma).to.be.at.least(0x20000000);
       expect(bss.size).to.be.at.least(4000);
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('puts the code of the objects named in sramCode in .sram_text (SRAM, loaded from flash), the rest in .text', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      writeFileSync(join(dir, 'hot.c'), 'int hot(int x) { return x * 3 + 1; }\n');
+      const cc = spawnSync('arm-none-eabi-gcc', ['-mcpu=cortex-m0plus', '-mthumb', '-O2', '-ffunction-sections', '-c', '-o', 'hot.o', 'hot.c'], { cwd: dir, encoding: 'utf8' });
+      expect(cc.status, cc.stderr).to.equal(0);
+      const script = rp2040LinkerScript({ sramCode: ['hot.o'] });
+      expect(script).to.contain('EXCLUDE_FILE(*hot.o) .text');
+      const result = link(dir, script, `int hot(int x);\nint main(void) { return hot(2); }`, '', ['hot.o']);
+      expect(result.status, result.stderr).to.equal(0);
+      const byName = new Map(sections(result.elf).map((s) => [s.name, s]));
+      const sramText = byName.get('.sram_text')!;
+      expect(sramText.vma).to.be.within(0x20000000, 0x20042000);
+      expect(sramText.lma).to.be.within(0x10000000, 0x10200000); // crt0 copies it from there
+      expect(sramText.size).to.be.at.least(4);
+      const nm = spawnSync('arm-none-eabi-nm', [result.elf], { encoding: 'utf8' }).stdout;
+      const address = (name: string) => parseInt(new RegExp(`^([0-9a-f]+) T ${name}$`, 'm').exec(nm)![1], 16);
+      expect(address('hot')).to.be.within(sramText.vma, sramText.vma + sramText.size);
+      expect(address('main')).to.be.within(0x10000100, 0x10200000);
+      expect(() => rp2040LinkerScript({ sramCode: ['*'] })).to.throw(/not an object file name/);
     } finally {
       cleanup();
     }

@@ -104,6 +104,23 @@ describe('plan: weights copied to SRAM on a board that reads them from flash', (
     expect(copies(makePlan(rp2040, stories260K, { ...integer, seqLen: 128, sramWeights: false }))).to.deep.equal([]);
   });
 
+  it('takes the SRAM of code run from there before the weights\' copies, and lists it', () => {
+    const code = { bytes: 18_000, description: 'code run from SRAM: forward.o' };
+    const copied = (p: ReturnType<typeof makePlan>) => copies(p).reduce((s, b) => s + b.bytes, 0);
+    const without = makePlan(rp2040, stories260K, { ...integer, seqLen: 256 });
+    const withCode = makePlan(rp2040, stories260K, { ...integer, seqLen: 256, sramCode: code });
+    expect(withCode.buffers.find((b) => b.role === 'code')).to.include({ name: 'sram_code', memory: 'sram', bytes: 18_000 });
+    expect(withCode.stateBytes).to.be.below(without.stateBytes); // the RunState holds fewer copies; the code is not in it
+    expect(copied(withCode)).to.be.below(copied(without));
+    const sram = withCode.memories.find((m) => m.memory.name === 'sram')!;
+    expect(sram.used).to.equal(withCode.stateBytes + 18_000);
+    expect(sram.used).to.be.at.most(sram.memory.bytes!);
+    expect(formatPlan(withCode)).to.match(/sram_code +sram \(code\) +18,000 .* code run from SRAM: forward\.o/);
+    // the whole context with its one-byte KV scale codes leaves room for it
+    expect(makePlan(rp2040, stories260K, { ...integer, sramCode: code }).fits).to.equal(true);
+    expect(makePlan(rp2040, stories260K, { ...integer, sramCode: { ...code, bytes: 200_000 } }).fits).to.equal(false);
+  });
+
   it('never copies on a target whose weights are in RAM already', () => {
     expect(copies(makePlan(loadTarget('host'), stories260K, { weights: 'q8_0', groupSize: 64, sharedClassifier: true }))).to.deep.equal([]);
   });
