@@ -49,7 +49,12 @@ function statistics(output: string) {
   return { tokensPerSecond: Number(m[1]), positions: Number(m[2]), cycles: Number(m[3]) };
 }
 
-async function measure(dir: string, name: string, quant: WeightPrecision, options: { groupSize?: number; arithmetic?: Arithmetic; boot2?: 'safe' | 'fast' | 'quad'; seqLen?: number } = {}): Promise<Row> {
+async function measure(
+  dir: string,
+  name: string,
+  quant: WeightPrecision,
+  options: { groupSize?: number; arithmetic?: Arithmetic; boot2?: 'safe' | 'fast' | 'quad'; seqLen?: number; sramCode?: boolean } = {},
+): Promise<Row> {
   const out = join(dir, name.replace(/[^a-z0-9]+/gi, '-'));
   const built = await build(
     { target: 'rp2040', model: 'stories260K.bin', quant, ...options, prompt: 'Once upon a time', steps: STEPS, temperature: 0, exitAfterGeneration: true, stdio: 'uart', out },
@@ -81,14 +86,27 @@ async function measure(dir: string, name: string, quant: WeightPrecision, option
   };
 }
 
+/** `npm run bench -- rp2040`: every build below against fp32; `-- rp2040-integer`: the integer builds only (ten minutes instead of fifty), against the default build with its code left in flash. */
 export async function benchRp2040(): Promise<void> {
+  await benchRows(true);
+}
+
+export async function benchRp2040Integer(): Promise<void> {
+  await benchRows(false);
+}
+
+async function benchRows(floatRows: boolean): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'llama2-embed-bench-rp2040-'));
   try {
     const rows: Row[] = [];
-    rows.push(await measure(dir, 'fp32 (baseline)', 'f32'));
-    rows.push(await measure(dir, 'Q8_0, group size 64, float kernels', 'q8_0', { arithmetic: 'float' }));
-    rows.push(await measure(dir, 'Q8_0, group size 4, float kernels', 'q8_0', { groupSize: 4, arithmetic: 'float' }));
-    rows.push(await measure(dir, 'mixed (Q8_0 embedding, Q4_0 layers), group size 32', 'mixed'));
+    if (floatRows) {
+      rows.push(await measure(dir, 'fp32 (baseline)', 'f32'));
+      rows.push(await measure(dir, 'Q8_0, group size 64, float kernels', 'q8_0', { arithmetic: 'float' }));
+      rows.push(await measure(dir, 'Q8_0, group size 4, float kernels', 'q8_0', { groupSize: 4, arithmetic: 'float' }));
+      rows.push(await measure(dir, 'mixed (Q8_0 embedding, Q4_0 layers), group size 32', 'mixed'));
+    } else {
+      rows.push(await measure(dir, 'quad boot2, code in flash (baseline: --no-sram-code)', 'q8_0', { arithmetic: 'integer', boot2: 'quad', sramCode: false }));
+    }
     // the default build, and the same with the dual-output and quad boot2 (fewer stall cycles per XIP miss)
     rows.push(await measure(dir, 'Q8_0, integer kernels (the default)', 'q8_0', { arithmetic: 'integer' }));
     rows.push(await measure(dir, 'Q8_0, integer kernels, fast boot2', 'q8_0', { arithmetic: 'integer', boot2: 'fast' }));
@@ -116,7 +134,7 @@ export async function benchRp2040(): Promise<void> {
           `  ${''.padEnd(width)}   ${r.arithmetic} kernels, seq_len ${r.seqLen}, ${r.timed} tokens timed; flash ${kib(r.flashBytes)} (weights ${kib(r.weightsBytes)}), SRAM ${kib(r.sramBytes)} (weights copied there ${kib(r.sramWeightsBytes)}); emulated at ${r.emulatedMHz.toFixed(0)} MHz\n`,
       );
     }
-    const main = rows[1];
+    const main = rows.find((r) => r.name.includes('(the default)'))!;
     process.stdout.write(`\nWhere the cycles go (${main.name}, XIP model):\n${formatProfile(main.profile, 14).replace(/^/gm, '  ')}\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
