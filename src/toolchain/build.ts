@@ -5,11 +5,12 @@
 import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadForGeneration, type WeightsPrecision } from '../engine/load.js';
-import { emitProject, readBuildInfo, writeBuildInfo, type BuildInfo } from '../codegen/project.js';
+import { emitProject, readBuildInfo, writeBuildInfo, type BuildInfo, type ProjectInputs } from '../codegen/project.js';
 import { formatPlan } from '../plan/format.js';
-import { longestFittingSeqLen, makePlan, type Arithmetic, type Plan } from '../plan/plan.js';
+import { longestFittingSeqLen, makePlan, type Arithmetic, type Plan, type PlanOptions } from '../plan/plan.js';
 import { FIRMWARE_STDIO, loadTarget, withFirmwareOptions, type FirmwareStdio } from '../plan/target.js';
 import { UserError } from '../util/errors.js';
+import { formatBytes } from '../util/progress.js';
 import { comparePlanWithSections, readSectionSizes } from './sections.js';
 import { finishFirmware, type BakedGeneration } from '../codegen/firmware.js';
 import { requireTool, runMake } from './make.js';
@@ -161,24 +162,6 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
     );
   }
   const outDir = resolve(req.out ?? defaultOutDir(target.name));
-  const sramCode = target.firmware?.sramCode ?? [];
-  if (plan.fits && sramCode.length > 0 && req.sramCode !== false) {
-    requireTool(target.toolchain.cc, `to build for ${target.name}`, installHint(target.toolchain.cc));
-    report(`[2/4] memory plan: compiling ${sramCode.join(', ')} to measure the code to run from SRAM`);
-  } else {
-    report(`[2/4] memory plan`);
-  }
-  const project = (p: Plan) => ({
-    plan: p,
-    target,
-    model: loaded.model,
-    modelPath: loaded.modelPath,
-    tokenizerPath: loaded.tokenizerPath,
-    threads,
-    generic: req.generic,
-    generation,
-    request: requestKey(req, loaded.modelPath, loaded.tokenizerPath),
-  });
   const generation: BakedGeneration | undefined =
     target.output === 'firmware'
       ? {
@@ -195,19 +178,24 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
   if (generation && generation.promptTokens.length > plan.seqLen) {
     throw new UserError(`the prompt is ${generation.promptTokens.length} tokens, more than the context of ${plan.seqLen}; shorten --prompt.`, 2);
   }
-  if (plan.fits && sramCode.length > 0 && req.sramCode !== false) {
-    // the code's size is known once compiled: compile it with the plan as it is, then plan again
-    // with that much SRAM taken for it (the weights' copies give way: a byte of code there saves
-    // more flash reads than a byte of weights); the project is written again with that plan
-    emitProject(outDir, project(plan));
-    await runMake(outDir, { targets: sramCode });
-    const bytes = objectCodeBytes(outDir, sramCode, target.toolchain.cc) + SRAM_CODE_SLACK;
-    const withCode = makePlan(target, loaded.model.config, {
-      ...planned.options,
-      sramCode: { bytes, description: `code run from SRAM: ${sramCode.join(', ')} (measured, with ${SRAM_CODE_SLACK} bytes for veneers)` },
-    });
-    if (withCode.fits) plan = withCode;
-    else report(`      the code stays in flash: with it the SRAM would not hold the state (${withCode.problems.join(' ')})`);
+  const project = (p: Plan): ProjectInputs => ({
+    plan: p,
+    target,
+    model: loaded.model,
+    modelPath: loaded.modelPath,
+    tokenizerPath: loaded.tokenizerPath,
+    threads,
+    generic: req.generic,
+    generation,
+    request: requestKey(req, loaded.modelPath, loaded.tokenizerPath),
+  });
+  const sramCode = req.sramCode === false ? [] : (target.firmware?.sramCode ?? []);
+  if (plan.fits && sramCode.length > 0) {
+    requireTool(target.toolchain.cc, `to build for ${target.name}`, installHint(target.toolchain.cc));
+    report(`[2/4] memory plan: compiling ${sramCode.join(', ')} to measure the code to run from SRAM`);
+    plan = await planWithSramCode(outDir, sramCode, project(plan), planned.options, report);
+  } else {
+    report('[2/4] memory plan');
   }
   report(formatPlan(plan));
   if (!plan.fits) throw new UserError(`the model does not fit ${target.name}:\n${plan.problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -252,6 +240,27 @@ async function buildOnDevice(
   writeBuildInfo(outDir, info); // here too: monitor checks the Pi's model against this build's weights.bin and decodes with its tokenizer
   report(`built ${info.executable} (load ${built.loadSeconds.toFixed(2)} s, emit ${built.emitSeconds.toFixed(2)} s, compile on the device ${compileSeconds.toFixed(2)} s)`);
   return { info, plan: built.plan, outDir, seconds: { load: built.loadSeconds, emit: built.emitSeconds, compile: compileSeconds } };
+}
+
+/**
+ * The plan with the code of `objects` in SRAM (FirmwareSpec.sramCode), or the plan as it was when
+ * the state leaves no room for it. The code's size is known once compiled: the project is written
+ * and those objects compiled with the plan as it is, then the plan is made again with that much
+ * SRAM taken first (the weights' copies give way: a byte of code there saves more flash reads than
+ * a byte of weights). The caller writes the project again with the plan returned.
+ */
+async function planWithSramCode(outDir: string, objects: string[], inputs: ProjectInputs, options: PlanOptions, report: Reporter): Promise<Plan> {
+  const { plan, target } = inputs;
+  emitProject(outDir, inputs);
+  await runMake(outDir, { targets: objects });
+  const bytes = objectCodeBytes(outDir, objects, target.toolchain.cc) + SRAM_CODE_SLACK;
+  const withCode = makePlan(target, plan.config, {
+    ...options,
+    sramCode: { bytes, description: `code run from SRAM: ${objects.join(', ')} (measured, with ${SRAM_CODE_SLACK} bytes for veneers)` },
+  });
+  if (withCode.fits) return withCode;
+  report(`      the code (${formatBytes(bytes)}) stays in flash: with it the SRAM would not hold the state (${withCode.problems.join(' ')})`);
+  return plan;
 }
 
 /**
