@@ -5,7 +5,7 @@
  * build times; and weight bytes streamed per second against the machine's read bandwidth.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeCheckpoint } from '../src/checkpoint/write.js';
@@ -43,10 +43,25 @@ function interleaved(configs: { program: string; threads: number }[], steps: num
   return rates.map((r) => ({ tokensPerSecond: median(r), best: Math.max(...r) }));
 }
 
-function streamBandwidth(dir: string): number {
+/** The largest CPU cache (Linux sysfs), or undefined where it cannot be read. */
+function lastLevelCacheBytes(): number | undefined {
+  const base = '/sys/devices/system/cpu/cpu0/cache';
+  try {
+    const sizes = readdirSync(base)
+      .filter((d) => d.startsWith('index'))
+      .map((d) => /^(\d+)K$/.exec(readFileSync(join(base, d, 'size'), 'utf8').trim()))
+      .map((m) => (m ? Number(m[1]) * 1024 : 0));
+    return sizes.length ? Math.max(...sizes) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Bytes per second that `threads` threads read streaming through memory (bench/stream.c). */
+function streamBandwidth(dir: string, threads: number): number {
   const exe = join(dir, 'stream');
-  execFileSync('cc', ['-O2', '-o', exe, join(projectRoot(), 'bench', 'stream.c')]);
-  return Number(execFileSync(exe, { encoding: 'utf8' }).trim());
+  execFileSync('cc', ['-O2', '-pthread', '-o', exe, join(projectRoot(), 'bench', 'stream.c')]);
+  return Number(execFileSync(exe, [String(threads)], { encoding: 'utf8' }).trim());
 }
 
 async function buildQuiet(req: BuildRequest) {
@@ -60,8 +75,11 @@ function line(cells: string[], widths: number[]): string {
 export async function benchHost(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'llama2-embed-bench-'));
   try {
-    const bandwidth = streamBandwidth(dir);
+    const bandwidth = streamBandwidth(dir, 1);
+    const bandwidth2 = streamBandwidth(dir, 2);
     const rows: string[][] = [];
+    const ceilings: string[] = [];
+    const llc = lastLevelCacheBytes();
     const models: { name: string; checkpoint: string; tokenizer: string; steps: number; config?: Config }[] = [
       { name: 'stories260K', checkpoint: locateModelFile('stories260K.bin'), tokenizer: locateModelFile('tok512.bin'), steps: 256 },
     ];
@@ -99,16 +117,25 @@ export async function benchHost(): Promise<void> {
           `${run.tokensPerSecond.toFixed(1)} tok/s`,
           ratio,
           `best ${run.best.toFixed(1)}${bestRatio ? ` (${bestRatio})` : ''}`,
-          `${formatBytes(weightBytes * run.tokensPerSecond)}/s weights (${((100 * weightBytes * run.tokensPerSecond) / bandwidth).toFixed(0)}% of stream)`,
+          `${formatBytes(weightBytes * run.tokensPerSecond)}/s weights (${((100 * weightBytes * run.tokensPerSecond) / (run === s2 ? bandwidth2 : bandwidth)).toFixed(0)}% of the ${run === s2 ? 2 : 1}-thread stream)`,
         ]);
+      }
+      // every token reads all the weights: when they do not fit the caches, two threads cannot go
+      // faster than the memory lets two threads read
+      if (llc !== undefined && weightBytes > llc) {
+        const ceiling = bandwidth2 / (weightBytes * s1.tokensPerSecond);
+        ceilings.push(`${m.name}: ${ceiling.toFixed(2)}× (${formatBytes(weightBytes)} of weights, larger than the ${formatBytes(llc)} cache; 1 thread streams ${formatBytes(weightBytes * s1.tokensPerSecond)}/s of them)`);
       }
       rows.push([`${m.name} build (quantize, plan, emit, compile)`, `${buildSeconds.toFixed(1)} s`, '', '', '']);
     }
     const widths = [0, 1, 2, 3, 4].map((i) => Math.max(...rows.map((r) => r[i].length)));
     process.stdout.write(
-      `\ngenerated host program (streaming-read bandwidth of this machine: ${formatBytes(bandwidth)}/s; tok/s: the median of 7 interleaved rounds, and the best round)\n`,
+      `\ngenerated host program (streaming-read bandwidth of this machine: ${formatBytes(bandwidth)}/s with 1 thread, ${formatBytes(bandwidth2)}/s with 2; tok/s: the median of 7 interleaved rounds, and the best round)\n`,
     );
     for (const r of rows) process.stdout.write(`${line(r, widths)}\n`);
+    if (ceilings.length > 0) {
+      process.stdout.write(`  the most 2 threads can gain where the weights come from memory (2-thread stream / 1 thread's weight bytes per second):\n${ceilings.map((c) => `    ${c}\n`).join('')}`);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
