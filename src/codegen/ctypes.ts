@@ -6,7 +6,7 @@
  * literals whose C type depends on where they are used.
  */
 export type ScalarType = 'f32' | 'f64' | 'i32' | 'u32' | 'u64' | 'bool' | 'void' | 'intlit' | 'floatlit';
-export type ElementType = 'f32' | 'i8' | 'i32' | 'u8' | 'u64';
+export type ElementType = 'f32' | 'i8' | 'i16' | 'i32' | 'u8' | 'u64';
 export type ArrayType = `${ElementType}[]`;
 export type KernelType = ScalarType | ArrayType;
 
@@ -20,6 +20,7 @@ const FROM_TS: Record<string, KernelType> = {
   void: 'void',
   Float32Array: 'f32[]',
   Int8Array: 'i8[]',
+  Int16Array: 'i16[]',
   Int32Array: 'i32[]',
   Uint8Array: 'u8[]',
   BigUint64Array: 'u64[]',
@@ -47,6 +48,7 @@ const C_SCALAR: Record<ScalarType, string> = {
 const C_ELEMENT: Record<ElementType, string> = {
   f32: 'float',
   i8: 'int8_t',
+  i16: 'int16_t',
   i32: 'int32_t',
   u8: 'uint8_t',
   u64: 'uint64_t',
@@ -60,7 +62,7 @@ export function elementOf(t: ArrayType): ElementType {
   return t.slice(0, -2) as ElementType;
 }
 
-/** The scalar type of an array element once loaded (int8 and uint8 promote to int, as in C). */
+/** The scalar type of an array element once loaded (int8, int16 and uint8 promote to int, as in C). */
 export function loadedType(e: ElementType): ScalarType {
   if (e === 'f32') return 'f32';
   if (e === 'u64') return 'u64';

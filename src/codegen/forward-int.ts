@@ -33,7 +33,7 @@ export function emitForwardInt(plan: Plan, model: FixedModel, kernels: KernelSet
 }
 
 /* xout (${rows}, Q16.16) = W (${rows} x ${cols}, Q8_0, scales shifted by ${shift}) · x (quantized in xq, xm) */
-static void ${name}(int32_t* xout, const int8_t* xq, const int32_t* xm, const int8_t* wq, const int32_t* ws) {
+static void ${name}(int32_t* xout, const int8_t* xq, const int32_t* xm, const int8_t* wq, const int16_t* ws) {
     if (!parallel_worth(${rows} * ${cols})) {
         ${whole}(xout, xq, xm, wq, ws);
     } else {
@@ -121,7 +121,7 @@ typedef struct {
     const int8_t* xq;
     const int32_t* xm;
     const int8_t* wq;
-    const int32_t* ws;
+    const int16_t* ws;
 } MatmulQ8IntJob;
 
 ${[...wrappers.values()].join('\n')}

@@ -19,7 +19,7 @@ import type { KernelSet } from './kernel-set.js';
  */
 const PER_ROW_FROM_COLS = 512;
 
-const C_ELEMENT: Record<PlannedBuffer['element'], string> = { f32: 'float', i8: 'int8_t', u8: 'uint8_t', i32: 'int32_t', u64: 'uint64_t' };
+const C_ELEMENT: Record<PlannedBuffer['element'], string> = { f32: 'float', i8: 'int8_t', u8: 'uint8_t', i16: 'int16_t', i32: 'int32_t', u64: 'uint64_t' };
 
 /** One matrix of the model, as the forward pass multiplies by it. */
 interface MatrixUse {

@@ -7,7 +7,7 @@ import type { i32 } from './types.js';
 
 /**
  * xout (d values, Q16.16) = W (d × n, Q8_0) · x, with x quantized by quantizeQ8Int (xq, xm).
- * The weight scales are fixed point: ws = round(scale / 127 · 2^scaleShift) (src/quant/fixed-point.ts),
+ * The weight scales are fixed point in 16 bits: ws = round(scale / 127 · 2^scaleShift) (src/quant/fixed-point.ts),
  * so one group adds dot · M · scale / 127 in Q16.16, computed as
  * mulShr(ws, mulShr(dot, M, 16), scaleShift - 16), ws first: below 2^15, it makes the product a
  * short one on the M0+. Groups are added in order, rows four at a time.
@@ -17,7 +17,7 @@ export function matmulQ8Int(
   xq: Int8Array,
   xm: Int32Array,
   wq: Int8Array,
-  ws: Int32Array,
+  ws: Int16Array,
   n: i32,
   d: i32,
   groupSize: i32,
@@ -65,7 +65,7 @@ export function matmulQ8Int(
 }
 
 /** x (dim values, Q16.16) ← the embedding row of `token`: wq · 127 · ws / 2^(scaleShift - 16). */
-export function embedQ8Int(x: Int32Array, wq: Int8Array, ws: Int32Array, token: i32, dim: i32, groupSize: i32, scaleShift: i32): void {
+export function embedQ8Int(x: Int32Array, wq: Int8Array, ws: Int16Array, token: i32, dim: i32, groupSize: i32, scaleShift: i32): void {
   const groups: i32 = idiv(dim + groupSize - 1, groupSize);
   const row: i32 = token * dim;
   for (let j: i32 = 0; j < dim; j++) {

@@ -46,8 +46,8 @@ export interface PlanOptions {
 export type Arithmetic = 'float' | 'integer';
 export const ARITHMETICS: readonly Arithmetic[] = ['float', 'integer'];
 
-export type ElementType = 'f32' | 'i8' | 'u8' | 'i32' | 'u64';
-const ELEMENT_BYTES: Record<ElementType, number> = { f32: 4, i8: 1, u8: 1, i32: 4, u64: 8 };
+export type ElementType = 'f32' | 'i8' | 'u8' | 'i16' | 'i32' | 'u64';
+const ELEMENT_BYTES: Record<ElementType, number> = { f32: 4, i8: 1, u8: 1, i16: 2, i32: 4, u64: 8 };
 
 export interface PlannedBuffer {
   /** The C name of the buffer (a field of TransformerWeights or RunState). */
@@ -138,7 +138,7 @@ function weightSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpec[] {
     specs.push({
       name: `${name}_scales`,
       role: 'weights',
-      element: integer ? 'i32' : 'f32',
+      element: integer ? 'i16' : 'f32',
       count: layers * rows * groupsOf(cols, gs),
       description: `${what}, scales (${shape(layers, rows, groupsOf(cols, gs))})`,
       matrix: dtype,

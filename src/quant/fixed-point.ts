@@ -4,7 +4,8 @@
  *
  * - Group scales: ws = round(scale / 127 · 2^shift), one `shift` per kind of matrix (the same for
  *   all layers, so that it is a constant of the generated C), the largest that keeps every scale of
- *   that kind below 2^15 (16-bit operands for the matmul's fixed-point product).
+ *   that kind below 2^15: stored in 16 bits (half the flash a token reads for them), and 16-bit
+ *   operands for the matmul's fixed-point product.
  * - RMSNorm weights: Q16.16. RoPE tables: Q2.30. The exponential: 65 powers of two in Q5.27.
  *
  * The reference engine (src/engine/transformer-int.ts) and the code generator both read these, so
@@ -21,8 +22,8 @@ export interface FixedMatrix {
   cols: number;
   groupSize: number;
   q: Int8Array;
-  /** round(scale / 127 · 2^scaleShift), one per group. */
-  scales: Int32Array;
+  /** round(scale / 127 · 2^scaleShift), one per group: below 2^15 (scaleShiftFor), so 16 bits. */
+  scales: Int16Array;
   scaleShift: number;
 }
 
@@ -114,7 +115,7 @@ function requireQ8(t: Tensor, name: string): Q8Tensor {
 }
 
 function fixedMatrix(t: Q8Tensor, shift: number): FixedMatrix {
-  const scales = Int32Array.from(t.scales, (s) => Math.round((s / 127) * 2 ** shift));
+  const scales = Int16Array.from(t.scales, (s) => Math.round((s / 127) * 2 ** shift));
   return { rows: t.rows, cols: t.cols, groupSize: t.groupSize, q: t.q, scales, scaleShift: shift };
 }
 

@@ -169,7 +169,7 @@ describe('integer kernels', () => {
     const wq = Int8Array.from({ length: n * d }, () => Math.round((next() * 2 - 1) * 127));
     const scales = Array.from({ length: d * groups }, () => next() * 0.02);
     const shift = scaleShiftFor(Math.max(...scales));
-    const ws = Int32Array.from(scales, (s) => Math.round((s / 127) * 2 ** shift));
+    const ws = Int16Array.from(scales, (s) => Math.round((s / 127) * 2 ** shift));
     const x = toFixed(Array.from({ length: n }, () => (next() * 2 - 1) * 3));
     const xq = new Int8Array(n);
     const xm = new Int32Array(groups);
