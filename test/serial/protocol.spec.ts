@@ -164,8 +164,9 @@ describe('serial: the decoder on bad input', () => {
         const last = events[events.length - 1] as FrameEvent;
         expect(last.kind).to.equal('frame');
         expect(hex(encodeFrame(last.type, last.payload))).to.equal(hex(second));
-        // the damaged frame itself is reported, not passed on as it was
-        expect(frames(events).some((f) => hex(encodeFrame(f.type, f.payload)) === hex(first))).to.equal(false);
+        // the damaged frame itself is reported, not passed on as it was (the last frame is the
+        // second one, which may be the same as the first)
+        expect(frames(events.slice(0, -1)).some((f) => hex(encodeFrame(f.type, f.payload)) === hex(first))).to.equal(false);
       }),
     );
   });
