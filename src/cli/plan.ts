@@ -13,12 +13,12 @@ export const planCommand: CommandModule<object, PlanArgs> = {
   builder: (y) =>
     withBuildOptions(y).option('json', { type: 'boolean', default: false, describe: 'print the plan as JSON' }) as unknown as Argv<PlanArgs>,
   handler: async (args: ArgumentsCamelCase<PlanArgs>) => {
-    const { planFor } = await import('../toolchain/build.js');
+    const { planFor, sramCodeObjects } = await import('../toolchain/build.js');
     const request = buildRequest(args);
     const { plan, target } = planFor(request, (line) => process.stderr.write(`${line}\n`));
     process.stdout.write(args.json ? `${JSON.stringify(plan, null, 2)}\n` : `${formatPlan(plan)}\n`);
-    const sramCode = target.firmware?.sramCode ?? [];
-    if (!args.json && plan.fits && sramCode.length > 0 && request.sramCode !== false) {
+    const sramCode = sramCodeObjects(target, request);
+    if (!args.json && plan.fits && sramCode.length > 0) {
       // the code's size is known once compiled: build measures it and plans again
       process.stdout.write(
         `  build also runs ${sramCode.join(', ')} from SRAM when it fits: their code, measured once compiled, comes out of the weights' copies (--no-sram-code keeps it in flash)\n`,

@@ -45,7 +45,8 @@ const C_SCALAR: Record<ScalarType, string> = {
   floatlit: 'double',
 };
 
-const C_ELEMENT: Record<ElementType, string> = {
+/** The C type of an array element (a kernel's, or a planned buffer's: the plan has the same element types). */
+export const C_ELEMENT: Record<ElementType, string> = {
   f32: 'float',
   i8: 'int8_t',
   i16: 'int16_t',

@@ -5,8 +5,9 @@
  * It calls the kernels of kernels.h, specialized for the model's shapes.
  */
 import type { WeightDType } from '../checkpoint/model.js';
-import type { Plan, PlannedBuffer } from '../plan/plan.js';
+import type { Plan } from '../plan/plan.js';
 import { buffer, groupsOf } from '../plan/plan.js';
+import { C_ELEMENT } from './ctypes.js';
 import type { KernelSet } from './kernel-set.js';
 
 /**
@@ -18,8 +19,6 @@ import type { KernelSet } from './kernel-set.js';
  * alike. Not measured on the Pis: they keep the blocks (dot_q8_groups has no NEON path).
  */
 const PER_ROW_FROM_COLS = 512;
-
-const C_ELEMENT: Record<PlannedBuffer['element'], string> = { f32: 'float', i8: 'int8_t', u8: 'uint8_t', i16: 'int16_t', i32: 'int32_t', u64: 'uint64_t' };
 
 /** One matrix of the model, as the forward pass multiplies by it. */
 interface MatrixUse {

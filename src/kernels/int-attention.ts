@@ -42,8 +42,9 @@ export function storeKvInt(
  * p_t = e^(score_t - max) in Q14 (from the exponential table); each value row adds
  * w_t · v_t with w_t = p_t · Mv_t / 2^shift, 2^shift the power of two just above Σp, and the
  * sums are brought to p_t / Σp and divided by 127 at the end, one product per value (one product
- * per position instead of two, and a 16-bit p_t makes it a short one on the M0+). The layer's cache starts at `layerOffset` (kvDim
- * values per position) and `layerScales` (nKvHeads scales per position).
+ * per position instead of two, and a 16-bit p_t makes it a short one on the M0+). The layer's
+ * cache starts at `layerOffset` (kvDim values per position) and `layerScales` (nKvHeads scale
+ * codes per position, their scales in scaleTable).
  */
 export function attentionInt(
   xb: Int32Array,

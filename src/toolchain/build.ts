@@ -8,7 +8,7 @@ import { loadForGeneration, type WeightsPrecision } from '../engine/load.js';
 import { emitProject, readBuildInfo, writeBuildInfo, type BuildInfo, type ProjectInputs } from '../codegen/project.js';
 import { formatPlan } from '../plan/format.js';
 import { longestFittingSeqLen, makePlan, type Arithmetic, type Plan, type PlanOptions } from '../plan/plan.js';
-import { FIRMWARE_STDIO, loadTarget, withFirmwareOptions, type FirmwareStdio } from '../plan/target.js';
+import { FIRMWARE_STDIO, loadTarget, withFirmwareOptions, type FirmwareStdio, type Target } from '../plan/target.js';
 import { UserError } from '../util/errors.js';
 import { formatBytes } from '../util/progress.js';
 import { comparePlanWithSections, readSectionSizes } from './sections.js';
@@ -189,7 +189,7 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
     generation,
     request: requestKey(req, loaded.modelPath, loaded.tokenizerPath),
   });
-  const sramCode = req.sramCode === false ? [] : (target.firmware?.sramCode ?? []);
+  const sramCode = sramCodeObjects(target, req);
   if (plan.fits && sramCode.length > 0) {
     requireTool(target.toolchain.cc, `to build for ${target.name}`, installHint(target.toolchain.cc));
     report(`[2/4] memory plan: compiling ${sramCode.join(', ')} to measure the code to run from SRAM`);
@@ -240,6 +240,11 @@ async function buildOnDevice(
   writeBuildInfo(outDir, info); // here too: monitor checks the Pi's model against this build's weights.bin and decodes with its tokenizer
   report(`built ${info.executable} (load ${built.loadSeconds.toFixed(2)} s, emit ${built.emitSeconds.toFixed(2)} s, compile on the device ${compileSeconds.toFixed(2)} s)`);
   return { info, plan: built.plan, outDir, seconds: { load: built.loadSeconds, emit: built.emitSeconds, compile: compileSeconds } };
+}
+
+/** The objects whose code a build for `target` runs from SRAM when the plan has room (none with --no-sram-code). */
+export function sramCodeObjects(target: Target, req: Pick<BuildRequest, 'sramCode'>): string[] {
+  return req.sramCode === false ? [] : (target.firmware?.sramCode ?? []);
 }
 
 /**

@@ -113,6 +113,12 @@ int main(void) {
     expect(lines.slice(4)).to.deep.equal(Array.from(expectedM));
   });
 
+  it('maps Int16Array and Uint8Array to int16_t and uint8_t pointers (the integer matmul\'s 16-bit scales, the KV cache\'s scale codes)', () => {
+    const kc = productKernels();
+    expect(kc.emitPrototype('matmulQ8Int')).to.match(/const int16_t\* ws/);
+    expect(kc.emitPrototype('attentionInt')).to.match(/const uint8_t\* key_scale, .*const uint8_t\* value_scale, const int32_t\* scale_table/);
+  });
+
   it('marks innermost integer loops of at most 16 iterations fixed by the shapes for unrolling (KERNEL_UNROLL), and no others', () => {
     const kc = productKernels();
     const marked = (code: string) => [...code.matchAll(/KERNEL_UNROLL\n\s*(for \(.*\)) \{\n\s*(.*)\n/g)].map((m) => `${m[1]} ${m[2]}`);
