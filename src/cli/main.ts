@@ -3,7 +3,7 @@
  * Errors meant for the user (UserError) are printed as they are, without a stack trace;
  * anything else is reported as an internal error (set LLAMA2_EMBED_DEBUG=1 for the stack).
  */
-import yargs from 'yargs';
+import yargs, { type Arguments, type Argv } from 'yargs';
 import { UserError, describeError } from '../util/errors.js';
 import { buildCommand } from './build.js';
 import { flashCommand } from './flash.js';
@@ -15,6 +15,56 @@ import { pullCommand } from './pull.js';
 import { quantizeCommand } from './quantize.js';
 import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
+
+/** What yargs knows of the options of the command being run (its getOptions(), undeclared in its types). */
+interface DeclaredOptions {
+  array: string[];
+  number: string[];
+  alias: Record<string, string[]>;
+}
+
+function flagOf(key: string): string {
+  return key.length === 1 ? `-${key}` : `--${key}`;
+}
+
+/** An option as the user knows it: its long name and its aliases (`--steps / -n`). */
+function optionName(key: string, declared: DeclaredOptions): string {
+  const group = Object.entries(declared.alias).find(([name, aliases]) => name === key || aliases.includes(key));
+  const names = group ? [group[0], ...group[1]] : [key];
+  names.sort((a, b) => b.length - a.length);
+  return names.map(flagOf).join(' / ');
+}
+
+/**
+ * Checks what yargs lets through before any command runs: an option given more than once
+ * (`-z a -z b`; yargs would pass an array where one value is expected, except to options declared
+ * as arrays such as `--ssh-option`), and a number option given an empty value (`-n ""`, which
+ * yargs reads as 0).
+ */
+function checkOptionValues(rawArgs: readonly string[]) {
+  return (argv: Arguments, y: Argv): void => {
+    const declared = (y as unknown as { getOptions(): DeclaredOptions }).getOptions();
+    const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    const arrays = new Set(declared.array);
+    for (const [key, value] of Object.entries(argv)) {
+      if (key === '_' || key === '$0' || /[A-Z]/.test(key) || !Array.isArray(value) || arrays.has(kebab(key))) continue;
+      const given = value.map((v) => JSON.stringify(String(v))).join(', ');
+      throw new UserError(`${optionName(key, declared)} was given ${value.length} times (${given}); it takes one value. Give it once.`, 2);
+    }
+    const numberFlags = new Map<string, string>();
+    for (const key of declared.number) numberFlags.set(flagOf(key), optionName(key, declared));
+    for (let i = 0; i < rawArgs.length; i++) {
+      const arg = rawArgs[i];
+      if (arg === '--') break;
+      const eq = arg.indexOf('=');
+      const [flag, value] = eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, rawArgs[i + 1]];
+      const shown = numberFlags.get(flag);
+      if (shown !== undefined && value !== undefined && value.trim() === '') {
+        throw new UserError(`${shown} takes a number, got an empty value.`, 2);
+      }
+    }
+  };
+}
 
 export async function main(argv: string[]): Promise<number> {
   let failure: unknown;
@@ -38,8 +88,12 @@ export async function main(argv: string[]): Promise<number> {
     .alias('h', 'help')
     .version()
     .wrap(Math.min(110, process.stdout.columns || 100))
+    .middleware(checkOptionValues(argv) as unknown as (argv: Arguments) => void, true)
     .fail((msg, err) => {
+      // Throwing (not just recording) is what stops yargs: a fail handler that returns lets it run
+      // the command's handler anyway, so an unknown or bad option was reported only after the work.
       failure = err ?? new UserError(`${msg}\nRun llama2-embed --help for usage.`, 2);
+      throw failure;
     });
   try {
     await parser.parseAsync();

@@ -1,0 +1,61 @@
+/**
+ * Every command checks its options before it does anything: an unknown option, an option given
+ * twice or a number option given an empty value is refused with exit 2, before any model is
+ * looked up, any file written or any device touched.
+ */
+import { expect } from 'chai';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cli, expectUserError } from '../helpers/cli.js';
+
+/** Each command with the arguments it requires; `missing.bin` is a model that is found nowhere. */
+const COMMANDS: Record<string, string[]> = {
+  generate: ['-m', 'missing.bin'],
+  inspect: ['missing.bin'],
+  pull: ['stories260K'],
+  quantize: ['missing.bin', '-o', 'out.bin'],
+  build: ['-m', 'missing.bin', '-o', 'out'],
+  plan: ['-m', 'missing.bin'],
+  run: ['-m', 'missing.bin', '-o', 'out'],
+  flash: ['--emulate', '--build', 'missing-dir'],
+  monitor: ['--port', '/dev/missing-port'],
+  report: ['-m', 'missing.bin', '--out', 'report.html'],
+};
+
+describe('cli: options are checked before any work', function () {
+  let dir: string;
+  const env = { LLAMA2_EMBED_MODELS: '/nonexistent', LLAMA2_EMBED_CACHE: '/nonexistent-cache' };
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'l2e-options-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  for (const [command, args] of Object.entries(COMMANDS)) {
+    it(`${command}: a misspelled option is refused before the command runs`, function () {
+      // Had the command run, the missing model (or firmware, or port) would be the complaint.
+      const stderr = expectUserError(cli([command, ...args, '--tagret', 'rp2040'], { cwd: dir, env, timeout: 30_000 }), 2);
+      expect(stderr).to.match(/Unknown argument: tagret/);
+      expect(readdirSync(dir)).to.deep.equal([]);
+    });
+  }
+
+  it('an option that takes one value refuses a second, naming it', function () {
+    const stderr = expectUserError(cli(['generate', '-z', 'a.bin', '-z', 'b.bin'], { cwd: dir, env }), 2);
+    expect(stderr).to.contain('--tokenizer / -z was given 2 times ("a.bin", "b.bin"); it takes one value');
+    expect(expectUserError(cli(['generate', '--model', 'a.bin', '-m', 'b.bin'], { cwd: dir, env }), 2)).to.contain('--model / -m was given 2 times');
+  });
+
+  it('an option declared repeatable may repeat', function () {
+    const result = cli(['build', '--target', 'rpi4', '--on-device', '--ssh-option', 'A=1', '--ssh-option', 'B=2', '--bogus'], { cwd: dir, env });
+    expect(expectUserError(result, 2)).to.match(/Unknown argument: bogus/);
+  });
+
+  it('a number option given an empty value is refused, not read as 0', function () {
+    expect(expectUserError(cli(['generate', '-n', ''], { cwd: dir, env }), 2)).to.contain('--steps / -n takes a number, got an empty value');
+    expect(expectUserError(cli(['generate', '--steps='], { cwd: dir, env }), 2)).to.contain('--steps / -n takes a number');
+  });
+
+  it('a bad choice is refused before the command runs', function () {
+    const stderr = expectUserError(cli(['build', '-m', 'missing.bin', '--quant', 'q3'], { cwd: dir, env }), 2);
+    expect(stderr).to.match(/Invalid values:[\s\S]*quant/);
+  });
+});
