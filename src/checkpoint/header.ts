@@ -10,9 +10,10 @@
  *   own:    llama2-embed's format, magic "L2EQ": a 64-byte header and a tensor table, read by
  *           own-format.ts
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import type { CheckpointFormat, Config } from './model.js';
 import { UserError, describeError } from '../util/errors.js';
+import { describeFileKind } from '../util/paths.js';
 import { CHECKPOINT_MAGIC, V0_HEADER_BYTES, VERSIONED_HEADER_BYTES, checkpointBytes, headerBytes } from './layout.js';
 import { MAX_DIMENSION, validateHeaderParams } from './validate.js';
 import { isOwnFormat, ownHeaderLength, parseOwnHeader } from './own-format.js';
@@ -59,9 +60,12 @@ export function fileError(path: string, err: unknown): UserError {
 function readHead(path: string, maxBytes: number): { head: Uint8Array; fileBytes: number } {
   let fd: number;
   try {
+    // a FIFO would block the open itself, and /dev/zero never ends: only regular files are read
+    const kind = statSync(path);
+    if (!kind.isFile() && !kind.isDirectory()) throw new UserError(`${path}: is ${describeFileKind(kind)}, expected a llama2.c checkpoint (.bin), a regular file.`);
     fd = openSync(path, 'r');
   } catch (err) {
-    throw fileError(path, err);
+    throw err instanceof UserError ? err : fileError(path, err);
   }
   try {
     const stat = fstatSync(fd);

@@ -16,11 +16,11 @@ import type { LayoutEntry } from './layout.js';
 import { ownFormatChunks } from './own-format.js';
 import { checkGroupSizeFitsRows, headerProblems } from './validate.js';
 
-/** Writes `model` to `path` in `format`, replacing the file atomically. */
-export function writeCheckpoint(path: string, model: Model, format: CheckpointFormat): void {
+/** Writes `model` to `path` in `format`, replacing the file atomically; returns the bytes written. */
+export function writeCheckpoint(path: string, model: Model, format: CheckpointFormat): number {
   const chunks = serializeCheckpoint(model, format, path);
   try {
-    writeFileAtomic(path, chunks);
+    return writeFileAtomic(path, chunks);
   } catch (err) {
     if (err instanceof UserError) throw err;
     const code = (err as NodeJS.ErrnoException).code;

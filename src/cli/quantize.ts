@@ -14,6 +14,7 @@ import { locateModelFile } from '../models/locate.js';
 import { chooseGroupSize, rowLengths, type GroupSizeChoice } from '../quant/group-size.js';
 import { describeScheme, matrixCount, quantizeModel, schemeOf, type QuantScheme } from '../quant/schemes.js';
 import { UserError } from '../util/errors.js';
+import { checkOutputFile } from '../util/paths.js';
 import { Progress, formatBytes } from '../util/progress.js';
 import { formatTable } from '../util/table.js';
 
@@ -115,6 +116,7 @@ export function quantizeCheckpoint(req: QuantizeRequest): QuantizeSummary {
     throw new UserError(`--group-size must be a positive integer, got ${req.groupSize}.`, 2);
   }
   const inputPath = locateModelFile(req.input);
+  checkOutputFile(req.output, { flag: '-o', inputs: [inputPath] });
   const model: Model = readCheckpoint(inputPath);
   const inputBytes = statSync(inputPath).size;
 
@@ -128,14 +130,14 @@ export function quantizeCheckpoint(req: QuantizeRequest): QuantizeSummary {
   const progress = new Progress('quantizing', total, { quiet, unit: 'items' });
   const quantized = quantizeModel(model, req.quant, { groupSize, onProgress: (done) => progress.update(done) });
   progress.done(`${total} matrices`);
-  writeCheckpoint(req.output, { ...quantized.model, format: chosen.format }, chosen.format);
+  const outputBytes = writeCheckpoint(req.output, { ...quantized.model, format: chosen.format }, chosen.format);
   return {
     input: inputPath,
     inputFormat: model.format,
     inputScheme: schemeOf(model)?.scheme,
     inputBytes,
     output: req.output,
-    outputBytes: statSync(req.output).size,
+    outputBytes,
     scheme: req.quant,
     groupSize,
     groupSizeReason: groupSizeReason(model.config, groupSize, req.groupSize !== undefined, choice?.reason),

@@ -6,11 +6,12 @@
  *   4. then in the user's model cache, where `llama2-embed pull` puts downloads.
  * When none has it, the error lists every place it looked and how to get the file.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UserError } from '../util/errors.js';
+import { checkInputFile } from '../util/paths.js';
 import { findKnownFile } from './registry.js';
 
 /** The project's root directory (where package.json is), from this compiled file's location. */
@@ -58,10 +59,10 @@ export function locateModelFile(nameOrPath: string, env: NodeJS.ProcessEnv = pro
   const looksLikePath = isAbsolute(nameOrPath) || nameOrPath.includes('/') || nameOrPath.includes('\\');
   if (looksLikePath || existsSync(nameOrPath)) {
     const path = resolve(nameOrPath);
-    if (!existsSync(path)) {
+    if (!existsSync(path) && !isLink(path)) {
       throw new UserError(`${nameOrPath}: no such file.${howToGet(nameOrPath.split(/[\\/]/).pop() ?? nameOrPath)}`);
     }
-    if (statSync(path).isDirectory()) throw new UserError(`${nameOrPath}: is a directory, expected a llama2.c .bin file.`);
+    checkInputFile(path, nameOrPath, 'a llama2.c .bin file');
     return path;
   }
   const places = modelSearchPath(env);
@@ -71,6 +72,15 @@ export function locateModelFile(nameOrPath: string, env: NodeJS.ProcessEnv = pro
   }
   const where = places.map((p) => `  - ${p.dir} (${p.why})`).join('\n');
   throw new UserError(`${nameOrPath}: not found. Looked in:\n${where}${howToGet(nameOrPath)}`);
+}
+
+/** A symbolic link, whether or not it leads anywhere (existsSync follows it). */
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 function howToGet(fileName: string): string {
