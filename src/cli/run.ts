@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { defaultTokenizerFor, DEFAULT_MODEL } from '../engine/load.js';
 import { locateModelFile } from '../models/locate.js';
+import { readCheckpointHeader } from '../checkpoint/read.js';
 import { loadTarget, type Target } from '../plan/target.js';
 import { requireTool } from '../toolchain/make.js';
 import { UserError } from '../util/errors.js';
@@ -62,7 +63,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const { build, defaultOutDir, requestKey, upToDate } = await import('../toolchain/build.js');
     const req = buildRequest(args);
     const modelPath = locateModelFile(req.model ?? DEFAULT_MODEL);
-    const tokenizerPath = locateModelFile(req.tokenizer ?? defaultTokenizerFor(modelPath));
+    const tokenizerPath = locateModelFile(req.tokenizer ?? defaultTokenizerFor(modelPath, readCheckpointHeader(modelPath).config.vocabSize));
     const outDir = resolve(req.out ?? defaultOutDir(req.target));
     let info = upToDate(outDir, requestKey(req, modelPath, tokenizerPath));
     if (!info) info = (await build(req, (line) => process.stderr.write(`${line}\n`))).info;

@@ -19,18 +19,22 @@ export const WEIGHTS_PRECISIONS: readonly WeightsPrecision[] = QUANT_SCHEMES;
 
 export const DEFAULT_MODEL = 'stories260K.bin';
 
+/** The Llama 2 vocabulary's size: its tokenizer is llama2.c's tokenizer.bin. */
+const LLAMA2_VOCAB_SIZE = 32000;
+
 /**
- * The tokenizer that goes with a checkpoint: the known model's tokenizer (tok512.bin for
- * stories260K), else a tokenizer.bin beside the checkpoint, else tokenizer.bin from the lookup.
+ * The tokenizer that goes with a checkpoint whose vocab_size is `vocabSize`: the known model's
+ * tokenizer (tok512.bin for stories260K), else the file llama2.c names for that vocabulary
+ * (`tokenizer.bin` for the Llama 2 vocabulary of 32,000 pieces, `tok<N>.bin` for one of N pieces,
+ * as its tinyllamas and `train_vocab.sh` name them), beside the checkpoint or from the model
+ * lookup. So a renamed or quantized copy (`stories260K-mixed.bin`) still gets tok512.bin.
  */
-export function defaultTokenizerFor(modelPath: string): string {
+export function defaultTokenizerFor(modelPath: string, vocabSize?: number): string {
   const known = findKnownFile(basename(modelPath));
-  if (known) {
-    const beside = join(dirname(modelPath), known.model.tokenizer.name);
-    return existsSync(beside) ? beside : known.model.tokenizer.name;
-  }
-  const beside = join(dirname(modelPath), 'tokenizer.bin');
-  return existsSync(beside) ? beside : 'tokenizer.bin';
+  const byVocab = vocabSize === undefined || vocabSize === LLAMA2_VOCAB_SIZE ? 'tokenizer.bin' : `tok${vocabSize}.bin`;
+  const name = known?.file === known?.model.checkpoint ? (known?.model.tokenizer.name ?? byVocab) : byVocab;
+  const beside = join(dirname(modelPath), name);
+  return existsSync(beside) ? beside : name;
 }
 
 export interface LoadRequest {
@@ -63,8 +67,9 @@ export function loadForGeneration(request: LoadRequest): Loaded {
   const storedScheme = schemeOf(checkpoint);
   const req = request.weights === undefined && storedScheme?.scheme === 'f32' && request.weightsForF32 ? { ...request, weights: request.weightsForF32 } : request;
   const loadMs = performance.now() - started;
-  const tokenizerPath = locateModelFile(req.tokenizer ?? defaultTokenizerFor(modelPath));
-  const tokenizer = Tokenizer.read(tokenizerPath, checkpoint.config.vocabSize);
+  const vocabSize = checkpoint.config.vocabSize;
+  const tokenizerPath = locateModelFile(req.tokenizer ?? defaultTokenizerFor(modelPath, vocabSize));
+  const tokenizer = Tokenizer.read(tokenizerPath, vocabSize, { model: basename(modelPath) });
 
   // a checkpoint whose tensors follow no scheme (our own format allows any mix) runs as it is, called 'mixed'
   const stored = storedScheme;

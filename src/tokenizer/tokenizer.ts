@@ -9,7 +9,7 @@ import { bytePieceValue, isPrintC, isSpaceC } from './byte-piece.js';
 import { BOS, encodeBytes, type EncodeVocab } from './encode.js';
 import { PieceIndex, pieceKey } from './piece-index.js';
 import { StreamingDecoder } from './streaming-decoder.js';
-import { readVocabFile } from './vocab-file.js';
+import { readVocabFile, type VocabOwner } from './vocab-file.js';
 
 export { BOS, EOS, BYTE_TOKEN_OFFSET } from './encode.js';
 export { StreamingDecoder } from './streaming-decoder.js';
@@ -20,8 +20,6 @@ export class Tokenizer {
   readonly vocabSize: number;
   /** The longest piece in bytes, as the file says. */
   readonly maxTokenLength: number;
-  /** Whole tokens in the file beyond the model's vocab_size, ignored as run.c does (0 if none). */
-  readonly extraTokens: number;
   /** What encoding needs: C-string keys, scores, the lookup. */
   private readonly vocab: EncodeVocab;
   /** Each piece as run.c sees it: up to its first NUL. */
@@ -31,23 +29,27 @@ export class Tokenizer {
     private readonly pieces: readonly Uint8Array[],
     private readonly scores: Float32Array,
     maxTokenLength: number,
-    extraTokens = 0,
   ) {
     this.vocabSize = pieces.length;
     this.maxTokenLength = maxTokenLength;
-    this.extraTokens = extraTokens;
     const keys = pieces.map(pieceKey);
     this.cPieces = pieces.map((p, id) => p.subarray(0, keys[id].length));
     this.vocab = { vocabSize: pieces.length, keys, scores, index: new PieceIndex(keys) };
   }
 
   /**
-   * Reads the first `vocabSize` tokens (the model's vocab_size) of a tokenizer.bin. Throws a
-   * UserError saying what is wrong with a missing, truncated or malformed file.
+   * Reads a tokenizer.bin of exactly `vocabSize` tokens (the model's vocab_size; `owner.model`
+   * names the model in messages). Throws a UserError saying what is wrong with a missing,
+   * truncated, malformed or mismatched file.
    */
-  static read(path: string, vocabSize: number): Tokenizer {
-    const vocab = readVocabFile(path, vocabSize);
-    return new Tokenizer(vocab.pieces, vocab.scores, vocab.maxTokenLength, vocab.extraTokens);
+  static read(path: string, vocabSize: number, owner: VocabOwner = {}): Tokenizer {
+    const vocab = readVocabFile(path, vocabSize, owner);
+    const tokenizer = new Tokenizer(vocab.pieces, vocab.scores, vocab.maxTokenLength);
+    // checked here, for every command and target, not when the first prompt is encoded
+    if (tokenizer.lookup(' ') === -1) {
+      throw new UserError(`${path}: the tokenizer has no " " piece, which encoding needs (run.c starts every non-empty text with it). It is not a llama2.c tokenizer for this model: pass the one exported with it.`);
+    }
+    return tokenizer;
   }
 
   /** A tokenizer from pieces and scores in id order (tests, synthetic vocabularies). */

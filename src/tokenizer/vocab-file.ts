@@ -5,19 +5,25 @@
  *   int32 max_token_length
  *   per token: float32 score, int32 byte length, the bytes (no terminator)
  *
- * The number of tokens is not stored: it is the model's vocab_size. A file may hold more tokens
- * than that (run.c reads the first vocab_size and ignores the rest), never fewer.
+ * The number of tokens is not stored: it is the model's vocab_size. run.c reads the first
+ * vocab_size tokens and ignores the rest; we refuse a file with more, as with fewer: a 32,000-piece
+ * tokenizer.bin given for a 512-token model reads "fine" and produces garbage.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { describeError, UserError } from '../util/errors.js';
+import { describeFileKind } from '../util/paths.js';
 
 /** What a tokenizer file holds, as read. */
 export interface Vocab {
   maxTokenLength: number;
   pieces: Uint8Array[];
   scores: Float32Array;
-  /** Whole tokens in the file beyond the model's vocab_size (ignored, as run.c does). */
-  extraTokens: number;
+}
+
+/** Who the tokenizer is read for, named in messages: the model file, or a device. */
+export interface VocabOwner {
+  /** `stories260K.bin`, `the device's model`. */
+  model?: string;
 }
 
 /** max_token_length above this is not a tokenizer (SentencePiece pieces are a few dozen bytes). */
@@ -28,11 +34,14 @@ const NOT_A_TOKENIZER_HINT =
   'pass the tokenizer that goes with the model (tok512.bin for stories260K, tokenizer.bin for the Llama 2 vocabulary).';
 
 /** Reads and checks a tokenizer file for a model whose vocab_size is `vocabSize`. */
-export function readVocabFile(path: string, vocabSize: number): Vocab {
+export function readVocabFile(path: string, vocabSize: number, owner: VocabOwner = {}): Vocab {
   checkVocabSize(path, vocabSize);
   let data: Buffer;
   try {
-    if (statSync(path).isDirectory()) throw new UserError(`${path}: is a directory, expected a llama2.c tokenizer.bin file.`);
+    const stats = statSync(path);
+    if (stats.isDirectory()) throw new UserError(`${path}: is a directory, expected a llama2.c tokenizer.bin file.`);
+    // a FIFO would block forever and /dev/zero never ends: only regular files are read
+    if (!stats.isFile()) throw new UserError(`${path}: is ${describeFileKind(stats)}, expected a llama2.c tokenizer.bin (a regular file).`);
     data = readFileSync(path);
   } catch (err) {
     if (err instanceof UserError) throw err;
@@ -41,11 +50,16 @@ export function readVocabFile(path: string, vocabSize: number): Vocab {
     }
     throw new UserError(`${path}: cannot read the tokenizer file: ${describeError(err)}`);
   }
-  return parseVocab(data, vocabSize, path);
+  return parseVocab(data, vocabSize, path, owner);
 }
 
 /** Parses the bytes of a tokenizer file; `name` (the path) starts every error message. */
-export function parseVocab(data: Uint8Array, vocabSize: number, name: string): Vocab {
+export function parseVocab(data: Uint8Array, vocabSize: number, name: string, owner: VocabOwner = {}): Vocab {
+  const model = owner.model === undefined ? "the model's" : `the model ${owner.model}'s`;
+  const mismatch = (pieces: string) =>
+    `${name}: the file holds ${pieces} pieces, but ${model} vocab_size is ${vocabSize}. ` +
+    'This tokenizer does not belong to the model: use the one exported with it ' +
+    '(tok512.bin for stories260K, tokenizer.bin for stories15M/42M/110M), with -z.';
   checkVocabSize(name, vocabSize);
   const reader = new TokenReader(data);
   if (data.length < 4) {
@@ -61,20 +75,14 @@ export function parseVocab(data: Uint8Array, vocabSize: number, name: string): V
   let offset = 4;
   for (let id = 0; id < vocabSize; id++) {
     const token = reader.token(offset, maxTokenLength);
-    if (token.kind === 'end') {
-      throw new UserError(
-        `${name}: the file ends after ${id} tokens, but the model's vocab_size is ${vocabSize}. ` +
-          'This tokenizer does not belong to the model: use the one exported with it ' +
-          '(tok512.bin for stories260K, tokenizer.bin for stories15M/42M/110M).',
-      );
-    }
+    if (token.kind === 'end') throw new UserError(mismatch(String(id)));
     if (token.kind === 'bad') throw new UserError(`${name}: token ${id} ${token.problem}. ${NOT_A_TOKENIZER_HINT}`);
     scores[id] = token.score;
     pieces.push(token.bytes);
     offset = token.end;
   }
 
-  // Extra tokens are fine (run.c ignores them); bytes that are not whole tokens are not.
+  // More whole tokens than vocab_size: another model's tokenizer (counted, to say so)
   let extraTokens = 0;
   while (offset < data.length) {
     const token = reader.token(offset, maxTokenLength);
@@ -89,7 +97,8 @@ export function parseVocab(data: Uint8Array, vocabSize: number, name: string): V
     extraTokens++;
     offset = token.end;
   }
-  return { maxTokenLength, pieces, scores, extraTokens };
+  if (extraTokens > 0) throw new UserError(mismatch(String(vocabSize + extraTokens)));
+  return { maxTokenLength, pieces, scores };
 }
 
 /** The bytes of a tokenizer file holding `pieces` (the inverse of `parseVocab`). */

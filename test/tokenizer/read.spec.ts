@@ -39,7 +39,6 @@ describe('tokenizer: reading tokenizer.bin', () => {
     const t = Tokenizer.read(modelPath('tok512.bin'), 512);
     expect(t.vocabSize).to.equal(512);
     expect(t.maxTokenLength).to.equal(7);
-    expect(t.extraTokens).to.equal(0);
     expect(Buffer.from(t.piece(0)).toString()).to.equal('<unk>');
     expect(Buffer.from(t.piece(1)).toString()).to.equal('\n<s>\n');
     expect(Buffer.from(t.piece(2)).toString()).to.equal('\n</s>\n');
@@ -66,10 +65,14 @@ describe('tokenizer: reading tokenizer.bin', () => {
     }
   });
 
-  it('accepts a file with more tokens than the model needs, as run.c does, and counts them', () => {
-    const t = Tokenizer.read(modelPath('tokenizer.bin'), 512);
-    expect(t.vocabSize).to.equal(512);
-    expect(t.extraTokens).to.equal(32000 - 512);
+  it('refuses a file with more tokens than the model needs, naming both files (run.c would read the first ones: garbage)', () => {
+    const err = userError(() => Tokenizer.read(modelPath('tokenizer.bin'), 512, { model: 'stories260K-mixed.bin' }));
+    expect(err.message).to.contain('tokenizer.bin: the file holds 32000 pieces, but the model stories260K-mixed.bin\'s vocab_size is 512');
+  });
+
+  it('refuses a tokenizer without the " " piece that encoding starts with, when it is read', () => {
+    const err = userError(() => Tokenizer.read(write(fileOf(3, [{ bytes: utf8('a') }, { bytes: utf8('b') }])), 2));
+    expect(err.message).to.match(/has no " " piece, which encoding needs/);
   });
 
   it('rejects a vocab_size that is not a positive integer', () => {
@@ -109,7 +112,7 @@ describe('tokenizer: reading tokenizer.bin', () => {
 
   it('says how many tokens the file has when it holds fewer than the model needs', () => {
     const err = userError(() => Tokenizer.read(modelPath('tok512.bin'), 32000));
-    expect(err.message).to.match(/ends after 512 tokens, but the model's vocab_size is 32000.*does not belong to the model/);
+    expect(err.message).to.match(/holds 512 pieces, but the model's vocab_size is 32000.*does not belong to the model/);
   });
 
   it('names the token, the expected and the found bytes of a file cut inside a piece', () => {
@@ -144,8 +147,8 @@ describe('tokenizer: reading tokenizer.bin', () => {
   });
 
   it('keeps scores as float32 and pieces as raw bytes', () => {
-    const path = write(fileOf(4, [{ score: -1.1, bytes: Uint8Array.of(0xe2, 0x96, 0x81) }]));
-    const t = Tokenizer.read(path, 1);
+    const path = write(fileOf(4, [{ score: -1.1, bytes: Uint8Array.of(0xe2, 0x96, 0x81) }, { bytes: utf8(' ') }]));
+    const t = Tokenizer.read(path, 2);
     expect(t.score(0)).to.equal(Math.fround(-1.1));
     expect(Array.from(t.piece(0))).to.deep.equal([0xe2, 0x96, 0x81]);
   });
