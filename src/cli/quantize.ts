@@ -11,7 +11,7 @@ import { describeFormat } from '../checkpoint/layout.js';
 import { readCheckpoint } from '../checkpoint/read.js';
 import { writeCheckpoint } from '../checkpoint/write.js';
 import { locateModelFile } from '../models/locate.js';
-import { chooseGroupSize, rowLengths, type GroupSizeChoice } from '../quant/group-size.js';
+import { checkGroupSizeOption, chooseGroupSize, rowLengths, type GroupSizeChoice } from '../quant/group-size.js';
 import { describeScheme, matrixCount, quantizeModel, schemeOf, type QuantScheme } from '../quant/schemes.js';
 import { UserError } from '../util/errors.js';
 import { checkOutputFile } from '../util/paths.js';
@@ -112,9 +112,7 @@ function groupSizeReason(config: Config, groupSize: number, given: boolean, chos
 
 /** Reads `input`, quantizes it and writes `output` (atomically); returns what it did. */
 export function quantizeCheckpoint(req: QuantizeRequest): QuantizeSummary {
-  if (req.groupSize !== undefined && (!Number.isInteger(req.groupSize) || req.groupSize < 1)) {
-    throw new UserError(`--group-size must be a positive integer, got ${req.groupSize}.`, 2);
-  }
+  checkGroupSizeOption(req.groupSize);
   const inputPath = locateModelFile(req.input);
   checkOutputFile(req.output, { flag: '-o', inputs: [inputPath] });
   const model: Model = readCheckpoint(inputPath);

@@ -8,7 +8,7 @@ import type { Model } from '../checkpoint/model.js';
 import { readCheckpoint } from '../checkpoint/read.js';
 import { findKnownFile } from '../models/registry.js';
 import { locateModelFile } from '../models/locate.js';
-import type { GroupSizeChoice } from '../quant/group-size.js';
+import { checkGroupSizeOption, type GroupSizeChoice } from '../quant/group-size.js';
 import { QUANT_SCHEMES, quantizeModel, schemeOf, type QuantScheme } from '../quant/schemes.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
 import { UserError } from '../util/errors.js';
@@ -61,6 +61,7 @@ export interface Loaded {
 }
 
 export function loadForGeneration(request: LoadRequest): Loaded {
+  checkGroupSizeOption(request.groupSize);
   const modelPath = locateModelFile(request.model ?? DEFAULT_MODEL);
   const started = performance.now();
   const checkpoint = readCheckpoint(modelPath);
@@ -76,9 +77,6 @@ export function loadForGeneration(request: LoadRequest): Loaded {
   const weights = req.weights ?? stored?.scheme ?? 'mixed';
   if (weights === 'f32' && req.groupSize !== undefined) {
     throw new UserError(`--group-size ${req.groupSize} applies to quantized weights; add --weights q8_0, q4_0 or mixed to quantize ${basename(modelPath)}.`, 2);
-  }
-  if (req.groupSize !== undefined && (!Number.isInteger(req.groupSize) || req.groupSize < 1)) {
-    throw new UserError(`--group-size must be a positive integer, got ${req.groupSize}.`, 2);
   }
   const asStored =
     (req.weights === undefined && req.groupSize === undefined) ||

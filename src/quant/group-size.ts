@@ -6,6 +6,8 @@
  * group; on stories260K the weight RMSE at 32 is 9% below that at 64, see doc/quantization.md).
  */
 import type { Config } from '../checkpoint/model.js';
+import { MAX_DIMENSION } from '../checkpoint/validate.js';
+import { UserError } from '../util/errors.js';
 
 export const DEFAULT_GROUP_SIZE = 64;
 
@@ -58,4 +60,16 @@ export function chooseGroupSize(c: Config, scheme = 'q8_0'): GroupSizeChoice {
       `${start}; the largest power of two dividing every row length (${lengths.join(', ')}) is ${dividing}, too small to be ` +
       `efficient; keeping ${largest}, with a shorter last group in rows of length ${ragged.join(', ')} (groups never straddle rows)`,
   };
+}
+
+/**
+ * Checks a group size given on the command line (`--group-size`): a whole number from 1 to the
+ * largest a checkpoint can store (the readers' limit). 4294967296 wrapped to 0 in a file that no
+ * reader would then open.
+ */
+export function checkGroupSizeOption(groupSize: number | undefined): void {
+  if (groupSize === undefined) return;
+  if (!Number.isInteger(groupSize) || groupSize < 1 || groupSize > MAX_DIMENSION) {
+    throw new UserError(`--group-size must be a whole number from 1 to ${MAX_DIMENSION.toLocaleString('en-US')}, got ${groupSize}. Leave it out to have one chosen for the model.`, 2);
+  }
 }

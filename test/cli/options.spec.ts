@@ -54,6 +54,14 @@ describe('cli: options are checked before any work', function () {
     expect(expectUserError(cli(['generate', '--steps='], { cwd: dir, env }), 2)).to.contain('--steps / -n takes a number');
   });
 
+  it('a group size that a file cannot store is refused, not wrapped (4294967296 was written as 0)', function () {
+    for (const command of [['quantize', 'missing.bin', '-o', 'q.bin'], ['generate', '--weights', 'q8_0']]) {
+      const stderr = expectUserError(cli([...command, '--group-size', '4294967296'], { cwd: dir, env }), 2);
+      expect(stderr).to.contain('--group-size must be a whole number from 1 to 1,048,576, got 4294967296');
+    }
+    expect(readdirSync(dir)).to.deep.equal([]);
+  });
+
   it('a bad choice is refused before the command runs', function () {
     const stderr = expectUserError(cli(['build', '-m', 'missing.bin', '--quant', 'q3'], { cwd: dir, env }), 2);
     expect(stderr).to.match(/Invalid values:[\s\S]*quant/);
