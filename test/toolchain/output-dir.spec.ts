@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { buildFileProblems, checkBuildFiles, hashFiles, type BuildInfo } from '../../src/toolchain/build-info.js';
 import { requestKey } from '../../src/toolchain/build.js';
 import { checkOutputDir, cleanLeftovers, makeStagingDir, replaceDir } from '../../src/toolchain/output-dir.js';
+import { locateFirmware } from '../../src/flash/firmware-file.js';
+import { locateProgram } from '../../src/flash/ssh-deploy.js';
 import { userError } from '../helpers/errors.js';
 import { tempDir } from '../helpers/fixtures.js';
 
@@ -89,6 +91,19 @@ describe('build-info.json: the hashes of the program it describes', () => {
     expect(userError(() => checkBuildFiles(dir, 'host')).message).to.match(/is not the one its build-info.json describes: llama2 is not the file .* Build it again: llama2-embed build --target host/);
     writeFileSync(join(dir, 'build-info.json'), JSON.stringify({ ...info, files: { ...info.files, 'firmware.uf2': 'ab' } }));
     expect(buildFileProblems(dir, { ...info, files: { 'firmware.uf2': 'ab' } }, true)).to.deep.equal(['firmware.uf2 is missing']);
+  });
+
+  it('flash and flash --host refuse a program that is not the one build-info.json describes', () => {
+    const fw = join(tmp.dir, 'rp2040');
+    writeDir(fw, { 'firmware.uf2': 'image A', 'firmware.elf': 'elf A', 'firmware.bin': 'bin A' });
+    writeFileSync(join(fw, 'build-info.json'), JSON.stringify({ target: 'rp2040', files: hashFiles(fw, ['firmware.elf', 'firmware.bin', 'firmware.uf2']) }));
+    expect(locateFirmware(fw, 'rp2040').uf2).to.equal(join(fw, 'firmware.uf2'));
+    writeFileSync(join(fw, 'firmware.uf2'), 'image B, half written');
+    expect(userError(() => locateFirmware(fw, 'rp2040')).message).to.match(/firmware\.uf2 is not the file its build-info.json describes/);
+    const host = join(tmp.dir, 'host');
+    writeDir(host, { llama2: 'program A' });
+    writeFileSync(join(host, 'build-info.json'), JSON.stringify({ target: 'host', model: 'm.bin', files: { llama2: '00' } }));
+    expect(userError(() => locateProgram(host, 'host')).message).to.match(/llama2 is not the file its build-info.json describes/);
   });
 
   it('counts a build-info.json without hashes (an older build) as a mismatch for run, not for flash', () => {
