@@ -2,7 +2,7 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { ARITHMETICS, WEIGHT_PRECISIONS, type Arithmetic, type WeightPrecision } from '../plan/plan.js';
 import { FIRMWARE_STDIO, knownTargets, type FirmwareStdio } from '../plan/target.js';
-import type { BuildRequest } from '../toolchain/build.js';
+import type { BuildRequest, Reporter } from '../toolchain/build.js';
 import { parseFlashSize } from '../flash/linker-script.js';
 import { parseSampling, withGenerationOptions } from './generate.js';
 import { withSshOptions } from './monitor.js';
@@ -25,7 +25,32 @@ export interface BuildArgs {
   sramCode?: boolean;
 }
 
-interface BuildCommandArgs extends BuildArgs {
+/** --verbose and --quiet: how much of a build `build` and `run` print. */
+export interface OutputArgs {
+  verbose?: boolean;
+  quiet?: boolean;
+}
+
+/** The --verbose and --quiet options of build and run. */
+export function withOutputOptions<T>(y: Argv<T>) {
+  return y
+    .option('verbose', { type: 'boolean', describe: 'print each step of the build, the compiler\'s steps and the whole memory plan' })
+    .option('quiet', { alias: 'q', type: 'boolean', describe: 'print nothing but errors while building' })
+    .conflicts('verbose', 'quiet');
+}
+
+/**
+ * The reporter a build prints through, on stderr: by default what was built, where and its sizes
+ * against the board (and choices made for the user); everything with --verbose; nothing with --quiet.
+ */
+export function stderrReporter(args: OutputArgs): Reporter {
+  return (line, level = 'info') => {
+    if (args.quiet || (level === 'detail' && !args.verbose)) return;
+    process.stderr.write(`${line}\n`);
+  };
+}
+
+interface BuildCommandArgs extends BuildArgs, OutputArgs {
   prompt: string;
   steps: number;
   temperature: number;
@@ -114,7 +139,7 @@ export const buildCommand: CommandModule<object, BuildCommandArgs> = {
   command: 'build',
   describe: 'quantize, plan memory, emit specialized C and compile it for a target',
   builder: (y) =>
-    withSshOptions(withGenerationOptions(withBuildOptions(y)))
+    withOutputOptions(withSshOptions(withGenerationOptions(withBuildOptions(y))))
       .option('on-device', {
         type: 'boolean',
         default: false,
@@ -133,20 +158,18 @@ export const buildCommand: CommandModule<object, BuildCommandArgs> = {
     const sampling = parseSampling({ ...args, seed: args.seed ?? '42' }); // a firmware has no clock to seed from: 42 unless set
     const onDevice = await onDeviceOptions(args);
     const { build } = await import('../toolchain/build.js'); // loads the C code generator only when needed
-    await build(
-      {
-        ...buildRequest(args),
-        prompt: args.prompt,
-        steps: sampling.steps,
-        temperature: sampling.temperature,
-        topp: sampling.topp,
-        seed: sampling.seed,
-        embedTokenizer: args.embedTokenizer,
-        onDevice,
-      },
-      (line) => process.stderr.write(`${line}\n`),
-    );
-    if (onDevice) {
+    const request: BuildRequest = {
+      ...buildRequest(args),
+      prompt: args.prompt,
+      steps: sampling.steps,
+      temperature: sampling.temperature,
+      topp: sampling.topp,
+      seed: sampling.seed,
+      embedTokenizer: args.embedTokenizer,
+      onDevice,
+    };
+    await build(request, stderrReporter(args)); // checks the target, the options and the output directory before loading anything
+    if (onDevice && !args.quiet) {
       const path = onDevice.path === undefined ? '' : ` --path ${onDevice.path}`;
       const out = args.out === undefined ? '' : ` --build ${args.out}`;
       process.stderr.write(`done. Talk to it: llama2-embed monitor --target ${args.target} --host ${onDevice.host}${path}${out}\n`);

@@ -1,6 +1,7 @@
 /** `llama2-embed plan`: the memory plan for a model on a target, without building. */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { formatPlan } from '../plan/format.js';
+import { UserError } from '../util/errors.js';
 import { buildRequest, withBuildOptions, type BuildArgs } from './build.js';
 
 interface PlanArgs extends BuildArgs {
@@ -24,6 +25,7 @@ export const planCommand: CommandModule<object, PlanArgs> = {
         `  build also runs ${sramCode.join(', ')} from SRAM when it fits: their code, measured once compiled, comes out of the weights' copies (--no-sram-code keeps it in flash)\n`,
       );
     }
-    if (!plan.fits) process.exitCode = 1;
+    // the exit status goes through main's return value (bin/llama2-embed.js sets it from there)
+    if (!plan.fits) throw new UserError(`the model does not fit ${target.name}:\n${plan.problems.map((p) => `  - ${p}`).join('\n')}`, 1);
   },
 };

@@ -4,7 +4,6 @@
  * qemu-aarch64 emulating the board's CPU when this machine is not ARM64.
  */
 import { spawn } from 'node:child_process';
-import { resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { defaultTokenizerFor, DEFAULT_MODEL } from '../engine/load.js';
 import { locateModelFile } from '../models/locate.js';
@@ -12,10 +11,10 @@ import { readCheckpointHeader } from '../checkpoint/read.js';
 import { loadTarget, type Target } from '../plan/target.js';
 import { requireTool } from '../toolchain/make.js';
 import { UserError } from '../util/errors.js';
-import { buildRequest, withBuildOptions, type BuildArgs } from './build.js';
+import { buildRequest, stderrReporter, withBuildOptions, withOutputOptions, type BuildArgs, type OutputArgs } from './build.js';
 import { OUTPUT_FORMATS, parseSampling, withGenerationOptions, type OutputFormat } from './generate.js';
 
-interface RunArgs extends BuildArgs {
+interface RunArgs extends BuildArgs, OutputArgs {
   prompt: string;
   steps: number;
   temperature: number;
@@ -40,7 +39,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
   command: 'run',
   describe: 'build the program for a target if needed and generate with it (flags as generate)',
   builder: (y) =>
-    withGenerationOptions(withBuildOptions(y))
+    withOutputOptions(withGenerationOptions(withBuildOptions(y)))
       .option('format', {
         choices: OUTPUT_FORMATS.filter((f) => f !== 'jsonl'),
         default: 'text' as OutputFormat,
@@ -60,19 +59,20 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const emulator = emulatorFor(target);
     const emulate = emulator !== undefined && (args.emulate ?? emulator.arch !== (process.arch === 'arm64' ? 'aarch64' : process.arch));
     const sampling = parseSampling(args);
-    const { build, defaultOutDir, requestKey, upToDate } = await import('../toolchain/build.js');
+    const { build, checkBuildRequest, requestKey, upToDate } = await import('../toolchain/build.js');
     const req = buildRequest(args);
+    const { outDir } = checkBuildRequest(req);
     const modelPath = locateModelFile(req.model ?? DEFAULT_MODEL);
     const tokenizerPath = locateModelFile(req.tokenizer ?? defaultTokenizerFor(modelPath, readCheckpointHeader(modelPath).config.vocabSize));
-    const outDir = resolve(req.out ?? defaultOutDir(req.target));
+    // the build there if it was made from these options and its program is the one its build-info.json describes
     let info = upToDate(outDir, requestKey(req, modelPath, tokenizerPath));
-    if (!info) info = (await build(req, (line) => process.stderr.write(`${line}\n`))).info;
+    if (!info) info = (await build(req, stderrReporter(args))).info;
     const programArgs = ['-i', args.prompt, '-n', String(sampling.steps), '-t', String(sampling.temperature), '-p', String(sampling.topp), '-s', String(sampling.seed), '--format', args.format];
     let command = info.executable;
     if (emulate && emulator) {
       const why = `to run the ${target.name} program (${emulator.arch} Linux) on this ${process.arch} machine`;
       requireTool(emulator.command, why, `apt-get install qemu-user (Debian/Ubuntu), or copy ${info.executable} to the board and run it there`);
-      process.stderr.write(`running under ${emulator.command} ${emulator.args.join(' ')} (emulated: tok/s are not the board's)\n`);
+      if (!args.quiet) process.stderr.write(`running under ${emulator.command} ${emulator.args.join(' ')} (emulated: tok/s are not the board's)\n`);
       programArgs.unshift(...emulator.args, info.executable);
       command = emulator.command;
     }

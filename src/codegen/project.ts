@@ -5,7 +5,7 @@
  * files say that they are generated, by what and from what.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Model } from '../checkpoint/model.js';
 import { projectRoot } from '../models/locate.js';
@@ -20,6 +20,7 @@ import { toFixedPoint } from '../quant/fixed-point.js';
 import { KernelSet } from './kernel-set.js';
 import { emitModelHeader } from './model-header.js';
 import { weightsBlob } from './weights-blob.js';
+import { BUILD_INFO, type BuildInfo } from '../toolchain/build-info.js';
 
 export interface ProjectInputs {
   plan: Plan;
@@ -36,19 +37,7 @@ export interface ProjectInputs {
   request: Record<string, unknown>;
 }
 
-export interface BuildInfo {
-  tool: string;
-  target: string;
-  model: string;
-  tokenizer: string;
-  request: Record<string, unknown>;
-  executable: string;
-  plan: { weights: string; groupSize?: number; seqLen: number; weightsBytes: number; stateBytes: number };
-  /** RP2040 firmware: where it talks (absent in builds from before USB: UART0). */
-  stdio?: 'usb' | 'uart' | 'both';
-}
-
-export const BUILD_INFO = 'build-info.json';
+export { BUILD_INFO, readBuildInfo, type BuildInfo } from '../toolchain/build-info.js';
 export const EXECUTABLE = 'llama2';
 
 function toolVersion(): string {
@@ -67,7 +56,12 @@ function copyAtomic(from: string, to: string): void {
   renameSync(tmp, to);
 }
 
-export function emitProject(outDir: string, inputs: ProjectInputs): BuildInfo {
+/**
+ * Writes the C project into `outDir` and returns what its build-info.json will say (without the
+ * program's hashes, known once compiled). `finalDir` is where the directory will be once complete
+ * (a build writes into a staging directory and renames it there): the executable's recorded path.
+ */
+export function emitProject(outDir: string, inputs: ProjectInputs, finalDir = outDir): BuildInfo {
   const { plan, target, model } = inputs;
   mkdirSync(outDir, { recursive: true });
   const tool = toolVersion();
@@ -134,26 +128,21 @@ export function emitProject(outDir: string, inputs: ProjectInputs): BuildInfo {
     model: inputs.modelPath,
     tokenizer: inputs.tokenizerPath,
     request: inputs.request,
-    executable: join(outDir, firmware ? FIRMWARE_OUTPUTS.elf : EXECUTABLE),
+    executable: join(finalDir, firmware ? FIRMWARE_OUTPUTS.elf : EXECUTABLE),
     plan: { weights: plan.weights, groupSize: plan.groupSize, seqLen: plan.seqLen, weightsBytes: plan.weightsBytes, stateBytes: plan.stateBytes },
     ...(inputs.generation?.stdio ? { stdio: inputs.generation.stdio } : {}),
   };
   return info;
 }
 
+/** The program files a build for `target` makes, by name in its directory (whose hashes build-info.json records). */
+export function programFiles(target: Target): string[] {
+  return target.output === 'firmware' ? [FIRMWARE_OUTPUTS.elf, FIRMWARE_OUTPUTS.bin, FIRMWARE_OUTPUTS.uf2] : [EXECUTABLE];
+}
+
 /** Records a finished build (written last, so its presence means the build completed). */
 export function writeBuildInfo(outDir: string, info: BuildInfo): void {
   writeText(join(outDir, BUILD_INFO), `${JSON.stringify(info, null, 2)}\n`);
-}
-
-export function readBuildInfo(outDir: string): BuildInfo | undefined {
-  const path = join(outDir, BUILD_INFO);
-  if (!existsSync(path)) return undefined;
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as BuildInfo;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Passes the chunks through, adding each to `hash`. */

@@ -18,6 +18,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { readBuildInfo } from '../codegen/project.js';
+import { checkBuildFiles } from '../toolchain/build-info.js';
 import { Rp2040Emulator, EmulatorError } from '../emulator/rp2040.js';
 import { UsbCdcHost } from '../emulator/usb-cdc.js';
 import { RAW_PTY, SocatBridge } from '../serial/pty.js';
@@ -55,6 +56,7 @@ export function firmwareToEmulate(firmware: string | undefined, target = 'rp2040
   }
   const info = readBuildInfo(dirname(file));
   if (info && info.target !== target) throw new UserError(`${file} was built for target "${info.target}", not ${target}: it cannot run in the RP2040 emulator.`);
+  checkBuildFiles(dirname(file), target);
   return file;
 }
 

@@ -8,6 +8,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { BOOT2_BYTES, boot2Crc } from './boot2.js';
 import { decodeUf2, parseUf2Blocks, RP2040_FAMILY_ID, RP2040_FLASH_BASE, UF2_FLAG_NOT_MAIN_FLASH, type Uf2Block, type Uf2Image } from './uf2.js';
 import { UserError, describeError } from '../util/errors.js';
+import { checkBuildFiles } from '../toolchain/build-info.js';
 
 /**
  * The names `build` gives a firmware's outputs: FIRMWARE_OUTPUTS in src/codegen/firmware.ts
@@ -54,6 +55,7 @@ export function locateFirmware(path: string, target: string): FirmwareFiles {
     const candidate = join(dir, `${stem}${ext}`);
     return existsSync(candidate) && statSync(candidate).isFile() ? candidate : undefined;
   };
+  checkBuildFiles(dir, target); // never flash a firmware that its build-info.json does not describe
   const files: FirmwareFiles = { dir, uf2: sibling('.uf2'), elf: sibling('.elf'), builtFor: readBuiltFor(dir) };
   if (!statSync(full).isDirectory()) {
     const ext = extname(full).toLowerCase();

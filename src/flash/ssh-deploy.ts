@@ -19,6 +19,7 @@ import { basename, join, resolve } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { formatBytes, Progress } from '../util/progress.js';
 import { BUILD_INFO_FILE } from './firmware-file.js';
+import { checkBuildFiles } from '../toolchain/build-info.js';
 import { checkDestination, runRemote, runRemoteOk, type SshDestination } from './ssh-client.js';
 import { checkSerialDevice, gadgetService, installGadgetService } from './ssh-gadget-service.js';
 import { absoluteRemoteDir, checkArchitecture, checkSpace, probeRemote, programMachine, PROGRAM_NAME, type RemoteFacts } from './ssh-probe.js';
@@ -77,6 +78,7 @@ export function locateProgram(path: string, target: string): LocalProgram {
     );
   }
   const program = join(dir, PROGRAM_NAME);
+  checkBuildFiles(dir, target); // never copy a program that its build-info.json does not describe
   if (!existsSync(program)) throw new UserError(`${dir} has no program (${PROGRAM_NAME}), only the C project: compile it first: llama2-embed build --target ${target}.`);
   const machine = programMachine(program);
   if (!machine) throw new UserError(`${program} is not a Linux program (no ELF header): build again (llama2-embed build --target ${target}).`);

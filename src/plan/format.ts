@@ -25,3 +25,20 @@ export function formatPlan(plan: Plan): string {
   const verdict = plan.fits ? '  fits' : plan.problems.map((p) => `  DOES NOT FIT: ${p}`).join('\n');
   return `${title}\n${table}\n${totals.join('\n')}\n${verdict}`;
 }
+
+/**
+ * The plan in a few lines, for a build's default output: the precision and context, then each
+ * memory the plan uses against what the target has. `formatPlan` has every buffer.
+ */
+export function formatPlanSummary(plan: Plan): string {
+  const precision =
+    (plan.weights === 'f32' ? 'fp32 weights' : `${describeScheme(plan.weights)} group size ${plan.groupSize}`) +
+    (plan.arithmetic === 'integer' ? ', integer arithmetic' : '');
+  const uses = plan.memories
+    .filter((m) => m.used > 0)
+    .map((m) => {
+      const capacity = m.memory.bytes;
+      return `${m.memory.name} ${formatBytes(m.used)}${capacity === null ? '' : ` of ${formatBytes(capacity)} (${((100 * m.used) / capacity).toFixed(0)}%)`}`;
+    });
+  return `  ${precision}, seq_len ${plan.seqLen}; ${uses.join(', ')}`;
+}

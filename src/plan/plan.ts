@@ -405,3 +405,35 @@ export function longestFittingSeqLen(target: Target, config: Config, options: Pl
   }
   return low;
 }
+
+/**
+ * The largest token id plus one, and the largest position, that a build can carry: the serial
+ * protocol (version 1, doc/protocol.md) sends token ids, steps and positions in 16 bits, and every
+ * program a build makes (host, Raspberry Pi, firmware) speaks it.
+ */
+export const PROTOCOL_MAX_VOCAB = 65_535;
+export const PROTOCOL_MAX_SEQ_LEN = 65_535;
+
+/**
+ * Refuses, at plan time, a model the protocol cannot carry: a vocabulary whose ids do not fit in
+ * 16 bits (they would be truncated on the wire), or a context (`seqLen`, default the model's)
+ * longer than 16-bit positions count. `model` names the checkpoint in the message.
+ */
+export function checkProtocolLimits(config: Config, seqLen: number | undefined, model: string): void {
+  if (config.vocabSize > PROTOCOL_MAX_VOCAB) {
+    throw new UserError(
+      `${model} has a vocabulary of ${config.vocabSize.toLocaleString('en-US')} tokens, and a build can carry at most ${PROTOCOL_MAX_VOCAB.toLocaleString('en-US')}: ` +
+        'the serial protocol sends token ids in 16 bits, so larger ids would arrive wrong. Use a model with a smaller vocabulary; ' +
+        'generate runs it on this computer with the reference engine.',
+      2,
+    );
+  }
+  const context = seqLen ?? config.seqLen;
+  if (context > PROTOCOL_MAX_SEQ_LEN) {
+    throw new UserError(
+      `${seqLen === undefined ? `${model}'s context (seq_len)` : '--seq-len'} is ${context.toLocaleString('en-US')} positions, and a build can carry at most ${PROTOCOL_MAX_SEQ_LEN.toLocaleString('en-US')} ` +
+        `(the serial protocol counts positions in 16 bits). Add --seq-len ${PROTOCOL_MAX_SEQ_LEN} or less.`,
+      2,
+    );
+  }
+}

@@ -2,17 +2,19 @@
  * `build`: checkpoint → (quantized) model → memory plan → C project → program. Each step reports
  * its progress; a plan that does not fit stops the build before any C is written.
  */
-import { statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadForGeneration, type WeightsPrecision } from '../engine/load.js';
-import { emitProject, readBuildInfo, writeBuildInfo, type BuildInfo, type ProjectInputs } from '../codegen/project.js';
-import { formatPlan } from '../plan/format.js';
-import { longestFittingSeqLen, makePlan, type Arithmetic, type Plan, type PlanOptions } from '../plan/plan.js';
+import { emitProject, programFiles, writeBuildInfo, type ProjectInputs } from '../codegen/project.js';
+import { formatPlan, formatPlanSummary } from '../plan/format.js';
+import { checkProtocolLimits, longestFittingSeqLen, makePlan, type Arithmetic, type Plan, type PlanOptions } from '../plan/plan.js';
 import { FIRMWARE_STDIO, loadTarget, withFirmwareOptions, type FirmwareStdio, type Target } from '../plan/target.js';
 import { UserError } from '../util/errors.js';
 import { formatBytes } from '../util/progress.js';
 import { comparePlanWithSections, readSectionSizes } from './sections.js';
-import { finishFirmware, type BakedGeneration } from '../codegen/firmware.js';
+import { finishFirmware, FIRMWARE_OUTPUTS, type BakedGeneration } from '../codegen/firmware.js';
+import { buildFileProblems, hashFiles, readBuildInfo, type BuildInfo } from './build-info.js';
+import { checkOutputDir, makeStagingDir, replaceDir } from './output-dir.js';
 import { requireTool, runMake } from './make.js';
 
 export interface BuildRequest {
@@ -68,15 +70,30 @@ export interface BuildResult {
   seconds: { load: number; emit: number; compile: number };
 }
 
-export type Reporter = (line: string) => void;
+/**
+ * Where a build's lines go. `detail` lines (each step, the compiler's steps, the whole memory plan,
+ * timings) are for --verbose; the others (what was built, where, the sizes against the board, and
+ * choices made for the user such as a shortened context) are the default output.
+ */
+export type Reporter = (line: string, level?: ReportLevel) => void;
+/** `info`: the default output; `detail`: shown with --verbose only. */
+export type ReportLevel = 'info' | 'detail';
 
 export function defaultOutDir(target: string): string {
   return resolve('build', target);
 }
 
-/** The options that decide what gets built (compared by `run` to decide whether to rebuild). */
+/** The generation options a build bakes into a firmware (an executable takes them as run-time flags). */
+const BAKED_OPTIONS = ['prompt', 'steps', 'temperature', 'topp', 'seed', 'embedTokenizer', 'exitAfterGeneration'] as const;
+
+/**
+ * The options that decide what gets built (compared by `run` to decide whether to rebuild). The
+ * generation options count only for a firmware, which bakes them in: a program for the host or a
+ * Raspberry Pi takes them as flags, so `build` then `run` with other ones uses the same program.
+ */
 export function requestKey(req: BuildRequest, modelPath: string, tokenizerPath: string): Record<string, unknown> {
-  return {
+  const firmware = loadTarget(req.target).output === 'firmware';
+  const key: Record<string, unknown> = {
     target: req.target,
     model: modelPath,
     tokenizer: tokenizerPath,
@@ -86,13 +103,13 @@ export function requestKey(req: BuildRequest, modelPath: string, tokenizerPath: 
     seqLen: req.seqLen ?? null,
     sramWeights: req.sramWeights ?? true,
     sramCode: req.sramCode ?? true,
-    threads: req.threads ?? 1,
+    threads: req.threads ?? null,
     generic: req.generic ?? false,
-    prompt: req.prompt ?? null,
-    steps: req.steps ?? null,
-    temperature: req.temperature ?? null,
-    topp: req.topp ?? null,
-    seed: req.seed?.toString() ?? null,
+    prompt: req.prompt ?? '',
+    steps: req.steps ?? 256,
+    temperature: req.temperature ?? 1,
+    topp: req.topp ?? 0.9,
+    seed: (req.seed ?? 42n).toString(),
     embedTokenizer: req.embedTokenizer ?? false,
     exitAfterGeneration: req.exitAfterGeneration ?? false,
     flashBytes: req.flashBytes ?? null,
@@ -101,6 +118,8 @@ export function requestKey(req: BuildRequest, modelPath: string, tokenizerPath: 
     // only when set: a key without it stays as before, and `run` never takes a program built on a Pi for one here
     ...(req.onDevice ? { onDevice: { host: req.onDevice.host, path: req.onDevice.path ?? null } } : {}),
   };
+  if (!firmware) for (const name of BAKED_OPTIONS) delete key[name];
+  return key;
 }
 
 export function planFor(req: BuildRequest, report: Reporter = () => {}) {
@@ -115,7 +134,8 @@ export function planFor(req: BuildRequest, report: Reporter = () => {}) {
   if (req.seqLen !== undefined && (!Number.isInteger(req.seqLen) || req.seqLen < 1 || req.seqLen > loaded.model.config.seqLen)) {
     throw new UserError(`--seq-len must be a whole number from 1 to the model's ${loaded.model.config.seqLen}, got ${req.seqLen}.`, 2);
   }
-  if (loaded.groupSizeChoice) report(`${loaded.weights} group size ${loaded.groupSize}: ${loaded.groupSizeChoice.reason}`);
+  checkProtocolLimits(loaded.model.config, req.seqLen, loaded.modelPath);
+  if (loaded.groupSizeChoice) report(`${loaded.weights} group size ${loaded.groupSize}: ${loaded.groupSizeChoice.reason}`, 'detail');
   // the tokenizer's tables live in RAM (templates/common/tokenizer.c): a pointer, a score and an index entry per token, and the pieces
   const withTokenizer = target.output !== 'firmware' || Boolean(req.embedTokenizer);
   const vocab = loaded.model.config.vocabSize;
@@ -134,34 +154,50 @@ export function planFor(req: BuildRequest, report: Reporter = () => {}) {
   return { target, loaded, plan, options: { ...options, seqLen: plan.seqLen }, loadSeconds: (performance.now() - started) / 1000 };
 }
 
-export async function build(req: BuildRequest, report: Reporter): Promise<BuildResult> {
+/**
+ * The mistakes in a build's options that can be told before anything is loaded: the target, the
+ * threads, --stdio, --on-device and the output directory. Returns the target and the output directory.
+ */
+export function checkBuildRequest(req: BuildRequest): { target: Target; outDir: string } {
+  const target = loadTarget(req.target);
   if (req.threads !== undefined && (!Number.isInteger(req.threads) || req.threads < 1 || req.threads > 64)) {
     throw new UserError(`--threads must be a whole number from 1 to 64, got ${req.threads}.`, 2);
   }
-  if (req.onDevice && loadTarget(req.target).output !== 'executable') {
+  if (req.onDevice && target.output !== 'executable') {
     throw new UserError(`--on-device compiles a Linux program on a Raspberry Pi, and target "${req.target}" is a microcontroller's firmware: build it here, without --on-device and --host.`, 2);
   }
-  report(`[1/4] loading ${req.model ?? 'the default model'}`);
-  const planned = planFor(req, report);
-  const { target, loaded, loadSeconds } = planned;
-  let plan = planned.plan;
   if (req.stdio !== undefined && (target.firmware?.chip !== 'rp2040' || !FIRMWARE_STDIO.includes(req.stdio))) {
     throw new UserError(
       target.firmware?.chip === 'rp2040' ? `--stdio must be one of ${FIRMWARE_STDIO.join(', ')}, got "${req.stdio}".` : `--stdio applies to rp2040 builds; ${target.name} has no choice of serial port.`,
       2,
     );
   }
-  // a board's program uses all its cores unless told otherwise; the host's (cores 0: unknown) one;
-  // a microcontroller's, one core unless --threads asks for its others (the RP2040's second core)
-  const threads = req.threads ?? (target.threads ? Math.max(1, target.cpu.cores) : 1);
   const firmwareCores = target.firmware ? target.cpu.cores : 1;
-  if (threads > 1 && !target.threads && threads > firmwareCores) {
+  if (req.threads !== undefined && req.threads > 1 && !target.threads && req.threads > firmwareCores) {
     throw new UserError(
       firmwareCores > 1 ? `${target.name} has ${firmwareCores} cores; use --threads ${firmwareCores} or less.` : `target ${target.name} has no threads; drop --threads.`,
       2,
     );
   }
   const outDir = resolve(req.out ?? defaultOutDir(target.name));
+  checkOutputDir(outDir);
+  return { target, outDir };
+}
+
+/**
+ * Builds into a staging directory beside the output directory and renames it into place once
+ * complete (src/toolchain/output-dir.ts), build-info.json written last with the program's hashes:
+ * a build killed at any moment leaves the old output directory as it was or the new one complete.
+ */
+export async function build(req: BuildRequest, report: Reporter): Promise<BuildResult> {
+  const { outDir } = checkBuildRequest(req);
+  report(`[1/4] loading ${req.model ?? 'the default model'}`, 'detail');
+  const planned = planFor(req, report);
+  const { target, loaded, loadSeconds } = planned;
+  let plan = planned.plan;
+  // a board's program uses all its cores unless told otherwise; the host's (cores 0: unknown) one;
+  // a microcontroller's, one core unless --threads asks for its others (the RP2040's second core)
+  const threads = req.threads ?? (target.threads ? Math.max(1, target.cpu.cores) : 1);
   const generation: BakedGeneration | undefined =
     target.output === 'firmware'
       ? {
@@ -190,56 +226,79 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
     request: requestKey(req, loaded.modelPath, loaded.tokenizerPath),
   });
   const sramCode = sramCodeObjects(target, req);
-  if (plan.fits && sramCode.length > 0) {
-    requireTool(target.toolchain.cc, `to build for ${target.name}`, installHint(target.toolchain.cc));
-    report(`[2/4] memory plan: compiling ${sramCode.join(', ')} to measure the code to run from SRAM`);
-    plan = await planWithSramCode(outDir, sramCode, project(plan), planned.options, report);
-  } else {
-    report('[2/4] memory plan');
-  }
-  report(formatPlan(plan));
-  if (!plan.fits) throw new UserError(`the model does not fit ${target.name}:\n${plan.problems.map((p) => `  - ${p}`).join('\n')}`);
+  if (plan.fits) requireTool(target.toolchain.cc, `to build for ${target.name}`, installHint(target.toolchain.cc));
+  const staging = plan.fits ? makeStagingDir(outDir) : undefined;
+  let keepStaging = false;
+  try {
+    if (staging && sramCode.length > 0) {
+      report(`[2/4] memory plan: compiling ${sramCode.join(', ')} to measure the code to run from SRAM`, 'detail');
+      plan = await planWithSramCode(staging, sramCode, project(plan), planned.options, report);
+    } else {
+      report('[2/4] memory plan', 'detail');
+    }
+    report(formatPlan(plan), 'detail');
+    if (!staging || !plan.fits) throw new UserError(`the model does not fit ${target.name}:\n${plan.problems.map((p) => `  - ${p}`).join('\n')}`);
 
-  report(`[3/4] writing the C project to ${outDir}`);
-  const emitStarted = performance.now();
-  const info = emitProject(outDir, project(plan));
-  const emitSeconds = (performance.now() - emitStarted) / 1000;
+    report(`[3/4] writing the C project to ${outDir}`, 'detail');
+    const emitStarted = performance.now();
+    const info = emitProject(staging, project(plan), outDir);
+    const emitSeconds = (performance.now() - emitStarted) / 1000;
 
-  if (req.onDevice) return buildOnDevice(req.onDevice, { info, plan, outDir, target, report, loadSeconds, emitSeconds });
-  requireTool(target.toolchain.cc, `to build for ${target.name}`, installHint(target.toolchain.cc));
-  report(`[4/4] compiling with ${target.toolchain.cc}`);
-  const compileStarted = performance.now();
-  await runMake(outDir, { onStep: (line) => report(`      ${line}`) });
-  if (target.output === 'firmware') {
-    report(comparePlanWithSections(plan, readSectionSizes(info.executable, target.toolchain.cc), info.executable, target.firmware?.ramReserveBytes ?? 0));
-    const { uf2, imageBytes } = finishFirmware(outDir);
-    report(`      ${uf2} (${imageBytes.toLocaleString('en-US')} bytes of flash image, boot2 CRC checked)`);
+    if (req.onDevice) return await buildOnDevice(req.onDevice, { info, plan, outDir, staging, target, report, loadSeconds, emitSeconds });
+    report(`[4/4] compiling with ${target.toolchain.cc}`, 'detail');
+    const compileStarted = performance.now();
+    try {
+      await runMake(staging, { onStep: (line) => report(`      ${line}`, 'detail') });
+    } catch (err) {
+      keepStaging = err instanceof UserError; // the compiler's messages point into it; the next build removes it
+      throw err;
+    }
+    if (target.output === 'firmware') {
+      report(comparePlanWithSections(plan, readSectionSizes(join(staging, FIRMWARE_OUTPUTS.elf), target.toolchain.cc), info.executable, target.firmware?.ramReserveBytes ?? 0), 'detail');
+      const { imageBytes } = finishFirmware(staging);
+      report(`      ${join(outDir, FIRMWARE_OUTPUTS.uf2)} (${imageBytes.toLocaleString('en-US')} bytes of flash image, boot2 CRC checked)`, 'detail');
+    }
+    const compileSeconds = (performance.now() - compileStarted) / 1000;
+    const finished: BuildInfo = { ...info, files: hashFiles(staging, programFiles(target)) };
+    writeBuildInfo(staging, finished);
+    replaceDir(staging, outDir);
+    const seconds = { load: loadSeconds, emit: emitSeconds, compile: compileSeconds };
+    report(builtSummary(finished.executable, plan, seconds));
+    report(`load ${loadSeconds.toFixed(2)} s, emit ${emitSeconds.toFixed(2)} s, compile ${compileSeconds.toFixed(2)} s`, 'detail');
+    return { info: finished, plan, outDir, seconds };
+  } finally {
+    if (staging && !keepStaging) rmSync(staging, { recursive: true, force: true });
   }
-  const compileSeconds = (performance.now() - compileStarted) / 1000;
-  writeBuildInfo(outDir, info);
-  report(`built ${info.executable} (load ${loadSeconds.toFixed(2)} s, emit ${emitSeconds.toFixed(2)} s, compile ${compileSeconds.toFixed(2)} s)`);
-  return { info, plan, outDir, seconds: { load: loadSeconds, emit: emitSeconds, compile: compileSeconds } };
+}
+
+/** The default output of a finished build: what, where, and the sizes against the board. */
+function builtSummary(executable: string, plan: Plan, seconds: BuildResult['seconds']): string {
+  const total = seconds.load + seconds.emit + seconds.compile;
+  return `built ${executable} for ${plan.target} in ${total.toFixed(1)} s\n${formatPlanSummary(plan)}`;
 }
 
 /** --on-device: the project just written, compiled on the Pi; build-info.json here and there says where the program is. */
 async function buildOnDevice(
   onDevice: OnDeviceOptions,
-  built: { info: BuildInfo; plan: Plan; outDir: string; target: ReturnType<typeof loadTarget>; report: Reporter; loadSeconds: number; emitSeconds: number },
+  built: { info: BuildInfo; plan: Plan; outDir: string; staging: string; target: ReturnType<typeof loadTarget>; report: Reporter; loadSeconds: number; emitSeconds: number },
 ): Promise<BuildResult> {
-  const { outDir, report, target } = built;
+  const { outDir, staging, report, target } = built;
   const { compileOnDevice } = await import('../flash/ssh-build.js');
   const dest = { host: onDevice.host, port: onDevice.sshPort, identity: onDevice.identity, options: onDevice.sshOptions };
-  report(`[4/4] compiling on ${onDevice.host}`);
+  report(`[4/4] compiling on ${onDevice.host}`, 'detail');
   const compileStarted = performance.now();
   const { displayRemote } = await import('../flash/ssh-shell.js');
   const { DEFAULT_REMOTE_DIR } = await import('../flash/ssh-deploy.js');
   const info: BuildInfo = { ...built.info, executable: displayRemote(onDevice.host, onDevice.path ?? DEFAULT_REMOTE_DIR, 'llama2') };
   const buildInfo = `${JSON.stringify(info, null, 2)}\n`;
-  await compileOnDevice({ outDir, target, dest, remoteDir: onDevice.path, buildInfo, report });
+  await compileOnDevice({ outDir: staging, target, dest, remoteDir: onDevice.path, buildInfo, report: (line) => report(line, 'detail') });
   const compileSeconds = (performance.now() - compileStarted) / 1000;
-  writeBuildInfo(outDir, info); // here too: monitor checks the Pi's model against this build's weights.bin and decodes with its tokenizer
-  report(`built ${info.executable} (load ${built.loadSeconds.toFixed(2)} s, emit ${built.emitSeconds.toFixed(2)} s, compile on the device ${compileSeconds.toFixed(2)} s)`);
-  return { info, plan: built.plan, outDir, seconds: { load: built.loadSeconds, emit: built.emitSeconds, compile: compileSeconds } };
+  writeBuildInfo(staging, info); // here too: monitor checks the Pi's model against this build's weights.bin and decodes with its tokenizer
+  replaceDir(staging, outDir);
+  const seconds = { load: built.loadSeconds, emit: built.emitSeconds, compile: compileSeconds };
+  report(builtSummary(info.executable, built.plan, seconds));
+  report(`load ${built.loadSeconds.toFixed(2)} s, emit ${built.emitSeconds.toFixed(2)} s, compile on the device ${compileSeconds.toFixed(2)} s`, 'detail');
+  return { info, plan: built.plan, outDir, seconds };
 }
 
 /** The objects whose code a build for `target` runs from SRAM when the plan has room (none with --no-sram-code). */
@@ -264,7 +323,7 @@ async function planWithSramCode(outDir: string, objects: string[], inputs: Proje
     sramCode: { bytes, description: `code run from SRAM: ${objects.join(', ')} (measured, with ${SRAM_CODE_SLACK} bytes for veneers)` },
   });
   if (withCode.fits) return withCode;
-  report(`      the code (${formatBytes(bytes)}) stays in flash: with it the SRAM would not hold the state (${withCode.problems.join(' ')})`);
+  report(`      the code (${formatBytes(bytes)}) stays in flash: with it the SRAM would not hold the state (${withCode.problems.join(' ')})`, 'detail');
   return plan;
 }
 
@@ -293,9 +352,13 @@ function installHint(cc: string): string {
   return `apt-get install ${debian[cc] ?? 'build-essential'} (Debian/Ubuntu)`;
 }
 
-/** The existing build in `outDir` if it was made from the same request, else undefined. */
+/**
+ * The existing build in `outDir` if it was made from the same request and its program files are
+ * the ones its build-info.json describes (hashes recorded and equal), else undefined: rebuild.
+ */
 export function upToDate(outDir: string, key: Record<string, unknown>): BuildInfo | undefined {
   const info = readBuildInfo(outDir);
   if (!info) return undefined;
-  return JSON.stringify(info.request) === JSON.stringify(key) ? info : undefined;
+  if (JSON.stringify(info.request) !== JSON.stringify(key)) return undefined;
+  return buildFileProblems(outDir, info, true).length === 0 ? info : undefined;
 }

@@ -34,15 +34,25 @@ static int32_t read_i32(const unsigned char* p) {
     return v;
 }
 
+static int str_lookup(const char* str) {
+    TokenIndex key = {str, 0};
+    const TokenIndex* found = bsearch(&key, sorted_vocab, VOCAB_SIZE, sizeof(TokenIndex), compare_tokens);
+    return found ? found->id : -1;
+}
+
 int tokenizer_init(const unsigned char* image, size_t size) {
     size_t pos = 4, stored = 0;
-    if (size < 4 || read_i32(image) > TOKENIZER_MAX_TOKEN_LENGTH) return -1;
+    if (size < 4) return TOKENIZER_TRUNCATED;
+    int32_t max_token_length = read_i32(image);
+    if (max_token_length < 0 || max_token_length > TOKENIZER_MAX_TOKEN_LENGTH) return TOKENIZER_PIECE_TOO_LONG;
     for (int i = 0; i < VOCAB_SIZE; i++) {
-        if (pos + 8 > size) return -1;
+        if (pos + 8 > size) return TOKENIZER_TOO_FEW_PIECES;
         memcpy(&vocab_scores[i], image + pos, sizeof(float));
         int32_t len = read_i32(image + pos + 4);
         pos += 8;
-        if (len < 0 || pos + (size_t)len > size || stored + (size_t)len + 1 > sizeof piece_storage) return -1;
+        if (len < 0 || pos + (size_t)len > size) return TOKENIZER_TRUNCATED;
+        /* the merge buffer holds two pieces of at most max_token_length bytes */
+        if (len > max_token_length || stored + (size_t)len + 1 > sizeof piece_storage) return TOKENIZER_PIECE_TOO_LONG;
         memcpy(piece_storage + stored, image + pos, (size_t)len);
         piece_storage[stored + (size_t)len] = '\0';
         vocab[i] = piece_storage + stored;
@@ -51,18 +61,28 @@ int tokenizer_init(const unsigned char* image, size_t size) {
         sorted_vocab[i].str = vocab[i];
         sorted_vocab[i].id = i;
     }
+    /* a tokenizer of another vocabulary (more pieces than the model's VOCAB_SIZE) */
+    if (pos != size) return TOKENIZER_TOO_MANY_PIECES;
     for (int i = 0; i < 256; i++) {
         byte_pieces[i * 2] = (unsigned char)i;
         byte_pieces[i * 2 + 1] = '\0';
     }
     qsort(sorted_vocab, VOCAB_SIZE, sizeof(TokenIndex), compare_tokens);
+    /* the dummy prefix of every non-empty text */
+    if (str_lookup(" ") < 0) return TOKENIZER_NO_SPACE;
     return 0;
 }
 
-static int str_lookup(const char* str) {
-    TokenIndex key = {str, 0};
-    const TokenIndex* found = bsearch(&key, sorted_vocab, VOCAB_SIZE, sizeof(TokenIndex), compare_tokens);
-    return found ? found->id : -1;
+const char* tokenizer_error(int code) {
+    switch (code) {
+    case TOKENIZER_TRUNCATED: return "the tokenizer image is truncated";
+    case TOKENIZER_TOO_FEW_PIECES: return "the tokenizer has fewer pieces than the model's vocabulary (VOCAB_SIZE)";
+    case TOKENIZER_TOO_MANY_PIECES: return "the tokenizer has more pieces than the model's vocabulary (VOCAB_SIZE): it is another model's";
+    case TOKENIZER_PIECE_TOO_LONG: return "the tokenizer has a piece longer than its max_token_length allows";
+    case TOKENIZER_NO_SPACE: return "the tokenizer has no \" \" piece (the prefix every prompt starts with)";
+    case TOKENIZER_NO_BYTE_PIECE: return "the text needs a byte piece (ids 3..258) beyond the tokenizer's vocabulary";
+    default: return "the tokenizer is malformed";
+    }
 }
 
 int tokenizer_encode(const char* text, int bos, int eos, int* tokens) {
@@ -71,7 +91,11 @@ int tokenizer_encode(const char* text, int bos, int eos, int* tokens) {
     int n = 0;
     if (bos) tokens[n++] = 1;
     /* the dummy prefix: SentencePiece adds a space before non-empty text */
-    if (text[0] != '\0') tokens[n++] = str_lookup(" ");
+    if (text[0] != '\0') {
+        int space = str_lookup(" ");
+        if (space < 0) return TOKENIZER_NO_SPACE; /* tokenizer_init refuses such a tokenizer */
+        tokens[n++] = space;
+    }
 
     for (const char* c = text; *c != '\0'; c++) {
         /* a byte that does not continue a UTF-8 sequence starts a new codepoint */
@@ -84,7 +108,11 @@ int tokenizer_encode(const char* text, int bos, int eos, int* tokens) {
             tokens[n++] = id;
         } else {
             /* byte fallback: <0x00>..<0xFF> are ids 3..258 */
-            for (size_t i = 0; i < codepoint_len; i++) tokens[n++] = (unsigned char)codepoint[i] + 3;
+            for (size_t i = 0; i < codepoint_len; i++) {
+                int byte_id = (unsigned char)codepoint[i] + 3;
+                if (byte_id >= VOCAB_SIZE) return TOKENIZER_NO_BYTE_PIECE;
+                tokens[n++] = byte_id;
+            }
         }
         codepoint_len = 0;
     }

@@ -8,13 +8,29 @@
 
 #include <stddef.h>
 
-/* Parses a tokenizer.bin image; returns 0, or -1 if it is malformed for VOCAB_SIZE tokens. */
+/* What tokenizer_init and tokenizer_encode return when they refuse (tokenizer_error says it in words). */
+#define TOKENIZER_TRUNCATED (-1)
+#define TOKENIZER_TOO_FEW_PIECES (-2)
+#define TOKENIZER_TOO_MANY_PIECES (-3)
+#define TOKENIZER_PIECE_TOO_LONG (-4)
+#define TOKENIZER_NO_SPACE (-5)
+#define TOKENIZER_NO_BYTE_PIECE (-6)
+
+/*
+ * Parses a tokenizer.bin image; returns 0, or one of the codes above when it does not hold exactly
+ * VOCAB_SIZE pieces, a piece is longer than its max_token_length, or it lacks the " " piece that
+ * every non-empty text starts with.
+ */
 int tokenizer_init(const unsigned char* image, size_t size);
+
+/* The message for a code tokenizer_init or tokenizer_encode returned. */
+const char* tokenizer_error(int code);
 
 /*
  * Encodes UTF-8 text: optional BOS (1), the dummy-prefix space for non-empty text, codepoints
  * with byte fallback, then merges by best score; optional EOS (2). `tokens` needs room for
- * strlen(text) + 3 ids. Returns the number of tokens.
+ * strlen(text) + 3 ids. Returns the number of tokens, or TOKENIZER_NO_BYTE_PIECE when a codepoint
+ * falls back to a byte piece the vocabulary does not have.
  */
 int tokenizer_encode(const char* text, int bos, int eos, int* tokens);
 

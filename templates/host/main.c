@@ -34,10 +34,16 @@ extern const unsigned char tokenizer_image_end[];
 static int prompt_tokens[MAX_PROMPT_BYTES + 3];
 static int32_t sampler_order[VOCAB_SIZE];
 
-static long time_in_ms(void) {
-    struct timespec time;
-    clock_gettime(CLOCK_REALTIME, &time);
-    return time.tv_sec * 1000 + time.tv_nsec / 1000000;
+/* below this the tokens came too fast for the clock to tell their rate */
+#define MIN_MEASURED_US 5000.0
+
+/* "achieved tok/s: 123.45", as run.c, or "n/a" when the time was too short to measure */
+static void print_tok_s(int tokens, double elapsed_us) {
+    if (elapsed_us < MIN_MEASURED_US) {
+        fprintf(stderr, "achieved tok/s: n/a (%d tokens in under %.0f ms, too short to measure)\n", tokens, MIN_MEASURED_US / 1000);
+    } else {
+        fprintf(stderr, "achieved tok/s: %.2f\n", tokens / elapsed_us * 1e6);
+    }
 }
 
 static void usage(void) {
@@ -346,17 +352,19 @@ int main(int argc, char** argv) {
         return serve_protocol();
     }
 
-    if (tokenizer_init(tokenizer_image, (size_t)(tokenizer_image_end - tokenizer_image)) != 0) {
-        fail("the tokenizer compiled into this program is malformed", NULL);
+    int tokenizer_status = tokenizer_init(tokenizer_image, (size_t)(tokenizer_image_end - tokenizer_image));
+    if (tokenizer_status != 0) {
+        fail("the tokenizer compiled into this program does not fit its model: ", tokenizer_error(tokenizer_status));
     }
-    forward_init(threads);
     int num_prompt_tokens = tokenizer_encode(prompt, 1, 0, prompt_tokens);
+    if (num_prompt_tokens < 0) fail("cannot encode the prompt: ", tokenizer_error(num_prompt_tokens));
+    forward_init(threads);
     if (ids_format) {
         for (int i = 0; i < num_prompt_tokens; i++) printf("P %d\n", prompt_tokens[i]);
     }
 
     uint64_t rng_state = rng_seed;
-    long start = 0;
+    uint64_t start = 0;
     int token = prompt_tokens[0], pos = 0, next;
     while (pos < steps) {
         float* logits = forward(token, pos);
@@ -381,13 +389,10 @@ int main(int argc, char** argv) {
             fflush(stdout);
         }
         token = next;
-        if (start == 0) start = time_in_ms(); /* from the end of the first step, as run.c */
+        if (start == 0) start = time_in_us(); /* from the end of the first step, as run.c */
     }
     if (!ids_format) printf("\n");
     fflush(stdout);
-    if (pos > 1) {
-        long end = time_in_ms();
-        fprintf(stderr, "achieved tok/s: %f\n", (pos - 1) / (double)(end - start > 0 ? end - start : 1) * 1000);
-    }
+    if (pos > 1) print_tok_s(pos - 1, (double)(time_in_us() - start));
     return 0;
 }

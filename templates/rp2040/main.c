@@ -360,8 +360,11 @@ static void serve_forever(const protocol_event* first) {
 int main(void) {
     stdio_init();
 #if EMBED_TOKENIZER
-    if (tokenizer_init(tokenizer_image, (size_t)(tokenizer_image_end - tokenizer_image)) != 0) {
-        out_str("llama2: the tokenizer compiled into this firmware is malformed\n");
+    int tokenizer_status = tokenizer_init(tokenizer_image, (size_t)(tokenizer_image_end - tokenizer_image));
+    if (tokenizer_status != 0) {
+        out_str("llama2: the tokenizer compiled into this firmware does not fit its model: ");
+        out_str(tokenizer_error(tokenizer_status));
+        out_str("\n");
         drain_output();
         return 1;
     }

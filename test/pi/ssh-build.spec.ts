@@ -45,7 +45,7 @@ describe('pi targets: build --on-device, compiled over SSH on a real sshd on 127
   const hostArgs = () => ['--host', ssh().host, '--path', remoteDir, ...ssh().cliOptions()];
 
   it('build --target host --on-device --host writes the project here, compiles it there, and leaves <path>/llama2 and build-info.json', () => {
-    const r = cli(['build', '--target', 'host', ...modelArgs, '-o', outDir, '--on-device', ...hostArgs()]);
+    const r = cli(['build', '--target', 'host', ...modelArgs, '-o', outDir, '--on-device', ...hostArgs(), '--verbose']);
     expect(r.status, `${r.stderr}\nsshd:\n${ssh().output}`).to.equal(0);
     for (const step of ['[3/4] writing the C project', `[4/4] compiling on ${ssh().host}`, `connecting to ${ssh().host}`, 'copying the C project', 'compiling forward.c', 'linking']) {
       expect(r.stderr).to.contain(step);

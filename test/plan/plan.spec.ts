@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { longestFittingSeqLen, makePlan } from '../../src/plan/plan.js';
+import { checkProtocolLimits, longestFittingSeqLen, makePlan } from '../../src/plan/plan.js';
+import { userError } from '../helpers/errors.js';
 import { formatPlan } from '../../src/plan/format.js';
 import { loadTarget, type Target } from '../../src/plan/target.js';
 
@@ -123,5 +124,21 @@ describe('plan: weights copied to SRAM on a board that reads them from flash', (
 
   it('never copies on a target whose weights are in RAM already', () => {
     expect(copies(makePlan(loadTarget('host'), stories260K, { weights: 'q8_0', groupSize: 64, sharedClassifier: true }))).to.deep.equal([]);
+  });
+});
+
+describe('plan: what the serial protocol (16-bit ids and positions) can carry', () => {
+  it('refuses a vocabulary above 65,535 tokens, which would be truncated on the wire', () => {
+    checkProtocolLimits({ ...stories260K, vocabSize: 65_535 }, undefined, 'big.bin');
+    const err = userError(() => checkProtocolLimits({ ...stories260K, vocabSize: 65_536 }, undefined, 'big.bin'));
+    expect(err.message).to.match(/big\.bin has a vocabulary of 65,536 tokens, and a build can carry at most 65,535: the serial protocol sends token ids in 16 bits/);
+    expect(err.exitCode).to.equal(2);
+  });
+
+  it('refuses a context above 65,535 positions, unless --seq-len shortens it', () => {
+    const long = { ...stories260K, seqLen: 100_000 };
+    expect(userError(() => checkProtocolLimits(long, undefined, 'long.bin')).message).to.match(/long\.bin's context \(seq_len\) is 100,000 positions.*Add --seq-len 65535 or less/);
+    expect(userError(() => checkProtocolLimits(long, 70_000, 'long.bin')).message).to.match(/--seq-len is 70,000 positions/);
+    checkProtocolLimits(long, 65_535, 'long.bin');
   });
 });
