@@ -167,6 +167,8 @@ export interface HeatmapCell {
   label?: string;
   /** Tooltip. */
   title?: string;
+  /** Drawn with a thick outline (e.g. the worst cells). */
+  marked?: boolean;
 }
 
 export interface HeatmapOptions {
@@ -207,6 +209,13 @@ export function heatmap(o: HeatmapOptions): string {
     const label = cell.label ?? (Number.isFinite(cell.value) ? cell.value.toFixed(1) : 'exact');
     out += text(x + cw / 2, y + h / 2 + 4, label, `text-anchor="middle" fill="${textColorOn(fill)}" font-size="11"`);
     out += '</g>';
+  }
+  // outlines last, so that no neighbouring cell covers them
+  for (const cell of o.cells.filter((c) => c.marked)) {
+    const x = left + cw * cell.col;
+    const y = top + ch * cell.row;
+    const h = ch * (cell.rowSpan ?? 1);
+    out += `<rect x="${n(x + 1.5)}" y="${n(y + 1.5)}" width="${n(cw - 3)}" height="${n(h - 3)}" fill="none" stroke="#000" stroke-width="3"/>`;
   }
   // axis titles: the columns' above their labels, the rows' rotated on the left
   out += text(left + (cw * o.colLabels.length) / 2, top - 26, o.xTitle, `text-anchor="middle" fill="${MUTED}" font-size="11"`);
