@@ -3,11 +3,12 @@
  * stories15M is not needed): the command as a user runs it, with its default pass sizes, against
  * the same command with the greedy pass it used to run whatever the options said (4 prompts ×
  * 256 tokens, now `--greedy-tokens 256`), in fresh processes, one after the other. The defaults
- * are meant to keep this report under a minute.
+ * are meant to keep this report under a minute. The load average is printed beside each figure:
+ * on a shared machine other work stretches the wall-clock time.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeCheckpoint } from '../src/checkpoint/write.js';
 import { locateModelFile, projectRoot } from '../src/models/locate.js';
@@ -41,7 +42,7 @@ export function benchReport(): void {
       const seconds = timeReport(checkpoint, tokenizer, args);
       baseline ||= seconds;
       const ratio = seconds === baseline ? 'baseline' : `${(seconds / baseline).toFixed(2)}× the time`;
-      process.stdout.write(`  ${name.padEnd(58)} ${seconds.toFixed(1).padStart(6)} s   ${ratio}\n`);
+      process.stdout.write(`  ${name.padEnd(58)} ${seconds.toFixed(1).padStart(6)} s   ${ratio.padEnd(16)}   (load average ${loadavg()[0].toFixed(1)})\n`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

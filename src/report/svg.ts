@@ -389,7 +389,10 @@ export function horizontalBars(o: BarChartOptions): string {
   shown.forEach((l, i) => {
     const lx = x(l.value);
     out += `<line x1="${n(lx)}" y1="${top - 10}" x2="${n(lx)}" y2="${axisY}" stroke="#111" stroke-width="2" stroke-dasharray="6 4"/>`;
-    out += text(lx - 4, top - 14 - (i % 2) * 12, l.label, `text-anchor="end" fill="#111" font-weight="600"`);
+    // the label ends at the line, or starts there when it would run off the chart's left edge
+    const fitsLeft = lx - 4 - l.label.length * 7 >= 0;
+    const anchor = fitsLeft ? `x="${n(lx - 4)}" text-anchor="end"` : `x="${n(lx + 4)}" text-anchor="start"`;
+    out += `<text ${anchor} y="${n(top - 14 - (i % 2) * 12)}" fill="#111" font-weight="600">${esc(l.label)}</text>`;
   });
   out += text(left + plotW / 2, axisY + 36, o.xTitle, `text-anchor="middle" fill="${MUTED}"`);
   if (offScale.length) {
