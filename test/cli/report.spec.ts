@@ -64,8 +64,9 @@ describe('cli: report', function () {
     expect(doc).to.include({ format: 'llama2-embed-quant-report', version: 1 });
     expect(doc.schemes[0]).to.include({ scheme: 'q8_0', groupSize: 4 });
     expect(doc.settings).to.include({ sequences: 1, length: 8, greedyTokens: 4 });
-    // progress still goes to stderr, never into the JSON
-    expect(json.stderr).to.contain('sampling 1 × 8 tokens');
+    // nothing but the JSON on stdout: no summary before or after it
+    expect(json.stdout.startsWith('{\n  "format": "llama2-embed-quant-report"')).to.equal(true);
+    expect(json.stdout.endsWith('}\n')).to.equal(true);
   });
 
   it('prints a short summary by default, every tensor with --verbose', () => {
@@ -97,18 +98,18 @@ describe('cli: report', function () {
     expect(some.stdout).to.match(/^ {2}q8_0 .* \d+ \/ 24$/m);
   });
 
-  it('--eval F --out F: the perplexity pass is bounded by --eval-tokens, so a large F (an earlier HTML report) does not hang it', () => {
-    // what `--out F` leaves in F for the next run: a page of some 300,000 characters
+  it('the perplexity pass is bounded by --eval-tokens: a large --eval file (the HTML page `--eval F --out F` left in F) does not hang it', () => {
+    // what `--out F` leaves in F for the next run: a page of some 300,000 characters (70,000 tokens: hours of forward passes)
     const page = join(dir, 'report.html');
     writeFileSync(page, '<p class="story">Once upon a time, there was a little dog named Max. He liked to run in the park.</p>\n'.repeat(3000));
     const json = join(dir, 'r.json');
     const started = Date.now();
-    const r = cli(['report', '--quant', 'q8_0', '--sequences', '1', '--length', '4', '--greedy-tokens', '0', '--eval', page, '--out', page, '--json', json], { timeout: 120_000 });
+    const r = cli(['report', '--quant', 'q8_0', '--sequences', '1', '--length', '4', '--greedy-tokens', '0', '--eval', page, '--out', join(dir, 'next.html'), '--json', json], { timeout: 120_000 });
     expect(r.status, `${r.stderr} (status ${r.status}, after ${Date.now() - started} ms)`).to.equal(0);
     const doc = JSON.parse(readFileSync(json, 'utf8'));
     expect(doc.settings.eval.tokens).to.be.above(50_000);
     expect(doc.settings.eval).to.include({ used: 256, chunks: 1 });
-    expect(r.stderr).to.contain(`perplexity on 256 of ${doc.settings.eval.tokens} tokens`);
+    expect(r.stdout).to.contain(`perplexity on the first 256 of ${doc.settings.eval.tokens.toLocaleString('en-US')} tokens of ${page}`);
     const small = cli(['report', '--quant', 'q8_0', '--sequences', '1', '--length', '4', '--greedy-tokens', '0', '--eval', page, '--eval-tokens', '600', '--json', json]);
     expect(small.status, small.stderr).to.equal(0);
     expect(JSON.parse(readFileSync(json, 'utf8')).settings.eval).to.include({ used: 600, chunks: 2 });
