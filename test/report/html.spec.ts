@@ -7,6 +7,7 @@ import { loadTarget } from '../../src/plan/target.js';
 import { compareSchemes } from '../../src/report/compare.js';
 import { reportToHtml, schemeSqnrScale } from '../../src/report/html.js';
 import { luminance } from '../../src/report/svg.js';
+import { formatReport } from '../../src/report/terminal.js';
 import { withSeparateClassifier } from '../checkpoint/synthetic.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { decodePng } from './png.js';
@@ -120,6 +121,28 @@ describe('report/html', function () {
     const page = reportToHtml(report);
     expect(page).to.contain('>cls</text>').and.contain('<td>wcls</td>');
     for (const svg of svgElements(page)) expect(xmlProblems(svg)).to.deep.equal([]);
+  });
+
+  it('without a greedy pass (--greedy-tokens 0): no greedy section, no greedy column, in the page and on the terminal', () => {
+    const loaded = loadForGeneration({ weights: 'f32' });
+    const report = compareSchemes({
+      model: loaded.model,
+      tokenizer: loaded.tokenizer,
+      modelPath: loaded.modelPath,
+      tokenizerPath: loaded.tokenizerPath,
+      schemes: ['q8_0'],
+      sequences: 1,
+      length: 4,
+      greedyTokens: 0,
+      targets: [loadTarget('host'), loadTarget('rp2040')],
+    });
+    expect(report.settings.prompts).to.deep.equal([]);
+    const page = reportToHtml(report);
+    expect(page).to.not.contain('<h2>Greedy divergence</h2>').and.not.contain('greedy continuations');
+    for (const svg of svgElements(page)) expect(xmlProblems(svg)).to.deep.equal([]);
+    const text = formatReport(report);
+    expect(text).to.not.contain('greedy');
+    expect(text).to.match(/^ {2}q8_0 +64 /m);
   });
 
   it('the XML check catches what it should', () => {
