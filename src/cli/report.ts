@@ -3,8 +3,9 @@
  * with each scheme, compares every matrix with its fp32 values, runs the reference engine on
  * text sampled from the fp32 model (KL divergence, top-1 agreement), on an optional text
  * (perplexity) and on a few prompts (greedy divergence), sizes each scheme against every known
- * target, and prints a table; `--json` and `--out` write the same as JSON and as one HTML page.
- * See doc/report.md.
+ * target, and prints a short summary (`--verbose`: every tensor too; `--quiet`: nothing);
+ * `--json` and `--out` give the same as JSON (to a file or stdout) and as one HTML page.
+ * Every option is checked before the long part starts. See doc/report.md.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -19,6 +20,7 @@ import { formatReport } from '../report/terminal.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { UserError, describeError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
+import { OutputSink } from './output.js';
 
 interface ReportArgs {
   model?: string;
@@ -28,10 +30,13 @@ interface ReportArgs {
   arithmetic: 'float' | 'integer';
   sequences: number;
   length: number;
+  greedyTokens: number;
   seed: number;
   eval?: string;
+  evalTokens: number;
   out?: string;
   json?: string;
+  verbose: boolean;
   quiet: boolean;
 }
 
@@ -53,11 +58,17 @@ export function parseSchemes(value: string): ComparedScheme[] {
   return out;
 }
 
-function positiveInteger(flag: string, value: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (!Number.isInteger(value) || value < 1 || value > max) {
-    throw new UserError(`--${flag} must be a whole number from 1 to ${max.toLocaleString('en-US')}, got ${value}.`, 2);
+/** `value` as a whole number from `min` to `max`, or a usage error naming `--flag`. */
+function wholeNumber(flag: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new UserError(`--${flag} must be a whole number from ${min} to ${max.toLocaleString('en-US')}, got ${value}.`, 2);
   }
   return value;
+}
+
+/** `--json` with no file name: the JSON goes to stdout. */
+function jsonToStdout(json: string | undefined): boolean {
+  return json !== undefined && json.trim() === '';
 }
 
 /** The directory an output file goes to must exist (checked before the long run, not after). */
@@ -86,20 +97,51 @@ function readEvalText(path: string): { path: string; text: string } {
   return { path, text };
 }
 
+/** Every option checked, every input read: what the report will run with. */
+interface CheckedOptions {
+  schemes: ComparedScheme[];
+  sequences: number;
+  length: number;
+  greedyTokens: number;
+  seed: number;
+  evalTokens: number;
+  evalText?: { path: string; text: string };
+  /** File to write the JSON to; undefined for none or stdout (`jsonToStdout`). */
+  jsonFile?: string;
+}
+
+/**
+ * Checks every option before anything long starts: numbers, schemes, the --eval text (read here),
+ * the output directories. What depends on the model (--length, --greedy-tokens against its
+ * seq_len) is checked by `checkAgainstModel` right after loading it.
+ */
+function checkOptions(args: ReportArgs): CheckedOptions {
+  const schemes = parseSchemes(args.quant);
+  const sequences = wholeNumber('sequences', args.sequences, 1, 100_000);
+  const length = wholeNumber('length', args.length, 1);
+  const greedyTokens = wholeNumber('greedy-tokens', args.greedyTokens, 0);
+  const seed = wholeNumber('seed', args.seed, 1);
+  const evalTokens = wholeNumber('eval-tokens', args.evalTokens, 1);
+  if (args.groupSize !== undefined) wholeNumber('group-size', args.groupSize, 1, 1 << 20);
+  const jsonFile = args.json === undefined || jsonToStdout(args.json) ? undefined : args.json;
+  checkWritable('out', args.out);
+  checkWritable('json', jsonFile);
+  const evalText = args.eval === undefined ? undefined : readEvalText(args.eval);
+  return { schemes, sequences, length, greedyTokens, seed, evalTokens, evalText, jsonFile };
+}
+
+function checkAgainstModel(o: CheckedOptions, seqLen: number): void {
+  if (o.length > seqLen) throw new UserError(`--length ${o.length} is longer than the model's context (seq_len ${seqLen}); use at most ${seqLen}.`, 2);
+  if (o.greedyTokens > seqLen) {
+    throw new UserError(`--greedy-tokens ${o.greedyTokens} is more than the model's context holds (seq_len ${seqLen}); use at most ${seqLen}.`, 2);
+  }
+}
+
 /** Runs the whole report as the command does; returns it (for tests) after printing and writing it. */
 export function runReport(args: ReportArgs): QuantReport {
-  const schemes = parseSchemes(args.quant);
-  const sequences = positiveInteger('sequences', args.sequences, 100_000);
-  const length = positiveInteger('length', args.length);
-  const seed = positiveInteger('seed', args.seed);
-  if (args.groupSize !== undefined) positiveInteger('group-size', args.groupSize, 1 << 20);
-  checkWritable('out', args.out);
-  checkWritable('json', args.json);
-  const evalText = args.eval === undefined ? undefined : readEvalText(args.eval);
-
+  const o = checkOptions(args);
   const loaded = loadForGeneration({ model: args.model, tokenizer: args.tokenizer, weights: 'f32' });
-  const seqLen = loaded.model.config.seqLen;
-  if (length > seqLen) throw new UserError(`--length ${length} is longer than the model's context (seq_len ${seqLen}); use at most ${seqLen}.`, 2);
+  checkAgainstModel(o, loaded.model.config.seqLen);
   const targets = knownTargets().map(loadTarget);
   const log = (line: string) => {
     if (!args.quiet) process.stderr.write(`${line}\n`);
@@ -112,21 +154,25 @@ export function runReport(args: ReportArgs): QuantReport {
     tokenizer: loaded.tokenizer,
     modelPath: loaded.modelPath,
     tokenizerPath: loaded.tokenizerPath,
-    schemes,
+    schemes: o.schemes,
     groupSize: args.groupSize,
-    sequences,
-    length,
-    seed,
-    evalText,
+    sequences: o.sequences,
+    length: o.length,
+    seed: o.seed,
+    greedyTokens: o.greedyTokens,
+    evalText: o.evalText,
+    evalTokens: o.evalTokens,
     targets,
     integer: args.arithmetic === 'integer',
     progress: (label, total) => new Progress(label, total, { quiet: args.quiet, unit: 'items' }),
   });
 
-  process.stdout.write(formatReport(report));
-  if (args.json !== undefined) {
-    writeFileAtomic(args.json, [Buffer.from(reportToJson(report), 'utf8')]);
-    log(`wrote ${args.json}`);
+  const stdout = new OutputSink(process.stdout);
+  if (jsonToStdout(args.json)) stdout.write(reportToJson(report));
+  else if (!args.quiet) stdout.write(formatReport(report, { verbose: args.verbose }));
+  if (o.jsonFile !== undefined) {
+    writeFileAtomic(o.jsonFile, [Buffer.from(reportToJson(report), 'utf8')]);
+    log(`wrote ${o.jsonFile}`);
   }
   if (args.out !== undefined) {
     writeFileAtomic(args.out, [Buffer.from(reportToHtml(report), 'utf8')]);
@@ -151,13 +197,17 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       .option('group-size', { type: 'number', describe: 'values per scale, for every scheme (default: chosen for each scheme)' })
       .option('sequences', { type: 'number', default: REPORT_DEFAULTS.sequences, describe: 'sequences sampled from the fp32 model' })
       .option('length', { type: 'number', default: REPORT_DEFAULTS.length, describe: 'tokens per sampled sequence (at most seq_len)' })
+      .option('greedy-tokens', { type: 'number', default: REPORT_DEFAULTS.greedyTokens, describe: 'tokens generated greedily after each prompt (0: no greedy pass)' })
       .option('seed', { type: 'number', default: REPORT_DEFAULTS.seed, describe: 'seed of the sampling RNG' })
       .option('eval', { type: 'string', describe: 'a text file: perplexity of fp32 and each scheme on it' })
+      .option('eval-tokens', { type: 'number', default: REPORT_DEFAULTS.evalTokens, describe: 'measure perplexity on at most this many tokens of the --eval text' })
       .option('out', { type: 'string', describe: 'write the report as one self-contained HTML file' })
-      .option('json', { type: 'string', describe: 'write the report as JSON (doc/report.md describes the fields)' })
-      .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress on stderr' })
+      .option('json', { type: 'string', describe: 'the report as JSON: to FILE, or to stdout without one (doc/report.md describes the fields)' })
+      .option('verbose', { type: 'boolean', default: false, describe: 'after the summary, every tensor per scheme and every prompt' })
+      .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'print nothing but errors (and --json without a file)' })
       .example('$0 report --out report.html', 'stories260K: every scheme against fp32, with charts')
-      .example('$0 report -m stories15M.bin --quant q8_0 --eval story.txt --json r.json', 'one scheme, with perplexity, for machines') as unknown as Argv<ReportArgs>,
+      .example('$0 report -m stories15M.bin --quant q8_0 --eval story.txt --json r.json', 'one scheme, with perplexity, for machines')
+      .example('$0 report --sequences 32 --length 128 --greedy-tokens 256', 'steadier figures: more text, longer greedy runs (takes longer)') as unknown as Argv<ReportArgs>,
   handler: (args: ArgumentsCamelCase<ReportArgs>) => {
     runReport(args);
   },

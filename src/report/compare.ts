@@ -32,7 +32,13 @@ export const COMPARED_SCHEMES: readonly ComparedScheme[] = ['q8_0', 'q4_0', 'mix
 /** The prompts whose greedy continuations are compared. */
 export const DEFAULT_PROMPTS: readonly string[] = ['', 'Once upon a time', 'One day', 'Lily'];
 
-export const REPORT_DEFAULTS = { sequences: 32, length: 128, seed: 1, greedyTokens: 256, histogramBins: 81 } as const;
+/**
+ * How much each pass of the report computes unless told otherwise. Every pass runs the reference
+ * engine once per position for fp32 and for every scheme, so its time grows with the model: these
+ * keep the default report of a stories15M-shaped model (three schemes) under a minute on a small
+ * machine (`npm run bench -- report`); give more for steadier figures (doc/report.md).
+ */
+export const REPORT_DEFAULTS = { sequences: 8, length: 32, seed: 1, greedyTokens: 32, evalTokens: 256, histogramBins: 81 } as const;
 
 /** One weight matrix under one scheme, compared with its fp32 values. */
 export interface TensorReport {
@@ -132,7 +138,8 @@ export interface QuantReport {
     temperature: number;
     greedyTokens: number;
     prompts: string[];
-    eval: { path: string; tokens: number; chunks: number } | null;
+    /** The --eval text: its length in tokens, how many of them were measured (the first `used`, at most --eval-tokens), in how many chunks. */
+    eval: { path: string; tokens: number; used: number; chunks: number } | null;
   };
   reference: {
     sizes: SchemeSizes;
@@ -159,10 +166,13 @@ export interface ReportRequest {
   sequences?: number;
   length?: number;
   seed?: number;
+  /** Greedy tokens after each prompt; 0 skips the greedy pass. */
   greedyTokens?: number;
   prompts?: readonly string[];
   /** A text to measure perplexity on. */
   evalText?: { path: string; text: string };
+  /** Measure perplexity on at most this many tokens of the text (its first ones). */
+  evalTokens?: number;
   targets: readonly Target[];
   progress?: PhaseProgress;
   /** Run the Q8_0 candidate with the integer kernels (what an RP2040 build computes); others stay float32. */
@@ -282,16 +292,20 @@ export function compareSchemes(req: ReportRequest): QuantReport {
   let evalResult: ReturnType<typeof compareOnSequences> | undefined;
   if (req.evalText) {
     const textTokens = req.tokenizer.encode(req.evalText.text, false, false);
-    const chunks = chunksForPerplexity(textTokens, reference.config.seqLen);
-    evalSettings = { path: req.evalText.path, tokens: textTokens.length, chunks: chunks.length };
+    const used = textTokens.slice(0, req.evalTokens ?? REPORT_DEFAULTS.evalTokens);
+    const chunks = chunksForPerplexity(used, reference.config.seqLen);
+    evalSettings = { path: req.evalText.path, tokens: textTokens.length, used: used.length, chunks: chunks.length };
     if (chunks.length > 0) {
-      const evaluating = phase(progress, `perplexity on ${textTokens.length} tokens`);
+      const of = used.length < textTokens.length ? ` of ${textTokens.length}` : '';
+      const evaluating = phase(progress, `perplexity on ${used.length}${of} tokens`);
       evalResult = compareOnSequences(reference, candidates, chunks, evaluating.onProgress);
       evaluating.finish(`${chunks.length} chunk${chunks.length === 1 ? '' : 's'}`);
     }
   }
 
   // 4. greedy continuations
+  // (with no tokens to generate there is nothing to compare: no prompts, no pass)
+  if (greedyTokens === 0) prompts.length = 0;
   const greedyPrompts = prompts.map((text) => ({ text, tokens: req.tokenizer.encode(text, true, false) }));
   const greedying = phase(progress, `greedy ${greedyTokens} tokens after ${prompts.length} prompts`);
   const greedy = compareGreedy(reference, candidates, greedyPrompts, greedyTokens, greedying.onProgress);

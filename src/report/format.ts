@@ -1,5 +1,6 @@
 /** Number formats shared by the terminal and HTML renderings, so both show the same figures. */
 import { formatBytes } from '../util/progress.js';
+import type { SchemeReport, TensorReport } from './compare.js';
 
 /** KL divergence in nats: three significant digits ("0.00113", "0.0955", "2.80"). */
 export function formatKl(x: number): string {
@@ -51,3 +52,11 @@ export const SCHEME_COLORS: Record<string, string> = {
   q4_0: '#d55e00',
   mixed: '#009e73',
 };
+
+/** How many matrices both renderings single out per scheme as its worst (lowest SQNR). */
+export const WORST_TENSORS = 3;
+
+/** A scheme's `WORST_TENSORS` matrices of lowest SQNR, lowest first. */
+export function worstTensors(x: SchemeReport): TensorReport[] {
+  return [...x.tensors].sort((a, b) => a.sqnrDb - b.sqnrDb).slice(0, WORST_TENSORS);
+}

@@ -17,8 +17,11 @@ import {
   formatPerplexity,
   formatPrompt,
   formatShare,
+  WORST_TENSORS,
+  worstTensors,
 } from './format.js';
-import { QUALITY_STOPS, colorLegend, colorScale, esc, heatmap, histogramChart, horizontalBars, lineChart, niceTicks, type HeatmapCell } from './svg.js';
+import { targetFits } from './fit.js';
+import { QUALITY_STOPS, colorLegend, colorScale, esc, heatmap, histogramChart, horizontalBars, lineChart, niceTicks, type ColorScale, type HeatmapCell } from './svg.js';
 
 const CSS = `
 :root { color-scheme: light; }
@@ -34,13 +37,14 @@ table { border-collapse: collapse; margin: 10px 0 6px; font-size: 14px; }
 th, td { border: 1px solid #c9ced3; padding: 5px 10px; vertical-align: top; }
 th { background: #eef1f4; text-align: left; font-weight: 600; }
 td.scheme { min-width: 210px; max-width: 300px; }
+td.name { white-space: nowrap; }
 .what { font-size: 12px; color: #444; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.num { white-space: nowrap; }
 tr.ref td { color: #3d4650; background: #f8f9fa; }
 .swatch { display: inline-block; width: 11px; height: 11px; border-radius: 2px; margin-right: 6px; vertical-align: -1px; border: 1px solid #333; }
-.fit { background: #e3f3e6; color: #14501f; }
-.nofit { background: #fbe3e1; color: #7a1410; font-weight: 600; }
+.fit { background: #e3f3e6; color: #14501f; padding: 1px 4px; }
+.nofit { background: #fbe3e1; color: #7a1410; font-weight: 600; padding: 1px 4px; }
 .bar { height: 6px; background: #e4e7ea; border-radius: 3px; margin-top: 4px; min-width: 90px; }
 .bar > span { display: block; height: 6px; border-radius: 3px; }
 .diff { font-size: 12px; color: #333; margin-top: 3px; white-space: pre-wrap; }
@@ -77,8 +81,8 @@ export function reportToHtml(r: QuantReport): string {
   );
   parts.push(
     `<p class="meta">Each scheme is compared with fp32 on ${s.sequences} sequences × ${s.length} tokens sampled from the fp32 model ` +
-      `(seed ${s.seed}, temperature ${s.temperature}), on greedy continuations of ${s.prompts.length} prompts` +
-      `${s.eval ? `, and by perplexity on ${esc(s.eval.path)} (${s.eval.tokens.toLocaleString('en-US')} tokens)` : ''}. ${esc(r.tool)}.</p>`,
+      `(seed ${s.seed}, temperature ${s.temperature})${s.prompts.length ? `, on greedy continuations of ${s.prompts.length} prompts` : ''}` +
+      `${s.eval ? `, and by perplexity on ${evalExtent(s.eval)} of ${esc(s.eval.path)}` : ''}. ${esc(r.tool)}.</p>`,
   );
 
   parts.push(summarySection(r));
@@ -94,6 +98,12 @@ export function reportToHtml(r: QuantReport): string {
     '<meta name="viewport" content="width=device-width, initial-scale=1">\n' +
     `<title>${esc(title)}</title>\n<style>${CSS}</style>\n</head>\n<body>\n<main>\n${parts.join('\n')}\n</main>\n</body>\n</html>\n`
   );
+}
+
+/** "1,024 tokens", or "the first 256 of 1,024 tokens" when --eval-tokens cut the text. */
+function evalExtent(e: { tokens: number; used: number }): string {
+  const all = `${e.tokens.toLocaleString('en-US')} tokens`;
+  return e.used < e.tokens ? `the first ${e.used.toLocaleString('en-US')} of ${all}` : all;
 }
 
 function baseName(path: string): string {
@@ -120,7 +130,7 @@ function summarySection(r: QuantReport): string {
         `${td(String(x.groupSize), 'num')}` +
         `${td(esc(formatByteCount(x.sizes.weightBytes)), 'num')}${td(formatShare(x.sizes.weightBytes, ref.weightBytes), 'num')}` +
         `${td(formatKl(x.sampled.meanKl), 'num')}${td(formatKl(x.sampled.maxKl), 'num')}${td(formatPercent(x.sampled.top1Agreement), 'num')}` +
-        `${withEval ? td(formatPerplexity(x.perplexity), 'num') : ''}${td(`${identical} / ${total}`, 'num')}</tr>`,
+        `${withEval ? td(formatPerplexity(x.perplexity), 'num') : ''}${td(total > 0 ? `${identical} / ${total}` : '-', 'num')}</tr>`,
     );
   }
   return (
@@ -133,31 +143,55 @@ function summarySection(r: QuantReport): string {
 }
 
 /** Columns of the heatmap: the embedding, each layer matrix, the classifier when separate. */
+/** Columns of the heatmap: the embedding, each layer matrix, the classifier when separate; the `WORST_TENSORS` lowest SQNRs marked. */
 function heatmapCells(x: SchemeReport, nLayers: number): { cols: string[]; cells: HeatmapCell[] } {
   const kinds = ['wq', 'wk', 'wv', 'wo', 'w1', 'w2', 'w3'];
   const hasCls = x.tensors.some((t) => t.kind === 'wcls');
   const cols = ['emb', ...kinds, ...(hasCls ? ['cls'] : [])];
+  const worst = new Set(worstTensors(x).map((t) => t.name));
   const cells: HeatmapCell[] = [];
   for (const t of x.tensors) {
     const tip = `${t.name} (${t.rows}×${t.cols}, ${t.dtype}): SQNR ${formatDb(t.sqnrDb)}, RMSE ${formatError(t.rmse)}, max |err| ${formatError(t.maxAbsError)}`;
+    const marked = worst.has(t.name);
     if (t.layer === null) {
-      cells.push({ row: 0, rowSpan: nLayers, col: t.kind === 'wcls' ? cols.length - 1 : 0, value: t.sqnrDb, title: tip });
+      cells.push({ row: 0, rowSpan: nLayers, col: t.kind === 'wcls' ? cols.length - 1 : 0, value: t.sqnrDb, title: tip, marked });
     } else {
-      cells.push({ row: t.layer, col: 1 + kinds.indexOf(t.kind), value: t.sqnrDb, title: tip });
+      cells.push({ row: t.layer, col: 1 + kinds.indexOf(t.kind), value: t.sqnrDb, title: tip, marked });
     }
   }
   return { cols, cells };
 }
 
+/**
+ * The colour scale of one scheme's heatmap: from the lowest to the highest SQNR (whole dB, at least
+ * 2 dB wide) of its matrices of its main precision (the one most of its matrices have: Q4_0 in
+ * `mixed`, whose Q8_0 embedding is then simply the best colour), so that its worst matrices stand
+ * out. One scale for all schemes would colour every cell of a scheme alike (Q4_0 loses some
+ * 23 dB against Q8_0, far more than its matrices differ from each other).
+ */
+export function schemeSqnrScale(x: SchemeReport): { scale: ColorScale; dtype: string; allMatrices: boolean } {
+  const counts = new Map<string, number>();
+  for (const t of x.tensors) counts.set(t.dtype, (counts.get(t.dtype) ?? 0) + 1);
+  const dtype = [...counts].sort((a, b) => b[1] - a[1])[0][0];
+  const finite = x.tensors.filter((t) => t.dtype === dtype && Number.isFinite(t.sqnrDb)).map((t) => t.sqnrDb);
+  const allMatrices = counts.size === 1;
+  if (finite.length === 0) return { scale: colorScale(0, 60, QUALITY_STOPS), dtype, allMatrices };
+  let lo = Math.floor(Math.min(...finite));
+  let hi = Math.ceil(Math.max(...finite));
+  if (hi - lo < 2) {
+    const mid = (lo + hi) / 2;
+    lo = Math.floor(mid - 1);
+    hi = Math.ceil(mid + 1);
+  }
+  return { scale: colorScale(lo, hi, QUALITY_STOPS), dtype, allMatrices };
+}
+
 function errorSection(r: QuantReport): string {
-  const finite = r.schemes.flatMap((x) => x.tensors.map((t) => t.sqnrDb)).filter((v) => Number.isFinite(v));
-  const lo = finite.length ? Math.floor(Math.min(...finite) / 5) * 5 : 0;
-  const hi = finite.length ? Math.ceil(Math.max(...finite) / 5) * 5 : 60;
-  const scale = colorScale(lo, hi === lo ? lo + 5 : hi, QUALITY_STOPS);
   const rows = Array.from({ length: r.model.config.nLayers }, (_, l) => `layer ${l}`);
   const maps = r.schemes.map((x) => {
     const { cols, cells } = heatmapCells(x, r.model.config.nLayers);
-    return heatmap({
+    const { scale, dtype, allMatrices } = schemeSqnrScale(x);
+    const map = heatmap({
       title: `${x.scheme} · group size ${x.groupSize}`,
       rowLabels: rows,
       colLabels: cols,
@@ -168,14 +202,18 @@ function errorSection(r: QuantReport): string {
       cellWidth: 34,
       cellHeight: 24,
     });
+    const title = allMatrices ? `${x.scheme} SQNR (dB)` : `${x.scheme} SQNR (dB), scaled to its ${dtype} matrices`;
+    const legend = colorLegend(scale, { title, id: `sqnr-scale-${x.scheme}`, width: Math.max(300, 66 + 34 * cols.length + 12) });
+    return `<div>${map}${legend}</div>`;
   });
   return (
     '<h2>Error per layer and tensor</h2>' +
     '<p>Signal-to-quantization-noise ratio of every weight matrix, SQNR = 10·log<sub>10</sub>(Σw² / Σ(w − ŵ)²) in dB, where w is the ' +
     'fp32 weight and ŵ the dequantized one. Higher is better; each 6 dB is about one more bit. The token embedding (emb, and a ' +
     'separate classifier, cls) spans all layers.</p>' +
-    `<div class="charts">${maps.join('')}</div>` +
-    colorLegend(scale, { title: 'SQNR (dB): red = more error, blue = less', id: 'sqnr-scale', width: 420, format: (v) => `${v}` })
+    `<p>Each scheme has <b>its own colour scale</b>, from its lowest SQNR (dark red) to its highest (dark blue): the colours show ` +
+    `which matrices suffer most within a scheme; compare schemes by the numbers. The ${WORST_TENSORS} lowest of each are outlined.</p>` +
+    `<div class="charts">${maps.join('')}</div>`
   );
 }
 
@@ -221,7 +259,8 @@ function histogramSection(r: QuantReport): string {
 function sizeSection(r: QuantReport): string {
   const all = [{ scheme: 'f32', sizes: r.reference.sizes }, ...r.schemes];
   const fp32 = r.reference.sizes.blobBytes;
-  const limits = r.reference.sizes.targets
+  const targets = r.reference.sizes.targets;
+  const limits = targets
     .filter((t) => t.capacity !== null)
     .map((t) => ({ value: t.capacity as number, label: `${t.target} ${t.memory}: ${formatBytes(t.capacity as number)}` }));
   const chart = horizontalBars({
@@ -237,35 +276,66 @@ function sizeSection(r: QuantReport): string {
     ticks: byteTicks,
     limits,
   });
-  const targets = r.reference.sizes.targets;
-  const head = `<tr><th>scheme</th><th class="num">weights</th><th class="num">weights blob</th>${targets.map((t) => `<th>${esc(t.target)} (${esc(t.memory)})</th>`).join('')}</tr>`;
-  const rows = all
+  // where the run state has a memory of its own (the RP2040's SRAM), that memory binds first
+  const stateCharts = targets
+    .map((t, i) => ({ t, i }))
+    .filter(({ t }) => t.state !== null && t.state.capacity !== null)
+    .map(({ t, i }) => {
+      const memory = t.state!.memory;
+      const capacity = t.state!.capacity!;
+      const svg = horizontalBars({
+        title: `What each scheme needs in ${t.target} ${memory}, against its ${formatBytes(capacity)}`,
+        items: all.map((x) => {
+          const need = x.sizes.targets[i].state!.needed;
+          return {
+            label: x.scheme,
+            value: need,
+            color: SCHEME_COLORS[x.scheme] ?? '#777',
+            valueText: `${formatBytes(need)}${need > capacity ? ': does not fit' : ''}`,
+          };
+        }),
+        xTitle: 'bytes',
+        format: byteTickLabel,
+        ticks: byteTicks,
+        limits: [{ value: capacity, label: `${t.target} ${memory}: ${formatBytes(capacity)}` }],
+      });
+      return (
+        `<figure>${svg}<figcaption>${esc(t.target)} runs from ${esc(memory)}: the run state (KV cache at seq_len ${r.model.config.seqLen}, ` +
+        `activations), the code that runs from there and the weights copied there, as the plan lays them out for each scheme ` +
+        `(${esc(t.target)} builds run Q8_0 with the integer kernels and an int8 KV cache, the others with float kernels). ` +
+        `A bar past the line does not fit: <code>llama2-embed plan --target ${esc(t.target)}</code> shows what would (a shorter <code>--seq-len</code>).</figcaption></figure>`
+      );
+    })
+    .join('');
+  const blobRows = all
     .map(
       (x) =>
-        `<tr>${td(`${swatch(x.scheme)}${esc(x.scheme)}`)}${td(esc(formatByteCount(x.sizes.weightBytes)), 'num')}${td(esc(formatByteCount(x.sizes.blobBytes)), 'num')}` +
-        x.sizes.targets.map((v) => td(esc(v.verdict), v.fits ? 'fit' : 'nofit')).join('') +
-        '</tr>',
+        `<tr>${td(`${swatch(x.scheme)}${esc(x.scheme)}`)}${td(esc(formatByteCount(x.sizes.weightBytes)), 'num')}` +
+        `${td(esc(formatByteCount(x.sizes.blobBytes)), 'num')}${td(formatShare(x.sizes.blobBytes, fp32), 'num')}</tr>`,
+    )
+    .join('');
+  const fitRows = targetFits(r)
+    .map(
+      (f) =>
+        `<tr>${td(`<b>${esc(f.target)}</b>`, 'name')}${td(esc(f.limits), 'name')}<td>` +
+        (f.fitting ? `<span class="fit">${esc(f.fitting)}</span>` : '') +
+        (f.fitting && f.failing ? '; ' : '') +
+        (f.failing ? `<span class="nofit">${esc(f.failing)}</span>` : '') +
+        '</td></tr>',
     )
     .join('');
   const noCapacity = targets.filter((t) => t.capacity === null).map((t) => t.target);
-  const stateNotes = targets
-    .filter((t) => t.state && !t.state.fits && t.state.capacity !== null)
-    .map(
-      (t) =>
-        `<p class="note">On ${esc(t.target)} the run state (KV cache at seq_len ${r.model.config.seqLen}, activations) needs ` +
-        `${formatBytes(t.state!.needed)} of ${esc(t.state!.memory)}, which has ${formatBytes(t.state!.capacity!)}, with float kernels: ` +
-        `see <code>llama2-embed plan --target ${esc(t.target)}</code> and <code>--seq-len</code>.</p>`,
-    )
-    .join('');
   return (
     '<h2>Sizes and targets</h2>' +
     `<figure>${chart}<figcaption>The weights blob is what the memory plan lays out for the program: every matrix with its scales, the ` +
     `norms and the RoPE tables, each buffer aligned to 64 bytes.${noCapacity.length ? ` No line for ${esc(noCapacity.join(', '))}: no fixed limit.` : ''}` +
     '</figcaption></figure>' +
-    `<table>${head}${rows}</table>` +
-    '<p class="note">Weights: the tensors alone (values, scales, norms). A verdict counts what the plan puts in the memory that holds ' +
-    'the weights (with the run state when it lives there too).</p>' +
-    stateNotes
+    stateCharts +
+    `<table><tr><th>scheme</th><th class="num">weights</th><th class="num">weights blob</th><th class="num">of fp32</th></tr>${blobRows}</table>` +
+    '<p class="note">Weights: the tensors alone (values, scales, norms).</p>' +
+    `<table><tr><th>target</th><th>memory</th><th>verdict</th></tr>${fitRows}</table>` +
+    '<p class="note">A scheme fits a target when every memory holds what the plan puts there: the weights (with the run state ' +
+    'when it lives there too) and, when the run state has a memory of its own, that one.</p>'
   );
 }
 
@@ -282,6 +352,7 @@ function byteTickLabel(v: number): string {
 
 function greedySection(r: QuantReport): string {
   const s = r.settings;
+  if (s.prompts.length === 0) return '';
   const head = `<tr><th>prompt</th>${r.schemes.map((x) => `<th>${swatch(x.scheme)}${esc(x.scheme)}</th>`).join('')}</tr>`;
   const rows = s.prompts
     .map((prompt, p) => {

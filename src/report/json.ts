@@ -1,5 +1,5 @@
 /**
- * The report as JSON for machines (`--json FILE`). The shape is `QuantReport` (compare.ts) with
+ * The report as JSON for machines (`--json FILE`, or stdout with `--json` alone). The shape is `QuantReport` (compare.ts) with
  * two fields in front that identify it:
  *
  *   { "format": "llama2-embed-quant-report", "version": 1, "tool": ..., "model": ..., "settings": ...,

@@ -53,7 +53,7 @@ export interface TargetVerdict {
   spare: number | null;
   /** One line: "fits host with no fixed limit", "fits rp2040 flash with 1.2 MiB to spare", "does not fit ...". */
   verdict: string;
-  /** The run state, when it lives in another memory (the same for every scheme). */
+  /** The run state, when it lives in another memory (what the plan puts there: on the RP2040 Q8_0 runs the integer kernels, so it differs by scheme). */
   state: StateCheck | null;
 }
 

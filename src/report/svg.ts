@@ -167,6 +167,8 @@ export interface HeatmapCell {
   label?: string;
   /** Tooltip. */
   title?: string;
+  /** Drawn with a thick outline (e.g. the worst cells). */
+  marked?: boolean;
 }
 
 export interface HeatmapOptions {
@@ -207,6 +209,13 @@ export function heatmap(o: HeatmapOptions): string {
     const label = cell.label ?? (Number.isFinite(cell.value) ? cell.value.toFixed(1) : 'exact');
     out += text(x + cw / 2, y + h / 2 + 4, label, `text-anchor="middle" fill="${textColorOn(fill)}" font-size="11"`);
     out += '</g>';
+  }
+  // outlines last, so that no neighbouring cell covers them
+  for (const cell of o.cells.filter((c) => c.marked)) {
+    const x = left + cw * cell.col;
+    const y = top + ch * cell.row;
+    const h = ch * (cell.rowSpan ?? 1);
+    out += `<rect x="${n(x + 1.5)}" y="${n(y + 1.5)}" width="${n(cw - 3)}" height="${n(h - 3)}" fill="none" stroke="#000" stroke-width="3"/>`;
   }
   // axis titles: the columns' above their labels, the rows' rotated on the left
   out += text(left + (cw * o.colLabels.length) / 2, top - 26, o.xTitle, `text-anchor="middle" fill="${MUTED}" font-size="11"`);
@@ -380,7 +389,10 @@ export function horizontalBars(o: BarChartOptions): string {
   shown.forEach((l, i) => {
     const lx = x(l.value);
     out += `<line x1="${n(lx)}" y1="${top - 10}" x2="${n(lx)}" y2="${axisY}" stroke="#111" stroke-width="2" stroke-dasharray="6 4"/>`;
-    out += text(lx - 4, top - 14 - (i % 2) * 12, l.label, `text-anchor="end" fill="#111" font-weight="600"`);
+    // the label ends at the line, or starts there when it would run off the chart's left edge
+    const fitsLeft = lx - 4 - l.label.length * 7 >= 0;
+    const anchor = fitsLeft ? `x="${n(lx - 4)}" text-anchor="end"` : `x="${n(lx + 4)}" text-anchor="start"`;
+    out += `<text ${anchor} y="${n(top - 14 - (i % 2) * 12)}" fill="#111" font-weight="600">${esc(l.label)}</text>`;
   });
   out += text(left + plotW / 2, axisY + 36, o.xTitle, `text-anchor="middle" fill="${MUTED}"`);
   if (offScale.length) {

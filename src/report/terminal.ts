@@ -1,13 +1,21 @@
 /**
- * The report as text for a terminal: what was compared, the error of every matrix per scheme,
- * then (so that it is what stays on screen) the summary, the greedy divergences and the verdicts.
+ * The report as text for a terminal. By default a short summary: what was compared, one line
+ * per scheme (size, KL, top-1 and greedy agreement), the matrices with the lowest SQNR, and one
+ * verdict line per target. `verbose` adds, after it, every matrix's figures per scheme and the
+ * greedy divergence per prompt.
  */
 import { formatBytes } from '../util/progress.js';
 import { formatTable } from '../util/table.js';
 import type { QuantReport, SchemeReport } from './compare.js';
-import { formatByteCount, formatDb, formatError, formatKl, formatPercent, formatPerplexity, formatPrompt, formatShare } from './format.js';
+import { fitLine, targetFits } from './fit.js';
+import { formatDb, formatError, formatKl, formatPercent, formatPerplexity, formatPrompt, formatShare, worstTensors } from './format.js';
 
-export function formatReport(r: QuantReport): string {
+export interface TerminalOptions {
+  /** Every tensor per scheme and every prompt after the summary. */
+  verbose?: boolean;
+}
+
+export function formatReport(r: QuantReport, options: TerminalOptions = {}): string {
   const c = r.model.config;
   const s = r.settings;
   const out: string[] = [];
@@ -16,52 +24,65 @@ export function formatReport(r: QuantReport): string {
     `  dim ${c.dim}, hidden ${c.hiddenDim}, ${c.nLayers} layers, ${c.nHeads} heads (${c.nKvHeads} KV), vocab ${c.vocabSize}, seq_len ${c.seqLen}; ` +
       `${r.model.parameters.toLocaleString('en-US')} parameters${r.model.sharedClassifier ? ', classifier shared with the embedding' : ''}`,
   );
-  out.push(
-    `  compared with fp32: ${r.schemes.map((x) => `${x.scheme} (group size ${x.groupSize})`).join(', ')}; ` +
-      `${s.sequences} sampled sequences × ${s.length} tokens (seed ${s.seed}, temperature ${s.temperature})`,
-  );
+  const integer = (x: SchemeReport) => (x.description.includes('integer kernels') ? ', run with the integer kernels' : '');
+  out.push(`  compared with fp32: ${r.schemes.map((x) => `${x.scheme} (group size ${x.groupSize}${integer(x)})`).join(', ')}`);
+  const passes = [`${s.sequences} sampled sequences × ${s.length} tokens (seed ${s.seed}, temperature ${s.temperature})`];
+  if (s.prompts.length > 0) passes.push(`${s.greedyTokens} greedy tokens after ${s.prompts.length} prompts`);
+  if (s.eval) passes.push(`perplexity on ${evalExtent(r)}`);
+  out.push(`  on ${passes.join('; ')}`);
   out.push('');
-
-  for (const scheme of r.schemes) {
-    out.push(`Weights, ${scheme.scheme} (${scheme.description.replace(`${scheme.scheme}: `, '')}), group size ${scheme.groupSize}`);
-    out.push(tensorTable(scheme));
-    out.push('');
-  }
 
   out.push('Summary (KL and top-1: next-token distributions on the sampled text, against fp32)');
   out.push(summaryTable(r));
   out.push('');
 
-  out.push(`Greedy tokens identical to fp32's before the first difference (of ${s.greedyTokens} after each prompt)`);
-  out.push(
-    formatTable(
-      ['prompt', ...r.schemes.map((x) => x.scheme)],
-      s.prompts.map((prompt, p) => [formatPrompt(prompt), ...r.schemes.map((x) => `${x.greedy[p].identical} / ${x.greedy[p].total}`)]),
-      { align: ['left', ...r.schemes.map(() => 'right' as const)], indent: '  ' },
-    ),
-  );
+  out.push('Lowest SQNR (the matrices quantization moved most)');
+  out.push(formatTable(['scheme', 'matrices'], r.schemes.map((x) => [x.scheme, worstList(x)]), { indent: '  ' }));
   out.push('');
 
-  out.push('Targets (the memory that holds the weights)');
-  const rows: string[][] = [];
-  const all = [{ scheme: 'f32', sizes: r.reference.sizes }, ...r.schemes];
-  const targetNames = r.reference.sizes.targets.map((t) => t.target);
-  for (const [i, name] of targetNames.entries()) {
-    for (const x of all) {
-      const v = x.sizes.targets[i];
-      rows.push([name, x.scheme, `${v.fits ? '' : 'NO: '}${v.verdict}`]);
-    }
-  }
-  out.push(formatTable(['target', 'scheme', 'verdict'], rows, { indent: '  ' }));
-  for (const v of r.reference.sizes.targets) {
-    if (v.state && !v.state.fits && v.state.capacity !== null) {
+  out.push('Targets (what the memory plan puts in each memory, against its size)');
+  const fits = targetFits(r);
+  out.push(formatTable(['target', 'memory', 'verdict'], fits.map((f) => [f.target, f.limits, fitLine(f)]), { indent: '  ' }));
+  if (fits.some((f) => f.failing)) out.push(`  what would make it fit: llama2-embed plan --target TARGET --quant SCHEME (a shorter --seq-len, other arithmetic)`);
+
+  if (options.verbose) {
+    out.push('');
+    if (s.prompts.length > 0) {
+      out.push(`Greedy tokens identical to fp32's before the first difference (of ${s.greedyTokens} after each prompt)`);
       out.push(
-        `  note: on ${v.target} the run state (KV cache at seq_len ${c.seqLen}, activations) needs ${formatBytes(v.state.needed)} of ` +
-          `${v.state.memory}, which has ${formatBytes(v.state.capacity)}, with float kernels: see llama2-embed plan --target ${v.target} (--seq-len, --arithmetic).`,
+        formatTable(
+          ['prompt', ...r.schemes.map((x) => x.scheme)],
+          s.prompts.map((prompt, p) => [formatPrompt(prompt), ...r.schemes.map((x) => `${x.greedy[p].identical} / ${x.greedy[p].total}`)]),
+          { align: ['left', ...r.schemes.map(() => 'right' as const)], indent: '  ' },
+        ),
       );
+      out.push('');
     }
+    for (const scheme of r.schemes) {
+      out.push(`Weights, ${scheme.scheme} (${scheme.description.replace(`${scheme.scheme}: `, '')}), group size ${scheme.groupSize}`);
+      out.push(tensorTable(scheme));
+      out.push('');
+    }
+    out.pop();
+  } else {
+    out.push('');
+    out.push('--verbose: every matrix and every prompt; --out FILE: the same with charts (HTML); --json: for scripts');
   }
   return `${out.join('\n')}\n`;
+}
+
+/** "the first 256 of 1,024 tokens of story.txt". */
+function evalExtent(r: QuantReport): string {
+  const e = r.settings.eval!;
+  const of = e.used < e.tokens ? `the first ${e.used.toLocaleString('en-US')} of ` : '';
+  return `${of}${e.tokens.toLocaleString('en-US')} tokens of ${e.path}`;
+}
+
+/** "layers.0.wv 20.4 dB, layers.4.wo 20.6 dB, …": the scheme's matrices of lowest SQNR. */
+function worstList(x: SchemeReport): string {
+  return worstTensors(x)
+    .map((t) => `${t.name} ${formatDb(t.sqnrDb)}`)
+    .join(', ');
 }
 
 function tensorTable(scheme: SchemeReport): string {
@@ -83,29 +104,36 @@ function tensorTable(scheme: SchemeReport): string {
 
 function summaryTable(r: QuantReport): string {
   const withEval = r.settings.eval !== null;
+  const withGreedy = r.settings.prompts.length > 0;
   const ref = r.reference.sizes;
-  const headers = ['scheme', 'group', 'weights (bytes)', 'of fp32', 'mean KL', 'max KL', 'top-1', 'worst SQNR', ...(withEval ? ['perplexity'] : [])];
+  const headers = [
+    'scheme',
+    'group',
+    'weights',
+    'of fp32',
+    'mean KL',
+    'max KL',
+    'top-1',
+    ...(withGreedy ? ['greedy identical'] : []),
+    ...(withEval ? ['perplexity'] : []),
+  ];
   const rows: string[][] = [
-    ['f32', '-', formatByteCount(ref.weightBytes), '100.0%', '-', '-', '-', '-', ...(withEval ? [formatPerplexity(r.reference.perplexity)] : [])],
+    ['f32', '-', formatBytes(ref.weightBytes), '100.0%', '-', '-', '-', ...(withGreedy ? ['-'] : []), ...(withEval ? [formatPerplexity(r.reference.perplexity)] : [])],
   ];
   for (const x of r.schemes) {
-    const worst = x.tensors.reduce((a, b) => (b.sqnrDb < a.sqnrDb ? b : a));
+    const identical = x.greedy.reduce((a, g) => a + g.identical, 0);
+    const total = x.greedy.reduce((a, g) => a + g.total, 0);
     rows.push([
       x.scheme,
       String(x.groupSize),
-      formatByteCount(x.sizes.weightBytes),
+      formatBytes(x.sizes.weightBytes),
       formatShare(x.sizes.weightBytes, ref.weightBytes),
       formatKl(x.sampled.meanKl),
       formatKl(x.sampled.maxKl),
       formatPercent(x.sampled.top1Agreement),
-      `${formatDb(worst.sqnrDb)} (${worst.name})`,
+      ...(withGreedy ? [`${identical} / ${total}`] : []),
       ...(withEval ? [formatPerplexity(x.perplexity)] : []),
     ]);
   }
-  const table = formatTable(headers, rows, {
-    align: ['left', 'right', 'right', 'right', 'right', 'right', 'right', 'left', 'right'],
-    indent: '  ',
-  });
-  const evalLine = withEval ? `\n  perplexity on ${r.settings.eval!.path}: ${r.settings.eval!.tokens.toLocaleString('en-US')} tokens` : '';
-  return table + evalLine;
+  return formatTable(headers, rows, { align: ['left', ...headers.slice(1).map(() => 'right' as const)], indent: '  ' });
 }

@@ -13,7 +13,7 @@ describe('cli: report', function () {
 
   it('--arithmetic integer runs the q8_0 candidate with the integer kernels, and says so', () => {
     const json = join(dir, 'report.json');
-    const r = cli(['report', '--quant', 'q8_0', '--arithmetic', 'integer', '--sequences', '2', '--length', '16', '--json', json, '-q']);
+    const r = cli(['report', '--quant', 'q8_0', '--arithmetic', 'integer', '--sequences', '2', '--length', '16', '--json', json]);
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stdout).to.contain('run with the integer kernels');
     const doc = JSON.parse(readFileSync(json, 'utf8'));
@@ -33,7 +33,7 @@ describe('cli: report', function () {
     const r = cli(['report', '--sequences', '2', '--length', '16', '--eval', story, '--json', json, '--out', html]);
     expect(r.status, r.stderr).to.equal(0);
     for (const scheme of ['q8_0', 'q4_0', 'mixed']) expect(r.stdout).to.match(new RegExp(`^ {2}${scheme} `, 'm'));
-    expect(r.stdout).to.match(/^ {2}host +mixed +fits host with no fixed limit/m);
+    expect(r.stdout).to.match(/^ {2}host +no fixed limit +all fit \(ram /m);
     expect(r.stdout).to.contain('perplexity on');
     expect(r.stderr).to.contain('sampling 2 × 16 tokens');
     expect(r.stderr).to.contain(`wrote ${json}`).and.contain(`wrote ${html}`);
@@ -46,12 +46,73 @@ describe('cli: report', function () {
     expect(existsSync(join(dir, `.report.json.${process.pid}.tmp`))).to.equal(false);
   });
 
-  it('one scheme, a given group size, quietly', () => {
-    const r = cli(['report', '--quant', 'q8_0', '--group-size', '4', '--sequences', '1', '--length', '8', '-q']);
+  it('one scheme, a given group size', () => {
+    const r = cli(['report', '--quant', 'q8_0', '--group-size', '4', '--sequences', '1', '--length', '8', '--greedy-tokens', '4']);
     expect(r.status, r.stderr).to.equal(0);
-    expect(r.stderr).to.equal('');
     expect(r.stdout).to.contain('q8_0 (group size 4)');
-    expect(r.stdout).to.not.match(/^Weights, q4_0/m);
+    expect(r.stdout).to.not.match(/^ {2}q4_0 /m);
+  });
+
+  it('--quiet prints nothing at all; --json without a file prints the JSON alone on stdout', () => {
+    const quiet = cli(['report', '--quant', 'q8_0', '--sequences', '1', '--length', '8', '--greedy-tokens', '4', '-q']);
+    expect(quiet.status, quiet.stderr).to.equal(0);
+    expect(quiet.stdout).to.equal('');
+    expect(quiet.stderr).to.equal('');
+    const json = cli(['report', '--quant', 'q8_0', '--group-size', '4', '--sequences', '1', '--length', '8', '--greedy-tokens', '4', '--json']);
+    expect(json.status, json.stderr).to.equal(0);
+    const doc = JSON.parse(json.stdout);
+    expect(doc).to.include({ format: 'llama2-embed-quant-report', version: 1 });
+    expect(doc.schemes[0]).to.include({ scheme: 'q8_0', groupSize: 4 });
+    expect(doc.settings).to.include({ sequences: 1, length: 8, greedyTokens: 4 });
+    // nothing but the JSON on stdout: no summary before or after it
+    expect(json.stdout.startsWith('{\n  "format": "llama2-embed-quant-report"')).to.equal(true);
+    expect(json.stdout.endsWith('}\n')).to.equal(true);
+  });
+
+  it('prints a short summary by default, every tensor with --verbose', () => {
+    const args = ['report', '--sequences', '1', '--length', '8', '--greedy-tokens', '4', '-m', 'stories260K.bin'];
+    const short = cli(args);
+    const long = cli([...args, '--verbose']);
+    expect(short.status, short.stderr).to.equal(0);
+    expect(long.status, long.stderr).to.equal(0);
+    expect(short.stdout.split('\n').length).to.be.below(40);
+    expect(short.stdout).to.not.match(/^Weights, /m);
+    expect(short.stdout.match(/rp2040/g)).to.have.length(1);
+    expect(long.stdout.split('\n').length).to.be.above(120);
+    for (const scheme of ['q8_0', 'q4_0', 'mixed']) expect(long.stdout).to.match(new RegExp(`^Weights, ${scheme} `, 'm'));
+  });
+
+  it('--greedy-tokens sizes the greedy pass (0: none)', () => {
+    const json = join(dir, 'r.json');
+    const none = cli(['report', '--quant', 'q8_0', '--sequences', '1', '--length', '4', '--greedy-tokens', '0', '--json', json]);
+    expect(none.status, none.stderr).to.equal(0);
+    expect(none.stderr).to.not.contain('greedy');
+    let doc = JSON.parse(readFileSync(json, 'utf8'));
+    expect(doc.settings).to.deep.include({ greedyTokens: 0, prompts: [] });
+    expect(doc.schemes[0].greedy).to.deep.equal([]);
+    const some = cli(['report', '--quant', 'q8_0', '--sequences', '1', '--length', '4', '--greedy-tokens', '6', '--json', json]);
+    expect(some.status, some.stderr).to.equal(0);
+    doc = JSON.parse(readFileSync(json, 'utf8'));
+    expect(doc.settings.greedyTokens).to.equal(6);
+    expect(doc.reference.greedy.map((g: { tokens: number[] }) => g.tokens.length)).to.deep.equal([6, 6, 6, 6]);
+    expect(some.stdout).to.match(/^ {2}q8_0 .* \d+ \/ 24$/m);
+  });
+
+  it('the perplexity pass is bounded by --eval-tokens: a large --eval file (the HTML page `--eval F --out F` left in F) does not hang it', () => {
+    // what `--out F` leaves in F for the next run: a page of some 300,000 characters (70,000 tokens: hours of forward passes)
+    const page = join(dir, 'report.html');
+    writeFileSync(page, '<p class="story">Once upon a time, there was a little dog named Max. He liked to run in the park.</p>\n'.repeat(3000));
+    const json = join(dir, 'r.json');
+    const started = Date.now();
+    const r = cli(['report', '--quant', 'q8_0', '--sequences', '1', '--length', '4', '--greedy-tokens', '0', '--eval', page, '--out', join(dir, 'next.html'), '--json', json], { timeout: 120_000 });
+    expect(r.status, `${r.stderr} (status ${r.status}, after ${Date.now() - started} ms)`).to.equal(0);
+    const doc = JSON.parse(readFileSync(json, 'utf8'));
+    expect(doc.settings.eval.tokens).to.be.above(50_000);
+    expect(doc.settings.eval).to.include({ used: 256, chunks: 1 });
+    expect(r.stdout).to.contain(`perplexity on the first 256 of ${doc.settings.eval.tokens.toLocaleString('en-US')} tokens of ${page}`);
+    const small = cli(['report', '--quant', 'q8_0', '--sequences', '1', '--length', '4', '--greedy-tokens', '0', '--eval', page, '--eval-tokens', '600', '--json', json]);
+    expect(small.status, small.stderr).to.equal(0);
+    expect(JSON.parse(readFileSync(json, 'utf8')).settings.eval).to.include({ used: 600, chunks: 2 });
   });
 
   it('an unknown scheme is a usage error that lists the known ones', () => {
@@ -70,5 +131,24 @@ describe('cli: report', function () {
     expect(expectUserError(cli(['report', '--sequences', '0']), 2)).to.contain('--sequences must be a whole number');
     expect(expectUserError(cli(['report', '--length', '600']), 2)).to.contain('seq_len 512');
     expect(expectUserError(cli(['report', '--out', join(dir, 'missing', 'r.html')]), 1)).to.contain('does not exist');
+  });
+
+  it('checks every option before the long part starts', () => {
+    const cases: [string[], number, string][] = [
+      [['--greedy-tokens', '600'], 2, '--greedy-tokens 600 is more than the model\'s context holds (seq_len 512)'],
+      [['--greedy-tokens', '-1'], 2, '--greedy-tokens must be a whole number from 0'],
+      [['--eval-tokens', '0'], 2, '--eval-tokens must be a whole number from 1'],
+      [['--group-size', '0'], 2, '--group-size must be a whole number from 1'],
+      [['--seed', '0'], 2, '--seed must be a whole number from 1'],
+      [['--json', join(dir, 'missing', 'r.json')], 1, 'does not exist'],
+      [['--eval', dir], 1, 'is a directory'],
+      [['-z', join(dir, 'nope.bin')], 1, 'no such file'],
+    ];
+    for (const [args, status, message] of cases) {
+      const r = cli(['report', ...args]);
+      expect(expectUserError(r, status), args.join(' ')).to.contain(message);
+      // nothing was computed: no progress line before the error
+      expect(r.stderr, args.join(' ')).to.match(/^llama2-embed: /);
+    }
   });
 });

@@ -19,6 +19,7 @@ describe('report/json', function () {
     expect(doc.settings).to.deep.include({ schemes: ['q8_0', 'q4_0', 'mixed'], groupSize: null, sequences: 4, length: 32, seed: 1, temperature: 1, greedyTokens: 32 });
     expect(doc.settings.prompts).to.deep.equal(['', 'Once upon a time', 'One day', 'Lily']);
     expect(doc.settings.eval).to.include({ path: 'story.txt', chunks: 1 });
+    expect(doc.settings.eval.used).to.equal(doc.settings.eval.tokens).and.be.above(10);
   });
 
   it('has per scheme: sizes and verdicts, every tensor, the sampled-text figures, perplexity, greedy divergence', () => {

@@ -79,4 +79,22 @@ describe('report/svg', () => {
     expect(charts[0]).to.contain('a &lt;heatmap&gt; &amp; more').and.contain('exact');
     expect(charts[3]).to.contain('off the scale: dram');
   });
+
+  it('a limit line near the left edge has its label after it, not cut off by the edge', () => {
+    const svg = horizontalBars({
+      title: 'sizes',
+      items: [{ label: 'f32', value: 60_000_000, color: '#5f6b76', valueText: '58 MiB' }],
+      xTitle: 'bytes',
+      format: String,
+      limits: [
+        { value: 2_000_000, label: 'rp2040 flash: 1.9 MiB' },
+        { value: 50_000_000, label: 'far right' },
+      ],
+    });
+    const at = (label: string) => new RegExp(`<text x="([\\d.]+)" text-anchor="(start|end)"[^>]*>${label}</text>`).exec(svg)!;
+    const near = at('rp2040 flash: 1\\.9 MiB');
+    expect(near[2]).to.equal('start');
+    expect(Number(near[1])).to.be.above(90);
+    expect(at('far right')[2]).to.equal('end');
+  });
 });
