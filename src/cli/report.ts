@@ -7,8 +7,7 @@
  * `--json` and `--out` give the same as JSON (to a file or stdout) and as one HTML page.
  * Every option is checked before the long part starts. See doc/report.md.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { loadForGeneration } from '../engine/load.js';
 import { knownTargets, loadTarget } from '../plan/target.js';
@@ -18,6 +17,7 @@ import { reportToHtml } from '../report/html.js';
 import { reportToJson } from '../report/json.js';
 import { formatReport } from '../report/terminal.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { checkInputFile, checkOutputFile } from '../util/paths.js';
 import { UserError, describeError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
 import { OutputSink } from './output.js';
@@ -71,21 +71,10 @@ function jsonToStdout(json: string | undefined): boolean {
   return json !== undefined && json.trim() === '';
 }
 
-/** The directory an output file goes to must exist (checked before the long run, not after). */
-function checkWritable(flag: string, path: string | undefined): void {
-  if (path === undefined) return;
-  if (path.trim() === '') throw new UserError(`--${flag} needs a file name.`, 2);
-  const dir = dirname(resolve(path));
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new UserError(`--${flag} ${path}: the directory ${dir} does not exist; create it or write elsewhere.`);
-  }
-  if (existsSync(path) && statSync(path).isDirectory()) throw new UserError(`--${flag} ${path} is a directory; give a file name.`);
-}
-
 function readEvalText(path: string): { path: string; text: string } {
   let text: string;
   try {
-    if (statSync(path).isDirectory()) throw new UserError(`--eval ${path} is a directory; give a text file.`);
+    checkInputFile(path, `--eval ${path}`, 'a text file');
     text = readFileSync(path, 'utf8');
   } catch (err) {
     if (err instanceof UserError) throw err;
@@ -124,8 +113,9 @@ function checkOptions(args: ReportArgs): CheckedOptions {
   const evalTokens = wholeNumber('eval-tokens', args.evalTokens, 1);
   if (args.groupSize !== undefined) wholeNumber('group-size', args.groupSize, 1, 1 << 20);
   const jsonFile = args.json === undefined || jsonToStdout(args.json) ? undefined : args.json;
-  checkWritable('out', args.out);
-  checkWritable('json', jsonFile);
+  for (const [flag, path] of [['--out', args.out], ['--json', jsonFile]] as const) {
+    if (path !== undefined) checkOutputFile(path, { flag, inputs: [args.eval] });
+  }
   const evalText = args.eval === undefined ? undefined : readEvalText(args.eval);
   return { schemes, sequences, length, greedyTokens, seed, evalTokens, evalText, jsonFile };
 }
@@ -142,6 +132,10 @@ export function runReport(args: ReportArgs): QuantReport {
   const o = checkOptions(args);
   const loaded = loadForGeneration({ model: args.model, tokenizer: args.tokenizer, weights: 'f32' });
   checkAgainstModel(o, loaded.model.config.seqLen);
+  // the model and tokenizer are known once found: no output may replace them (--out MODEL wrote HTML over it)
+  for (const [flag, path] of [['--out', args.out], ['--json', o.jsonFile]] as const) {
+    if (path !== undefined) checkOutputFile(path, { flag, inputs: [loaded.modelPath, loaded.tokenizerPath, args.eval] });
+  }
   const targets = knownTargets().map(loadTarget);
   const log = (line: string) => {
     if (!args.quiet) process.stderr.write(`${line}\n`);

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, expectUserError } from '../helpers/cli.js';
-import { tempDir } from '../helpers/fixtures.js';
+import { modelPath, tempDir } from '../helpers/fixtures.js';
 
 describe('cli: report', function () {
   this.timeout(300_000);
@@ -130,7 +130,26 @@ describe('cli: report', function () {
   it('bad numbers, a length beyond the context, an output directory that does not exist', () => {
     expect(expectUserError(cli(['report', '--sequences', '0']), 2)).to.contain('--sequences must be a whole number');
     expect(expectUserError(cli(['report', '--length', '600']), 2)).to.contain('seq_len 512');
-    expect(expectUserError(cli(['report', '--out', join(dir, 'missing', 'r.html')]), 1)).to.contain('does not exist');
+    expect(expectUserError(cli(['report', '--out', join(dir, 'missing', 'r.html')]), 2)).to.contain('does not exist');
+  });
+
+  it('refuses to write the report over one of its inputs, and leaves the input intact', () => {
+    const model = join(dir, 'model-copy.bin');
+    const story = join(dir, 'story-copy.txt');
+    copyFileSync(modelPath('stories260K.bin'), model);
+    writeFileSync(story, 'Once upon a time there was a cat.');
+    const before = readFileSync(model);
+    const cases: [string[], RegExp][] = [
+      [['-m', model, '--out', model], /--out .*model-copy\.bin is the input/],
+      [['-m', model, '--json', model], /--json .*model-copy\.bin is the input/],
+      [['-m', model, '--eval', story, '--out', story], /--out .*story-copy\.txt is the input/],
+    ];
+    for (const [args, message] of cases) {
+      const r = cli(['report', ...args], { timeout: 60_000 });
+      expect(expectUserError(r, 2), args.join(' ')).to.match(message);
+    }
+    expect(readFileSync(model).equals(before)).to.equal(true);
+    expect(readFileSync(story, 'utf8')).to.equal('Once upon a time there was a cat.');
   });
 
   it('checks every option before the long part starts', () => {
@@ -140,7 +159,7 @@ describe('cli: report', function () {
       [['--eval-tokens', '0'], 2, '--eval-tokens must be a whole number from 1'],
       [['--group-size', '0'], 2, '--group-size must be a whole number from 1'],
       [['--seed', '0'], 2, '--seed must be a whole number from 1'],
-      [['--json', join(dir, 'missing', 'r.json')], 1, 'does not exist'],
+      [['--json', join(dir, 'missing', 'r.json')], 2, 'does not exist'],
       [['--eval', dir], 1, 'is a directory'],
       [['-z', join(dir, 'nope.bin')], 1, 'no such file'],
     ];
