@@ -1,12 +1,14 @@
 import { expect } from 'chai';
 import { bytePieceValue } from '../../src/tokenizer/byte-piece.js';
 import { StreamingDecoder, Tokenizer } from '../../src/tokenizer/tokenizer.js';
-import { modelPath, readGoldenFile, readGoldenIds } from '../helpers/fixtures.js';
+import { realTokenizers, readGoldenFile, readGoldenIds } from '../helpers/fixtures.js';
+import { requireNeeds } from '../helpers/needs.js';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('latin1');
-const tok512 = Tokenizer.read(modelPath('tok512.bin'), 512);
-const llama = Tokenizer.read(modelPath('tokenizer.bin'), 32000);
+// read in the describes' before() hooks, once their files are known to be here
+let tok512: Tokenizer;
+let llama: Tokenizer;
 const byteToken = (b: number) => b + 3;
 const SOME_TOKEN = 300; // any token that is not BOS, to decode "in the middle of a text"
 
@@ -18,6 +20,11 @@ function runcOutput(t: Tokenizer, ids: number[]): string {
 }
 
 describe('tokenizer: decode, as llama2.c run.c', () => {
+  before(function () {
+    requireNeeds(this, 'tok512.bin', 'tokenizer.bin');
+    ({ tok512, llama } = realTokenizers());
+  });
+
   it('drops the leading space of a piece right after BOS, and only there', () => {
     const space = tok512.lookup(' ');
     expect(text(tok512.decode(1, space))).to.equal('');
@@ -88,6 +95,11 @@ describe('tokenizer: decode, as llama2.c run.c', () => {
 });
 
 describe('tokenizer: the streaming decoder', () => {
+  before(function () {
+    requireNeeds(this, 'tok512.bin', 'tokenizer.bin');
+    ({ tok512, llama } = realTokenizers());
+  });
+
   const pushAll = (t: Tokenizer, ids: number[]) => {
     const decoder = new StreamingDecoder(t);
     const pieces: string[] = [];

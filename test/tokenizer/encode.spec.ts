@@ -1,11 +1,13 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { Tokenizer } from '../../src/tokenizer/tokenizer.js';
-import { modelPath, readGoldenIds } from '../helpers/fixtures.js';
+import { realTokenizers, readGoldenIds } from '../helpers/fixtures.js';
+import { requireNeeds } from '../helpers/needs.js';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
-const tok512 = Tokenizer.read(modelPath('tok512.bin'), 512);
-const llama = Tokenizer.read(modelPath('tokenizer.bin'), 32000);
+// read in the describes' before() hooks, once their files are known to be here
+let tok512: Tokenizer;
+let llama: Tokenizer;
 
 /**
  * run.c's encode written as plainly as the C: rescan every pair after each merge. The oracle for
@@ -66,6 +68,11 @@ const awkwardText = fc
   .map((parts) => parts.join(''));
 
 describe('tokenizer: encode, as llama2.c run.c', () => {
+  before(function () {
+    requireNeeds(this, 'tok512.bin', 'tokenizer.bin');
+    ({ tok512, llama } = realTokenizers());
+  });
+
   for (const [file, prompt] of [
     ['stories260K_f32_greedy_empty.ids', ''],
     ['stories260K_f32_greedy_once_upon_a_time.ids', 'Once upon a time'],
