@@ -16,6 +16,7 @@ import { partPathFor } from '../../src/models/download.js';
 import { projectRoot } from '../../src/models/locate.js';
 import { modelPath, tempDir } from '../helpers/fixtures.js';
 import { FileServer } from '../models/file-server.js';
+import { needs } from '../helpers/needs.js';
 
 const ROOT = projectRoot();
 
@@ -40,6 +41,7 @@ interface Finished {
 }
 
 describe('cli/pull', function () {
+  needs('stories260K.bin', 'tok512.bin');
   this.timeout(30_000);
   let server: FileServer;
   let temp: { dir: string; cleanup: () => void };
