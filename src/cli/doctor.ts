@@ -38,10 +38,21 @@ export const doctorCommand: CommandModule = {
   },
 };
 
-/** Checks the machine as `env` describes it (PATH, LLAMA2_EMBED_MODELS, LLAMA2_EMBED_CACHE). */
-export function doctorReport(env: NodeJS.ProcessEnv = process.env, nodeVersion: string = process.version): DoctorReport {
+/** What doctorReport looks at; the defaults are this process's. */
+export interface DoctorInputs {
+  /** PATH, LLAMA2_EMBED_MODELS, LLAMA2_EMBED_CACHE. */
+  env?: NodeJS.ProcessEnv;
+  /** Like process.version. */
+  nodeVersion?: string;
+  /** Where a model file is (default: the model lookup, src/models/locate.ts). */
+  findModel?: (name: string, env: NodeJS.ProcessEnv) => string | undefined;
+}
+
+/** Checks the machine: the Node.js version, the model files, the tools. */
+export function doctorReport(inputs: DoctorInputs = {}): DoctorReport {
+  const { env = process.env, nodeVersion = process.version, findModel = findModelFile } = inputs;
   const nodeOk = nodeIsRecentEnough(nodeVersion);
-  const models = MODEL_FILES.map((name) => ({ name, path: findModelFile(name, env) }));
+  const models = MODEL_FILES.map((name) => ({ name, path: findModel(name, env) }));
   const tools = TOOLS.map((tool) => ({ tool, path: findTool(tool, env) }));
   const missingModels = models.filter((m) => !m.path).map((m) => m.name);
   const missingTools: ToolRequirement[] = tools.filter((t) => !t.path).map((t) => t.tool);

@@ -1,5 +1,5 @@
 /**
- * Mocha root hooks (loaded by .mocharc.json's `require`, before any test file). Before anything
+ * Mocha root hooks (loaded by .mocharc.cjs's `require`, before any test file). Before anything
  * runs it says which models and tools are missing here and the command that gets each; after the
  * run it sums up the tests that were skipped for them, by reason. See ./needs.ts.
  */
