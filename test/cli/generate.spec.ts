@@ -57,7 +57,8 @@ describe('cli: generate', function () {
     it('a seed that is not a positive whole number', () => {
       expect(expectUserError(cli(['generate', '-s', 'abc']), 2)).to.match(/--seed \(-s\) must be a whole number/);
     });
-    it('a group size without Q8_0 weights', () => {
+    it('a group size without Q8_0 weights', function () {
+      requireNeeds(this, 'stories260K.bin', 'tok512.bin'); // checked once the model is read
       expect(expectUserError(cli(['generate', '--group-size', '4']), 2)).to.match(/--group-size 4 applies to quantized weights; add --weights q8_0/);
     });
     it('a model that is nowhere: where it looked and how to get it', () => {

@@ -57,7 +57,7 @@ describe('cli/pull', function () {
       entry = ['--input-type=module', '-e', STAND_IN, '--'];
     }
   });
-  after(() => server.close());
+  after(() => server?.close()); // not started when the suite is skipped
   beforeEach(() => {
     server.reset();
     temp = tempDir();

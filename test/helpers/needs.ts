@@ -40,10 +40,12 @@ export function whyMissing(need: Need): string | undefined {
   return cache.get(need);
 }
 
+const isModel = (need: Need): need is ModelFileName => (MODEL_FILES as readonly string[]).includes(need);
+
 function check(need: Need): string | undefined {
-  if ((MODEL_FILES as readonly string[]).includes(need)) {
+  if (isModel(need)) {
     if (findModelFile(need)) return undefined;
-    return `${need} is not in the model cache (get it: ${pullCommands([need], CLI_IN_A_CLONE).join(' && ')})`;
+    return `${need} not found by the model lookup (get it: ${pullCommands([need], CLI_IN_A_CLONE).join(' && ')})`;
   }
   const tool = toolRequirement(need as ToolName);
   if (findTool(tool)) return undefined;
@@ -66,8 +68,12 @@ export const skipped = new Map<string, number>();
  * before()) when any of `list` is missing; under CI=true throws instead. Returns when all are here.
  */
 export function requireNeeds(ctx: Mocha.Context, ...list: Need[]): void {
-  const reasons = list.map(whyMissing).filter((r): r is string => r !== undefined);
-  if (reasons.length === 0) return;
+  const models = list.filter((n) => isModel(n) && whyMissing(n));
+  const tools = list.filter((n) => !isModel(n) && whyMissing(n));
+  if (models.length + tools.length === 0) return;
+  const reasons = tools.map((t) => whyMissing(t)!);
+  if (models.length === 1) reasons.unshift(whyMissing(models[0])!);
+  if (models.length > 1) reasons.unshift(`${models.join(', ')} not found by the model lookup (get them: ${pullCommands(models, CLI_IN_A_CLONE).join(' && ')})`);
   const reason = reasons.join('; ');
   if (isCI()) throw new Error(`CI=true, and ${reason}`);
   const runnable = ctx.test as (Mocha.Runnable & { type?: string }) | undefined;
