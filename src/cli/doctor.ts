@@ -72,7 +72,9 @@ export function doctorReport(inputs: DoctorInputs = {}): DoctorReport {
     '',
   ];
   if (missingTools.length > 0) lines.push('To install the missing tools (Debian/Ubuntu):', `  ${aptInstallLine(missingTools)}`, '');
-  if (missingModels.length > 0) lines.push('To get the missing models:', ...pullCommands(missingModels).map((c) => `  ${c}`), '');
+  if (missingModels.length > 0) {
+    lines.push('To get the missing models (in a clone without npm link, write npm start -- for llama2-embed):', ...pullCommands(missingModels).map((c) => `  ${c}`), '');
+  }
   const missing = (nodeOk ? 0 : 1) + missingModels.length + missingTools.length;
   lines.push(missing === 0 ? 'Everything is here: npm test can run every test.' : `${missing} missing: the tests that need them are skipped (and fail under CI=true).`);
   return { text: `${lines.join('\n')}\n`, missing };
