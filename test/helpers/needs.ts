@@ -80,6 +80,7 @@ export function requireNeeds(ctx: Mocha.Context, ...list: Need[]): void {
   const beforeAll = runnable?.type === 'hook' && /"before all" hook/.test(runnable.title);
   const count = beforeAll ? (runnable!.parent?.total() ?? 1) : 1;
   skipped.set(reason, (skipped.get(reason) ?? 0) + count);
+  console.log(`      skipped${count > 1 ? ` (${count} tests)` : ''}: ${reason}`);
   ctx.skip();
 }
 
