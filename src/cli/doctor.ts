@@ -26,6 +26,7 @@ export interface DoctorReport {
   missing: number;
 }
 
+/** The `doctor` command for main.ts. */
 export const doctorCommand: CommandModule = {
   command: 'doctor',
   describe: 'check this machine for what building, running and testing need (Node.js, models, tools)',

@@ -34,6 +34,7 @@ export function skipSummaryLines(): string[] {
 const before = preflightLines();
 if (before.length > 0) console.log(`\n${before.join('\n')}\n`);
 
+/** Mocha's root hooks: the skip summary after the last test. */
 export const mochaHooks = {
   afterAll(): void {
     const lines = skipSummaryLines();
