@@ -26,12 +26,12 @@ export const stories260K = {
   },
 };
 
-let tokenizers: { tok512: Tokenizer; llama: Tokenizer } | undefined;
+const tokenizers = new Map<string, Tokenizer>();
 
-/** tok512.bin and llama2's tokenizer.bin, read once (from hooks and tests only, after their needs). */
-export function realTokenizers(): { tok512: Tokenizer; llama: Tokenizer } {
-  tokenizers ??= { tok512: Tokenizer.read(modelPath('tok512.bin'), 512), llama: Tokenizer.read(modelPath('tokenizer.bin'), 32000) };
-  return tokenizers;
+/** tok512.bin (512 tokens) or Llama 2's tokenizer.bin (32000), read once; from hooks and tests only, after their needs. */
+export function realTokenizer(name: 'tok512.bin' | 'tokenizer.bin'): Tokenizer {
+  if (!tokenizers.has(name)) tokenizers.set(name, Tokenizer.read(modelPath(name), name === 'tok512.bin' ? 512 : 32000));
+  return tokenizers.get(name)!;
 }
 
 /**

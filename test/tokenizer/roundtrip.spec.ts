@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { StreamingDecoder, Tokenizer } from '../../src/tokenizer/tokenizer.js';
-import { realTokenizers } from '../helpers/fixtures.js';
+import { StreamingDecoder } from '../../src/tokenizer/tokenizer.js';
+import { realTokenizer } from '../helpers/fixtures.js';
 import { requireNeeds } from '../helpers/needs.js';
 
 const names = ['tok512.bin', 'tokenizer.bin'] as const;
@@ -21,17 +21,10 @@ const unicodeText = fc
   .map((parts) => parts.join(''));
 
 describe('tokenizer: round trips (property tests)', () => {
-  let tokenizers: [string, Tokenizer][] = [];
-  before(function () {
-    requireNeeds(this, ...names);
-    const { tok512, llama } = realTokenizers();
-    tokenizers = [['tok512.bin', tok512], ['tokenizer.bin', llama]];
-  });
-  const tokenizer = (name: string): Tokenizer => tokenizers.find(([n]) => n === name)![1];
-
   for (const name of names) {
-    it(`decode() of encode(s) gives back the exact UTF-8 bytes of s (${name})`, () => {
-      const t = tokenizer(name);
+    it(`decode() of encode(s) gives back the exact UTF-8 bytes of s (${name})`, function () {
+      requireNeeds(this, name);
+      const t = realTokenizer(name);
       fc.assert(
         fc.property(unicodeText, (s) => {
           const ids = t.encode(s, true, false);
@@ -43,8 +36,9 @@ describe('tokenizer: round trips (property tests)', () => {
       );
     });
 
-    it(`the streaming decoder gives back s, with or without BOS (${name})`, () => {
-      const t = tokenizer(name);
+    it(`the streaming decoder gives back s, with or without BOS (${name})`, function () {
+      requireNeeds(this, name);
+      const t = realTokenizer(name);
       fc.assert(
         fc.property(unicodeText, (s) => {
           const ids = t.encode(s, true, false);
@@ -59,8 +53,9 @@ describe('tokenizer: round trips (property tests)', () => {
       );
     });
 
-    it(`printable() drops exactly the lone unprintable bytes of decode() (${name})`, () => {
-      const t = tokenizer(name);
+    it(`printable() drops exactly the lone unprintable bytes of decode() (${name})`, function () {
+      requireNeeds(this, name);
+      const t = realTokenizer(name);
       fc.assert(
         fc.property(unicodeText, (s) => {
           const ids = t.encode(s, true, false);
@@ -76,7 +71,9 @@ describe('tokenizer: round trips (property tests)', () => {
     });
   }
 
-  it('round trips a few hand-picked hard strings in both vocabularies', () => {
+  it('round trips a few hand-picked hard strings in both vocabularies', function () {
+    requireNeeds(this, ...names);
+    const tokenizers = names.map((name) => [name, realTokenizer(name)] as const);
     const samples = ['👩‍👩‍👧 family', '日本語のテキスト', 'e\u0301 combining', 'tab\tnew\nline\r', '\u0001\u007f', ' leading space', '  two', 'trailing ', '<0x41>', '\n<s>\n'];
     for (const [, t] of tokenizers) for (const s of samples) expect(t.decodeText(t.encode(s, true, false))).to.equal(s);
   });
