@@ -6,6 +6,7 @@
 import yargs, { type Arguments, type Argv } from 'yargs';
 import { UserError, describeError } from '../util/errors.js';
 import { buildCommand } from './build.js';
+import { doctorCommand } from './doctor.js';
 import { flashCommand } from './flash.js';
 import { monitorCommand } from './monitor.js';
 import { generateCommand } from './generate.js';
@@ -81,6 +82,7 @@ export async function main(argv: string[]): Promise<number> {
     .command(flashCommand)
     .command(monitorCommand)
     .command(reportCommand)
+    .command(doctorCommand)
     .demandCommand(1, 'Name a command: llama2-embed --help lists them.')
     .strict()
     .recommendCommands()

@@ -8,12 +8,15 @@ import { checkpointLayout } from '../../src/checkpoint/layout.js';
 import { serializeCheckpoint } from '../../src/checkpoint/write.js';
 import { modelPath, tempDir } from '../helpers/fixtures.js';
 import { expectSameWeights, quantizeModel, syntheticModel } from './synthetic.js';
+import { needs, requireNeeds } from '../helpers/needs.js';
 
 const STORIES260K: Config = { dim: 64, hiddenDim: 172, nLayers: 5, nHeads: 8, nKvHeads: 4, vocabSize: 512, seqLen: 512 };
 
 describe('checkpoint/read', () => {
   describe('stories260K.bin (legacy v0)', () => {
-    it('reads the header without the weights', () => {
+    needs('stories260K.bin');
+    it('reads the header without the weights', function () {
+      requireNeeds(this, 'stories260K.bin');
       const header = readCheckpointHeader(modelPath('stories260K.bin'));
       expect(header).to.deep.equal({
         format: 'v0',
@@ -25,7 +28,8 @@ describe('checkpoint/read', () => {
       });
     });
 
-    it('reads every tensor in its place', () => {
+    it('reads every tensor in its place', function () {
+      requireNeeds(this, 'stories260K.bin');
       const path = modelPath('stories260K.bin');
       const started = performance.now();
       const model = readCheckpoint(path);
@@ -55,7 +59,8 @@ describe('checkpoint/read', () => {
       expect(model.freqCis?.imag[0]).to.equal(f32(rmsFinalOffset + 256 + 2048 * 4));
     });
 
-    it('uses views of the file buffer for aligned fp32 arrays', () => {
+    it('uses views of the file buffer for aligned fp32 arrays', function () {
+      requireNeeds(this, 'stories260K.bin');
       const model = readCheckpoint(modelPath('stories260K.bin'));
       const w = model.layers[2].wq;
       expect(w.dtype === 'f32' && w.data.buffer).to.equal(model.rmsFinal.buffer);

@@ -15,6 +15,7 @@ import { UserError } from '../../src/util/errors.js';
 import { modelPath, tempDir } from '../helpers/fixtures.js';
 import { quantizeModel, syntheticModel } from './synthetic.js';
 import { userError } from '../helpers/errors.js';
+import { needs, requireNeeds } from '../helpers/needs.js';
 
 const STORIES260K: Config = { dim: 64, hiddenDim: 172, nLayers: 5, nHeads: 8, nKvHeads: 4, vocabSize: 512, seqLen: 512 };
 
@@ -95,14 +96,16 @@ describe('checkpoint/validate', () => {
       expect(readError('ckpt.pt', zip).message).to.match(/zip archive.*export\.py/);
     });
 
-    it('recognises a tokenizer passed as the model (tok512.bin)', () => {
+    it('recognises a tokenizer passed as the model (tok512.bin)', function () {
+      requireNeeds(this, 'tok512.bin');
       const message = userError(() => readCheckpoint(modelPath('tok512.bin'))).message;
       expect(message).to.match(/tok512\.bin: not a model checkpoint/);
       expect(message).to.match(/llama2\.c tokenizer file \(max_token_length 7, first tokens "<unk>"/);
       expect(message).to.match(/as the tokenizer/);
     });
 
-    it('recognises the Llama 2 tokenizer.bin too', () => {
+    it('recognises the Llama 2 tokenizer.bin too', function () {
+      requireNeeds(this, 'tokenizer.bin');
       expect(userError(() => readCheckpointHeader(modelPath('tokenizer.bin'))).message).to.match(/tokenizer file \(max_token_length 27/);
     });
 
@@ -162,6 +165,7 @@ describe('checkpoint/validate', () => {
   });
 
   describe('file size', () => {
+    needs('stories260K.bin');
     const original = (): Buffer => readFileSync(modelPath('stories260K.bin'));
 
     it('reports a truncated file with expected and found sizes', () => {

@@ -8,6 +8,7 @@ import { serializeCheckpoint, writeCheckpoint } from '../../src/checkpoint/write
 import { modelPath, tempDir } from '../helpers/fixtures.js';
 import { expectSameWeights, quantizeModel, quantizeQ8, withSeparateClassifier } from './synthetic.js';
 import { userError } from '../helpers/errors.js';
+import { needs } from '../helpers/needs.js';
 
 
 /** Bits of a float32, to count units in the last place between two values. */
@@ -19,6 +20,7 @@ function ulps(a: number, b: number): number {
 }
 
 describe('checkpoint/write', () => {
+  needs('stories260K.bin');
   let dir: string;
   let cleanup: () => void;
   let stories: Model;

@@ -11,8 +11,10 @@ import { buildFileProblems, readBuildInfo } from '../../src/toolchain/build-info
 import { cli, expectUserError } from '../helpers/cli.js';
 import { startCli } from '../helpers/cli-process.js';
 import { tempDir } from '../helpers/fixtures.js';
+import { needs } from '../helpers/needs.js';
 
 describe('cli: build and run', function () {
+  needs('stories260K.bin', 'tok512.bin', 'cc', 'make');
   this.timeout(600_000);
   const tmp = tempDir();
   after(() => tmp.cleanup());

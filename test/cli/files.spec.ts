@@ -9,8 +9,10 @@ import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, symlinkS
 import { join } from 'node:path';
 import { cli, expectUserError } from '../helpers/cli.js';
 import { modelPath, tempDir } from '../helpers/fixtures.js';
+import { needs } from '../helpers/needs.js';
 
 describe('cli: the files a command reads and writes', function () {
+  needs('stories260K.bin', 'tok512.bin', 'tokenizer.bin');
   this.timeout(120_000);
   const tmp = tempDir();
   after(() => tmp.cleanup());

@@ -2,36 +2,42 @@ import { expect } from 'chai';
 import { join } from 'node:path';
 import { cli, expectUserError } from '../helpers/cli.js';
 import { readGoldenFile, tempDir } from '../helpers/fixtures.js';
+import { requireNeeds } from '../helpers/needs.js';
 
 describe('cli: generate', function () {
   this.timeout(120_000);
 
-  it('prints llama2.c\'s golden ids with --format ids', () => {
+  it('prints llama2.c\'s golden ids with --format ids', function () {
+    requireNeeds(this, 'stories260K.bin', 'tok512.bin');
     const r = cli(['generate', '-m', 'stories260K.bin', '-z', 'tok512.bin', '-i', 'One day', '-t', '1.0', '-p', '0.9', '-s', '42', '--format', 'ids']);
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stdout).to.equal(readGoldenFile('stories260K_f32_t1.0_p0.9_s42_one_day.ids'));
   });
 
-  it('prints llama2.c\'s text, and tokens per second on stderr', () => {
+  it('prints llama2.c\'s text, and tokens per second on stderr', function () {
+    requireNeeds(this, 'stories260K.bin', 'tok512.bin');
     const r = cli(['generate', '-i', 'Once upon a time', '-t', '0']);
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stdout).to.equal(readGoldenFile('stories260K_f32_greedy_once_upon_a_time.txt'));
     expect(r.stderr).to.match(/achieved tok\/s: \d+\.\d+/);
   });
 
-  it('runs Q8_0 weights with a chosen group size (the runq.c golden)', () => {
+  it('runs Q8_0 weights with a chosen group size (the runq.c golden)', function () {
+    requireNeeds(this, 'stories260K.bin', 'tok512.bin');
     const r = cli(['generate', '--weights', 'q8_0', '--group-size', '4', '-t', '0', '--format', 'ids']);
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stdout).to.equal(readGoldenFile('stories260K_q8gs4_greedy_empty.ids'));
   });
 
-  it('says which group size it chose and why', () => {
+  it('says which group size it chose and why', function () {
+    requireNeeds(this, 'stories260K.bin', 'tok512.bin');
     const r = cli(['generate', '--weights', 'q8_0', '-t', '0', '-n', '8']);
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stderr).to.match(/q8_0 group size 64: .*172/);
   });
 
-  it('prints one JSON object per token with --format jsonl', () => {
+  it('prints one JSON object per token with --format jsonl', function () {
+    requireNeeds(this, 'stories260K.bin', 'tok512.bin');
     const r = cli(['generate', '-i', 'One day', '-t', '0', '-n', '10', '--format', 'jsonl']);
     expect(r.status, r.stderr).to.equal(0);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
@@ -51,7 +57,8 @@ describe('cli: generate', function () {
     it('a seed that is not a positive whole number', () => {
       expect(expectUserError(cli(['generate', '-s', 'abc']), 2)).to.match(/--seed \(-s\) must be a whole number/);
     });
-    it('a group size without Q8_0 weights', () => {
+    it('a group size without Q8_0 weights', function () {
+      requireNeeds(this, 'stories260K.bin', 'tok512.bin'); // checked once the model is read
       expect(expectUserError(cli(['generate', '--group-size', '4']), 2)).to.match(/--group-size 4 applies to quantized weights; add --weights q8_0/);
     });
     it('a model that is nowhere: where it looked and how to get it', () => {
@@ -67,7 +74,8 @@ describe('cli: generate', function () {
         cache.cleanup();
       }
     });
-    it('a tokenizer that does not go with the model', () => {
+    it('a tokenizer that does not go with the model', function () {
+      requireNeeds(this, 'stories260K.bin', 'tok512.bin');
       expect(expectUserError(cli(['generate', '-m', 'stories260K.bin', '-z', 'stories260K.bin']))).to.match(/not a llama2\.c tokenizer\.bin/);
     });
     it('an unknown command', () => {

@@ -1,20 +1,21 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { readCheckpoint } from '../../src/checkpoint/read.js';
 import { writeCheckpoint } from '../../src/checkpoint/write.js';
 import { formatInspectReport, inspectCheckpoint } from '../../src/cli/inspect.js';
 import type { InspectReport } from '../../src/cli/inspect.js';
 import { projectRoot } from '../../src/models/locate.js';
 import { formatTable } from '../../src/util/table.js';
-import { modelPath, tempDir } from '../helpers/fixtures.js';
+import { modelPath, modelsEnv, tempDir } from '../helpers/fixtures.js';
 import { quantizeModel } from '../checkpoint/synthetic.js';
+import { requireNeeds } from '../helpers/needs.js';
 
 /** Runs the real command line, as a user would. */
 function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const bin = join(projectRoot(), 'bin', 'llama2-embed.js');
-  const env: NodeJS.ProcessEnv = { ...process.env, LLAMA2_EMBED_MODELS: dirname(modelPath('stories260K.bin')) };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...modelsEnv() };
   delete env.LLAMA2_EMBED_DEBUG;
   const result = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
@@ -54,7 +55,8 @@ describe('util/table formatTable', () => {
 
 describe('cli/inspect', () => {
   describe('inspectCheckpoint', () => {
-    it('describes stories260K.bin', () => {
+    it('describes stories260K.bin', function () {
+      requireNeeds(this, 'stories260K.bin');
       const report = inspectCheckpoint(modelPath('stories260K.bin'));
       expect(report).to.include({ format: 'v0', sharedClassifier: true, parameters: 260_032, fileBytes: 1_056_540, headerBytes: 28 });
       expect(report.config).to.include({ headSize: 8, kvDim: 32, hiddenDim: 172 });
@@ -66,7 +68,8 @@ describe('cli/inspect', () => {
       expect(report.weightSizes.int4).to.deep.equal({ precision: { scheme: 'q4_0', groupSize: 32 }, bytes: 165_696 });
     });
 
-    it('prints one line per kind of tensor', () => {
+    it('prints one line per kind of tensor', function () {
+      requireNeeds(this, 'stories260K.bin');
       const text = formatInspectReport(inspectCheckpoint(modelPath('stories260K.bin')));
       expect(text).to.match(/^layers\.\*\.w2 +\[64, 172\] +f32 +5 +220,160$/m);
       expect(text).to.match(/^total +49 +1,056,540$/m);
@@ -80,7 +83,8 @@ describe('cli/inspect', () => {
     beforeEach(() => ({ dir, cleanup } = tempDir()));
     afterEach(() => cleanup());
 
-    it('prints format, config, tensors and sizes of a file given by path', () => {
+    it('prints format, config, tensors and sizes of a file given by path', function () {
+      requireNeeds(this, 'stories260K.bin');
       const result = cli('inspect', modelPath('stories260K.bin'));
       expect(result.status, result.stderr).to.equal(0);
       const out = result.stdout;
@@ -96,13 +100,15 @@ describe('cli/inspect', () => {
       expect(out).to.match(/^int4 \(Q4_0, group size 32\) +165,696/m);
     });
 
-    it('finds a bare file name in the model search path', () => {
+    it('finds a bare file name in the model search path', function () {
+      requireNeeds(this, 'stories260K.bin');
       const result = cli('inspect', 'stories260K.bin');
       expect(result.status, result.stderr).to.equal(0);
       expect(result.stdout).to.match(/^file +.*stories260K\.bin$/m);
     });
 
-    it('prints JSON with --json', () => {
+    it('prints JSON with --json', function () {
+      requireNeeds(this, 'stories260K.bin');
       const result = cli('inspect', modelPath('stories260K.bin'), '--json');
       expect(result.status, result.stderr).to.equal(0);
       const report = JSON.parse(result.stdout) as InspectReport;
@@ -113,7 +119,8 @@ describe('cli/inspect', () => {
       expect(report.weightSizes.int8.bytes).to.equal(278_752);
     });
 
-    it('shows the group size of a v2 file and uses it for the int8 size', () => {
+    it('shows the group size of a v2 file and uses it for the int8 size', function () {
+      requireNeeds(this, 'stories260K.bin');
       const path = join(dir, 'stories260K_q8gs4.bin');
       writeCheckpoint(path, quantizeModel(readCheckpoint(modelPath('stories260K.bin')), 4), 'v2');
       const result = cli('inspect', path);
@@ -124,14 +131,16 @@ describe('cli/inspect', () => {
       expect(result.stdout).to.match(/^int8 \(Q8_0, group size 4\) /m);
     });
 
-    it('fails with exit code 1 and one paragraph for a truncated file', () => {
+    it('fails with exit code 1 and one paragraph for a truncated file', function () {
+      requireNeeds(this, 'stories260K.bin');
       const path = join(dir, 'cut.bin');
       writeFileSync(path, readFileSync(modelPath('stories260K.bin')).subarray(0, 500_000));
       const message = expectOneParagraphFailure(cli('inspect', path));
       expect(message).to.match(/cut\.bin: the file size does not match its header.*implies 1,056,540 bytes, but the file has 500,000/);
     });
 
-    it('fails with exit code 1 and one paragraph for a tokenizer passed as the model', () => {
+    it('fails with exit code 1 and one paragraph for a tokenizer passed as the model', function () {
+      requireNeeds(this, 'tok512.bin');
       const message = expectOneParagraphFailure(cli('inspect', modelPath('tok512.bin')));
       expect(message).to.match(/tok512\.bin: not a model checkpoint\. It looks like a llama2\.c tokenizer file/);
     });

@@ -14,14 +14,16 @@ import { Tokenizer } from '../../src/tokenizer/tokenizer.js';
 import { build, type BuildResult } from '../../src/toolchain/build.js';
 import { cli, expectUserError } from '../helpers/cli.js';
 import { startCli } from '../helpers/cli-process.js';
-import { modelPath, readGoldenFile, readGoldenIds, tempDir } from '../helpers/fixtures.js';
+import { readGoldenFile, readGoldenIds, tempDir, stories260K } from '../helpers/fixtures.js';
+import { needs } from '../helpers/needs.js';
 
 const quiet = () => {};
 
 describe('cli: monitor', function () {
+  needs('stories260K.bin', 'tok512.bin', 'cc', 'make', 'socat');
   this.timeout(600_000);
   const tmp = tempDir('llama2-embed-cli-monitor-');
-  const stories = { model: modelPath('stories260K.bin'), tokenizer: modelPath('tok512.bin') };
+  const stories = stories260K; // looked up when read, after needs()
   const builds: Record<string, BuildResult> = {};
   const bridges: SocatBridge[] = [];
 

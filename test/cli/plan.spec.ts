@@ -5,8 +5,10 @@ import { quantizeModel } from '../../src/quant/schemes.js';
 import { cli, expectUserError } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { randomModel, STORIES15M } from '../helpers/random-model.js';
+import { needs } from '../helpers/needs.js';
 
 describe('cli: plan and build against a board', function () {
+  needs('stories260K.bin', 'tok512.bin');
   this.timeout(120_000);
   const tmp = tempDir();
   after(() => tmp.cleanup());

@@ -9,9 +9,11 @@ import { quantizeModel } from '../../src/quant/schemes.js';
 import { modelPath, readGoldenIds, tempDir } from '../helpers/fixtures.js';
 import { greedyIds } from '../quant/greedy.js';
 import { userError } from '../helpers/errors.js';
+import { needs } from '../helpers/needs.js';
 
 
 describe('cli/quantize', () => {
+  needs('stories260K.bin', 'tok512.bin');
   let dir: string;
   let cleanup: () => void;
   beforeEach(() => ({ dir, cleanup } = tempDir()));

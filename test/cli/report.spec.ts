@@ -3,8 +3,10 @@ import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, expectUserError } from '../helpers/cli.js';
 import { modelPath, tempDir } from '../helpers/fixtures.js';
+import { needs } from '../helpers/needs.js';
 
 describe('cli: report', function () {
+  needs('stories260K.bin', 'tok512.bin');
   this.timeout(300_000);
   let dir: string;
   let cleanup: () => void;

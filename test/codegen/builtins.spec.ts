@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { dotQ8Groups, dotQ8Rows4, fabsf, fixedToF32, floor, fround, greaterF32, idiv, imin, ldexp, mulShr, roundHalfAway, sqrtf, toI32 } from '../../src/kernels/builtins.js';
 import { BUILTINS_PRELUDE, doubleLiteral } from '../../src/codegen/kernel-compiler.js';
 import { tempDir } from '../helpers/fixtures.js';
+import { needs } from '../helpers/needs.js';
 
 /** Inputs that probe the edges: signs, halves, tiny and huge values, and a pseudo-random sweep. */
 function inputs(): number[] {
@@ -47,6 +48,7 @@ function runC(source: string, flags: string[] = []): string[] {
 /** Exponents across ldexp_exact's range (2^k a normal double: -1022..1023), to its ends. */
 const LDEXP_EDGES = [-1022, -1021, -1000, -500, -150, -1, 0, 1, 128, 500, 1000, 1022, 1023];
 describe('codegen: builtins agree between TypeScript and C', function () {
+  needs('cc');
   this.timeout(60_000);
 
   it('sqrtf, fabsf, floor, ldexp (ldexp_exact), roundHalfAway (round_half_away), idiv and imin', () => {

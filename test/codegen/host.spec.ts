@@ -13,8 +13,9 @@ import { build, type BuildRequest } from '../../src/toolchain/build.js';
 import { goldenIdFiles, goldenSettings } from '../helpers/goldens.js';
 import { handOverEveryJob } from '../helpers/hand-over.js';
 import { parseProgramOutput, runEngine } from '../helpers/engine-run.js';
-import { modelPath, readGoldenFile, tempDir } from '../helpers/fixtures.js';
+import { modelPath, readGoldenFile, tempDir, stories260K } from '../helpers/fixtures.js';
 import { randomModel, STORIES15M } from '../helpers/random-model.js';
+import { needs } from '../helpers/needs.js';
 
 const quiet = () => {};
 
@@ -28,10 +29,11 @@ function runProgram(executable: string, args: string[]): string {
 }
 
 describe('host target: generated C against the engine and llama2.c', function () {
+  needs('stories260K.bin', 'tok512.bin', 'cc', 'make');
   this.timeout(600_000);
   const tmp = tempDir();
   after(() => tmp.cleanup());
-  const stories = { model: modelPath('stories260K.bin'), tokenizer: modelPath('tok512.bin') };
+  const stories = stories260K; // looked up when read, after needs()
 
   for (const [weights, groupSize] of [
     ['f32', undefined],

@@ -10,8 +10,9 @@ import { loadForGeneration } from '../../src/engine/load.js';
 import { build } from '../../src/toolchain/build.js';
 import { parseProgramOutput, runEngine } from '../helpers/engine-run.js';
 import { rejectedUserError } from '../helpers/errors.js';
-import { modelPath, tempDir } from '../helpers/fixtures.js';
+import { tempDir, stories260K } from '../helpers/fixtures.js';
 import { handOverEveryJob } from '../helpers/hand-over.js';
+import { needs } from '../helpers/needs.js';
 
 const quiet = () => {};
 
@@ -20,11 +21,15 @@ function runProgram(executable: string, args: string[]): string {
 }
 
 describe('host target, integer arithmetic: generated C against the integer engine', function () {
+  needs('stories260K.bin', 'tok512.bin', 'cc', 'make');
   this.timeout(600_000);
   const tmp = tempDir();
   after(() => tmp.cleanup());
-  const stories = { model: modelPath('stories260K.bin'), tokenizer: modelPath('tok512.bin') };
-  const loaded = loadForGeneration({ ...stories, weights: 'q8_0' });
+  const stories = stories260K; // looked up when read, after needs()
+  let loaded: ReturnType<typeof loadForGeneration>;
+  before(() => {
+    loaded = loadForGeneration({ ...stories, weights: 'q8_0' });
+  });
 
   for (const groupSize of [undefined, 4]) {
     describe(`stories260K, Q8_0 group size ${groupSize ?? 'default'}`, () => {

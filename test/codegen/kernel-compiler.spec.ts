@@ -10,6 +10,7 @@ import { projectRoot } from '../../src/models/locate.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { normOf, mixed, scaleRows, sumSquares } from './fixtures/sample-kernels.js';
 import { randomQ8Matmul } from '../helpers/random-model.js';
+import { needs } from '../helpers/needs.js';
 
 const root = projectRoot();
 const fixture = join(root, 'test/codegen/fixtures/sample-kernels.ts');
@@ -44,6 +45,7 @@ function runC(source: string): string {
 const C_HEAD = `#include <stdint.h>\n#include <stdbool.h>\n#include <stdio.h>\n#include <math.h>\n${BUILTINS_PRELUDE}\n`;
 
 describe('codegen/kernel-compiler', () => {
+  needs('cc');
   const kc = new KernelCompiler([fixture], root);
 
   it('names C functions and variables in snake_case', () => {

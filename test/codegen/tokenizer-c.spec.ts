@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { projectRoot } from '../../src/models/locate.js';
 import { Tokenizer } from '../../src/tokenizer/tokenizer.js';
 import { modelPath, tempDir } from '../helpers/fixtures.js';
+import { needs } from '../helpers/needs.js';
 
 const HARNESS = `
 #include <stdio.h>
@@ -55,6 +56,7 @@ function tokenizerImage(pieces: string[]): Buffer {
 }
 
 describe('C tokenizer (templates/common/tokenizer.c): refuses a tokenizer that does not fit the model', function () {
+  needs('tok512.bin', 'tokenizer.bin', 'cc');
   this.timeout(120_000);
   const tmp = tempDir();
   after(() => tmp.cleanup());

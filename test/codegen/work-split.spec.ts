@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { MATMUL_GROUP } from '../../src/codegen/forward.js';
 import { projectRoot } from '../../src/models/locate.js';
 import { tempDir } from '../helpers/fixtures.js';
+import { needs } from '../helpers/needs.js';
 
 const HARNESS = `#include <stdio.h>
 typedef void (*RowsFn)(const void* job, int start, int end);
@@ -49,6 +50,7 @@ int main(int argc, char** argv) {
 `;
 
 describe('work split: grouped matmul jobs and the RP2040 cores', () => {
+  needs('cc');
   const tmp = tempDir();
   let program = '';
   before(() => {

@@ -1,6 +1,6 @@
 /**
  * The first proof of correctness: the reference engine reproduces llama2.c's own outputs
- * (../shared/golden, produced by run.c and runq.c) token for token.
+ * (test/fixtures/golden, produced by run.c and runq.c) token for token.
  */
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
@@ -11,11 +11,16 @@ import { Sampler } from '../../src/engine/sampler.js';
 import { Transformer } from '../../src/engine/transformer.js';
 import { goldenDir, modelPath, readGoldenIds } from '../helpers/fixtures.js';
 import { goldenIdFiles, goldenSettings } from '../helpers/goldens.js';
+import { needs } from '../helpers/needs.js';
 
-describe('reference engine against llama2.c goldens', () => {
-  it('has golden files to check', () => {
+describe('llama2.c goldens', () => {
+  it('are committed in test/fixtures/golden', () => {
     expect(goldenIdFiles()).to.have.length.of.at.least(5);
   });
+});
+
+describe('reference engine against llama2.c goldens', () => {
+  needs('stories260K.bin', 'tok512.bin');
 
   for (const file of goldenIdFiles()) {
     it(`reproduces ${file}`, () => {

@@ -8,12 +8,16 @@ import { generate } from '../../src/engine/generate.js';
 import { loadForGeneration } from '../../src/engine/load.js';
 import { Sampler } from '../../src/engine/sampler.js';
 import { IntTransformer } from '../../src/engine/transformer-int.js';
-import { modelPath, readGoldenIds } from '../helpers/fixtures.js';
+import { readGoldenIds, stories260K } from '../helpers/fixtures.js';
 import { goldenIdFiles, goldenSettings } from '../helpers/goldens.js';
+import { needs } from '../helpers/needs.js';
 
 describe('integer-mode engine against llama2.c goldens', () => {
-  const stories = { model: modelPath('stories260K.bin'), tokenizer: modelPath('tok512.bin') };
-  const loaded = loadForGeneration({ ...stories, weights: 'q8_0' });
+  needs('stories260K.bin', 'tok512.bin');
+  let loaded: ReturnType<typeof loadForGeneration>;
+  before(() => {
+    loaded = loadForGeneration({ ...stories260K, weights: 'q8_0' });
+  });
 
   function greedy(prompt: number[], steps: number, seqLen?: number): number[] {
     const out: number[] = [];
@@ -43,7 +47,7 @@ describe('integer-mode engine against llama2.c goldens', () => {
   });
 
   it('refuses weights that are not Q8_0, and contexts beyond what its softmax sums', () => {
-    const f32 = loadForGeneration(stories);
+    const f32 = loadForGeneration(stories260K);
     expect(() => new IntTransformer(f32.model)).to.throw(/integer mode needs Q8_0 weights, but the token embedding is f32; build with --quant q8_0/);
     const long = { ...loaded.model, config: { ...loaded.model.config, seqLen: 131072 } };
     expect(() => new IntTransformer(long)).to.throw(/contexts of up to 131071 positions/);

@@ -7,6 +7,7 @@ import { Transformer } from '../../src/engine/transformer.js';
 import { chooseGroupSize } from '../../src/quant/group-size.js';
 import { dequantizeTensor, quantizeTensorQ8, roundHalfEven } from '../../src/quant/q8.js';
 import { modelPath } from '../helpers/fixtures.js';
+import { requireNeeds } from '../helpers/needs.js';
 
 function greedy(weights: 'f32' | 'q8_0', prompt: string, steps: number, groupSize?: number): { ids: number[]; text: string } {
   const loaded = loadForGeneration({ model: modelPath('stories260K.bin'), tokenizer: modelPath('tok512.bin'), weights, groupSize });
@@ -55,7 +56,8 @@ describe('Q8_0 weights', () => {
     expect(choice.reason).to.contain('172');
   });
 
-  it('produces coherent text with the default group size (no "there there there" as llama2.c export gs 64 gives)', () => {
+  it('produces coherent text with the default group size (no "there there there" as llama2.c export gs 64 gives)', function () {
+    requireNeeds(this, 'stories260K.bin', 'tok512.bin');
     const q8 = greedy('q8_0', 'Once upon a time', 128);
     const f32 = greedy('f32', 'Once upon a time', 128);
     const words = q8.text.split(/\s+/);

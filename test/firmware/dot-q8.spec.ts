@@ -11,8 +11,10 @@ import { Rp2040Emulator } from '../../src/emulator/rp2040.js';
 import { projectRoot } from '../../src/models/locate.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { buildRp2040Program } from '../helpers/rp2040-program.js';
+import { needs } from '../helpers/needs.js';
 
 describe('rp2040: the int8 dot product in ARMv6-M assembly equals the sums', function () {
+  needs('arm-none-eabi-gcc', 'make');
   this.timeout(120_000);
   const tmp = tempDir('llama2-embed-dot-q8-');
   after(() => tmp.cleanup());

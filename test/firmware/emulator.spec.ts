@@ -9,10 +9,12 @@ import { EmulatorError, Rp2040Emulator } from '../../src/emulator/rp2040.js';
 import { encodeUf2 } from '../../src/flash/uf2.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { assemblyImage } from '../helpers/rp2040-program.js';
+import { needs } from '../helpers/needs.js';
 
 const UART0_DR = 0x40034000;
 
 describe('emulator/rp2040 harness', function () {
+  needs('arm-none-eabi-gcc');
   this.timeout(120_000);
 
   it('stops on a breakpoint with its immediate and r0', async () => {

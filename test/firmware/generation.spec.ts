@@ -18,9 +18,10 @@ import { loadForGeneration } from '../../src/engine/load.js';
 import { decodeFrame, encodeMessage, FrameDecoder, type Done, type Generate, type Hello, type Message, type TokenMessage } from '../../src/serial/protocol.js';
 import { build } from '../../src/toolchain/build.js';
 import { runEngine } from '../helpers/engine-run.js';
-import { modelPath, tempDir } from '../helpers/fixtures.js';
+import { tempDir, stories260K } from '../helpers/fixtures.js';
+import { needs } from '../helpers/needs.js';
 
-const stories = { model: modelPath('stories260K.bin'), tokenizer: modelPath('tok512.bin') };
+const stories = stories260K; // looked up when read, after needs()
 const PROMPT = 'Once upon a time';
 
 /** The device's messages so far (everything after its first delimiter). */
@@ -71,6 +72,7 @@ function idLines(tokens: TokenMessage[]): string[] {
 }
 
 describe('rp2040 firmware: generation requests over the emulated UART, against the reference engine', function () {
+  needs('stories260K.bin', 'tok512.bin', 'arm-none-eabi-gcc', 'make');
   this.timeout(1_800_000);
   const tmp = tempDir('llama2-embed-generation-');
   const serving = join(tmp.dir, 'serving');
@@ -80,13 +82,16 @@ describe('rp2040 firmware: generation requests over the emulated UART, against t
   // the serving firmware again, all its weights and code left in flash (--no-sram-weights --no-sram-code)
   const flashOnly = join(tmp.dir, 'flash-only');
   let xipRun = { misses: 0, codeMisses: 0 };
-  const loaded = loadForGeneration({ ...stories, weights: 'q8_0' });
-  const prompt = loaded.tokenizer.encode(PROMPT, true, false);
+  let loaded: ReturnType<typeof loadForGeneration>;
+  let prompt: number[];
   const sampling = { temperature: 1, topp: 0.9, seed: 7 };
-  const steps = prompt.length - 1 + 64; // 64 sampled tokens after the prompt
+  let steps: number; // 64 sampled tokens after the prompt
   let plain: { tokens: TokenMessage[]; done: Done; cycles: number };
 
   before(async () => {
+    loaded = loadForGeneration({ ...stories, weights: 'q8_0' });
+    prompt = loaded.tokenizer.encode(PROMPT, true, false);
+    steps = prompt.length - 1 + 64;
     // UART0 (the firmware's default is USB); the default kernels, the integer ones the engine below runs
     await build({ target: 'rp2040', ...stories, steps: 0, stdio: 'uart', seqLen: 256, out: serving }, () => {});
     await build({ target: 'rp2040', ...stories, steps: 0, stdio: 'uart', seqLen: SHORT_SEQ_LEN, out: shortContext }, () => {});

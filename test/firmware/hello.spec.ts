@@ -15,6 +15,7 @@ import { decodeUf2, encodeUf2, RP2040_FAMILY_ID } from '../../src/flash/uf2.js';
 import { projectRoot } from '../../src/models/locate.js';
 import { loadTarget } from '../../src/plan/target.js';
 import { tempDir } from '../helpers/fixtures.js';
+import { needs } from '../helpers/needs.js';
 
 interface Firmware {
   dir: string;
@@ -114,6 +115,7 @@ async function runHello(path: string, input: string | undefined): Promise<{ emu:
 }
 
 describe('firmware/rp2040: the hello firmware in rp2040js', function () {
+  needs('arm-none-eabi-gcc', 'make');
   this.timeout(600_000);
   const expected = expectedValues();
 

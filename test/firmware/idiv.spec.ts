@@ -11,8 +11,10 @@ import { projectRoot } from '../../src/models/locate.js';
 import { loadTarget } from '../../src/plan/target.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { buildRp2040Program } from '../helpers/rp2040-program.js';
+import { needs } from '../helpers/needs.js';
 
 describe('rp2040: idiv on the hardware divider equals C division', function () {
+  needs('arm-none-eabi-gcc', 'make');
   this.timeout(120_000);
   const tmp = tempDir('llama2-embed-idiv-');
   after(() => tmp.cleanup());

@@ -10,19 +10,24 @@ import { Rp2040Emulator } from '../../src/emulator/rp2040.js';
 import { loadForGeneration } from '../../src/engine/load.js';
 import { build, type BuildRequest } from '../../src/toolchain/build.js';
 import { runEngine } from '../helpers/engine-run.js';
-import { modelPath, readGoldenIds, tempDir } from '../helpers/fixtures.js';
+import { readGoldenIds, tempDir, stories260K } from '../helpers/fixtures.js';
+import { needs } from '../helpers/needs.js';
 
-const stories = { model: modelPath('stories260K.bin'), tokenizer: modelPath('tok512.bin') };
+const stories = stories260K; // looked up when read, after needs()
 
 function idLines(output: string): string[] {
   return output.split('\n').filter((l) => /^[PG] \d+$/.test(l));
 }
 
 describe('rp2040 target, integer arithmetic (the default): firmware against the integer engine', function () {
+  needs('stories260K.bin', 'tok512.bin', 'arm-none-eabi-gcc', 'make');
   this.timeout(900_000);
   const tmp = tempDir();
   after(() => tmp.cleanup());
-  const loaded = loadForGeneration({ ...stories, weights: 'q8_0' });
+  let loaded: ReturnType<typeof loadForGeneration>;
+  before(() => {
+    loaded = loadForGeneration({ ...stories, weights: 'q8_0' });
+  });
 
   async function runFirmware(name: string, req: Omit<BuildRequest, 'target'>, xipModel = false) {
     const log: string[] = [];

@@ -13,9 +13,10 @@ import { decodeUf2 } from '../../src/flash/uf2.js';
 import { loadForGeneration } from '../../src/engine/load.js';
 import { build, type BuildRequest } from '../../src/toolchain/build.js';
 import { runEngine } from '../helpers/engine-run.js';
-import { modelPath, readGoldenIds, tempDir } from '../helpers/fixtures.js';
+import { readGoldenIds, tempDir, stories260K } from '../helpers/fixtures.js';
+import { needs } from '../helpers/needs.js';
 
-const stories = { model: modelPath('stories260K.bin'), tokenizer: modelPath('tok512.bin') };
+const stories = stories260K; // looked up when read, after needs()
 
 async function runFirmware(req: Omit<BuildRequest, 'target'>, lines: string[]): Promise<{ output: string; cycles: number; log: string[] }> {
   const log: string[] = [];
@@ -36,6 +37,7 @@ function idLines(output: string): string[] {
 }
 
 describe('rp2040 target: the model in firmware, run in rp2040js', function () {
+  needs('stories260K.bin', 'tok512.bin', 'arm-none-eabi-gcc', 'make');
   this.timeout(600_000);
   const tmp = tempDir();
   after(() => tmp.cleanup());

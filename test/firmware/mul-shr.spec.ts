@@ -11,8 +11,10 @@ import { Rp2040Emulator } from '../../src/emulator/rp2040.js';
 import { projectRoot } from '../../src/models/locate.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { buildRp2040Program } from '../helpers/rp2040-program.js';
+import { needs } from '../helpers/needs.js';
 
 describe('rp2040: mul_shr in ARMv6-M assembly equals the 64-bit product', function () {
+  needs('arm-none-eabi-gcc', 'make');
   this.timeout(120_000);
   const tmp = tempDir('llama2-embed-mul-shr-');
   after(() => tmp.cleanup());

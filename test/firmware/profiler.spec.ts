@@ -15,6 +15,7 @@ import { baseName, classifyChain, isRuntimeHelper, isSoftFloat, PcProfiler } fro
 import { Rp2040Emulator } from '../../src/emulator/rp2040.js';
 import { buildBoot2 } from '../../src/flash/boot2.js';
 import { tempDir } from '../helpers/fixtures.js';
+import { needs } from '../helpers/needs.js';
 
 const START = `    .syntax unified
     .cpu cortex-m0plus
@@ -85,6 +86,7 @@ function readelfFunctions(elf: string): { name: string; address: number; size: n
 }
 
 describe('emulator/profiler: PC samples mapped to kernels', function () {
+  needs('arm-none-eabi-gcc');
   this.timeout(120_000);
   const tmp = tempDir('llama2-embed-profiler-');
   let program: { elf: string; image: Buffer };

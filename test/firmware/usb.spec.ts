@@ -15,12 +15,14 @@ import { build } from '../../src/toolchain/build.js';
 import { UserError } from '../../src/util/errors.js';
 import { modelPath, tempDir } from '../helpers/fixtures.js';
 import { buildRp2040Program } from '../helpers/rp2040-program.js';
+import { needs, requireNeeds } from '../helpers/needs.js';
 
 function reports(output: string): Record<string, number> {
   return Object.fromEntries([...output.matchAll(/^(\w+)=(\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
 }
 
 describe('rp2040 USB serial (CDC-ACM), in rp2040js', function () {
+  needs('arm-none-eabi-gcc', 'make');
   this.timeout(300_000);
   const tmp = tempDir('llama2-embed-usb-');
   let uf2 = '';
@@ -135,7 +137,8 @@ describe('rp2040 USB serial (CDC-ACM), in rp2040js', function () {
     );
   });
 
-  it('build --stdio: USB by default, UART0 or both on request, and only for rp2040 builds', async () => {
+  it('build --stdio: USB by default, UART0 or both on request, and only for rp2040 builds', async function () {
+    requireNeeds(this, 'stories260K.bin', 'tok512.bin');
     const g = { promptTokens: [1], steps: 0, temperature: 0, topp: 0.9, seed: 1n, embedTokenizer: false, exitAfterGeneration: false };
     const defines = (stdio?: 'usb' | 'uart' | 'both') => /#define STDIO_USB (\d)\n#define STDIO_UART (\d)/.exec(emitGenerationHeader({ ...g, stdio }, ''))!.slice(1).join(' ');
     expect([defines(), defines('usb'), defines('uart'), defines('both')]).to.deep.equal(['1 0', '1 0', '0 1', '1 1']);

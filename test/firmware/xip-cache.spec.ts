@@ -9,6 +9,7 @@ import { Rp2040Emulator } from '../../src/emulator/rp2040.js';
 import { flashReadTiming, lineFillCycles, XIP_CACHE_BYTES, XipCache, type FlashReadTiming } from '../../src/emulator/xip-cache.js';
 import type { Boot2Variant } from '../../src/flash/boot2.js';
 import { assemblyImage } from '../helpers/rp2040-program.js';
+import { needs } from '../helpers/needs.js';
 
 const BASE = 0x10000000;
 /** A fixed, round cost per miss, so that stall cycles are easy to check. */
@@ -103,6 +104,7 @@ describe('emulator/xip-cache: the RP2040 XIP cache model', () => {
   });
 
   describe('in the harness (Rp2040Emulator.load(…, { xipModel: true }))', function () {
+    needs('arm-none-eabi-gcc');
     this.timeout(120_000);
     // 2 passes over a 64-byte table (8 lines) through 0x10…, and over the same bytes through 0x13…
     const loop = `    ldr r0, =table

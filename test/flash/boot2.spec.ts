@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { boot2Crc, BOOT2_BYTES, buildBoot2, checkBoot2, crc32Mpeg2, padBoot2 } from '../../src/flash/boot2.js';
 import { Rp2040Emulator } from '../../src/emulator/rp2040.js';
+import { needs, requireNeeds } from '../helpers/needs.js';
 
 /** The SSI register values each variant must program, from the datasheet's field layout (4.10.13). */
 const CTRLR0 = (spiFrf: number) => (spiFrf << 21) | (31 << 16) | (3 << 8); // SPI_FRF, DFS_32 = 31, TMOD = EEPROM_READ
@@ -61,6 +62,7 @@ describe('flash/boot2', () => {
 
   for (const variant of ['safe', 'fast', 'quad'] as const) {
     describe(`the ${variant} variant`, () => {
+      needs('arm-none-eabi-gcc');
       let boot2: Buffer;
       before(() => {
         boot2 = buildBoot2({ variant });
@@ -106,7 +108,8 @@ describe('flash/boot2', () => {
     });
   }
 
-  it('the emulator refuses an image whose boot2 CRC is wrong, as the boot ROM would', () => {
+  it('the emulator refuses an image whose boot2 CRC is wrong, as the boot ROM would', function () {
+    requireNeeds(this, 'arm-none-eabi-gcc');
     const image = bootImage(buildBoot2());
     image[0] ^= 0xff;
     expect(() => Rp2040Emulator.fromImage(image)).to.throw(/bad boot2 CRC/);

@@ -11,6 +11,7 @@ import { openocdArgs, tclQuote } from '../../src/flash/openocd.js';
 import { loadSerialPorts, PortOpenError, processesHolding } from '../../src/flash/touch1200.js';
 import { UserError } from '../../src/util/errors.js';
 import { elfFile, tempDir, uf2File } from './deploy-fixtures.js';
+import { requireNeeds } from '../helpers/needs.js';
 
 async function userError(promise: Promise<unknown>): Promise<string> {
   try {
@@ -205,10 +206,7 @@ describe('flash/deploy: the real serial port layer', () => {
       console.log(`      skipped: ${ports}`);
       this.skip();
     }
-    if (spawnSync('socat', ['-V']).status !== 0) {
-      console.log('      skipped: socat is not installed (apt-get install socat)');
-      this.skip();
-    }
+    requireNeeds(this, 'socat');
     const dir = tempDir();
     const a = join(dir, 'pico');
     const socat = spawn('socat', [`pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${join(dir, 'other')}`], { stdio: 'ignore' });

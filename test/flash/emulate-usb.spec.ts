@@ -14,10 +14,11 @@ import { decodeFrame, FrameDecoder } from '../../src/serial/protocol.js';
 import { build } from '../../src/toolchain/build.js';
 import { startCli } from '../helpers/cli-process.js';
 import { defaultPicoStory } from '../helpers/engine-run.js';
-import { modelPath, tempDir } from '../helpers/fixtures.js';
+import { tempDir, stories260K } from '../helpers/fixtures.js';
+import { needs } from '../helpers/needs.js';
 
 const quiet = () => {};
-const stories = { model: modelPath('stories260K.bin'), tokenizer: modelPath('tok512.bin') };
+const stories = stories260K; // looked up when read, after needs()
 const PROMPT = 'Once upon a time';
 
 function reference(steps: number) {
@@ -25,6 +26,7 @@ function reference(steps: number) {
 }
 
 describe('flash --emulate over USB: the firmware\'s CDC serial port behind a pseudo-terminal', function () {
+  needs('stories260K.bin', 'tok512.bin', 'arm-none-eabi-gcc', 'make', 'socat');
   this.timeout(600_000);
   const tmp = tempDir('llama2-embed-emulate-usb-');
   const serving = join(tmp.dir, 'serving');

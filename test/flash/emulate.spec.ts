@@ -17,10 +17,11 @@ import { build } from '../../src/toolchain/build.js';
 import { UserError } from '../../src/util/errors.js';
 import { startCli } from '../helpers/cli-process.js';
 import { defaultPicoStory } from '../helpers/engine-run.js';
-import { modelPath, tempDir } from '../helpers/fixtures.js';
+import { tempDir, stories260K } from '../helpers/fixtures.js';
+import { needs } from '../helpers/needs.js';
 
 const quiet = () => {};
-const stories = { model: modelPath('stories260K.bin'), tokenizer: modelPath('tok512.bin') };
+const stories = stories260K; // looked up when read, after needs()
 const PROMPT = 'Once upon a time';
 
 /** The reference engine's tokens for the firmware's model (Q8_0 at the group size the build chooses), greedy. */
@@ -38,6 +39,7 @@ function jsonLines(stdout: string): JsonLine[] {
 }
 
 describe('flash --emulate: the firmware in rp2040js behind a pseudo-terminal', function () {
+  needs('stories260K.bin', 'tok512.bin', 'arm-none-eabi-gcc', 'make', 'socat');
   this.timeout(600_000);
   const tmp = tempDir('llama2-embed-emulate-');
   const serving = join(tmp.dir, 'serving'); // no baked generation: it only answers the monitor

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { buildBoot2, firmwareDir } from '../../src/flash/boot2.js';
 import { DEFAULT_FLASH_BYTES, parseFlashSize, rp2040LinkerScript } from '../../src/flash/linker-script.js';
 import { tempDir } from '../helpers/fixtures.js';
+import { needs } from '../helpers/needs.js';
 
 interface Section {
   name: string;
@@ -45,6 +46,7 @@ ${c}`,
 }
 
 describe('flash/linker-script', function () {
+  needs('arm-none-eabi-gcc');
   this.timeout(60_000);
 
   it('reads flash sizes as given on a command line', () => {

@@ -4,9 +4,9 @@
  * collected as it comes, waits for a pattern, signals, and a bounded wait for the exit.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { projectRoot } from '../../src/models/locate.js';
-import { modelPath } from './fixtures.js';
+import { modelsEnv } from './fixtures.js';
 
 export interface CliProcess {
   child: ChildProcess;
@@ -22,7 +22,7 @@ const SIGNALS: Record<string, number> = { SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
 export function startCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): CliProcess {
   const bin = join(projectRoot(), 'bin', 'llama2-embed.js');
-  const env: NodeJS.ProcessEnv = { ...process.env, LLAMA2_EMBED_MODELS: dirname(modelPath('stories260K.bin')), ...options.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...modelsEnv(), ...options.env };
   delete env.LLAMA2_EMBED_DEBUG;
   const child = spawn(process.execPath, [bin, ...args], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = { stdout: '', stderr: '' };

@@ -1,9 +1,9 @@
 /** Runs the real command line (bin/llama2-embed.js), as a user would. */
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { projectRoot } from '../../src/models/locate.js';
-import { modelPath } from './fixtures.js';
+import { modelsEnv } from './fixtures.js';
 
 export interface CliResult {
   status: number | null;
@@ -13,7 +13,7 @@ export interface CliResult {
 
 export function cli(args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeout?: number } = {}): CliResult {
   const bin = join(projectRoot(), 'bin', 'llama2-embed.js');
-  const env: NodeJS.ProcessEnv = { ...process.env, LLAMA2_EMBED_MODELS: dirname(modelPath('stories260K.bin')), ...options.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...modelsEnv(), ...options.env };
   delete env.LLAMA2_EMBED_DEBUG;
   const result = spawnSync(process.execPath, [bin, ...args], {
     encoding: 'utf8',

@@ -1,8 +1,8 @@
-/** The llama2.c goldens in ../shared/golden and the settings their names encode (see its README). */
+/** The llama2.c goldens in test/fixtures/golden and the settings their names encode (see its README). */
 import { readdirSync } from 'node:fs';
 import { goldenDir } from './fixtures.js';
 
-/** What a golden file name says about how it was made (see ../shared/golden/README.md). */
+/** What a golden file name says about how it was made (see test/fixtures/golden/README.md). */
 export function goldenSettings(file: string) {
   const m = /^stories260K_(f32|q8gs(\d+))_(greedy|t([\d.]+)_p([\d.]+)_s(\d+))_(.+)\.ids$/.exec(file);
   if (!m) throw new Error(`unexpected golden file name ${file}`);
@@ -18,6 +18,7 @@ export function goldenSettings(file: string) {
   };
 }
 
+/** The golden `.ids` files' names. */
 export function goldenIdFiles(): string[] {
   return readdirSync(goldenDir()).filter((f) => f.endsWith('.ids'));
 }

@@ -12,6 +12,7 @@ import { quantizeQ8 } from '../../src/kernels/quantize.js';
 import { projectRoot } from '../../src/models/locate.js';
 import { quantizeTensorQ4, unpackQ4 } from '../../src/quant/q4.js';
 import { tempDir } from '../helpers/fixtures.js';
+import { requireNeeds } from '../helpers/needs.js';
 
 /** Deterministic values in [-1, 1). */
 function values(count: number, seed: number): Float32Array {
@@ -85,6 +86,7 @@ describe('kernels/matmul-q4 and embed-q4', () => {
 
   it('compiles to C that computes the same bits as the TypeScript', function () {
     this.timeout(60000);
+    requireNeeds(this, 'cc');
     const root = projectRoot();
     const kc = new KernelCompiler(['matmul-q4.ts', 'embed-q4.ts'].map((f) => join(root, 'src', 'kernels', f)), root);
     const n = 43;

@@ -11,6 +11,7 @@ import { BUILTINS_PRELUDE } from '../../src/codegen/kernel-compiler.js';
 import { dotQ8Rows4 } from '../../src/kernels/builtins.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { crossCompile, functionsUsing, runQemu, runQemuOk } from './qemu.js';
+import { needs } from '../helpers/needs.js';
 
 const ROW_STRIDE = 320;
 /** Every length up to 40 (the 16- and 8-wide steps and the scalar tail in every combination), then group and row sizes. */
@@ -73,6 +74,7 @@ function expected(all: Case[]): string[] {
 }
 
 describe('pi: dot_q8_rows4 on AArch64 (qemu-aarch64) equals the TypeScript loop', function () {
+  needs('aarch64-linux-gnu-gcc', 'qemu-aarch64');
   this.timeout(300_000);
   const tmp = tempDir('llama2-embed-pi-builtins-');
   after(() => tmp.cleanup());

@@ -10,6 +10,7 @@ import { emulatorFor } from '../../src/cli/run.js';
 import { loadTarget } from '../../src/plan/target.js';
 import { cli, expectUserError } from '../helpers/cli.js';
 import { readGoldenFile, tempDir } from '../helpers/fixtures.js';
+import { requireNeeds } from '../helpers/needs.js';
 
 describe('pi targets: build and run on the command line', function () {
   this.timeout(600_000);
@@ -27,7 +28,8 @@ describe('pi targets: build and run on the command line', function () {
     expect(emulatorFor(loadTarget('rp2040'))).to.equal(undefined);
   });
 
-  it("run --target rpi4 builds the program, runs it under qemu-aarch64 -cpu cortex-a72 and prints llama2.c's tokens", () => {
+  it("run --target rpi4 builds the program, runs it under qemu-aarch64 -cpu cortex-a72 and prints llama2.c's tokens", function () {
+    requireNeeds(this, 'stories260K.bin', 'tok512.bin', 'aarch64-linux-gnu-gcc', 'qemu-aarch64', 'make');
     const out = join(tmp.dir, 'rpi4');
     const r = cli(['run', '--target', 'rpi4', '-o', out, '-i', 'Once upon a time', '-t', '0', '--format', 'ids', '--verbose']);
     expect(r.status, r.stderr).to.equal(0);
@@ -42,7 +44,8 @@ describe('pi targets: build and run on the command line', function () {
     expect(again.stdout).to.match(/^Once upon a time/);
   });
 
-  it('run --target rpi4 without qemu-aarch64 says how to get it', () => {
+  it('run --target rpi4 without qemu-aarch64 says how to get it', function () {
+    requireNeeds(this, 'stories260K.bin', 'tok512.bin', 'aarch64-linux-gnu-gcc', 'qemu-aarch64', 'make');
     // the program is already built (previous test): only qemu is missing
     const r = cli(['run', '--target', 'rpi4', '-o', join(tmp.dir, 'rpi4'), '-i', 'Once upon a time', '-t', '0', '--format', 'ids'], { env: { PATH: emptyPath } });
     const message = expectUserError(r);
@@ -51,7 +54,8 @@ describe('pi targets: build and run on the command line', function () {
     expect(message).to.contain(join(tmp.dir, 'rpi4', 'llama2'));
   });
 
-  it('build --target rpi5 without aarch64-linux-gnu-gcc says which packages to install', () => {
+  it('build --target rpi5 without aarch64-linux-gnu-gcc says which packages to install', function () {
+    requireNeeds(this, 'stories260K.bin', 'tok512.bin');
     const r = cli(['build', '--target', 'rpi5', '-o', join(tmp.dir, 'rpi5')], { env: { PATH: emptyPath } });
     const message = expectUserError(r);
     expect(message).to.contain('aarch64-linux-gnu-gcc was not found; it is needed to build for rpi5');

@@ -18,9 +18,10 @@ import type { TokenMessage } from '../../src/serial/protocol.js';
 import { build, type BuildRequest } from '../../src/toolchain/build.js';
 import { goldenIdFiles, goldenSettings } from '../helpers/goldens.js';
 import { parseProgramOutput, runEngine, type EngineRun } from '../helpers/engine-run.js';
-import { modelPath, readGoldenFile, readGoldenIds, tempDir } from '../helpers/fixtures.js';
+import { modelPath, readGoldenFile, readGoldenIds, tempDir, stories260K } from '../helpers/fixtures.js';
 import { randomModel, STORIES110M, STORIES15M } from '../helpers/random-model.js';
 import { functionsUsing, PI_BOARDS, runQemu, runQemuOk } from './qemu.js';
+import { needs } from '../helpers/needs.js';
 
 const quiet = () => {};
 const MiB = 1024 * 1024;
@@ -70,10 +71,11 @@ describe('pi targets: the board descriptions', () => {
 });
 
 describe('pi targets: cross-built programs under qemu-aarch64 against the engine and llama2.c', function () {
+  needs('stories260K.bin', 'tok512.bin', 'tokenizer.bin', 'aarch64-linux-gnu-gcc', 'qemu-aarch64', 'make');
   this.timeout(900_000);
   const tmp = tempDir('llama2-embed-pi-');
   after(() => tmp.cleanup());
-  const stories = { model: modelPath('stories260K.bin'), tokenizer: modelPath('tok512.bin') };
+  const stories = stories260K; // looked up when read, after needs()
   // each program is built once, by whichever test needs it first
   const builds = new Map<string, Promise<string>>();
   const buildFor = (target: string, req: Omit<BuildRequest, 'target' | 'out'>, name: string): Promise<string> => {

@@ -12,21 +12,19 @@ import { RAW_PTY, SocatBridge } from '../../src/serial/pty.js';
 import { build } from '../../src/toolchain/build.js';
 import { cli } from '../helpers/cli.js';
 import { runEngine } from '../helpers/engine-run.js';
-import { modelPath, tempDir } from '../helpers/fixtures.js';
+import { tempDir, stories260K } from '../helpers/fixtures.js';
+import { needs } from '../helpers/needs.js';
 
 describe('the program on a serial device (--serial-device), as the --serial service runs it', function () {
+  needs('stories260K.bin', 'tok512.bin', 'cc', 'make', 'socat');
   this.timeout(600_000);
   const tmp = tempDir('llama2-embed-serial-device-');
-  const stories = { model: modelPath('stories260K.bin'), tokenizer: modelPath('tok512.bin') };
+  const stories = stories260K; // looked up when read, after needs()
   const buildDir = join(tmp.dir, 'build');
   let bridge: SocatBridge | undefined;
   let program: ChildProcess | undefined;
 
   before(async function () {
-    if (spawnSync('socat', ['-V'], { stdio: 'ignore' }).error) {
-      console.warn('      skipped: socat is not installed (apt-get install socat; .ci/run installs it)');
-      this.skip();
-    }
     await build({ target: 'host', ...stories, quant: 'f32', out: buildDir }, () => {});
   });
   after(async () => {

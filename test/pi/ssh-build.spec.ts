@@ -16,24 +16,21 @@ import { loadTarget } from '../../src/plan/target.js';
 import { cli, expectUserError } from '../helpers/cli.js';
 import { monitorJsonIdLines, runEngine } from '../helpers/engine-run.js';
 import { rejectedUserError } from '../helpers/errors.js';
-import { modelPath, tempDir } from '../helpers/fixtures.js';
-import { sshdMissing, TestSshd } from './sshd.js';
+import { tempDir, stories260K } from '../helpers/fixtures.js';
+import { TestSshd } from './sshd.js';
+import { needs } from '../helpers/needs.js';
 
 describe('pi targets: build --on-device, compiled over SSH on a real sshd on 127.0.0.1', function () {
+  needs('stories260K.bin', 'tok512.bin', 'cc', 'make', 'ssh', 'ssh-keygen', 'sshd');
   this.timeout(600_000);
-  const missing = sshdMissing();
   const tmp = tempDir('llama2-embed-ssh-build-');
   const outDir = join(tmp.dir, 'build-host');
   const remoteDir = join(tmp.dir, 'on the pi'); // a space: every path must be quoted on the way
-  const stories = { model: modelPath('stories260K.bin'), tokenizer: modelPath('tok512.bin') };
-  const modelArgs = ['-m', stories.model, '-z', stories.tokenizer, '--quant', 'f32'];
+  const stories = stories260K; // looked up when read, after needs()
+  const modelArgs = (): string[] => ['-m', stories.model, '-z', stories.tokenizer, '--quant', 'f32'];
   let sshd: TestSshd | undefined;
 
-  before(async function () {
-    if (missing) {
-      console.warn(`      skipped: ${missing}`);
-      this.skip();
-    }
+  before(async () => {
     sshd = await TestSshd.start(join(tmp.dir, 'sshd'));
   });
   after(async () => {
@@ -45,7 +42,7 @@ describe('pi targets: build --on-device, compiled over SSH on a real sshd on 127
   const hostArgs = () => ['--host', ssh().host, '--path', remoteDir, ...ssh().cliOptions()];
 
   it('build --target host --on-device --host writes the project here, compiles it there, and leaves <path>/llama2 and build-info.json', () => {
-    const r = cli(['build', '--target', 'host', ...modelArgs, '-o', outDir, '--on-device', ...hostArgs(), '--verbose']);
+    const r = cli(['build', '--target', 'host', ...modelArgs(), '-o', outDir, '--on-device', ...hostArgs(), '--verbose']);
     expect(r.status, `${r.stderr}\nsshd:\n${ssh().output}`).to.equal(0);
     for (const step of ['[3/4] writing the C project', `[4/4] compiling on ${ssh().host}`, `connecting to ${ssh().host}`, 'copying the C project', 'compiling forward.c', 'linking']) {
       expect(r.stderr).to.contain(step);
@@ -82,12 +79,12 @@ describe('pi targets: build --on-device, compiled over SSH on a real sshd on 127
   });
 
   it('--on-device without --host, --host without --on-device, and run --on-device: usage errors that say what to give', () => {
-    const noHost = expectUserError(cli(['build', '--target', 'rpi4', ...modelArgs, '-o', join(tmp.dir, 'unused'), '--on-device']), 2);
+    const noHost = expectUserError(cli(['build', '--target', 'rpi4', ...modelArgs(), '-o', join(tmp.dir, 'unused'), '--on-device']), 2);
     expect(noHost).to.contain('--on-device compiles on a Raspberry Pi over SSH: give it with --host');
-    const noOnDevice = expectUserError(cli(['build', '--target', 'rpi4', ...modelArgs, '-o', join(tmp.dir, 'unused'), '--host', 'pi@raspberrypi.local']), 2);
+    const noOnDevice = expectUserError(cli(['build', '--target', 'rpi4', ...modelArgs(), '-o', join(tmp.dir, 'unused'), '--host', 'pi@raspberrypi.local']), 2);
     expect(noOnDevice).to.contain('--host goes with --on-device');
     expect(noOnDevice).to.contain('llama2-embed flash --target rpi4 --host pi@raspberrypi.local');
-    const firmware = expectUserError(cli(['build', '--target', 'rp2040', ...modelArgs, '-o', join(tmp.dir, 'unused'), '--on-device', '--host', 'pi@raspberrypi.local']), 2);
+    const firmware = expectUserError(cli(['build', '--target', 'rp2040', ...modelArgs(), '-o', join(tmp.dir, 'unused'), '--on-device', '--host', 'pi@raspberrypi.local']), 2);
     expect(firmware).to.contain('microcontroller\'s firmware');
     const run = expectUserError(cli(['run', '--target', 'rpi4', '--on-device', '-i', 'x']), 2);
     expect(run).to.contain('build --target rpi4 --on-device --host');
@@ -100,7 +97,7 @@ describe('pi targets: build --on-device, compiled over SSH on a real sshd on 127
     writeFileSync(gcc, '#!/bin/sh\necho "sh: gcc: not found" >&2\nexit 127\n', { mode: 0o755 });
     const before = readFileSync(join(remoteDir, 'llama2'));
     try {
-      const message = expectUserError(cli(['build', '--target', 'host', ...modelArgs, '-o', join(tmp.dir, 'build-no-gcc'), '--on-device', ...hostArgs()]));
+      const message = expectUserError(cli(['build', '--target', 'host', ...modelArgs(), '-o', join(tmp.dir, 'build-no-gcc'), '--on-device', ...hostArgs()]));
       expect(message).to.contain(`${ssh().host} has no gcc to compile the program with`);
       expect(message).to.contain('install build-essential on the Pi: sudo apt install build-essential');
     } finally {

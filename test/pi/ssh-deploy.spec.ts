@@ -19,8 +19,9 @@ import { build } from '../../src/toolchain/build.js';
 import { cli, expectUserError } from '../helpers/cli.js';
 import { monitorJsonIdLines, runEngine } from '../helpers/engine-run.js';
 import { rejectedUserError } from '../helpers/errors.js';
-import { modelPath, tempDir } from '../helpers/fixtures.js';
-import { sshdMissing, TestSshd } from './sshd.js';
+import { tempDir, stories260K } from '../helpers/fixtures.js';
+import { TestSshd } from './sshd.js';
+import { needs } from '../helpers/needs.js';
 
 const quiet = () => {};
 
@@ -52,19 +53,15 @@ function pidsRunning(program: string): number[] {
 }
 
 describe('pi targets: deployment over SSH, against a real sshd on 127.0.0.1', function () {
+  needs('stories260K.bin', 'tok512.bin', 'cc', 'make', 'ssh', 'ssh-keygen', 'sshd');
   this.timeout(600_000);
-  const missing = sshdMissing();
   const tmp = tempDir('llama2-embed-ssh-');
   const buildDir = join(tmp.dir, 'build-host');
   const remoteDir = join(tmp.dir, 'on the pi'); // a space: every path must be quoted on the way
-  const stories = { model: modelPath('stories260K.bin'), tokenizer: modelPath('tok512.bin') };
+  const stories = stories260K; // looked up when read, after needs()
   let sshd: TestSshd | undefined;
 
-  before(async function () {
-    if (missing) {
-      console.warn(`      skipped: ${missing}`);
-      this.skip();
-    }
+  before(async () => {
     sshd = await TestSshd.start(join(tmp.dir, 'sshd'));
     await build({ target: 'host', ...stories, quant: 'f32', out: buildDir }, quiet);
   });

@@ -3,7 +3,7 @@
  * on 127.0.0.1 and a free port, as the current user, with a throwaway host key and client key
  * made by ssh-keygen in a temporary directory. The "Pi" is this machine.
  *
- *   const sshd = await TestSshd.start(dir);          // undefined when sshd is not installed
+ *   const sshd = await TestSshd.start(dir);          // in a describe that says needs('sshd', 'ssh-keygen')
  *   cli(['flash', '--host', sshd.host, ...sshd.cliOptions]);
  *   await sshd.stop();                                 // always: after() calls it
  */
@@ -12,20 +12,11 @@ import { existsSync, mkdirSync, writeFileSync, chmodSync, copyFileSync } from 'n
 import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
+import { findTool, toolRequirement } from '../../src/doctor/requirements.js';
 import type { SshDestination } from '../../src/flash/ssh-client.js';
 
-export const SSHD = '/usr/sbin/sshd';
-
-/** Why the SSH tests cannot run here, or undefined when they can. */
-export function sshdMissing(): string | undefined {
-  if (!existsSync(SSHD)) return `${SSHD} is not installed (Debian: apt-get install openssh-server; .ci/run installs it)`;
-  try {
-    execFileSync('ssh-keygen', ['-?'], { stdio: 'ignore' });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'ssh-keygen is not installed (apt-get install openssh-client)';
-  }
-  return undefined;
-}
+/** The sshd the tests start: where doctor finds it (PATH, then /usr/sbin). Tests say needs('sshd', 'ssh-keygen'). */
+export const SSHD = findTool(toolRequirement('sshd')) ?? '/usr/sbin/sshd';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -11,6 +11,7 @@ import { matricesOf, quantizeModel } from '../../src/quant/schemes.js';
 import { modelPath, tempDir } from '../helpers/fixtures.js';
 import { syntheticModel, withSeparateClassifier } from '../checkpoint/synthetic.js';
 import { userError } from '../helpers/errors.js';
+import { needs } from '../helpers/needs.js';
 
 
 const bits = (a: Float32Array): number[] => Array.from(new Uint32Array(Float32Array.from(a).buffer));
@@ -43,6 +44,7 @@ function expectSameModel(actual: Model, expected: Model): void {
 }
 
 describe('checkpoint/own-format (llama2-embed\'s own checkpoint format)', () => {
+  needs('stories260K.bin');
   let dir: string;
   let cleanup: () => void;
   let stories: Model;

@@ -7,6 +7,7 @@ import { unpackQ4 } from '../../src/quant/q4.js';
 import { matricesOf, precisionFor, quantizeModel, schemeOf, type QuantScheme } from '../../src/quant/schemes.js';
 import { modelPath, readGoldenIds } from '../helpers/fixtures.js';
 import { greedyIds, tokensBeforeDivergence, top1Agreement } from './greedy.js';
+import { needs } from '../helpers/needs.js';
 
 const STORIES260K = { dim: 64, hiddenDim: 172, nLayers: 5, nHeads: 8, nKvHeads: 4, vocabSize: 512, seqLen: 512 };
 
@@ -18,6 +19,7 @@ function asQ8(t: Q4Tensor): Q8Tensor {
 }
 
 describe('quant/schemes', () => {
+  needs('stories260K.bin', 'tok512.bin');
   let base: Model;
   before(() => {
     base = readCheckpoint(modelPath('stories260K.bin'));

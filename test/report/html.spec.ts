@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { loadForGeneration } from '../../src/engine/load.js';
 import { loadTarget } from '../../src/plan/target.js';
 import { compareSchemes } from '../../src/report/compare.js';
@@ -13,24 +13,11 @@ import { tempDir } from '../helpers/fixtures.js';
 import { decodePng } from './png.js';
 import { smallReport } from './report-fixture.js';
 import { svgElements, xmlProblems } from './xml.js';
-
-/** The first of `names` found on the PATH, as a full path. */
-function findOnPath(names: string[]): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter).filter(Boolean)) {
-    for (const name of names) {
-      const path = join(dir, name);
-      try {
-        accessSync(path, constants.X_OK);
-        if (statSync(path).isFile()) return path;
-      } catch {
-        /* not here */
-      }
-    }
-  }
-  return undefined;
-}
+import { needs, requireNeeds } from '../helpers/needs.js';
+import { findTool, toolRequirement } from '../../src/doctor/requirements.js';
 
 describe('report/html', function () {
+  needs('stories260K.bin', 'tok512.bin');
   this.timeout(300_000);
   let html: string;
   before(() => {
@@ -155,12 +142,8 @@ describe('report/html', function () {
   });
 
   it('renders in headless Chromium to a screenshot that is not blank', function () {
-    const chromium = findOnPath(['chromium', 'chromium-browser']);
-    if (!chromium) {
-      if (process.env.CI) throw new Error('chromium is not installed, and in CI this test must run: .ci/run installs the Debian package chromium');
-      console.log('      (skipped: chromium is not installed; apt-get install chromium to run this test)');
-      this.skip();
-    }
+    requireNeeds(this, 'chromium');
+    const chromium = findTool(toolRequirement('chromium'))!;
     const { dir, cleanup } = tempDir('llama2-embed-html-');
     try {
       const page = join(dir, 'report.html');

@@ -2,8 +2,10 @@ import { expect } from 'chai';
 import type { QuantReport } from '../../src/report/compare.js';
 import { REPORT_JSON_FORMAT, REPORT_JSON_VERSION, reportToJson } from '../../src/report/json.js';
 import { smallReport } from './report-fixture.js';
+import { needs } from '../helpers/needs.js';
 
 describe('report/json', function () {
+  needs('stories260K.bin', 'tok512.bin');
   this.timeout(300_000);
   let doc: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   before(() => {

@@ -13,6 +13,7 @@ import {
 } from '../../src/quant/model-metrics.js';
 import { quantizeModel } from '../../src/quant/schemes.js';
 import { modelPath, readGoldenIds } from '../helpers/fixtures.js';
+import { needs } from '../helpers/needs.js';
 
 /** A "scheme" that loses everything: every weight matrix zeroed (the norms are kept). */
 function zeroed(model: Model): Model {
@@ -20,6 +21,7 @@ function zeroed(model: Model): Model {
 }
 
 describe('quant/model-metrics (stories260K)', function () {
+  needs('stories260K.bin', 'tok512.bin');
   this.timeout(300_000);
   let fp32: Model;
   let candidates: Candidate[];

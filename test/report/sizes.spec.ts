@@ -6,6 +6,7 @@ import { knownTargets, loadTarget, type Target } from '../../src/plan/target.js'
 import { quantizeModel, QUANT_SCHEMES } from '../../src/quant/schemes.js';
 import { schemeSizes, verdictText, weightBytesOf } from '../../src/report/sizes.js';
 import { modelPath } from '../helpers/fixtures.js';
+import { needs } from '../helpers/needs.js';
 
 /** A board with `flash` bytes for the weights and `sram` bytes for the state. */
 function board(flash: number, sram: number): Target {
@@ -25,6 +26,7 @@ function board(flash: number, sram: number): Target {
 }
 
 describe('report/sizes', () => {
+  needs('stories260K.bin');
   let fp32: Model;
   before(() => {
     fp32 = readCheckpoint(modelPath('stories260K.bin'));

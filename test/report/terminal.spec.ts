@@ -1,8 +1,10 @@
 import { expect } from 'chai';
 import { formatReport } from '../../src/report/terminal.js';
 import { smallReport } from './report-fixture.js';
+import { needs } from '../helpers/needs.js';
 
 describe('report/terminal', function () {
+  needs('stories260K.bin', 'tok512.bin');
   this.timeout(300_000);
   let text: string;
   let verbose: string;

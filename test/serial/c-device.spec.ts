@@ -27,6 +27,7 @@ import {
 } from '../../src/serial/protocol.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { cancelArb, concat, doneArb, errorArb, helloArb, helloRequestArb, messageArb, tokenArb } from './arbitraries.js';
+import { needs, requireNeeds } from '../helpers/needs.js';
 
 const VOCAB = 600;
 
@@ -127,6 +128,7 @@ const streamArb = (maxPrompt: number) =>
     .map(concat);
 
 describe('serial: the device side in C against the host side', function () {
+  needs('cc');
   this.timeout(600_000);
   const tmp = tempDir('llama2-embed-protocol-c-');
   after(() => tmp.cleanup());
@@ -228,8 +230,7 @@ describe('serial: the device side in C against the host side', function () {
   });
 
   it('builds for a Cortex-M0+ with nothing from libc but memcpy and strlen (if arm-none-eabi-gcc is installed)', function () {
-    const found = spawnSync('arm-none-eabi-gcc', ['--version']);
-    if (found.error || found.status !== 0) this.skip();
+    requireNeeds(this, 'arm-none-eabi-gcc');
     const common = join(projectRoot(), 'templates', 'common');
     const object = join(tmp.dir, 'protocol-m0.o');
     execFileSync('arm-none-eabi-gcc', ['-std=c99', '-pedantic', '-Wall', '-Wextra', '-Werror', '-mcpu=cortex-m0plus', '-mthumb', '-Os', '-ffreestanding', '-c', '-o', object, join(common, 'protocol.c')], { stdio: 'pipe' });

@@ -24,7 +24,8 @@ import {
 } from '../../src/serial/protocol.js';
 import { DeviceError, DeviceSession, type SessionEvent } from '../../src/serial/session.js';
 import { goldenIdFiles, goldenSettings } from '../helpers/goldens.js';
-import { modelPath, readGoldenIds, tempDir } from '../helpers/fixtures.js';
+import { readGoldenIds, tempDir, stories260K } from '../helpers/fixtures.js';
+import { needs } from '../helpers/needs.js';
 
 const quiet = () => {};
 
@@ -58,11 +59,12 @@ const goldenLines = (file: string) => {
 };
 
 describe('host program: --protocol', function () {
+  needs('stories260K.bin', 'tok512.bin', 'cc', 'make');
   this.timeout(600_000);
   const tmp = tempDir('llama2-embed-protocol-host-');
   const running: Program[] = [];
-  const stories = { model: modelPath('stories260K.bin'), tokenizer: modelPath('tok512.bin') };
-  const tokenizer = Tokenizer.read(stories.tokenizer, 512);
+  const stories = stories260K; // looked up when read, after needs()
+  let tokenizer: Tokenizer;
   const builds: Record<string, BuildResult> = {};
 
   const launch = (name: string, args: string[] = []) => {
@@ -72,6 +74,7 @@ describe('host program: --protocol', function () {
   };
 
   before(async () => {
+    tokenizer = Tokenizer.read(stories.tokenizer, 512);
     builds.f32 = await build({ target: 'host', ...stories, quant: 'f32', out: join(tmp.dir, 'f32') }, quiet);
     builds.q8 = await build({ target: 'host', ...stories, quant: 'q8_0', groupSize: 4, out: join(tmp.dir, 'q8') }, quiet);
     builds.short = await build({ target: 'host', ...stories, quant: 'f32', seqLen: 32, out: join(tmp.dir, 'short') }, quiet);

@@ -17,7 +17,8 @@ import { Monitor, type MonitorOptions } from '../../src/serial/monitor.js';
 import { RAW_PTY, SocatBridge } from '../../src/serial/pty.js';
 import { SerialConnection } from '../../src/serial/transport.js';
 import { UserError } from '../../src/util/errors.js';
-import { modelPath, readGoldenFile, readGoldenIds, tempDir } from '../helpers/fixtures.js';
+import { readGoldenFile, readGoldenIds, tempDir, stories260K } from '../helpers/fixtures.js';
+import { needs } from '../helpers/needs.js';
 
 const quiet = () => {};
 
@@ -120,9 +121,10 @@ describe('monitor: finding the board', () => {
 });
 
 describe('monitor: the host program behind a pseudo-terminal', function () {
+  needs('stories260K.bin', 'tok512.bin', 'cc', 'make', 'socat');
   this.timeout(600_000);
   const tmp = tempDir('llama2-embed-monitor-');
-  const stories = { model: modelPath('stories260K.bin'), tokenizer: modelPath('tok512.bin') };
+  const stories = stories260K; // looked up when read, after needs()
   const builds: Record<string, BuildResult> = {};
   const bridges: SocatBridge[] = [];
   const monitors: Monitor[] = [];

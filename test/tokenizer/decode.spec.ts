@@ -1,12 +1,14 @@
 import { expect } from 'chai';
 import { bytePieceValue } from '../../src/tokenizer/byte-piece.js';
 import { StreamingDecoder, Tokenizer } from '../../src/tokenizer/tokenizer.js';
-import { modelPath, readGoldenFile, readGoldenIds } from '../helpers/fixtures.js';
+import { realTokenizer, readGoldenFile, readGoldenIds } from '../helpers/fixtures.js';
+import { requireNeeds, whyMissing } from '../helpers/needs.js';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 const text = (bytes: Uint8Array) => Buffer.from(bytes).toString('latin1');
-const tok512 = Tokenizer.read(modelPath('tok512.bin'), 512);
-const llama = Tokenizer.read(modelPath('tokenizer.bin'), 32000);
+// read in the describes' before() hooks, once their files are known to be here
+let tok512: Tokenizer;
+let llama: Tokenizer;
 const byteToken = (b: number) => b + 3;
 const SOME_TOKEN = 300; // any token that is not BOS, to decode "in the middle of a text"
 
@@ -18,7 +20,17 @@ function runcOutput(t: Tokenizer, ids: number[]): string {
 }
 
 describe('tokenizer: decode, as llama2.c run.c', () => {
-  it('drops the leading space of a piece right after BOS, and only there', () => {
+  before(function () {
+    requireNeeds(this, 'tok512.bin');
+    tok512 = realTokenizer('tok512.bin');
+  });
+  beforeEach(function () {
+    // the tests that use Llama 2's tokenizer.bin ask for it themselves
+    if (!whyMissing('tokenizer.bin')) llama = realTokenizer('tokenizer.bin');
+  });
+
+  it('drops the leading space of a piece right after BOS, and only there', function () {
+    requireNeeds(this, 'tokenizer.bin');
     const space = tok512.lookup(' ');
     expect(text(tok512.decode(1, space))).to.equal('');
     expect(text(tok512.decode(SOME_TOKEN, space))).to.equal(' ');
@@ -28,7 +40,8 @@ describe('tokenizer: decode, as llama2.c run.c', () => {
     expect(text(llama.decode(1, 15043))).to.equal('Hello');
   });
 
-  it('turns byte pieces "<0xAB>" into the byte', () => {
+  it('turns byte pieces "<0xAB>" into the byte', function () {
+    requireNeeds(this, 'tokenizer.bin');
     expect(Array.from(tok512.decode(SOME_TOKEN, byteToken(0x0a)))).to.deep.equal([0x0a]);
     expect(Array.from(tok512.decode(1, byteToken(0xe2)))).to.deep.equal([0xe2]);
     expect(Array.from(llama.decode(SOME_TOKEN, byteToken(0xff)))).to.deep.equal([0xff]);
@@ -55,7 +68,8 @@ describe('tokenizer: decode, as llama2.c run.c', () => {
     expect(text(t.decode(3, 4))).to.equal(' <0x41>');
   });
 
-  it('printable() is what safe_printf prints: nothing for a lone byte that is neither isprint nor isspace', () => {
+  it('printable() is what safe_printf prints: nothing for a lone byte that is neither isprint nor isspace', function () {
+    requireNeeds(this, 'tokenizer.bin');
     const printed = (prev: number, id: number) => Array.from(tok512.printable(prev, id));
     expect(printed(SOME_TOKEN, byteToken(0xe2))).to.deep.equal([]);
     expect(printed(SOME_TOKEN, byteToken(0x7f))).to.deep.equal([]);
@@ -88,6 +102,15 @@ describe('tokenizer: decode, as llama2.c run.c', () => {
 });
 
 describe('tokenizer: the streaming decoder', () => {
+  before(function () {
+    requireNeeds(this, 'tok512.bin');
+    tok512 = realTokenizer('tok512.bin');
+  });
+  beforeEach(function () {
+    // the tests that use Llama 2's tokenizer.bin ask for it themselves
+    if (!whyMissing('tokenizer.bin')) llama = realTokenizer('tokenizer.bin');
+  });
+
   const pushAll = (t: Tokenizer, ids: number[]) => {
     const decoder = new StreamingDecoder(t);
     const pieces: string[] = [];
@@ -120,7 +143,8 @@ describe('tokenizer: the streaming decoder', () => {
     expect(pieces.join('') + rest).to.equal('\ufffd\ufffda');
   });
 
-  it('keeps a U+FEFF at the start (it is text, not a byte order mark)', () => {
+  it('keeps a U+FEFF at the start (it is text, not a byte order mark)', function () {
+    requireNeeds(this, 'tokenizer.bin');
     expect(llama.decodeText(llama.encode('\ufeffhi', true, false))).to.equal('\ufeffhi');
   });
 

@@ -1,11 +1,13 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { Tokenizer } from '../../src/tokenizer/tokenizer.js';
-import { modelPath, readGoldenIds } from '../helpers/fixtures.js';
+import { realTokenizer, readGoldenIds } from '../helpers/fixtures.js';
+import { requireNeeds, whyMissing } from '../helpers/needs.js';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
-const tok512 = Tokenizer.read(modelPath('tok512.bin'), 512);
-const llama = Tokenizer.read(modelPath('tokenizer.bin'), 32000);
+// read in the describes' before() hooks, once their files are known to be here
+let tok512: Tokenizer;
+let llama: Tokenizer;
 
 /**
  * run.c's encode written as plainly as the C: rescan every pair after each merge. The oracle for
@@ -66,6 +68,15 @@ const awkwardText = fc
   .map((parts) => parts.join(''));
 
 describe('tokenizer: encode, as llama2.c run.c', () => {
+  before(function () {
+    requireNeeds(this, 'tok512.bin');
+    tok512 = realTokenizer('tok512.bin');
+  });
+  beforeEach(function () {
+    // the tests that use Llama 2's tokenizer.bin ask for it themselves
+    if (!whyMissing('tokenizer.bin')) llama = realTokenizer('tokenizer.bin');
+  });
+
   for (const [file, prompt] of [
     ['stories260K_f32_greedy_empty.ids', ''],
     ['stories260K_f32_greedy_once_upon_a_time.ids', 'Once upon a time'],
@@ -87,12 +98,14 @@ describe('tokenizer: encode, as llama2.c run.c', () => {
     expect(tok512.encode('.', true, true)).to.deep.equal([1, space, tok512.lookup('.'), 2]);
   });
 
-  it('merges the best-scoring pair first (Llama 2 vocabulary)', () => {
+  it('merges the best-scoring pair first (Llama 2 vocabulary)', function () {
+    requireNeeds(this, 'tokenizer.bin');
     expect(llama.encode('Hello world', true, false)).to.deep.equal([1, 15043, 3186]); // " Hello", " world"
     expect(llama.encode('Hello world', false, true)).to.deep.equal([15043, 3186, 2]);
   });
 
-  it('falls back to byte tokens (id = byte + 3) for characters without a piece', () => {
+  it('falls back to byte tokens (id = byte + 3) for characters without a piece', function () {
+    requireNeeds(this, 'tokenizer.bin');
     expect(tok512.lookup('𝄞')).to.equal(-1);
     expect(tok512.encode('𝄞', false, false)).to.deep.equal([tok512.lookup(' '), 0xf0 + 3, 0x9d + 3, 0x84 + 3, 0x9e + 3]);
     // the Llama 2 vocabulary has some CJK characters as pieces and spells others in bytes
@@ -140,7 +153,8 @@ describe('tokenizer: encode, as llama2.c run.c', () => {
     expect(u.encode('ab', false, false).map((id) => Buffer.from(u.piece(id)).toString())).to.deep.equal([' ', 'ab']);
   });
 
-  it('equals the plain quadratic run.c loop on random text (both vocabularies)', () => {
+  it('equals the plain quadratic run.c loop on random text (both vocabularies)', function () {
+    requireNeeds(this, 'tokenizer.bin');
     fc.assert(
       fc.property(awkwardText, fc.boolean(), fc.boolean(), (s, bos, eos) => {
         for (const t of [tok512, llama]) expect(t.encode(s, bos, eos)).to.deep.equal(plainEncode(t, utf8(s), bos, eos));
@@ -188,7 +202,8 @@ describe('tokenizer: encode, as llama2.c run.c', () => {
     expect(lookupX(['<unk>', '<s>', '</s>', 'x', 'x', 'x'])).to.equal(3);
   });
 
-  it('the shipped vocabularies have no duplicate pieces', () => {
+  it('the shipped vocabularies have no duplicate pieces', function () {
+    requireNeeds(this, 'tokenizer.bin');
     for (const t of [tok512, llama]) {
       const seen = new Set<string>();
       for (let id = 0; id < t.vocabSize; id++) seen.add(Buffer.from(t.piece(id)).toString('latin1'));
@@ -197,7 +212,8 @@ describe('tokenizer: encode, as llama2.c run.c', () => {
   });
 
   // speed belongs in benchmarks, not in tests: a timed assertion failed on a loaded 2-core CI box
-  it('encodes a long prompt (run.c\'s loop is quadratic; ours is not) and gets run.c\'s answer', () => {
+  it('encodes a long prompt (run.c\'s loop is quadratic; ours is not) and gets run.c\'s answer', function () {
+    requireNeeds(this, 'tokenizer.bin');
     const text = 'Once upon a time, there was a little girl named Lily. She liked 日本 and 🐶. '.repeat(60); // ~4,600 characters
     for (const t of [tok512, llama]) {
       const ids = t.encode(text, true, false);

@@ -5,6 +5,7 @@ import { Tokenizer } from '../../src/tokenizer/tokenizer.js';
 import { parseVocab, serializeVocab } from '../../src/tokenizer/vocab-file.js';
 import { modelPath, tempDir } from '../helpers/fixtures.js';
 import { userError } from '../helpers/errors.js';
+import { requireNeeds } from '../helpers/needs.js';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
@@ -35,7 +36,8 @@ describe('tokenizer: reading tokenizer.bin', () => {
     return path;
   };
 
-  it('reads tok512.bin: 512 tokens, max_token_length 7, specials, byte pieces, merges', () => {
+  it('reads tok512.bin: 512 tokens, max_token_length 7, specials, byte pieces, merges', function () {
+    requireNeeds(this, 'tok512.bin');
     const t = Tokenizer.read(modelPath('tok512.bin'), 512);
     expect(t.vocabSize).to.equal(512);
     expect(t.maxTokenLength).to.equal(7);
@@ -49,7 +51,8 @@ describe('tokenizer: reading tokenizer.bin', () => {
     expect(t.score(260)).to.equal(-1);
   });
 
-  it('reads tokenizer.bin: 32000 tokens, max_token_length 27', () => {
+  it('reads tokenizer.bin: 32000 tokens, max_token_length 27', function () {
+    requireNeeds(this, 'tokenizer.bin');
     const t = Tokenizer.read(modelPath('tokenizer.bin'), 32000);
     expect(t.vocabSize).to.equal(32000);
     expect(t.maxTokenLength).to.equal(27);
@@ -57,7 +60,8 @@ describe('tokenizer: reading tokenizer.bin', () => {
     expect(t.lookup(' world')).to.equal(3186);
   });
 
-  it('writes back byte for byte what it reads (serializeVocab is parseVocab\'s inverse)', () => {
+  it('writes back byte for byte what it reads (serializeVocab is parseVocab\'s inverse)', function () {
+    requireNeeds(this, 'tok512.bin', 'tokenizer.bin');
     for (const [name, size] of [['tok512.bin', 512], ['tokenizer.bin', 32000]] as const) {
       const bytes = readFileSync(modelPath(name));
       const vocab = parseVocab(bytes, size, name);
@@ -65,7 +69,8 @@ describe('tokenizer: reading tokenizer.bin', () => {
     }
   });
 
-  it('refuses a file with more tokens than the model needs, naming both files (run.c would read the first ones: garbage)', () => {
+  it('refuses a file with more tokens than the model needs, naming both files (run.c would read the first ones: garbage)', function () {
+    requireNeeds(this, 'tokenizer.bin');
     const err = userError(() => Tokenizer.read(modelPath('tokenizer.bin'), 512, { model: 'stories260K-mixed.bin' }));
     expect(err.message).to.contain('tokenizer.bin: the file holds 32000 pieces, but the model stories260K-mixed.bin\'s vocab_size is 512');
   });
@@ -75,7 +80,8 @@ describe('tokenizer: reading tokenizer.bin', () => {
     expect(err.message).to.match(/has no " " piece, which encoding needs/);
   });
 
-  it('rejects a vocab_size that is not a positive integer', () => {
+  it('rejects a vocab_size that is not a positive integer', function () {
+    requireNeeds(this, 'tok512.bin');
     for (const size of [0, -512, 1.5, Number.NaN]) {
       expect(userError(() => Tokenizer.read(modelPath('tok512.bin'), size)).message).to.match(/vocab_size .* must be a positive integer/);
     }
@@ -105,12 +111,14 @@ describe('tokenizer: reading tokenizer.bin', () => {
     );
   });
 
-  it('rejects a model checkpoint passed as the tokenizer, naming the token where it stops making sense', () => {
+  it('rejects a model checkpoint passed as the tokenizer, naming the token where it stops making sense', function () {
+    requireNeeds(this, 'stories260K.bin');
     const err = userError(() => Tokenizer.read(modelPath('stories260K.bin'), 512));
     expect(err.message).to.match(/stories260K\.bin: token \d+ .*model checkpoint, perhaps\?/);
   });
 
-  it('says how many tokens the file has when it holds fewer than the model needs', () => {
+  it('says how many tokens the file has when it holds fewer than the model needs', function () {
+    requireNeeds(this, 'tok512.bin');
     const err = userError(() => Tokenizer.read(modelPath('tok512.bin'), 32000));
     expect(err.message).to.match(/holds 512 pieces, but the model's vocab_size is 32000.*does not belong to the model/);
   });
@@ -153,7 +161,8 @@ describe('tokenizer: reading tokenizer.bin', () => {
     expect(Array.from(t.piece(0))).to.deep.equal([0xe2, 0x96, 0x81]);
   });
 
-  it('rejects token ids outside the vocabulary with a UserError', () => {
+  it('rejects token ids outside the vocabulary with a UserError', function () {
+    requireNeeds(this, 'tok512.bin');
     const t = Tokenizer.read(modelPath('tok512.bin'), 512);
     expect(userError(() => t.piece(512)).message).to.match(/Token id 512 is outside the vocabulary \(0\.\.511\)/);
     expect(userError(() => t.decode(1, -1)).message).to.match(/Token id -1/);
