@@ -1,12 +1,13 @@
 /** `npm run bench`: every benchmark of the project, one after the other (`npm run bench -- host` for one). */
 import { benchEngine } from './engine.js';
+import { benchFuzz } from './fuzz.js';
 import { benchHost } from './host.js';
 import { benchPi } from './pi.js';
 import { benchQuantize } from './quantize.js';
 import { benchRp2040, benchRp2040Integer } from './rp2040.js';
 import { benchRp2040Usb } from './rp2040-usb.js';
 
-const suites: Record<string, () => void | Promise<void>> = { engine: benchEngine, host: benchHost, quantize: benchQuantize, rp2040: benchRp2040, 'rp2040-integer': benchRp2040Integer, 'rp2040-usb': benchRp2040Usb, pi: benchPi };
+const suites: Record<string, () => void | Promise<void>> = { engine: benchEngine, host: benchHost, quantize: benchQuantize, rp2040: benchRp2040, 'rp2040-integer': benchRp2040Integer, 'rp2040-usb': benchRp2040Usb, pi: benchPi, fuzz: benchFuzz };
 const chosen = process.argv.slice(2).filter((a) => a in suites);
 process.stdout.write(`llama2-embed benchmarks (node ${process.version}, ${process.arch})\n`);
 // rp2040-integer is a subset of rp2040, run on its own
