@@ -41,7 +41,7 @@ export async function benchFuzz(): Promise<void> {
     process.stdout.write(`\nfuzz results (${((performance.now() - start) / 1000).toFixed(0)} s)\n${formatTable(outcomes)}\n\n`);
     process.stdout.write(`${formatFailures(outcomes, KNOWN_FAILING)}\n`);
     process.stdout.write(`\nnot in KNOWN_FAILING: ${unexpected.length}; in KNOWN_FAILING but passing now: ${nowPassing.length}\n`);
-    for (const o of nowPassing) process.stdout.write(`  passes now: ${o.name}\n`);
+    for (const k of nowPassing) process.stdout.write(`  passes now: ${k.pattern}\n`);
   } finally {
     fx.cleanup();
   }

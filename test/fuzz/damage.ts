@@ -148,7 +148,7 @@ export function trailingBytes(): Damage[] {
 }
 
 /**
- * A fp32 weight replaced, in the token embedding (just after the header) and in the middle of the
+ * A fp32 weight replaced, in the first tensor (v0: the token embedding; v1: a norm) and in the middle of the
  * file (a layer's matrix). NaN and infinity make every output garbage; a huge finite weight is
  * only suspicious.
  */
@@ -158,10 +158,10 @@ export function weightDamages(headerLength: number): Damage[] {
     expect,
     apply: (b) => withFloat32(b, where(b.length), value),
   });
-  const embedding = () => headerLength + 4 * 100;
+  const first = () => headerLength + 4 * 100;
   const middle = (n: number) => headerLength + 4 * Math.floor((n - headerLength) / 8);
   return [
-    put('nan-in-embedding', NaN, 'fail', embedding),
+    put('nan-in-first-tensor', NaN, 'fail', first),
     put('nan-in-layer', NaN, 'fail', middle),
     put('inf-in-layer', Infinity, 'fail', middle),
     put('huge-weight-1e38', 1e38, 'either', middle),

@@ -44,11 +44,17 @@ export function formatFailures(outcomes: readonly Outcome[], list: readonly Know
   return lines.join('\n');
 }
 
-/** Failing cases not in the list, and listed cases that now pass. */
-export function compareWithKnown(outcomes: readonly Outcome[], list: readonly KnownFailure[]): { unexpected: Outcome[]; nowPassing: Outcome[] } {
+/**
+ * Failing cases not in the list, and the list's entries whose cases all passed this time (at least
+ * one of them run): those can come off the list.
+ */
+export function compareWithKnown(outcomes: readonly Outcome[], list: readonly KnownFailure[]): { unexpected: Outcome[]; nowPassing: KnownFailure[] } {
   return {
     unexpected: outcomes.filter((o) => !passed(o) && !knownFailure(o.name, list)),
-    nowPassing: outcomes.filter((o) => passed(o) && knownFailure(o.name, list)),
+    nowPassing: list.filter((k) => {
+      const covered = outcomes.filter((o) => knownFailure(o.name, list) === k);
+      return covered.length > 0 && covered.every(passed);
+    }),
   };
 }
 
