@@ -27,9 +27,10 @@ export interface RunResult {
 
 /** A SIGKILL in the middle of the run, and how to judge what it left. */
 export interface KillPlan {
-  /** Kill this long after `afterStderr` matched (or after the start). */
+  /** Kill this long after `afterStderr` matched, or after a new file appeared in the case directory (`afterNewFile`), or after the start. */
   delayMs: number;
   afterStderr?: RegExp;
+  afterNewFile?: boolean;
   /**
    * What the kill left in `dir`: the bytes of user data lost (0 when the old data is intact or the
    * new data complete and valid) and, if any, why.

@@ -26,10 +26,14 @@ export const BUILD_KILL_POINTS: { after: RegExp; label: string; delayMs: number 
   { after: /linking/, label: 'linking+100ms', delayMs: 100 },
 ];
 
-/** quantize q4_0 over old.bin (a Q8_0 v2 file): old.bin must be as it was, or a complete Q4_0 file. */
-function quantizeKill(delayMs: number): FuzzCase {
+/**
+ * quantize q4_0 over old.bin (a Q8_0 v2 file), killed `delayMs` after the start or, with
+ * `onNewFile`, after the first file it creates (its temporary file, during the write): old.bin
+ * must be as it was, or a complete Q4_0 file.
+ */
+function quantizeKill(delayMs: number, onNewFile = false): FuzzCase {
   return {
-    name: `kill/quantize-over-existing/${delayMs}ms`,
+    name: `kill/quantize-over-existing/${onNewFile ? 'new-file+' : ''}${delayMs}ms`,
     group: 'kill',
     expect: 'either',
     cost: 'cheap',
@@ -40,6 +44,7 @@ function quantizeKill(delayMs: number): FuzzCase {
         args: ['quantize', './model.bin', '-o', './old.bin', '--quant', 'q4_0', '-q'],
         kill: {
           delayMs,
+          afterNewFile: onNewFile,
           judge(d, before, after) {
             const others = [...before].filter(([p, e]) => p !== 'old.bin' && e.kind === 'file' && after.get(p)?.sha256 !== e.sha256);
             const othersLost = others.reduce((sum, [, e]) => sum + (e.size ?? 0), 0);
@@ -113,5 +118,5 @@ function buildKill(point: (typeof BUILD_KILL_POINTS)[number]): FuzzCase {
 
 /** Every kill case. */
 export function killCases(): FuzzCase[] {
-  return [...QUANTIZE_KILL_DELAYS.map(quantizeKill), ...BUILD_KILL_POINTS.map(buildKill)];
+  return [...QUANTIZE_KILL_DELAYS.map((ms) => quantizeKill(ms)), ...[0, 2, 5].map((ms) => quantizeKill(ms, true)), ...BUILD_KILL_POINTS.map(buildKill)];
 }

@@ -4,7 +4,7 @@
  * the run and counts the user data it lost.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/models/locate.js';
@@ -52,7 +52,18 @@ function execute(dir: string, run: CaseRun, timeoutMs: number, env: NodeJS.Proce
     let exited = false;
     const timers: NodeJS.Timeout[] = [];
     const killAt = (ms: number) => timers.push(setTimeout(() => ((killed = !exited), killGroup(child.pid)), ms));
-    if (run.kill && !run.kill.afterStderr) killAt(run.kill.delayMs);
+    if (run.kill && !run.kill.afterStderr && !run.kill.afterNewFile) killAt(run.kill.delayMs);
+    if (run.kill?.afterNewFile) {
+      // the first file the command creates (a temporary file, say), looked for every millisecond
+      const old = new Set(readdirSync(dir));
+      const poll = setInterval(() => {
+        if (readdirSync(dir).some((n) => !old.has(n))) {
+          clearInterval(poll);
+          killAt(run.kill!.delayMs);
+        }
+      }, 1);
+      timers.push(poll);
+    }
     child.stdout.setEncoding('utf8').on('data', (t: string) => {
       if (out.stdout.length < KEEP_OUTPUT) out.stdout += t;
     });
@@ -65,7 +76,7 @@ function execute(dir: string, run: CaseRun, timeoutMs: number, env: NodeJS.Proce
     timers.push(setTimeout(() => ((hung = !exited), killGroup(child.pid)), timeoutMs));
     child.on('close', (code, signal) => {
       exited = true;
-      timers.forEach(clearTimeout);
+      timers.forEach((t) => clearTimeout(t));
       killGroup(child.pid); // whatever it started and left behind
       resolve({ code: code ?? undefined, signal: signal ?? undefined, ...out, hung, killed });
     });
