@@ -3,7 +3,7 @@
  * Same flags and defaults as run.c: -i prompt, -n 256 steps, -t 1.0, -p 0.9, -s time.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { generate, BOS } from '../engine/generate.js';
+import { generate, promptCutNotice, BOS } from '../engine/generate.js';
 import { loadForGeneration, WEIGHTS_PRECISIONS, type WeightsPrecision } from '../engine/load.js';
 import { Sampler } from '../engine/sampler.js';
 import { Transformer } from '../engine/transformer.js';
@@ -15,6 +15,7 @@ export const OUTPUT_FORMATS = ['text', 'ids', 'jsonl'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 interface GenerateArgs {
+  verbose: boolean;
   model?: string;
   tokenizer?: string;
   prompt: string;
@@ -74,6 +75,7 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
       .option('weights', { choices: WEIGHTS_PRECISIONS, describe: 'weights precision (default: the checkpoint\'s own)' })
       .option('group-size', { type: 'number', describe: 'group size of quantized weights (default: chosen for the model)' })
       .option('format', { choices: OUTPUT_FORMATS, default: 'text' as OutputFormat, describe: 'text, token ids (P/G lines) or JSON lines' })
+      .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'also say how the group size of quantized weights was chosen' })
       .example('$0 generate -i "Once upon a time" -t 0', 'greedy story from stories260K')
       .example('$0 generate -m stories260K.bin --weights q8_0 --format ids', 'int8 weights, token ids') as unknown as Argv<GenerateArgs>,
   handler: (args: ArgumentsCamelCase<GenerateArgs>) => runGenerate(args),
@@ -83,12 +85,14 @@ function runGenerate(args: GenerateArgs): void {
   const sampling = parseSampling(args);
   const loaded = loadForGeneration({ model: args.model, tokenizer: args.tokenizer, weights: args.weights, groupSize: args.groupSize });
   const { model, tokenizer } = loaded;
-  if (loaded.groupSizeChoice && args.format === 'text') {
+  if (loaded.groupSizeChoice && args.format === 'text' && args.verbose) {
     process.stderr.write(`${loaded.weights} group size ${loaded.groupSize}: ${loaded.groupSizeChoice.reason}\n`);
   }
   const transformer = new Transformer(model);
   const sampler = new Sampler(model.config.vocabSize, sampling);
   const promptTokens = tokenizer.encode(args.prompt, true, false);
+  const cut = promptCutNotice(promptTokens.length, sampling.steps, model.config.seqLen);
+  if (cut) process.stderr.write(`warning: ${cut}\n`);
   const out = new OutputSink(process.stdout);
   const decoder = new StreamingDecoder(tokenizer);
 

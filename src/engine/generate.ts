@@ -22,6 +22,19 @@ export interface Step {
 }
 
 /**
+ * What to tell the user when the prompt (BOS included) does not leave room to generate: run.c
+ * reads only as many prompt tokens as `steps` (or the context) allows, and generates nothing.
+ * Undefined when at least one token will be generated.
+ */
+export function promptCutNotice(promptTokens: number, steps: number, seqLen: number): string | undefined {
+  const maxSteps = steps <= 0 || steps > seqLen ? seqLen : steps;
+  if (promptTokens - 1 < maxSteps) return undefined;
+  const limit = maxSteps === seqLen ? `the model's context (seq_len ${seqLen})` : `--steps ${steps}`;
+  const fix = maxSteps === seqLen ? 'shorten the prompt' : `raise --steps (-n) above ${promptTokens - 1}, or shorten the prompt`;
+  return `the prompt is ${promptTokens - 1} tokens; ${limit} reads only the first ${maxSteps} of them and leaves no room to generate: ${fix}.`;
+}
+
+/**
  * Yields one Step per forward pass. As in run.c, `steps` counts forward passes including the
  * prompt's (0 or more than the context means the whole context), and generation stops after
  * BOS is sampled (that step is yielded, so callers can record it, but not printed by run.c).

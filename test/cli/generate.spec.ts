@@ -29,11 +29,23 @@ describe('cli: generate', function () {
     expect(r.stdout).to.equal(readGoldenFile('stories260K_q8gs4_greedy_empty.ids'));
   });
 
-  it('says which group size it chose and why', function () {
+  it('says which group size it chose and why with --verbose, and not otherwise', function () {
     requireNeeds(this, 'stories260K.bin', 'tok512.bin');
-    const r = cli(['generate', '--weights', 'q8_0', '-t', '0', '-n', '8']);
+    const r = cli(['generate', '--weights', 'q8_0', '-t', '0', '-n', '8', '--verbose']);
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stderr).to.match(/q8_0 group size 64: .*172/);
+    const quiet = cli(['generate', '--weights', 'q8_0', '-t', '0', '-n', '8']);
+    expect(quiet.stderr).to.not.match(/group size/);
+  });
+
+  it('says so when the prompt leaves no room to generate (it was cut silently)', function () {
+    requireNeeds(this, 'stories260K.bin', 'tok512.bin');
+    const r = cli(['generate', '-t', '0', '-n', '3', '-i', 'Once upon a time there was', '--format', 'ids']);
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.not.match(/^G /m);
+    expect(r.stderr).to.contain('warning: the prompt is 6 tokens; --steps 3 reads only the first 3 of them and leaves no room to generate');
+    const fits = cli(['generate', '-t', '0', '-n', '7', '-i', 'Once upon a time there was', '--format', 'ids']);
+    expect(fits.stderr).to.not.contain('warning');
   });
 
   it('prints one JSON object per token with --format jsonl', function () {

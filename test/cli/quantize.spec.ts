@@ -80,7 +80,7 @@ describe('cli/quantize', () => {
     expect(userError(() => quantizeCheckpoint(request({ quant: 'q4_0', groupSize: 4, format: 'v2' }))).message).to.match(
       /version 2 holds Q8_0 weights only.*runq\.c has no 4-bit matmul/,
     );
-    expect(userError(() => quantizeCheckpoint(request({ groupSize: 0 }))).message).to.contain('--group-size must be a positive integer');
+    expect(userError(() => quantizeCheckpoint(request({ groupSize: 0 }))).message).to.contain('--group-size must be a whole number from 1 to');
     expect(existsSync(join(dir, 'out.bin'))).to.equal(false);
   });
 
