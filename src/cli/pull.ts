@@ -3,6 +3,7 @@
  * `--dir`), resuming an interrupted download; `--list` shows the known models and which of their
  * files are already here. Ctrl+C stops the download and keeps the partial file for a later resume.
  */
+import { dirname, resolve } from 'node:path';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { modelCacheDir, modelSearchPath } from '../models/locate.js';
 import { knownModelPresence, pullModel } from '../models/pull.js';
@@ -77,14 +78,17 @@ export function formatPullResult(result: PullResult, env: NodeJS.ProcessEnv = pr
   const rows = result.files.map((f) => [
     f.file.name,
     formatBytes(f.bytes),
-    f.outcome === 'already-present' ? 'already downloaded' : f.resumedFrom > 0 ? `downloaded (resumed at ${formatBytes(f.resumedFrom)})` : 'downloaded',
+    f.outcome === 'already-present' ? (dirname(f.path) === result.dir ? 'already downloaded' : 'already here') : f.resumedFrom > 0 ? `downloaded (resumed at ${formatBytes(f.resumedFrom)})` : 'downloaded',
+    dirname(f.path),
   ]);
   const [checkpoint, tokenizer] = result.files;
-  const searched = modelSearchPath(env).some((place) => place.dir === result.dir);
+  const searchDirs = modelSearchPath(env).map((place) => resolve(place.dir));
+  const searched = result.files.every((f) => searchDirs.includes(resolve(dirname(f.path))));
   const name = (f: { file: { name: string }; path: string }): string => (searched ? f.file.name : f.path);
+  const dirs = [...new Set(result.files.map((f) => dirname(f.path)))];
   const lines = [
-    `${result.model.name} is ready in ${result.dir}`,
-    formatTable([], rows, { indent: '  ', align: ['left', 'right', 'left'] }),
+    `${result.model.name} is ready${dirs.length === 1 ? ` in ${dirs[0]}` : ''}`,
+    formatTable([], rows, { indent: '  ', align: ['left', 'right', 'left', 'left'] }),
     `Try it: llama2-embed generate -m ${name(checkpoint)} -z ${name(tokenizer)} -i "Once upon a time"`,
   ];
   if (!searched) {

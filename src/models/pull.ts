@@ -111,6 +111,11 @@ export async function pullModel(name: string, options: PullOptions = {}): Promis
 async function pullFile(role: FileRole, file: KnownFile, dir: string, mirror: string | undefined, options: PullOptions): Promise<PulledFile> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const path = join(dir, file.name);
+  const elsewhere = options.force || options.dir !== undefined ? undefined : await verifiedCopyOnSearchPath(file, dir, options.env ?? process.env);
+  if (elsewhere) {
+    log(`${file.name}: already here (${elsewhere.path}, where the model lookup finds it); not downloading it again (--force would)`);
+    return { role, file, path: elsewhere.path, outcome: 'already-present', bytes: fileSize(elsewhere.path) ?? 0, sha256: elsewhere.sha256, resumedFrom: 0 };
+  }
   if (options.force) {
     rmSync(partPathFor(path), { force: true });
   } else if (fileSize(path) !== undefined) {
@@ -138,6 +143,22 @@ async function pullFile(role: FileRole, file: KnownFile, dir: string, mirror: st
     log,
   });
   return { role, file, path, outcome: 'downloaded', source, bytes: result.bytes, sha256: result.sha256, resumedFrom: result.resumedFrom };
+}
+
+/**
+ * A copy of `file` that the model lookup already finds somewhere other than `downloadDir` (for
+ * example `$LLAMA2_EMBED_MODELS` or `../shared/models`) and whose sha256 matches: `pull` without
+ * `--dir` keeps using it instead of downloading a second copy into the cache.
+ */
+async function verifiedCopyOnSearchPath(file: KnownFile, downloadDir: string, env: NodeJS.ProcessEnv): Promise<{ path: string; sha256: string } | undefined> {
+  for (const place of modelSearchPath(env)) {
+    if (resolve(place.dir) === downloadDir) continue;
+    const path = join(place.dir, file.name);
+    if (fileSize(path) === undefined) continue;
+    const check = await verifyFile(path, file);
+    if (check.ok) return { path, sha256: check.sha256 };
+  }
+  return undefined;
 }
 
 export interface FilePresence {

@@ -65,10 +65,11 @@ describe('cli/pull', function () {
   afterEach(() => temp.cleanup());
 
   /** Starts `llama2-embed ARGS` with a private cache and no mirror in its environment. */
-  function start(args: string[]): { child: ChildProcess; finished: Promise<Finished> } {
+  function start(args: string[], extraEnv: NodeJS.ProcessEnv = {}): { child: ChildProcess; finished: Promise<Finished> } {
     const env: NodeJS.ProcessEnv = { ...process.env, LLAMA2_EMBED_CACHE: join(temp.dir, 'cache') };
     delete env.LLAMA2_EMBED_MIRROR;
     delete env.LLAMA2_EMBED_MODELS;
+    Object.assign(env, extraEnv);
     const child = spawn(process.execPath, [...entry, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -79,6 +80,7 @@ describe('cli/pull', function () {
   }
 
   const run = (args: string[]): Promise<Finished> => start(args).finished;
+  const runWith = (args: string[], env: NodeJS.ProcessEnv): Promise<Finished> => start(args, env).finished;
   const pullArgs = (...more: string[]): string[] => ['pull', 'stories260K', '--mirror', server.url, '--dir', temp.dir, ...more];
 
   it('pull stories260K --mirror URL --dir DIR downloads both files, with a progress bar', async () => {
@@ -100,9 +102,23 @@ describe('cli/pull', function () {
   });
 
   it('pull without --dir fills the model cache, and the model is then found by name', async () => {
-    const { code, stdout } = await run(['pull', 'stories260K', '--mirror', server.url, '-q']);
+    // --force: without it pull keeps the copy the lookup finds in ../shared/models (tested below)
+    const { code, stdout } = await run(['pull', 'stories260K', '--mirror', server.url, '-q', '--force']);
     expect(code).to.equal(0);
     expect(existsSync(join(temp.dir, 'cache', 'stories260K.bin'))).to.equal(true);
+    expect(stdout).to.include('-m stories260K.bin -z tok512.bin');
+  });
+
+  it('pull without --dir does not download again what the model lookup already finds elsewhere', async () => {
+    await run(pullArgs('-q'));
+    server.reset();
+    const env = { LLAMA2_EMBED_MODELS: temp.dir };
+    const { code, stdout, stderr } = await runWith(['pull', 'stories260K', '--mirror', server.url, '-q'], env);
+    expect(code, stderr).to.equal(0);
+    expect(server.requests).to.have.length(0);
+    expect(existsSync(join(temp.dir, 'cache', 'stories260K.bin'))).to.equal(false);
+    expect(stderr).to.include(`stories260K.bin: already here (${join(temp.dir, 'stories260K.bin')}, where the model lookup finds it)`);
+    expect(stdout).to.match(/stories260K\.bin\s+1\.0 MiB\s+already here/);
     expect(stdout).to.include('-m stories260K.bin -z tok512.bin');
   });
 

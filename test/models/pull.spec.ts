@@ -71,7 +71,8 @@ describe('models/pull', () => {
 
   it('downloads into the model cache by default, which the model lookup searches', async () => {
     const env = { LLAMA2_EMBED_CACHE: join(temp.dir, 'cache') };
-    const result = await pullModel('stories260K', options({ dir: undefined, env }));
+    // force: without it the copies the lookup finds in ../shared/models are kept (cli/pull tests that)
+    const result = await pullModel('stories260K', options({ dir: undefined, env, force: true }));
     expect(result.dir).to.equal(join(temp.dir, 'cache'));
     expect(existsSync(join(temp.dir, 'cache', 'stories260K.bin'))).to.equal(true);
     expect(modelSearchPath(env).map((p) => p.dir)).to.include(result.dir);
