@@ -44,6 +44,8 @@ export interface InspectReport {
   groupSize?: number;
   parameters: number;
   headerBytes: number;
+  /** Bytes that are neither header nor tensor data: our own format's zeros that start every tensor on a 64-byte boundary. */
+  paddingBytes: number;
   tensors: TensorInfo[];
   weightSizes: { fp32: WeightSize; int8: WeightSize; int4: WeightSize };
 }
@@ -63,6 +65,7 @@ export function inspectCheckpoint(path: string, options: { checkFinite?: boolean
       bytes: e.bytes,
     }),
   );
+  const headerSize = header.tensors ? 64 + 64 * header.tensors.length : headerBytes(format);
   const size = (precision: WeightPrecision): WeightSize => ({ precision, bytes: weightBytes(config, sharedClassifier, precision) });
   return {
     file: path,
@@ -73,7 +76,8 @@ export function inspectCheckpoint(path: string, options: { checkFinite?: boolean
     sharedClassifier,
     ...(groupSize !== undefined ? { groupSize } : {}),
     parameters: parameterCount(model),
-    headerBytes: header.tensors ? 64 + 64 * header.tensors.length : headerBytes(format),
+    headerBytes: headerSize,
+    paddingBytes: header.fileBytes - headerSize - tensors.reduce((sum, t) => sum + t.bytes, 0),
     tensors,
     weightSizes: {
       fp32: size({ scheme: 'f32' }),
@@ -155,7 +159,8 @@ export function formatInspectReport(r: InspectReport): string {
         count(g.bytes),
       ]),
       ['header', '', '', '', count(r.headerBytes)],
-      ['total', '', '', r.tensors.length, count(tensorBytes + r.headerBytes)],
+      ...(r.paddingBytes > 0 ? [['alignment padding', '', '', '', count(r.paddingBytes)]] : []),
+      ['total', '', '', r.tensors.length, count(tensorBytes + r.headerBytes + r.paddingBytes)],
     ],
     { align: ['left', 'left', 'left', 'right', 'right'] },
   );
@@ -171,7 +176,10 @@ export function formatInspectReport(r: InspectReport): string {
     ]),
     { align: ['left', 'right', 'right', 'right'] },
   );
-  const note = r.format === 'v0' ? '\nfreq_cis_real and freq_cis_imag are RoPE tables that run.c does not read.\n' : '';
+  const notes: string[] = [];
+  if (r.format === 'v0') notes.push('freq_cis_real and freq_cis_imag are RoPE tables that run.c does not read.');
+  if (r.paddingBytes > 0) notes.push('alignment padding: zero bytes that start every tensor on a 64-byte boundary (so a microcontroller can read it in place) and its scales on a 4-byte one.');
+  const note = notes.length ? `\n${notes.join('\n')}\n` : '';
   return `${overview}\n\n${tensorTable}\n${note}\n${sizes}\n`;
 }
 

@@ -131,6 +131,19 @@ describe('cli/inspect', () => {
       expect(result.stdout).to.match(/^int8 \(Q8_0, group size 4\) /m);
     });
 
+    it('accounts for every byte of our own format: the table adds up to the file size, padding named', function () {
+      requireNeeds(this, 'stories260K.bin');
+      const path = join(dir, 'stories260K_own.bin');
+      const bytes = writeCheckpoint(path, quantizeModel(readCheckpoint(modelPath('stories260K.bin')), 32), 'own');
+      const report = inspectCheckpoint(path);
+      expect(report.headerBytes + report.paddingBytes + report.tensors.reduce((sum, t) => sum + t.bytes, 0)).to.equal(bytes);
+      expect(report.paddingBytes).to.be.greaterThan(0);
+      const text = formatInspectReport(report);
+      expect(text).to.match(new RegExp(`^total +${report.tensors.length} +${bytes.toLocaleString('en-US')}$`, 'm'));
+      expect(text).to.match(/^alignment padding +[\d,]+$/m);
+      expect(text).to.match(/64-byte boundary/);
+    });
+
     it('fails with exit code 1 and one paragraph for a truncated file', function () {
       requireNeeds(this, 'stories260K.bin');
       const path = join(dir, 'cut.bin');
