@@ -3,7 +3,8 @@
  * Same flags and defaults as run.c: -i prompt, -n 256 steps, -t 1.0, -p 0.9, -s time.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { generate, promptCutNotice, BOS } from '../engine/generate.js';
+import { generate, nonFiniteLogitsNotice, promptCutNotice, BOS } from '../engine/generate.js';
+import { hugeWeightWarning } from '../quant/weight-range.js';
 import { loadForGeneration, WEIGHTS_PRECISIONS, type WeightsPrecision } from '../engine/load.js';
 import { Sampler } from '../engine/sampler.js';
 import { Transformer } from '../engine/transformer.js';
@@ -88,6 +89,8 @@ function runGenerate(args: GenerateArgs): void {
   if (loaded.groupSizeChoice && args.format === 'text' && args.verbose) {
     process.stderr.write(`${loaded.weights} group size ${loaded.groupSize}: ${loaded.groupSizeChoice.reason}\n`);
   }
+  const huge = hugeWeightWarning(loaded.modelPath, model);
+  if (huge) process.stderr.write(`warning: ${huge}\n`);
   const transformer = new Transformer(model);
   const sampler = new Sampler(model.config.vocabSize, sampling);
   const promptTokens = tokenizer.encode(args.prompt, true, false);
@@ -100,7 +103,13 @@ function runGenerate(args: GenerateArgs): void {
 
   let started = 0;
   let timed = 0;
+  let logitsWarned = false;
   for (const step of generate(transformer, sampler, promptTokens, sampling.steps)) {
+    const notFinite = logitsWarned ? undefined : nonFiniteLogitsNotice(step);
+    if (notFinite) {
+      process.stderr.write(`warning: ${notFinite}\n`);
+      logitsWarned = true;
+    }
     if (args.format === 'ids' && !step.fromPrompt) out.write(`G ${step.next}\n`);
     if (step.next === BOS) break;
     const text = decoder.push(step.prev, step.next);

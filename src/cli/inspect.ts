@@ -12,6 +12,8 @@ import { weightBytes } from '../checkpoint/sizes.js';
 import type { WeightPrecision } from '../checkpoint/sizes.js';
 import { locateModelFile } from '../models/locate.js';
 import { formatBytes } from '../util/progress.js';
+import { hugeWeightWarning, largestWeight } from '../quant/weight-range.js';
+import type { LargestWeight } from '../quant/weight-range.js';
 import { formatTable } from '../util/table.js';
 
 /** Group sizes used for the int8 / int4 estimates when the file is not already quantized. */
@@ -46,6 +48,10 @@ export interface InspectReport {
   headerBytes: number;
   /** Bytes that are neither header nor tensor data: our own format's zeros that start every tensor on a 64-byte boundary. */
   paddingBytes: number;
+  /** The weight of largest magnitude, as the forward pass sees it. */
+  largestWeight: LargestWeight;
+  /** Set when a weight is so large that the forward pass will overflow (see quant/weight-range.ts). */
+  warning?: string;
   tensors: TensorInfo[];
   weightSizes: { fp32: WeightSize; int8: WeightSize; int4: WeightSize };
 }
@@ -65,6 +71,7 @@ export function inspectCheckpoint(path: string, options: { checkFinite?: boolean
       bytes: e.bytes,
     }),
   );
+  const warning = hugeWeightWarning(path, model);
   const headerSize = header.tensors ? 64 + 64 * header.tensors.length : headerBytes(format);
   const size = (precision: WeightPrecision): WeightSize => ({ precision, bytes: weightBytes(config, sharedClassifier, precision) });
   return {
@@ -77,6 +84,8 @@ export function inspectCheckpoint(path: string, options: { checkFinite?: boolean
     ...(groupSize !== undefined ? { groupSize } : {}),
     parameters: parameterCount(model),
     headerBytes: headerSize,
+    largestWeight: largestWeight(model),
+    ...(warning ? { warning } : {}),
     paddingBytes: header.fileBytes - headerSize - tensors.reduce((sum, t) => sum + t.bytes, 0),
     tensors,
     weightSizes: {
@@ -142,6 +151,7 @@ export function formatInspectReport(r: InspectReport): string {
       ['classifier', r.sharedClassifier ? 'shared with the token embedding' : 'separate (wcls)'],
       ...(r.groupSize !== undefined ? [['group size', r.groupSize]] : []),
       ['parameters', count(r.parameters)],
+      ['largest weight', `${r.largestWeight.value.toPrecision(3)} in ${r.largestWeight.tensor}`],
     ],
     { rule: false },
   );
@@ -210,6 +220,7 @@ export const inspectCommand: CommandModule<object, InspectArgs> = {
   handler: (argv) => {
     const path = locateModelFile(argv.model);
     const report = inspectCheckpoint(path, { checkFinite: argv['check-finite'] });
+    if (report.warning) process.stderr.write(`warning: ${report.warning}\n`);
     process.stdout.write(argv.json ? `${JSON.stringify(report, null, 2)}\n` : formatInspectReport(report));
   },
 };

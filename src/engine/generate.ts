@@ -19,6 +19,8 @@ export interface Step {
   next: number;
   /** True while `next` is forced by the prompt rather than sampled. */
   fromPrompt: boolean;
+  /** The forward pass's output at this position (the transformer's buffer: read it before the next step). */
+  logits: Float32Array;
 }
 
 /**
@@ -39,6 +41,16 @@ export function promptCutNotice(promptTokens: number, steps: number, seqLen: num
  * prompt's (0 or more than the context means the whole context), and generation stops after
  * BOS is sampled (that step is yielded, so callers can record it, but not printed by run.c).
  */
+/** The first position whose logits hold a NaN or an infinity, as a warning, for callers that watch. */
+export function nonFiniteLogitsNotice(step: Step): string | undefined {
+  const bad = step.logits.findIndex((v) => !Number.isFinite(v));
+  if (bad < 0) return undefined;
+  return (
+    `the logits at position ${step.pos} are not finite (token ${bad}: ${step.logits[bad]}): float32 overflowed in the ` +
+    'forward pass, and what follows is not the model speaking (run.c would print the same). `llama2-embed inspect` shows the largest weight.'
+  );
+}
+
 export function* generate(transformer: ForwardPass, sampler: Sampler, promptTokens: number[], steps: number): Generator<Step> {
   if (promptTokens.length < 1) throw new Error('generate: the prompt needs at least one token (BOS)');
   const maxSteps = steps <= 0 || steps > transformer.seqLen ? transformer.seqLen : steps;
@@ -47,7 +59,7 @@ export function* generate(transformer: ForwardPass, sampler: Sampler, promptToke
     const logits = transformer.forward(token, pos);
     const fromPrompt = pos < promptTokens.length - 1;
     const next = fromPrompt ? promptTokens[pos + 1] : sampler.sample(logits);
-    yield { pos, prev: token, next, fromPrompt };
+    yield { pos, prev: token, next, fromPrompt, logits };
     if (next === BOS) return;
     token = next;
   }
