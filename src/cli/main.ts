@@ -20,6 +20,7 @@ import { runCommand } from './run.js';
 /** What yargs knows of the options of the command being run (its getOptions(), undeclared in its types). */
 interface DeclaredOptions {
   array: string[];
+  boolean: string[];
   number: string[];
   alias: Record<string, string[]>;
 }
@@ -52,6 +53,7 @@ function checkOptionValues(rawArgs: readonly string[]) {
       const given = value.map((v) => JSON.stringify(String(v))).join(', ');
       throw new UserError(`${optionName(key, declared)} was given ${value.length} times (${given}); it takes one value. Give it once.`, 2);
     }
+    refuseRepeatedFlags(rawArgs, declared);
     const numberFlags = new Map<string, string>();
     for (const key of declared.number) numberFlags.set(flagOf(key), optionName(key, declared));
     for (let i = 0; i < rawArgs.length; i++) {
@@ -63,8 +65,34 @@ function checkOptionValues(rawArgs: readonly string[]) {
       if (shown !== undefined && value !== undefined && value.trim() === '') {
         throw new UserError(`${shown} takes a number, got an empty value.`, 2);
       }
+      if (shown !== undefined && value !== undefined && Number.isNaN(Number(value))) {
+        throw new UserError(`${shown} takes a number, got "${value}".`, 2);
+      }
     }
   };
+}
+
+/**
+ * Refuses a one-value option given more than once, counted on the command line itself: yargs keeps
+ * only the last of `-t 0 -t 1` when the option has a default, so its result cannot tell.
+ */
+function refuseRepeatedFlags(rawArgs: readonly string[], declared: DeclaredOptions): void {
+  const groupOf = new Map<string, string>();
+  for (const [name, aliases] of Object.entries(declared.alias)) {
+    for (const key of [name, ...aliases]) groupOf.set(flagOf(key), name);
+  }
+  const seen = new Map<string, string[]>();
+  for (const arg of rawArgs) {
+    if (arg === '--') break;
+    if (!arg.startsWith('-') || !Number.isNaN(Number(arg))) continue;
+    const flag = arg.includes('=') ? arg.slice(0, arg.indexOf('=')) : arg;
+    const group = groupOf.get(flag) ?? flag.replace(/^--?/, '');
+    if (declared.array.includes(group) || declared.boolean.includes(group)) continue;
+    seen.set(group, [...(seen.get(group) ?? []), flag]);
+  }
+  for (const [group, flags] of seen) {
+    if (flags.length > 1) throw new UserError(`${optionName(group, declared)} was given ${flags.length} times (${flags.join(', ')}); it takes one value. Give it once.`, 2);
+  }
 }
 
 export async function main(argv: string[]): Promise<number> {

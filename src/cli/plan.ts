@@ -14,8 +14,9 @@ export const planCommand: CommandModule<object, PlanArgs> = {
   builder: (y) =>
     withBuildOptions(y).option('json', { type: 'boolean', default: false, describe: 'print the plan as JSON' }) as unknown as Argv<PlanArgs>,
   handler: async (args: ArgumentsCamelCase<PlanArgs>) => {
-    const { planFor, sramCodeObjects } = await import('../toolchain/build.js');
+    const { checkBuildOptions, planFor, sramCodeObjects } = await import('../toolchain/build.js');
     const request = buildRequest(args);
+    checkBuildOptions(request);
     const { plan, target } = planFor(request, (line) => process.stderr.write(`${line}\n`));
     process.stdout.write(args.json ? `${JSON.stringify(plan, null, 2)}\n` : `${formatPlan(plan)}\n`);
     const sramCode = sramCodeObjects(target, request);

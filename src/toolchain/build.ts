@@ -159,6 +159,14 @@ export function planFor(req: BuildRequest, report: Reporter = () => {}) {
  * threads, --stdio, --on-device and the output directory. Returns the target and the output directory.
  */
 export function checkBuildRequest(req: BuildRequest): { target: Target; outDir: string } {
+  const target = checkBuildOptions(req);
+  const outDir = resolve(req.out ?? defaultOutDir(target.name));
+  checkOutputDir(outDir);
+  return { target, outDir };
+}
+
+/** The part of checkBuildRequest that `plan` shares (it writes nothing): the target, --threads, --stdio, --on-device. */
+export function checkBuildOptions(req: BuildRequest): Target {
   const target = loadTarget(req.target);
   if (req.threads !== undefined && (!Number.isInteger(req.threads) || req.threads < 1 || req.threads > 64)) {
     throw new UserError(`--threads must be a whole number from 1 to 64, got ${req.threads}.`, 2);
@@ -179,9 +187,7 @@ export function checkBuildRequest(req: BuildRequest): { target: Target; outDir: 
       2,
     );
   }
-  const outDir = resolve(req.out ?? defaultOutDir(target.name));
-  checkOutputDir(outDir);
-  return { target, outDir };
+  return target;
 }
 
 /**
