@@ -95,9 +95,34 @@ function refuseRepeatedFlags(rawArgs: readonly string[], declared: DeclaredOptio
   }
 }
 
-export async function main(argv: string[]): Promise<number> {
-  let failure: unknown;
-  const parser = yargs(argv)
+/**
+ * How far `main` goes: `run` runs the command; `parse` stops once the command line has passed every
+ * check yargs and checkOptionValues make (unknown options, choices, repeats), before the handler;
+ * `options` stops before those checks and reports only which options the command declares.
+ * The last two let a test hold the documentation's command lines against the real parser.
+ */
+export type ParseMode = 'run' | 'parse' | 'options';
+
+/** Thrown by the `parse` and `options` modes in place of running the command. */
+export class CommandLineParsed {
+  constructor(
+    readonly command: string,
+    /** Every option name and alias the command declares (without dashes). */
+    readonly options: string[],
+  ) {}
+}
+
+function stopWith(mode: ParseMode) {
+  return (argv: Arguments, y: Argv): void => {
+    const declared = (y as unknown as { getOptions(): DeclaredOptions & { key: Record<string, unknown> } }).getOptions();
+    const names = new Set([...Object.keys(declared.key), ...Object.values(declared.alias).flat()]);
+    throw new CommandLineParsed(String(argv._[0] ?? ''), [...names]);
+  };
+}
+
+/** The parser, with every command; `mode` as in ParseMode. */
+function makeParser(argv: string[], mode: ParseMode, onFail: (failure: unknown) => never): Argv {
+  let parser = yargs(argv)
     .scriptName('llama2-embed')
     .usage('$0 <command> [options]\n\nRun llama2.c models on microcontrollers and Raspberry Pis.')
     .command(generateCommand)
@@ -118,13 +143,40 @@ export async function main(argv: string[]): Promise<number> {
     .alias('h', 'help')
     .version()
     .wrap(Math.min(110, process.stdout.columns || 100))
-    .middleware(checkOptionValues(argv) as unknown as (argv: Arguments) => void, true)
-    .fail((msg, err) => {
-      // Throwing (not just recording) is what stops yargs: a fail handler that returns lets it run
-      // the command's handler anyway, so an unknown or bad option was reported only after the work.
-      failure = err ?? new UserError(`${msg}\nRun llama2-embed --help for usage.`, 2);
-      throw failure;
-    });
+    .exitProcess(mode === 'run');
+  if (mode === 'options') parser = parser.middleware(stopWith(mode) as unknown as (argv: Arguments) => void, true);
+  parser = parser.middleware(checkOptionValues(argv) as unknown as (argv: Arguments) => void, true);
+  if (mode === 'parse') parser = parser.middleware(stopWith(mode) as unknown as (argv: Arguments) => void, false);
+  // Throwing (not just recording) is what stops yargs: a fail handler that returns lets it run
+  // the command's handler anyway, so an unknown or bad option was reported only after the work.
+  return parser.fail((msg, err) => onFail(err ?? new UserError(`${msg}\nRun llama2-embed --help for usage.`, 2)));
+}
+
+/**
+ * Checks a command line without running it (mode `parse`), or lists the options of its command
+ * (mode `options`): the CommandLineParsed, or the UserError the command line earns.
+ */
+export async function checkCommandLine(argv: string[], mode: Exclude<ParseMode, 'run'>): Promise<CommandLineParsed | UserError> {
+  let failure: unknown;
+  const parser = makeParser(argv, mode, (f) => {
+    failure = f;
+    throw f;
+  });
+  try {
+    await parser.parseAsync();
+  } catch (err) {
+    failure ??= err;
+  }
+  if (failure instanceof CommandLineParsed || failure instanceof UserError) return failure;
+  throw failure ?? new Error(`checkCommandLine: ${argv.join(' ')} neither ran into a check nor reached a command`);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let failure: unknown;
+  const parser = makeParser(argv, 'run', (f) => {
+    failure = f;
+    throw f;
+  });
   try {
     await parser.parseAsync();
   } catch (err) {
