@@ -18,8 +18,8 @@ import { randomBytes } from 'node:crypto';
 import { findDeviceBuild, type DeviceBuild } from './device-build.js';
 import { GenerationPrinter, type GenerationStats, type MonitorSink } from './monitor-output.js';
 import { openRequestedPort, reopenPort, type OpenedPort, type PortRequest, type ReopenOptions } from './port-choice.js';
-import { ErrorCode, type Done, type Hello, type TokenMessage } from './protocol.js';
-import { DeviceError, DeviceSession, ProtocolTimeoutError, type GenerateRequest, type SessionEvent } from './session.js';
+import type { Hello, TokenMessage } from './protocol.js';
+import { DeviceSession, ProtocolTimeoutError, type GenerateRequest, type SessionEvent } from './session.js';
 import type { SerialConnection } from './transport.js';
 
 /** What monitor needs of a connection to a device: a serial port, or a program's stdio (over SSH). */
@@ -175,7 +175,6 @@ export class Monitor {
           if (signal?.aborted) return printer.finish({ reason: 'cancelled', totalMicros: 0 }, this.device);
           throw reconnectError;
         }
-        if (why.startsWith('the device is still busy')) await this.cancelRunning();
       } finally {
         if (running.restartTimer) clearTimeout(running.restartTimer);
         this.running = undefined;
@@ -259,14 +258,7 @@ export class Monitor {
     if (this.opened.connection.isLost) return `${this.path} went away`;
     if (running.restarted) return 'the device restarted';
     if (err instanceof ProtocolTimeoutError) return 'the device fell silent';
-    if (err instanceof DeviceError && err.error.code === ErrorCode.BUSY) return 'the device is still busy with an earlier request';
     return undefined;
-  }
-
-  /** Cancels whatever the device runs and waits (briefly) for its DONE. */
-  private async cancelRunning(): Promise<void> {
-    this.session.cancel(0);
-    await this.session.waitFor((m): m is Done => m.type === 'done', this.options.responseTimeoutMs ?? 10_000).catch(() => {});
   }
 }
 
