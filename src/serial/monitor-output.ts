@@ -8,6 +8,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { BOS, StreamingDecoder, type Tokenizer } from '../tokenizer/tokenizer.js';
 import type { Hello, TokenMessage } from './protocol.js';
 import type { GenerateSummary } from './session.js';
+import { printable, terminalSafeJson } from '../util/printable.js';
 
 /** Where the monitor's output goes. */
 export interface MonitorSink {
@@ -138,7 +139,7 @@ export class GenerationPrinter {
 
   token(t: TokenMessage): void {
     if (t.position < this.next) return; // printed already (a generation resumed after a restart)
-    // (a position skipped means its frame was lost on the wire: the text goes on from the next one)
+    // (positions come in order: the session refuses a device that skips or repeats one)
     const previous = this.tokens[this.tokens.length - 1];
     this.tokens.push(t);
     this.byPosition.set(t.position, t.token);
@@ -149,7 +150,7 @@ export class GenerationPrinter {
     if (this.options.json) {
       const line: Record<string, unknown> = { type: 'token', position: t.position, token: t.token, generated: t.generated, text: piece, us: t.stepMicros };
       if (this.options.timestamp) line.time = (this.options.now?.() ?? new Date()).toISOString();
-      this.sink.out(`${JSON.stringify(line)}\n`);
+      this.sink.out(`${terminalSafeJson(line)}\n`);
     } else {
       this.sink.out(this.options.timestamp ? this.stamper.text(piece) : piece);
     }
@@ -174,7 +175,7 @@ export class GenerationPrinter {
         device: { target: device.targetName, model: device.modelName, weights: device.weights, seqLen: device.seqLen, modelHash: device.modelHash },
       };
       if (this.options.timestamp) summary.time = (this.options.now?.() ?? new Date()).toISOString();
-      this.sink.out(`${JSON.stringify(summary)}\n`);
+      this.sink.out(`${terminalSafeJson(summary)}\n`);
     } else {
       const end = `${rest}\n`;
       this.sink.out(this.options.timestamp ? this.stamper.text(end) : end);
@@ -210,6 +211,6 @@ export function formatStats(stats: GenerationStats, device: Hello): string {
   const why = { steps: '', bos: '; the model ended the text', cancelled: '; cancelled', error: '; the device reported an error', unknown: '' }[stats.reason];
   return (
     `${stats.tokens} tokens in ${(stats.deviceMicros / 1e6).toFixed(2)} s on the device: ${stats.tokensPerSecond.toFixed(2)} tok/s, ` +
-    `${Math.round(stats.microsPerToken).toLocaleString('en-US')} µs per token (${device.targetName}, ${device.modelName} ${device.weights})${why}`
+    `${Math.round(stats.microsPerToken).toLocaleString('en-US')} µs per token (${printable(device.targetName)}, ${printable(device.modelName)} ${device.weights})${why}`
   );
 }

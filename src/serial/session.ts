@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import { UserError } from '../util/errors.js';
+import { printable } from '../util/printable.js';
 import {
   checkGenerate,
   DELIMITER,
@@ -91,7 +92,7 @@ export class DeviceError extends UserError {
     readonly error: ErrorMessage,
     context: string,
   ) {
-    super(`${context}: the device answered ${error.codeName} (detail ${error.detail})${error.message ? `: ${error.message}` : ''}.`);
+    super(`${context}: the device answered ${error.codeName} (detail ${error.detail})${error.message ? `: ${printable(error.message)}` : ''}.`);
     this.name = 'DeviceError';
   }
 }

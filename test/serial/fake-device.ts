@@ -35,6 +35,10 @@ export interface FakeDeviceOptions {
   stepMs?: number;
   /** A device that never stops a generation when asked to. */
   ignoresCancel?: boolean;
+  /** Sent instead of the HELLO (a frame made by hand: names no encoder would write). */
+  rawHello?: Uint8Array;
+  /** Answers a GENERATE itself when it returns true (a device that misbehaves). */
+  onGenerate?: (m: Extract<Message, { type: 'generate' }>, send: (frame: Message | Uint8Array) => void) => boolean;
 }
 
 interface Generation {
@@ -72,6 +76,20 @@ export class FakeDevice {
     });
   }
 
+  /**
+   * A fresh pair of streams on the device, as SerialConnection.link() gives one per session:
+   * ending its writable side (DeviceSession.close) leaves the device listening.
+   */
+  newLink(): { fromDevice: PassThrough; toDevice: PassThrough } {
+    const toDevice = new PassThrough();
+    toDevice.on('data', (chunk: Buffer) => this.toDevice.write(chunk));
+    const fromDevice = new PassThrough();
+    const forward = (chunk: Buffer) => fromDevice.write(chunk);
+    this.fromDevice.on('data', forward);
+    toDevice.on('finish', () => this.fromDevice.off('data', forward));
+    return { fromDevice, toDevice };
+  }
+
   /** The request id of the generation running, if any. */
   get runningId(): number | undefined {
     return this.running?.requestId;
@@ -88,13 +106,14 @@ export class FakeDevice {
     this.running = undefined;
   }
 
-  private send(m: Message): void {
-    this.fromDevice.write(encodeMessage(m));
+  private send(m: Message | Uint8Array): void {
+    this.fromDevice.write(m instanceof Uint8Array ? m : encodeMessage(m));
   }
 
   private handle(m: Message): void {
-    if (m.type === 'hello-request') this.send(this.hello);
+    if (m.type === 'hello-request') this.send(this.options.rawHello ?? this.hello);
     else if (m.type === 'generate') {
+      if (this.options.onGenerate?.(m, (frame) => this.send(frame))) return;
       if (this.running) {
         this.send({ type: 'error', code: ErrorCode.BUSY, codeName: 'BUSY', requestId: m.requestId, detail: this.running.requestId, message: '' });
         return;

@@ -4,8 +4,8 @@
  */
 import { expect } from 'chai';
 import { PassThrough } from 'node:stream';
-import { decodeFrame, encodeMessage, ErrorCode, FrameDecoder, type Hello, type Message } from '../../src/serial/protocol.js';
-import { DeviceBusyError, DeviceError, DeviceSession, ProtocolTimeoutError, ProtocolVersionError, type SessionEvent } from '../../src/serial/session.js';
+import { decodeFrame, encodeFrame, encodeMessage, ErrorCode, FrameDecoder, type Hello, type Message } from '../../src/serial/protocol.js';
+import { DeviceBusyError, DeviceError, DeviceProtocolError, DeviceSession, ProtocolTimeoutError, ProtocolVersionError, type SessionEvent } from '../../src/serial/session.js';
 import { FakeDevice } from './fake-device.js';
 
 const HELLO: Hello = {
@@ -273,5 +273,71 @@ describe('serial: DeviceSession after another host (issue 20.1)', () => {
     expect((err as Error).message).to.match(/^the device is busy with another request \(id 4242, not this monitor's\): it answered BUSY to 4 GENERATEs over \d+\.\d s and did not stop when asked to cancel that request\. .*close it .* reset the board/);
     expect(Date.now() - started).to.be.below(5000);
     expect(device.received.filter((m) => m.type === 'cancel').length).to.equal(3);
+  });
+});
+
+describe('serial: DeviceSession does not trust the device (issue 20.7)', () => {
+  const token = (requestId: number, position: number, tokenId = 100 + position) =>
+    ({ type: 'token', requestId, position, token: tokenId, generated: position > 0, stepMicros: 5 }) as const;
+  const done = (requestId: number, positions: number) =>
+    ({ type: 'done', requestId, reason: 'steps', reasonCode: 0, positions, generated: positions, totalMicros: 10 }) as const;
+  const request = { prompt: [1], steps: 20, temperature: 0, topp: 0.9, seed: 1 };
+
+  async function failure(script: (m: Extract<Message, { type: 'generate' }>, reply: Reply) => void, options = {}) {
+    const device = fakeDevice((m, reply) => {
+      if (m.type === 'hello-request') reply(HELLO);
+      if (m.type === 'generate') script(m, reply);
+    });
+    const err = await new DeviceSession(device.link, { ...quick, ...options }).generate(request).catch((e: unknown) => e);
+    return { err: err as Error, device };
+  }
+
+  it('-n 20 and a device that sends more tokens than that: stops at the first beyond position 20, cancels, says so', async () => {
+    const { err, device } = await failure((m, reply) => {
+      for (let p = 0; p <= 200; p++) reply(token(m.requestId, p));
+    });
+    expect(err).to.be.instanceOf(DeviceProtocolError);
+    expect(err.message).to.match(/^the device sent a token at position 21, beyond the last position asked for, 20 \(request 1, 20 steps asked for\)\. The device does not follow the protocol/);
+    expect(device.received.filter((m) => m.type === 'cancel')).to.deep.equal([{ type: 'cancel', requestId: 1 }]);
+  });
+
+  it('a device that streams another request\'s tokens forever: the silence about ours still times out', async () => {
+    let timer: NodeJS.Timeout | undefined;
+    const started = Date.now();
+    const { err } = await failure((_m, reply) => {
+      timer = setInterval(() => reply(token(999, 1)), 10);
+    });
+    clearInterval(timer);
+    expect(err).to.be.instanceOf(ProtocolTimeoutError);
+    expect(Date.now() - started).to.be.below(3000);
+  });
+
+  it('a DONE without any token is an error', async () => {
+    const { err } = await failure((m, reply) => reply(done(m.requestId, 0)));
+    expect(err).to.be.instanceOf(DeviceProtocolError);
+    expect(err.message).to.match(/^the device said DONE without sending any token \(request 1/);
+  });
+
+  it('positions skipped, or sent twice, are errors', async () => {
+    const skipped = await failure((m, reply) => [0, 1, 4].forEach((p) => reply(token(m.requestId, p))));
+    expect(skipped.err).to.be.instanceOf(DeviceProtocolError);
+    expect(skipped.err.message).to.match(/^the device skipped from position 1 to 4 \(positions 2 to 3 never arrived\) \(request 1/);
+    const again = await failure((m, reply) => [0, 1, 2, 1].forEach((p) => reply(token(m.requestId, p))));
+    expect(again.err.message).to.match(/^the device sent position 1 again, after 2 \(request 1/);
+  });
+
+  it('a DONE that does not count the tokens sent is an error', async () => {
+    const { err } = await failure((m, reply) => {
+      [0, 1, 2].forEach((p) => reply(token(m.requestId, p)));
+      reply(done(m.requestId, 7));
+    });
+    expect(err.message).to.match(/^the device said DONE after 7 positions, but sent 3 tokens \(positions 0 to 2\)/);
+  });
+
+  it('shows an ERROR\'s message with its control characters escaped', async () => {
+    const payload = Buffer.concat([Buffer.from([ErrorCode.INTERNAL, 1, 0, 0, 0, 0, 0]), Buffer.from('\x1b[2Jgone\x07\\', 'latin1')]);
+    const { err } = await failure((_m, reply) => reply(encodeFrame(0x84, payload)));
+    expect(err).to.be.instanceOf(DeviceError);
+    expect(err.message).to.equal('request 1 refused: the device answered INTERNAL (detail 0): \\x1b[2Jgone\\x07\\\\.');
   });
 });
