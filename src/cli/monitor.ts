@@ -104,6 +104,11 @@ async function sshLink(args: MonitorArgs, target: string | undefined) {
 export async function runMonitor(args: MonitorArgs, target?: string): Promise<void> {
   const { checkBaudRate } = await import('../serial/port-choice.js');
   checkBaudRate(args.baud); // before anything else: never open a port at 1200 baud
+  if (args.log !== undefined) {
+    // before connecting: a --log that cannot be written must not cost a connection (or a generation)
+    const { checkOutputFile } = await import('../util/paths.js');
+    checkOutputFile(args.log, { flag: '--log', inputs: [args.tokenizer] });
+  }
   if (args.host === undefined && args.path !== undefined) throw new UserError('--path is the program\'s directory on a Pi: it goes with --host.', 2);
   const connector = args.host === undefined ? undefined : await sshLink(args, target);
   const sampling = parseSampling({ steps: args.steps, temperature: args.temperature, topp: args.topp, seed: args.seed ?? '1' });

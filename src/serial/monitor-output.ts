@@ -9,6 +9,7 @@ import { BOS, StreamingDecoder, type Tokenizer } from '../tokenizer/tokenizer.js
 import type { Hello, TokenMessage } from './protocol.js';
 import type { GenerateSummary } from './session.js';
 import { printable, terminalSafeJson } from '../util/printable.js';
+import { UserError } from '../util/errors.js';
 
 /** Where the monitor's output goes. */
 export interface MonitorSink {
@@ -20,7 +21,12 @@ export interface MonitorSink {
 
 /** stdout and stderr, and a copy of both in `logFile` (appended to) when given. */
 export function consoleSink(logFile?: string): MonitorSink & { close(): void } {
-  let fd: number | undefined = logFile === undefined ? undefined : openSync(logFile, 'a');
+  let fd: number | undefined;
+  try {
+    fd = logFile === undefined ? undefined : openSync(logFile, 'a');
+  } catch (err) {
+    throw new UserError(`--log ${logFile}: cannot open it to append to (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give a file you may write, or drop --log.`, 2);
+  }
   // a reader that went away (`monitor | head`) ends the monitor quietly
   process.stdout.once('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE') throw err;
