@@ -26,7 +26,7 @@ export const flashCommand: CommandModule<object, FlashArgs> = {
       y
         .positional('firmware', { type: 'string', describe: 'a .uf2, .elf or build directory (default: the last build, build/<target>/)' })
         .option('target', { type: 'string', default: 'rp2040', describe: 'the board\'s target' })
-        .option('emulate', { type: 'boolean', default: false, describe: 'run the firmware in the RP2040 emulator (rp2040js); its UART0 becomes a pseudo-terminal for monitor' })
+        .option('emulate', { type: 'boolean', default: false, describe: 'run the firmware in the RP2040 emulator (rp2040js); its serial port (USB CDC by default, UART0 for a --stdio uart build) becomes a pseudo-terminal for monitor' })
         .option('monitor', { type: 'boolean', default: false, describe: 'continue into monitor (its options apply) once the firmware runs' })
         .option('method', { type: 'string', describe: 'uf2 (the boot drive, default), picotool, or openocd (a debug probe)' })
         .option('interface', { type: 'string', describe: '--method openocd: the probe\'s OpenOCD interface (default cmsis-dap)' })

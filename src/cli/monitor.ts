@@ -10,6 +10,7 @@ import type { Monitor } from '../serial/monitor.js';
 import type { MonitorSink as Sink } from '../serial/monitor-output.js';
 import type { Candidate } from '../serial/ports.js';
 import { UserError } from '../util/errors.js';
+import { printable } from '../util/printable.js';
 import { parseSampling } from './generate.js';
 
 export interface MonitorArgs {
@@ -25,6 +26,7 @@ export interface MonitorArgs {
   log?: string;
   json: boolean;
   build?: string;
+  tokenizer?: string;
   /** A Raspberry Pi (or any Linux machine) to run the deployed program on over SSH, instead of a serial port. */
   host?: string;
   path?: string;
@@ -65,7 +67,8 @@ export function withMonitorOptions<T>(y: Argv<T>) {
     .option('timestamp', { type: 'boolean', default: false, describe: 'the time at the start of every line (a "time" field with --json)' })
     .option('log', { type: 'string', describe: 'append everything printed to this file' })
     .option('json', { type: 'boolean', default: false, describe: 'one JSON object per token, then a summary object' })
-    .option('build', { type: 'string', describe: 'build directory to check the device against and take the tokenizer from (default: build/<target>)' });
+    .option('build', { type: 'string', describe: 'build directory to check the device against and take the tokenizer from (default: build/<target>)' })
+    .option('tokenizer', { alias: 'z', type: 'string', describe: 'the tokenizer to decode the device\'s tokens with (default: the build\'s)' });
 }
 
 interface MonitorCommandArgs extends MonitorArgs {
@@ -101,6 +104,11 @@ async function sshLink(args: MonitorArgs, target: string | undefined) {
 export async function runMonitor(args: MonitorArgs, target?: string): Promise<void> {
   const { checkBaudRate } = await import('../serial/port-choice.js');
   checkBaudRate(args.baud); // before anything else: never open a port at 1200 baud
+  if (args.log !== undefined) {
+    // before connecting: a --log that cannot be written must not cost a connection (or a generation)
+    const { checkOutputFile } = await import('../util/paths.js');
+    checkOutputFile(args.log, { flag: '--log', inputs: [args.tokenizer] });
+  }
   if (args.host === undefined && args.path !== undefined) throw new UserError('--path is the program\'s directory on a Pi: it goes with --host.', 2);
   const connector = args.host === undefined ? undefined : await sshLink(args, target);
   const sampling = parseSampling({ steps: args.steps, temperature: args.temperature, topp: args.topp, seed: args.seed ?? '1' });
@@ -118,6 +126,7 @@ export async function runMonitor(args: MonitorArgs, target?: string): Promise<vo
       ...portRequest,
       connector,
       buildDir: args.build ?? (target === undefined ? undefined : (await import('../serial/device-build.js')).buildDirFor(target)),
+      tokenizer: args.tokenizer,
       json: args.json,
       timestamp: args.timestamp,
       steps: sampling.steps,
@@ -127,7 +136,7 @@ export async function runMonitor(args: MonitorArgs, target?: string): Promise<vo
       sink,
     });
     if (target !== undefined && monitor.device.targetName !== target) {
-      sink.note(`warning: the device runs a ${monitor.device.targetName} program, not ${target}: flash it again with --target ${target}, or drop --target.`);
+      sink.note(`warning: the device runs a ${printable(monitor.device.targetName)} program, not ${target}: flash it again with --target ${target}, or drop --target.`);
     }
     try {
       if (args.prompt !== undefined || !tty) await generateOnce(monitor, args.prompt ?? '');

@@ -65,6 +65,19 @@ export function locateFirmware(path: string, target: string): FirmwareFiles {
       throw new UserError(`${path} is neither a UF2 nor an ELF file, and there is no ${stem}.uf2 or ${stem}.elf beside it. Give the ${FIRMWARE_FILE_NAMES.uf2} or the build directory that llama2-embed build writes.`);
     }
   } else if (!files.uf2 && !files.elf) {
+    if (files.builtFor !== undefined && files.builtFor !== target) {
+      // a host or Raspberry Pi build: say what it is, not only what it lacks
+      const instead =
+        files.builtFor === 'host'
+          ? `It is a program for this computer: run it with llama2-embed run, or ${join(path, 'llama2')} --protocol behind socat for monitor (doc/monitor.md).`
+          : files.builtFor.startsWith('rpi')
+            ? `It is a Raspberry Pi program: copy it to the Pi with llama2-embed flash --target ${files.builtFor} --host USER@HOST (doc/raspberry-pi.md).`
+            : `Flash it with --target ${files.builtFor}.`;
+      throw new UserError(
+        `${path} was built for target "${files.builtFor}" (its ${BUILD_INFO_FILE} says so), not "${target}": it has no ${FIRMWARE_FILE_NAMES.uf2} or ${FIRMWARE_FILE_NAMES.elf} to flash. ` +
+          `${instead} ${buildHint(target)}`,
+      );
+    }
     throw new UserError(`${path} has no ${FIRMWARE_FILE_NAMES.uf2} or ${FIRMWARE_FILE_NAMES.elf}. ${buildHint(target)}`);
   }
   return files;

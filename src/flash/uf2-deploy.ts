@@ -213,7 +213,8 @@ function nothingFoundMessage(env: Uf2DeployEnvironment, listing: SerialPortInfo[
     lines.push(`  - the system sees a Pico's boot drive at ${unmounted.join(', ')} but has not mounted it: sudo mount ${unmounted[0]} /mnt, then flash again`);
   }
   lines.push('  - hold the BOOTSEL button while plugging the Pico in: a drive named RPI-RP2 appears; then flash again');
-  lines.push('    (a Pico running llama2-embed\'s firmware speaks over its UART, not USB, so it cannot be rebooted from here)');
+  lines.push('    (a Pico running llama2-embed\'s firmware built with USB serial, the default, shows up as a serial port 2e8a:000a and is rebooted from here;');
+  lines.push('     one built with --stdio uart has no USB port, so it cannot be)');
   lines.push('  - if no drive appears, try another USB cable: many carry only power, not data');
   if (env.platform === 'linux') lines.push('  - on Linux without a desktop, removable drives are not mounted by themselves: mount it, e.g. sudo mount /dev/disk/by-label/RPI-RP2 /mnt');
   lines.push('  - a Pico running a pico-sdk program with USB serial: name its port with --port to reboot it into BOOTSEL mode');

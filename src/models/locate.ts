@@ -52,6 +52,14 @@ export function modelSearchPath(env: NodeJS.ProcessEnv = process.env): SearchPla
 }
 
 /**
+ * Whether `name` is a bare file name that the lookup may search for when it comes from outside
+ * (a device's HELLO): printable ASCII, no "/", "\\" or "..", no NUL, not starting with ".".
+ */
+export function isPlainFileName(name: string): boolean {
+  return /^[\x20-\x7e]+$/.test(name) && !/[\/\\]/.test(name) && !name.includes('..') && !name.startsWith('.');
+}
+
+/**
  * Resolves a model or tokenizer file. A value with a directory part (or one that exists relative
  * to the working directory) is a path; a bare name is searched for along `modelSearchPath()`.
  */

@@ -6,13 +6,14 @@
  * one from the model lookup).
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { BUILD_INFO, readBuildInfo } from '../codegen/project.js';
 import { defaultTokenizerFor } from '../engine/load.js';
-import { locateModelFile } from '../models/locate.js';
+import { isPlainFileName, locateModelFile, modelSearchPath } from '../models/locate.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
 import { UserError } from '../util/errors.js';
+import { printable } from '../util/printable.js';
 import type { Hello } from './protocol.js';
 
 export interface DeviceBuild {
@@ -54,8 +55,13 @@ export function buildDirFor(targetName: string, dir?: string): string {
   return resolve('build', safe);
 }
 
-export function findDeviceBuild(hello: Hello, dir?: string): DeviceBuild {
+/**
+ * The build the device runs. `tokenizer` (monitor's -z): decode with this file, whatever the
+ * build says.
+ */
+export function findDeviceBuild(hello: Hello, dir?: string, tokenizer?: string): DeviceBuild {
   const buildDir = buildDirFor(hello.targetName, dir);
+  const modelName = printable(hello.modelName);
   const warnings: string[] = [];
   const info = readBuildInfo(buildDir);
   const weights = join(buildDir, 'weights.bin');
@@ -64,7 +70,7 @@ export function findDeviceBuild(hello: Hello, dir?: string): DeviceBuild {
   if (!info) {
     warnings.push(
       `no build in ${buildDir} (no ${BUILD_INFO}) to check the device's model against${dir ? '' : ' (pass --build DIR if it was built elsewhere)'}; ` +
-        `decoding its tokens with ${hello.modelName}'s usual tokenizer.`,
+        `decoding its tokens with ${tokenizer === undefined ? `${modelName}'s usual tokenizer` : tokenizer}.`,
     );
   } else if (hash === undefined) {
     warnings.push(`${buildDir} has no weights.bin to check the device's model against.`);
@@ -73,25 +79,36 @@ export function findDeviceBuild(hello: Hello, dir?: string): DeviceBuild {
     if (!hashMatches) {
       warnings.push(
         `the device runs other weights than ${weights}: its model hash is ${hello.modelHash}, this build's is ${hash} ` +
-          `(device: ${hello.modelName}, ${hello.weights}, seq_len ${hello.seqLen}; build: ${info.model.split(/[\\/]/).pop()}, ${info.plan.weights}, seq_len ${info.plan.seqLen}). ` +
+          `(device: ${modelName}, ${hello.weights}, seq_len ${hello.seqLen}; build: ${info.model.split(/[\\/]/).pop()}, ${info.plan.weights}, seq_len ${info.plan.seqLen}). ` +
           `Flash this build (llama2-embed flash), or pass --build with the directory the device's firmware came from; ` +
           `the text below may be wrong if the tokenizers differ.`,
       );
     }
   }
-  const tokenizerPath = info && existsSync(info.tokenizer) ? info.tokenizer : usualTokenizer(hello, info ? `${buildDir}'s tokenizer ${info.tokenizer} is gone` : undefined, warnings);
-  const tokenizer = Tokenizer.read(tokenizerPath, hello.vocabSize);
-  return { dir: buildDir, found: Boolean(info), weightsHash: hash, hashMatches, tokenizer, tokenizerPath, warnings };
+  const tokenizerPath =
+    tokenizer !== undefined
+      ? locateModelFile(tokenizer)
+      : info && existsSync(info.tokenizer)
+        ? info.tokenizer
+        : usualTokenizer(hello, info ? `${buildDir}'s tokenizer ${info.tokenizer} is gone` : undefined, warnings);
+  return { dir: buildDir, found: Boolean(info), weightsHash: hash, hashMatches, tokenizer: Tokenizer.read(tokenizerPath, hello.vocabSize), tokenizerPath, warnings };
 }
 
 /** The tokenizer that usually goes with the device's model, from the model lookup. */
 function usualTokenizer(hello: Hello, why: string | undefined, warnings: string[]): string {
-  let modelPath = hello.modelName;
-  try {
-    modelPath = locateModelFile(hello.modelName);
-  } catch {
-    // the checkpoint need not be here: its tokenizer's name is enough
+  if (!isPlainFileName(hello.modelName)) {
+    // a name the device chose must not lead the lookup out of the model directories
+    throw new UserError(
+      `cannot turn the device's tokens into text: ${why ?? 'no build to take the tokenizer from'}, and the device's model name "${printable(hello.modelName)}" ` +
+        'is not a plain file name (it has a "/", "\\", "..", a NUL or a control character, or starts with "."), so it is not looked up in the model directories. ' +
+        'Pass --build with the directory the firmware was built in, or -z with its tokenizer.',
+    );
   }
+  // only the model directories, never the working directory: the checkpoint need not be here at all (its tokenizer's name is enough)
+  const found = modelSearchPath()
+    .map((place) => join(place.dir, hello.modelName))
+    .find((candidate) => existsSync(candidate) && statSync(candidate).isFile());
+  const modelPath = found ?? hello.modelName;
   try {
     const path = locateModelFile(defaultTokenizerFor(modelPath));
     if (why) warnings.push(`${why}; decoding with ${path}.`);
@@ -99,7 +116,7 @@ function usualTokenizer(hello: Hello, why: string | undefined, warnings: string[
   } catch (err) {
     throw new UserError(
       `cannot turn the device's tokens into text: ${why ?? 'no build to take the tokenizer from'}, and the tokenizer for ${hello.modelName} was not found ` +
-        `(${(err as Error).message.split('\n')[0]}). Pass --build with the directory the firmware was built in.`,
+        `(${(err as Error).message.split('\n')[0]}). Pass --build with the directory the firmware was built in, or -z with its tokenizer.`,
     );
   }
 }

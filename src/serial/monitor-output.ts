@@ -8,6 +8,8 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { BOS, StreamingDecoder, type Tokenizer } from '../tokenizer/tokenizer.js';
 import type { Hello, TokenMessage } from './protocol.js';
 import type { GenerateSummary } from './session.js';
+import { printable, terminalSafeJson } from '../util/printable.js';
+import { UserError } from '../util/errors.js';
 
 /** Where the monitor's output goes. */
 export interface MonitorSink {
@@ -19,7 +21,12 @@ export interface MonitorSink {
 
 /** stdout and stderr, and a copy of both in `logFile` (appended to) when given. */
 export function consoleSink(logFile?: string): MonitorSink & { close(): void } {
-  let fd: number | undefined = logFile === undefined ? undefined : openSync(logFile, 'a');
+  let fd: number | undefined;
+  try {
+    fd = logFile === undefined ? undefined : openSync(logFile, 'a');
+  } catch (err) {
+    throw new UserError(`--log ${logFile}: cannot open it to append to (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give a file you may write, or drop --log.`, 2);
+  }
   // a reader that went away (`monitor | head`) ends the monitor quietly
   process.stdout.once('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE') throw err;
@@ -138,7 +145,7 @@ export class GenerationPrinter {
 
   token(t: TokenMessage): void {
     if (t.position < this.next) return; // printed already (a generation resumed after a restart)
-    // (a position skipped means its frame was lost on the wire: the text goes on from the next one)
+    // (positions come in order: the session refuses a device that skips or repeats one)
     const previous = this.tokens[this.tokens.length - 1];
     this.tokens.push(t);
     this.byPosition.set(t.position, t.token);
@@ -149,7 +156,7 @@ export class GenerationPrinter {
     if (this.options.json) {
       const line: Record<string, unknown> = { type: 'token', position: t.position, token: t.token, generated: t.generated, text: piece, us: t.stepMicros };
       if (this.options.timestamp) line.time = (this.options.now?.() ?? new Date()).toISOString();
-      this.sink.out(`${JSON.stringify(line)}\n`);
+      this.sink.out(`${terminalSafeJson(line)}\n`);
     } else {
       this.sink.out(this.options.timestamp ? this.stamper.text(piece) : piece);
     }
@@ -174,7 +181,7 @@ export class GenerationPrinter {
         device: { target: device.targetName, model: device.modelName, weights: device.weights, seqLen: device.seqLen, modelHash: device.modelHash },
       };
       if (this.options.timestamp) summary.time = (this.options.now?.() ?? new Date()).toISOString();
-      this.sink.out(`${JSON.stringify(summary)}\n`);
+      this.sink.out(`${terminalSafeJson(summary)}\n`);
     } else {
       const end = `${rest}\n`;
       this.sink.out(this.options.timestamp ? this.stamper.text(end) : end);
@@ -210,6 +217,6 @@ export function formatStats(stats: GenerationStats, device: Hello): string {
   const why = { steps: '', bos: '; the model ended the text', cancelled: '; cancelled', error: '; the device reported an error', unknown: '' }[stats.reason];
   return (
     `${stats.tokens} tokens in ${(stats.deviceMicros / 1e6).toFixed(2)} s on the device: ${stats.tokensPerSecond.toFixed(2)} tok/s, ` +
-    `${Math.round(stats.microsPerToken).toLocaleString('en-US')} µs per token (${device.targetName}, ${device.modelName} ${device.weights})${why}`
+    `${Math.round(stats.microsPerToken).toLocaleString('en-US')} µs per token (${printable(device.targetName)}, ${printable(device.modelName)} ${device.weights})${why}`
   );
 }

@@ -18,9 +18,10 @@ import { randomBytes } from 'node:crypto';
 import { findDeviceBuild, type DeviceBuild } from './device-build.js';
 import { GenerationPrinter, type GenerationStats, type MonitorSink } from './monitor-output.js';
 import { openRequestedPort, reopenPort, type OpenedPort, type PortRequest, type ReopenOptions } from './port-choice.js';
-import { ErrorCode, type Done, type Hello, type TokenMessage } from './protocol.js';
-import { DeviceError, DeviceSession, ProtocolTimeoutError, type GenerateRequest, type SessionEvent } from './session.js';
+import type { Hello, TokenMessage } from './protocol.js';
+import { DeviceSession, ProtocolTimeoutError, type GenerateRequest, type SessionEvent } from './session.js';
 import type { SerialConnection } from './transport.js';
+import { printable } from '../util/printable.js';
 
 /** What monitor needs of a connection to a device: a serial port, or a program's stdio (over SSH). */
 export type DeviceConnection = Pick<SerialConnection, 'path' | 'isLost' | 'lostReason' | 'lost' | 'link' | 'close'>;
@@ -54,6 +55,8 @@ function serialConnector(request: PortRequest): DeviceConnector {
 export interface MonitorOptions extends PortRequest {
   /** Build directory to check the device against (default: build/<the device's target>/). */
   buildDir?: string;
+  /** The tokenizer to decode with (-z), instead of the build's. */
+  tokenizer?: string;
   json: boolean;
   timestamp: boolean;
   /** Positions to run, prompt included; 0 = the device's seq_len. */
@@ -90,6 +93,7 @@ export class Monitor {
   private session!: DeviceSession;
   private running?: Running;
   private closed = false;
+  private saidStepsCut = false;
   /** What the device said in its last HELLO. */
   device!: Hello;
   /** The build the device is checked against, and its tokenizer. */
@@ -132,7 +136,7 @@ export class Monitor {
     const d = this.device;
     const precision = d.weights === 'f32' ? 'f32' : `${d.weights}, group size ${d.groupSize}`;
     const check = this.build.hashMatches === true ? `, the build in ${this.build.dir}` : this.build.hashMatches === false ? ', NOT the build here (see above)' : '';
-    return `${d.targetName} running ${d.modelName} (${precision}, seq_len ${d.seqLen}, prompts up to ${d.maxPromptTokens} tokens; model ${d.modelHash}${check})`;
+    return `${printable(d.targetName)} running ${printable(d.modelName)} (${precision}, seq_len ${d.seqLen}, prompts up to ${d.maxPromptTokens} tokens; model ${d.modelHash}${check})`;
   }
 
   /**
@@ -141,9 +145,16 @@ export class Monitor {
    */
   async generate(prompt: string, signal?: AbortSignal): Promise<GenerationStats> {
     if (this.disconnected) await this.reconnect(signal);
+    let steps = this.options.steps;
+    if (steps > this.device.seqLen) {
+      // as run.c: more steps than the context runs the whole context
+      if (!this.saidStepsCut) this.options.sink.note(`-n ${steps} is more than the device's context (seq_len ${this.device.seqLen}): running ${this.device.seqLen} positions.`);
+      this.saidStepsCut = true;
+      steps = this.device.seqLen;
+    }
     const request: GenerateRequest = {
       prompt: this.build.tokenizer.encode(prompt, true, false),
-      steps: this.options.steps,
+      steps,
       temperature: this.options.temperature,
       topp: this.options.topp,
       seed: this.options.seed ?? randomSeed(), // fixed now, so that a resumed generation gives the same tokens
@@ -175,7 +186,6 @@ export class Monitor {
           if (signal?.aborted) return printer.finish({ reason: 'cancelled', totalMicros: 0 }, this.device);
           throw reconnectError;
         }
-        if (why.startsWith('the device is still busy')) await this.cancelRunning();
       } finally {
         if (running.restartTimer) clearTimeout(running.restartTimer);
         this.running = undefined;
@@ -224,7 +234,7 @@ export class Monitor {
     });
     this.device = await this.session.hello();
     if (previous && previous.modelHash === this.device.modelHash && previous.targetName === this.device.targetName) return;
-    this.build = findDeviceBuild(this.device, this.options.buildDir);
+    this.build = findDeviceBuild(this.device, this.options.buildDir, this.options.tokenizer);
     for (const warning of this.build.warnings) this.options.sink.note(`warning: ${warning}`);
     this.options.sink.note(`${previous ? 'now talking to' : 'connected to'} ${this.opened.description} ${this.connector.via}: ${this.describeDevice()}`);
   }
@@ -259,14 +269,7 @@ export class Monitor {
     if (this.opened.connection.isLost) return `${this.path} went away`;
     if (running.restarted) return 'the device restarted';
     if (err instanceof ProtocolTimeoutError) return 'the device fell silent';
-    if (err instanceof DeviceError && err.error.code === ErrorCode.BUSY) return 'the device is still busy with an earlier request';
     return undefined;
-  }
-
-  /** Cancels whatever the device runs and waits (briefly) for its DONE. */
-  private async cancelRunning(): Promise<void> {
-    this.session.cancel(0);
-    await this.session.waitFor((m): m is Done => m.type === 'done', this.options.responseTimeoutMs ?? 10_000).catch(() => {});
   }
 }
 

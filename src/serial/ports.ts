@@ -80,7 +80,7 @@ export function describePort(port: SerialPortInfo, device = recognizePort(port))
 /** What to check when no board is found, for every message that says so. */
 export const NO_BOARD_ADVICE = [
   'the board is plugged in and powered, through a USB cable that carries data (some carry only power);',
-  'a Pico running this firmware talks on its UART0 pins (GP0 TX, GP1 RX): connect them to a USB-UART bridge or a Debug Probe;',
+  'a Pico running this firmware is a USB serial port on its own USB connector (2e8a:000a; the default, build --stdio usb); one built with --stdio uart talks on its UART0 pins (GP0 TX, GP1 RX): connect them to a USB-UART bridge or a Debug Probe;',
   'on Linux your user may lack permission for serial ports: add it to the dialout group (sudo usermod -aG dialout $USER, then log in again);',
   'or name the port: --port /dev/ttyACM0 (Linux), --port /dev/tty.usbmodem… (macOS), --port COM3 (Windows).',
 ];

@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import { UserError } from '../util/errors.js';
+import { printable } from '../util/printable.js';
 import {
   checkGenerate,
   DELIMITER,
@@ -26,6 +27,7 @@ import {
   type Hello,
   type Message,
   type TokenMessage,
+  ErrorCode,
 } from './protocol.js';
 
 /** The two directions of the link, as the host sees them. */
@@ -47,6 +49,13 @@ export interface SessionOptions {
   helloRetryMs?: number;
   /** The longest silence allowed while a generation runs (ms): the slowest step, plus margin. */
   responseTimeoutMs?: number;
+  /**
+   * How many times a GENERATE answered BUSY (the device still runs another host's request: a
+   * monitor that was killed) is sent again, each time after a CANCEL of that request.
+   */
+  busyRetries?: number;
+  /** The id of the first request (default: a random one, so that two processes do not collide). */
+  firstRequestId?: number;
   onEvent?: (event: SessionEvent) => void;
 }
 
@@ -83,8 +92,38 @@ export class DeviceError extends UserError {
     readonly error: ErrorMessage,
     context: string,
   ) {
-    super(`${context}: the device answered ${error.codeName} (detail ${error.detail})${error.message ? `: ${error.message}` : ''}.`);
+    super(`${context}: the device answered ${error.codeName} (detail ${error.detail})${error.message ? `: ${printable(error.message)}` : ''}.`);
     this.name = 'DeviceError';
+  }
+}
+
+/**
+ * The device kept answering BUSY: another request (another program's, or a monitor's that was
+ * stopped) runs on it and did not stop when cancelled.
+ */
+export class DeviceBusyError extends UserError {
+  constructor(
+    readonly runningRequestId: number,
+    attempts: number,
+    seconds: number,
+  ) {
+    super(
+      `the device is busy with another request (id ${runningRequestId}, not this monitor's): it answered BUSY to ${attempts} GENERATEs over ${seconds.toFixed(1)} s ` +
+        'and did not stop when asked to cancel that request. Another program may be using the device: close it (another monitor, a serial terminal), ' +
+        'or reset the board (unplug it and plug it in again), then try again.',
+    );
+    this.name = 'DeviceBusyError';
+  }
+}
+
+/** The device broke the protocol during a request: tokens out of order, more than asked for, a DONE that does not add up. */
+export class DeviceProtocolError extends UserError {
+  constructor(what: string) {
+    super(
+      `${what}. The device does not follow the protocol (doc/protocol.md): check that its firmware was built by this llama2-embed ` +
+        '(flash it again), and reset the board.',
+    );
+    this.name = 'DeviceProtocolError';
   }
 }
 
@@ -117,7 +156,10 @@ export class DeviceSession {
   private inbox: InboxItem[] = [];
   private wake?: () => void;
   private closedBecause?: string;
-  private nextRequestId = 1;
+  private nextRequestId: number;
+  /** Request ids seen on the wire that are not this session's (an earlier host's): never reused. */
+  private readonly foreignIds = new Set<number>();
+  private readonly ownIds = new Set<number>();
   private busy = false;
   private readonly options: Required<Omit<SessionOptions, 'onEvent'>> & Pick<SessionOptions, 'onEvent'>;
   private readonly detach: () => void;
@@ -128,7 +170,8 @@ export class DeviceSession {
     private readonly link: DeviceLink,
     options: SessionOptions = {},
   ) {
-    this.options = { helloTimeoutMs: 5000, helloRetryMs: 500, responseTimeoutMs: 30_000, ...options };
+    this.options = { helloTimeoutMs: 5000, helloRetryMs: 500, responseTimeoutMs: 30_000, busyRetries: 3, firstRequestId: randomRequestId(), ...options };
+    this.nextRequestId = this.options.firstRequestId;
     const onData = (chunk: Buffer | string) => this.receive(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk);
     const onEnd = () => this.closed('the device closed the connection');
     const onReadError = (err: Error) => this.closed(`reading from the device failed: ${err.message}`);
@@ -197,8 +240,7 @@ export class DeviceSession {
   async generate(req: GenerateRequest, onToken: (token: TokenMessage) => void = () => {}, options: GenerateOptions = {}): Promise<GenerateSummary> {
     const device = this.device ?? (await this.hello());
     return this.exclusive(async () => {
-      const requestId = this.nextRequestId;
-      this.nextRequestId = (this.nextRequestId % 0xffff) + 1;
+      const requestId = this.takeRequestId();
       const g: Generate = {
         type: 'generate',
         requestId,
@@ -213,25 +255,44 @@ export class DeviceSession {
       if (g.seed < 0n || g.seed >= 1n << 64n) throw new UserError(`the seed must fit in 64 bits, got ${g.seed}.`);
       const problem = checkGenerate(g, device);
       if (problem) throw new UserError(`cannot send this request to the device: ${problem.message}.`);
+      // the last position the device may send: as the device reads `steps` (doc/protocol.md)
+      const lastPosition = g.steps === 0 || g.steps > device.seqLen ? device.seqLen : g.steps;
 
       this.inbox = []; // anything before this request is stale
       this.send(g);
+      const started = Date.now();
       let cancelled = false;
       const cancel = () => {
         if (cancelled || this.closedBecause) return;
         cancelled = true;
         this.send({ type: 'cancel', requestId });
       };
+      /** Stops our request on the device (it may run on) and fails. */
+      const broken = (what: string): never => {
+        if (!this.closedBecause) this.send({ type: 'cancel', requestId });
+        throw new DeviceProtocolError(`${what} (request ${requestId}, ${lastPosition} steps asked for)`);
+      };
       options.signal?.addEventListener('abort', cancel);
       if (options.signal?.aborted) cancel();
       try {
         let received = 0;
+        let busyAnswers = 0;
+        /** Another host's request the device runs, which we asked it to cancel: GENERATE again after its DONE. */
+        let stopping: number | undefined;
+        let deadline = Date.now() + this.options.responseTimeoutMs;
         for (;;) {
           let item: InboxItem;
           try {
-            item = await this.next(Date.now() + this.options.responseTimeoutMs);
+            item = await this.next(deadline);
           } catch (err) {
             if (!(err instanceof Deadline)) throw err;
+            if (stopping !== undefined) {
+              // no DONE for the cancelled request: ask again (the device answers BUSY if it still runs)
+              stopping = undefined;
+              this.send(g);
+              deadline = Date.now() + this.options.responseTimeoutMs;
+              continue;
+            }
             throw new ProtocolTimeoutError(
               `the device sent nothing for ${(this.options.responseTimeoutMs / 1000).toFixed(1)} s ` +
                 `${received === 0 ? 'after the GENERATE' : `after ${received} tokens`} (request ${requestId}). ` +
@@ -241,10 +302,33 @@ export class DeviceSession {
           if (item.kind !== 'message') continue;
           const m = item.message;
           if (m.type === 'token' && m.requestId === requestId) {
+            if (m.position !== received) {
+              broken(
+                m.position < received
+                  ? `the device sent position ${m.position} again, after ${received - 1}`
+                  : `the device skipped from position ${received - 1} to ${m.position} (positions ${received} to ${m.position - 1} never arrived)`,
+              );
+            }
+            if (m.position > lastPosition) broken(`the device sent a token at position ${m.position}, beyond the last position asked for, ${lastPosition}`);
             received++;
+            deadline = Date.now() + this.options.responseTimeoutMs;
             onToken(m);
           } else if (m.type === 'done' && m.requestId === requestId) {
+            if (received === 0) broken('the device said DONE without sending any token');
+            if (m.positions + 1 !== received) broken(`the device said DONE after ${m.positions} positions, but sent ${received} tokens (positions 0 to ${received - 1})`);
             return { requestId, reason: m.reason, positions: m.positions, generated: m.generated, totalMicros: m.totalMicros, tokensReceived: received };
+          } else if (m.type === 'done' && stopping !== undefined && m.requestId === stopping) {
+            stopping = undefined;
+            this.send(g);
+            deadline = Date.now() + this.options.responseTimeoutMs;
+          } else if (m.type === 'error' && m.requestId === requestId && m.code === ErrorCode.BUSY && received === 0 && !cancelled) {
+            busyAnswers++;
+            this.foreignIds.add(m.detail);
+            if (busyAnswers > this.options.busyRetries) throw new DeviceBusyError(m.detail, busyAnswers, (Date.now() - started) / 1000);
+            // the device still runs another host's request (a monitor that was killed): stop it, then ask again
+            stopping = m.detail;
+            this.send({ type: 'cancel', requestId: m.detail });
+            deadline = Date.now() + this.options.responseTimeoutMs;
           } else if (m.type === 'error' && m.requestId === requestId) {
             throw new DeviceError(m, `request ${requestId} refused`);
           } else if (m.type === 'error' && m.requestId === 0 && received === 0) {
@@ -258,6 +342,15 @@ export class DeviceSession {
         options.signal?.removeEventListener('abort', cancel);
       }
     });
+  }
+
+  /** A request id of this session: never 0, never one seen from another host. */
+  private takeRequestId(): number {
+    let id = this.nextRequestId;
+    while (id === 0 || this.foreignIds.has(id)) id = (id % 0xffff) + 1;
+    this.nextRequestId = (id % 0xffff) + 1;
+    this.ownIds.add(id);
+    return id;
   }
 
   /** Asks the device to stop a generation (0 = whichever is running). */
@@ -317,8 +410,12 @@ export class DeviceSession {
         this.options.onEvent?.({ kind: 'bad-frame', code: e.code, codeName: errorCodeName(e.code), detail: e.detail, description: e.message });
         continue;
       }
-      this.deliver({ kind: 'message', message: decoded.message });
-      this.options.onEvent?.({ kind: 'message', message: decoded.message });
+      const m = decoded.message;
+      if ((m.type === 'token' || m.type === 'done' || m.type === 'error') && m.requestId !== 0 && !this.ownIds.has(m.requestId) && this.foreignIds.size < 4096) {
+        this.foreignIds.add(m.requestId);
+      }
+      this.deliver({ kind: 'message', message: m });
+      this.options.onEvent?.({ kind: 'message', message: m });
     }
   }
 
@@ -364,6 +461,11 @@ export class DeviceSession {
       this.busy = false;
     }
   }
+}
+
+/** A request id from 1 to 65535, different in each process (doc/protocol.md: GENERATE's request_id). */
+function randomRequestId(): number {
+  return 1 + (randomBytes(2).readUInt16LE(0) % 0xffff);
 }
 
 function randomSeed(): bigint {

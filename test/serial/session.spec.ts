@@ -4,8 +4,9 @@
  */
 import { expect } from 'chai';
 import { PassThrough } from 'node:stream';
-import { decodeFrame, encodeMessage, ErrorCode, FrameDecoder, type Hello, type Message } from '../../src/serial/protocol.js';
-import { DeviceError, DeviceSession, ProtocolTimeoutError, ProtocolVersionError, type SessionEvent } from '../../src/serial/session.js';
+import { decodeFrame, encodeFrame, encodeMessage, ErrorCode, FrameDecoder, type Hello, type Message } from '../../src/serial/protocol.js';
+import { DeviceBusyError, DeviceError, DeviceProtocolError, DeviceSession, ProtocolTimeoutError, ProtocolVersionError, type SessionEvent } from '../../src/serial/session.js';
+import { FakeDevice } from './fake-device.js';
 
 const HELLO: Hello = {
   type: 'hello',
@@ -61,7 +62,7 @@ function generatingDevice(generated: number) {
   };
 }
 
-const quick = { helloTimeoutMs: 400, helloRetryMs: 100, responseTimeoutMs: 300 };
+const quick = { helloTimeoutMs: 400, helloRetryMs: 100, responseTimeoutMs: 300, firstRequestId: 1 };
 
 describe('serial: DeviceSession', () => {
   it('times out on a silent device with a message that says what it tried', async () => {
@@ -139,12 +140,12 @@ describe('serial: DeviceSession', () => {
   it('fails with the device\'s ERROR when it refuses the request', async () => {
     const device = fakeDevice((m, reply) => {
       if (m.type === 'hello-request') reply(HELLO);
-      if (m.type === 'generate') reply({ type: 'error', code: ErrorCode.BUSY, codeName: 'BUSY', requestId: m.requestId, detail: 77, message: 'busy: a generation is running' });
+      if (m.type === 'generate') reply({ type: 'error', code: ErrorCode.BAD_PARAMETERS, codeName: 'BAD_PARAMETERS', requestId: m.requestId, detail: 1, message: 'bad temperature' });
     });
     const err = await new DeviceSession(device.link, quick).generate({ prompt: [1], temperature: 0, topp: 0.9, seed: 1 }).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(DeviceError);
-    expect((err as DeviceError).error.code).to.equal(ErrorCode.BUSY);
-    expect((err as Error).message).to.equal('request 1 refused: the device answered BUSY (detail 77): busy: a generation is running.');
+    expect((err as DeviceError).error.code).to.equal(ErrorCode.BAD_PARAMETERS);
+    expect((err as Error).message).to.equal('request 1 refused: the device answered BAD_PARAMETERS (detail 1): bad temperature.');
   });
 
   it('fails at once when the device could not read the GENERATE', async () => {
@@ -216,5 +217,127 @@ describe('serial: DeviceSession', () => {
     const err = await session.generate({ prompt: [1], temperature: 0, topp: 0.9, seed: 1 }).catch((e: unknown) => e);
     expect((err as Error).message).to.match(/one request at a time/);
     expect((await first).reason).to.equal('steps');
+  });
+});
+
+describe('serial: DeviceSession after another host (issue 20.1)', () => {
+  const devices: FakeDevice[] = [];
+  const fake = (options?: ConstructorParameters<typeof FakeDevice>[0]) => {
+    const d = new FakeDevice(options);
+    devices.push(d);
+    return d;
+  };
+  afterEach(() => devices.splice(0).forEach((d) => d.stop()));
+
+  it('cancels the generation a killed monitor left running, and never takes its tokens for its own', async () => {
+    const device = fake({ stepMs: 5 });
+    device.start(1, 400); // an earlier monitor's request 1 (every process used to start at 1), still streaming
+    await new Promise((r) => setTimeout(r, 30));
+    const session = new DeviceSession(device.link, { helloTimeoutMs: 2000, helloRetryMs: 100, responseTimeoutMs: 2000 });
+    const tokens: string[] = [];
+    const summary = await session.generate({ prompt: [1, 50, 60], steps: 6, temperature: 0, topp: 0.9, seed: 3 }, (t) => tokens.push(`${t.generated ? 'G' : 'P'}${t.position}:${t.token}`));
+    expect(tokens).to.deep.equal(['P0:1', 'P1:50', 'P2:60', 'G3:100', 'G4:101', 'G5:102', 'G6:103']);
+    expect(summary).to.include({ reason: 'steps', positions: 6, tokensReceived: 7 });
+    expect(summary.requestId).to.not.equal(1);
+    expect(device.received.filter((m) => m.type === 'cancel')).to.deep.equal([{ type: 'cancel', requestId: 1 }]);
+    const generates = device.received.filter((m) => m.type === 'generate');
+    expect(generates).to.have.length(2); // refused BUSY once, then sent again after the old one's DONE
+  });
+
+  it('gives each process its own request ids: a random start from 1 to 65535', async () => {
+    const first = new Set<number>();
+    for (let i = 0; i < 20; i++) {
+      const device = fake({ stepMs: 0 });
+      const summary = await new DeviceSession(device.link, { responseTimeoutMs: 2000 }).generate({ prompt: [1], steps: 1, temperature: 0, topp: 0.9, seed: 1 });
+      expect(summary.requestId).to.be.within(1, 65535);
+      first.add(summary.requestId);
+    }
+    expect(first.size).to.be.greaterThan(10);
+  });
+
+  it('never reuses an id the device was seen running for another host', async () => {
+    const device = fake({ stepMs: 5 });
+    device.start(7, 400);
+    await new Promise((r) => setTimeout(r, 20));
+    const summary = await new DeviceSession(device.link, { ...quick, firstRequestId: 7, responseTimeoutMs: 2000 }).generate({ prompt: [1], steps: 2, temperature: 0, topp: 0.9, seed: 1 });
+    expect(summary.requestId).to.equal(8);
+    expect(summary.tokensReceived).to.equal(3);
+  });
+
+  it('a device that stays BUSY (its request never stops): after a bounded number of tries, says it is busy and what to do', async () => {
+    const device = fake({ stepMs: 5, ignoresCancel: true });
+    device.start(4242, 60_000);
+    const started = Date.now();
+    const err = await new DeviceSession(device.link, { ...quick, firstRequestId: 1, responseTimeoutMs: 150 }).generate({ prompt: [1], steps: 4, temperature: 0, topp: 0.9, seed: 1 }).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(DeviceBusyError);
+    expect((err as Error).message).to.match(/^the device is busy with another request \(id 4242, not this monitor's\): it answered BUSY to 4 GENERATEs over \d+\.\d s and did not stop when asked to cancel that request\. .*close it .* reset the board/);
+    expect(Date.now() - started).to.be.below(5000);
+    expect(device.received.filter((m) => m.type === 'cancel').length).to.equal(3);
+  });
+});
+
+describe('serial: DeviceSession does not trust the device (issue 20.7)', () => {
+  const token = (requestId: number, position: number, tokenId = 100 + position) =>
+    ({ type: 'token', requestId, position, token: tokenId, generated: position > 0, stepMicros: 5 }) as const;
+  const done = (requestId: number, positions: number) =>
+    ({ type: 'done', requestId, reason: 'steps', reasonCode: 0, positions, generated: positions, totalMicros: 10 }) as const;
+  const request = { prompt: [1], steps: 20, temperature: 0, topp: 0.9, seed: 1 };
+
+  async function failure(script: (m: Extract<Message, { type: 'generate' }>, reply: Reply) => void, options = {}) {
+    const device = fakeDevice((m, reply) => {
+      if (m.type === 'hello-request') reply(HELLO);
+      if (m.type === 'generate') script(m, reply);
+    });
+    const err = await new DeviceSession(device.link, { ...quick, ...options }).generate(request).catch((e: unknown) => e);
+    return { err: err as Error, device };
+  }
+
+  it('-n 20 and a device that sends more tokens than that: stops at the first beyond position 20, cancels, says so', async () => {
+    const { err, device } = await failure((m, reply) => {
+      for (let p = 0; p <= 200; p++) reply(token(m.requestId, p));
+    });
+    expect(err).to.be.instanceOf(DeviceProtocolError);
+    expect(err.message).to.match(/^the device sent a token at position 21, beyond the last position asked for, 20 \(request 1, 20 steps asked for\)\. The device does not follow the protocol/);
+    expect(device.received.filter((m) => m.type === 'cancel')).to.deep.equal([{ type: 'cancel', requestId: 1 }]);
+  });
+
+  it('a device that streams another request\'s tokens forever: the silence about ours still times out', async () => {
+    let timer: NodeJS.Timeout | undefined;
+    const started = Date.now();
+    const { err } = await failure((_m, reply) => {
+      timer = setInterval(() => reply(token(999, 1)), 10);
+    });
+    clearInterval(timer);
+    expect(err).to.be.instanceOf(ProtocolTimeoutError);
+    expect(Date.now() - started).to.be.below(3000);
+  });
+
+  it('a DONE without any token is an error', async () => {
+    const { err } = await failure((m, reply) => reply(done(m.requestId, 0)));
+    expect(err).to.be.instanceOf(DeviceProtocolError);
+    expect(err.message).to.match(/^the device said DONE without sending any token \(request 1/);
+  });
+
+  it('positions skipped, or sent twice, are errors', async () => {
+    const skipped = await failure((m, reply) => [0, 1, 4].forEach((p) => reply(token(m.requestId, p))));
+    expect(skipped.err).to.be.instanceOf(DeviceProtocolError);
+    expect(skipped.err.message).to.match(/^the device skipped from position 1 to 4 \(positions 2 to 3 never arrived\) \(request 1/);
+    const again = await failure((m, reply) => [0, 1, 2, 1].forEach((p) => reply(token(m.requestId, p))));
+    expect(again.err.message).to.match(/^the device sent position 1 again, after 2 \(request 1/);
+  });
+
+  it('a DONE that does not count the tokens sent is an error', async () => {
+    const { err } = await failure((m, reply) => {
+      [0, 1, 2].forEach((p) => reply(token(m.requestId, p)));
+      reply(done(m.requestId, 7));
+    });
+    expect(err.message).to.match(/^the device said DONE after 7 positions, but sent 3 tokens \(positions 0 to 2\)/);
+  });
+
+  it('shows an ERROR\'s message with its control characters escaped', async () => {
+    const payload = Buffer.concat([Buffer.from([ErrorCode.INTERNAL, 1, 0, 0, 0, 0, 0]), Buffer.from('\x1b[2Jgone\x07\\', 'latin1')]);
+    const { err } = await failure((_m, reply) => reply(encodeFrame(0x84, payload)));
+    expect(err).to.be.instanceOf(DeviceError);
+    expect(err.message).to.equal('request 1 refused: the device answered INTERNAL (detail 0): \\x1b[2Jgone\\x07\\\\.');
   });
 });
