@@ -10,6 +10,7 @@ import { Sampler } from '../engine/sampler.js';
 import { Transformer } from '../engine/transformer.js';
 import { StreamingDecoder } from '../tokenizer/tokenizer.js';
 import { UserError } from '../util/errors.js';
+import { summaryEventLine, tokenEventLine, type EndReason } from '../util/generation-events.js';
 import { OutputSink } from './output.js';
 
 export const OUTPUT_FORMATS = ['text', 'ids', 'jsonl'] as const;
@@ -104,6 +105,9 @@ function runGenerate(args: GenerateArgs): void {
   let started = 0;
   let timed = 0;
   let logitsWarned = false;
+  // JSON lines (doc/events.md): one event per position, BOS at 0 included, as monitor --json writes them
+  const events = { tokens: 0, generated: 0, reason: 'steps' as EndReason, text: '' };
+  if (args.format === 'jsonl') out.write(tokenEventLine({ position: 0, token: promptTokens[0], generated: false, text: '' }));
   for (const step of generate(transformer, sampler, promptTokens, sampling.steps)) {
     const notFinite = logitsWarned ? undefined : nonFiniteLogitsNotice(step);
     if (notFinite) {
@@ -111,10 +115,16 @@ function runGenerate(args: GenerateArgs): void {
       logitsWarned = true;
     }
     if (args.format === 'ids' && !step.fromPrompt) out.write(`G ${step.next}\n`);
-    if (step.next === BOS) break;
-    const text = decoder.push(step.prev, step.next);
+    const text = step.next === BOS ? '' : decoder.push(step.prev, step.next);
+    events.tokens++;
+    if (!step.fromPrompt) events.generated++;
+    events.text += text;
+    if (args.format === 'jsonl') out.write(tokenEventLine({ position: step.pos + 1, token: step.next, generated: !step.fromPrompt, text }));
+    if (step.next === BOS) {
+      events.reason = 'bos'; // run.c prints nothing for it and stops
+      break;
+    }
     if (args.format === 'text') out.write(text);
-    if (args.format === 'jsonl') out.write(`${JSON.stringify({ pos: step.pos, token: step.next, prompt: step.fromPrompt, text })}\n`);
     // as run.c: time from the end of the first step, so start-up is not counted
     if (started === 0) started = performance.now();
     else timed++;
@@ -123,6 +133,10 @@ function runGenerate(args: GenerateArgs): void {
   const tokensPerSecond = timed > 0 && seconds > 0 ? timed / seconds : 0;
   const rest = decoder.flush();
   if (args.format === 'text') out.write(`${rest}\n`);
-  if (args.format === 'jsonl') out.write(`${JSON.stringify({ done: true, tokensPerSecond, loadMs: loaded.loadMs })}\n`);
+  if (args.format === 'jsonl') {
+    events.text += rest;
+    const { tokens, generated, reason, text } = events;
+    out.write(summaryEventLine({ reason, tokens, generated, tokensPerSecond: Math.round(tokensPerSecond * 1000) / 1000, text, loadMs: Math.round(loaded.loadMs * 10) / 10 }));
+  }
   process.stderr.write(`achieved tok/s: ${tokensPerSecond.toFixed(2)}\n`);
 }

@@ -36,11 +36,6 @@ export function promptCutNotice(promptTokens: number, steps: number, seqLen: num
   return `the prompt is ${promptTokens - 1} tokens; ${limit} reads only the first ${maxSteps} of them and leaves no room to generate: ${fix}.`;
 }
 
-/**
- * Yields one Step per forward pass. As in run.c, `steps` counts forward passes including the
- * prompt's (0 or more than the context means the whole context), and generation stops after
- * BOS is sampled (that step is yielded, so callers can record it, but not printed by run.c).
- */
 /** The first position whose logits hold a NaN or an infinity, as a warning, for callers that watch. */
 export function nonFiniteLogitsNotice(step: Step): string | undefined {
   const bad = step.logits.findIndex((v) => !Number.isFinite(v));
@@ -51,6 +46,11 @@ export function nonFiniteLogitsNotice(step: Step): string | undefined {
   );
 }
 
+/**
+ * Yields one Step per forward pass. As in run.c, `steps` counts forward passes including the
+ * prompt's (0 or more than the context means the whole context), and generation stops after
+ * BOS is sampled (that step is yielded, so callers can record it, but not printed by run.c).
+ */
 export function* generate(transformer: ForwardPass, sampler: Sampler, promptTokens: number[], steps: number): Generator<Step> {
   if (promptTokens.length < 1) throw new Error('generate: the prompt needs at least one token (BOS)');
   const maxSteps = steps <= 0 || steps > transformer.seqLen ? transformer.seqLen : steps;

@@ -8,7 +8,8 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { BOS, StreamingDecoder, type Tokenizer } from '../tokenizer/tokenizer.js';
 import type { Hello, TokenMessage } from './protocol.js';
 import type { GenerateSummary } from './session.js';
-import { printable, terminalSafeJson } from '../util/printable.js';
+import { summaryEventLine, tokenEventLine, type SummaryEvent } from '../util/generation-events.js';
+import { printable } from '../util/printable.js';
 import { UserError } from '../util/errors.js';
 
 /** Where the monitor's output goes. */
@@ -154,9 +155,8 @@ export class GenerationPrinter {
     const piece = previous !== undefined && !(t.token === BOS && t.generated) ? this.decoder.push(previous.token, t.token) : '';
     this.text += piece;
     if (this.options.json) {
-      const line: Record<string, unknown> = { type: 'token', position: t.position, token: t.token, generated: t.generated, text: piece, us: t.stepMicros };
-      if (this.options.timestamp) line.time = (this.options.now?.() ?? new Date()).toISOString();
-      this.sink.out(`${terminalSafeJson(line)}\n`);
+      const time = this.options.timestamp ? (this.options.now?.() ?? new Date()).toISOString() : undefined;
+      this.sink.out(tokenEventLine({ position: t.position, token: t.token, generated: t.generated, text: piece, us: t.stepMicros, time }));
     } else {
       this.sink.out(this.options.timestamp ? this.stamper.text(piece) : piece);
     }
@@ -168,20 +168,19 @@ export class GenerationPrinter {
     this.text += rest;
     const stats = generationStats(this.tokens, done, this.text);
     if (this.options.json) {
-      const summary: Record<string, unknown> = {
-        type: 'summary',
+      const summary: SummaryEvent = {
         reason: stats.reason,
         tokens: stats.tokens,
         generated: stats.generated,
         tokensPerSecond: round(stats.tokensPerSecond, 3),
+        text: stats.text,
         microsPerToken: round(stats.microsPerToken, 1),
         deviceMicros: stats.deviceMicros,
         totalMicros: stats.totalMicros,
-        text: stats.text,
         device: { target: device.targetName, model: device.modelName, weights: device.weights, seqLen: device.seqLen, modelHash: device.modelHash },
       };
       if (this.options.timestamp) summary.time = (this.options.now?.() ?? new Date()).toISOString();
-      this.sink.out(`${terminalSafeJson(summary)}\n`);
+      this.sink.out(summaryEventLine(summary));
     } else {
       const end = `${rest}\n`;
       this.sink.out(this.options.timestamp ? this.stamper.text(end) : end);

@@ -53,10 +53,15 @@ describe('cli: generate', function () {
     const r = cli(['generate', '-i', 'One day', '-t', '0', '-n', '10', '--format', 'jsonl']);
     expect(r.status, r.stderr).to.equal(0);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines).to.have.length(11); // 10 steps and a summary
-    expect(lines[0]).to.include({ pos: 0, prompt: true });
-    expect(lines.at(-1)).to.have.property('done', true);
-    expect(lines.slice(0, -1).map((l) => l.text).join('')).to.match(/^One day/);
+    expect(lines).to.have.length(12); // BOS at position 0, 10 steps and a summary (doc/events.md)
+    expect(lines[0]).to.deep.equal({ v: 1, type: 'token', position: 0, token: 1, generated: false, text: '' });
+    expect(lines.slice(0, -1).map((l) => l.position)).to.deep.equal([...Array(11).keys()]);
+    expect(lines[1]).to.include({ v: 1, type: 'token', generated: false });
+    const summary = lines.at(-1);
+    expect(summary).to.include({ v: 1, type: 'summary', reason: 'steps', tokens: 10 });
+    expect(summary.generated).to.equal(lines.filter((l) => l.type === 'token' && l.generated).length);
+    expect(summary.text).to.equal(lines.slice(0, -1).map((l) => l.text).join(''));
+    expect(summary.text).to.match(/^One day/);
   });
 
   describe('bad input gets a clear message, never a stack trace', () => {

@@ -123,7 +123,7 @@ describe('flash --emulate: the firmware in rp2040js behind a pseudo-terminal', f
   it('Ctrl+C during a generation cancels it on the device, which then serves the next one', async () => {
     const b = await board(serving);
     const first = startCli(['monitor', '--port', b.devicePath, '-i', PROMPT, '-n', '100', '-t', '0', '--json', '--build', serving], { cwd: tmp.dir });
-    await first.waitFor(/(\{"type":"token"[^\n]*\n){8}/, 60_000);
+    await first.waitFor(/(\{"v":1,"type":"token"[^\n]*\n){8}/, 60_000);
     first.child.kill('SIGINT');
     expect(await first.exit(30_000)).to.equal(0, first.stderr());
     const lines = jsonLines(first.stdout());

@@ -59,7 +59,7 @@ export function defaultPicoStory(prompt: string, steps: number): { idLines: stri
   return { idLines, ids, text: loaded.tokenizer.decodeText(ids) };
 }
 
-/** The `{"type":"token",…}` lines of `monitor --json` as `P <id>` / `G <id>` lines. */
+/** The `{"v":1,"type":"token",…}` lines of `monitor --json` as `P <id>` / `G <id>` lines. */
 export function monitorJsonIdLines(json: string): string[] {
   return json
     .split('\n')

@@ -44,7 +44,7 @@ describe('the program on a serial device (--serial-device), as the --serial serv
     expect(r.status, `${r.stderr}\nprogram: ${stderr}`).to.equal(0);
     const tokens = r.stdout
       .split('\n')
-      .filter((l) => l.startsWith('{"type":"token"'))
+      .filter((l) => l.startsWith('{"v":1,"type":"token"'))
       .map((l) => JSON.parse(l) as { token: number; generated: boolean })
       .map((m) => `${m.generated ? 'G' : 'P'} ${m.token}`);
     expect(tokens).to.deep.equal(runEngine(loaded.model, loaded.tokenizer.encode('One day', true, false), 80, { temperature: 1, topp: 0.9, seed: 42 }).idLines);

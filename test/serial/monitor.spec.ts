@@ -19,6 +19,7 @@ import { SerialConnection } from '../../src/serial/transport.js';
 import { UserError } from '../../src/util/errors.js';
 import { readGoldenFile, readGoldenIds, tempDir, stories260K } from '../helpers/fixtures.js';
 import { needs } from '../helpers/needs.js';
+import { cli } from '../helpers/cli.js';
 
 const quiet = () => {};
 
@@ -180,6 +181,18 @@ describe('monitor: the host program behind a pseudo-terminal', function () {
     const summary = lines[9];
     expect(summary).to.include({ reason: 'steps', tokens: 8, generated: 4, text: 'Once upon a time, there was a' });
     expect(summary.device).to.include({ target: 'host', model: 'stories260K.bin', weights: 'f32' });
+
+    // one vocabulary (doc/events.md): generate --format jsonl on this machine writes the same events
+    expect(lines.every((l) => l.v === 1)).to.equal(true);
+    const engine = cli(['generate', '-i', 'Once upon a time', '-n', '8', '-t', '0', '--format', 'jsonl']);
+    expect(engine.status, engine.stderr).to.equal(0);
+    const engineLines = engine.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const common = ({ us: _us, ...rest }: Record<string, unknown>) => rest;
+    expect(engineLines.slice(0, 9)).to.deep.equal(lines.slice(0, 9).map(common));
+    const shared = ['v', 'type', 'reason', 'tokens', 'generated', 'text'];
+    const pick = (l: Record<string, unknown>) => Object.fromEntries(shared.map((k) => [k, l[k]]));
+    expect(pick(engineLines[9])).to.deep.equal(pick(summary));
+    expect(Object.keys(engineLines[9]).slice(0, 7)).to.deep.equal(Object.keys(summary).slice(0, 7));
   });
 
   it('warns when the device runs other weights than the build it is checked against', async () => {
