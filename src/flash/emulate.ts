@@ -5,7 +5,7 @@
  *
  *   emulator USB CDC or UART0  ⇄  our end of a socat pty pair  ⇄  the user's end (printed), for monitor
  *
- * Which port: the build's (`build --stdio`, recorded in build-info.json): USB for `usb` and `both`
+ * Which port: what the image says it speaks (its tag, src/flash/firmware-tag.ts), else the build's (`build --stdio`, in build-info.json): USB for `usb` and `both`
  * (src/emulator/usb-cdc.ts plays the computer: it enumerates the board and opens its port at once,
  * so the firmware's HELLO comes as soon as it starts serving), UART0 for `uart` and for builds
  * without the record (from before USB). Bytes from the firmware are written to our end as they
@@ -19,6 +19,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { readBuildInfo } from '../codegen/project.js';
 import { checkBuildFiles } from '../toolchain/build-info.js';
+import { readFirmwareTag } from './firmware-tag.js';
 import { Rp2040Emulator, EmulatorError } from '../emulator/rp2040.js';
 import { UsbCdcHost } from '../emulator/usb-cdc.js';
 import { RAW_PTY, SocatBridge } from '../serial/pty.js';
@@ -60,9 +61,12 @@ export function firmwareToEmulate(firmware: string | undefined, target = 'rp2040
   return file;
 }
 
-/** Which of the firmware's ports is bridged: the build's choice (build-info.json), UART0 for builds that do not say. */
+/**
+ * Which of the firmware's ports is bridged: what the image says it speaks (its tag, so a copied
+ * firmware.uf2 is run as built), else the build-info.json beside it, else UART0 (builds from before USB).
+ */
 export function emulatedLink(firmware: string): 'usb' | 'uart' {
-  const stdio = readBuildInfo(dirname(firmware))?.stdio;
+  const stdio = readFirmwareTag(firmware)?.stdio ?? readBuildInfo(dirname(firmware))?.stdio;
   return stdio === 'usb' || stdio === 'both' ? 'usb' : 'uart';
 }
 

@@ -126,6 +126,7 @@ SECTIONS
   } > FLASH
 
   .rodata : ALIGN(4) {
+    KEEP(*(.rodata.firmware_tag)) /* what the image speaks (main.c), kept though nothing refers to it */
     *(.rodata .rodata.* .gnu.linkonce.r.*)
     . = ALIGN(4);
   } > FLASH

@@ -64,6 +64,18 @@ static const uint8_t model_hash[8] = {0};
 #error "the firmware needs STDIO_USB or STDIO_UART (build --stdio)"
 #endif
 
+/* What this image speaks, for a tool that has only the image (`flash --emulate` of a firmware.uf2
+ * copied out of its build directory): one NUL-terminated line in flash, found by its prefix
+ * (src/flash/firmware-tag.ts). Nothing here reads it: its section is KEEP in memmap.ld. */
+#if STDIO_USB && STDIO_UART
+#define STDIO_NAME "both"
+#elif STDIO_USB
+#define STDIO_NAME "usb"
+#else
+#define STDIO_NAME "uart"
+#endif
+__attribute__((used, section(".rodata.firmware_tag"))) static const char firmware_tag[] = "llama2-embed firmware v1: target=rp2040 stdio=" STDIO_NAME;
+
 static int32_t sampler_order[VOCAB_SIZE];
 static protocol_decoder decoder;
 static uint16_t protocol_prompt[MAX_PROTOCOL_PROMPT];

@@ -6,9 +6,10 @@
  * (its story at reset) waits for it, followed by the HELLO.
  */
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rp2040Emulator } from '../../src/emulator/rp2040.js';
+import { readFirmwareTag } from '../../src/flash/firmware-tag.js';
 import { runUntil, UsbCdcHost } from '../../src/emulator/usb-cdc.js';
 import { decodeFrame, FrameDecoder } from '../../src/serial/protocol.js';
 import { build } from '../../src/toolchain/build.js';
@@ -60,6 +61,24 @@ describe('flash --emulate over USB: the firmware\'s CDC serial port behind a pse
     console.log(`      the emulated Pico over USB, through the monitor: ${summary.tokensPerSecond!.toFixed(2)} tok/s, ${Math.round(summary.microsPerToken!)} µs per token`);
     flash.child.kill('SIGINT');
     expect(await flash.exit(10_000)).to.equal(0);
+  });
+
+  it('a firmware.uf2 copied out of its build directory says itself that it speaks USB (its tag), and is run so', async () => {
+    expect(readFirmwareTag(join(serving, 'firmware.uf2'))).to.deep.include({ target: 'rp2040', stdio: 'usb' });
+    expect(readFirmwareTag(join(serving, 'firmware.elf'))).to.deep.include({ target: 'rp2040', stdio: 'usb' });
+    const away = join(tmp.dir, 'copied');
+    mkdirSync(away);
+    copyFileSync(join(serving, 'firmware.uf2'), join(away, 'firmware.uf2')); // no build-info.json beside it
+    const flash = startCli(['flash', '--emulate', join(away, 'firmware.uf2')], { cwd: tmp.dir });
+    try {
+      const [, pty] = await flash.waitFor(/USB serial \(CDC\): (\/\S+)/, 30_000);
+      const monitor = startCli(['monitor', '--port', pty, '-i', PROMPT, '-n', '6', '-t', '0', '-z', stories.tokenizer], { cwd: tmp.dir });
+      expect(await monitor.exit(120_000)).to.equal(0, monitor.stderr());
+      expect(monitor.stdout()).to.equal(`${reference(6).text}\n`);
+    } finally {
+      flash.child.kill('SIGINT');
+      await flash.exit(30_000);
+    }
   });
 
   it('output before the port is opened waits for it: the story told at reset, then the HELLO', async () => {
