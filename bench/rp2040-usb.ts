@@ -78,7 +78,23 @@ async function generation(dir: string, stdio: 'usb' | 'uart') {
   await runUntil(emu, () => done() !== undefined, { maxSeconds: 600 });
   const d = done();
   if (!d) throw new Error(`no DONE over ${stdio}`);
-  return { cyclesPerPosition: (d.totalMicros * CLK_HZ) / 1e6 / d.positions, irqCyclesPerPosition: (irqCycles() - before) / d.positions };
+  return { cyclesPerPosition: (d.totalMicros * CLK_HZ) / 1e6 / d.positions, irqCyclesPerPosition: (irqCycles() - before) / d.positions, idle: await idleCpu(emu) };
+}
+
+/**
+ * The firmware waiting for its host (it sleeps in WFI, waking at each SysTick wrap): the share of a
+ * host core the emulator uses over IDLE_SECONDS, as `flash --emulate` runs it (the sleep's time
+ * passes in real time) and the baseline of jumping to each wrap at once.
+ */
+const IDLE_SECONDS = 3;
+async function idleCpu(emu: Rp2040Emulator) {
+  const share = async (idleInRealTime: boolean) => {
+    const cpu = process.cpuUsage();
+    const result = await emu.run({ maxSeconds: IDLE_SECONDS, idleInRealTime });
+    const used = process.cpuUsage(cpu);
+    return { core: (used.user + used.system) / 1e6 / result.seconds, cycles: result.runCycles };
+  };
+  return { jumping: await share(false), realTime: await share(true) };
 }
 
 export async function benchRp2040Usb(): Promise<void> {
@@ -97,6 +113,12 @@ export async function benchRp2040Usb(): Promise<void> {
         `${Math.round(uart.cyclesPerPosition).toLocaleString('en-US')} over UART0: the USB stack costs ${Math.round(usb.cyclesPerPosition - uart.cyclesPerPosition).toLocaleString('en-US')} cycles per token ` +
         `(${Math.round(usb.irqCyclesPerPosition).toLocaleString('en-US')} of them in USBCTRL_IRQ), ${(((usb.cyclesPerPosition - uart.cyclesPerPosition) / uart.cyclesPerPosition) * 100).toFixed(3)} % of a token\n`,
     );
+    for (const [name, r] of [['USB', usb], ['UART0', uart]] as const) {
+      process.stdout.write(
+        `  idle, waiting for the host over ${name} (WFI), ${IDLE_SECONDS} s: ${(r.idle.realTime.core * 100).toFixed(1)} % of a host core as flash --emulate runs it ` +
+          `(the sleep in real time), ${(r.idle.jumping.core * 100).toFixed(1)} % jumping to each SysTick wrap: ${(r.idle.realTime.core / r.idle.jumping.core).toFixed(3)}×\n`,
+      );
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -176,6 +176,8 @@
 #define UARTCR 0x030u
 #define UARTIMSC 0x038u
 #define UARTFR_TXFE (1u << 7)
+#define UARTIMSC_RXIM (1u << 4) /* receive interrupt (FIFO at its trigger level) */
+#define UARTIMSC_RTIM (1u << 6) /* receive timeout (data waits, the line idle for 32 bit periods) */
 #define UARTFR_TXFF (1u << 5)
 #define UARTFR_RXFE (1u << 4)
 #define UARTFR_BUSY (1u << 3)
@@ -197,7 +199,10 @@
 #define SYST_CSR_CLKSOURCE (1u << 2) /* 1: the processor clock */
 #define ICSR_PENDSTSET (1u << 26)
 #define M0PLUS_NVIC_ISER (PPB_BASE + 0xe100u)
+#define M0PLUS_NVIC_ICER (PPB_BASE + 0xe180u)
 #define M0PLUS_NVIC_ICPR (PPB_BASE + 0xe280u)
+#define IRQ_USBCTRL 5u
+#define IRQ_UART0 20u
 #define SYSTICK_MAX 0x00ffffffu
 
 /* ---- SIO: the hardware divider (2.3.1.5), one per core ---------------------------------------- */

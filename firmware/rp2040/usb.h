@@ -162,6 +162,7 @@ uint32_t usb_cdc_baud(void);                   /* the host's line coding (meanin
  * Returns the bytes queued. */
 size_t usb_cdc_write(const uint8_t *data, size_t length);
 int usb_cdc_getc(void);                        /* next received byte, or -1 (never blocks) */
+int usb_cdc_readable(void);                    /* a received byte waits (usb_cdc_getc would not return -1) */
 size_t usb_cdc_pending(void);                  /* bytes queued and not yet handed to the controller */
 
 typedef struct {

@@ -187,6 +187,8 @@ size_t usb_cdc_write(const uint8_t *data, size_t length) {
   return written;
 }
 
+int usb_cdc_readable(void) { return rx_tail != rx_head; }
+
 int usb_cdc_getc(void) {
   uint32_t tail = rx_tail;
   if (tail == rx_head) return -1;

@@ -48,7 +48,17 @@ export interface RunOptions {
   maxSeconds?: number;
   /** Stop once this returns true for the UART output so far (all of it, since load), checked every few thousand instructions. */
   until?: (output: string) => boolean;
+  /**
+   * While the firmware sleeps (WFI/WFE) until a timer, let that time pass in real time, as on a
+   * board, instead of jumping to the timer at once (default: jump). A firmware that sleeps waiting
+   * for its host still wakes every SysTick wrap (126 ms at 133 MHz): jumping makes an idle
+   * `flash --emulate` run those wraps flat out, a core busy doing nothing.
+   */
+  idleInRealTime?: boolean;
 }
+
+/** The longest real-time sleep in one go when idleInRealTime (so host bytes are taken within it). */
+const IDLE_SLICE_MS = 10;
 
 export interface RunResult {
   reason: StopReason;
@@ -296,16 +306,25 @@ export class Rp2040Emulator {
       this.feedReceiver();
       const batchLimit = Math.min(cycleLimit, core.cycles + BATCH_INSTRUCTIONS * 4);
       let idle = false;
+      let sleepCycles = 0;
       try {
         for (let i = 0; i < BATCH_INSTRUCTIONS && core.cycles < batchLimit; i++) {
           if (core.waiting) {
-            // WFI/WFE: jump to the next timer event, if any; otherwise only the host can wake it.
+            // WFI/WFE: the core sleeps until an interrupt, and its clock runs on (the cycles count
+            // them, as a board's SysTick would). Jump to the next timer event, within the cycle
+            // budget; with neither, only the host can wake it.
             const nanos = clock.nanosToNextAlarm;
-            if (nanos <= 0) {
+            const budget = cycleLimit - core.cycles;
+            if (nanos <= 0 && budget === Infinity) {
               idle = true;
               break;
             }
-            clock.tick(nanos);
+            const cycles = nanos <= 0 ? budget : Math.min(Math.ceil(nanos / this.nanosPerCycle), budget);
+            if (options.idleInRealTime) {
+              sleepCycles = Math.min(cycles, Math.round((IDLE_SLICE_MS * 1e6) / this.nanosPerCycle));
+              break;
+            }
+            this.sleep(cycles);
           } else if (xip === undefined && profiler === undefined) {
             clock.tick(core.executeInstruction() * this.nanosPerCycle);
           } else {
@@ -333,9 +352,19 @@ export class Rp2040Emulator {
       if (core.cycles >= cycleLimit) return finish('cycles');
       if (performance.now() >= deadline) return finish('timeout');
       // Let the host's callbacks and timers run (and, when idle, wait for them a little).
-      if (idle) await new Promise((resolve) => setTimeout(resolve, 1));
+      if (sleepCycles > 0) {
+        // the time passes for real, then for the emulated clock (the host may have woken the core meanwhile)
+        await new Promise((resolve) => setTimeout(resolve, (sleepCycles * this.nanosPerCycle) / 1e6));
+        this.sleep(sleepCycles);
+      } else if (idle) await new Promise((resolve) => setTimeout(resolve, 1));
       else await yieldToEventLoop();
     }
+  }
+
+  /** The core asleep (WFI/WFE) for `cycles`: its clock, and the timers that follow it, run on. */
+  private sleep(cycles: number): void {
+    this.mcu.core.cycles += cycles;
+    this.simulator.clock.tick(cycles * this.nanosPerCycle);
   }
 
   /** The XIP model's counts so far (undefined unless loaded with `xipModel`). */

@@ -186,7 +186,7 @@ export class EmulatedBoard {
       const emulator = this.emulator;
       let result;
       try {
-        result = await emulator.run({ maxSeconds: SLICE_SECONDS });
+        result = await emulator.run({ maxSeconds: SLICE_SECONDS, idleInRealTime: true });
       } catch (err) {
         if (err instanceof EmulatorError) return { reason: 'error', message: err.message };
         throw err;

@@ -84,10 +84,13 @@ static uint16_t protocol_prompt[MAX_PROTOCOL_PROMPT];
  * Input and output: USB, UART0 or both.
  */
 
+static void input_irq_init(void);
+
 static void stdio_init(void) {
 #if STDIO_USB
     usb_cdc_init();
 #endif
+    input_irq_init();
 }
 
 static void write_out(const uint8_t* bytes, size_t length) {
@@ -111,14 +114,64 @@ static int read_in(void) {
     return c;
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Sleeping while the host says nothing. The core waits for an interrupt (WFI) instead of polling
+ * flat out: the USB controller's (enabled by usb.c; it also brings DTR) or UART0's receive
+ * interrupt, whose handler only masks it in the NVIC (the main loop reads the byte, and unmasks it
+ * before the next sleep). On a board this saves power; in `flash --emulate` the emulator idles.
+ * Interrupts are masked (PRIMASK) from the check to the WFI, so a byte that arrives in between
+ * still ends the WFI (ARMv6-M: WFI wakes on a pending interrupt whatever PRIMASK says); the
+ * handlers then run at the cpsie.
+ */
+
+#if STDIO_UART
+void UART0_IRQ(void) { REG(M0PLUS_NVIC_ICER) = 1u << IRQ_UART0; }
+
+static int uart_readable(void) { return !(REG(UART0_BASE + UARTFR) & UARTFR_RXFE); }
+#endif
+
+static void input_irq_init(void) {
+#if STDIO_UART
+    REG(UART0_BASE + UARTIMSC) = UARTIMSC_RXIM | UARTIMSC_RTIM;
+#endif
+}
+
+/* Sleeps until something may have arrived, unless `ready` says it has already. */
+static void sleep_unless(int ready) {
+    if (ready) return;
+#if STDIO_UART
+    REG(M0PLUS_NVIC_ISER) = 1u << IRQ_UART0;
+#endif
+    __asm volatile("wfi" ::: "memory");
+}
+
+/* Sleeps until a byte from the host may be waiting. */
+static void wait_for_input(void) {
+    uint32_t primask = interrupts_off();
+    int ready = 0;
+#if STDIO_USB
+    ready |= usb_cdc_readable();
+#endif
+#if STDIO_UART
+    ready |= uart_readable();
+#endif
+    sleep_unless(ready);
+    interrupts_restore(primask);
+}
+
 /* Over USB: waits until a program opens the port (DTR), so the HELLO reaches it; with both, a
  * byte waiting on UART0 also ends the wait. */
 static void wait_for_host(void) {
 #if STDIO_USB
-    while (!usb_cdc_dtr()) {
+    for (;;) {
+        uint32_t primask = interrupts_off();
+        int ready = usb_cdc_dtr();
 #if STDIO_UART
-        if (!(REG(UART0_BASE + UARTFR) & UARTFR_RXFE)) break;
+        ready |= uart_readable();
 #endif
+        sleep_unless(ready);
+        interrupts_restore(primask);
+        if (ready) break;
     }
 #endif
 }
@@ -366,6 +419,7 @@ static void serve_forever(const protocol_event* first) {
         protocol_event e;
         protocol_status status = poll_host(&e);
         if (status != PROTOCOL_NOTHING) handle_frame(status, &e);
+        else wait_for_input();
     }
 }
 

@@ -81,6 +81,22 @@ describe('flash --emulate over USB: the firmware\'s CDC serial port behind a pse
     }
   });
 
+  it('waiting for its host, the firmware sleeps (WFI) instead of polling: the emulator idles', async () => {
+    const emu = await Rp2040Emulator.load(join(serving, 'firmware.uf2'));
+    const host = UsbCdcHost.attach(emu);
+    const received: number[] = [];
+    host.onData((bytes) => received.push(...bytes));
+    const hello = await runUntil(emu, () => new FrameDecoder().push(Buffer.from(received)).some((f) => f.kind === 'frame'), { maxSeconds: 60 });
+    expect(hello.satisfied).to.equal(true);
+    // asleep at every look (a polling loop never is), through several SysTick wraps (126 ms each)
+    const looks: boolean[] = [];
+    for (let i = 0; i < 20; i++) {
+      await emu.run({ maxCycles: 2_000_000 });
+      looks.push(emu.mcu.core.waiting);
+    }
+    expect(looks.every(Boolean)).to.equal(true);
+  });
+
   it('output before the port is opened waits for it: the story told at reset, then the HELLO', async () => {
     const emu = await Rp2040Emulator.load(join(storyteller, 'firmware.uf2'));
     const host = UsbCdcHost.attach(emu, { open: false }); // plugged in, but no program has the port open
