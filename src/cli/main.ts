@@ -112,7 +112,7 @@ export class CommandLineParsed {
   ) {}
 }
 
-function stopWith(mode: ParseMode) {
+function stopWith() {
   return (argv: Arguments, y: Argv): void => {
     const declared = (y as unknown as { getOptions(): DeclaredOptions & { key: Record<string, unknown> } }).getOptions();
     const names = new Set([...Object.keys(declared.key), ...Object.values(declared.alias).flat()]);
@@ -144,9 +144,9 @@ function makeParser(argv: string[], mode: ParseMode, onFail: (failure: unknown) 
     .version()
     .wrap(Math.min(110, process.stdout.columns || 100))
     .exitProcess(mode === 'run');
-  if (mode === 'options') parser = parser.middleware(stopWith(mode) as unknown as (argv: Arguments) => void, true);
+  if (mode === 'options') parser = parser.middleware(stopWith() as unknown as (argv: Arguments) => void, true);
   parser = parser.middleware(checkOptionValues(argv) as unknown as (argv: Arguments) => void, true);
-  if (mode === 'parse') parser = parser.middleware(stopWith(mode) as unknown as (argv: Arguments) => void, false);
+  if (mode === 'parse') parser = parser.middleware(stopWith() as unknown as (argv: Arguments) => void, false);
   // Throwing (not just recording) is what stops yargs: a fail handler that returns lets it run
   // the command's handler anyway, so an unknown or bad option was reported only after the work.
   return parser.fail((msg, err) => onFail(err ?? new UserError(`${msg}\nRun llama2-embed --help for usage.`, 2)));

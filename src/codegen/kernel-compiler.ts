@@ -635,7 +635,7 @@ export class KernelCompiler {
     return { code, type, prec, unrounded: type === 'f32' && !ctx.rounded };
   }
 
-  private call(e: Node, scope: Scope, ctx: { rounded: boolean; expected?: KernelType }): Expr {
+  private call(e: Node, scope: Scope, _ctx: { rounded: boolean; expected?: KernelType }): Expr {
     const c = e.asKindOrThrow(SyntaxKind.CallExpression);
     const callee = c.getExpression();
     const args = c.getArguments();

@@ -184,7 +184,7 @@ export function sshConnector(dest: SshDestination, remoteDir: string, deployHint
     via: 'over SSH',
     reopen: async (previous: OpenedDevice, options: ReopenOptions) => {
       const deadline = Date.now() + options.waitSeconds * 1000;
-      let last = '';
+      let last: string;
       for (;;) {
         if (options.signal?.aborted) throw new UserError('stopped while waiting for the Pi to come back.');
         try {

@@ -56,7 +56,7 @@ export function modelSearchPath(env: NodeJS.ProcessEnv = process.env): SearchPla
  * (a device's HELLO): printable ASCII, no "/", "\\" or "..", no NUL, not starting with ".".
  */
 export function isPlainFileName(name: string): boolean {
-  return /^[\x20-\x7e]+$/.test(name) && !/[\/\\]/.test(name) && !name.includes('..') && !name.startsWith('.');
+  return /^[\x20-\x7e]+$/.test(name) && !/[/\\]/.test(name) && !name.includes('..') && !name.startsWith('.');
 }
 
 /**

@@ -72,7 +72,7 @@ export interface ReopenOptions {
  */
 export async function reopenPort(request: PortRequest, previous: OpenedPort, options: ReopenOptions): Promise<OpenedPort> {
   const deadline = Date.now() + options.waitSeconds * 1000;
-  let lastProblem = '';
+  let lastProblem: string;
   for (;;) {
     if (options.signal?.aborted) throw new UserError('stopped while waiting for the port to come back.');
     try {

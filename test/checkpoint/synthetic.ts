@@ -42,7 +42,7 @@ export function syntheticModel(config: Config, shared = true): Model {
     tokenEmbedding,
     layers,
     rmsFinal: randomValues(config.dim, seed++),
-    classifier: shared ? tokenEmbedding : f32(config.vocabSize, config.dim, seed++),
+    classifier: shared ? tokenEmbedding : f32(config.vocabSize, config.dim, seed),
     sharedClassifier: shared,
   };
 }

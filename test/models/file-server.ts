@@ -38,9 +38,8 @@ export class FileServer {
 
   /** Starts serving `dir` on 127.0.0.1 at a free port. */
   static async start(dir: string): Promise<FileServer> {
-    let self: FileServer | undefined;
-    const server = createServer((req, res) => self?.answer(req, res));
-    self = new FileServer(server, dir);
+    const server = createServer((req, res) => self.answer(req, res)); // called once listening, after self is set
+    const self = new FileServer(server, dir);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     return self;
   }

@@ -94,7 +94,10 @@ export class TestSshd {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => fail(new Error(`sshd did not start listening within 10 s:\n${this.log}`)), 10_000);
       const check = () => {
-        if (/Server listening on/.test(this.log)) done(), resolve();
+        if (/Server listening on/.test(this.log)) {
+          done();
+          resolve();
+        }
       };
       const onExit = () => fail(new Error(`sshd exited at start:\n${this.log}`));
       const fail = (err: Error) => {

@@ -86,6 +86,7 @@ describe('monitor: a device it does not trust (issue 20.7)', function () {
     const monitor = await connect({ rawHello: helloNamed('\x1b]0;owned\x07\x1b[2J.bin') }, { sink, tokenizer: stories260K.tokenizer });
     await monitor.generate('Once upon a time');
     const all = [...sink.notes, sink.stdout()].join('\n');
+    // eslint-disable-next-line no-control-regex -- the control characters are what the test looks for
     expect(all).to.not.match(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
     expect(sink.notes.join('\n')).to.include('fake running \\x1b]0;owned\\x07\\x1b[2J.bin (f32');
     expect(sink.notes.at(-1)).to.include('(fake, \\x1b]0;owned\\x07\\x1b[2J.bin f32)');
@@ -96,6 +97,7 @@ describe('monitor: a device it does not trust (issue 20.7)', function () {
       const err = await rejection(connect({ rawHello: helloNamed(name) }, { sink: capture() }));
       expect(err).to.be.instanceOf(UserError);
       expect(err.message).to.match(/the device's model name ".*" is not a plain file name .* so it is not looked up in the model directories\. Pass --build with the directory the firmware was built in, or -z with its tokenizer\./);
+      // eslint-disable-next-line no-control-regex -- the control characters are what the test looks for
       expect(err.message).to.not.match(/[\x00-\x1f]/);
     });
   }
