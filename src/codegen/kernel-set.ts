@@ -1,7 +1,8 @@
 /**
  * The kernels a generated program uses: each request (a kernel and the shape parameters bound to
- * the model's constants) gets one specialized C function, named after the kernel and its shapes
- * (`matmul_q8_172x64`); kernels called from inside them are emitted generic.
+ * the model's constants) gets one specialized C function, named after the kernel and each shape
+ * parameter with its value (`matmul_q8_d172_n64_g64`: d = 172 rows, n = 64 columns, groups of 64);
+ * kernels called from inside them are emitted generic.
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +22,15 @@ export function productKernels(): KernelCompiler {
     shared = new KernelCompiler(files, root);
   }
   return shared;
+}
+
+/** Short names of the shape parameters in a C kernel name; the others go as they are, in snake case. */
+const PARAMETER_TAGS: Record<string, string> = { groupSize: 'g', scaleShift: 'shift', headSize: 'hs', nHeads: 'heads', kvDim: 'kv', kvMul: 'kvmul', hiddenDim: 'hidden' };
+
+/** The C name of a kernel specialized for `bind`: `matmulQ8`, { d: 172, n: 64, groupSize: 64 } → `matmul_q8_d172_n64_g64`. */
+export function specializedName(kernel: string, bind: Record<string, number>): string {
+  const tags = Object.entries(bind).map(([name, value]) => `${PARAMETER_TAGS[name] ?? snakeCase(name)}${value}`);
+  return [snakeCase(kernel), ...tags].join('_');
 }
 
 interface Request {
@@ -45,13 +55,20 @@ export class KernelSet {
 
   /**
    * The C name of `kernel` specialized for `bind` (its shape parameters in the order they should
-   * appear in the name), e.g. use('matmulF32', { d: 172, n: 64 }) = 'matmul_f32_172x64'.
+   * appear in the name), e.g. use('matmulF32', { d: 172, n: 64 }) = 'matmul_f32_d172_n64'. Two
+   * requests that would get one C name for different kernels or shapes are refused (an Error: a
+   * bug in the code generator), never one silently taking the other's place.
    */
   use(kernel: string, bind: Record<string, number> = {}): string {
-    const values = Object.values(bind);
-    const cName = values.length ? `${snakeCase(kernel)}_${values.join('x')}` : snakeCase(kernel);
-    if (values.length === 0 || this.options.generic) this.generic.add(kernel);
-    if (values.length > 0) this.requests.set(cName, { kernel, bind, cName });
+    const specialized = Object.keys(bind).length > 0;
+    const cName = specialized ? specializedName(kernel, bind) : snakeCase(kernel);
+    const earlier = this.requests.get(cName);
+    const sameRequest = earlier !== undefined && earlier.kernel === kernel && JSON.stringify(earlier.bind) === JSON.stringify(bind);
+    if ((earlier !== undefined && !sameRequest) || [...this.generic].some((g) => g !== kernel && snakeCase(g) === cName)) {
+      throw new Error(`KernelSet.use: the C name ${cName} of ${kernel} ${JSON.stringify(bind)} is taken by ${earlier ? `${earlier.kernel} ${JSON.stringify(earlier.bind)}` : 'another kernel'}`);
+    }
+    if (!specialized || this.options.generic) this.generic.add(kernel);
+    if (specialized) this.requests.set(cName, { kernel, bind, cName });
     for (const dep of this.compiler.dependencies(kernel)) this.generic.add(dep);
     return cName;
   }

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUILTINS_PRELUDE, KernelCompiler, floatLiteral, snakeCase } from '../../src/codegen/kernel-compiler.js';
-import { KernelSet, productKernels } from '../../src/codegen/kernel-set.js';
+import { KernelSet, productKernels, specializedName } from '../../src/codegen/kernel-set.js';
 import { idiv } from '../../src/kernels/builtins.js';
 import { matmulQ8Groups } from '../../src/kernels/matmul.js';
 import { projectRoot } from '../../src/models/locate.js';
@@ -137,6 +137,18 @@ int main(void) {
     // longer than 16, or not a constant: left to the compiler
     expect(kc.emitFunction('attentionInt', { bind: { nHeads: 6, headSize: 48, kvDim: 288, kvMul: 1 }, cName: 'b' })).to.not.contain('KERNEL_UNROLL');
     expect(kc.emitFunction('attentionInt', { cName: 'c' })).to.not.contain('KERNEL_UNROLL');
+  });
+
+  it('a specialized kernel\'s C name says what each number is, and a name two requests would share is refused', () => {
+    expect(specializedName('matmulQ8Int', { d: 172, n: 64, groupSize: 64, scaleShift: 12 })).to.equal('matmul_q8_int_d172_n64_g64_shift12');
+    expect(specializedName('rope', { dim: 64, kvDim: 32, headSize: 8 })).to.equal('rope_dim64_kv32_hs8');
+    const kernels = new KernelSet();
+    expect(kernels.use('matmulF32', { d: 64, n: 64 })).to.equal('matmul_f32_d64_n64');
+    expect(kernels.use('matmulF32', { d: 64, n: 64 })).to.equal('matmul_f32_d64_n64'); // the same request again: the same function
+    // a kernel whose snake-case name is another's specialized name would overwrite it
+    const clash = new KernelSet(new KernelCompiler([], process.cwd()));
+    (clash as unknown as { requests: Map<string, unknown> }).requests.set('rope_dim64', { kernel: 'ropeDim', bind: { x: 64 }, cName: 'rope_dim64' });
+    expect(() => clash.use('rope', { dim: 64 })).to.throw(/the C name rope_dim64 of rope \{"dim":64\} is taken by ropeDim/);
   });
 
   it('the product\'s matmulQ8Groups, specialized and vectorized (-O3 -march=native), equals its TypeScript bit for bit', () => {
