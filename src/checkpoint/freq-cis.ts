@@ -12,6 +12,7 @@
 import type { Config } from './model.js';
 import { headSize } from './model.js';
 
+/** The v0 RoPE tables for `config`, as above: `real` and `imag`, each [seq_len, head_size / 2] row-major. */
 export function precomputeFreqCis(config: Config): { real: Float32Array; imag: Float32Array } {
   const size = headSize(config);
   const half = size / 2;

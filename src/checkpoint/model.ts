@@ -16,10 +16,15 @@ export interface Config {
   seqLen: number;
 }
 
+/** The width of one attention head, dim / n_heads (RoPE rotates its values in pairs). */
 export function headSize(c: Config): number {
   return c.dim / c.nHeads;
 }
 
+/**
+ * The width of the keys and values, dim · n_kv_heads / n_heads: the rows of wk and wv, and one
+ * position of one layer's KV cache (less than dim when heads share their keys and values).
+ */
 export function kvDim(c: Config): number {
   return (c.dim * c.nKvHeads) / c.nHeads;
 }
@@ -81,6 +86,7 @@ export function q4RowBytes(cols: number): number {
 export type Tensor = F32Tensor | Q8Tensor | Q4Tensor;
 export type WeightDType = Tensor['dtype'];
 
+/** Scale groups per row of a Q8_0 or Q4_0 tensor (the last one possibly short): the row stride of `scales`. */
 export function groupsPerRow(t: { cols: number; groupSize: number }): number {
   return Math.ceil(t.cols / t.groupSize);
 }

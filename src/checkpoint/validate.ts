@@ -17,12 +17,14 @@ export const MAX_CHECKPOINT_BYTES = 2 ** 31 - 1;
 
 const count = (n: number): string => n.toLocaleString('en-US');
 
+/** A header's fields as read, `name value` joined by commas (llama2.c's names), for messages. */
 export function describeParams(p: HeaderParams): string {
   return Object.entries(p)
     .map(([name, value]) => `${name} ${value}`)
     .join(', ');
 }
 
+/** A config in llama2.c's field names (dim 64, hidden_dim 172, …), on one line, for messages. */
 export function describeConfig(c: Config): string {
   return (
     `dim ${c.dim}, hidden_dim ${c.hiddenDim}, n_layers ${c.nLayers}, n_heads ${c.nHeads}, ` +

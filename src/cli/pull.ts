@@ -44,6 +44,11 @@ export const pullCommand: CommandModule<object, PullArgs> = {
   handler: (args: ArgumentsCamelCase<PullArgs>) => runPull(args),
 };
 
+/**
+ * Runs `pull`: with `--list` prints the known models and where their files are; else downloads
+ * `args.name` and prints where it went and how to run it. Ctrl+C aborts and keeps the partial file.
+ * Throws a UserError for a missing name, a bad --timeout, an unknown model or a failed download.
+ */
 export async function runPull(args: PullArgs, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   if (args.list) {
     process.stdout.write(formatModelList(knownModelPresence({ dir: args.dir, env }), args.dir ?? modelCacheDir(env)));

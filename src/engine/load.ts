@@ -60,6 +60,19 @@ export interface Loaded {
   loadMs: number;
 }
 
+/**
+ * Resolves and loads a checkpoint and its tokenizer, in the precision asked for (generate, report, build):
+ * - the model: `request.model` (default stories260K.bin) through the model lookup, a path as it is or
+ *   a bare name searched along the model search path (src/models/locate.ts), then read and validated;
+ * - the tokenizer: `request.tokenizer`, else the one for the checkpoint's vocab_size (defaultTokenizerFor),
+ *   found the same way and required to have exactly vocab_size pieces;
+ * - the weights precision: `request.weights`, else `weightsForF32` for an fp32 checkpoint, else the
+ *   checkpoint's own scheme ('mixed' when its tensors follow none). The checkpoint is returned as read
+ *   when that precision and the group size are what it stores; otherwise it is quantized here, with
+ *   `request.groupSize` or one chosen for the model (`groupSizeChoice` says how).
+ * `loadMs` times the checkpoint's reading only. Throws a UserError for a file that is missing or invalid,
+ * a bad --group-size, or a group size with fp32 weights.
+ */
 export function loadForGeneration(request: LoadRequest): Loaded {
   checkGroupSizeOption(request.groupSize);
   const modelPath = locateModelFile(request.model ?? DEFAULT_MODEL);

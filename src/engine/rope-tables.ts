@@ -13,6 +13,7 @@ export interface RopeTables {
   sin: Float32Array; // [seqLen, headSize / 2]
 }
 
+/** The tables for positions 0 .. `seqLen` - 1 (default: the model's context), each [seqLen, headSize / 2] row-major. */
 export function buildRopeTables(config: Config, seqLen = config.seqLen): RopeTables {
   const hs = headSize(config);
   const half = hs / 2;

@@ -18,6 +18,10 @@ import { UserError } from '../util/errors.js';
 /** The softmax sums the Q14 probabilities of every position (each at most 2^14) in 32 bits. */
 export const INTEGER_MAX_SEQ_LEN = 131071;
 
+/**
+ * The integer mode's run state for `seqLen` positions: Q16.16 activations, the int8 KV cache with a
+ * scale code per position and KV head, and the int8 activation and query with their maxima.
+ */
 export class IntRunState {
   readonly x: Int32Array;
   readonly xb: Int32Array;
@@ -64,6 +68,11 @@ export class IntRunState {
   }
 }
 
+/**
+ * The integer-mode engine: built from a Q8_0 Model (converted by toFixedPoint, which throws a UserError
+ * for other weights) or a FixedModel; `forward(token, pos)` returns float32 logits, a view into `state`
+ * that the next call overwrites. Throws a UserError for a context over INTEGER_MAX_SEQ_LEN.
+ */
 export class IntTransformer {
   readonly config: Config;
   readonly seqLen: number;

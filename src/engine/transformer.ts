@@ -49,6 +49,10 @@ export class RunState {
   }
 }
 
+/**
+ * The reference engine for one sequence: `forward(token, pos)`, called for pos 0, 1, … in order, fills
+ * the KV cache and returns the logits. Reads the model's tensors in place (fp32, Q8_0 or Q4_0, each its own).
+ */
 export class Transformer {
   readonly config: Config;
   readonly seqLen: number;

@@ -122,6 +122,7 @@ export function findBootDrives(search: DriveSearch): BootDrive[] {
   return drives;
 }
 
+/** Whether a boot drive is an RP2040's (Board-ID RPI-RP2) rather than another UF2 bootloader's. */
 export function isRp2040Drive(drive: BootDrive): boolean {
   return drive.boardId === RP2040_BOARD_ID;
 }

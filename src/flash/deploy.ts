@@ -18,6 +18,11 @@ import { defaultUf2DeployEnvironment, deployUf2 } from './uf2-deploy.js';
 
 const METHODS = ['uf2', 'picotool', 'openocd'] as const;
 
+/**
+ * Flashes the firmware built for `options.target` (`options.firmware`: its build directory or one of its
+ * files) onto a board by `method` (default uf2), reporting progress through `report`. Throws a UserError,
+ * before touching the board, for a target that is not an RP2040, an unknown method, or missing or wrong files.
+ */
 export async function deployToBoard(options: {
   firmware: string;
   method?: string;

@@ -128,6 +128,7 @@ const KNOWN_FAMILIES: Record<number, string> = {
   0xada52840: 'the nRF52840',
 };
 
+/** A UF2 family id in words ("the RP2040 (Raspberry Pi Pico), family 0xe48bff56"); the bare id when unknown. */
 export function describeFamily(id: number | undefined): string {
   if (id === undefined) return 'no family (the blocks carry no family id)';
   const hex = `0x${id.toString(16).padStart(8, '0')}`;

@@ -67,6 +67,7 @@ function checkFlashBytes(bytes: number): void {
   }
 }
 
+/** The text of memmap.ld (the layout above). Throws a UserError for a flash size or stack reserve out of range. */
 export function rp2040LinkerScript(options: Rp2040LinkerOptions = {}): string {
   const flashBytes = options.flashBytes ?? DEFAULT_FLASH_BYTES;
   const stackBytes = options.stackBytes ?? DEFAULT_STACK_BYTES;

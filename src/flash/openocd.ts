@@ -29,6 +29,10 @@ export function tclQuote(path: string, platform: NodeJS.Platform = process.platf
   return `"${slashes.replace(/[\\"$[\]{}]/g, (c) => `\\${c}`)}"`;
 }
 
+/**
+ * openocd's arguments (see above) to program, verify and reset with `elf` through the probe interface
+ * `iface` (default cmsis-dap); `platform` decides how the path is quoted.
+ */
 export function openocdArgs(elf: string, iface?: string, platform: NodeJS.Platform = process.platform): string[] {
   return [
     '-f', openocdInterfaceConfig(iface),
@@ -61,6 +65,10 @@ export function openocdAdvice(output: string, iface: string): string | undefined
   return undefined;
 }
 
+/**
+ * Writes `elf` to the board with openocd and a debug probe, its output passed to `report` line by line.
+ * Throws a UserError when openocd is not on PATH, cannot start, or fails (with advice read from its output).
+ */
 export async function flashWithOpenocd(elf: string, options: { report: (line: string) => void; interface?: string; env?: NodeJS.ProcessEnv }): Promise<void> {
   const env = options.env ?? process.env;
   const exe = findExecutable('openocd', env);

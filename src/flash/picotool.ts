@@ -12,6 +12,7 @@ export const PICOTOOL_INSTALL_HINT =
   'on macOS brew install picotool, elsewhere build it from its sources (github.com/raspberrypi/picotool). ' +
   'Or flash without it: leave out --method, and the UF2 is copied to the Pico\'s boot drive.';
 
+/** `load -x UF2 -f`: write the flash, then run it; -f reboots a Pico running a USB-stdio program into BOOTSEL. */
 export function picotoolArgs(uf2: string): string[] {
   return ['load', '-x', uf2, '-f'];
 }
@@ -27,6 +28,10 @@ export function picotoolAdvice(output: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Loads `uf2` with picotool and starts it, its output passed to `report` line by line. Throws a UserError
+ * when picotool is not on PATH, cannot start, or fails (with advice read from its output).
+ */
 export async function flashWithPicotool(uf2: string, options: { report: (line: string) => void; env?: NodeJS.ProcessEnv }): Promise<void> {
   const env = options.env ?? process.env;
   const exe = findExecutable('picotool', env);

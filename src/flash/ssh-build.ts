@@ -83,6 +83,11 @@ function toolsScript(): string {
   return [`${REMOTE_CC} --version >/dev/null 2>&1 || echo missing=${REMOTE_CC}`, 'make --version >/dev/null 2>&1 || echo missing=make'].join('\n');
 }
 
+/**
+ * Steps 1-4 above for the project in `request.outDir`, each reported; resolves with what the Pi is and
+ * where the program now is. Throws a UserError for a firmware target, a Pi of another architecture or
+ * short of space or tools, an ssh failure, or a copy or make that fails.
+ */
 export async function compileOnDevice(request: OnDeviceRequest): Promise<OnDeviceResult> {
   const { dest, report, target, outDir } = request;
   const remoteDir = request.remoteDir ?? DEFAULT_REMOTE_DIR;

@@ -91,6 +91,11 @@ export interface Deployed {
   remoteProgram: string;
 }
 
+/**
+ * Steps 1-5 above, each reported as [n/N]; resolves with what the Pi is and where the program now is.
+ * Throws a UserError for a missing or wrong build, an unsuitable Pi, an ssh failure, or a copy that fails
+ * or does not read back as sent (its temporary file is then removed, the old program left as it was).
+ */
 export async function deployOverSsh(request: SshDeployRequest): Promise<Deployed> {
   const { dest, report, target } = request;
   const remoteDir = request.remoteDir ?? DEFAULT_REMOTE_DIR;

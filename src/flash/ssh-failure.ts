@@ -11,6 +11,7 @@ export const SSH_FAILED = 255;
 
 export type SshFailureKind = 'unresolved' | 'refused' | 'unreachable' | 'auth' | 'host-key' | 'closed' | 'other';
 
+/** A failure of ssh itself, not of the remote command: `kind` for callers to react to, advice in the message. */
 export class SshError extends UserError {
   constructor(
     readonly kind: SshFailureKind,
@@ -30,6 +31,7 @@ function sshSaid(stderr: string): string {
   return lines.slice(-3).join(' / ').replace(/\.$/, '');
 }
 
+/** What ssh's stderr says went wrong: unresolved name, refused, unreachable, host key, auth, closed, else 'other'. */
 export function classifySshFailure(stderr: string): SshFailureKind {
   if (/Could not resolve hostname|Name or service not known|nodename nor servname/i.test(stderr)) return 'unresolved';
   if (/Connection refused/i.test(stderr)) return 'refused';

@@ -30,6 +30,10 @@ export function protocolCommand(remoteDir: string): string {
   return `p=${program}; if [ ! -x "$p" ]; then echo "no program at $p" >&2; exit ${NO_PROGRAM}; fi; exec "$p" --protocol`;
 }
 
+/**
+ * The deployed program's stdio over one ssh process, as monitor's connection to the device: opened by
+ * `open`, lost when ssh exits, and `close` ends the program.
+ */
 export class SshProgramConnection {
   private readonly listeners = new Set<(bytes: Buffer) => void>();
   private readonly loss = new LossWatch();

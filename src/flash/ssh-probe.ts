@@ -49,6 +49,7 @@ export function probeScript(remoteDir: string, devices: string[] = []): string {
   ].join('\n');
 }
 
+/** The facts in probeScript's output; other lines are ignored, and a missing fact stays empty (or undefined). */
 export function parseProbe(stdout: string): RemoteFacts {
   const facts: RemoteFacts = { os: '', machine: '', dotProduct: false, user: '', home: '', existingDir: '', devices: [] };
   for (const line of stdout.split('\n')) {
@@ -75,6 +76,10 @@ export function parseProbe(stdout: string): RemoteFacts {
   return facts;
 }
 
+/**
+ * Runs probeScript on `dest` over SSH (`devices`: paths whose existence to report) and reads its answer.
+ * Throws a UserError when ssh fails or the machine does not say its architecture.
+ */
 export async function probeRemote(dest: SshDestination, remoteDir: string, devices: string[] = []): Promise<RemoteFacts> {
   const { stdout } = await runRemoteOk(dest, probeScript(remoteDir, devices), 'asking what the machine is (uname, df)');
   const facts = parseProbe(stdout);

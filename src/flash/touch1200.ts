@@ -41,6 +41,7 @@ function hexId(id: string | undefined): number | undefined {
   return Number.isNaN(n) ? undefined : n;
 }
 
+/** Whether the port is a Raspberry Pi debug probe's (picoprobe, Debug Probe), which never gets the 1200-baud touch. */
 export function isDebugProbe(port: SerialPortInfo): boolean {
   return hexId(port.vendorId) === RASPBERRY_PI_USB_VID && DEBUG_PROBE_PIDS.includes(hexId(port.productId) ?? -1);
 }
@@ -50,6 +51,7 @@ export function picoSerialPorts(ports: SerialPortInfo[]): SerialPortInfo[] {
   return ports.filter((p) => hexId(p.vendorId) === RASPBERRY_PI_USB_VID && !isDebugProbe(p));
 }
 
+/** The port for messages: its path, USB ids and manufacturer ("/dev/ttyACM0 (USB 2e8a:000a, Raspberry Pi)"). */
 export function describePort(port: SerialPortInfo): string {
   const ids = port.vendorId ? ` (USB ${port.vendorId.toLowerCase()}:${(port.productId ?? '????').toLowerCase()}${port.manufacturer ? `, ${port.manufacturer}` : ''})` : '';
   return `${port.path}${ids}`;

@@ -50,6 +50,10 @@ export interface Uf2DeployEnvironment {
   platform: NodeJS.Platform;
 }
 
+/**
+ * This machine: the operating system's mount points, serial ports through @serialport/bindings-cpp, node:fs,
+ * a progress bar on stderr, and 20 s for the boot drive to appear or to go away.
+ */
 export function defaultUf2DeployEnvironment(): Uf2DeployEnvironment {
   return {
     search: defaultDriveSearch(),
@@ -73,6 +77,11 @@ export interface Uf2DeployRequest {
 
 const seconds = (ms: number) => `${+(ms / 1000).toFixed(1)} s`;
 
+/**
+ * Steps 1-4 above for `request.uf2`; resolves once the Pico has rebooted into the new firmware. Throws a
+ * UserError for a UF2 the RP2040 would not start, no boot drive and no Pico to reboot, a failed copy, or a
+ * drive still there after `goneTimeoutMs`.
+ */
 export async function deployUf2(request: Uf2DeployRequest, env: Uf2DeployEnvironment): Promise<void> {
   const { report } = request;
   const checked = checkRp2040Uf2(request.uf2);

@@ -64,6 +64,7 @@ export const KNOWN_MODELS: readonly KnownModel[] = [
   },
 ];
 
+/** The known model called `name` (case does not matter, nor a trailing .bin), or undefined. */
 export function findKnownModel(name: string): KnownModel | undefined {
   const key = name.replace(/\.bin$/, '').toLowerCase();
   return KNOWN_MODELS.find((m) => m.name.toLowerCase() === key);

@@ -4,6 +4,10 @@ import { formatBytes } from '../util/progress.js';
 import type { Plan } from './plan.js';
 import { describeScheme } from '../quant/schemes.js';
 
+/**
+ * The plan in full (`plan` and `build --verbose`): a title with the model's dimensions and precision, every
+ * buffer with its memory, bytes, offset and purpose, each memory's use against its size, and whether it fits.
+ */
 export function formatPlan(plan: Plan): string {
   const c = plan.config;
   const precision =

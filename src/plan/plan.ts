@@ -100,6 +100,7 @@ const STATE_ALIGN = 64;
 /** Code run from SRAM: Thumb instructions and literal pools are word-aligned. */
 const CODE_ALIGN = 4;
 
+/** The number of groups of `groupSize` that cover `n` values, the last one possibly short. */
 export function groupsOf(n: number, groupSize: number): number {
   return Math.ceil(n / groupSize);
 }
@@ -220,6 +221,19 @@ function integerStateSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpe
   ];
 }
 
+/**
+ * The memory plan for `config` on `target`. It decides what the program holds and where each buffer goes:
+ * - the weights blob, in `target.placement.weights` (flash on a microcontroller): each matrix in the
+ *   precision `options.weights` gives its role, with its scales, the norms, the RoPE tables for `seqLen`
+ *   and, in integer mode, the exponential and KV-scale tables; llama2.c's order, 64-byte aligned;
+ * - the run state, in `target.placement.state`: the KV cache for `seqLen` positions (default and maximum:
+ *   the model's), the activations, logits and sampler scratch, then `extraState`; 64-byte aligned;
+ * - code run from SRAM (`sramCode`), counted in the state's memory; and, on a flash-XIP target with SRAM
+ *   state, SRAM copies of the hottest weight tensors that still fit beside both (`sramWeights`, default on).
+ * Offsets count from the start of each region (the weights blob, the state, the code). A plan that does not
+ * fit is returned all the same, with `fits` false and `problems` saying what would fit. Throws a UserError
+ * for integer arithmetic without Q8_0 weights.
+ */
 export function makePlan(target: Target, config: Config, options: PlanOptions): Plan {
   if (options.arithmetic === 'integer' && options.weights !== 'q8_0') {
     throw new UserError(`--arithmetic integer needs Q8_0 weights (--quant q8_0); the weights are ${options.weights}.`, 2);
@@ -383,6 +397,7 @@ function shape(...dims: number[]): string {
   return dims.filter((d) => d !== 1).join(' × ') || '1';
 }
 
+/** The buffer called `name` (its C name); a missing one throws a plain Error, as that is a bug, not user input. */
 export function buffer(plan: Plan, name: string): PlannedBuffer {
   const b = plan.buffers.find((x) => x.name === name);
   if (!b) throw new Error(`plan has no buffer ${name}`);

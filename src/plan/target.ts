@@ -73,10 +73,12 @@ export interface FirmwareSpec {
 export const FIRMWARE_STDIO = ['usb', 'uart', 'both'] as const;
 export type FirmwareStdio = (typeof FIRMWARE_STDIO)[number];
 
+/** The directory of the target descriptions: targets/ at the project root. */
 export function targetsDir(): string {
   return join(projectRoot(), 'targets');
 }
 
+/** The names of the targets there (file names without .json), sorted. */
 export function knownTargets(): string[] {
   return readdirSync(targetsDir())
     .filter((f) => f.endsWith('.json'))
@@ -84,6 +86,10 @@ export function knownTargets(): string[] {
     .sort();
 }
 
+/**
+ * Reads targets/<name>.json. Throws a UserError for an unknown name (listing the known ones), a file that
+ * is not JSON, or a placement naming a memory the target does not have; the rest of the file is trusted.
+ */
 export function loadTarget(name: string): Target {
   const path = join(targetsDir(), `${name}.json`);
   if (!existsSync(path)) throw new UserError(`unknown target "${name}". Known targets: ${knownTargets().join(', ')}.`, 2);

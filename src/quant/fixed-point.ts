@@ -125,6 +125,10 @@ function maxOf(values: Float32Array): number {
   return m;
 }
 
+/**
+ * The integer mode's view of `model`, converted as above (the int8 values are shared, not copied). Throws a
+ * UserError unless every matrix is Q8_0 with one group size, or when a number does not fit its fixed-point format.
+ */
 export function toFixedPoint(model: Model): FixedModel {
   const embedding = requireQ8(model.tokenEmbedding, 'the token embedding');
   const classifier = model.sharedClassifier ? embedding : requireQ8(model.classifier, 'the classifier');
@@ -154,6 +158,7 @@ export function toFixedPoint(model: Model): FixedModel {
   };
 }
 
+/** The integer kernels' tables for `seqLen` positions: RoPE in Q2.30, the exponential, the KV cache's scales. */
 export function fixedTables(config: Config, seqLen: number): FixedTables {
   const rope = buildRopeTables(config, seqLen);
   const exp = new Int32Array(65);

@@ -47,6 +47,10 @@ export function unpackQ4(q: Uint8Array, rowStart: number, j: number): number {
   return ((q[rowStart + (j >> 1)] >> ((j & 1) << 2)) & 15) - 8;
 }
 
+/**
+ * An fp32 matrix in Q4_0 with groups of `groupSize` per row and the scale `rule` (default ggml's, above);
+ * `t` is not changed. Throws a RangeError for a group size that is not a positive integer.
+ */
 export function quantizeTensorQ4(t: F32Tensor, groupSize: number, rule: Q4ScaleRule = 'signed-max/-8'): Q4Tensor {
   if (!Number.isInteger(groupSize) || groupSize < 1) throw new RangeError(`group size must be a positive integer, got ${groupSize}`);
   const groups = groupsPerRow({ cols: t.cols, groupSize });

@@ -14,6 +14,10 @@ export function roundHalfEven(x: number): number {
   return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
+/**
+ * An fp32 matrix in Q8_0 with groups of `groupSize` per row, as export.py computes it (above); an all-zero
+ * group has scale 0. `t` is not changed. Throws a RangeError for a group size that is not a positive integer.
+ */
 export function quantizeTensorQ8(t: F32Tensor, groupSize: number): Q8Tensor {
   if (!Number.isInteger(groupSize) || groupSize < 1) throw new RangeError(`group size must be a positive integer, got ${groupSize}`);
   const groups = groupsPerRow({ cols: t.cols, groupSize });
@@ -79,6 +83,7 @@ export function quantizeModelQ8(model: Model, groupSize: number): Model {
   });
 }
 
+/** Every weight matrix in fp32, dequantized as runq.c does; fp32 matrices and the norms are shared, not copied. */
 export function dequantizeModel(model: Model): Model {
   return mapMatrices(model, dequantizeTensor);
 }

@@ -30,6 +30,7 @@ export function precisionFor(scheme: QuantScheme, role: MatrixRole): WeightDType
   return scheme;
 }
 
+/** What `scheme` does to the matrices, in words for messages and the plan ("mixed: Q8_0 token embedding …"). */
 export function describeScheme(scheme: QuantScheme): string {
   switch (scheme) {
     case 'f32':

@@ -68,6 +68,7 @@ function td(content: string, cls = ''): string {
   return `<td${cls ? ` class="${cls}"` : ''}>${content}</td>`;
 }
 
+/** The report as a complete HTML document (the sections above), as a string for the caller to write to --out. */
 export function reportToHtml(r: QuantReport): string {
   const c = r.model.config;
   const s = r.settings;

@@ -82,6 +82,10 @@ export interface ColorScale {
   color(value: number): string;
 }
 
+/**
+ * A ColorScale over [min, max] through `stops` (#rrggbb), interpolated in RGB. Values outside are clamped,
+ * +Infinity takes the last stop, -Infinity and NaN the first, and a scale with max <= min gives the middle.
+ */
 export function colorScale(min: number, max: number, stops: readonly string[]): ColorScale {
   const rgb = stops.map(hexToRgb);
   return {
@@ -250,6 +254,10 @@ export interface HistogramOptions {
   height?: number;
 }
 
+/**
+ * A histogram of `counts` (equal bins over [lo, hi]: a matrix's fp32 weights), with a quantization grid
+ * as dashed lines over the bars and other grids as rows of ticks and dots under the axis.
+ */
 export function histogramChart(o: HistogramOptions): string {
   const width = o.width ?? 1100;
   const plotH = o.height ?? 260;
@@ -354,6 +362,10 @@ export interface BarChartOptions {
   width?: number;
 }
 
+/**
+ * A bar per item from 0, with dashed limit lines (a target's memory); a limit more than 4 times the
+ * largest bar is named under the chart instead, so that it does not squash the bars.
+ */
 export function horizontalBars(o: BarChartOptions): string {
   const width = o.width ?? 1100;
   const left = 90;
@@ -423,6 +435,10 @@ export interface LineChartOptions {
   height?: number;
 }
 
+/**
+ * A line per series (value i at x = i + xOffset) on a linear or logarithmic (`logY`) y axis, with a legend;
+ * a value that is not finite (or not positive on a log axis) breaks its line.
+ */
 export function lineChart(o: LineChartOptions): string {
   const width = o.width ?? 1100;
   const plotH = o.height ?? 240;

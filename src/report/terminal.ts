@@ -15,6 +15,7 @@ export interface TerminalOptions {
   verbose?: boolean;
 }
 
+/** The report as terminal text (the summary above; `verbose` adds every matrix and prompt), ending in a newline. */
 export function formatReport(r: QuantReport, options: TerminalOptions = {}): string {
   const c = r.model.config;
   const s = r.settings;

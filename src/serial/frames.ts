@@ -45,6 +45,7 @@ export const ErrorCode = {
 } as const;
 export type ErrorCodeName = keyof typeof ErrorCode;
 
+/** An ERROR frame's code by name ("BAD_CRC"), or "error N" for a code this host does not know. */
 export function errorCodeName(code: number): string {
   const found = (Object.keys(ErrorCode) as ErrorCodeName[]).find((k) => ErrorCode[k] === code);
   return found ?? `error ${code}`;
@@ -398,6 +399,7 @@ export function parseMessage(type: number, payload: Uint8Array): { message: Mess
   }
 }
 
+/** A frame type by name ("HELLO"), or "type 0xNN" for a type this host does not know. */
 export function frameTypeName(type: number): string {
   const names: Record<number, string> = {
     [FrameType.HELLO_REQUEST]: 'HELLO_REQUEST',

@@ -17,6 +17,10 @@ export interface LinkableConnection {
   write(bytes: Uint8Array): Promise<void>;
 }
 
+/**
+ * A DeviceLink over `connection`: `fromDevice` gets each chunk it receives, `toDevice` writes to it;
+ * ending `toDevice` detaches both and leaves the connection open (see above).
+ */
 export function linkStreams(connection: LinkableConnection): DeviceLink {
   const fromDevice = new Readable({ read() {} });
   let detached = false;

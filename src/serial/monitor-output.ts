@@ -195,6 +195,10 @@ function round(v: number, digits: number): number {
   return Math.round(v * f) / f;
 }
 
+/**
+ * The figures of one generation from its TOKEN frames, its DONE and its decoded text. Speed counts forward
+ * passes only (tokens after position 0) and the microseconds the device measured for them.
+ */
 export function generationStats(tokens: TokenMessage[], done: Pick<GenerateSummary, 'reason' | 'totalMicros'>, text: string): GenerationStats {
   const steps = tokens.filter((t) => t.position > 0);
   const deviceMicros = steps.reduce((sum, t) => sum + t.stepMicros, 0);

@@ -87,6 +87,10 @@ interface Running {
   restarted: boolean;
 }
 
+/**
+ * Monitor's session with one device, as above: made by `connect`, runs one generation at a time
+ * (`generate`), rides out a port that goes away or a device that restarts, and releases the port in `close`.
+ */
 export class Monitor {
   private opened!: OpenedDevice;
   private readonly connector: DeviceConnector;

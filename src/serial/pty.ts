@@ -17,6 +17,10 @@ export const RAW_PTY = 'pty,raw,echo=0';
 
 const START_TIMEOUT_MS = 5000;
 
+/**
+ * A running socat joining two addresses: made by `start`, which resolves once socat has printed its ptys'
+ * paths; `stop` ends it (it is killed when Node exits, too). Throws a UserError when socat is missing or fails.
+ */
 export class SocatBridge {
   private exited = false;
   private readonly exit: Promise<void>;

@@ -16,6 +16,10 @@ export interface RawTerminalOptions extends PortRequest {
   reconnectSeconds?: number;
 }
 
+/**
+ * Runs the raw terminal until `signal` aborts, then closes the port. Rejects when the port cannot be opened,
+ * or does not come back within `reconnectSeconds` (default 30) after it went away.
+ */
 export async function runRawTerminal(options: RawTerminalOptions): Promise<void> {
   const { sink, signal } = options;
   const stamper = options.timestamp ? new LineStamper() : undefined;

@@ -151,6 +151,10 @@ type InboxItem = { kind: 'message'; message: Message } | { kind: 'bad-frame'; co
 
 class Deadline extends Error {}
 
+/**
+ * The host's side of the protocol over `link`: `hello`, `generate` and `waitFor`, one at a time (a second
+ * concurrent call throws). Failures a user can act on are UserErrors: timeouts, a busy device, protocol errors.
+ */
 export class DeviceSession {
   private readonly decoder = new FrameDecoder(MAX_FRAME);
   private inbox: InboxItem[] = [];

@@ -49,6 +49,10 @@ export interface OpenOptions {
 
 const READ_CHUNK = 4096;
 
+/**
+ * An open serial port: `onData` subscribers get what it receives, `write` sends in order, `lost` resolves
+ * when it goes away. Made by `open`; `link()` gives each DeviceSession its own stream pair.
+ */
 export class SerialConnection {
   private readonly listeners = new Set<(bytes: Buffer) => void>();
   private readonly loss = new LossWatch();

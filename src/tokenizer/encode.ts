@@ -27,6 +27,10 @@ export interface EncodeVocab extends MergeVocab {
   readonly vocabSize: number;
 }
 
+/**
+ * The token ids for `text`, steps 1-5 above. Throws a UserError when the vocabulary has no " " piece, or no
+ * byte token for a byte that needs one.
+ */
 export function encodeBytes(text: Uint8Array, bos: boolean, eos: boolean, vocab: EncodeVocab): number[] {
   const tokens: number[] = [];
   if (bos) tokens.push(BOS);

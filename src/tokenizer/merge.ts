@@ -33,6 +33,7 @@ interface Candidate {
   merged: number;
 }
 
+/** `tokens` after run.c's merge loop, as described above: a new array (`tokens` is not changed). */
 export function mergePairs(tokens: readonly number[], vocab: MergeVocab): number[] {
   const n = tokens.length;
   if (n < 2) return tokens.slice();

@@ -12,6 +12,10 @@ export interface PieceDecoder {
   decode(prevToken: number, token: number): Uint8Array;
 }
 
+/**
+ * Text for a stream of tokens, one token at a time (`push`); holds an incomplete UTF-8 character back
+ * until its last byte or `flush`. Keeps state: one decoder per stream.
+ */
 export class StreamingDecoder {
   // ignoreBOM: a U+FEFF at the start is text the user wrote, not a marker to drop
   private readonly utf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });

@@ -16,6 +16,10 @@ export { StreamingDecoder } from './streaming-decoder.js';
 
 const SPACE_BYTE = 0x20;
 
+/**
+ * A llama2.c tokenizer: the pieces and merge scores of a tokenizer.bin, made by `read` (a file) or
+ * `fromPieces`. Encodes and decodes exactly as run.c does (see above).
+ */
 export class Tokenizer {
   readonly vocabSize: number;
   /** The longest piece in bytes, as the file says. */

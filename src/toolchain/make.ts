@@ -29,6 +29,10 @@ export function makeStep(line: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Runs `make -C dir -jN` (2 jobs unless told), reporting each compile and link through `onStep`. Throws a
+ * UserError when make is missing or fails, with the last 40 lines the compiler said.
+ */
 export async function runMake(dir: string, options: MakeOptions = {}): Promise<void> {
   requireTool('make', 'to build the generated C project', 'apt-get install build-essential (Debian/Ubuntu), xcode-select --install (macOS)');
   const jobs = options.jobs ?? 2;

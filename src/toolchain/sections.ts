@@ -8,6 +8,10 @@ import { UserError } from '../util/errors.js';
 import { formatBytes } from '../util/progress.js';
 import { formatTable } from '../util/table.js';
 
+/**
+ * Each section of `elf` with its size and address (bytes), as `size -A` says, run as the compiler `cc` with
+ * gcc replaced by size (arm-none-eabi-size). Throws a UserError when that fails.
+ */
 export function readSectionSizes(elf: string, cc: string): Map<string, { bytes: number; address: number }> {
   const size = cc.replace(/gcc$/, 'size');
   const r = spawnSync(size, ['-A', elf], { encoding: 'utf8' });

@@ -68,6 +68,7 @@ export class Progress {
   }
 }
 
+/** A byte count for people, in binary units: B below 1 KiB, then KiB and MiB with one decimal, GiB with two. */
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
