@@ -35,6 +35,7 @@ async function measure(dir: string, name: string, sampling: { temperature: numbe
       steps: STEPS,
       ...sampling,
       seed: 42n,
+      ...(clockMHz === undefined ? {} : { clockMHz }),
       exitAfterGeneration: true,
       stdio: 'uart',
       out,
@@ -53,7 +54,7 @@ export async function benchRp2040Sampling(): Promise<void> {
     const greedy = { temperature: 0, topp: 0.9 };
     const sampled = { temperature: 1, topp: 0.9 };
     const pairs: [Run, Run][] = [];
-    for (const clock of [undefined]) {
+    for (const clock of [undefined, 200]) {
       const suffix = clock === undefined ? '' : `, --clock ${clock}`;
       pairs.push([await measure(dir, `greedy${suffix}`, greedy, clock), await measure(dir, `sampled t 1.0 p 0.9${suffix}`, sampled, clock)]);
     }
