@@ -86,6 +86,17 @@ export function softmaxWeights(logits: Int32Array, n: i32, invTemp: i32, expTabl
   return sum;
 }
 
+/** Samples from all n weights with a 24-bit coin: the first i whose cumulative weight exceeds coin · sum. */
+export function sampleMultWeights(weights: Int32Array, n: i32, sum: i32, coin24: i32): i32 {
+  const r: i32 = mulShr(sum, coin24, 24);
+  let cdf: i32 = 0;
+  for (let i: i32 = 0; i < n; i++) {
+    cdf += weights[i];
+    if (r < cdf) return i;
+  }
+  return n - 1;
+}
+
 /**
  * Top-p sampling on integer weights (summing to `sum`) with a 24-bit coin: llama2.c's
  * `sample_topp` with its cutoff pre-filter, the order found by a heap that yields candidates
@@ -102,6 +113,8 @@ export function sampleToppWeights(weights: Int32Array, n: i32, sum: i32, toppQ30
       n0++;
     }
   }
+  // none passes (near-uniform weights and topp below 1/n): the whole distribution
+  if (n0 === 0) return sampleMultWeights(weights, n, sum, coin24);
   // a heap with the first candidate at its root; each pop moves it to the end of the shrinking
   // heap, so the nucleus collects at order[n0 - 1], order[n0 - 2], ... in candidate order
   for (let i: i32 = (n0 >> 1) - 1; i >= 0; i--) siftDownFirst(order, weights, i, n0);
@@ -123,17 +136,6 @@ export function sampleToppWeights(weights: Int32Array, n: i32, sum: i32, toppQ30
     if (r < cdf) return order[i];
   }
   return order[last];
-}
-
-/** Samples from all n weights with a 24-bit coin: the first i whose cumulative weight exceeds coin · sum. */
-export function sampleMultWeights(weights: Int32Array, n: i32, sum: i32, coin24: i32): i32 {
-  const r: i32 = mulShr(sum, coin24, 24);
-  let cdf: i32 = 0;
-  for (let i: i32 = 0; i < n; i++) {
-    cdf += weights[i];
-    if (r < cdf) return i;
-  }
-  return n - 1;
 }
 
 /**
