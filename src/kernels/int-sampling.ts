@@ -32,7 +32,7 @@ function heavierFirst(weights: Int32Array, a: i32, b: i32): boolean {
 }
 
 /** Moves heap[root] down the heap of the first `size` entries whose root is the first candidate. */
-function siftDownFirst(heap: Int32Array, weights: Int32Array, root: i32, size: i32): void {
+function siftDownHeaviest(heap: Int32Array, weights: Int32Array, root: i32, size: i32): void {
   let parent: i32 = root;
   for (;;) {
     let child: i32 = 2 * parent + 1;
@@ -117,14 +117,14 @@ export function sampleToppWeights(weights: Int32Array, n: i32, sum: i32, toppQ30
   if (n0 === 0) return sampleMultWeights(weights, n, sum, coin24);
   // a heap with the first candidate at its root; each pop moves it to the end of the shrinking
   // heap, so the nucleus collects at order[n0 - 1], order[n0 - 2], ... in candidate order
-  for (let i: i32 = (n0 >> 1) - 1; i >= 0; i--) siftDownFirst(order, weights, i, n0);
+  for (let i: i32 = (n0 >> 1) - 1; i >= 0; i--) siftDownHeaviest(order, weights, i, n0);
   let cumulative: i32 = 0;
   let last: i32 = 0; // the nucleus is order[last..n0), first candidate at n0 - 1
   for (let end: i32 = n0 - 1; end >= 0; end--) {
     const top: i32 = order[0];
     order[0] = order[end];
     order[end] = top;
-    siftDownFirst(order, weights, 0, end);
+    siftDownHeaviest(order, weights, 0, end);
     cumulative += weights[top];
     last = end;
     if (cumulative > threshold) break;
