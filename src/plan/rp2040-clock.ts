@@ -85,3 +85,13 @@ export function clockDefines(setup: ClockSetup): string[] {
     `-DRP2040_VREG_VSEL=${setup.vsel}u`,
   ];
 }
+
+/** One line for the build's report: the clock and what it takes. */
+export function describeClock(setup: ClockSetup, boot2: Boot2Variant): string {
+  const { pll } = setup;
+  const mhz = (hz: number) => `${+(hz / 1e6).toFixed(2)} MHz`;
+  return (
+    `clk_sys ${mhz(setup.clockHz)}: PLL_SYS 12 MHz / ${pll.refdiv} × ${pll.fbdiv} = ${mhz(pll.vcoHz)} VCO, ÷ ${pll.postdiv1} ÷ ${pll.postdiv2}; ` +
+    `core ${setup.coreVolts.toFixed(2)} V; flash SCLK ${mhz(setup.flashSclkHz)} (${boot2} boot2, ${FLASH_READ[boot2].command} up to ${mhz(FLASH_READ[boot2].maxSclkHz)})`
+  );
+}

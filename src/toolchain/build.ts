@@ -8,7 +8,7 @@ import { loadForGeneration, type WeightsPrecision } from '../engine/load.js';
 import { emitProject, programFiles, writeBuildInfo, type ProjectInputs } from '../codegen/project.js';
 import { formatPlan, formatPlanSummary } from '../plan/format.js';
 import { checkProtocolLimits, longestFittingSeqLen, makePlan, type Arithmetic, type Plan, type PlanOptions } from '../plan/plan.js';
-import { checkClockMHz, clockSetup } from '../plan/rp2040-clock.js';
+import { checkClockMHz, clockSetup, describeClock } from '../plan/rp2040-clock.js';
 import { FIRMWARE_STDIO, loadTarget, withFirmwareOptions, type FirmwareStdio, type Target } from '../plan/target.js';
 import { UserError } from '../util/errors.js';
 import { formatBytes } from '../util/progress.js';
@@ -260,6 +260,7 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
 
     if (req.onDevice) return await buildOnDevice(req.onDevice, { info, plan, outDir, staging, target, report, loadSeconds, emitSeconds });
     report(`[4/4] compiling with ${target.toolchain.cc}`, 'detail');
+    if (target.firmware?.chip === 'rp2040') report(`      ${describeClock(clockSetup(target.firmware.clockHz, target.firmware.boot2), target.firmware.boot2)}`, 'detail');
     const compileStarted = performance.now();
     try {
       await runMake(staging, { onStep: (line) => report(`      ${line}`, 'detail') });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkClockMHz, clockDefines, clockSetup, FLASH_READ, MAX_CLOCK_MHZ, MIN_CLOCK_MHZ } from '../../src/plan/rp2040-clock.js';
+import { checkClockMHz, clockDefines, clockSetup, describeClock, FLASH_READ, MAX_CLOCK_MHZ, MIN_CLOCK_MHZ } from '../../src/plan/rp2040-clock.js';
 import { PLL_LIMITS, pllSettings, pllViolations } from '../../src/plan/rp2040-pll.js';
 import { projectRoot } from '../../src/models/locate.js';
 import { UserError } from '../../src/util/errors.js';
@@ -82,6 +82,13 @@ describe('plan/rp2040-clock: the --clock option', () => {
       '-DRP2040_PLL_SYS_POSTDIV2=1u',
       '-DRP2040_VREG_VSEL=12u',
     ]);
+  });
+
+  it('describes itself for the build\'s report', () => {
+    expect(describeClock(clockSetup(200e6, 'safe'), 'safe')).to.equal(
+      'clk_sys 200 MHz: PLL_SYS 12 MHz / 1 × 100 = 1200 MHz VCO, ÷ 6 ÷ 1; core 1.15 V; flash SCLK 50 MHz (safe boot2, 03h Read Data up to 50 MHz)',
+    );
+    expect(describeClock(clockSetup(133e6, 'quad'), 'quad')).to.match(/^clk_sys 133 MHz: .* = 1596 MHz VCO, ÷ 6 ÷ 2; core 1\.10 V; flash SCLK 66\.5 MHz/);
   });
 
   it('knows the SSI divisor boot2.S programs for each variant', () => {
