@@ -7,6 +7,7 @@ import { benchQuantize } from './quantize.js';
 import { benchReport } from './report.js';
 import { benchRp2040, benchRp2040Integer } from './rp2040.js';
 import { benchRp2040Usb } from './rp2040-usb.js';
+import { benchRp2040Sampling } from './rp2040-sampling.js';
 
 const suites: Record<string, () => void | Promise<void>> = {
   engine: benchEngine,
@@ -16,6 +17,7 @@ const suites: Record<string, () => void | Promise<void>> = {
   rp2040: benchRp2040,
   'rp2040-integer': benchRp2040Integer,
   'rp2040-usb': benchRp2040Usb,
+  'rp2040-sampling': benchRp2040Sampling,
   pi: benchPi,
   fuzz: benchFuzz,
 };

@@ -1,5 +1,6 @@
 /*
- * clocks.c — from the ring oscillator the chip wakes up on to a 133 MHz system clock.
+ * clocks.c — from the ring oscillator the chip wakes up on to a 133 MHz system clock (or the
+ * build's --clock: RP2040_CLK_SYS_HZ and RP2040_PLL_SYS_*, computed by src/plan/rp2040-pll.ts).
  *
  *   XOSC 12 MHz ──► PLL_SYS: REFDIV 1, FBDIV 133 → VCO 1596 MHz, POSTDIV1 6, POSTDIV2 2 → 133 MHz
  *   clk_ref  ← XOSC, ÷1 (12 MHz): drives the watchdog tick, hence the 1 µs TIMER
@@ -10,7 +11,10 @@
  *              needs exactly (12 Mbit/s = 48 MHz / 4), whatever clk_sys is
  *
  * The PLL values respect the datasheet's limits (2.18.2): reference ≥ 5 MHz, FBDIV 16..320, VCO
- * 750..1600 MHz, POSTDIV1 ≥ POSTDIV2. Other frequencies: change PLL_* below and RP2040_CLK_SYS_HZ.
+ * 750..1600 MHz, POSTDIV1 ≥ POSTDIV2. Other frequencies: `build --clock`, which passes
+ * RP2040_CLK_SYS_HZ and RP2040_PLL_SYS_* (e.g. 200 MHz: FBDIV 100, VCO 1200 MHz, POSTDIV1 6,
+ * POSTDIV2 1). Above the rated 133 MHz the core voltage goes to 1.15 V first (RP2040_VREG_VSEL),
+ * while clk_sys still runs from the reference clock.
  *
  * Order matters (2.15.3): clk_sys and clk_ref are moved off anything the PLL or XOSC drives
  * before those are touched; the auxiliary source of clk_sys is chosen while clk_sys still runs
@@ -23,10 +27,23 @@
  */
 #include "rp2040.h"
 
-#define PLL_REFDIV 1u
-#define PLL_FBDIV 133u
-#define PLL_POSTDIV1 6u
-#define PLL_POSTDIV2 2u
+#ifndef RP2040_PLL_SYS_REFDIV /* 12 MHz × 133 = 1596 MHz VCO, ÷ 6 ÷ 2 = 133 MHz */
+#define RP2040_PLL_SYS_REFDIV 1u
+#define RP2040_PLL_SYS_FBDIV 133u
+#define RP2040_PLL_SYS_POSTDIV1 6u
+#define RP2040_PLL_SYS_POSTDIV2 2u
+#endif
+#define PLL_REFDIV RP2040_PLL_SYS_REFDIV
+#define PLL_FBDIV RP2040_PLL_SYS_FBDIV
+#define PLL_POSTDIV1 RP2040_PLL_SYS_POSTDIV1
+#define PLL_POSTDIV2 RP2040_PLL_SYS_POSTDIV2
+
+#ifndef RP2040_VREG_VSEL
+#define RP2040_VREG_VSEL 11u /* 1.10 V, the regulator's reset value */
+#endif
+#if !defined(RP2040_SKIP_CLOCKS) && RP2040_CLK_SYS_HZ > 133000000u && RP2040_VREG_VSEL < 12u
+#error "clk_sys above 133 MHz needs the core at 1.15 V or more (RP2040_VREG_VSEL 12)"
+#endif
 
 #if !defined(RP2040_SKIP_CLOCKS) && (RP2040_XOSC_HZ / PLL_REFDIV * PLL_FBDIV / (PLL_POSTDIV1 * PLL_POSTDIV2)) != RP2040_CLK_SYS_HZ
 #error "PLL_SYS settings do not give RP2040_CLK_SYS_HZ: change both together"
@@ -67,6 +84,22 @@ static void pll_start(uint32_t base, uint32_t reset_bit, uint32_t refdiv, uint32
   REG_CLR(base + PLL_PWR, PLL_PWR_POSTDIVPD);
 }
 
+/*
+ * Sets the core voltage (VREG.VSEL) and waits until it has settled: ROK (in regulation), then
+ * about 1 ms more. This runs while clk_sys is on clk_ref from the ring oscillator (at most about
+ * 12 MHz), so 4,000 turns of a loop of several cycles last more than 1 ms. rp2040js has no regulator (the
+ * write is ignored, with a warning; ROK reads as set).
+ */
+static void vreg_set(uint32_t vsel) {
+  uint32_t vreg = REG(VREG_AND_CHIP_RESET_VREG);
+  if (((vreg & VREG_VSEL_BITS) >> VREG_VSEL_LSB) == vsel) return;
+  REG(VREG_AND_CHIP_RESET_VREG) = (vreg & (VREG_EN | VREG_HIZ)) | (vsel << VREG_VSEL_LSB); /* EN, HIZ kept */
+  while (!(REG(VREG_AND_CHIP_RESET_VREG) & VREG_ROK)) {
+  }
+  for (volatile int i = 0; i < 4000; i++) {
+  }
+}
+
 static void pll_sys_start(void) { pll_start(PLL_SYS_BASE, RESETS_PLL_SYS, PLL_REFDIV, PLL_FBDIV, PLL_POSTDIV1, PLL_POSTDIV2); }
 
 void clocks_init(void) {
@@ -80,6 +113,9 @@ void clocks_init(void) {
   REG_CLR(CLOCKS_CLK_REF_CTRL, CLK_REF_CTRL_SRC_BITS);
   while (REG(CLOCKS_CLK_REF_SELECTED) != (1u << CLK_REF_CTRL_SRC_ROSC_CLKSRC_PH)) {
   }
+
+  /* the core voltage before the clock that needs it */
+  if (RP2040_VREG_VSEL != 11u) vreg_set(RP2040_VREG_VSEL);
 
   pll_sys_start();
 

@@ -12,6 +12,11 @@
  *   RP2040_CLK_SYS_HZ    the clk_sys frequency clocks.c sets up (default 133 MHz); with
  *                        RP2040_SKIP_CLOCKS, the frequency the UART divisor assumes
  *                        (default 125 MHz: rp2040js's clock before firmware sets one).
+ *   RP2040_PLL_SYS_REFDIV, _FBDIV, _POSTDIV1, _POSTDIV2
+ *                        PLL_SYS's dividers for RP2040_CLK_SYS_HZ (default 1, 133, 6, 2); the
+ *                        build computes them for `--clock` (src/plan/rp2040-pll.ts).
+ *   RP2040_VREG_VSEL     the core voltage (VREG.VSEL) clocks.c sets before clk_sys rises:
+ *                        11 = 1.10 V (the reset value, left alone), 12 = 1.15 V (above 133 MHz).
  *   RP2040_UART_BAUD     UART0 baud rate (default 115200).
  *   RP2040_USE_ROM       allow calls into the boot ROM (none are made today). rp2040js has no
  *                        ROM image, so firmware built with it would hang in emulation.
@@ -73,6 +78,7 @@
 #define UART1_BASE 0x40038000u
 #define TIMER_BASE 0x40054000u
 #define WATCHDOG_BASE 0x40058000u
+#define VREG_AND_CHIP_RESET_BASE 0x40064000u
 #define PPB_BASE 0xe0000000u
 
 /* ---- RESETS (2.14) ------------------------------------------------------------------------ */
@@ -141,6 +147,15 @@
 #define PLL_PWR_VCOPD (1u << 5)
 #define PLL_PRIM_POSTDIV1_LSB 16
 #define PLL_PRIM_POSTDIV2_LSB 12
+
+/* ---- VREG_AND_CHIP_RESET (2.10): the core's voltage regulator ------------------------------ */
+
+#define VREG_AND_CHIP_RESET_VREG (VREG_AND_CHIP_RESET_BASE + 0x0u)
+#define VREG_EN (1u << 0)
+#define VREG_HIZ (1u << 1)
+#define VREG_VSEL_LSB 4
+#define VREG_VSEL_BITS (0xfu << 4)
+#define VREG_ROK (1u << 12) /* regulation status: the output is in regulation */
 
 /* ---- WATCHDOG (4.7): its tick generator clocks the timer ----------------------------------- */
 

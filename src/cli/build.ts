@@ -20,6 +20,7 @@ export interface BuildArgs {
   generic?: boolean;
   flashSize?: string;
   boot2?: 'safe' | 'fast' | 'quad';
+  clock?: number;
   stdio?: FirmwareStdio;
   sramWeights?: boolean;
   sramCode?: boolean;
@@ -111,6 +112,10 @@ export function withBuildOptions<T>(y: Argv<T>) {
       type: 'boolean',
       describe: 'RP2040: run the forward pass and its kernels from SRAM (copied at boot) instead of through the XIP cache, taking that SRAM from the weights\' copies (default: on when the state leaves room)',
     })
+    .option('clock', {
+      type: 'number',
+      describe: 'RP2040: the system clock in MHz, a whole number from 125 to 200 (default 133, the rated clock; above it the firmware raises the core to 1.15 V)',
+    })
     .option('stdio', { choices: FIRMWARE_STDIO, describe: 'RP2040: where the firmware talks: usb (the Pico\'s own USB port, the default), uart (UART0 on GP0/GP1) or both' })
     .option('generic', { type: 'boolean', hidden: true, describe: 'do not specialize kernels (benchmark baseline)' });
 }
@@ -129,6 +134,7 @@ export function buildRequest(args: BuildArgs): BuildRequest {
     generic: args.generic,
     flashBytes: args.flashSize === undefined ? undefined : parseFlashSize(args.flashSize),
     boot2: args.boot2,
+    clockMHz: args.clock,
     stdio: args.stdio,
     sramWeights: args.sramWeights,
     sramCode: args.sramCode,

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { buildBoot2, checkBoot2, firmwareDir } from '../flash/boot2.js';
 import { rp2040LinkerScript } from '../flash/linker-script.js';
 import { encodeUf2 } from '../flash/uf2.js';
+import { clockDefines, clockSetup } from '../plan/rp2040-clock.js';
 import type { FirmwareStdio, Target } from '../plan/target.js';
 import { tempPathFor, writeFileAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
@@ -87,6 +88,13 @@ export function emitFirmwareRuntime(outDir: string, target: Target, tool: string
   return sources.filter((f) => !f.endsWith('.h'));
 }
 
+/** An RP2040 firmware's clock: clk_sys, the PLL_SYS dividers and the core voltage, as -D flags (src/plan/rp2040-clock.ts). */
+function rp2040ClockFlags(target: Target): string {
+  const fw = target.firmware;
+  if (fw?.chip !== 'rp2040') return '';
+  return ` ${clockDefines(clockSetup(fw.clockHz, fw.boot2)).join(' ')}`;
+}
+
 export function firmwareMakefile(target: Target, tool: string, runtime: string[], application: string[]): string {
   const t = target.toolchain;
   const objects = [...runtime, ...application].map((f) => f.replace(/\.(c|S)$/, '.o'));
@@ -95,7 +103,7 @@ export function firmwareMakefile(target: Target, tool: string, runtime: string[]
 
 CC = ${t.cc}
 OBJCOPY = ${t.cc.replace(/gcc$/, 'objcopy')}
-CFLAGS = ${t.cflags.join(' ')} -DPROTOCOL_MAX_FRAME=${FIRMWARE_PROTOCOL_MAX_FRAME}${target.firmware?.boot2 === 'quad' ? ' -DBOOT2_QUAD' : ''}
+CFLAGS = ${t.cflags.join(' ')} -DPROTOCOL_MAX_FRAME=${FIRMWARE_PROTOCOL_MAX_FRAME}${target.firmware?.boot2 === 'quad' ? ' -DBOOT2_QUAD' : ''}${rp2040ClockFlags(target)}
 LDFLAGS = ${t.ldflags.join(' ')}
 OBJECTS = ${objects.join(' ')}
 

@@ -112,6 +112,11 @@ static void ${name}(int32_t* xout, const int8_t* xq, const int32_t* xm, const in
     ${matmul('s.logits_fixed', classifier, c.vocabSize, c.dim, model.classifier.scaleShift, false)}
     ${kernels.use('fixedToFloat', { n: c.vocabSize })}(s.logits, s.logits_fixed);
     return s.logits;
+}
+
+/* integer mode samples the Q16.16 logits (src/kernels/int-sampling.ts); greedy the float32 ones */
+int sample_logits(float* logits, float temperature, float topp, int32_t* order, uint64_t* rng_state) {
+    return ${kernels.use('sampleNextFixed')}(logits, s.logits_fixed, VOCAB_SIZE, temperature, topp, order, rng_state, w.exp_table);
 }`;
 
   return `${forwardPrologue(plan, header, 'The activations (Q16.16) and the int8 KV cache')}

@@ -283,6 +283,10 @@ static void ffn_hidden(float* hb, float* hb2, const float* x, int l) {
     /* classifier into logits */
     ${matmul('s.logits', 'x', 'wcls', '', '    ')}
     return s.logits;
+}
+
+int sample_logits(float* logits, float temperature, float topp, int32_t* order, uint64_t* rng_state) {
+    return ${kernels.use('sampleNext')}(logits, VOCAB_SIZE, temperature, topp, order, rng_state);
 }`;
 
   return `${forwardPrologue(plan, header, 'The activations and the KV cache')}

@@ -74,7 +74,6 @@ export function emitProject(outDir: string, inputs: ProjectInputs, finalDir = ou
 
   const tokenizerImage = readFileSync(inputs.tokenizerPath);
   const kernels = new KernelSet(undefined, { generic: inputs.generic });
-  kernels.use('sampleNext'); // main.c samples with it
   const forwardHeader = generated('The forward pass of the transformer, in the manner of llama2.c run.c.');
   // the integer mode's fixed-point weights: converted once, for forward.c's constants and the blob
   const fixed = plan.arithmetic === 'integer' ? toFixedPoint(model) : undefined;

@@ -1,10 +1,12 @@
 /** The generation loop of llama2.c run.c `generate`: feed the prompt, then sample until `steps` or BOS. */
-import type { Sampler } from './sampler.js';
+import type { FixedLogits, Sampler } from './sampler.js';
 
 /** What the generation loop needs of a model: the float engine (transformer.ts) or the integer one (transformer-int.ts). */
 export interface ForwardPass {
   readonly seqLen: number;
   forward(token: number, pos: number): Float32Array;
+  /** The integer engine's Q16.16 logits of the last forward pass: sampled in integer mode. */
+  readonly fixedLogits?: FixedLogits;
 }
 
 export const BOS = 1;
@@ -58,7 +60,7 @@ export function* generate(transformer: ForwardPass, sampler: Sampler, promptToke
   for (let pos = 0; pos < maxSteps; pos++) {
     const logits = transformer.forward(token, pos);
     const fromPrompt = pos < promptTokens.length - 1;
-    const next = fromPrompt ? promptTokens[pos + 1] : sampler.sample(logits);
+    const next = fromPrompt ? promptTokens[pos + 1] : sampler.sample(logits, transformer.fixedLogits);
     yield { pos, prev: token, next, fromPrompt, logits };
     if (next === BOS) return;
     token = next;

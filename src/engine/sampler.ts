@@ -1,5 +1,6 @@
 /** Chooses the next token from the logits as llama2.c run.c's `Sampler` does (the kernel `sampleNext`). */
 import { fround } from '../kernels/builtins.js';
+import { sampleNextFixed } from '../kernels/int-sampling.js';
 import { sampleNext } from '../kernels/sampling.js';
 
 export interface SamplerSettings {
@@ -9,6 +10,12 @@ export interface SamplerSettings {
   topp: number;
   /** RNG seed (llama2.c's xorshift64* state); must be positive. */
   seed: bigint | number;
+}
+
+/** The integer engine's logits (Q16.16) and the exponential's table, for sampling in integer mode. */
+export interface FixedLogits {
+  readonly values: Int32Array;
+  readonly expTable: Int32Array;
 }
 
 export class Sampler {
@@ -27,8 +34,13 @@ export class Sampler {
     this.order = new Int32Array(vocabSize);
   }
 
-  /** Picks a token; for temperature > 0 the logits are turned into probabilities in place. */
-  sample(logits: Float32Array): number {
+  /**
+   * Picks a token; for temperature > 0 the logits are turned into probabilities in place. With
+   * `fixed` (the integer engine), sampling is integer mode's (src/kernels/int-sampling.ts) on its
+   * Q16.16 logits, which it overwrites.
+   */
+  sample(logits: Float32Array, fixed?: FixedLogits): number {
+    if (fixed) return sampleNextFixed(logits, fixed.values, this.vocabSize, this.temperature, this.topp, this.order, this.rngState, fixed.expTable);
     return sampleNext(logits, this.vocabSize, this.temperature, this.topp, this.order, this.rngState);
   }
 }

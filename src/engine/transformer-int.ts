@@ -14,6 +14,7 @@ import { ropeInt } from '../kernels/int-rope.js';
 import { fixedToFloat, swigluInt } from '../kernels/int-swiglu.js';
 import { fixedTables, toFixedPoint, type FixedMatrix, type FixedModel, type FixedTables } from '../quant/fixed-point.js';
 import { UserError } from '../util/errors.js';
+import type { FixedLogits } from './sampler.js';
 
 /** The softmax sums the Q14 probabilities of every position (each at most 2^14) in 32 bits. */
 export const INTEGER_MAX_SEQ_LEN = 131071;
@@ -79,6 +80,8 @@ export class IntTransformer {
   readonly state: IntRunState;
   readonly fixed: FixedModel;
   private readonly tables: FixedTables;
+  /** The Q16.16 logits (filled by forward) and the exponential's table: what integer-mode sampling reads. */
+  readonly fixedLogits: FixedLogits;
 
   constructor(model: Model | FixedModel, seqLen = model.config.seqLen) {
     this.fixed = 'format' in model ? toFixedPoint(model) : model;
@@ -89,6 +92,7 @@ export class IntTransformer {
     }
     this.state = new IntRunState(this.config, this.seqLen, this.fixed.groupSize);
     this.tables = fixedTables(this.config, this.seqLen);
+    this.fixedLogits = { values: this.state.logitsFixed, expTable: this.tables.exp };
   }
 
   forward(token: number, pos: number): Float32Array {

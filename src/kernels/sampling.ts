@@ -36,14 +36,14 @@ function before(probs: Float32Array, a: i32, b: i32): boolean {
   return probs[a] > probs[b] || (probs[a] === probs[b] && a < b);
 }
 
-/** Moves candidate order[root] down the max-heap (by `before` reversed) of the first `size` entries. */
-function siftDown(order: Int32Array, probs: Float32Array, root: i32, size: i32): void {
+/** Moves order[root] down the heap of the first `size` entries whose root is the first candidate by `before`. */
+function siftDownFirst(order: Int32Array, probs: Float32Array, root: i32, size: i32): void {
   let parent: i32 = root;
   for (;;) {
     let child: i32 = 2 * parent + 1;
     if (child >= size) return;
-    if (child + 1 < size && before(probs, order[child], order[child + 1])) child = child + 1;
-    if (!before(probs, order[parent], order[child])) return;
+    if (child + 1 < size && before(probs, order[child + 1], order[child])) child = child + 1;
+    if (!before(probs, order[child], order[parent])) return;
     const tmp: i32 = order[parent];
     order[parent] = order[child];
     order[child] = tmp;
@@ -51,21 +51,14 @@ function siftDown(order: Int32Array, probs: Float32Array, root: i32, size: i32):
   }
 }
 
-/** Sorts candidate ids order[0..count) into `before` order (heap sort: no allocation, O(n log n)). */
-export function sortCandidates(order: Int32Array, probs: Float32Array, count: i32): void {
-  for (let i: i32 = (count >> 1) - 1; i >= 0; i--) siftDown(order, probs, i, count);
-  for (let end: i32 = count - 1; end > 0; end--) {
-    const tmp: i32 = order[0];
-    order[0] = order[end];
-    order[end] = tmp;
-    siftDown(order, probs, 0, end);
-  }
-}
-
 /**
  * Top-p (nucleus) sampling: among the tokens with the highest probabilities whose cumulative
  * probability first exceeds topp, sample proportionally. Tokens below (1 - topp) / (n - 1) cannot
  * be part of the nucleus and are dropped before sorting. `order` is scratch space of n entries.
+ *
+ * llama2.c sorts all candidates; here a heap with the first candidate at its root is popped only
+ * as far as the nucleus goes. `before` is a total order on the candidates (none is NaN: NaN fails
+ * the cutoff), so the nucleus and its order are the sort's, and the sums are taken in the same order.
  */
 export function sampleTopp(probs: Float32Array, n: i32, topp: f32, order: Int32Array, coin: f32): i32 {
   const cutoff: f32 = fround(fround(1 - topp) / (n - 1));
@@ -76,23 +69,29 @@ export function sampleTopp(probs: Float32Array, n: i32, topp: f32, order: Int32A
       n0++;
     }
   }
-  sortCandidates(order, probs, n0);
+  // none passes (NaN probabilities): llama2.c reads before its array; here the whole distribution
+  if (n0 === 0) return sampleMult(probs, n, coin);
+  // each pop moves the first remaining candidate to the end of the shrinking heap: the nucleus
+  // collects at order[n0 - 1], order[n0 - 2], ... in candidate order
+  for (let i: i32 = (n0 >> 1) - 1; i >= 0; i--) siftDownFirst(order, probs, i, n0);
   let cumulative: f32 = 0;
-  let lastIdx: i32 = n0 - 1;
-  for (let i: i32 = 0; i < n0; i++) {
-    cumulative = fround(cumulative + probs[order[i]]);
-    if (cumulative > topp) {
-      lastIdx = i;
-      break;
-    }
+  let last: i32 = 0; // the nucleus is order[last..n0), its first candidate at n0 - 1
+  for (let end: i32 = n0 - 1; end >= 0; end--) {
+    const top: i32 = order[0];
+    order[0] = order[end];
+    order[end] = top;
+    siftDownFirst(order, probs, 0, end);
+    cumulative = fround(cumulative + probs[top]);
+    last = end;
+    if (cumulative > topp) break;
   }
   const r: f32 = fround(coin * cumulative);
   let cdf: f32 = 0;
-  for (let i: i32 = 0; i <= lastIdx; i++) {
+  for (let i: i32 = n0 - 1; i > last; i--) {
     cdf = fround(cdf + probs[order[i]]);
     if (r < cdf) return order[i];
   }
-  return order[lastIdx];
+  return order[last];
 }
 
 /**
@@ -109,8 +108,11 @@ export function sampleNext(
   rngState: BigUint64Array,
 ): i32 {
   if (temperature === 0) return argmax(logits, n);
-  for (let i: i32 = 0; i < n; i++) {
-    logits[i] = fround(logits[i] / temperature);
+  // x / 1 is x: at temperature 1 (monitor's default) the divisions are skipped, the result the same
+  if (temperature !== 1) {
+    for (let i: i32 = 0; i < n; i++) {
+      logits[i] = fround(logits[i] / temperature);
+    }
   }
   softmax(logits, n);
   const coin: f32 = randomF32(rngState);

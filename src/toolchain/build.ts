@@ -8,6 +8,7 @@ import { loadForGeneration, type WeightsPrecision } from '../engine/load.js';
 import { emitProject, programFiles, writeBuildInfo, type ProjectInputs } from '../codegen/project.js';
 import { formatPlan, formatPlanSummary } from '../plan/format.js';
 import { checkProtocolLimits, longestFittingSeqLen, makePlan, type Arithmetic, type Plan, type PlanOptions } from '../plan/plan.js';
+import { checkClockMHz, clockSetup, describeClock } from '../plan/rp2040-clock.js';
 import { FIRMWARE_STDIO, loadTarget, withFirmwareOptions, type FirmwareStdio, type Target } from '../plan/target.js';
 import { UserError } from '../util/errors.js';
 import { formatBytes } from '../util/progress.js';
@@ -42,6 +43,8 @@ export interface BuildRequest {
   /** Firmware targets: the board's flash size in bytes, and which boot2 to link. */
   flashBytes?: number;
   boot2?: 'safe' | 'fast' | 'quad';
+  /** RP2040: clk_sys in MHz (125..200; default the target's 133), src/plan/rp2040-clock.ts. */
+  clockMHz?: number;
   /** RP2040: where the protocol and the printing go (default usb: the Pico's own USB port). */
   stdio?: FirmwareStdio;
   /** Firmware targets: copy weight tensors into the SRAM the state leaves (default true; PlanOptions.sramWeights). */
@@ -115,6 +118,7 @@ export function requestKey(req: BuildRequest, modelPath: string, tokenizerPath: 
     flashBytes: req.flashBytes ?? null,
     boot2: req.boot2 ?? null,
     stdio: req.stdio ?? null,
+    ...(req.clockMHz !== undefined ? { clockMHz: req.clockMHz } : {}),
     // only when set: a key without it stays as before, and `run` never takes a program built on a Pi for one here
     ...(req.onDevice ? { onDevice: { host: req.onDevice.host, path: req.onDevice.path ?? null } } : {}),
   };
@@ -123,7 +127,7 @@ export function requestKey(req: BuildRequest, modelPath: string, tokenizerPath: 
 }
 
 export function planFor(req: BuildRequest, report: Reporter = () => {}) {
-  const target = withFirmwareOptions(loadTarget(req.target), { flashBytes: req.flashBytes, boot2: req.boot2 });
+  const target = withFirmwareOptions(loadTarget(req.target), { flashBytes: req.flashBytes, boot2: req.boot2, clockHz: req.clockMHz === undefined ? undefined : req.clockMHz * 1e6 });
   const started = performance.now();
   const defaults = target.defaults ?? {};
   // the target's precision for an fp32 checkpoint (a quantized one keeps its own), Q8_0 for integer arithmetic
@@ -165,7 +169,7 @@ export function checkBuildRequest(req: BuildRequest): { target: Target; outDir: 
   return { target, outDir };
 }
 
-/** The part of checkBuildRequest that `plan` shares (it writes nothing): the target, --threads, --stdio, --on-device. */
+/** The part of checkBuildRequest that `plan` shares (it writes nothing): the target, --threads, --stdio, --clock, --on-device. */
 export function checkBuildOptions(req: BuildRequest): Target {
   const target = loadTarget(req.target);
   if (req.threads !== undefined && (!Number.isInteger(req.threads) || req.threads < 1 || req.threads > 64)) {
@@ -179,6 +183,10 @@ export function checkBuildOptions(req: BuildRequest): Target {
       target.firmware?.chip === 'rp2040' ? `--stdio must be one of ${FIRMWARE_STDIO.join(', ')}, got "${req.stdio}".` : `--stdio applies to rp2040 builds; ${target.name} has no choice of serial port.`,
       2,
     );
+  }
+  if (req.clockMHz !== undefined) {
+    if (target.firmware?.chip !== 'rp2040') throw new UserError(`--clock applies to rp2040 builds; ${target.name} runs at its own clock.`, 2);
+    clockSetup(checkClockMHz(req.clockMHz), req.boot2 ?? target.firmware.boot2); // the PLL and the flash clock, before any work
   }
   const firmwareCores = target.firmware ? target.cpu.cores : 1;
   if (req.threads !== undefined && req.threads > 1 && !target.threads && req.threads > firmwareCores) {
@@ -252,6 +260,7 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
 
     if (req.onDevice) return await buildOnDevice(req.onDevice, { info, plan, outDir, staging, target, report, loadSeconds, emitSeconds });
     report(`[4/4] compiling with ${target.toolchain.cc}`, 'detail');
+    if (target.firmware?.chip === 'rp2040') report(`      ${describeClock(clockSetup(target.firmware.clockHz, target.firmware.boot2), target.firmware.boot2)}`, 'detail');
     const compileStarted = performance.now();
     try {
       await runMake(staging, { onStep: (line) => report(`      ${line}`, 'detail') });

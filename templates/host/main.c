@@ -90,7 +90,7 @@ static void require_dot_product(void) {
 /* ---------------------------------------------------------------------------------------------
  * --protocol: the host tokenizes; this program receives GENERATE frames on stdin and streams
  * TOKEN frames and a DONE to stdout (doc/protocol.md), as a board does over its UART, until
- * stdin closes. Generation is the plain mode's loop, with the same forward() and sample_next().
+ * stdin closes. Generation is the plain mode's loop, with the same forward() and sample_logits().
  */
 
 #if SEQ_LEN > 65535
@@ -225,7 +225,7 @@ static void serve_generate(const protocol_event* request) {
         uint64_t step_start = time_in_us();
         float* logits = forward(token, pos);
         int from_prompt = pos < g.n_prompt - 1;
-        next = from_prompt ? protocol_prompt[pos + 1] : sample_next(logits, VOCAB_SIZE, g.temperature, g.topp, sampler_order, &rng_state);
+        next = from_prompt ? protocol_prompt[pos + 1] : sample_logits(logits, g.temperature, g.topp, sampler_order, &rng_state);
         pos++;
         if (!from_prompt) generated++;
         protocol_send_token(write_stdout, g.request_id, (uint16_t)pos, (uint16_t)next, from_prompt ? 0 : PROTOCOL_TOKEN_GENERATED,
@@ -378,7 +378,7 @@ int main(int argc, char** argv) {
             printf("\n");
         }
         int from_prompt = pos < num_prompt_tokens - 1;
-        next = from_prompt ? prompt_tokens[pos + 1] : sample_next(logits, VOCAB_SIZE, temperature, topp, sampler_order, &rng_state);
+        next = from_prompt ? prompt_tokens[pos + 1] : sample_logits(logits, temperature, topp, sampler_order, &rng_state);
         pos++;
         if (ids_format && !from_prompt) printf("G %d\n", next);
         if (next == 1) break; /* BOS ends the sequence, as in run.c */

@@ -295,7 +295,7 @@ static int run_baked_generation(protocol_event* request) {
         float* logits = forward(token, pos);
         int from_prompt = pos < NUM_PROMPT_TOKENS - 1;
         int next = from_prompt ? prompt_tokens[pos + 1]
-                               : sample_next(logits, VOCAB_SIZE, GENERATION_TEMPERATURE, GENERATION_TOPP, sampler_order, &rng_state);
+                               : sample_logits(logits, GENERATION_TEMPERATURE, GENERATION_TOPP, sampler_order, &rng_state);
         pos++;
         if (next == BOS_TOKEN) { /* BOS ends the sequence, as in run.c */
 #if !EMBED_TOKENIZER
@@ -372,7 +372,7 @@ static void serve_generate(const protocol_event* request) {
         uint64_t step_start = timer_us();
         float* logits = forward(token, pos);
         int from_prompt = pos < g.n_prompt - 1;
-        next = from_prompt ? protocol_prompt[pos + 1] : sample_next(logits, VOCAB_SIZE, g.temperature, g.topp, sampler_order, &rng_state);
+        next = from_prompt ? protocol_prompt[pos + 1] : sample_logits(logits, g.temperature, g.topp, sampler_order, &rng_state);
         pos++;
         if (!from_prompt) generated++;
         protocol_send_token(write_out, g.request_id, (uint16_t)pos, (uint16_t)next, from_prompt ? 0 : PROTOCOL_TOKEN_GENERATED,

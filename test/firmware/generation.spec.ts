@@ -131,7 +131,9 @@ describe('rp2040 firmware: generation requests over the emulated UART, against t
     const xip = emu.xipReport!;
     expect(xip.lineFill?.cycles).to.equal(384); // the default (safe) boot2: 03h at clk_sys / 4
     expect(xip.misses).to.be.greaterThan(0);
-    expect(xip.hitRate).to.be.within(0.9, 1);
+    // a share of reads, not of time: 88 % (99.6 % before) since sampling stopped running soft float from
+    // flash (millions of cached instruction fetches a token); the misses are the weights' line fills
+    expect(xip.hitRate).to.be.within(0.8, 1);
     expect(xip.stallCycles).to.equal(xip.misses * 384);
     xipRun = { misses: xip.misses, codeMisses: xip.fetch.misses };
     expect(modelled.cycles).to.be.greaterThan(plain.cycles + xip.stallCycles * 0.9);
