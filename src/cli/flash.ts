@@ -91,7 +91,7 @@ async function emulate(args: FlashArgs): Promise<void> {
   const board = await EmulatedBoard.start({ firmware: args.firmware, target: args.target, report, bootRom: args.bootrom });
   try {
     if (args.monitor) {
-      report(`RP2040 emulator (rp2040js) running ${board.firmware}${board.bootsThroughRom ? ', booted through the boot ROM' : ''}; ${board.portName} at ${board.devicePath}`);
+      report(`RP2040 emulator (rp2040js) running ${board.firmware}; ${board.portName} at ${board.devicePath}${board.bootsThroughRom ? ' (booted through the boot ROM)' : ''}`);
       void board.ended.then((end) => end.reason !== 'stopped' && report(`the emulation ended: ${end.message}`));
       await runMonitor({ ...args, port: board.devicePath });
       return;
