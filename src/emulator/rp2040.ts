@@ -440,22 +440,25 @@ export class Rp2040Emulator {
    * to read flash correctly (booting through the ROM). rp2040js's core reads memory through the
    * RP2040 object's readUint32/16/8 (instruction fetches are 16-bit reads at PC), so instance
    * methods of those three see every instruction fetch and every load; when neither applies they
-   * are removed and rp2040js reads its flash array at full speed. Called again whenever the SSI's
+   * are rp2040js's own, which read its flash array at full speed. Called again whenever the SSI's
    * configuration changes.
    */
   private routeXipReads(): void {
     const mcu = this.mcu;
     const xip = this.xip;
     const ssi = this.flashChip?.ssi;
-    const own = mcu as unknown as Record<string, unknown>;
+    const proto = Object.getPrototypeOf(mcu) as RP2040;
     if (xip === undefined && (ssi === undefined || ssi.xipVerified)) {
-      delete own.readUint32;
-      delete own.readUint16;
-      delete own.readUint8;
+      // rp2040js's own methods, as own properties: deleting them instead would turn the RP2040
+      // object into a slow dictionary-mode object for V8, and every access of the core to it slower
+      if (Object.hasOwn(mcu, 'readUint32')) {
+        mcu.readUint32 = proto.readUint32;
+        mcu.readUint16 = proto.readUint16;
+        mcu.readUint8 = proto.readUint8;
+      }
       return;
     }
     const core = mcu.core;
-    const proto = Object.getPrototypeOf(mcu) as RP2040;
     const read32 = proto.readUint32.bind(mcu);
     const read16 = proto.readUint16.bind(mcu);
     const read8 = proto.readUint8.bind(mcu);
