@@ -177,6 +177,8 @@ export class Rp2040Emulator {
   private bootWatch = false;
   /** Set when the ROM touched the USB controller before starting boot2. */
   private usbBootEntered = false;
+  /** Set when the watchdog rebooted the chip (the ROM's reset_usb_boot does), which the emulator does not model. */
+  private watchdogRebooted = false;
   /** Cycles the ROM took to start boot2 (when booting through it). */
   private boot2StartCycles?: number;
 
@@ -197,6 +199,7 @@ export class Rp2040Emulator {
       this.mcu.loadBootrom(new Uint32Array(rom.buffer.slice(rom.byteOffset, rom.byteOffset + rom.length)));
       this.flashChip = this.installFlashChip(image, options.flashChip ?? W25Q16JV);
       this.bootWatch = true;
+      this.catchWatchdogReboot();
     } else {
       this.mcu.flash.set(image, address - RP2040_FLASH_BASE);
       core.SP = INITIAL_SP;
@@ -373,12 +376,20 @@ export class Rp2040Emulator {
             clock.tick(cycles * this.nanosPerCycle);
             if (profiler !== undefined && core.cycles >= profiler.nextSample) profiler.sample(this.machineState(), core.cycles);
           }
-          if (this.breakCode !== undefined) break;
+          if (this.breakCode !== undefined || this.watchdogRebooted) break;
         }
       } catch (err) {
         throw this.emulatorError(err);
       }
       if (this.logger.fatal) throw this.emulatorError(new Error(this.logger.fatal));
+      if (this.watchdogRebooted) {
+        throw new EmulatorError(
+          `the firmware rebooted the chip through the watchdog after ${core.cycles} cycles (the boot ROM's reset_usb_boot, after a 1200-baud touch, does this to enter BOOTSEL mode); ` +
+            'the emulator does not model a chip reset: start the emulation again.',
+          this.output,
+          core.PC,
+        );
+      }
       if (this.usbBootEntered && this.bootWatch) {
         throw new BootFailure(
           `the boot ROM did not find a valid boot2 in the first 256 bytes of flash (${this.flashChip!.chip.spec.name}) and fell back to USB boot ` +
@@ -529,6 +540,24 @@ export class Rp2040Emulator {
       write(offset, value);
     };
     return { chip, ssi };
+  }
+
+  /**
+   * With the ROM present, firmware can reach its reset_usb_boot, which reboots through the
+   * watchdog: rp2040js has no chip reset to do (and its watchdog timer, left at 0, would fire for
+   * ever). End the run instead, with a message (checked after the batch).
+   */
+  private catchWatchdogReboot(): void {
+    const watchdog = (this.mcu.peripherals as Record<number, unknown>)[0x40058] as {
+      onWatchdogTrigger?: () => void;
+      timer: { enable: boolean };
+      alarm: { enable: boolean };
+    };
+    watchdog.onWatchdogTrigger = () => {
+      watchdog.alarm.enable = false;
+      watchdog.timer.enable = false;
+      this.watchdogRebooted = true;
+    };
   }
 
   /** Booting through the ROM: the chip, and the cycles the ROM took until boot2 started (undefined before). */

@@ -8,7 +8,7 @@
 import { expect } from 'chai';
 import { join } from 'node:path';
 import { bootRomAvailable, readBootRom } from '../../src/emulator/boot-rom.js';
-import { Rp2040Emulator, type LoadOptions } from '../../src/emulator/rp2040.js';
+import { EmulatorError, Rp2040Emulator, type LoadOptions } from '../../src/emulator/rp2040.js';
 import { runUntil, UsbCdcHost, type LineCoding } from '../../src/emulator/usb-cdc.js';
 import { emitGenerationHeader } from '../../src/codegen/firmware.js';
 import { projectRoot } from '../../src/models/locate.js';
@@ -109,6 +109,21 @@ describe('rp2040 USB serial (CDC-ACM), in rp2040js', function () {
     const { emu, host } = await started({ bootRom: readBootRom() });
     expect(emu.boot?.xipVerified).to.equal(true); // boot2 set XIP up again after the 4Bh
     expect(host.names?.serialNumber).to.equal('E6605838832A422F');
+  });
+
+  it('booted through the boot ROM, the 1200-baud touch reaches the ROM\'s reset_usb_boot: the watchdog reboot ends the run with a message', async function () {
+    if (!bootRomAvailable()) this.skip();
+    const { emu, host } = await started({ bootRom: readBootRom() });
+    void host.touch1200();
+    let error: unknown;
+    try {
+      await runUntil(emu, () => false, { maxSeconds: 30 });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).to.be.instanceOf(EmulatorError);
+    expect((error as Error).message).to.match(/rebooted the chip through the watchdog .* reset_usb_boot.*does not model a chip reset/);
+    expect(emu.output).to.not.include('no bootrom');
   });
 
   it('recognizes the 1200-baud touch, and without a boot ROM says so instead of crashing', async () => {
