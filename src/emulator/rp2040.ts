@@ -10,10 +10,14 @@
  *   emu.writeUart('hello');
  *   const done = await emu.run({ maxCycles: 1e9 });   // → { reason: 'break', exitCode: 0, … }
  *
- * How it starts: rp2040js ships no boot ROM, so the harness does what the ROM's flash boot
- * amounts to: SP = 0x20042000, LR = 0 ("entered from the ROM"), PC = 0x10000000, and boot2 runs
- * in place from flash. The ROM would first check boot2's CRC; the harness checks it too (and
- * refuses the image, as the ROM would), because the emulator itself does not.
+ * How it starts: with LoadOptions.bootRom, as the chip does: the boot ROM image at 0x0, a flash
+ * chip model (./qspi-flash.ts) behind an SSI model (./ssi.ts), the core at the ROM's reset
+ * vector; the ROM checks boot2's CRC and runs it from SRAM, and boot2's SSI set-up decides
+ * whether the firmware can read flash (doc/rp2040.md, "Booting through the boot ROM").
+ * Without it (rp2040js ships no ROM), the harness does what the ROM's flash boot amounts to:
+ * SP = 0x20042000, LR = 0 ("entered from the ROM"), PC = 0x10000000, and boot2 runs in place
+ * from flash with rp2040js's SSI, which reads flash whatever its set-up. The ROM would first check
+ * boot2's CRC; the harness checks it too (and refuses the image, as the ROM would).
  *
  * Time: the core reports the cycles each instruction takes; the harness advances rp2040js's
  * clock by cycles / clk_sys, with clk_sys as the firmware configured it (133 MHz after
