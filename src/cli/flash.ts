@@ -78,6 +78,7 @@ async function flashBoard(args: FlashArgs): Promise<void> {
     throw new UserError(`target "${args.target}" is a Raspberry Pi's program: give the Pi to copy it to, --host pi@raspberrypi.local (over SSH, with your keys; --path for its directory there).`, 2);
   }
   if (args.serial !== undefined) throw new UserError('--serial installs a service on a Pi: it goes with --host.', 2);
+  if (args.bootrom !== undefined) report('note: --bootrom and --no-bootrom are for --emulate; a board always boots through its ROM');
   const { deployToBoard } = await import('../flash/deploy.js');
   const { defaultOutDir } = await import('../toolchain/build.js');
   await deployToBoard({ firmware: args.firmware ?? defaultOutDir(args.target), method: args.method, port: args.port, target: args.target, report, interface: args.interface });

@@ -12,6 +12,7 @@ import { bootRomAvailable, checkBootRom, defaultBootRomPath, readBootRom } from 
 import { W25Q128JV, W25Q16JV } from '../../src/emulator/qspi-flash.js';
 import { BOOT2_SRAM_ENTRY, BootFailure, EmulatorError, Rp2040Emulator } from '../../src/emulator/rp2040.js';
 import { BOOT2_BYTES, BOOT2_VARIANTS, buildBoot2, firmwareDir } from '../../src/flash/boot2.js';
+import { bootOptions } from '../../src/flash/emulate.js';
 import { UserError } from '../../src/util/errors.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { assemblyImage } from '../helpers/rp2040-program.js';
@@ -41,6 +42,12 @@ describe('emulator/rp2040: booting through the boot ROM', function () {
     expect(() => checkBootRom(wrong, 'x.bin')).to.throw(UserError, /not an RP2040 boot ROM.*4d 00 01.*--no-bootrom/);
     expect(() => readBootRom('/nonexistent/bootrom.bin')).to.throw(UserError, /no RP2040 boot ROM image at \/nonexistent/);
     expect(defaultBootRomPath()).to.match(/shared\/rp2040\/bootrom-b1\.bin$/);
+  });
+
+  it('flash --emulate boots through the ROM unless told --no-bootrom', () => {
+    expect(bootOptions(undefined).bootRom).to.deep.equal(rom);
+    expect(bootOptions(true).bootRom).to.deep.equal(rom);
+    expect(bootOptions(false)).to.deep.equal({});
   });
 
   for (const variant of BOOT2_VARIANTS) {
