@@ -98,7 +98,7 @@ const READS: Record<number, Instruction> = {
 type Phase = 'instruction' | 'address' | 'mode' | 'dummy' | 'read' | 'output' | 'input' | 'alone' | 'ignore';
 
 /** The state that lasts between transactions (what `snapshot` copies). */
-interface ChipState {
+export interface ChipState {
   status1: number;
   status2: number;
   status3: number;
@@ -113,6 +113,7 @@ interface ChipState {
 }
 
 export class QspiFlash {
+  /** As shipped: QE clear (the IQ parts), no protection; SR3 0x60 = DRV1-0 11b, the default output drive (section 7.1). */
   private state: ChipState = { status1: 0, status2: 0, status3: 0x60, resetEnabled: false, poweredDown: false, busyUntil: 0 };
   // the transaction in progress
   private selected = false;
