@@ -18,13 +18,18 @@ import { tempDir } from '../helpers/fixtures.js';
 import { assemblyImage } from '../helpers/rp2040-program.js';
 import { needs } from '../helpers/needs.js';
 
-/** Reads the vector table's first word through XIP, then stops with r1 = 42. */
+/** Reads the vector table's first word through XIP (cached alias, then uncached 0x13…), then stops with r1 = 42. */
 const PROGRAM = `
     ldr r0, =0x10000100
     ldr r0, [r0]
+    ldr r2, =0x13000100
+    ldr r2, [r2]
     movs r1, #42
     bkpt #0
 `;
+
+/** What the XIP cache model charges a line fill with each boot2 (test/firmware/xip-cache.spec.ts). */
+const LINE_FILL = { safe: 384, fast: 144, quad: 56 };
 
 describe('emulator/rp2040: booting through the boot ROM', function () {
   needs('arm-none-eabi-gcc');
@@ -60,11 +65,21 @@ describe('emulator/rp2040: booting through the boot ROM', function () {
         expect(result.reason).to.equal('break');
         expect(emu.mcu.core.registers[1]).to.equal(42);
         expect(result.exitCode! >>> 0).to.equal(image.readUInt32LE(BOOT2_BYTES)); // the initial SP, read through XIP
+        expect(emu.mcu.core.registers[2] >>> 0).to.equal(image.readUInt32LE(BOOT2_BYTES)); // and through the uncached alias
         expect(emu.boot).to.include({ chip: chip.name, xipVerified: true });
         expect(emu.boot!.boot2StartCycles).to.be.greaterThan(1000);
       });
     }
   }
+
+  it('keeps the XIP cache model\'s figures: a line fill is priced from the SSI registers boot2 left, as with the old start', async () => {
+    for (const variant of BOOT2_VARIANTS) {
+      const emu = Rp2040Emulator.fromImage(assemblyImage(PROGRAM, variant), 0x10000000, { bootRom: rom, xipModel: true });
+      expect((await emu.run({ maxCycles: 5e6, maxSeconds: 30 })).reason).to.equal('break');
+      expect(emu.xipReport!.lineFill?.cycles, variant).to.equal(LINE_FILL[variant]);
+      expect(emu.xipReport!.uncached).to.equal(1);
+    }
+  });
 
   it(`ends with a clear message when boot2's CRC is bad: the ROM falls back to USB boot (it never reaches ${BOOT2_SRAM_ENTRY.toString(16)})`, async () => {
     const image = assemblyImage(PROGRAM, 'safe');
