@@ -7,7 +7,9 @@
 import { expect } from 'chai';
 import { RP2040 } from 'rp2040js';
 import { QspiFlash, SR2_QE, W25Q128JV, W25Q16JV, type FlashChipSpec } from '../../src/emulator/qspi-flash.js';
+import { IoQspi } from '../../src/emulator/io-qspi.js';
 import { SR_BUSY, SR_RFNE, SR_TFE, Ssi } from '../../src/emulator/ssi.js';
+import { VregAndChipReset } from '../../src/emulator/vreg-chip-reset.js';
 
 const CTRLR0 = 0x00;
 const CTRLR1 = 0x04;
@@ -208,5 +210,26 @@ describe('emulator/ssi: the XIP_SSI in front of the flash chip model', () => {
     b.tick(W25Q16JV.statusWriteNanos);
     expect(command(b, [0x05, 0x05])[1] & 1).to.equal(0);
     expect(command(b, [0x35, 0x35])[1]).to.equal(SR2_QE);
+  });
+
+  it('IO_QSPI: the SSI drives /CS only once QSPI_SS has FUNCSEL 0; OUTOVER 2 holds it low, 3 high', () => {
+    const levels: boolean[] = [];
+    const io = new IoQspi(new RP2040(), (selected) => levels.push(selected));
+    const SS_CTRL = 0x0c;
+    io.drive(true); // FUNCSEL 0x1f after reset: the pin is not the SSI's
+    expect(levels).to.deep.equal([]);
+    io.writeUint32(SS_CTRL, 0);
+    expect(levels).to.deep.equal([true]);
+    io.drive(false);
+    io.writeUint32(SS_CTRL, 2 << 8);
+    io.writeUint32(SS_CTRL, 3 << 8);
+    expect(levels).to.deep.equal([true, false, true, false]);
+    expect(io.readUint32(0x08) & (1 << 17)).to.equal(1 << 17); // SS_STATUS.INFROMPAD: high
+  });
+
+  it('VREG_AND_CHIP_RESET: CHIP_RESET reads HAD_POR only after power-on (no rescue request for the ROM)', () => {
+    const chip = new VregAndChipReset(new RP2040());
+    expect(chip.readUint32(0x8)).to.equal(1 << 8);
+    expect(chip.readUint32(0x0)).to.equal(0xb1);
   });
 });
