@@ -6,6 +6,7 @@ import { benchPi } from './pi.js';
 import { benchQuantize } from './quantize.js';
 import { benchReport } from './report.js';
 import { benchRp2040, benchRp2040Integer } from './rp2040.js';
+import { benchRp2040Boot } from './rp2040-boot.js';
 import { benchRp2040Usb } from './rp2040-usb.js';
 import { benchRp2040Sampling } from './rp2040-sampling.js';
 
@@ -18,6 +19,7 @@ const suites: Record<string, () => void | Promise<void>> = {
   'rp2040-integer': benchRp2040Integer,
   'rp2040-usb': benchRp2040Usb,
   'rp2040-sampling': benchRp2040Sampling,
+  'rp2040-boot': benchRp2040Boot,
   pi: benchPi,
   fuzz: benchFuzz,
 };

@@ -9,7 +9,7 @@
  * then to start the firmware through its vector table at 0x10000100.
  *
  * The code is position independent (PC-relative literals only): the ROM runs it at 0x20041f00,
- * the rp2040js emulator runs it in place at 0x10000000. It must assemble to at most 252 bytes.
+ * the emulator's --no-bootrom start runs it in place at 0x10000000. It must assemble to at most 252 bytes.
  *
  * Three variants, chosen with -DBOOT2_FAST or -DBOOT2_QUAD:
  *
@@ -39,8 +39,11 @@
  *                   write happens once in the life of a board. Every access moves 8 + 2 + 4 + 16
  *                   SCLK per 8-byte line instead of 96 (safe) or 72 (fast).
  *
- * None of the variants has been tried on silicon yet. rp2040js accepts any SSI setup and reads flash
- * regardless (see doc/rp2040.md), so only the datasheet vouches for the register values below.
+ * None of the variants has been tried on silicon yet. Each boots in the emulator through the real
+ * boot ROM against a model of the Pico's W25Q16JV (and of the W25Q128JV) that answers only what
+ * the datasheet says, so a wrong command, dummy count or frame format reads wrong bytes there (see
+ * doc/rp2040.md, "Booting through the boot ROM"); with --no-bootrom, rp2040js reads flash whatever
+ * the SSI set-up.
  *
  * Exit convention: when the ROM enters boot2 the link register is 0, and boot2 starts the
  * firmware (VTOR = 0x10000100, MSP = the table's first word, jump to its reset vector). When

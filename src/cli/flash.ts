@@ -12,6 +12,7 @@ interface FlashArgs extends MonitorArgs {
   firmware?: string;
   target: string;
   emulate: boolean;
+  bootrom?: boolean;
   monitor: boolean;
   method?: string;
   interface?: string;
@@ -27,6 +28,7 @@ export const flashCommand: CommandModule<object, FlashArgs> = {
         .positional('firmware', { type: 'string', describe: 'a .uf2, .elf or build directory (default: the last build, build/<target>/)' })
         .option('target', { type: 'string', default: 'rp2040', describe: 'the board\'s target' })
         .option('emulate', { type: 'boolean', default: false, describe: 'run the firmware in the RP2040 emulator (rp2040js); its serial port (USB CDC by default, UART0 for a --stdio uart build) becomes a pseudo-terminal for monitor' })
+        .option('bootrom', { type: 'boolean', describe: 'with --emulate: boot through the RP2040 boot ROM as the chip does (default when ../shared/rp2040/bootrom-b1.bin exists); --no-bootrom starts boot2 in place, faster' })
         .option('monitor', { type: 'boolean', default: false, describe: 'continue into monitor (its options apply) once the firmware runs' })
         .option('method', { type: 'string', describe: 'uf2 (the boot drive, default), picotool, or openocd (a debug probe)' })
         .option('interface', { type: 'string', describe: '--method openocd: the probe\'s OpenOCD interface (default cmsis-dap)' })
@@ -76,6 +78,7 @@ async function flashBoard(args: FlashArgs): Promise<void> {
     throw new UserError(`target "${args.target}" is a Raspberry Pi's program: give the Pi to copy it to, --host pi@raspberrypi.local (over SSH, with your keys; --path for its directory there).`, 2);
   }
   if (args.serial !== undefined) throw new UserError('--serial installs a service on a Pi: it goes with --host.', 2);
+  if (args.bootrom !== undefined) report('note: --bootrom and --no-bootrom are for --emulate; a board always boots through its ROM');
   const { deployToBoard } = await import('../flash/deploy.js');
   const { defaultOutDir } = await import('../toolchain/build.js');
   await deployToBoard({ firmware: args.firmware ?? defaultOutDir(args.target), method: args.method, port: args.port, target: args.target, report, interface: args.interface });
@@ -86,16 +89,16 @@ async function emulate(args: FlashArgs): Promise<void> {
   if (args.method !== undefined) report('note: --method is for a real board; --emulate ignores it');
   if (args.monitor) (await import('../serial/port-choice.js')).checkBaudRate(args.baud); // before starting anything
   const { EmulatedBoard } = await import('../flash/emulate.js');
-  const board = await EmulatedBoard.start({ firmware: args.firmware, target: args.target, report });
+  const board = await EmulatedBoard.start({ firmware: args.firmware, target: args.target, report, bootRom: args.bootrom });
   try {
     if (args.monitor) {
-      report(`RP2040 emulator (rp2040js) running ${board.firmware}; ${board.portName} at ${board.devicePath}`);
+      report(`RP2040 emulator (rp2040js) running ${board.firmware}; ${board.portName} at ${board.devicePath}${board.bootsThroughRom ? ' (booted through the boot ROM)' : ''}`);
       void board.ended.then((end) => end.reason !== 'stopped' && report(`the emulation ended: ${end.message}`));
       await runMonitor({ ...args, port: board.devicePath });
       return;
     }
     process.stdout.write(
-      `RP2040 emulator (rp2040js) running ${board.firmware}\n` +
+      `RP2040 emulator (rp2040js) running ${board.firmware}${board.bootsThroughRom ? ' (booted through the boot ROM)' : ''}\n` +
         `${board.portName}: ${board.devicePath}\n` +
         `  llama2-embed monitor --port ${board.devicePath}\n` +
         'Ctrl+C stops the emulator.\n',

@@ -10,10 +10,14 @@
  *   emu.writeUart('hello');
  *   const done = await emu.run({ maxCycles: 1e9 });   // → { reason: 'break', exitCode: 0, … }
  *
- * How it starts: rp2040js ships no boot ROM, so the harness does what the ROM's flash boot
- * amounts to: SP = 0x20042000, LR = 0 ("entered from the ROM"), PC = 0x10000000, and boot2 runs
- * in place from flash. The ROM would first check boot2's CRC; the harness checks it too (and
- * refuses the image, as the ROM would), because the emulator itself does not.
+ * How it starts: with LoadOptions.bootRom, as the chip does: the boot ROM image at 0x0, a flash
+ * chip model (./qspi-flash.ts) behind an SSI model (./ssi.ts), the core at the ROM's reset
+ * vector; the ROM checks boot2's CRC and runs it from SRAM, and boot2's SSI set-up decides
+ * whether the firmware can read flash (doc/rp2040.md, "Booting through the boot ROM").
+ * Without it (rp2040js ships no ROM), the harness does what the ROM's flash boot amounts to:
+ * SP = 0x20042000, LR = 0 ("entered from the ROM"), PC = 0x10000000, and boot2 runs in place
+ * from flash with rp2040js's SSI, which reads flash whatever its set-up. The ROM would first check
+ * boot2's CRC; the harness checks it too (and refuses the image, as the ROM would).
  *
  * Time: the core reports the cycles each instruction takes; the harness advances rp2040js's
  * clock by cycles / clk_sys, with clk_sys as the firmware configured it (133 MHz after
@@ -27,7 +31,12 @@ import { Simulator, type Logger, type RP2040 } from 'rp2040js';
 import { UserError } from '../util/errors.js';
 import { checkBoot2 } from '../flash/boot2.js';
 import { decodeUf2, RP2040_FAMILY_ID, RP2040_FLASH_BASE } from '../flash/uf2.js';
+import { checkBootRom } from './boot-rom.js';
+import { IoQspi } from './io-qspi.js';
 import { PcProfiler, type Profile, type ProfilerOptions } from './profiler.js';
+import { QspiFlash, W25Q16JV, type FlashChipSpec } from './qspi-flash.js';
+import { Ssi } from './ssi.js';
+import { VregAndChipReset } from './vreg-chip-reset.js';
 import { flashReadTiming, lineFillCycles, XipCache, type FlashReadTiming, type XipStats } from './xip-cache.js';
 
 export const INITIAL_SP = 0x20042000;
@@ -40,6 +49,11 @@ const BATCH_INSTRUCTIONS = 50_000;
 const DEFAULT_MAX_SECONDS = 60;
 
 export type StopReason = 'break' | 'cycles' | 'timeout' | 'until';
+
+/** Where the boot ROM copies boot2 and jumps to it (RP2040 datasheet 2.8.1.3). */
+export const BOOT2_SRAM_ENTRY = 0x20041f00;
+/** The first register of the USB controller: the ROM's USB boot mode sets it up, flash boot never does. */
+const USB_CTRL_PERIPHERAL = 0x50110;
 
 export interface RunOptions {
   /** Stop after this many more cycles (default: no cycle budget). */
@@ -90,6 +104,14 @@ export class EmulatorError extends Error {
   }
 }
 
+/** The boot ROM did not start boot2 (bad CRC or unreadable flash) and went to its USB boot mode, as a board would. */
+export class BootFailure extends EmulatorError {
+  constructor(message: string, output: string, pc: number) {
+    super(message, output, pc);
+    this.name = 'BootFailure';
+  }
+}
+
 /** Collects rp2040js's log: warnings kept (the first few hundred), errors raised. */
 class HarnessLogger implements Logger {
   readonly warnings: string[] = [];
@@ -125,7 +147,19 @@ export interface LoadOptions {
    * given to `load`).
    */
   profile?: ProfilerOptions & { elf?: string };
+  /**
+   * Boot as the chip boots: the boot ROM image (src/emulator/boot-rom.ts) at 0x00000000, a flash
+   * chip model behind an SSI model (src/emulator/qspi-flash.ts, ssi.ts), and the core starting at
+   * the ROM's reset vector. The ROM reads boot2 over the SSI, checks its CRC and runs it; boot2's
+   * SSI set-up then decides whether XIP reads the flash right. Without it the harness starts boot2
+   * in place at 0x10000000, with rp2040js's SSI (the old, faster start).
+   */
+  bootRom?: Uint8Array;
+  /** The flash chip on the board when booting through the ROM (default W25Q16JV, the Pico's). */
+  flashChip?: FlashChipSpec;
 }
+
+
 
 /** The XIP model's counts, and the line fill as the SSI was set up. */
 export interface XipReport extends XipStats {
@@ -151,21 +185,41 @@ export class Rp2040Emulator {
   private readonly readSsi?: () => FlashReadTiming | undefined;
   /** The PC-sampling profiler (LoadOptions.profile), if on. */
   private readonly profiler?: PcProfiler;
+  /** The flash chip and the SSI in front of it (LoadOptions.bootRom), if booting through the ROM. */
+  private readonly flashChip?: { chip: QspiFlash; ssi: Ssi };
+  /** Booting through the ROM and boot2 has not started yet: watch where the ROM goes. */
+  private bootWatch = false;
+  /** Set when the ROM touched the USB controller before starting boot2. */
+  private usbBootEntered = false;
+  /** Set when the watchdog rebooted the chip (the ROM's reset_usb_boot does), which the emulator does not model. */
+  private watchdogRebooted = false;
+  /** Cycles the ROM took to start boot2 (when booting through it). */
+  private boot2StartCycles?: number;
 
   private constructor(image: Uint8Array, address: number, options: LoadOptions) {
     if (address < RP2040_FLASH_BASE || address + image.length > RP2040_FLASH_BASE + FLASH_WINDOW_BYTES) {
       throw new UserError(`the firmware image must lie in flash (0x10000000..0x11000000); it is at 0x${address.toString(16)}, ${image.length} bytes.`);
     }
     if (address !== RP2040_FLASH_BASE) throw new UserError(`the firmware image must start at 0x10000000 (with boot2), but it starts at 0x${address.toString(16)}.`);
-    if (!options.skipBoot2Check) checkBoot2(image, 'the firmware image');
+    if (!options.skipBoot2Check && !options.bootRom) checkBoot2(image, 'the firmware image');
     this.simulator = new Simulator();
     this.mcu = this.simulator.rp2040;
     this.mcu.logger = this.logger;
-    this.mcu.flash.set(image, address - RP2040_FLASH_BASE);
     const core = this.mcu.core;
-    core.SP = INITIAL_SP;
-    core.LR = 0;
-    core.PC = RP2040_FLASH_BASE;
+    if (options.bootRom) {
+      checkBootRom(options.bootRom, 'the boot ROM image');
+      const rom = options.bootRom;
+      // loadBootrom resets the chip: SP and PC from the ROM's vector table (0x0, 0x4), flash erased
+      this.mcu.loadBootrom(new Uint32Array(rom.buffer.slice(rom.byteOffset, rom.byteOffset + rom.length)));
+      this.flashChip = this.installFlashChip(image, options.flashChip ?? W25Q16JV);
+      this.bootWatch = true;
+      this.catchWatchdogReboot();
+    } else {
+      this.mcu.flash.set(image, address - RP2040_FLASH_BASE);
+      core.SP = INITIAL_SP;
+      core.LR = 0;
+      core.PC = RP2040_FLASH_BASE;
+    }
     this.nanosPerCycle = 1e9 / this.mcu.clkSys;
     this.mcu.addClockListener((clkSys) => {
       this.nanosPerCycle = 1e9 / clkSys;
@@ -184,8 +238,9 @@ export class Rp2040Emulator {
     if (options.xipModel) {
       const overhead = typeof options.xipModel === 'object' ? (options.xipModel.overheadCycles ?? 0) : 0;
       this.readSsi = this.ssiTiming(overhead);
-      this.xip = this.installXipModel(this.readSsi);
+      this.xip = new XipCache(this.readSsi);
     }
+    this.routeXipReads();
     if (options.profile) {
       if (!options.profile.elf) throw new Error('Rp2040Emulator: profiling needs the firmware ELF (options.profile.elf)');
       this.profiler = new PcProfiler(options.profile.elf, options.profile);
@@ -325,8 +380,14 @@ export class Rp2040Emulator {
               break;
             }
             this.sleep(cycles);
-          } else if (xip === undefined && profiler === undefined) {
+          } else if (xip === undefined && profiler === undefined && !this.bootWatch) {
             clock.tick(core.executeInstruction() * this.nanosPerCycle);
+          } else if (this.bootWatch) {
+            clock.tick(core.executeInstruction() * this.nanosPerCycle);
+            if (core.PC === BOOT2_SRAM_ENTRY) {
+              this.bootWatch = false;
+              this.boot2StartCycles = core.cycles;
+            } else if (this.usbBootEntered) break;
           } else {
             let cycles = core.executeInstruction();
             if (xip !== undefined) {
@@ -338,12 +399,28 @@ export class Rp2040Emulator {
             clock.tick(cycles * this.nanosPerCycle);
             if (profiler !== undefined && core.cycles >= profiler.nextSample) profiler.sample(this.machineState(), core.cycles);
           }
-          if (this.breakCode !== undefined) break;
+          if (this.breakCode !== undefined || this.watchdogRebooted) break;
         }
       } catch (err) {
         throw this.emulatorError(err);
       }
       if (this.logger.fatal) throw this.emulatorError(new Error(this.logger.fatal));
+      if (this.watchdogRebooted) {
+        throw new EmulatorError(
+          `the firmware rebooted the chip through the watchdog after ${core.cycles} cycles (the boot ROM's reset_usb_boot, after a 1200-baud touch, does this to enter BOOTSEL mode); ` +
+            'the emulator does not model a chip reset: start the emulation again.',
+          this.output,
+          core.PC,
+        );
+      }
+      if (this.usbBootEntered && this.bootWatch) {
+        throw new BootFailure(
+          `the boot ROM did not find a valid boot2 in the first 256 bytes of flash (${this.flashChip!.chip.spec.name}) and fell back to USB boot ` +
+            `(BOOTSEL mode) after ${core.cycles} cycles: boot2's CRC-32 does not match, or the flash did not answer 03h reads. Rebuild the firmware so that boot2.bin comes from buildBoot2.`,
+          this.output,
+          core.PC,
+        );
+      }
       if (this.breakCode !== undefined) return finish('break');
       if (options.until && this.outputBytes.length !== checkedLength) {
         checkedLength = this.outputBytes.length;
@@ -402,42 +479,124 @@ export class Rp2040Emulator {
   }
 
   /**
-   * Routes the core's reads of the XIP aliases (0x10…0x13…) through the cache model. rp2040js's
-   * core reads memory through the RP2040 object's readUint32/16/8 (instruction fetches are 16-bit
-   * reads at PC), so wrapping those three sees every instruction fetch and every load.
+   * Routes the core's reads of the XIP aliases (0x10…0x13…) where they must go: through the cache
+   * model (LoadOptions.xipModel), and through the SSI while its configuration has not been found
+   * to read flash correctly (booting through the ROM). rp2040js's core reads memory through the
+   * RP2040 object's readUint32/16/8 (instruction fetches are 16-bit reads at PC), so instance
+   * methods of those three see every instruction fetch and every load; when neither applies they
+   * are rp2040js's own, which read its flash array at full speed. Called again whenever the SSI's
+   * configuration changes.
    */
-  private installXipModel(timing: () => FlashReadTiming | undefined): XipCache {
+  private routeXipReads(): void {
     const mcu = this.mcu;
+    const xip = this.xip;
+    const ssi = this.flashChip?.ssi;
+    const proto = Object.getPrototypeOf(mcu) as RP2040;
+    if (xip === undefined && (ssi === undefined || ssi.xipVerified)) {
+      // rp2040js's own methods, as own properties: deleting them instead would turn the RP2040
+      // object into a slow dictionary-mode object for V8, and every access of the core to it slower
+      if (Object.hasOwn(mcu, 'readUint32')) {
+        mcu.readUint32 = proto.readUint32;
+        mcu.readUint16 = proto.readUint16;
+        mcu.readUint8 = proto.readUint8;
+      }
+      return;
+    }
     const core = mcu.core;
-    const xip = new XipCache(timing);
+    const read32 = proto.readUint32.bind(mcu);
+    const read16 = proto.readUint16.bind(mcu);
+    const read8 = proto.readUint8.bind(mcu);
     const flash = mcu.flash;
     const view = new DataView(flash.buffer, flash.byteOffset, flash.byteLength);
-    const read32 = mcu.readUint32.bind(mcu);
-    const read16 = mcu.readUint16.bind(mcu);
-    const read8 = mcu.readUint8.bind(mcu);
     const inXip = (address: number) => {
       const top = address >>> 24;
       return top >= 0x10 && top <= 0x13;
     };
+    // the word at an XIP address: from the array when the SSI reads right (or is rp2040js's), else from the SSI
+    const direct = ssi === undefined || ssi.xipVerified;
+    const word = (address: number) => (direct ? view.getUint32(address & 0xfffffc, true) : ssi!.xipRead32(address & 0xffffff));
     mcu.readUint32 = (address: number) => {
       address >>>= 0;
-      if (inXip(address)) xip.access(address, false);
-      return read32(address);
+      if (!inXip(address)) return read32(address);
+      xip?.access(address, false);
+      return direct ? read32(address) : word(address);
     };
     mcu.readUint16 = (address: number) => {
       address >>>= 0;
       if (!inXip(address)) return read16(address);
-      const pc = (core.PC & ~1) >>> 0;
-      xip.access(address, address === pc || address === pc + 2);
-      return view.getUint16(address & 0xffffff, true);
+      if (xip !== undefined) {
+        const pc = (core.PC & ~1) >>> 0;
+        xip.access(address, address === pc || address === pc + 2);
+      }
+      return direct ? view.getUint16(address & 0xffffff, true) : (word(address) >>> ((address & 2) * 8)) & 0xffff;
     };
     mcu.readUint8 = (address: number) => {
       address >>>= 0;
       if (!inXip(address)) return read8(address);
-      xip.access(address, false);
-      return flash[address & 0xffffff];
+      xip?.access(address, false);
+      return direct ? flash[address & 0xffffff] : (word(address) >>> ((address & 3) * 8)) & 0xff;
     };
-    return xip;
+  }
+
+  /**
+   * The flash chip behind an SSI model, in place of rp2040js's SSI, and IO_QSPI for the chip
+   * select: the image goes into the chip (rp2040js's flash array is its memory; a chip smaller
+   * than the 16 MiB window repeats in it, as the address bits above its size are not decoded).
+   */
+  private installFlashChip(image: Uint8Array, spec: FlashChipSpec): { chip: QspiFlash; ssi: Ssi } {
+    const mcu = this.mcu;
+    if (image.length > spec.capacityBytes) {
+      throw new UserError(`the firmware image is ${image.length} bytes, more than the ${spec.capacityBytes / 1024 / 1024} MB of the board's ${spec.name} flash.`);
+    }
+    const flash = mcu.flash;
+    flash.set(image, 0);
+    for (let at = spec.capacityBytes; at < flash.length; at += spec.capacityBytes) flash.copyWithin(at, 0, spec.capacityBytes);
+    let ssi: Ssi | undefined;
+    const chip = new QspiFlash(spec, flash, () => ssi!.chipTime);
+    const clock = this.simulator.clock;
+    const io = new IoQspi(mcu, (selected) => (selected ? chip.select() : chip.deselect()), () => ssi!.syncWireTime());
+    ssi = new Ssi(mcu, chip, { nanos: () => clock.nanos, clkSysHz: () => mcu.clkSys }, io);
+    ssi.onXipChange = () => this.routeXipReads();
+    const peripherals = mcu.peripherals as Record<number, unknown>;
+    peripherals[0x18000] = ssi; // XIP_SSI_BASE 0x18000000 (rp2040js indexes its map by address >>> 14 << 2)
+    peripherals[0x40018] = io; // IO_QSPI_BASE 0x40018000
+    peripherals[0x40064] = new VregAndChipReset(mcu); // read by the ROM at reset
+    // QSPI_SS as after reset (PADS_QSPI GPIO_QSPI_SS = 0x5a: input enabled, pull-up; rp2040js starts
+    // every pad with its input disabled), and high: BOOTSEL not pressed (the ROM samples it before flash boot)
+    mcu.qspi[1].padValue = 0x5a;
+    mcu.qspi[1].setInputValue(true);
+    // the ROM's USB boot mode is the only thing that touches the USB controller before boot2
+    const usb = peripherals[USB_CTRL_PERIPHERAL] as { writeUint32(offset: number, value: number): void };
+    const write = usb.writeUint32.bind(usb);
+    usb.writeUint32 = (offset: number, value: number) => {
+      if (this.bootWatch) this.usbBootEntered = true;
+      write(offset, value);
+    };
+    return { chip, ssi };
+  }
+
+  /**
+   * With the ROM present, firmware can reach its reset_usb_boot, which reboots through the
+   * watchdog: rp2040js has no chip reset to do (and its watchdog timer, left at 0, would fire for
+   * ever). End the run instead, with a message (checked after the batch).
+   */
+  private catchWatchdogReboot(): void {
+    const watchdog = (this.mcu.peripherals as Record<number, unknown>)[0x40058] as {
+      onWatchdogTrigger?: () => void;
+      timer: { enable: boolean };
+      alarm: { enable: boolean };
+    };
+    watchdog.onWatchdogTrigger = () => {
+      watchdog.alarm.enable = false;
+      watchdog.timer.enable = false;
+      this.watchdogRebooted = true;
+    };
+  }
+
+  /** Booting through the ROM: the chip, and the cycles the ROM took until boot2 started (undefined before). */
+  get boot(): { chip: string; boot2StartCycles?: number; xipVerified: boolean } | undefined {
+    const f = this.flashChip;
+    return f && { chip: f.chip.spec.name, boot2StartCycles: this.boot2StartCycles, xipVerified: f.ssi.xipVerified };
   }
 
   /** What the profiler reads at a sample: registers, and memory without side effects (SRAM and flash only). */

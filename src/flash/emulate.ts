@@ -20,7 +20,8 @@ import { dirname, join, resolve } from 'node:path';
 import { readBuildInfo } from '../codegen/project.js';
 import { checkBuildFiles } from '../toolchain/build-info.js';
 import { readFirmwareTag } from './firmware-tag.js';
-import { Rp2040Emulator, EmulatorError } from '../emulator/rp2040.js';
+import { bootRomAvailable, defaultBootRomPath, readBootRom } from '../emulator/boot-rom.js';
+import { Rp2040Emulator, EmulatorError, type LoadOptions } from '../emulator/rp2040.js';
 import { UsbCdcHost } from '../emulator/usb-cdc.js';
 import { RAW_PTY, SocatBridge } from '../serial/pty.js';
 import { SerialConnection } from '../serial/transport.js';
@@ -34,6 +35,22 @@ export interface EmulationOptions {
   firmware?: string;
   target?: string;
   report?: (line: string) => void;
+  /**
+   * Boot through the RP2040 boot ROM (src/emulator/boot-rom.ts), as the chip does: true = the ROM
+   * is required, false = start boot2 in place (the old, faster start), undefined (default) = the
+   * ROM when its image is where the project expects it.
+   */
+  bootRom?: boolean;
+}
+
+/** The load options for the boot asked for: the ROM image if booting through it. */
+export function bootOptions(bootRom: boolean | undefined, report: (line: string) => void = () => {}): LoadOptions {
+  if (bootRom === false) return {};
+  if (bootRom === undefined && !bootRomAvailable()) {
+    report(`note: no RP2040 boot ROM image at ${defaultBootRomPath()}: boot2 starts in place at 0x10000000 (as with --no-bootrom)`);
+    return {};
+  }
+  return { bootRom: readBootRom() };
 }
 
 /** How an emulation ended. */
@@ -86,6 +103,7 @@ export class EmulatedBoard {
 
   private constructor(
     readonly firmware: string,
+    private readonly loadOptions: LoadOptions,
     image: Rp2040Emulator,
     private readonly bridge: SocatBridge,
     private readonly uart: SerialConnection,
@@ -102,15 +120,21 @@ export class EmulatedBoard {
   /** Loads the firmware, makes the pty pair and starts the firmware. */
   static async start(options: EmulationOptions = {}): Promise<EmulatedBoard> {
     const firmware = firmwareToEmulate(options.firmware, options.target);
-    const emulator = await Rp2040Emulator.load(firmware);
+    const loadOptions = bootOptions(options.bootRom, options.report);
+    const emulator = await Rp2040Emulator.load(firmware, loadOptions);
     const bridge = await SocatBridge.start([RAW_PTY, RAW_PTY]);
     try {
       const uart = await SerialConnection.open(bridge.ptys[0], { baudRate: 115200 });
-      return new EmulatedBoard(firmware, emulator, bridge, uart, bridge.ptys[1]);
+      return new EmulatedBoard(firmware, loadOptions, emulator, bridge, uart, bridge.ptys[1]);
     } catch (err) {
       await bridge.stop();
       throw err;
     }
+  }
+
+  /** How the emulated chip starts: through the boot ROM, or boot2 in place. */
+  get bootsThroughRom(): boolean {
+    return this.loadOptions.bootRom !== undefined;
   }
 
   /** The port's name for people: "USB serial (CDC)" or "UART0". */
@@ -132,7 +156,7 @@ export class EmulatedBoard {
 
   /** Starts the firmware again from its image, as the board's RUN button would; the pty stays. */
   async reset(): Promise<void> {
-    const next = await Rp2040Emulator.load(this.firmware);
+    const next = await Rp2040Emulator.load(this.firmware, this.loadOptions);
     this.detachUart();
     this.cyclesBefore += this.emulator.cycles;
     this.pending = [];

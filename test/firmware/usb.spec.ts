@@ -7,7 +7,8 @@
  */
 import { expect } from 'chai';
 import { join } from 'node:path';
-import { Rp2040Emulator } from '../../src/emulator/rp2040.js';
+import { bootRomAvailable, readBootRom } from '../../src/emulator/boot-rom.js';
+import { EmulatorError, Rp2040Emulator, type LoadOptions } from '../../src/emulator/rp2040.js';
 import { runUntil, UsbCdcHost, type LineCoding } from '../../src/emulator/usb-cdc.js';
 import { emitGenerationHeader } from '../../src/codegen/firmware.js';
 import { projectRoot } from '../../src/models/locate.js';
@@ -32,8 +33,8 @@ describe('rp2040 USB serial (CDC-ACM), in rp2040js', function () {
   after(() => tmp.cleanup());
 
   /** The firmware running, enumerated and opened by the host while it computed. */
-  async function started() {
-    const emu = await Rp2040Emulator.load(uf2);
+  async function started(options: LoadOptions = {}) {
+    const emu = await Rp2040Emulator.load(uf2, options);
     const host = UsbCdcHost.attach(emu);
     const received: number[] = [];
     host.onData((bytes) => received.push(...bytes));
@@ -101,6 +102,28 @@ describe('rp2040 USB serial (CDC-ACM), in rp2040js', function () {
     await asked;
     expect(coding).to.deep.equal({ baud: 9600, stopBits: 2, parity: 2, dataBits: 7 });
     expect(host.log.filter((s) => s.requestType & 0x20).map((s) => s.request)).to.deep.equal([0x20, 0x22, 0x20, 0x21]);
+  });
+
+  it('booted through the boot ROM, names itself by the flash chip\'s unique id (4Bh), read from the chip model', async function () {
+    if (!bootRomAvailable()) this.skip(); // ../shared/rp2040/bootrom-b1.bin is not committed
+    const { emu, host } = await started({ bootRom: readBootRom() });
+    expect(emu.boot?.xipVerified).to.equal(true); // boot2 set XIP up again after the 4Bh
+    expect(host.names?.serialNumber).to.equal('E6605838832A422F');
+  });
+
+  it('booted through the boot ROM, the 1200-baud touch reaches the ROM\'s reset_usb_boot: the watchdog reboot ends the run with a message', async function () {
+    if (!bootRomAvailable()) this.skip();
+    const { emu, host } = await started({ bootRom: readBootRom() });
+    void host.touch1200();
+    let error: unknown;
+    try {
+      await runUntil(emu, () => false, { maxSeconds: 30 });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).to.be.instanceOf(EmulatorError);
+    expect((error as Error).message).to.match(/rebooted the chip through the watchdog .* reset_usb_boot.*does not model a chip reset/);
+    expect(emu.output).to.not.include('no bootrom');
   });
 
   it('recognizes the 1200-baud touch, and without a boot ROM says so instead of crashing', async () => {

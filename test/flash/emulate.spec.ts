@@ -89,7 +89,7 @@ describe('flash --emulate: the firmware in rp2040js behind a pseudo-terminal', f
     const run = startCli(['flash', '--emulate', serving, '--monitor', '-i', PROMPT, '-n', '6', '-t', '0', '--build', serving], { cwd: tmp.dir });
     expect(await run.exit(180_000)).to.equal(0, run.stderr());
     expect(run.stdout()).to.equal(`${reference(6).text}\n`);
-    expect(run.stderr()).to.match(/RP2040 emulator \(rp2040js\) running .*firmware\.uf2; UART0 at \/dev\/pts\/\d+/);
+    expect(run.stderr()).to.match(/RP2040 emulator \(rp2040js\) running .*firmware\.uf2; UART0 at \/dev\/pts\/\d+( \(booted through the boot ROM\))?\n/);
     expect(run.stderr()).to.match(/6 tokens in \d+\.\d\d s on the device: \d+\.\d\d tok\/s/);
   });
 
