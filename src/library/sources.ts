@@ -1,0 +1,133 @@
+/**
+ * The library's C sources for one model: the public header (templates/library/llama2_embed.h,
+ * the same for every model), the API over the forward pass (llama2_embed.c), and the sources a
+ * build generates (forward.c, kernels.h, model.h) or shares with llama2-embed's programs
+ * (tokenizer.c, parallel.c), each made to include l2e_private.h first so that its external names
+ * carry the l2e_ prefix. The weights and the tokenizer are C arrays (weights.c, tokenizer_image.c).
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Model } from '../checkpoint/model.js';
+import { emitForward } from '../codegen/forward.js';
+import { emitForwardInt } from '../codegen/forward-int.js';
+import { KernelSet } from '../codegen/kernel-set.js';
+import { emitModelHeader } from '../codegen/model-header.js';
+import { weightsBlob } from '../codegen/weights-blob.js';
+import { projectRoot } from '../models/locate.js';
+import type { Plan } from '../plan/plan.js';
+import { toFixedPoint } from '../quant/fixed-point.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { cByteArray, fnv1a32 } from './c-array.js';
+
+export interface LibraryInputs {
+  plan: Plan;
+  model: Model;
+  modelName: string;
+  tokenizerImage: Buffer;
+  /** The comment every generated file starts with, given what the file is. */
+  generated: (what: string) => string;
+}
+
+/** Where the sources go: the public header's directory and the sources' (the same one for Arduino). */
+export interface SourceLayout {
+  includeDir: string;
+  srcDir: string;
+}
+
+/** The library's C files, in the order a build lists them. */
+export const LIBRARY_SOURCES = ['llama2_embed.c', 'forward.c', 'tokenizer.c', 'parallel.c', 'weights.c', 'tokenizer_image.c'] as const;
+export const PUBLIC_HEADER = 'llama2_embed.h';
+
+/** What the exported library holds, for the package files and the command's summary. */
+export interface LibrarySummary {
+  weightsBytes: number;
+  stateBytes: number;
+  /** First 8 bytes of the weights' SHA-256, in hex (l2e_info.model_hash). */
+  modelHash: string;
+  quant: string;
+}
+
+const PRIVATE_INCLUDE = '#include "l2e_private.h" /* the l2e_ prefix on this file\'s external names */\n';
+
+function write(path: string, text: string): void {
+  writeFileAtomic(path, [Buffer.from(text, 'utf8')]);
+}
+
+function template(...parts: string[]): string {
+  return readFileSync(join(projectRoot(), 'templates', ...parts), 'utf8');
+}
+
+/** A C file of llama2-embed's programs, made a library source: l2e_private.h first. */
+function asLibrarySource(text: string, origin: string): string {
+  return `/* From llama2-embed's ${origin}. */\n${PRIVATE_INCLUDE}\n${text}`;
+}
+
+export function emitLibrarySources(layout: SourceLayout, inputs: LibraryInputs): LibrarySummary {
+  const { plan, model, generated } = inputs;
+  const { includeDir, srcDir } = layout;
+  mkdirSync(includeDir, { recursive: true });
+  mkdirSync(srcDir, { recursive: true });
+
+  write(join(includeDir, PUBLIC_HEADER), template('library', PUBLIC_HEADER));
+  write(join(srcDir, 'l2e_private.h'), template('library', 'l2e_private.h'));
+  write(join(srcDir, 'llama2_embed.c'), template('library', 'llama2_embed.c'));
+
+  const kernels = new KernelSet();
+  const fixed = plan.arithmetic === 'integer' ? toFixedPoint(model) : undefined;
+  const forwardHeader = generated('The forward pass of the transformer, in the manner of llama2.c run.c.');
+  const forward = fixed ? emitForwardInt(plan, fixed, kernels, forwardHeader) : emitForward(plan, kernels, forwardHeader);
+  write(join(srcDir, 'forward.c'), `${PRIVATE_INCLUDE}${forward}`);
+  write(join(srcDir, 'kernels.h'), kernels.emit(generated("The kernels, compiled from the TypeScript in src/kernels/ and specialized for this model's shapes.")));
+  // the sampler for llama2_embed.c alone: kernels.h would bring forward.c's kernels in unused
+  const sampler = new KernelSet();
+  sampler.use('sampleNext');
+  write(join(srcDir, 'sampler.h'), sampler.emit(generated("llama2.c's sampler (xorshift, temperature, top-p), compiled from src/kernels/.")).replace(/LLAMA2_EMBED_KERNELS_H/g, 'LLAMA2_EMBED_SAMPLER_H'));
+
+  const weights = Buffer.concat([...weightsBlob(plan, model, fixed)]);
+  const modelHash = createHash('sha256').update(weights).digest().subarray(0, 8);
+  write(
+    join(srcDir, 'model.h'),
+    emitModelHeader(
+      plan,
+      { modelName: inputs.modelName, tokenizerBytes: inputs.tokenizerImage.length, tokenizerMaxTokenLength: inputs.tokenizerImage.readInt32LE(0), defaultThreads: 1, modelHash },
+      generated("The model's shapes and memory plan."),
+    ),
+  );
+  const quant = plan.weights + (plan.arithmetic === 'integer' ? ' integer' : '');
+  const summary: LibrarySummary = { weightsBytes: weights.length, stateBytes: plan.stateBytes, modelHash: modelHash.toString('hex'), quant };
+  write(join(srcDir, 'blobs.h'), blobsHeader(generated('The weights and the tokenizer (weights.c, tokenizer_image.c), and what l2e_init checks them against.'), summary, fnv1a32(weights)));
+  writeFileAtomic(join(srcDir, 'weights.c'), [
+    Buffer.from(`${generated('The weights blob: every tensor at the offsets of model.h.')}\n${PRIVATE_INCLUDE}#include "blobs.h"\n#include "model.h"\n\n`),
+    Buffer.from('const unsigned long model_weights_bytes = WEIGHTS_BYTES;\n\n/* aligned for the widest read of the kernels (a cache line) */\n'),
+    ...cByteArray('_Alignas(64) const unsigned char model_weights[WEIGHTS_BYTES]', weights),
+  ]);
+  writeFileAtomic(join(srcDir, 'tokenizer_image.c'), [
+    Buffer.from(`${generated("The tokenizer (llama2.c's tokenizer.bin).")}\n${PRIVATE_INCLUDE}#include "blobs.h"\n\n`),
+    Buffer.from(`const unsigned long tokenizer_image_bytes = ${inputs.tokenizerImage.length};\n\n`),
+    ...cByteArray(`_Alignas(4) const unsigned char tokenizer_image[${inputs.tokenizerImage.length}]`, inputs.tokenizerImage),
+  ]);
+
+  for (const header of ['forward.h', 'parallel.h', 'tokenizer.h']) write(join(srcDir, header), template('common', header));
+  write(join(srcDir, 'tokenizer.c'), asLibrarySource(template('common', 'tokenizer.c'), 'templates/common/tokenizer.c'));
+  write(join(srcDir, 'parallel.c'), asLibrarySource(template('common', 'parallel-none.c'), 'templates/common/parallel-none.c (one thread)'));
+  return summary;
+}
+
+function blobsHeader(header: string, summary: LibrarySummary, fnv: number): string {
+  return `${header}
+#ifndef L2E_BLOBS_H
+#define L2E_BLOBS_H
+
+#define WEIGHTS_FNV1A 0x${fnv.toString(16).padStart(8, '0')}u /* 32-bit FNV-1a of the weights blob */
+#define MODEL_HASH_HEX "${summary.modelHash}" /* first 8 bytes of its SHA-256 */
+#define QUANT_NAME "${summary.quant}"
+
+extern const unsigned char model_weights[];
+extern const unsigned long model_weights_bytes;
+extern const unsigned char tokenizer_image[];
+extern const unsigned long tokenizer_image_bytes;
+
+#endif
+`;
+}
