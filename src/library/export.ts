@@ -95,7 +95,7 @@ export function exportLibrary(req: ExportRequest): ExportResult {
       format: format.name,
       model: loaded.modelPath,
       tokenizer: loaded.tokenizerPath,
-      plan: { weights: plan.weights, groupSize: plan.groupSize, arithmetic: plan.arithmetic, seqLen: plan.seqLen, weightsBytes: summary.weightsBytes, stateBytes: plan.stateBytes },
+      plan: { weights: plan.weights, groupSize: plan.groupSize, arithmetic: plan.arithmetic, seqLen: plan.seqLen, weightsBytes: summary.weightsBytes, stateBytes: summary.stateBytes },
       modelHash: summary.modelHash,
     };
     writeText(join(staging, EXPORT_INFO), `${JSON.stringify(info, null, 2)}\n`);

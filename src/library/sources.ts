@@ -95,7 +95,9 @@ export function emitLibrarySources(layout: SourceLayout, inputs: LibraryInputs):
     ),
   );
   const quant = plan.weights + (plan.arithmetic === 'integer' ? ' integer' : '');
-  const summary: LibrarySummary = { weightsBytes: weights.length, stateBytes: plan.stateBytes, modelHash: modelHash.toString('hex'), quant };
+  // llama2_embed.c's own: the prompt's tokens (SEQ_LEN + 4) and the sampler's order (VOCAB_SIZE), 4 bytes each
+  const apiBytes = 4 * (plan.seqLen + 4) + 4 * plan.config.vocabSize;
+  const summary: LibrarySummary = { weightsBytes: weights.length, stateBytes: plan.stateBytes + apiBytes, modelHash: modelHash.toString('hex'), quant };
   write(join(srcDir, 'blobs.h'), blobsHeader(generated('The weights and the tokenizer (weights.c, tokenizer_image.c), and what l2e_init checks them against.'), summary, fnv1a32(weights)));
   writeFileAtomic(join(srcDir, 'weights.c'), [
     Buffer.from(`${generated('The weights blob: every tensor at the offsets of model.h.')}\n${PRIVATE_INCLUDE}#include "blobs.h"\n#include "model.h"\n\n`),

@@ -1,0 +1,124 @@
+/**
+ * `export --format c` end to end: the library built with its Makefile, its example run, a program
+ * of the tests written against llama2_embed.h alone linked to it; the tokens and logits must be
+ * the reference engine's, bit for bit, in float and integer arithmetic. Then the sources compiled
+ * strictly (C99, -Wall -Wextra -Werror) for the host and Arm's Cortex-M0+ and M4F, the header from
+ * C++17, and every external symbol of the library prefixed l2e_.
+ */
+import { expect } from 'chai';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadForGeneration } from '../../src/engine/load.js';
+import { findExecutable } from '../../src/doctor/requirements.js';
+import { exportLibrary } from '../../src/library/export.js';
+import { projectRoot } from '../../src/models/locate.js';
+import { parseProgramOutput, runEngine } from '../helpers/engine-run.js';
+import { readGoldenFile, stories260K, tempDir } from '../helpers/fixtures.js';
+import { needs, requireNeeds } from '../helpers/needs.js';
+
+function run(file: string, args: string[], cwd?: string): string {
+  return execFileSync(file, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+}
+
+/** Compiles `files` with `compiler` (its first word the program), failing the test with the compiler's messages. */
+function compile(compiler: string[], flags: string[], files: string[], cwd: string): void {
+  for (const file of files) {
+    const r = spawnSync(compiler[0], [...compiler.slice(1), ...flags, '-c', '-o', '/dev/null', file], { cwd, encoding: 'utf8' });
+    expect(r.status, `${compiler.join(' ')} ${file}:\n${r.stderr}`).to.equal(0);
+    expect(r.stderr, `${compiler.join(' ')} ${file}`).to.equal('');
+  }
+}
+
+const STRICT = ['-std=c99', '-O2', '-Wall', '-Wextra', '-Werror', '-ffp-contract=off', '-fno-fast-math', '-Iinclude'];
+const SOURCES = ['src/llama2_embed.c', 'src/forward.c', 'src/tokenizer.c', 'src/parallel.c', 'src/weights.c', 'src/tokenizer_image.c', 'examples/generate/main.c'];
+
+/** The probe program of the tests (probe.c), linked to the library exported in `dir`. */
+function buildProbe(dir: string): string {
+  const probe = join(dir, 'probe');
+  run('cc', ['-std=c99', '-Wall', '-Wextra', '-Werror', '-Iinclude', '-o', probe, join(projectRoot(), 'test', 'library', 'probe.c'), 'libllama2_embed.a', '-lm'], dir);
+  return probe;
+}
+
+describe('export --format c: the library against the engine', function () {
+  needs('stories260K.bin', 'tok512.bin', 'cc', 'make');
+  this.timeout(600_000);
+  const tmp = tempDir();
+  after(() => tmp.cleanup());
+
+  describe('float32 (the checkpoint\'s own weights)', () => {
+    let dir = '';
+    before(() => {
+      dir = exportLibrary({ format: 'c', ...stories260K, out: join(tmp.dir, 'f32') }).outDir;
+      run('make', ['-s'], dir);
+    });
+
+    it('its example prints the text llama2.c prints', () => {
+      const text = run(join(dir, 'examples', 'generate', 'generate'), ['-i', 'Once upon a time', '-t', '0']);
+      expect(text).to.equal(readGoldenFile('stories260K_f32_greedy_once_upon_a_time.txt'));
+    });
+
+    it('a program written against llama2_embed.h alone gets the engine\'s tokens and logits, bit for bit', () => {
+      const probe = buildProbe(dir);
+      const loaded = loadForGeneration({ ...stories260K });
+      const engine = runEngine(loaded.model, loaded.tokenizer.encode('One day', true, false), 200, { temperature: 0.8, topp: 0.9, seed: 7 }, 16);
+      const output = run(probe, ['One day', '200', '0.8', '0.9', '7', '16']);
+      expect(output).to.contain('before init: -1 1 -1\n');
+      expect(output).to.contain('strerror: the context is full: call l2e_reset() to start a new text / unknown error\n');
+      const c = parseProgramOutput(output);
+      expect(c.idLines).to.deep.equal(engine.idLines);
+      expect(c.logitBits).to.have.length(16);
+      for (let pos = 0; pos < 16; pos++) expect(Buffer.from(c.logitBits[pos].buffer).equals(Buffer.from(engine.logitBits[pos].buffer)), `logits at position ${pos}`).to.equal(true);
+    });
+
+    it('continues a text across calls: greedy, 30 then 70 positions make the tokens of one call of 100', () => {
+      const probe = buildProbe(dir);
+      const loaded = loadForGeneration({ ...stories260K });
+      const engine = runEngine(loaded.model, loaded.tokenizer.encode('Once upon a time', true, false), 100, { temperature: 0, topp: 0.9, seed: 1 });
+      const split = parseProgramOutput(run(probe, ['Once upon a time', '100', '-1', '0.9', '1', '0', '30']));
+      expect(split.idLines).to.deep.equal(engine.idLines);
+    });
+
+    it('compiles without a warning as C99 for the host, the Cortex-M0+ and the Cortex-M4F, and its header as C++17', function () {
+      compile(['cc'], STRICT, SOURCES, dir);
+      const cpp = join(dir, 'header.cpp');
+      writeFileSync(cpp, '#include "llama2_embed.h"\nint main() { l2e_params p{}; return l2e_generate("", &p, nullptr, nullptr) < 0 && l2e_model_info() != nullptr ? 0 : 1; }\n');
+      const r = spawnSync('g++', ['-std=c++17', '-Wall', '-Wextra', '-Werror', '-pedantic', '-Iinclude', '-c', '-o', '/dev/null', cpp], { cwd: dir, encoding: 'utf8' });
+      if (r.error === undefined) expect(r.status, r.stderr).to.equal(0);
+      requireNeeds(this, 'arm-none-eabi-gcc');
+      const library = SOURCES.filter((s) => s.startsWith('src/'));
+      compile(['arm-none-eabi-gcc', '-mcpu=cortex-m0plus', '-mthumb'], STRICT, library, dir);
+      compile(['arm-none-eabi-gcc', '-mcpu=cortex-m4', '-mthumb', '-mfpu=fpv4-sp-d16', '-mfloat-abi=hard'], STRICT, library, dir);
+    });
+
+    it('compiles for RISC-V rv32imc when riscv64-unknown-elf-gcc and a C library for it are installed', function () {
+      const cc = findExecutable('riscv64-unknown-elf-gcc');
+      if (!cc) this.skip();
+      const probeLibc = spawnSync(cc!, ['-march=rv32imc', '-mabi=ilp32', '-x', 'c', '-c', '-o', '/dev/null', '-'], { input: '#include <string.h>\n', encoding: 'utf8' });
+      if (probeLibc.status !== 0) this.skip(); // the compiler alone (Debian's gcc-riscv64-unknown-elf) has no string.h
+      compile([cc!, '-march=rv32imc', '-mabi=ilp32'], STRICT, SOURCES.filter((s) => s.startsWith('src/')), dir);
+    });
+
+    it('exports no external symbol without the l2e_ prefix', () => {
+      const defined = run('nm', ['-g', '--defined-only', join(dir, 'libllama2_embed.a')])
+        .split('\n')
+        .map((line) => line.trim().split(/\s+/))
+        .filter((f) => f.length === 3)
+        .map((f) => f[2]);
+      expect(defined).to.include.members(['l2e_init', 'l2e_reset', 'l2e_generate', 'l2e_forward', 'l2e_encode', 'l2e_decode', 'l2e_model_info', 'l2e_strerror']);
+      expect(defined.filter((name) => !name.startsWith('l2e_'))).to.deep.equal([]);
+    });
+  });
+
+  it('integer arithmetic exposes the same API, with the integer engine\'s tokens and logits', () => {
+    const dir = exportLibrary({ format: 'c', ...stories260K, quant: 'q8_0', arithmetic: 'integer', out: join(tmp.dir, 'int') }).outDir;
+    run('make', ['-s', 'libllama2_embed.a'], dir);
+    const probe = buildProbe(dir);
+    const loaded = loadForGeneration({ ...stories260K, weights: 'q8_0' });
+    const engine = runEngine(loaded.model, loaded.tokenizer.encode('One day', true, false), 120, { temperature: 0.8, topp: 0.9, seed: 7 }, 8, { arithmetic: 'integer' });
+    const c = parseProgramOutput(run(probe, ['One day', '120', '0.8', '0.9', '7', '8']));
+    expect(c.idLines).to.deep.equal(engine.idLines);
+    for (let pos = 0; pos < 8; pos++) expect(Buffer.from(c.logitBits[pos].buffer).equals(Buffer.from(engine.logitBits[pos].buffer)), `logits at position ${pos}`).to.equal(true);
+    expect(readdirSync(join(dir, 'src'))).to.include.members(['weights.c', 'tokenizer_image.c', 'l2e_private.h']);
+  });
+});
