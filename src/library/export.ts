@@ -74,7 +74,10 @@ function toolVersion(): string {
 
 export function exportLibrary(req: ExportRequest): ExportResult {
   const { format, outDir } = checkExportRequest(req);
-  const { loaded, plan } = planFor({ target: 'host', model: req.model, tokenizer: req.tokenizer, quant: req.quant, groupSize: req.groupSize, arithmetic: req.arithmetic, seqLen: req.seqLen });
+  // the format's defaults (pico-sdk: Q8_0 and the integer kernels, as the rp2040 target), integer arithmetic only on Q8_0
+  const quant = req.quant ?? format.defaults?.quant;
+  const arithmetic = req.arithmetic ?? (quant === 'q8_0' ? format.defaults?.arithmetic : undefined);
+  const { loaded, plan } = planFor({ target: 'host', model: req.model, tokenizer: req.tokenizer, quant, groupSize: req.groupSize, arithmetic, seqLen: req.seqLen });
   const version = toolVersion();
   const tool = `llama2-embed ${version}`;
   const modelName = basename(loaded.modelPath);

@@ -1,9 +1,14 @@
 /** The ecosystems `export --format` knows, by name. */
 import { UserError } from '../../util/errors.js';
+import { arduinoFormat } from './arduino.js';
 import { cFormat } from './c.js';
+import { espIdfFormat } from './esp-idf.js';
+import { picoSdkFormat } from './pico-sdk.js';
+import { platformioFormat } from './platformio.js';
+import { zephyrFormat } from './zephyr.js';
 import type { LibraryFormat } from './format.js';
 
-export const LIBRARY_FORMATS: readonly LibraryFormat[] = [cFormat];
+export const LIBRARY_FORMATS: readonly LibraryFormat[] = [cFormat, picoSdkFormat, arduinoFormat, platformioFormat, espIdfFormat, zephyrFormat];
 
 export function knownFormats(): string[] {
   return LIBRARY_FORMATS.map((f) => f.name);
