@@ -20,7 +20,7 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
   describe: 'the model as a C library (llama2_embed.h) for plain C, pico-sdk, Arduino, PlatformIO, ESP-IDF or Zephyr',
   builder: (y) =>
     y
-      .option('format', { type: 'string', demandOption: 'give --format: ' + knownFormats().join(', '), describe: `the ecosystem (${knownFormats().join(', ')})` })
+      .option('format', { type: 'string', demandOption: `name the ecosystem with --format: ${knownFormats().join(', ')}`, describe: `the ecosystem (${knownFormats().join(', ')})` })
       .option('model', { alias: 'm', type: 'string', describe: 'checkpoint (.bin), a path or a name found by the model lookup' })
       .option('tokenizer', { alias: 'z', type: 'string', describe: 'tokenizer.bin (default: the one that goes with the model)' })
       .option('quant', { choices: WEIGHT_PRECISIONS, describe: "weights precision (default: the checkpoint's own)" })
