@@ -19,9 +19,18 @@ export function* cByteArray(declaration: string, bytes: Uint8Array): Generator<B
   yield Buffer.from('};\n');
 }
 
-/** 32-bit FNV-1a of `bytes`, as the library's l2e_init computes it. */
+/** 32-bit FNV-1a, as the library's l2e_init computes it over the weights, fed a chunk at a time. */
+export class Fnv1a32 {
+  value = 0x811c9dc5;
+
+  update(bytes: Uint8Array): this {
+    let hash = this.value;
+    for (let i = 0; i < bytes.length; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
+    this.value = hash >>> 0;
+    return this;
+  }
+}
+
 export function fnv1a32(bytes: Uint8Array): number {
-  let hash = 0x811c9dc5;
-  for (const b of bytes) hash = Math.imul(hash ^ b, 0x01000193) >>> 0;
-  return hash >>> 0;
+  return new Fnv1a32().update(bytes).value;
 }

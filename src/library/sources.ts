@@ -69,20 +69,12 @@ export function emitLibrarySources(layout: SourceLayout, inputs: LibraryInputs):
   mkdirSync(includeDir, { recursive: true });
   mkdirSync(srcDir, { recursive: true });
 
-  write(join(includeDir, PUBLIC_HEADER), template('library', PUBLIC_HEADER));
-  write(join(srcDir, 'l2e_private.h'), template('library', 'l2e_private.h'));
-  write(join(srcDir, 'llama2_embed.c'), template('library', 'llama2_embed.c'));
-
   const kernels = new KernelSet();
   const fixed = plan.arithmetic === 'integer' ? toFixedPoint(model) : undefined;
   const forwardHeader = generated('The forward pass of the transformer, in the manner of llama2.c run.c.');
   const forward = fixed ? emitForwardInt(plan, fixed, kernels, forwardHeader) : emitForward(plan, kernels, forwardHeader);
   write(join(srcDir, 'forward.c'), `${PRIVATE_INCLUDE}${forward}`);
   write(join(srcDir, 'kernels.h'), kernels.emit(generated("The kernels, compiled from the TypeScript in src/kernels/ and specialized for this model's shapes.")));
-  // the sampler for llama2_embed.c alone: kernels.h would bring forward.c's kernels in unused
-  const sampler = new KernelSet();
-  sampler.use('sampleNext');
-  write(join(srcDir, 'sampler.h'), sampler.emit(generated("llama2.c's sampler (xorshift, temperature, top-p), compiled from src/kernels/.")).replace(/LLAMA2_EMBED_KERNELS_H/g, 'LLAMA2_EMBED_SAMPLER_H'));
 
   const weights = Buffer.concat([...weightsBlob(plan, model, fixed)]);
   const modelHash = createHash('sha256').update(weights).digest().subarray(0, 8);
@@ -98,7 +90,7 @@ export function emitLibrarySources(layout: SourceLayout, inputs: LibraryInputs):
   // llama2_embed.c's own: the prompt's tokens (SEQ_LEN + 4) and the sampler's order (VOCAB_SIZE), 4 bytes each
   const apiBytes = 4 * (plan.seqLen + 4) + 4 * plan.config.vocabSize;
   const summary: LibrarySummary = { weightsBytes: weights.length, stateBytes: plan.stateBytes + apiBytes, modelHash: modelHash.toString('hex'), quant };
-  write(join(srcDir, 'blobs.h'), blobsHeader(generated('The weights and the tokenizer (weights.c, tokenizer_image.c), and what l2e_init checks them against.'), summary, fnv1a32(weights)));
+  emitApiSources(layout, { generated, summary, weightsFnv1a: fnv1a32(weights), blobs: 'arrays' });
   writeFileAtomic(join(srcDir, 'weights.c'), [
     Buffer.from(`${generated('The weights blob: every tensor at the offsets of model.h.')}\n${PRIVATE_INCLUDE}#include "blobs.h"\n#include "model.h"\n\n`),
     Buffer.from('const unsigned long model_weights_bytes = WEIGHTS_BYTES;\n\n/* aligned for the widest read of the kernels (a cache line) */\n'),
@@ -116,7 +108,41 @@ export function emitLibrarySources(layout: SourceLayout, inputs: LibraryInputs):
   return summary;
 }
 
-function blobsHeader(header: string, summary: LibrarySummary, fnv: number): string {
+/**
+ * The API over the forward pass (llama2_embed.h, llama2_embed.c and what it includes: the sampler,
+ * blobs.h, l2e_private.h), in an exported library or in one of llama2-embed's own programs, which
+ * use it too. `blobs`: `arrays` for a library's C arrays (weights.c, tokenizer_image.c), with the
+ * l2e_ prefix on every internal name; `incbin` for a program's blobs.S, its names unchanged.
+ */
+export function emitApiSources(
+  layout: SourceLayout,
+  opts: { generated: (what: string) => string; summary: Pick<LibrarySummary, 'modelHash' | 'quant'>; weightsFnv1a: number; blobs: 'arrays' | 'incbin' },
+): void {
+  const { includeDir, srcDir } = layout;
+  write(join(includeDir, PUBLIC_HEADER), template('library', PUBLIC_HEADER));
+  write(join(srcDir, 'llama2_embed.c'), template('library', 'llama2_embed.c'));
+  write(join(srcDir, 'l2e_private.h'), opts.blobs === 'arrays' ? template('library', 'l2e_private.h') : template('host', 'l2e_private.h'));
+  // the sampler for llama2_embed.c alone: kernels.h would bring forward.c's kernels in unused
+  const sampler = new KernelSet();
+  sampler.use('sampleNext');
+  write(join(srcDir, 'sampler.h'), sampler.emit(opts.generated("llama2.c's sampler (xorshift, temperature, top-p), compiled from src/kernels/.")).replace(/LLAMA2_EMBED_KERNELS_H/g, 'LLAMA2_EMBED_SAMPLER_H'));
+  write(join(srcDir, 'blobs.h'), blobsHeader(opts.generated('The weights and the tokenizer, and what l2e_init checks them against.'), opts.summary, opts.weightsFnv1a, opts.blobs));
+}
+
+function blobsHeader(header: string, summary: Pick<LibrarySummary, 'modelHash' | 'quant'>, fnv: number, blobs: 'arrays' | 'incbin'): string {
+  const declarations =
+    blobs === 'arrays'
+      ? `/* weights.c, tokenizer_image.c */
+extern const unsigned char model_weights[];
+extern const unsigned long model_weights_bytes;
+extern const unsigned char tokenizer_image[];
+extern const unsigned long tokenizer_image_bytes;`
+      : `/* blobs.S: weights.bin (the plan's WEIGHTS_BYTES, which build checks) and tokenizer.bin, .incbin'd */
+extern const unsigned char model_weights[];
+extern const unsigned char tokenizer_image[];
+extern const unsigned char tokenizer_image_end[];
+#define model_weights_bytes ((unsigned long)WEIGHTS_BYTES)
+#define tokenizer_image_bytes ((unsigned long)(tokenizer_image_end - tokenizer_image))`;
   return `${header}
 #ifndef L2E_BLOBS_H
 #define L2E_BLOBS_H
@@ -125,10 +151,7 @@ function blobsHeader(header: string, summary: LibrarySummary, fnv: number): stri
 #define MODEL_HASH_HEX "${summary.modelHash}" /* first 8 bytes of its SHA-256 */
 #define QUANT_NAME "${summary.quant}"
 
-extern const unsigned char model_weights[];
-extern const unsigned long model_weights_bytes;
-extern const unsigned char tokenizer_image[];
-extern const unsigned long tokenizer_image_bytes;
+${declarations}
 
 #endif
 `;

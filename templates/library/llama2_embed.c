@@ -24,7 +24,12 @@
 static int initialized;
 static int position;        /* positions of the KV cache in use: the next token runs at this one */
 static int pending = -1;    /* the token to run at `position` (the last one generated), or -1 */
-static int prompt_tokens[SEQ_LEN + 4]; /* the pending token, then the prompt's: strlen + 3 while merging */
+/* the longest prompt l2e_generate takes, in bytes (a program may allow more than the context) */
+#ifndef L2E_MAX_PROMPT_BYTES
+#define L2E_MAX_PROMPT_BYTES SEQ_LEN
+#endif
+
+static int prompt_tokens[L2E_MAX_PROMPT_BYTES + 4]; /* the pending token, then the prompt's: strlen + 3 while merging */
 static int32_t sampler_order[VOCAB_SIZE];
 
 static const l2e_info info = {
@@ -81,7 +86,7 @@ int l2e_generate(const char *prompt, const l2e_params *params, l2e_token_fn on_t
     if (!initialized) return L2E_E_NOT_INITIALIZED;
     if (position >= SEQ_LEN) return L2E_E_CONTEXT_FULL;
     if (!prompt) prompt = "";
-    if (strlen(prompt) > SEQ_LEN) return L2E_E_PROMPT_TOO_LONG;
+    if (strlen(prompt) > L2E_MAX_PROMPT_BYTES) return L2E_E_PROMPT_TOO_LONG;
 
     /* the tokens to run: what the last call generated, then the prompt (with BOS for a new text) */
     int n = 0;

@@ -69,7 +69,9 @@ typedef struct {
 /*
  * Called once per generated token with its text (`piece`, NUL-terminated; empty for a byte token
  * that is a NUL byte), its id and the `user` pointer given to l2e_generate. Return non-zero to stop
- * the generation after this token. Runs on the caller's thread, inside l2e_generate.
+ * the generation after this token. Runs on the caller's thread, inside l2e_generate: it must not
+ * call l2e_generate, l2e_forward, l2e_reset or l2e_init (l2e_decode, l2e_model_info and
+ * l2e_strerror are fine).
  */
 typedef int (*l2e_token_fn)(const char *piece, int token, void *user);
 
