@@ -7,7 +7,7 @@
  */
 import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadForGeneration } from '../../src/engine/load.js';
 import { findExecutable } from '../../src/doctor/requirements.js';
@@ -89,6 +89,21 @@ describe('export --format c: the library against the engine', function () {
       const library = SOURCES.filter((s) => s.startsWith('src/'));
       compile(['arm-none-eabi-gcc', '-mcpu=cortex-m0plus', '-mthumb'], STRICT, library, dir);
       compile(['arm-none-eabi-gcc', '-mcpu=cortex-m4', '-mthumb', '-mfpu=fpv4-sp-d16', '-mfloat-abi=hard'], STRICT, library, dir);
+    });
+
+    it('l2e_init refuses weights that are not the ones exported (a byte changed), and the check can be compiled out', () => {
+      const copy = join(tmp.dir, 'f32-damaged');
+      cpSync(dir, copy, { recursive: true });
+      const weights = join(copy, 'src', 'weights.c');
+      const text = readFileSync(weights, 'utf8');
+      const first = text.indexOf('= {\n    ') + '= {\n    '.length;
+      const value = Number(/^\d+/.exec(text.slice(first))![0]);
+      writeFileSync(weights, `${text.slice(0, first)}${(value + 1) % 256}${text.slice(first + String(value).length)}`);
+      run('make', ['-s', 'libllama2_embed.a'], copy);
+      const failed = spawnSync(buildProbe(copy), ['One day', '8', '0.8', '0.9', '7', '0'], { encoding: 'utf8' });
+      expect(failed.status).to.equal(1);
+      expect(failed.stderr).to.equal('l2e_init: the weights blob is not the one the library was exported with (size or hash)\n');
+      compile(['cc'], [...STRICT, '-DL2E_SKIP_WEIGHTS_CHECK'], ['src/llama2_embed.c'], dir);
     });
 
     it('compiles for RISC-V rv32imc when riscv64-unknown-elf-gcc and a C library for it are installed', function () {
