@@ -125,15 +125,39 @@ describe('export --format c: the library against the engine', function () {
     });
   });
 
-  it('integer arithmetic exposes the same API, with the integer engine\'s tokens and logits', () => {
-    const dir = exportLibrary({ format: 'c', ...stories260K, quant: 'q8_0', arithmetic: 'integer', out: join(tmp.dir, 'int') }).outDir;
-    run('make', ['-s', 'libllama2_embed.a'], dir);
-    const probe = buildProbe(dir);
-    const loaded = loadForGeneration({ ...stories260K, weights: 'q8_0' });
-    const engine = runEngine(loaded.model, loaded.tokenizer.encode('One day', true, false), 120, { temperature: 0.8, topp: 0.9, seed: 7 }, 8, { arithmetic: 'integer' });
-    const c = parseProgramOutput(run(probe, ['One day', '120', '0.8', '0.9', '7', '8']));
-    expect(c.idLines).to.deep.equal(engine.idLines);
-    for (let pos = 0; pos < 8; pos++) expect(Buffer.from(c.logitBits[pos].buffer).equals(Buffer.from(engine.logitBits[pos].buffer)), `logits at position ${pos}`).to.equal(true);
-    expect(readdirSync(join(dir, 'src'))).to.include.members(['weights.c', 'tokenizer_image.c', 'l2e_private.h']);
+  describe('integer arithmetic (Q8_0)', () => {
+    let dir = '';
+    before(() => {
+      dir = exportLibrary({ format: 'c', ...stories260K, quant: 'q8_0', arithmetic: 'integer', out: join(tmp.dir, 'int') }).outDir;
+    });
+
+    it('exposes the same API, with the integer engine\'s tokens and logits', () => {
+      run('make', ['-s', 'libllama2_embed.a'], dir);
+      const probe = buildProbe(dir);
+      const loaded = loadForGeneration({ ...stories260K, weights: 'q8_0' });
+      const engine = runEngine(loaded.model, loaded.tokenizer.encode('One day', true, false), 120, { temperature: 0.8, topp: 0.9, seed: 7 }, 8, { arithmetic: 'integer' });
+      const c = parseProgramOutput(run(probe, ['One day', '120', '0.8', '0.9', '7', '8']));
+      expect(c.idLines).to.deep.equal(engine.idLines);
+      for (let pos = 0; pos < 8; pos++) expect(Buffer.from(c.logitBits[pos].buffer).equals(Buffer.from(engine.logitBits[pos].buffer)), `logits at position ${pos}`).to.equal(true);
+      expect(readdirSync(join(dir, 'src'))).to.include.members(['weights.c', 'tokenizer_image.c', 'l2e_private.h']);
+    });
+
+    it('links into a Cortex-M0+ program with newlib and no operating system, every symbol resolved', function () {
+      requireNeeds(this, 'arm-none-eabi-gcc');
+      const main = join(dir, 'm0plus.c');
+      writeFileSync(
+        main,
+        '#include "llama2_embed.h"\nstatic volatile int last;\n' +
+          'static int keep(const char *piece, int token, void *user) { (void)piece; (void)user; last = token; return 0; }\n' +
+          'int main(void) { l2e_params p = {0, 0.0f, 0.0f, 0}; return l2e_init() != 0 || l2e_generate("Once upon a time", &p, keep, 0) < 0; }\n',
+      );
+      const sources = SOURCES.filter((s) => s.startsWith('src/'));
+      const args = ['-mcpu=cortex-m0plus', '-mthumb', ...STRICT, '--specs=nano.specs', '--specs=nosys.specs', '-o', join(dir, 'm0plus.elf'), main, ...sources, '-lm'];
+      const r = spawnSync('arm-none-eabi-gcc', args, { cwd: dir, encoding: 'utf8' });
+      // newlib's stubs for the system calls say they always fail; nothing else may be said
+      const messages = r.stderr.split('\n').filter((line) => line !== '' && !/is not implemented and will always fail/.test(line));
+      expect(r.status, r.stderr).to.equal(0);
+      expect(messages).to.deep.equal([]);
+    });
   });
 });
