@@ -161,3 +161,35 @@ describe('export --format c: the library against the engine', function () {
     });
   });
 });
+
+describe('export --format c: every refusal the header documents', function () {
+  needs('stories260K.bin', 'tok512.bin', 'cc', 'make');
+  this.timeout(300_000);
+  const tmp = tempDir();
+  after(() => tmp.cleanup());
+
+  it('refuses as documented, stops when the callback says so, fills the context and starts again after l2e_reset', () => {
+    const dir = exportLibrary({ format: 'c', ...stories260K, out: join(tmp.dir, 'lib') }).outDir;
+    run('make', ['-s', 'libllama2_embed.a'], dir);
+    const program = join(dir, 'errors');
+    run('cc', ['-std=c99', '-Wall', '-Wextra', '-Werror', '-Iinclude', '-o', program, join(projectRoot(), 'test', 'library', 'errors.c'), 'libllama2_embed.a', '-lm'], dir);
+    expect(run(program, []).split('\n')).to.deep.equal([
+      'init 0',
+      'info stories260K.bin 512 512 64 5 f32 1056512 e8b2514fe87e2cbb',
+      'encode-small-buffer -7',
+      'encode-null -4',
+      'encode 6',
+      'generate-long-prompt -5',
+      'forward-bad-token 1',
+      'forward-bad-pos 1',
+      'decode-bad-token ""',
+      'generate-stopped 3 3',
+      // 256 positions (the default steps), then continuing: the story ends (BOS) in the second call,
+      // a third one starts the next text after it and runs to the end of the context of 512
+      'context-full -8 after 3 calls',
+      'after-reset 1',
+      'strerror the prompt does not fit the context (more bytes than seq_len, or more tokens than the context has left)',
+      '',
+    ]);
+  });
+});
