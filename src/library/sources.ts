@@ -93,13 +93,14 @@ export function emitLibrarySources(layout: SourceLayout, inputs: LibraryInputs):
   emitApiSources(layout, { generated, summary, weightsFnv1a: fnv1a32(weights), blobs: 'arrays' });
   writeFileAtomic(join(srcDir, 'weights.c'), [
     Buffer.from(`${generated('The weights blob: every tensor at the offsets of model.h.')}\n${PRIVATE_INCLUDE}#include "blobs.h"\n#include "model.h"\n\n`),
-    Buffer.from('const unsigned long model_weights_bytes = WEIGHTS_BYTES;\n\n/* aligned for the widest read of the kernels (a cache line) */\n'),
-    ...cByteArray('_Alignas(64) const unsigned char model_weights[WEIGHTS_BYTES]', weights),
+    Buffer.from('const unsigned long model_weights_bytes = WEIGHTS_BYTES;\n\n/* aligned for the widest read of the kernels (a cache line); one byte more for the string\'s NUL */\n'),
+    ...cByteArray('_Alignas(64) const unsigned char model_weights[WEIGHTS_BYTES + 1]', weights),
   ]);
   writeFileAtomic(join(srcDir, 'tokenizer_image.c'), [
     Buffer.from(`${generated("The tokenizer (llama2.c's tokenizer.bin).")}\n${PRIVATE_INCLUDE}#include "blobs.h"\n\n`),
     Buffer.from(`const unsigned long tokenizer_image_bytes = ${inputs.tokenizerImage.length};\n\n`),
-    ...cByteArray(`_Alignas(4) const unsigned char tokenizer_image[${inputs.tokenizerImage.length}]`, inputs.tokenizerImage),
+    Buffer.from("/* one byte more than the image, for the string's NUL */\n"),
+    ...cByteArray(`_Alignas(4) const unsigned char tokenizer_image[${inputs.tokenizerImage.length + 1}]`, inputs.tokenizerImage),
   ]);
 
   for (const header of ['forward.h', 'parallel.h', 'tokenizer.h']) write(join(srcDir, header), template('common', header));

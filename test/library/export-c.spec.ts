@@ -96,9 +96,10 @@ describe('export --format c: the library against the engine', function () {
       cpSync(dir, copy, { recursive: true });
       const weights = join(copy, 'src', 'weights.c');
       const text = readFileSync(weights, 'utf8');
-      const first = text.indexOf('= {\n    ') + '= {\n    '.length;
-      const value = Number(/^\d+/.exec(text.slice(first))![0]);
-      writeFileSync(weights, `${text.slice(0, first)}${(value + 1) % 256}${text.slice(first + String(value).length)}`);
+      // the first byte of the string literal, "\\xNN": one more, modulo 256
+      const first = text.indexOf('"\\x', text.indexOf('model_weights[')) + 3;
+      const value = parseInt(text.slice(first, first + 2), 16);
+      writeFileSync(weights, `${text.slice(0, first)}${((value + 1) % 256).toString(16).padStart(2, '0')}${text.slice(first + 2)}`);
       run('make', ['-s', 'libllama2_embed.a'], copy);
       const failed = spawnSync(buildProbe(copy), ['One day', '8', '0.8', '0.9', '7', '0'], { encoding: 'utf8' });
       expect(failed.status).to.equal(1);
@@ -125,13 +126,27 @@ describe('export --format c: the library against the engine', function () {
     });
   });
 
+  for (const quant of ['q8_0', 'q4_0', 'mixed'] as const) {
+    it(`${quant} weights in float arithmetic: no warning in strict C99, and the engine's tokens and logits`, () => {
+      const dir = exportLibrary({ format: 'c', ...stories260K, quant, out: join(tmp.dir, `float-${quant}`) }).outDir;
+      compile(['cc'], STRICT, SOURCES, dir);
+      run('make', ['-s', 'libllama2_embed.a'], dir);
+      const loaded = loadForGeneration({ ...stories260K, weights: quant });
+      const engine = runEngine(loaded.model, loaded.tokenizer.encode('One day', true, false), 100, { temperature: 0.8, topp: 0.9, seed: 7 }, 4);
+      const c = parseProgramOutput(run(buildProbe(dir), ['One day', '100', '0.8', '0.9', '7', '4']));
+      expect(c.idLines).to.deep.equal(engine.idLines);
+      for (let pos = 0; pos < 4; pos++) expect(Buffer.from(c.logitBits[pos].buffer).equals(Buffer.from(engine.logitBits[pos].buffer)), `logits at position ${pos}`).to.equal(true);
+    });
+  }
+
   describe('integer arithmetic (Q8_0)', () => {
     let dir = '';
     before(() => {
       dir = exportLibrary({ format: 'c', ...stories260K, quant: 'q8_0', arithmetic: 'integer', out: join(tmp.dir, 'int') }).outDir;
     });
 
-    it('exposes the same API, with the integer engine\'s tokens and logits', () => {
+    it('exposes the same API, with the integer engine\'s tokens and logits, and compiles without a warning in strict C99', () => {
+      compile(['cc'], STRICT, SOURCES, dir);
       run('make', ['-s', 'libllama2_embed.a'], dir);
       const probe = buildProbe(dir);
       const loaded = loadForGeneration({ ...stories260K, weights: 'q8_0' });
