@@ -107,12 +107,17 @@ describe('export --format c: the library against the engine', function () {
       compile(['cc'], [...STRICT, '-DL2E_SKIP_WEIGHTS_CHECK'], ['src/llama2_embed.c'], dir);
     });
 
-    it('compiles for RISC-V rv32imc when riscv64-unknown-elf-gcc and a C library for it are installed', function () {
+    it('compiles for RISC-V rv32imc when riscv64-unknown-elf-gcc and a C library for it (newlib or picolibc) are installed', function () {
       const cc = findExecutable('riscv64-unknown-elf-gcc');
       if (!cc) this.skip();
-      const probeLibc = spawnSync(cc!, ['-march=rv32imc', '-mabi=ilp32', '-x', 'c', '-c', '-o', '/dev/null', '-'], { input: '#include <string.h>\n', encoding: 'utf8' });
-      if (probeLibc.status !== 0) this.skip(); // the compiler alone (Debian's gcc-riscv64-unknown-elf) has no string.h
-      compile([cc!, '-march=rv32imc', '-mabi=ilp32'], STRICT, SOURCES.filter((s) => s.startsWith('src/')), dir);
+      const rv32 = ['-march=rv32imc', '-mabi=ilp32'];
+      // the compiler alone (Debian's gcc-riscv64-unknown-elf) has no string.h; picolibc comes with a specs file
+      const withLibc = [[], ['--specs=picolibc.specs']].find((specs) => {
+        const probe = spawnSync(cc!, [...rv32, ...specs, '-x', 'c', '-c', '-o', '/dev/null', '-'], { input: '#include <string.h>\n#include <math.h>\n', encoding: 'utf8' });
+        return probe.status === 0;
+      });
+      if (!withLibc) this.skip();
+      compile([cc!, ...rv32, ...withLibc!], STRICT, SOURCES.filter((s) => s.startsWith('src/')), dir);
     });
 
     it('exports no external symbol without the l2e_ prefix', () => {
