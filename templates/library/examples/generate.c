@@ -26,8 +26,11 @@ int main(int argc, char **argv) {
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "-i") == 0) prompt = argv[i + 1];
         else if (strcmp(argv[i], "-n") == 0) params.steps = atoi(argv[i + 1]);
-        else if (strcmp(argv[i], "-t") == 0) params.temperature = (float)atof(argv[i + 1]);
-        else if (strcmp(argv[i], "-p") == 0) params.topp = (float)atof(argv[i + 1]);
+        else if (strcmp(argv[i], "-t") == 0) {
+            /* run's -t 0 is greedy; in l2e_params 0 means the default */
+            float temperature = (float)atof(argv[i + 1]);
+            params.temperature = temperature == 0.0f ? L2E_TEMPERATURE_GREEDY : temperature;
+        } else if (strcmp(argv[i], "-p") == 0) params.topp = (float)atof(argv[i + 1]);
         else if (strcmp(argv[i], "-s") == 0) params.seed = strtoull(argv[i + 1], NULL, 10);
         else {
             fprintf(stderr, "usage: %s [-i PROMPT] [-n STEPS] [-t TEMPERATURE] [-p TOPP] [-s SEED]\n", argv[0]);
@@ -37,10 +40,6 @@ int main(int argc, char **argv) {
     if (argc % 2 == 0) {
         fprintf(stderr, "%s: %s needs a value\n", argv[0], argv[argc - 1]);
         return 1;
-    }
-    /* run's -t 0 is greedy; in l2e_params 0 means the default */
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "-t") == 0 && params.temperature == 0.0f) params.temperature = L2E_TEMPERATURE_GREEDY;
     }
 
     int status = l2e_init();
