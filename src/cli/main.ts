@@ -7,6 +7,7 @@ import yargs, { type Arguments, type Argv } from 'yargs';
 import { UserError, describeError } from '../util/errors.js';
 import { buildCommand } from './build.js';
 import { doctorCommand } from './doctor.js';
+import { exportCommand } from './export.js';
 import { flashCommand } from './flash.js';
 import { monitorCommand } from './monitor.js';
 import { generateCommand } from './generate.js';
@@ -131,6 +132,7 @@ function makeParser(argv: string[], mode: ParseMode, onFail: (failure: unknown) 
     .command(quantizeCommand)
     .command(buildCommand)
     .command(planCommand)
+    .command(exportCommand)
     .command(runCommand)
     .command(flashCommand)
     .command(monitorCommand)

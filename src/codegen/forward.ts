@@ -20,6 +20,9 @@ import type { KernelSet } from './kernel-set.js';
  */
 const PER_ROW_FROM_COLS = 512;
 
+/** In a matmul wrapper of quantized weights: x reaches the kernels quantized (s.xq, s.xs), by the caller. */
+const UNUSED_INPUT = '    (void)x; /* quantized by the caller: the matmuls read s.xq and s.xs */';
+
 /** One matrix of the model, as the forward pass multiplies by it. */
 interface MatrixUse {
   name: string; // weights buffer (and `${name}_scales` for Q8_0)
@@ -149,7 +152,7 @@ static void ${shapeName}(float* xout, const int8_t* xq, const float* xs, const $
     const rows = parts.map((p) => matrices[p.key].rowsMacro);
     groups.push(`/* ${what}: one job of ${rows.join(' + ')} rows on several threads */
 static void ${name}(${outs.map((o) => `float* ${o}`).join(', ')}, const float* x, int l) {
-    if (!parallel_worth((${rows.join(' + ')}) * ${colsMacro})) {
+${dtype === 'f32' ? '' : `${UNUSED_INPUT}\n`}    if (!parallel_worth((${rows.join(' + ')}) * ${colsMacro})) {
 ${parts.map((p, i) => `        ${fns[i]}(${outs[i]}, ${matmulArgs('x', p.key, 'l')});`).join('\n')}
         return;
     }
@@ -225,7 +228,7 @@ static void ffn_hidden_rows(const void* job, int start, int end) {
 
 /* hb = silu(W1 · x) * (W3 · x) (layer l), the hidden rows split over the threads */
 static void ffn_hidden(float* hb, float* hb2, const float* x, int l) {
-    if (!parallel_worth(2 * HIDDEN_DIM * DIM)) {
+${ffnDtype === 'f32' ? '' : `${UNUSED_INPUT}\n`}    if (!parallel_worth(2 * HIDDEN_DIM * DIM)) {
         ${w1}(hb, ${matmulArgs('x', 'w1', 'l')});
         ${w3}(hb2, ${matmulArgs('x', 'w3', 'l')});
         ${swiglu}(hb, hb2);

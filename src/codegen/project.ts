@@ -21,6 +21,8 @@ import { KernelSet } from './kernel-set.js';
 import { emitModelHeader } from './model-header.js';
 import { weightsBlob } from './weights-blob.js';
 import { BUILD_INFO, type BuildInfo } from '../toolchain/build-info.js';
+import { Fnv1a32 } from '../library/c-array.js';
+import { emitApiSources } from '../library/sources.js';
 
 export interface ProjectInputs {
   plan: Plan;
@@ -82,7 +84,9 @@ export function emitProject(outDir: string, inputs: ProjectInputs, finalDir = ou
   writeText(join(outDir, 'kernels.h'), kernels.emit(generated('The kernels, compiled from the TypeScript in src/kernels/ and specialized for this model\'s shapes.')));
   // weights.bin first: model.h carries its hash (the HELLO of doc/protocol.md)
   const weightsHash = createHash('sha256');
-  writeFileAtomic(join(outDir, 'weights.bin'), hashing(weightsBlob(plan, model, fixed), weightsHash));
+  const weightsFnv = new Fnv1a32();
+  writeFileAtomic(join(outDir, 'weights.bin'), hashing(weightsBlob(plan, model, fixed), weightsHash, weightsFnv));
+  const modelHash = weightsHash.digest().subarray(0, 8);
   writeText(
     join(outDir, 'model.h'),
     emitModelHeader(
@@ -92,7 +96,7 @@ export function emitProject(outDir: string, inputs: ProjectInputs, finalDir = ou
         tokenizerBytes: tokenizerImage.length,
         tokenizerMaxTokenLength: tokenizerImage.readInt32LE(0),
         defaultThreads: inputs.threads,
-        modelHash: weightsHash.digest().subarray(0, 8),
+        modelHash,
       },
       generated('The model\'s shapes and memory plan.'),
     ),
@@ -118,6 +122,9 @@ export function emitProject(outDir: string, inputs: ProjectInputs, finalDir = ou
     const application = ['main.c', 'forward.c', 'parallel.c', 'protocol.c', 'blobs.S', ...(withTokenizer ? ['tokenizer.c'] : [])];
     writeText(join(outDir, 'Makefile'), firmwareMakefile(target, tool, runtime, application));
   } else {
+    // main.c generates through the library's API (llama2_embed.h), as a user of an exported library does
+    const quant = plan.weights + (plan.arithmetic === 'integer' ? ' integer' : '');
+    emitApiSources({ includeDir: outDir, srcDir: outDir }, { generated, summary: { modelHash: Buffer.from(modelHash).toString('hex'), quant }, weightsFnv1a: weightsFnv.value, blobs: 'incbin' });
     writeText(join(outDir, 'Makefile'), makefile(target, tool));
   }
 
@@ -144,10 +151,11 @@ export function writeBuildInfo(outDir: string, info: BuildInfo): void {
   writeText(join(outDir, BUILD_INFO), `${JSON.stringify(info, null, 2)}\n`);
 }
 
-/** Passes the chunks through, adding each to `hash`. */
-function* hashing(chunks: Iterable<Uint8Array>, hash: ReturnType<typeof createHash>): Generator<Uint8Array> {
+/** Passes the chunks through, adding each to `hash` and `fnv`. */
+function* hashing(chunks: Iterable<Uint8Array>, hash: ReturnType<typeof createHash>, fnv: Fnv1a32): Generator<Uint8Array> {
   for (const chunk of chunks) {
     hash.update(chunk);
+    fnv.update(chunk);
     yield chunk;
   }
 }
@@ -187,13 +195,14 @@ function makefile(target: Target, tool: string): string {
 CC = ${t.cc}
 CFLAGS = ${t.cflags.join(' ')}
 LDLIBS = ${t.ldflags.join(' ')}
-OBJECTS = main.o forward.o tokenizer.o parallel.o protocol.o blobs.o
+OBJECTS = main.o llama2_embed.o forward.o tokenizer.o parallel.o protocol.o blobs.o
 
 ${EXECUTABLE}: $(OBJECTS)
 \t$(CC) $(CFLAGS) -o $@ $(OBJECTS) $(LDLIBS)
 
 forward.o: forward.c forward.h kernels.h model.h parallel.h
-main.o: main.c forward.h kernels.h model.h protocol.h tokenizer.h
+main.o: main.c forward.h kernels.h model.h protocol.h tokenizer.h llama2_embed.h
+llama2_embed.o: llama2_embed.c llama2_embed.h l2e_private.h blobs.h forward.h model.h tokenizer.h
 tokenizer.o: tokenizer.c tokenizer.h model.h
 parallel.o: parallel.c parallel.h
 protocol.o: protocol.c protocol.h

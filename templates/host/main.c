@@ -23,6 +23,7 @@
 #include "model.h"
 #include "forward.h"
 #include "kernels.h"
+#include "llama2_embed.h"
 #include "protocol.h"
 #include "tokenizer.h"
 
@@ -31,7 +32,7 @@ extern const unsigned char tokenizer_image[];
 extern const unsigned char tokenizer_image_end[];
 
 #define MAX_PROMPT_BYTES 4096
-static int prompt_tokens[MAX_PROMPT_BYTES + 3];
+static int prompt_tokens[MAX_PROMPT_BYTES + 3 + SEQ_LEN]; /* the prompt's, then (for --dump-logits) the generated ones */
 static int32_t sampler_order[VOCAB_SIZE];
 
 /* below this the tokens came too fast for the clock to tell their rate */
@@ -306,6 +307,33 @@ static int serve_protocol(void) {
     return 0; /* stdin closed */
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Plain mode: generation through the library's API (llama2_embed.h), as a program using an
+ * exported library does.
+ */
+
+typedef struct {
+    int ids_format;
+    int count;
+    int tokens[SEQ_LEN]; /* the generated tokens, for --dump-logits */
+} Printer;
+
+/* A token's text. The API's pieces are C strings: the byte token <0x00> (id 3, as run.c's byte
+ * fallback numbers the bytes) is the NUL byte it stands for. */
+static void print_piece(const char* piece, int token) {
+    if (token == 3 && piece[0] == '\0') fputc('\0', stdout);
+    else fputs(piece, stdout);
+    fflush(stdout);
+}
+
+static int print_token(const char* piece, int token, void* user) {
+    Printer* printer = user;
+    printer->tokens[printer->count++] = token;
+    if (printer->ids_format) printf("G %d\n", token);
+    else if (token != 1) print_piece(piece, token); /* BOS ends the text, as in run.c: not printed */
+    return 0;
+}
+
 int main(int argc, char** argv) {
     float temperature = 1.0f, topp = 0.9f;
     unsigned long long rng_seed = 0;
@@ -353,22 +381,42 @@ int main(int argc, char** argv) {
     }
 
     int tokenizer_status = tokenizer_init(tokenizer_image, (size_t)(tokenizer_image_end - tokenizer_image));
-    if (tokenizer_status != 0) {
+    if (tokenizer_status != 0) { /* checked here too, for the reason in words (l2e_init only says L2E_E_TOKENIZER) */
         fail("the tokenizer compiled into this program does not fit its model: ", tokenizer_error(tokenizer_status));
     }
-    int num_prompt_tokens = tokenizer_encode(prompt, 1, 0, prompt_tokens);
-    if (num_prompt_tokens < 0) fail("cannot encode the prompt: ", tokenizer_error(num_prompt_tokens));
-    forward_init(threads);
+    int status = l2e_init();
+    if (status != L2E_OK) fail(l2e_strerror(status), NULL);
+    forward_init(threads); /* l2e_init starts none; the workers are this program's */
+    int num_prompt_tokens = l2e_encode(prompt, 1, 0, prompt_tokens, MAX_PROMPT_BYTES + 3);
+    if (num_prompt_tokens < 0) fail("cannot encode the prompt: ", l2e_strerror(num_prompt_tokens));
     if (ids_format) {
         for (int i = 0; i < num_prompt_tokens; i++) printf("P %d\n", prompt_tokens[i]);
+    } else {
+        /* the prompt's text as run.c prints it, the token of each position run after the first */
+        for (int i = 1; i < num_prompt_tokens && i <= steps; i++) print_piece(l2e_decode(prompt_tokens[i - 1], prompt_tokens[i]), prompt_tokens[i]);
     }
 
-    uint64_t rng_state = rng_seed;
-    uint64_t start = 0;
-    int token = prompt_tokens[0], pos = 0, next;
-    while (pos < steps) {
-        float* logits = forward(token, pos);
-        if (pos < dump_logits) {
+    /* run's flags in l2e_params, where 0 means the default: greedy is a negative temperature, and
+     * top-p 0 (sample from every token) is top-p 1 */
+    l2e_params params = {steps, temperature == 0.0f ? L2E_TEMPERATURE_GREEDY : temperature, topp == 0.0f ? 1.0f : topp, rng_seed};
+    static Printer printer; /* static: room for a whole context of tokens */
+    printer.ids_format = ids_format;
+    uint64_t start = time_in_us();
+    int generated = l2e_generate(prompt, &params, print_token, &printer);
+    uint64_t elapsed = time_in_us() - start;
+    if (generated < 0) fail(l2e_strerror(generated), NULL);
+    if (!ids_format) printf("\n");
+    fflush(stdout);
+    /* positions run: the prompt's after the first, then one per generated token (or -n of the prompt's) */
+    int positions = generated > 0 ? num_prompt_tokens - 1 + generated : steps;
+    if (positions > 1) print_tok_s(positions - 1, (double)elapsed);
+
+    /* the logits of the first positions, computed again on the same tokens (they are the same: no state but the KV cache) */
+    if (dump_logits > 0) {
+        for (int i = 0; i < generated; i++) prompt_tokens[num_prompt_tokens + i] = printer.tokens[i];
+        l2e_reset();
+        for (int pos = 0; pos < dump_logits && pos < positions; pos++) {
+            const float* logits = l2e_forward(prompt_tokens[pos], pos);
             printf("L %d", pos);
             for (int i = 0; i < VOCAB_SIZE; i++) {
                 uint32_t bits;
@@ -377,22 +425,7 @@ int main(int argc, char** argv) {
             }
             printf("\n");
         }
-        int from_prompt = pos < num_prompt_tokens - 1;
-        next = from_prompt ? prompt_tokens[pos + 1] : sample_logits(logits, temperature, topp, sampler_order, &rng_state);
-        pos++;
-        if (ids_format && !from_prompt) printf("G %d\n", next);
-        if (next == 1) break; /* BOS ends the sequence, as in run.c */
-        if (!ids_format) {
-            size_t length;
-            const char* piece = tokenizer_decode(token, next, &length);
-            fwrite(piece, 1, length, stdout);
-            fflush(stdout);
-        }
-        token = next;
-        if (start == 0) start = time_in_us(); /* from the end of the first step, as run.c */
+        fflush(stdout);
     }
-    if (!ids_format) printf("\n");
-    fflush(stdout);
-    if (pos > 1) print_tok_s(pos - 1, (double)(time_in_us() - start));
     return 0;
 }

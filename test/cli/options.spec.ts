@@ -21,6 +21,7 @@ const COMMANDS: Record<string, string[]> = {
   flash: ['--emulate', '--build', 'missing-dir'],
   monitor: ['--port', '/dev/missing-port'],
   report: ['-m', 'missing.bin', '--out', 'report.html'],
+  export: ['--format', 'c', '-m', 'missing.bin', '-o', 'out'],
 };
 
 describe('cli: options are checked before any work', function () {

@@ -1,0 +1,155 @@
+/**
+ * The library's C sources for one model: the public header (templates/library/llama2_embed.h,
+ * the same for every model), the API over the forward pass (llama2_embed.c), and the sources a
+ * build generates (forward.c, kernels.h, model.h) or shares with llama2-embed's programs
+ * (tokenizer.c, parallel.c), each made to include l2e_private.h first so that its external names
+ * carry the l2e_ prefix. The weights and the tokenizer are C arrays (weights.c, tokenizer_image.c).
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Model } from '../checkpoint/model.js';
+import { emitForward } from '../codegen/forward.js';
+import { emitForwardInt } from '../codegen/forward-int.js';
+import { KernelSet } from '../codegen/kernel-set.js';
+import { emitModelHeader } from '../codegen/model-header.js';
+import { weightsBlob } from '../codegen/weights-blob.js';
+import { projectRoot } from '../models/locate.js';
+import type { Plan } from '../plan/plan.js';
+import { toFixedPoint } from '../quant/fixed-point.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { cByteArray, fnv1a32 } from './c-array.js';
+
+export interface LibraryInputs {
+  plan: Plan;
+  model: Model;
+  modelName: string;
+  tokenizerImage: Buffer;
+  /** The comment every generated file starts with, given what the file is. */
+  generated: (what: string) => string;
+}
+
+/** Where the sources go: the public header's directory and the sources' (the same one for Arduino). */
+export interface SourceLayout {
+  includeDir: string;
+  srcDir: string;
+}
+
+/** The library's C files, in the order a build lists them. */
+export const LIBRARY_SOURCES = ['llama2_embed.c', 'forward.c', 'tokenizer.c', 'parallel.c', 'weights.c', 'tokenizer_image.c'] as const;
+export const PUBLIC_HEADER = 'llama2_embed.h';
+
+/** What the exported library holds, for the package files and the command's summary. */
+export interface LibrarySummary {
+  weightsBytes: number;
+  stateBytes: number;
+  /** First 8 bytes of the weights' SHA-256, in hex (l2e_info.model_hash). */
+  modelHash: string;
+  quant: string;
+}
+
+const PRIVATE_INCLUDE = '#include "l2e_private.h" /* the l2e_ prefix on this file\'s external names */\n';
+
+function write(path: string, text: string): void {
+  writeFileAtomic(path, [Buffer.from(text, 'utf8')]);
+}
+
+function template(...parts: string[]): string {
+  return readFileSync(join(projectRoot(), 'templates', ...parts), 'utf8');
+}
+
+/** A C file of llama2-embed's programs, made a library source: l2e_private.h first. */
+function asLibrarySource(text: string, origin: string): string {
+  return `/* From llama2-embed's ${origin}. */\n${PRIVATE_INCLUDE}\n${text}`;
+}
+
+export function emitLibrarySources(layout: SourceLayout, inputs: LibraryInputs): LibrarySummary {
+  const { plan, model, generated } = inputs;
+  const { includeDir, srcDir } = layout;
+  mkdirSync(includeDir, { recursive: true });
+  mkdirSync(srcDir, { recursive: true });
+
+  const kernels = new KernelSet();
+  const fixed = plan.arithmetic === 'integer' ? toFixedPoint(model) : undefined;
+  const forwardHeader = generated('The forward pass of the transformer, in the manner of llama2.c run.c.');
+  const forward = fixed ? emitForwardInt(plan, fixed, kernels, forwardHeader) : emitForward(plan, kernels, forwardHeader);
+  write(join(srcDir, 'forward.c'), `${PRIVATE_INCLUDE}${forward}`);
+  write(join(srcDir, 'kernels.h'), kernels.emit(generated("The kernels, compiled from the TypeScript in src/kernels/ and specialized for this model's shapes.")));
+
+  const weights = Buffer.concat([...weightsBlob(plan, model, fixed)]);
+  const modelHash = createHash('sha256').update(weights).digest().subarray(0, 8);
+  write(
+    join(srcDir, 'model.h'),
+    emitModelHeader(
+      plan,
+      { modelName: inputs.modelName, tokenizerBytes: inputs.tokenizerImage.length, tokenizerMaxTokenLength: inputs.tokenizerImage.readInt32LE(0), defaultThreads: 1, modelHash },
+      generated("The model's shapes and memory plan."),
+    ),
+  );
+  const quant = plan.weights + (plan.arithmetic === 'integer' ? ' integer' : '');
+  // llama2_embed.c's own: the prompt's tokens (SEQ_LEN + 4) and the sampler's order (VOCAB_SIZE), 4 bytes each
+  const apiBytes = 4 * (plan.seqLen + 4) + 4 * plan.config.vocabSize;
+  const summary: LibrarySummary = { weightsBytes: weights.length, stateBytes: plan.stateBytes + apiBytes, modelHash: modelHash.toString('hex'), quant };
+  emitApiSources(layout, { generated, summary, weightsFnv1a: fnv1a32(weights), blobs: 'arrays' });
+  writeFileAtomic(join(srcDir, 'weights.c'), [
+    Buffer.from(`${generated('The weights blob: every tensor at the offsets of model.h.')}\n${PRIVATE_INCLUDE}#include "blobs.h"\n#include "model.h"\n\n`),
+    Buffer.from('const unsigned long model_weights_bytes = WEIGHTS_BYTES;\n\n/* aligned for the widest read of the kernels (a cache line); one byte more for the string\'s NUL */\n'),
+    ...cByteArray('_Alignas(64) const unsigned char model_weights[WEIGHTS_BYTES + 1]', weights),
+  ]);
+  writeFileAtomic(join(srcDir, 'tokenizer_image.c'), [
+    Buffer.from(`${generated("The tokenizer (llama2.c's tokenizer.bin).")}\n${PRIVATE_INCLUDE}#include "blobs.h"\n\n`),
+    Buffer.from(`const unsigned long tokenizer_image_bytes = ${inputs.tokenizerImage.length};\n\n`),
+    Buffer.from("/* one byte more than the image, for the string's NUL */\n"),
+    ...cByteArray(`_Alignas(4) const unsigned char tokenizer_image[${inputs.tokenizerImage.length + 1}]`, inputs.tokenizerImage),
+  ]);
+
+  for (const header of ['forward.h', 'parallel.h', 'tokenizer.h']) write(join(srcDir, header), template('common', header));
+  write(join(srcDir, 'tokenizer.c'), asLibrarySource(template('common', 'tokenizer.c'), 'templates/common/tokenizer.c'));
+  write(join(srcDir, 'parallel.c'), asLibrarySource(template('common', 'parallel-none.c'), 'templates/common/parallel-none.c (one thread)'));
+  return summary;
+}
+
+/**
+ * The API over the forward pass (llama2_embed.h, llama2_embed.c and what it includes:
+ * blobs.h, l2e_private.h), in an exported library or in one of llama2-embed's own programs, which
+ * use it too. `blobs`: `arrays` for a library's C arrays (weights.c, tokenizer_image.c), with the
+ * l2e_ prefix on every internal name; `incbin` for a program's blobs.S, its names unchanged.
+ */
+export function emitApiSources(
+  layout: SourceLayout,
+  opts: { generated: (what: string) => string; summary: Pick<LibrarySummary, 'modelHash' | 'quant'>; weightsFnv1a: number; blobs: 'arrays' | 'incbin' },
+): void {
+  const { includeDir, srcDir } = layout;
+  write(join(includeDir, PUBLIC_HEADER), template('library', PUBLIC_HEADER));
+  write(join(srcDir, 'llama2_embed.c'), template('library', 'llama2_embed.c'));
+  write(join(srcDir, 'l2e_private.h'), opts.blobs === 'arrays' ? template('library', 'l2e_private.h') : template('host', 'l2e_private.h'));
+  write(join(srcDir, 'blobs.h'), blobsHeader(opts.generated('The weights and the tokenizer, and what l2e_init checks them against.'), opts.summary, opts.weightsFnv1a, opts.blobs));
+}
+
+function blobsHeader(header: string, summary: Pick<LibrarySummary, 'modelHash' | 'quant'>, fnv: number, blobs: 'arrays' | 'incbin'): string {
+  const declarations =
+    blobs === 'arrays'
+      ? `/* weights.c, tokenizer_image.c */
+extern const unsigned char model_weights[];
+extern const unsigned long model_weights_bytes;
+extern const unsigned char tokenizer_image[];
+extern const unsigned long tokenizer_image_bytes;`
+      : `/* blobs.S: weights.bin (the plan's WEIGHTS_BYTES, which build checks) and tokenizer.bin, .incbin'd */
+extern const unsigned char model_weights[];
+extern const unsigned char tokenizer_image[];
+extern const unsigned char tokenizer_image_end[];
+#define model_weights_bytes ((unsigned long)WEIGHTS_BYTES)
+#define tokenizer_image_bytes ((unsigned long)(tokenizer_image_end - tokenizer_image))`;
+  return `${header}
+#ifndef L2E_BLOBS_H
+#define L2E_BLOBS_H
+
+#define WEIGHTS_FNV1A 0x${fnv.toString(16).padStart(8, '0')}u /* 32-bit FNV-1a of the weights blob */
+#define MODEL_HASH_HEX "${summary.modelHash}" /* first 8 bytes of its SHA-256 */
+#define QUANT_NAME "${summary.quant}"
+
+${declarations}
+
+#endif
+`;
+}
