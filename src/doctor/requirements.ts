@@ -37,6 +37,11 @@ export const TOOLS: readonly ToolRequirement[] = [
     usedFor: 'Raspberry Pi programs (build --target rpi-zero2/rpi4/rpi5)',
     debianPackages: ['gcc-aarch64-linux-gnu', 'libc6-dev-arm64-cross'],
   },
+  {
+    name: 'riscv64-unknown-elf-gcc',
+    usedFor: 'the library export compiled for RISC-V rv32imc (ESP32-C3/C6 class), in the tests',
+    debianPackages: ['gcc-riscv64-unknown-elf', 'picolibc-riscv64-unknown-elf'],
+  },
   { name: 'qemu-aarch64', usedFor: 'running Raspberry Pi programs on this machine (run --target rpi4, tests)', debianPackages: ['qemu-user'] },
   { name: 'socat', usedFor: 'the serial-port tests (pseudo-terminal pairs)', debianPackages: ['socat'] },
   { name: 'chromium', alternatives: ['chromium-browser'], usedFor: 'the test that renders the HTML report', debianPackages: ['chromium'] },
@@ -47,7 +52,7 @@ export const TOOLS: readonly ToolRequirement[] = [
 ];
 
 /** The names of `TOOLS`. */
-export type ToolName = 'cc' | 'make' | 'arm-none-eabi-gcc' | 'aarch64-linux-gnu-gcc' | 'qemu-aarch64' | 'socat' | 'chromium' | 'ssh' | 'ssh-keygen' | 'sshd' | 'udevadm';
+export type ToolName = 'cc' | 'make' | 'arm-none-eabi-gcc' | 'aarch64-linux-gnu-gcc' | 'riscv64-unknown-elf-gcc' | 'qemu-aarch64' | 'socat' | 'chromium' | 'ssh' | 'ssh-keygen' | 'sshd' | 'udevadm';
 
 /** The model files the tests use (and `generate` by default). */
 export const MODEL_FILES = ['stories260K.bin', 'tok512.bin', 'tokenizer.bin'] as const;
