@@ -551,11 +551,11 @@ export class Rp2040Emulator {
     const flash = mcu.flash;
     flash.set(image, 0);
     for (let at = spec.capacityBytes; at < flash.length; at += spec.capacityBytes) flash.copyWithin(at, 0, spec.capacityBytes);
-    let ssi: Ssi | undefined;
-    const chip = new QspiFlash(spec, flash, () => ssi!.chipTime);
+    // the chip and IO_QSPI ask the SSI for the time on the wire: called once it exists
+    const chip: QspiFlash = new QspiFlash(spec, flash, () => ssi.chipTime);
     const clock = this.simulator.clock;
-    const io = new IoQspi(mcu, (selected) => (selected ? chip.select() : chip.deselect()), () => ssi!.syncWireTime());
-    ssi = new Ssi(mcu, chip, { nanos: () => clock.nanos, clkSysHz: () => mcu.clkSys }, io);
+    const io = new IoQspi(mcu, (selected) => (selected ? chip.select() : chip.deselect()), () => ssi.syncWireTime());
+    const ssi: Ssi = new Ssi(mcu, chip, { nanos: () => clock.nanos, clkSysHz: () => mcu.clkSys }, io);
     ssi.onXipChange = () => this.routeXipReads();
     const peripherals = mcu.peripherals as Record<number, unknown>;
     peripherals[0x18000] = ssi; // XIP_SSI_BASE 0x18000000 (rp2040js indexes its map by address >>> 14 << 2)

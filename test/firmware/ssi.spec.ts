@@ -32,9 +32,8 @@ function patterned(size: number): Uint8Array {
 function bench(spec: FlashChipSpec = W25Q16JV) {
   let now = 0;
   const memory = patterned(spec.capacityBytes);
-  let ssi: Ssi | undefined;
-  const chip = new QspiFlash(spec, memory, () => ssi!.chipTime);
-  ssi = new Ssi(new RP2040(), chip, { nanos: () => now, clkSysHz: () => CLK_SYS }, { drive: (on) => (on ? chip.select() : chip.deselect()) });
+  const chip: QspiFlash = new QspiFlash(spec, memory, () => ssi.chipTime); // asked once the SSI exists
+  const ssi: Ssi = new Ssi(new RP2040(), chip, { nanos: () => now, clkSysHz: () => CLK_SYS }, { drive: (on) => (on ? chip.select() : chip.deselect()) });
   const s = ssi;
   const word = (a: number) => (memory[a] | (memory[a + 1] << 8) | (memory[a + 2] << 16) | (memory[a + 3] << 24)) >>> 0;
   return {

@@ -134,7 +134,11 @@ describe('export: each ecosystem\'s package files', function () {
 
   it('platformio: library.json with name, version, frameworks, platforms and the build flags, examples/', () => {
     const dir = dirOf('platformio');
-    const json = JSON.parse(read(dir, 'library.json')) as Record<string, any>;
+    const json = JSON.parse(read(dir, 'library.json')) as {
+      version: string;
+      build: { flags: string; includeDir: string; srcDir: string };
+      examples: { base: string; files: string[] }[];
+    };
     for (const field of ['name', 'version', 'description', 'frameworks', 'platforms', 'build']) expect(json, `library.json: ${field}`).to.have.property(field);
     expect(json.version).to.match(/^\d+\.\d+\.\d+$/);
     expect(json.build.flags).to.include('-ffp-contract=off');
