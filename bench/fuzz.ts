@@ -26,14 +26,17 @@ export async function benchFuzz(): Promise<void> {
   const only = process.env.LLAMA2_EMBED_FUZZ_ONLY;
   const cases = allCases({ devices, random: RANDOM_PER_KIND }).filter((c) => !only || c.name.includes(only));
   const jobs = Number(process.env.LLAMA2_EMBED_FUZZ_JOBS) || 3;
-  process.stdout.write(`\nfuzz: ${cases.length} cases, ${jobs} at a time${devices ? '' : ' (no mknod: the character-device cases left out)'}\n`);
+  process.stdout.write(
+    `\nfuzz: ${cases.length} cases, ${jobs} at a time${devices ? '' : ' (no mknod: the character-device cases left out)'}\n`,
+  );
   const fx = makeFixtures();
   const start = performance.now();
   let done = 0;
   try {
     const outcomes = await runCases(cases, fx, jobs, (o) => {
       done++;
-      if (!passed(o)) process.stdout.write(`  [${done}/${cases.length}] ${o.category}${o.lostBytes ? `, ${o.lostBytes} bytes lost` : ''}: ${o.name}\n`);
+      if (!passed(o))
+        process.stdout.write(`  [${done}/${cases.length}] ${o.category}${o.lostBytes ? `, ${o.lostBytes} bytes lost` : ''}: ${o.name}\n`);
       else if (done % 50 === 0) process.stdout.write(`  [${done}/${cases.length}] ...\n`);
     });
     checkDevNull();

@@ -12,7 +12,11 @@ export interface Measurement {
   unit?: string;
 }
 
-export function measure(name: string, run: () => number | void, options: { repeats?: number; warmup?: number; unit?: string } = {}): Measurement {
+export function measure(
+  name: string,
+  run: () => number | void,
+  options: { repeats?: number; warmup?: number; unit?: string } = {},
+): Measurement {
   const repeats = options.repeats ?? 5;
   for (let i = 0; i < (options.warmup ?? 1); i++) run();
   const times: number[] = [];
@@ -35,5 +39,6 @@ export function report(title: string, baseline: Measurement, others: Measurement
   });
   const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c].length)));
   process.stdout.write(`\n${title}\n`);
-  for (const r of rows) process.stdout.write(`  ${r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('   ')}\n`);
+  for (const r of rows)
+    process.stdout.write(`  ${r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('   ')}\n`);
 }

@@ -24,7 +24,9 @@ interface ProgramRun {
 
 /** tok/s of one run, as the program itself measures it (run.c's way). */
 function runOnce(program: string, steps: number, threads: number): number {
-  const r = spawnSync(program, ['-i', 'Once upon a time', '-n', String(steps), '-t', '0', '--threads', String(threads)], { encoding: 'utf8' });
+  const r = spawnSync(program, ['-i', 'Once upon a time', '-n', String(steps), '-t', '0', '--threads', String(threads)], {
+    encoding: 'utf8',
+  });
   const m = /achieved tok\/s: ([\d.]+)/.exec(r.stderr);
   if (!m) throw new Error(`${program} printed no tok/s: ${r.stderr}`);
   return Number(m[1]);
@@ -124,7 +126,9 @@ export async function benchHost(): Promise<void> {
       // faster than the memory lets two threads read
       if (llc !== undefined && weightBytes > llc) {
         const ceiling = bandwidth2 / (weightBytes * s1.tokensPerSecond);
-        ceilings.push(`${m.name}: ${ceiling.toFixed(2)}× (${formatBytes(weightBytes)} of weights, larger than the ${formatBytes(llc)} cache; 1 thread streams ${formatBytes(weightBytes * s1.tokensPerSecond)}/s of them)`);
+        ceilings.push(
+          `${m.name}: ${ceiling.toFixed(2)}× (${formatBytes(weightBytes)} of weights, larger than the ${formatBytes(llc)} cache; 1 thread streams ${formatBytes(weightBytes * s1.tokensPerSecond)}/s of them)`,
+        );
       }
       rows.push([`${m.name} build (quantize, plan, emit, compile)`, `${buildSeconds.toFixed(1)} s`, '', '', '']);
     }
@@ -134,10 +138,11 @@ export async function benchHost(): Promise<void> {
     );
     for (const r of rows) process.stdout.write(`${line(r, widths)}\n`);
     if (ceilings.length > 0) {
-      process.stdout.write(`  the most 2 threads can gain where the weights come from memory (2-thread stream / 1 thread's weight bytes per second):\n${ceilings.map((c) => `    ${c}\n`).join('')}`);
+      process.stdout.write(
+        `  the most 2 threads can gain where the weights come from memory (2-thread stream / 1 thread's weight bytes per second):\n${ceilings.map((c) => `    ${c}\n`).join('')}`,
+      );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
-

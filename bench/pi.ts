@@ -62,11 +62,18 @@ interface ModelCase {
 }
 
 /** Guest instructions qemu-aarch64 runs for `program args` (one thread), from its in_asm and exec logs. */
-async function countInstructions(dir: string, cpu: string, program: string, args: string[]): Promise<{ instructions: number; stdout: string }> {
+async function countInstructions(
+  dir: string,
+  cpu: string,
+  program: string,
+  args: string[],
+): Promise<{ instructions: number; stdout: string }> {
   const fifo = join(dir, 'qemu-log.fifo');
   rmSync(fifo, { force: true });
   execFileSync('mkfifo', [fifo]);
-  const child = spawn('qemu-aarch64', ['-cpu', cpu, '-d', 'in_asm,exec,nochain', '-D', fifo, program, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('qemu-aarch64', ['-cpu', cpu, '-d', 'in_asm,exec,nochain', '-D', fifo, program, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -163,16 +170,26 @@ function available(command: string, args: string[]): boolean {
 }
 
 export async function benchPi(): Promise<void> {
-  process.stdout.write('\nRaspberry Pi programs under qemu-aarch64 (instructions per token counted from qemu\'s logs)\n');
+  process.stdout.write("\nRaspberry Pi programs under qemu-aarch64 (instructions per token counted from qemu's logs)\n");
   if (!available('qemu-aarch64', ['--version']) || !available('aarch64-linux-gnu-gcc', ['--version'])) {
-    process.stdout.write('  skipped: needs qemu-aarch64 and aarch64-linux-gnu-gcc (apt-get install qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross)\n');
+    process.stdout.write(
+      '  skipped: needs qemu-aarch64 and aarch64-linux-gnu-gcc (apt-get install qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross)\n',
+    );
     return;
   }
   const dir = mkdtempSync(join(tmpdir(), 'llama2-embed-bench-pi-'));
   try {
     const all = VARIANTS.map((v) => v.key);
     const models: ModelCase[] = [
-      { name: 'stories260K', checkpoint: locateModelFile('stories260K.bin'), tokenizer: locateModelFile('tok512.bin'), prompt: 'Once upon a time', from: 16, to: 48, variants: all },
+      {
+        name: 'stories260K',
+        checkpoint: locateModelFile('stories260K.bin'),
+        tokenizer: locateModelFile('tok512.bin'),
+        prompt: 'Once upon a time',
+        from: 16,
+        to: 48,
+        variants: all,
+      },
     ];
     // qemu logging every block is slow: the big model is measured over one position, inside the
     // prompt so that it cannot end early (attention is ~2% of its work at position 100), and only
@@ -188,9 +205,12 @@ export async function benchPi(): Promise<void> {
 
     // rows are printed as they are measured (the whole run takes a while), in fixed columns
     const widths = [19, 10, 40, 10, 19, 12, 13];
-    const printRow = (cells: string[]) => process.stdout.write(`  ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('   ')}\n`);
+    const printRow = (cells: string[]) =>
+      process.stdout.write(`  ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('   ')}\n`);
     printRow(['model, Q8_0', 'board', 'build', 'positions', 'instructions/token', 'vs baseline', 'qemu s/token']);
-    const estimates: string[][] = [['model, Q8_0', 'board', 'weights/token', 'compute-bound, 1 core', 'compute-bound, 4 cores', 'memory-bound', 'estimate']];
+    const estimates: string[][] = [
+      ['model, Q8_0', 'board', 'weights/token', 'compute-bound, 1 core', 'compute-bound, 4 cores', 'memory-bound', 'estimate'],
+    ];
     for (const m of models) {
       for (const board of BOARDS) {
         let baseline = 0;
@@ -198,7 +218,15 @@ export async function benchPi(): Promise<void> {
         let weightBytes = 0;
         for (const v of VARIANTS.filter((x) => m.variants.includes(x.key))) {
           const result = await build(
-            { target: board.target, model: m.checkpoint, tokenizer: m.tokenizer, quant: 'q8_0', generic: v.generic, threads: 1, out: join(dir, `${m.name}-${board.target}-${v.key}`) },
+            {
+              target: board.target,
+              model: m.checkpoint,
+              tokenizer: m.tokenizer,
+              quant: 'q8_0',
+              generic: v.generic,
+              threads: 1,
+              out: join(dir, `${m.name}-${board.target}-${v.key}`),
+            },
             () => {},
           );
           if (v.plain) remake(result, board.target, ['-DLLAMA2_EMBED_NO_INTRINSICS']);
@@ -238,10 +266,12 @@ export async function benchPi(): Promise<void> {
         ]);
       }
     }
-    process.stdout.write('  (qemu s/token: wall time of the emulation on this machine, not a board\'s)\n');
+    process.stdout.write("  (qemu s/token: wall time of the emulation on this machine, not a board's)\n");
     process.stdout.write('\nestimated tokens/s on the boards (not measured: see doc/raspberry-pi.md for the assumptions)\n');
     for (const b of BOARDS) {
-      process.stdout.write(`  ${b.board}: ${b.cores}× ${b.cpu} at ${b.clockGHz} GHz, assumed ${b.ipc} instructions/cycle, ${b.bandwidthGBs[0]}-${b.bandwidthGBs[1]} GB/s streaming reads\n`);
+      process.stdout.write(
+        `  ${b.board}: ${b.cores}× ${b.cpu} at ${b.clockGHz} GHz, assumed ${b.ipc} instructions/cycle, ${b.bandwidthGBs[0]}-${b.bandwidthGBs[1]} GB/s streaming reads\n`,
+      );
     }
     process.stdout.write(`${table(estimates)}\n`);
   } finally {

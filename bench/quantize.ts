@@ -36,7 +36,10 @@ export function benchQuantize(): void {
     }
     process.stdout.write(`\nquantizing a stories110M-shaped checkpoint (${formatBytes(inputBytes)} of fp32, random weights)\n`);
     for (const [name, s, bytes] of rows) {
-      const ratio = s === read ? 'baseline' : `${(s.seconds / read.seconds).toFixed(2)}× the time, ${(s.maxRssBytes / read.maxRssBytes).toFixed(2)}× the memory`;
+      const ratio =
+        s === read
+          ? 'baseline'
+          : `${(s.seconds / read.seconds).toFixed(2)}× the time, ${(s.maxRssBytes / read.maxRssBytes).toFixed(2)}× the memory`;
       process.stdout.write(
         `  ${name.padEnd(28)} ${s.seconds.toFixed(2).padStart(6)} s   peak RSS ${formatBytes(s.maxRssBytes).padStart(10)}   output ${formatBytes(bytes).padStart(10)}   ${ratio}\n`,
       );

@@ -19,7 +19,10 @@ import { randomModel, STORIES15M } from '../test/helpers/random-model.js';
 function timeReport(checkpoint: string, tokenizer: string, args: string[]): number {
   const bin = join(projectRoot(), 'bin', 'llama2-embed.js');
   const start = performance.now();
-  const r = spawnSync(process.execPath, [bin, 'report', '-m', checkpoint, '-z', tokenizer, '-q', ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync(process.execPath, [bin, 'report', '-m', checkpoint, '-z', tokenizer, '-q', ...args], {
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
   const seconds = (performance.now() - start) / 1000;
   if (r.status !== 0) throw new Error(`report ${args.join(' ')} failed (exit ${r.status}): ${r.stderr}`);
   return seconds;
@@ -42,7 +45,9 @@ export function benchReport(): void {
       const seconds = timeReport(checkpoint, tokenizer, args);
       baseline ||= seconds;
       const ratio = seconds === baseline ? 'baseline' : `${(seconds / baseline).toFixed(2)}× the time`;
-      process.stdout.write(`  ${name.padEnd(58)} ${seconds.toFixed(1).padStart(6)} s   ${ratio.padEnd(16)}   (load average ${loadavg()[0].toFixed(1)})\n`);
+      process.stdout.write(
+        `  ${name.padEnd(58)} ${seconds.toFixed(1).padStart(6)} s   ${ratio.padEnd(16)}   (load average ${loadavg()[0].toFixed(1)})\n`,
+      );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -43,7 +43,13 @@ async function runOnce(file: string, options: LoadOptions): Promise<Run> {
   const used = process.cpuUsage(cpu);
   if (result.reason !== 'break') throw new Error(`the firmware did not finish (${result.reason}):\n${result.output.slice(-300)}`);
   const cpuMHz = result.runCycles / (used.user + used.system);
-  return { emulatedMHz: result.emulatedMHz, cpuMHz, cyclesPerToken: cyclesPerToken(result.output), totalCycles: result.cycles, boot2StartCycles: emu.boot?.boot2StartCycles };
+  return {
+    emulatedMHz: result.emulatedMHz,
+    cpuMHz,
+    cyclesPerToken: cyclesPerToken(result.output),
+    totalCycles: result.cycles,
+    boot2StartCycles: emu.boot?.boot2StartCycles,
+  };
 }
 
 async function best(file: string, options: LoadOptions): Promise<Run> {
@@ -63,10 +69,27 @@ export async function benchRp2040Boot(): Promise<void> {
   const bootRom = readBootRom();
   const dir = mkdtempSync(join(tmpdir(), 'llama2-embed-bench-boot-'));
   try {
-    process.stdout.write(`\nBooting through the RP2040 boot ROM in rp2040js (stories260K, Q8_0 integer kernels, ${STEPS} positions, greedy; the better of ${REPEATS} runs)\n`);
+    process.stdout.write(
+      `\nBooting through the RP2040 boot ROM in rp2040js (stories260K, Q8_0 integer kernels, ${STEPS} positions, greedy; the better of ${REPEATS} runs)\n`,
+    );
     for (const variant of BOOT2_VARIANTS as readonly Boot2Variant[]) {
       const out = join(dir, variant);
-      await build({ target: 'rp2040', model: 'stories260K.bin', quant: 'q8_0', arithmetic: 'integer', boot2: variant, prompt: 'Once upon a time', steps: STEPS, temperature: 0, exitAfterGeneration: true, stdio: 'uart', out }, () => {});
+      await build(
+        {
+          target: 'rp2040',
+          model: 'stories260K.bin',
+          quant: 'q8_0',
+          arithmetic: 'integer',
+          boot2: variant,
+          prompt: 'Once upon a time',
+          steps: STEPS,
+          temperature: 0,
+          exitAfterGeneration: true,
+          stdio: 'uart',
+          out,
+        },
+        () => {},
+      );
       const file = join(out, 'firmware.uf2');
       const old = await best(file, {});
       const rom = await best(file, { bootRom });

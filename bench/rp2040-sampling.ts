@@ -56,11 +56,14 @@ export async function benchRp2040Sampling(): Promise<void> {
     const pairs: [Run, Run][] = [];
     for (const clock of [undefined, 200]) {
       const suffix = clock === undefined ? '' : `, --clock ${clock}`;
-      pairs.push([await measure(dir, `greedy${suffix}`, greedy, clock), await measure(dir, `sampled t 1.0 p 0.9${suffix}`, sampled, clock)]);
+      pairs.push([
+        await measure(dir, `greedy${suffix}`, greedy, clock),
+        await measure(dir, `sampled t 1.0 p 0.9${suffix}`, sampled, clock),
+      ]);
     }
     process.stdout.write(
       '\nstories260K on the RP2040 (rp2040js, default build: Q8_0, integer kernels, seq_len 512; prompt "One day", seed 42; ' +
-        'cycles per token from the firmware\'s SysTick, forward pass + sampling, no XIP model; tok/s = clk_sys / cycles)\n',
+        "cycles per token from the firmware's SysTick, forward pass + sampling, no XIP model; tok/s = clk_sys / cycles)\n",
     );
     const width = Math.max(...pairs.flat().map((r) => r.name.length));
     for (const [g, s] of pairs) {

@@ -40,7 +40,13 @@ async function throughput(dir: string) {
   const wall = (performance.now() - started) / 1000;
   const value = (key: string) => Number(new RegExp(`^${key}=(\\d+)$`, 'm').exec(emu.output)?.[1]);
   const cycles = value('stream_cycles');
-  return { bytes: value('stream_bytes'), cycles, irqCycles: value('stream_irq_cycles'), emulatedBytesPerSecond: (value('stream_bytes') / cycles) * CLK_HZ, wallBytesPerSecond: received / wall };
+  return {
+    bytes: value('stream_bytes'),
+    cycles,
+    irqCycles: value('stream_irq_cycles'),
+    emulatedBytesPerSecond: (value('stream_bytes') / cycles) * CLK_HZ,
+    wallBytesPerSecond: received / wall,
+  };
 }
 
 /** The address of a symbol in the firmware's ELF (arm-none-eabi-nm). */
@@ -78,7 +84,11 @@ async function generation(dir: string, stdio: 'usb' | 'uart') {
   await runUntil(emu, () => done() !== undefined, { maxSeconds: 600 });
   const d = done();
   if (!d) throw new Error(`no DONE over ${stdio}`);
-  return { cyclesPerPosition: (d.totalMicros * CLK_HZ) / 1e6 / d.positions, irqCyclesPerPosition: (irqCycles() - before) / d.positions, idle: await idleCpu(emu) };
+  return {
+    cyclesPerPosition: (d.totalMicros * CLK_HZ) / 1e6 / d.positions,
+    irqCyclesPerPosition: (irqCycles() - before) / d.positions,
+    idle: await idleCpu(emu),
+  };
 }
 
 /**
@@ -113,7 +123,10 @@ export async function benchRp2040Usb(): Promise<void> {
         `${Math.round(uart.cyclesPerPosition).toLocaleString('en-US')} over UART0: the USB stack costs ${Math.round(usb.cyclesPerPosition - uart.cyclesPerPosition).toLocaleString('en-US')} cycles per token ` +
         `(${Math.round(usb.irqCyclesPerPosition).toLocaleString('en-US')} of them in USBCTRL_IRQ), ${(((usb.cyclesPerPosition - uart.cyclesPerPosition) / uart.cyclesPerPosition) * 100).toFixed(3)} % of a token\n`,
     );
-    for (const [name, r] of [['USB', usb], ['UART0', uart]] as const) {
+    for (const [name, r] of [
+      ['USB', usb],
+      ['UART0', uart],
+    ] as const) {
       process.stdout.write(
         `  idle, waiting for the host over ${name} (WFI), ${IDLE_SECONDS} s: ${(r.idle.realTime.core * 100).toFixed(1)} % of a host core as flash --emulate runs it ` +
           `(the sleep in real time), ${(r.idle.jumping.core * 100).toFixed(1)} % jumping to each SysTick wrap: ${(r.idle.realTime.core / r.idle.jumping.core).toFixed(3)}×\n`,

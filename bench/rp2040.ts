@@ -57,7 +57,18 @@ async function measure(
 ): Promise<Row> {
   const out = join(dir, name.replace(/[^a-z0-9]+/gi, '-'));
   const built = await build(
-    { target: 'rp2040', model: 'stories260K.bin', quant, ...options, prompt: 'Once upon a time', steps: STEPS, temperature: 0, exitAfterGeneration: true, stdio: 'uart', out },
+    {
+      target: 'rp2040',
+      model: 'stories260K.bin',
+      quant,
+      ...options,
+      prompt: 'Once upon a time',
+      steps: STEPS,
+      temperature: 0,
+      exitAfterGeneration: true,
+      stdio: 'uart',
+      out,
+    },
     () => {},
   );
   const plain = await (await Rp2040Emulator.load(join(out, 'firmware.uf2'))).run({ maxSeconds: 1800 });
@@ -66,7 +77,8 @@ async function measure(
   const modelled = await emu.run({ maxSeconds: 3600 });
   const x = statistics(modelled.output);
   const sections = readSectionSizes(join(out, 'firmware.elf'), 'arm-none-eabi-gcc');
-  const sum = (low: number, high: number) => [...sections.values()].filter((s) => s.address >= low && s.address < high).reduce((n, s) => n + s.bytes, 0);
+  const sum = (low: number, high: number) =>
+    [...sections.values()].filter((s) => s.address >= low && s.address < high).reduce((n, s) => n + s.bytes, 0);
   return {
     name,
     cycles: p.cycles,
@@ -105,7 +117,13 @@ async function benchRows(floatRows: boolean): Promise<void> {
       rows.push(await measure(dir, 'Q8_0, group size 4, float kernels', 'q8_0', { groupSize: 4, arithmetic: 'float' }));
       rows.push(await measure(dir, 'mixed (Q8_0 embedding, Q4_0 layers), group size 32', 'mixed'));
     } else {
-      rows.push(await measure(dir, 'quad boot2, code in flash (baseline: --no-sram-code)', 'q8_0', { arithmetic: 'integer', boot2: 'quad', sramCode: false }));
+      rows.push(
+        await measure(dir, 'quad boot2, code in flash (baseline: --no-sram-code)', 'q8_0', {
+          arithmetic: 'integer',
+          boot2: 'quad',
+          sramCode: false,
+        }),
+      );
     }
     // the default build, and the same with the dual-output and quad boot2 (fewer stall cycles per XIP miss)
     rows.push(await measure(dir, 'Q8_0, integer kernels (the default)', 'q8_0', { arithmetic: 'integer' }));

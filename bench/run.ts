@@ -26,7 +26,9 @@ const suites: Record<string, () => void | Promise<void>> = {
 // a misspelled suite (`npm run bench -- hots`) is refused, not taken for "run them all"
 const unknown = process.argv.slice(2).filter((a) => !(a in suites));
 if (unknown.length > 0) {
-  process.stderr.write(`bench: unknown suite ${unknown.join(', ')}; the suites are ${Object.keys(suites).join(', ')} (none named: all but rp2040-integer).\n`);
+  process.stderr.write(
+    `bench: unknown suite ${unknown.join(', ')}; the suites are ${Object.keys(suites).join(', ')} (none named: all but rp2040-integer).\n`,
+  );
   process.exit(2);
 }
 const chosen = process.argv.slice(2);

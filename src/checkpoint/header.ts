@@ -62,7 +62,8 @@ function readHead(path: string, maxBytes: number): { head: Uint8Array; fileBytes
   try {
     // a FIFO would block the open itself, and /dev/zero never ends: only regular files are read
     const kind = statSync(path);
-    if (!kind.isFile() && !kind.isDirectory()) throw new UserError(`${path}: is ${describeFileKind(kind)}, expected a llama2.c checkpoint (.bin), a regular file.`);
+    if (!kind.isFile() && !kind.isDirectory())
+      throw new UserError(`${path}: is ${describeFileKind(kind)}, expected a llama2.c checkpoint (.bin), a regular file.`);
     fd = openSync(path, 'r');
   } catch (err) {
     throw err instanceof UserError ? err : fileError(path, err);
@@ -120,7 +121,7 @@ export function parseCheckpointHeader(path: string, head: Uint8Array, fileBytes:
     if (version !== 1 && version !== 2) {
       throw new UserError(
         `${path}: a llama2.c checkpoint (magic "ak42") of version ${version}; this tool reads versions 1 (fp32) and ` +
-          '2 (Q8_0), and legacy v0 files without magic. Export the model again with llama2.c\'s export.py --version 0, 1 or 2.',
+          "2 (Q8_0), and legacy v0 files without magic. Export the model again with llama2.c's export.py --version 0, 1 or 2.",
       );
     }
     format = version === 1 ? 'v1' : 'v2';
@@ -182,7 +183,7 @@ export function encodeCheckpointHeader(
   sharedClassifier: boolean,
   groupSize?: number,
 ): Uint8Array {
-  if (format === 'own') throw new Error('encodeCheckpointHeader: the own format\'s header is written by own-format.ts');
+  if (format === 'own') throw new Error("encodeCheckpointHeader: the own format's header is written by own-format.ts");
   const bytes = new Uint8Array(format === 'v0' ? V0_HEADER_BYTES : VERSIONED_HEADER_BYTES);
   const view = new DataView(bytes.buffer);
   let at = 0;

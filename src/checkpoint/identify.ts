@@ -11,27 +11,26 @@ export function identifyForeignFile(head: Uint8Array): string | undefined {
     return (
       'It is a GGUF file (llama.cpp\'s format, magic "GGUF"), but this tool reads llama2.c .bin checkpoints ' +
       '(legacy v0, or versions 1 and 2 with magic "ak42"). Use the llama2.c checkpoint of the model ' +
-      '(for example stories260K.bin), or export one from a PyTorch checkpoint with llama2.c\'s export.py.'
+      "(for example stories260K.bin), or export one from a PyTorch checkpoint with llama2.c's export.py."
     );
   }
   if (head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) {
     return (
       'It is a zip archive, most likely a PyTorch checkpoint (ckpt.pt, pytorch_model.bin). ' +
-      'Convert it to a llama2.c .bin file with llama2.c\'s export.py first.'
+      "Convert it to a llama2.c .bin file with llama2.c's export.py first."
     );
   }
   if (head.length >= 2 && head[0] === 0x80 && head[1] >= 2 && head[1] <= 5) {
     return (
       'It looks like a Python pickle, most likely an old-style PyTorch checkpoint. ' +
-      'Convert it to a llama2.c .bin file with llama2.c\'s export.py first.'
+      "Convert it to a llama2.c .bin file with llama2.c's export.py first."
     );
   }
   if (head.length >= 10 && head[8] === 0x7b /* { */ && ascii(9, 10) === '"') {
     const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
     if (view.getUint32(4, true) === 0 && view.getUint32(0, true) > 0) {
       return (
-        'It looks like a safetensors file (Hugging Face). ' +
-        'Convert the model to a llama2.c .bin file with llama2.c\'s export.py first.'
+        'It looks like a safetensors file (Hugging Face). ' + "Convert the model to a llama2.c .bin file with llama2.c's export.py first."
       );
     }
   }

@@ -32,7 +32,9 @@ const OWN_FIXED_HEADER_BYTES = 64;
 /** checkpointLayout and checkpointBytes describe llama2.c's formats; our own format's layout is its tensor table (storedTensors). */
 function llama2cFormatOnly(what: string, format: CheckpointFormat): void {
   if (format === 'own') {
-    throw new Error(`${what}: the own format's layout is its tensor table: use storedTensors(header), or ownTensorTable(model) in own-format.ts`);
+    throw new Error(
+      `${what}: the own format's layout is its tensor table: use storedTensors(header), or ownTensorTable(model) in own-format.ts`,
+    );
   }
 }
 
@@ -87,12 +89,7 @@ const NORM_NAMES = { rmsAtt: 'rms_att', rmsFfn: 'rms_ffn' } as const;
  * The arrays of a checkpoint in file order, with their offsets. `groupSize` is required for v2.
  * `config.vocabSize` is the (positive) vocabulary size; whether the classifier is stored is `sharedClassifier`.
  */
-export function checkpointLayout(
-  config: Config,
-  format: CheckpointFormat,
-  sharedClassifier: boolean,
-  groupSize?: number,
-): LayoutEntry[] {
+export function checkpointLayout(config: Config, format: CheckpointFormat, sharedClassifier: boolean, groupSize?: number): LayoutEntry[] {
   llama2cFormatOnly('checkpointLayout', format);
   if (format === 'v2' && !(groupSize !== undefined && groupSize > 0)) {
     throw new Error(`checkpointLayout: a v2 layout needs a positive group size, got ${groupSize}`);
@@ -199,12 +196,7 @@ export function storedBytes(values: number, storage: 'f32' | 'q8_0', groupSize?:
  * The size in bytes of a checkpoint file with this header. Computed arithmetically (it equals the
  * end of the last `checkpointLayout` entry), so it stays cheap for any header, however absurd.
  */
-export function checkpointBytes(
-  config: Config,
-  format: CheckpointFormat,
-  sharedClassifier: boolean,
-  groupSize?: number,
-): number {
+export function checkpointBytes(config: Config, format: CheckpointFormat, sharedClassifier: boolean, groupSize?: number): number {
   llama2cFormatOnly('checkpointBytes', format);
   const { dim, nLayers, vocabSize, seqLen } = config;
   const matrixStorage = format === 'v2' ? 'q8_0' : 'f32';

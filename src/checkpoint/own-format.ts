@@ -94,7 +94,13 @@ export function valueBytes(dtype: WeightDType, rows: number, cols: number): numb
 }
 
 /** Where the parts of a tensor lie, given where it starts: the scales after the values, 4-byte aligned. */
-function placeTensor(dtype: WeightDType, rows: number, cols: number, groupSize: number, offset: number): { bytes: number; scalesOffset: number } {
+function placeTensor(
+  dtype: WeightDType,
+  rows: number,
+  cols: number,
+  groupSize: number,
+  offset: number,
+): { bytes: number; scalesOffset: number } {
   const values = valueBytes(dtype, rows, cols);
   if (dtype === 'f32') return { bytes: values, scalesOffset: 0 };
   const scalesOffset = offset + alignUp(values, 4);
@@ -120,7 +126,16 @@ export function ownTensorTable(model: Model): OwnTensorEntry[] {
     const tensor: Tensor = stored instanceof Float32Array ? { dtype: 'f32', rows: e.rows, cols: e.cols, data: stored } : stored;
     const groupSize = tensor.dtype === 'f32' ? 0 : tensor.groupSize;
     offset = alignUp(offset, OWN_ALIGNMENT);
-    const entry: OwnTensorEntry = { name: e.name, slot: e.slot, dtype: tensor.dtype, rows: e.rows, cols: e.cols, groupSize, offset, ...placeTensor(tensor.dtype, e.rows, e.cols, groupSize, offset) };
+    const entry: OwnTensorEntry = {
+      name: e.name,
+      slot: e.slot,
+      dtype: tensor.dtype,
+      rows: e.rows,
+      cols: e.cols,
+      groupSize,
+      offset,
+      ...placeTensor(tensor.dtype, e.rows, e.cols, groupSize, offset),
+    };
     offset += entry.bytes;
     return entry;
   });
@@ -235,13 +250,22 @@ export function parseOwnHeader(path: string, head: Uint8Array, fileBytes: number
     );
   }
   const int = (i: number): number => view.getInt32(8 + 4 * i, true);
-  const params: HeaderParams = { dim: int(0), hidden_dim: int(1), n_layers: int(2), n_heads: int(3), n_kv_heads: int(4), vocab_size: int(5), seq_len: int(6) };
+  const params: HeaderParams = {
+    dim: int(0),
+    hidden_dim: int(1),
+    n_layers: int(2),
+    n_heads: int(3),
+    n_kv_heads: int(4),
+    vocab_size: int(5),
+    seq_len: int(6),
+  };
   validateHeaderParams(path, params, 'own', head);
   const flag = head[SHARED_CLASSIFIER_OFFSET];
   if (flag !== 0 && flag !== 1) throw damaged(path, `shared_classifier byte (offset ${SHARED_CLASSIFIER_OFFSET}) is ${flag}, not 0 or 1`);
   const sharedClassifier = flag === 1;
   const alignment = view.getUint32(44, true);
-  if (alignment !== OWN_ALIGNMENT) throw damaged(path, `header gives the tensor alignment as ${alignment}, where version 1 uses ${OWN_ALIGNMENT}`);
+  if (alignment !== OWN_ALIGNMENT)
+    throw damaged(path, `header gives the tensor alignment as ${alignment}, where version 1 uses ${OWN_ALIGNMENT}`);
   const config: Config = {
     dim: params.dim,
     hiddenDim: params.hidden_dim,
@@ -271,7 +295,10 @@ export function parseOwnHeader(path: string, head: Uint8Array, fileBytes: number
   let previousEnd = ownDataStart(tensorCount);
   for (const t of tensors) {
     if (t.offset < previousEnd) {
-      throw damaged(path, `tensor ${t.name} starts at byte ${count(t.offset)}, inside the table or the tensor before it (which ends at ${count(previousEnd)})`);
+      throw damaged(
+        path,
+        `tensor ${t.name} starts at byte ${count(t.offset)}, inside the table or the tensor before it (which ends at ${count(previousEnd)})`,
+      );
     }
     previousEnd = t.offset + t.bytes;
   }
@@ -301,7 +328,10 @@ function readEntry(
   const at = OWN_HEADER_BYTES + index * OWN_TABLE_ENTRY_BYTES;
   const found = readName(head, at);
   if (found !== name) {
-    throw damaged(path, `tensor table entry ${index} is named ${JSON.stringify(found)}, where ${JSON.stringify(name)} belongs (version 1 lists the tensors in a fixed order)`);
+    throw damaged(
+      path,
+      `tensor table entry ${index} is named ${JSON.stringify(found)}, where ${JSON.stringify(name)} belongs (version 1 lists the tensors in a fixed order)`,
+    );
   }
   const code = head[at + 32];
   const dtype = DTYPES[code];
@@ -313,16 +343,23 @@ function readEntry(
   const storedRows = view.getUint32(at + 36, true);
   const storedCols = view.getUint32(at + 40, true);
   if (storedRows !== rows || storedCols !== cols) {
-    throw damaged(path, `tensor ${name} is [${storedRows}, ${storedCols}] in the table, but the config in its header makes it [${rows}, ${cols}]`);
+    throw damaged(
+      path,
+      `tensor ${name} is [${storedRows}, ${storedCols}] in the table, but the config in its header makes it [${rows}, ${cols}]`,
+    );
   }
   const groupSize = view.getUint32(at + 44, true);
   if (dtype === 'f32' ? groupSize !== 0 : groupSize < 1 || groupSize > MAX_DIMENSION) {
-    throw damaged(path, `tensor ${name} (${dtype}) has group size ${groupSize}; expected ${dtype === 'f32' ? '0 for f32' : `1 to ${count(MAX_DIMENSION)}`}`);
+    throw damaged(
+      path,
+      `tensor ${name} (${dtype}) has group size ${groupSize}; expected ${dtype === 'f32' ? '0 for f32' : `1 to ${count(MAX_DIMENSION)}`}`,
+    );
   }
   const offset = view.getUint32(at + 48, true);
   const bytes = view.getUint32(at + 52, true);
   const scalesOffset = view.getUint32(at + 56, true);
-  if (offset % OWN_ALIGNMENT !== 0) throw damaged(path, `tensor ${name} starts at byte ${count(offset)}, not on a ${OWN_ALIGNMENT}-byte boundary`);
+  if (offset % OWN_ALIGNMENT !== 0)
+    throw damaged(path, `tensor ${name} starts at byte ${count(offset)}, not on a ${OWN_ALIGNMENT}-byte boundary`);
   if (offset + bytes > fileBytes) {
     throw new UserError(
       `${path}: tensor ${name} lies at bytes ${count(offset)} to ${count(offset + bytes)} by its table entry, but the file has only ` +
@@ -331,7 +368,8 @@ function readEntry(
   }
   const place = placeTensor(dtype, rows, cols, groupSize, offset);
   if (bytes !== place.bytes || scalesOffset !== place.scalesOffset) {
-    const scalesAt = (at: number): string => (dtype === 'f32' ? (at === 0 ? 'no scales' : `scales at ${count(at)}`) : `scales ${count(at - offset)} bytes in`);
+    const scalesAt = (at: number): string =>
+      dtype === 'f32' ? (at === 0 ? 'no scales' : `scales at ${count(at)}`) : `scales ${count(at - offset)} bytes in`;
     throw damaged(
       path,
       `tensor ${name} (${dtype} [${rows}, ${cols}]${groupSize ? `, group size ${groupSize}` : ''}) is given ${count(bytes)} bytes with ` +

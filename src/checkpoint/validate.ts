@@ -99,7 +99,7 @@ export function checkFileSize(path: string, h: CheckpointHeader): void {
     why =
       `The surplus is exactly ${classifierText}: the sign of vocab_size looks wrong. In legacy v0 files a negative ` +
       `vocab_size (-${config.vocabSize}) marks a stored classifier, but this header says +${config.vocabSize}. ` +
-      'Re-export the model with llama2.c\'s export.py, or negate the sixth header int32.';
+      "Re-export the model with llama2.c's export.py, or negate the sixth header int32.";
   } else if (format === 'v0' && !h.sharedClassifier && diff === -classifier) {
     why =
       `The shortfall is exactly ${classifierText}: the sign of vocab_size looks wrong. A negative vocab_size ` +
@@ -163,9 +163,7 @@ export function largestFittingGroupSize(config: Config): number {
 export function checkGroupSizeFitsRows(path: string, config: Config, groupSize: number, action: 'read' | 'write'): void {
   const misfits = rowLengths(config).filter((r) => r.length % groupSize !== 0);
   if (misfits.length === 0) return;
-  const found = misfits
-    .map((r) => `${r.name} ${r.length} (the row length of ${r.matrices}) is not a multiple of ${groupSize}`)
-    .join('; ');
+  const found = misfits.map((r) => `${r.name} ${r.length} (the row length of ${r.matrices}) is not a multiple of ${groupSize}`).join('; ');
   const fitting = largestFittingGroupSize(config);
   const all = rowLengths(config)
     .map((r) => `${r.name} ${r.length}`)
@@ -174,7 +172,7 @@ export function checkGroupSizeFitsRows(path: string, config: Config, groupSize: 
     throw new UserError(
       `${path}: this version 2 (Q8_0) file has group size ${groupSize}, which does not divide every row length: ${found}. ` +
         'The file stores each tensor as one flat run of groups, so here groups straddle rows, and runq.c (and any ' +
-        'row-by-row matmul) computes wrong results; llama2.c\'s export.py makes such files because it checks the ' +
+        "row-by-row matmul) computes wrong results; llama2.c's export.py makes such files because it checks the " +
         `group size against dim only. Re-export from the fp32 checkpoint with a group size that divides ${all}: ` +
         `the largest power of two that does is ${fitting} (export.py: version2_export(model, path, group_size=${fitting})).`,
     );

@@ -24,8 +24,7 @@ export function writeCheckpoint(path: string, model: Model, format: CheckpointFo
   } catch (err) {
     if (err instanceof UserError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    const hint =
-      code === 'ENOENT' ? ' The directory does not exist: create it first.' : code === 'ENOSPC' ? ' The disk is full.' : '';
+    const hint = code === 'ENOENT' ? ' The directory does not exist: create it first.' : code === 'ENOSPC' ? ' The disk is full.' : '';
     throw new UserError(`cannot write ${path}: ${describeError(err)}.${hint}`);
   }
 }

@@ -35,7 +35,7 @@ export interface OutputArgs {
 /** The --verbose and --quiet options of build and run. */
 export function withOutputOptions<T>(y: Argv<T>) {
   return y
-    .option('verbose', { type: 'boolean', describe: 'print each step of the build, the compiler\'s steps and the whole memory plan' })
+    .option('verbose', { type: 'boolean', describe: "print each step of the build, the compiler's steps and the whole memory plan" })
     .option('quiet', { alias: 'q', type: 'boolean', describe: 'print nothing but errors while building' })
     .conflicts('verbose', 'quiet');
 }
@@ -72,7 +72,10 @@ async function onDeviceOptions(args: BuildCommandArgs): Promise<BuildRequest['on
   const { UserError } = await import('../util/errors.js');
   if (!args.onDevice) {
     if (args.host !== undefined) {
-      throw new UserError(`--host goes with --on-device (compile on the Pi). To copy a program built here to it: llama2-embed flash --target ${args.target} --host ${args.host}.`, 2);
+      throw new UserError(
+        `--host goes with --on-device (compile on the Pi). To copy a program built here to it: llama2-embed flash --target ${args.target} --host ${args.host}.`,
+        2,
+      );
     }
     if (args.path !== undefined || args.sshPort !== undefined || args.identity !== undefined || args.sshOption !== undefined) {
       throw new UserError('--path, --ssh-port, --identity and --ssh-option go with --on-device --host.', 2);
@@ -80,7 +83,10 @@ async function onDeviceOptions(args: BuildCommandArgs): Promise<BuildRequest['on
     return undefined;
   }
   if (args.host === undefined) {
-    throw new UserError(`--on-device compiles on a Raspberry Pi over SSH: give it with --host, e.g. llama2-embed build --target ${args.target === 'host' ? 'rpi4' : args.target} --on-device --host pi@raspberrypi.local.`, 2);
+    throw new UserError(
+      `--on-device compiles on a Raspberry Pi over SSH: give it with --host, e.g. llama2-embed build --target ${args.target === 'host' ? 'rpi4' : args.target} --on-device --host pi@raspberrypi.local.`,
+      2,
+    );
   }
   const { checkDestination } = await import('../flash/ssh-client.js');
   checkDestination({ host: args.host, port: args.sshPort, identity: args.identity, options: args.sshOption });
@@ -93,30 +99,47 @@ export function withBuildOptions<T>(y: Argv<T>) {
     .option('target', { type: 'string', default: 'host', describe: `target board or machine (${knownTargets().join(', ')})` })
     .option('model', { alias: 'm', type: 'string', describe: 'checkpoint (.bin), a path or a name found by the model lookup' })
     .option('tokenizer', { alias: 'z', type: 'string', describe: 'tokenizer.bin (default: the one that goes with the model)' })
-    .option('quant', { choices: WEIGHT_PRECISIONS, describe: 'weights precision (default: the target\'s (rp2040: q8_0), else the checkpoint\'s own)' })
+    .option('quant', {
+      choices: WEIGHT_PRECISIONS,
+      describe: "weights precision (default: the target's (rp2040: q8_0), else the checkpoint's own)",
+    })
     .option('group-size', { type: 'number', describe: 'group size of quantized weights (default: chosen for the model)' })
     .option('arithmetic', {
       choices: ARITHMETICS,
-      describe: 'the kernels\' arithmetic: float (float32, as llama2.c) or integer (fixed point and an int8 KV cache, for cores without an FPU; Q8_0 weights). Default: the target\'s (rp2040: integer)',
+      describe:
+        "the kernels' arithmetic: float (float32, as llama2.c) or integer (fixed point and an int8 KV cache, for cores without an FPU; Q8_0 weights). Default: the target's (rp2040: integer)",
     })
-    .option('seq-len', { type: 'number', describe: 'context length, at most the model\'s (shrinks the KV cache)' })
-    .option('threads', { type: 'number', describe: 'matmul threads (host and Linux targets; rp2040: 2 puts its second core on the matmuls)' })
+    .option('seq-len', { type: 'number', describe: "context length, at most the model's (shrinks the KV cache)" })
+    .option('threads', {
+      type: 'number',
+      describe: 'matmul threads (host and Linux targets; rp2040: 2 puts its second core on the matmuls)',
+    })
     .option('out', { alias: 'o', type: 'string', describe: 'output directory (default: build/<target>)' })
-    .option('flash-size', { type: 'string', describe: 'firmware: the board\'s flash size (2M for a Pico; 4M, 16M for others)' })
-    .option('boot2', { choices: ['safe', 'fast', 'quad'] as const, describe: 'RP2040: the second-stage boot (safe: 03h reads; fast: dual-output 3Bh reads; quad: EBh quad I/O in continuous read, sets the flash\'s Quad Enable bit)' })
+    .option('flash-size', { type: 'string', describe: "firmware: the board's flash size (2M for a Pico; 4M, 16M for others)" })
+    .option('boot2', {
+      choices: ['safe', 'fast', 'quad'] as const,
+      describe:
+        "RP2040: the second-stage boot (safe: 03h reads; fast: dual-output 3Bh reads; quad: EBh quad I/O in continuous read, sets the flash's Quad Enable bit)",
+    })
     .option('sram-weights', {
       type: 'boolean',
-      describe: 'firmware: copy as many weight tensors as the SRAM left over by the state holds into SRAM at boot, read without flash wait states (default: on; --no-sram-weights keeps all in flash)',
+      describe:
+        'firmware: copy as many weight tensors as the SRAM left over by the state holds into SRAM at boot, read without flash wait states (default: on; --no-sram-weights keeps all in flash)',
     })
     .option('sram-code', {
       type: 'boolean',
-      describe: 'RP2040: run the forward pass and its kernels from SRAM (copied at boot) instead of through the XIP cache, taking that SRAM from the weights\' copies (default: on when the state leaves room)',
+      describe:
+        "RP2040: run the forward pass and its kernels from SRAM (copied at boot) instead of through the XIP cache, taking that SRAM from the weights' copies (default: on when the state leaves room)",
     })
     .option('clock', {
       type: 'number',
-      describe: 'RP2040: the system clock in MHz, a whole number from 125 to 200 (default 133, the rated clock; above it the firmware raises the core to 1.15 V)',
+      describe:
+        'RP2040: the system clock in MHz, a whole number from 125 to 200 (default 133, the rated clock; above it the firmware raises the core to 1.15 V)',
     })
-    .option('stdio', { choices: FIRMWARE_STDIO, describe: 'RP2040: where the firmware talks: usb (the Pico\'s own USB port, the default), uart (UART0 on GP0/GP1) or both' })
+    .option('stdio', {
+      choices: FIRMWARE_STDIO,
+      describe: "RP2040: where the firmware talks: usb (the Pico's own USB port, the default), uart (UART0 on GP0/GP1) or both",
+    })
     .option('generic', { type: 'boolean', hidden: true, describe: 'do not specialize kernels (benchmark baseline)' });
 }
 
@@ -149,7 +172,8 @@ export const buildCommand: CommandModule<object, BuildCommandArgs> = {
       .option('on-device', {
         type: 'boolean',
         default: false,
-        describe: 'Raspberry Pi targets: compile on the Pi given with --host (its gcc and make, over SSH) instead of with the cross compiler here; the program stays there, in --path',
+        describe:
+          'Raspberry Pi targets: compile on the Pi given with --host (its gcc and make, over SSH) instead of with the cross compiler here; the program stays there, in --path',
       })
       .option('embed-tokenizer', {
         type: 'boolean',
@@ -158,8 +182,14 @@ export const buildCommand: CommandModule<object, BuildCommandArgs> = {
       })
       .example('$0 build --target host -m stories260K.bin -z tok512.bin', 'a native program in build/host/')
       .example('$0 build --quant q8_0 --threads 2', 'int8 weights, matmuls on two threads')
-      .example('$0 build --target rpi4 --on-device --host pi@raspberrypi.local', 'compile on the Pi 4 itself, leaving ~/llama2-embed/llama2 there')
-      .example('$0 build --target rp2040 --quant q8_0 -i "Once upon a time" --embed-tokenizer', 'a Pico firmware (build/rp2040/firmware.uf2) that tells a story at reset') as unknown as Argv<BuildCommandArgs>,
+      .example(
+        '$0 build --target rpi4 --on-device --host pi@raspberrypi.local',
+        'compile on the Pi 4 itself, leaving ~/llama2-embed/llama2 there',
+      )
+      .example(
+        '$0 build --target rp2040 --quant q8_0 -i "Once upon a time" --embed-tokenizer',
+        'a Pico firmware (build/rp2040/firmware.uf2) that tells a story at reset',
+      ) as unknown as Argv<BuildCommandArgs>,
   handler: async (args: ArgumentsCamelCase<BuildCommandArgs>) => {
     const sampling = parseSampling({ ...args, seed: args.seed ?? '42' }); // a firmware has no clock to seed from: 42 unless set
     const onDevice = await onDeviceOptions(args);

@@ -62,7 +62,11 @@ export function doctorReport(inputs: DoctorInputs = {}): DoctorReport {
     `Node.js ${nodeVersion}: ${nodeOk ? 'ok' : `too old, llama2-embed needs ${MINIMUM_NODE} or newer (https://nodejs.org)`}`,
     '',
     `Models (looked up in $LLAMA2_EMBED_MODELS, ../shared/models, then the model cache ${modelCacheDir(env)}):`,
-    formatTable([], models.map((m) => [m.path ? 'ok' : 'MISSING', m.name, m.path ?? 'not found']), { indent: '  ' }),
+    formatTable(
+      [],
+      models.map((m) => [m.path ? 'ok' : 'MISSING', m.name, m.path ?? 'not found']),
+      { indent: '  ' },
+    ),
     '',
     'Tools:',
     formatTable(
@@ -74,9 +78,17 @@ export function doctorReport(inputs: DoctorInputs = {}): DoctorReport {
   ];
   if (missingTools.length > 0) lines.push('To install the missing tools (Debian/Ubuntu):', `  ${aptInstallLine(missingTools)}`, '');
   if (missingModels.length > 0) {
-    lines.push('To get the missing models (in a clone without npm link, write npm start -- for llama2-embed):', ...pullCommands(missingModels).map((c) => `  ${c}`), '');
+    lines.push(
+      'To get the missing models (in a clone without npm link, write npm start -- for llama2-embed):',
+      ...pullCommands(missingModels).map((c) => `  ${c}`),
+      '',
+    );
   }
   const missing = (nodeOk ? 0 : 1) + missingModels.length + missingTools.length;
-  lines.push(missing === 0 ? 'Everything is here: npm test can run every test.' : `${missing} missing: the tests that need them are skipped (and fail under CI=true).`);
+  lines.push(
+    missing === 0
+      ? 'Everything is here: npm test can run every test.'
+      : `${missing} missing: the tests that need them are skipped (and fail under CI=true).`,
+  );
   return { text: `${lines.join('\n')}\n`, missing };
 }

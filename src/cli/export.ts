@@ -20,17 +20,27 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
   describe: 'the model as a C library (llama2_embed.h) for plain C, pico-sdk, Arduino, PlatformIO, ESP-IDF or Zephyr',
   builder: (y) =>
     y
-      .option('format', { type: 'string', demandOption: `name the ecosystem with --format: ${knownFormats().join(', ')}`, describe: `the ecosystem (${knownFormats().join(', ')})` })
+      .option('format', {
+        type: 'string',
+        demandOption: `name the ecosystem with --format: ${knownFormats().join(', ')}`,
+        describe: `the ecosystem (${knownFormats().join(', ')})`,
+      })
       .option('model', { alias: 'm', type: 'string', describe: 'checkpoint (.bin), a path or a name found by the model lookup' })
       .option('tokenizer', { alias: 'z', type: 'string', describe: 'tokenizer.bin (default: the one that goes with the model)' })
       .option('quant', { choices: WEIGHT_PRECISIONS, describe: "weights precision (default: the checkpoint's own)" })
       .option('group-size', { type: 'number', describe: 'group size of quantized weights (default: chosen for the model)' })
-      .option('arithmetic', { choices: ARITHMETICS, describe: 'the kernels\' arithmetic: float (float32, as llama2.c) or integer (fixed point, for cores without an FPU; Q8_0 weights)' })
+      .option('arithmetic', {
+        choices: ARITHMETICS,
+        describe: "the kernels' arithmetic: float (float32, as llama2.c) or integer (fixed point, for cores without an FPU; Q8_0 weights)",
+      })
       .option('seq-len', { type: 'number', describe: "context length, at most the model's (shrinks the KV cache)" })
       .option('out', { alias: 'o', type: 'string', describe: 'output directory, replaced as a whole (default: build/library-<format>)' })
       .option('quiet', { alias: 'q', type: 'boolean', describe: 'print nothing but errors' })
       .example('$0 export --format c -o llama2_embed', 'include/llama2_embed.h, src/, a Makefile, CMakeLists.txt and examples/generate/')
-      .example('$0 export --format arduino --quant q8_0 --arithmetic integer -o Llama2Embed', 'an Arduino library with the integer kernels') as unknown as Argv<ExportArgs>,
+      .example(
+        '$0 export --format arduino --quant q8_0 --arithmetic integer -o Llama2Embed',
+        'an Arduino library with the integer kernels',
+      ) as unknown as Argv<ExportArgs>,
   handler: async (args: ArgumentsCamelCase<ExportArgs>) => {
     const { exportLibrary } = await import('../library/export.js'); // loads the C code generator only when needed
     const result = exportLibrary({

@@ -23,22 +23,48 @@ export const flashCommand: CommandModule<object, FlashArgs> = {
   command: 'flash [firmware]',
   describe: 'put the firmware on a board (or, with --emulate, run it in an emulator behind a pty)',
   builder: (y) =>
-    withSshOptions(withMonitorOptions(
-      y
-        .positional('firmware', { type: 'string', describe: 'a .uf2, .elf or build directory (default: the last build, build/<target>/)' })
-        .option('target', { type: 'string', default: 'rp2040', describe: 'the board\'s target' })
-        .option('emulate', { type: 'boolean', default: false, describe: 'run the firmware in the RP2040 emulator (rp2040js); its serial port (USB CDC by default, UART0 for a --stdio uart build) becomes a pseudo-terminal for monitor' })
-        .option('bootrom', { type: 'boolean', describe: 'with --emulate: boot through the RP2040 boot ROM as the chip does (default when ../shared/rp2040/bootrom-b1.bin exists); --no-bootrom starts boot2 in place, faster' })
-        .option('monitor', { type: 'boolean', default: false, describe: 'continue into monitor (its options apply) once the firmware runs' })
-        .option('method', { type: 'string', describe: 'uf2 (the boot drive, default), picotool, or openocd (a debug probe)' })
-        .option('interface', { type: 'string', describe: '--method openocd: the probe\'s OpenOCD interface (default cmsis-dap)' })
-        .option('serial', { type: 'string', describe: 'with --host: also run the program as a service serving the protocol on this serial device of the Pi (/dev/ttyGS0: USB gadget serial)' }),
-    ))
+    withSshOptions(
+      withMonitorOptions(
+        y
+          .positional('firmware', {
+            type: 'string',
+            describe: 'a .uf2, .elf or build directory (default: the last build, build/<target>/)',
+          })
+          .option('target', { type: 'string', default: 'rp2040', describe: "the board's target" })
+          .option('emulate', {
+            type: 'boolean',
+            default: false,
+            describe:
+              'run the firmware in the RP2040 emulator (rp2040js); its serial port (USB CDC by default, UART0 for a --stdio uart build) becomes a pseudo-terminal for monitor',
+          })
+          .option('bootrom', {
+            type: 'boolean',
+            describe:
+              'with --emulate: boot through the RP2040 boot ROM as the chip does (default when ../shared/rp2040/bootrom-b1.bin exists); --no-bootrom starts boot2 in place, faster',
+          })
+          .option('monitor', {
+            type: 'boolean',
+            default: false,
+            describe: 'continue into monitor (its options apply) once the firmware runs',
+          })
+          .option('method', { type: 'string', describe: 'uf2 (the boot drive, default), picotool, or openocd (a debug probe)' })
+          .option('interface', { type: 'string', describe: "--method openocd: the probe's OpenOCD interface (default cmsis-dap)" })
+          .option('serial', {
+            type: 'string',
+            describe:
+              'with --host: also run the program as a service serving the protocol on this serial device of the Pi (/dev/ttyGS0: USB gadget serial)',
+          }),
+      ),
+    )
       .example('$0 flash', 'copy build/rp2040/firmware.uf2 to the Pico')
       .example('$0 flash --target rpi4 --host pi@raspberrypi.local', 'copy build/rpi4/llama2 to a Pi 4 over SSH (into ~/llama2-embed)')
       .example('$0 flash --emulate', 'no board: run it in the emulator and print the pty to monitor')
-      .example('$0 flash --emulate --monitor -i "Once upon a time"', 'the same, and generate through it at once') as unknown as Argv<FlashArgs>,
-  handler: (args: ArgumentsCamelCase<FlashArgs>) => (args.host !== undefined ? flashOverSsh(args) : args.emulate ? emulate(args) : flashBoard(args)),
+      .example(
+        '$0 flash --emulate --monitor -i "Once upon a time"',
+        'the same, and generate through it at once',
+      ) as unknown as Argv<FlashArgs>,
+  handler: (args: ArgumentsCamelCase<FlashArgs>) =>
+    args.host !== undefined ? flashOverSsh(args) : args.emulate ? emulate(args) : flashBoard(args),
 };
 
 function report(line: string): void {
@@ -50,16 +76,32 @@ async function flashOverSsh(args: FlashArgs): Promise<void> {
   const { loadTarget } = await import('../plan/target.js');
   const target = loadTarget(args.target);
   if (target.output !== 'executable') {
-    throw new UserError(`--host copies a Linux program over SSH, and target "${target.name}" is a microcontroller's firmware. Give the Pi's target: --target rpi4 (or rpi5, rpi-zero2).`, 2);
+    throw new UserError(
+      `--host copies a Linux program over SSH, and target "${target.name}" is a microcontroller's firmware. Give the Pi's target: --target rpi4 (or rpi5, rpi-zero2).`,
+      2,
+    );
   }
   if (args.emulate) throw new UserError('--emulate runs a firmware in the RP2040 emulator; --host deploys to a Pi: choose one.', 2);
-  if (args.method !== undefined || args.interface !== undefined) throw new UserError('--method and --interface are for a microcontroller; --host copies the program over SSH.', 2);
-  if (args.port !== undefined) throw new UserError('--port is a serial port of this computer; with --host, give the SSH server\'s port as --ssh-port.', 2);
-  if (args.serial !== undefined && args.monitor) throw new UserError(`--monitor runs the program over SSH, and --serial ${args.serial} gives its port to the service: drop --monitor and run llama2-embed monitor --port <the Pi's USB port on this computer> instead.`, 2);
+  if (args.method !== undefined || args.interface !== undefined)
+    throw new UserError('--method and --interface are for a microcontroller; --host copies the program over SSH.', 2);
+  if (args.port !== undefined)
+    throw new UserError("--port is a serial port of this computer; with --host, give the SSH server's port as --ssh-port.", 2);
+  if (args.serial !== undefined && args.monitor)
+    throw new UserError(
+      `--monitor runs the program over SSH, and --serial ${args.serial} gives its port to the service: drop --monitor and run llama2-embed monitor --port <the Pi's USB port on this computer> instead.`,
+      2,
+    );
   const dest = await sshDestination(args);
   const { deployOverSsh } = await import('../flash/ssh-deploy.js');
   const { defaultOutDir } = await import('../toolchain/build.js');
-  const { remoteProgram } = await deployOverSsh({ build: args.firmware ?? defaultOutDir(target.name), target: target.name, dest, remoteDir: args.path, serial: args.serial, report });
+  const { remoteProgram } = await deployOverSsh({
+    build: args.firmware ?? defaultOutDir(target.name),
+    target: target.name,
+    dest,
+    remoteDir: args.path,
+    serial: args.serial,
+    report,
+  });
   if (args.monitor) {
     await runMonitor(args, target.name);
     return;
@@ -75,13 +117,23 @@ async function flashOverSsh(args: FlashArgs): Promise<void> {
 async function flashBoard(args: FlashArgs): Promise<void> {
   const { loadTarget } = await import('../plan/target.js');
   if (loadTarget(args.target).output === 'executable' && args.target !== 'host') {
-    throw new UserError(`target "${args.target}" is a Raspberry Pi's program: give the Pi to copy it to, --host pi@raspberrypi.local (over SSH, with your keys; --path for its directory there).`, 2);
+    throw new UserError(
+      `target "${args.target}" is a Raspberry Pi's program: give the Pi to copy it to, --host pi@raspberrypi.local (over SSH, with your keys; --path for its directory there).`,
+      2,
+    );
   }
   if (args.serial !== undefined) throw new UserError('--serial installs a service on a Pi: it goes with --host.', 2);
   if (args.bootrom !== undefined) report('note: --bootrom and --no-bootrom are for --emulate; a board always boots through its ROM');
   const { deployToBoard } = await import('../flash/deploy.js');
   const { defaultOutDir } = await import('../toolchain/build.js');
-  await deployToBoard({ firmware: args.firmware ?? defaultOutDir(args.target), method: args.method, port: args.port, target: args.target, report, interface: args.interface });
+  await deployToBoard({
+    firmware: args.firmware ?? defaultOutDir(args.target),
+    method: args.method,
+    port: args.port,
+    target: args.target,
+    report,
+    interface: args.interface,
+  });
   if (args.monitor) await runMonitor(args);
 }
 
@@ -92,7 +144,9 @@ async function emulate(args: FlashArgs): Promise<void> {
   const board = await EmulatedBoard.start({ firmware: args.firmware, target: args.target, report, bootRom: args.bootrom });
   try {
     if (args.monitor) {
-      report(`RP2040 emulator (rp2040js) running ${board.firmware}; ${board.portName} at ${board.devicePath}${board.bootsThroughRom ? ' (booted through the boot ROM)' : ''}`);
+      report(
+        `RP2040 emulator (rp2040js) running ${board.firmware}; ${board.portName} at ${board.devicePath}${board.bootsThroughRom ? ' (booted through the boot ROM)' : ''}`,
+      );
       void board.ended.then((end) => end.reason !== 'stopped' && report(`the emulation ended: ${end.message}`));
       await runMonitor({ ...args, port: board.devicePath });
       return;

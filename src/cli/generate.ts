@@ -49,7 +49,8 @@ export interface SamplingChoice {
 
 /** Checks the sampling flags; a bad value is a usage error that says what is allowed. */
 export function parseSampling(args: { steps: number; temperature: number; topp: number; seed?: string }): SamplingChoice {
-  if (!Number.isInteger(args.steps) || args.steps < 0) throw new UserError(`--steps (-n) must be a whole number ≥ 0, got ${args.steps}.`, 2);
+  if (!Number.isInteger(args.steps) || args.steps < 0)
+    throw new UserError(`--steps (-n) must be a whole number ≥ 0, got ${args.steps}.`, 2);
   if (!Number.isFinite(args.temperature) || args.temperature < 0) {
     throw new UserError(`--temperature (-t) must be a number ≥ 0 (0 = greedy), got ${args.temperature}.`, 2);
   }
@@ -72,12 +73,22 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
   describe: 'generate text on this machine with the reference engine (like llama2.c run)',
   builder: (y) =>
     withGenerationOptions(y)
-      .option('model', { alias: 'm', type: 'string', describe: 'checkpoint (.bin), a path or a name found by the model lookup', default: undefined })
+      .option('model', {
+        alias: 'm',
+        type: 'string',
+        describe: 'checkpoint (.bin), a path or a name found by the model lookup',
+        default: undefined,
+      })
       .option('tokenizer', { alias: 'z', type: 'string', describe: 'tokenizer.bin (default: the one that goes with the model)' })
-      .option('weights', { choices: WEIGHTS_PRECISIONS, describe: 'weights precision (default: the checkpoint\'s own)' })
+      .option('weights', { choices: WEIGHTS_PRECISIONS, describe: "weights precision (default: the checkpoint's own)" })
       .option('group-size', { type: 'number', describe: 'group size of quantized weights (default: chosen for the model)' })
       .option('format', { choices: OUTPUT_FORMATS, default: 'text' as OutputFormat, describe: 'text, token ids (P/G lines) or JSON lines' })
-      .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'also say how the group size of quantized weights was chosen' })
+      .option('verbose', {
+        alias: 'v',
+        type: 'boolean',
+        default: false,
+        describe: 'also say how the group size of quantized weights was chosen',
+      })
       .example('$0 generate -i "Once upon a time" -t 0', 'greedy story from stories260K')
       .example('$0 generate -m stories260K.bin --weights q8_0 --format ids', 'int8 weights, token ids') as unknown as Argv<GenerateArgs>,
   handler: (args: ArgumentsCamelCase<GenerateArgs>) => runGenerate(args),
@@ -136,7 +147,16 @@ function runGenerate(args: GenerateArgs): void {
   if (args.format === 'jsonl') {
     events.text += rest;
     const { tokens, generated, reason, text } = events;
-    out.write(summaryEventLine({ reason, tokens, generated, tokensPerSecond: Math.round(tokensPerSecond * 1000) / 1000, text, loadMs: Math.round(loaded.loadMs * 10) / 10 }));
+    out.write(
+      summaryEventLine({
+        reason,
+        tokens,
+        generated,
+        tokensPerSecond: Math.round(tokensPerSecond * 1000) / 1000,
+        text,
+        loadMs: Math.round(loaded.loadMs * 10) / 10,
+      }),
+    );
   }
   process.stderr.write(`achieved tok/s: ${tokensPerSecond.toFixed(2)}\n`);
 }

@@ -61,16 +61,14 @@ export function inspectCheckpoint(path: string, options: { checkFinite?: boolean
   const header = readCheckpointHeader(path);
   const model = readCheckpoint(path, { checkFinite: options.checkFinite ?? true });
   const { config, format, sharedClassifier, groupSize } = header;
-  const tensors = storedTensors(header).map(
-    (e): TensorInfo => ({
-      name: e.name,
-      shape: e.rows === 1 && e.slot.kind !== 'freqCis' ? [e.cols] : [e.rows, e.cols],
-      dtype: e.dtype,
-      ...(e.groupSize !== undefined ? { groupSize: e.groupSize } : {}),
-      offset: e.offset,
-      bytes: e.bytes,
-    }),
-  );
+  const tensors = storedTensors(header).map((e): TensorInfo => ({
+    name: e.name,
+    shape: e.rows === 1 && e.slot.kind !== 'freqCis' ? [e.cols] : [e.rows, e.cols],
+    dtype: e.dtype,
+    ...(e.groupSize !== undefined ? { groupSize: e.groupSize } : {}),
+    offset: e.offset,
+    bytes: e.bytes,
+  }));
   const warning = hugeWeightWarning(path, model);
   const headerSize = header.tensors ? 64 + 64 * header.tensors.length : headerBytes(format);
   const size = (precision: WeightPrecision): WeightSize => ({ precision, bytes: weightBytes(config, sharedClassifier, precision) });
@@ -161,13 +159,7 @@ export function formatInspectReport(r: InspectReport): string {
   const tensorTable = formatTable(
     ['tensor', 'shape', 'dtype', 'count', 'bytes'],
     [
-      ...groups.map((g) => [
-        g.name,
-        shapeText(g.shape),
-        g.dtype,
-        g.count,
-        count(g.bytes),
-      ]),
+      ...groups.map((g) => [g.name, shapeText(g.shape), g.dtype, g.count, count(g.bytes)]),
       ['header', '', '', '', count(r.headerBytes)],
       ...(r.paddingBytes > 0 ? [['alignment padding', '', '', '', count(r.paddingBytes)]] : []),
       ['total', '', '', r.tensors.length, count(tensorBytes + r.headerBytes + r.paddingBytes)],
@@ -188,7 +180,10 @@ export function formatInspectReport(r: InspectReport): string {
   );
   const notes: string[] = [];
   if (r.format === 'v0') notes.push('freq_cis_real and freq_cis_imag are RoPE tables that run.c does not read.');
-  if (r.paddingBytes > 0) notes.push('alignment padding: zero bytes that start every tensor on a 64-byte boundary (so a microcontroller can read it in place) and its scales on a 4-byte one.');
+  if (r.paddingBytes > 0)
+    notes.push(
+      'alignment padding: zero bytes that start every tensor on a 64-byte boundary (so a microcontroller can read it in place) and its scales on a 4-byte one.',
+    );
   const note = notes.length ? `\n${notes.join('\n')}\n` : '';
   return `${overview}\n\n${tensorTable}\n${note}\n${sizes}\n`;
 }

@@ -92,7 +92,11 @@ function refuseRepeatedFlags(rawArgs: readonly string[], declared: DeclaredOptio
     seen.set(group, [...(seen.get(group) ?? []), flag]);
   }
   for (const [group, flags] of seen) {
-    if (flags.length > 1) throw new UserError(`${optionName(group, declared)} was given ${flags.length} times (${flags.join(', ')}); it takes one value. Give it once.`, 2);
+    if (flags.length > 1)
+      throw new UserError(
+        `${optionName(group, declared)} was given ${flags.length} times (${flags.join(', ')}); it takes one value. Give it once.`,
+        2,
+      );
   }
 }
 

@@ -38,9 +38,12 @@ export interface MonitorArgs {
 /** The SSH options of flash and monitor (a Pi reached over the network). */
 export function withSshOptions<T>(y: Argv<T>) {
   return y
-    .option('host', { type: 'string', describe: 'a Raspberry Pi over SSH, as user@host (pi@raspberrypi.local): your own ssh, keys and ~/.ssh/config' })
-    .option('path', { type: 'string', describe: 'with --host: the program\'s directory on the Pi (default ~/llama2-embed)' })
-    .option('ssh-port', { type: 'number', describe: 'with --host: the SSH server\'s port (default: 22, or ~/.ssh/config\'s)' })
+    .option('host', {
+      type: 'string',
+      describe: 'a Raspberry Pi over SSH, as user@host (pi@raspberrypi.local): your own ssh, keys and ~/.ssh/config',
+    })
+    .option('path', { type: 'string', describe: "with --host: the program's directory on the Pi (default ~/llama2-embed)" })
+    .option('ssh-port', { type: 'number', describe: "with --host: the SSH server's port (default: 22, or ~/.ssh/config's)" })
     .option('identity', { type: 'string', describe: 'with --host: the private key to log in with (ssh -i)' })
     .option('ssh-option', { type: 'string', array: true, describe: 'with --host: an ssh -o option, KEY=VALUE (repeatable)' });
 }
@@ -58,17 +61,37 @@ export function withMonitorOptions<T>(y: Argv<T>) {
   return y
     .option('port', { type: 'string', describe: 'serial port (/dev/ttyACM0, COM3, a pty), or auto: find the board (default)' })
     .option('baud', { type: 'number', default: 115200, describe: 'baud rate (never 1200: that reboots a Pico into BOOTSEL)' })
-    .option('prompt', { alias: 'i', type: 'string', describe: 'generate once from this prompt and exit (default: interactive on a terminal)' })
-    .option('steps', { alias: 'n', type: 'number', default: 256, describe: 'positions to run, prompt included (0 = the device\'s whole context)' })
+    .option('prompt', {
+      alias: 'i',
+      type: 'string',
+      describe: 'generate once from this prompt and exit (default: interactive on a terminal)',
+    })
+    .option('steps', {
+      alias: 'n',
+      type: 'number',
+      default: 256,
+      describe: "positions to run, prompt included (0 = the device's whole context)",
+    })
     .option('temperature', { alias: 't', type: 'number', default: 1.0, describe: '0 = greedy (argmax)' })
     .option('topp', { alias: 'p', type: 'number', default: 0.9, describe: 'top-p (nucleus) sampling threshold, in [0, 1]' })
     .option('seed', { alias: 's', type: 'string', describe: 'random seed, a positive integer (default: a new one for each generation)' })
-    .option('raw', { type: 'boolean', default: false, describe: 'a plain terminal: print the bytes as they come (an --embed-tokenizer firmware\'s text)' })
+    .option('raw', {
+      type: 'boolean',
+      default: false,
+      describe: "a plain terminal: print the bytes as they come (an --embed-tokenizer firmware's text)",
+    })
     .option('timestamp', { type: 'boolean', default: false, describe: 'the time at the start of every line (a "time" field with --json)' })
     .option('log', { type: 'string', describe: 'append everything printed to this file' })
     .option('json', { type: 'boolean', default: false, describe: 'one JSON object per token, then a summary object' })
-    .option('build', { type: 'string', describe: 'build directory to check the device against and take the tokenizer from (default: build/<target>)' })
-    .option('tokenizer', { alias: 'z', type: 'string', describe: 'the tokenizer to decode the device\'s tokens with (default: the build\'s)' });
+    .option('build', {
+      type: 'string',
+      describe: 'build directory to check the device against and take the tokenizer from (default: build/<target>)',
+    })
+    .option('tokenizer', {
+      alias: 'z',
+      type: 'string',
+      describe: "the tokenizer to decode the device's tokens with (default: the build's)",
+    });
 }
 
 interface MonitorCommandArgs extends MonitorArgs {
@@ -80,7 +103,10 @@ export const monitorCommand: CommandModule<object, MonitorCommandArgs> = {
   describe: 'talk to a board over its serial port (or a Raspberry Pi over SSH): prompts in, generated text out, with its speed',
   builder: (y) =>
     withSshOptions(withMonitorOptions(y))
-      .option('target', { type: 'string', describe: 'the target the device should run (checked against its HELLO; the default --build is build/<target>)' })
+      .option('target', {
+        type: 'string',
+        describe: 'the target the device should run (checked against its HELLO; the default --build is build/<target>)',
+      })
       .example('$0 monitor', 'find the board, then type prompts')
       .example('$0 monitor --target rpi4 --host pi@raspberrypi.local -i "Once upon a time"', 'run the program flashed to a Pi over SSH')
       .example('$0 monitor --port /dev/ttyUSB0 -i "Once upon a time" -n 64 -t 0', 'one greedy story, then exit')
@@ -90,8 +116,13 @@ export const monitorCommand: CommandModule<object, MonitorCommandArgs> = {
 
 /** Over SSH (--host): the connector that runs the deployed program, after checking the options that make no sense there. */
 async function sshLink(args: MonitorArgs, target: string | undefined) {
-  if (args.port !== undefined) throw new UserError('--port and --host exclude each other: --port is a serial port of this computer, --host a Pi reached over SSH.', 2);
-  if (args.raw) throw new UserError('--raw is a serial terminal; over SSH, log in with ssh and run the program yourself (it takes llama2.c\'s flags).', 2);
+  if (args.port !== undefined)
+    throw new UserError('--port and --host exclude each other: --port is a serial port of this computer, --host a Pi reached over SSH.', 2);
+  if (args.raw)
+    throw new UserError(
+      "--raw is a serial terminal; over SSH, log in with ssh and run the program yourself (it takes llama2.c's flags).",
+      2,
+    );
   const dest = await sshDestination(args);
   const { sshConnector } = await import('../flash/ssh-link.js');
   const { DEFAULT_REMOTE_DIR } = await import('../flash/ssh-deploy.js');
@@ -109,7 +140,8 @@ export async function runMonitor(args: MonitorArgs, target?: string): Promise<vo
     const { checkOutputFile } = await import('../util/paths.js');
     checkOutputFile(args.log, { flag: '--log', inputs: [args.tokenizer] });
   }
-  if (args.host === undefined && args.path !== undefined) throw new UserError('--path is the program\'s directory on a Pi: it goes with --host.', 2);
+  if (args.host === undefined && args.path !== undefined)
+    throw new UserError("--path is the program's directory on a Pi: it goes with --host.", 2);
   const connector = args.host === undefined ? undefined : await sshLink(args, target);
   const sampling = parseSampling({ steps: args.steps, temperature: args.temperature, topp: args.topp, seed: args.seed ?? '1' });
   const { consoleSink } = await import('../serial/monitor-output.js');
@@ -136,7 +168,9 @@ export async function runMonitor(args: MonitorArgs, target?: string): Promise<vo
       sink,
     });
     if (target !== undefined && monitor.device.targetName !== target) {
-      sink.note(`warning: the device runs a ${printable(monitor.device.targetName)} program, not ${target}: flash it again with --target ${target}, or drop --target.`);
+      sink.note(
+        `warning: the device runs a ${printable(monitor.device.targetName)} program, not ${target}: flash it again with --target ${target}, or drop --target.`,
+      );
     }
     try {
       if (args.prompt !== undefined || !tty) await generateOnce(monitor, args.prompt ?? '');
@@ -148,7 +182,6 @@ export async function runMonitor(args: MonitorArgs, target?: string): Promise<vo
     sink.close();
   }
 }
-
 
 /** One generation; Ctrl+C cancels it (the device stops and says so), a second Ctrl+C quits at once. */
 async function generateOnce(monitor: Monitor, prompt: string): Promise<void> {
@@ -193,7 +226,8 @@ async function interact(monitor: Monitor, sink: Sink): Promise<void> {
         const lost = monitor.portLost;
         warnedLost = lost;
         void lost.then((why) => {
-          if (!quitRequested && !generation) sink.note(`\n${monitor.path}: ${why}. It is opened again for the next prompt (waiting for it up to 30 s).`);
+          if (!quitRequested && !generation)
+            sink.note(`\n${monitor.path}: ${why}. It is opened again for the next prompt (waiting for it up to 30 s).`);
         });
       }
       const line = await Promise.race([question(rl, '> '), quitting.then(() => undefined)]);
@@ -230,7 +264,8 @@ async function runRaw(args: MonitorArgs, portRequest: { port?: string; baudRate:
   const keyboard = stdin.isTTY
     ? (send: (bytes: Uint8Array) => void) => {
         const onData = (data: Buffer) => {
-          if (data.includes(0x03) || data.includes(0x1d)) stop.abort(); // Ctrl+C, Ctrl+]
+          if (data.includes(0x03) || data.includes(0x1d))
+            stop.abort(); // Ctrl+C, Ctrl+]
           else send(data);
         };
         stdin.setRawMode(true);
@@ -255,12 +290,15 @@ async function runRaw(args: MonitorArgs, portRequest: { port?: string; baudRate:
 /** Asks, at the terminal, which of several candidate ports is the board. */
 async function askWhichPort(candidates: Candidate[]): Promise<Candidate> {
   const { describePort } = await import('../serial/ports.js');
-  process.stderr.write(`Several serial ports could be the board:\n${candidates.map((c, i) => `  ${i + 1}. ${describePort(c.port, c.device)}`).join('\n')}\n`);
+  process.stderr.write(
+    `Several serial ports could be the board:\n${candidates.map((c, i) => `  ${i + 1}. ${describePort(c.port, c.device)}`).join('\n')}\n`,
+  );
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     const answer = (await question(rl, `Which one (1-${candidates.length})? `)).trim();
     const n = Number(answer);
-    if (!Number.isInteger(n) || n < 1 || n > candidates.length) throw new UserError(`"${answer}" is not one of 1 to ${candidates.length}; run monitor again, or choose with --port PATH.`, 2);
+    if (!Number.isInteger(n) || n < 1 || n > candidates.length)
+      throw new UserError(`"${answer}" is not one of 1 to ${candidates.length}; run monitor again, or choose with --port PATH.`, 2);
     return candidates[n - 1];
   } finally {
     rl.close();

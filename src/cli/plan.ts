@@ -12,7 +12,11 @@ export const planCommand: CommandModule<object, PlanArgs> = {
   command: 'plan',
   describe: 'print where every buffer of a model would live on a target, and whether it fits',
   builder: (y) =>
-    withBuildOptions(y).option('json', { type: 'boolean', default: false, describe: 'print the plan as JSON' }) as unknown as Argv<PlanArgs>,
+    withBuildOptions(y).option('json', {
+      type: 'boolean',
+      default: false,
+      describe: 'print the plan as JSON',
+    }) as unknown as Argv<PlanArgs>,
   handler: async (args: ArgumentsCamelCase<PlanArgs>) => {
     const { checkBuildOptions, planFor, sramCodeObjects } = await import('../toolchain/build.js');
     const request = buildRequest(args);

@@ -83,7 +83,13 @@ export function formatPullResult(result: PullResult, env: NodeJS.ProcessEnv = pr
   const rows = result.files.map((f) => [
     f.file.name,
     formatBytes(f.bytes),
-    f.outcome === 'already-present' ? (dirname(f.path) === result.dir ? 'already downloaded' : 'already here') : f.resumedFrom > 0 ? `downloaded (resumed at ${formatBytes(f.resumedFrom)})` : 'downloaded',
+    f.outcome === 'already-present'
+      ? dirname(f.path) === result.dir
+        ? 'already downloaded'
+        : 'already here'
+      : f.resumedFrom > 0
+        ? `downloaded (resumed at ${formatBytes(f.resumedFrom)})`
+        : 'downloaded',
     dirname(f.path),
   ]);
   const [checkpoint, tokenizer] = result.files;

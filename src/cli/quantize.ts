@@ -95,7 +95,8 @@ export function chooseOutputFormat(
 ): { format: 'v2' | 'own'; reason: string } {
   const problem = v2Problem(config, scheme, groupSize);
   if (requested === 'v2') {
-    if (problem) throw new UserError(`cannot write --format v2: ${problem.full}. Use --format own (or auto), or another --group-size / --quant.`, 2);
+    if (problem)
+      throw new UserError(`cannot write --format v2: ${problem.full}. Use --format own (or auto), or another --group-size / --quant.`, 2);
     return { format: 'v2', reason: "asked for with --format v2; llama2.c's runq.c can read it" };
   }
   if (requested === 'own') return { format: 'own', reason: 'asked for with --format own' };
@@ -176,7 +177,11 @@ export const quantizeCommand: CommandModule<object, QuantizeArgs> = {
   describe: 'quantize a checkpoint to int8 / int4 weights and write it (llama2.c v2 when it can hold it, else our own format)',
   builder: (y: Argv<object>): Argv<QuantizeArgs> =>
     y
-      .positional('input', { type: 'string', demandOption: true, describe: 'checkpoint to quantize (a path, or a name found by the model lookup)' })
+      .positional('input', {
+        type: 'string',
+        demandOption: true,
+        describe: 'checkpoint to quantize (a path, or a name found by the model lookup)',
+      })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'file to write' })
       .option('quant', {
         choices: QUANTIZE_SCHEMES,
@@ -191,7 +196,10 @@ export const quantizeCommand: CommandModule<object, QuantizeArgs> = {
       })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress bar' })
       .example('$0 quantize stories260K.bin -o stories260K-q8.bin --group-size 4', 'Q8_0 as llama2.c v2, readable by runq.c')
-      .example('$0 quantize stories15M.bin -o stories15M-mixed.bin --quant mixed', 'int8 embedding, int4 layers, own format') as unknown as Argv<QuantizeArgs>,
+      .example(
+        '$0 quantize stories15M.bin -o stories15M-mixed.bin --quant mixed',
+        'int8 embedding, int4 layers, own format',
+      ) as unknown as Argv<QuantizeArgs>,
   handler: (args: ArgumentsCamelCase<QuantizeArgs>) => {
     const summary = quantizeCheckpoint({
       input: args.input,

@@ -49,7 +49,8 @@ export function parseSchemes(value: string): ComparedScheme[] {
   if (names.length === 0) throw new UserError(`--quant needs at least one scheme: ${COMPARED_SCHEMES.join(', ')}.`, 2);
   const out: ComparedScheme[] = [];
   for (const name of names) {
-    if (name === 'f32') throw new UserError('--quant f32: fp32 is the reference every scheme is compared with; list only q8_0, q4_0, mixed.', 2);
+    if (name === 'f32')
+      throw new UserError('--quant f32: fp32 is the reference every scheme is compared with; list only q8_0, q4_0, mixed.', 2);
     if (!(COMPARED_SCHEMES as readonly string[]).includes(name)) {
       throw new UserError(`--quant: unknown scheme "${name}". Known schemes: ${COMPARED_SCHEMES.join(', ')} (comma-separated).`, 2);
     }
@@ -113,7 +114,10 @@ function checkOptions(args: ReportArgs): CheckedOptions {
   const evalTokens = wholeNumber('eval-tokens', args.evalTokens, 1);
   if (args.groupSize !== undefined) wholeNumber('group-size', args.groupSize, 1, 1 << 20);
   const jsonFile = args.json === undefined || jsonToStdout(args.json) ? undefined : args.json;
-  for (const [flag, path] of [['--out', args.out], ['--json', jsonFile]] as const) {
+  for (const [flag, path] of [
+    ['--out', args.out],
+    ['--json', jsonFile],
+  ] as const) {
     if (path !== undefined) checkOutputFile(path, { flag, inputs: [args.eval] });
   }
   const evalText = args.eval === undefined ? undefined : readEvalText(args.eval);
@@ -121,9 +125,13 @@ function checkOptions(args: ReportArgs): CheckedOptions {
 }
 
 function checkAgainstModel(o: CheckedOptions, seqLen: number): void {
-  if (o.length > seqLen) throw new UserError(`--length ${o.length} is longer than the model's context (seq_len ${seqLen}); use at most ${seqLen}.`, 2);
+  if (o.length > seqLen)
+    throw new UserError(`--length ${o.length} is longer than the model's context (seq_len ${seqLen}); use at most ${seqLen}.`, 2);
   if (o.greedyTokens > seqLen) {
-    throw new UserError(`--greedy-tokens ${o.greedyTokens} is more than the model's context holds (seq_len ${seqLen}); use at most ${seqLen}.`, 2);
+    throw new UserError(
+      `--greedy-tokens ${o.greedyTokens} is more than the model's context holds (seq_len ${seqLen}); use at most ${seqLen}.`,
+      2,
+    );
   }
 }
 
@@ -133,7 +141,10 @@ export function runReport(args: ReportArgs): QuantReport {
   const loaded = loadForGeneration({ model: args.model, tokenizer: args.tokenizer, weights: 'f32' });
   checkAgainstModel(o, loaded.model.config.seqLen);
   // the model and tokenizer are known once found: no output may replace them (--out MODEL wrote HTML over it)
-  for (const [flag, path] of [['--out', args.out], ['--json', o.jsonFile]] as const) {
+  for (const [flag, path] of [
+    ['--out', args.out],
+    ['--json', o.jsonFile],
+  ] as const) {
     if (path !== undefined) checkOutputFile(path, { flag, inputs: [loaded.modelPath, loaded.tokenizerPath, args.eval] });
   }
   const targets = knownTargets().map(loadTarget);
@@ -180,7 +191,11 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
   describe: 'what quantization costs: error per tensor, KL divergence, top-1 agreement, perplexity, sizes (terminal, JSON, HTML)',
   builder: (y: Argv<object>): Argv<ReportArgs> =>
     y
-      .option('model', { alias: 'm', type: 'string', describe: 'checkpoint (.bin), a path or a name found by the model lookup (default: stories260K.bin)' })
+      .option('model', {
+        alias: 'm',
+        type: 'string',
+        describe: 'checkpoint (.bin), a path or a name found by the model lookup (default: stories260K.bin)',
+      })
       .option('tokenizer', { alias: 'z', type: 'string', describe: 'tokenizer.bin (default: the one that goes with the model)' })
       .option('quant', { type: 'string', default: COMPARED_SCHEMES.join(','), describe: 'schemes to compare with fp32, comma-separated' })
       .option('arithmetic', {
@@ -191,17 +206,31 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       .option('group-size', { type: 'number', describe: 'values per scale, for every scheme (default: chosen for each scheme)' })
       .option('sequences', { type: 'number', default: REPORT_DEFAULTS.sequences, describe: 'sequences sampled from the fp32 model' })
       .option('length', { type: 'number', default: REPORT_DEFAULTS.length, describe: 'tokens per sampled sequence (at most seq_len)' })
-      .option('greedy-tokens', { type: 'number', default: REPORT_DEFAULTS.greedyTokens, describe: 'tokens generated greedily after each prompt (0: no greedy pass)' })
+      .option('greedy-tokens', {
+        type: 'number',
+        default: REPORT_DEFAULTS.greedyTokens,
+        describe: 'tokens generated greedily after each prompt (0: no greedy pass)',
+      })
       .option('seed', { type: 'number', default: REPORT_DEFAULTS.seed, describe: 'seed of the sampling RNG' })
       .option('eval', { type: 'string', describe: 'a text file: perplexity of fp32 and each scheme on it' })
-      .option('eval-tokens', { type: 'number', default: REPORT_DEFAULTS.evalTokens, describe: 'measure perplexity on at most this many tokens of the --eval text' })
+      .option('eval-tokens', {
+        type: 'number',
+        default: REPORT_DEFAULTS.evalTokens,
+        describe: 'measure perplexity on at most this many tokens of the --eval text',
+      })
       .option('out', { type: 'string', describe: 'write the report as one self-contained HTML file' })
-      .option('json', { type: 'string', describe: 'the report as JSON: to FILE, or to stdout without one (doc/report.md describes the fields)' })
+      .option('json', {
+        type: 'string',
+        describe: 'the report as JSON: to FILE, or to stdout without one (doc/report.md describes the fields)',
+      })
       .option('verbose', { type: 'boolean', default: false, describe: 'after the summary, every tensor per scheme and every prompt' })
       .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'print nothing but errors (and --json without a file)' })
       .example('$0 report --out report.html', 'stories260K: every scheme against fp32, with charts')
       .example('$0 report -m stories15M.bin --quant q8_0 --eval story.txt --json r.json', 'one scheme, with perplexity, for machines')
-      .example('$0 report --sequences 32 --length 128 --greedy-tokens 256', 'steadier figures: more text, longer greedy runs (takes longer)') as unknown as Argv<ReportArgs>,
+      .example(
+        '$0 report --sequences 32 --length 128 --greedy-tokens 256',
+        'steadier figures: more text, longer greedy runs (takes longer)',
+      ) as unknown as Argv<ReportArgs>,
   handler: (args: ArgumentsCamelCase<ReportArgs>) => {
     runReport(args);
   },

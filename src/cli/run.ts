@@ -47,15 +47,23 @@ export const runCommand: CommandModule<object, RunArgs> = {
       })
       .option('emulate', {
         type: 'boolean',
-        describe: 'run a Raspberry Pi program under qemu-aarch64 with the board\'s CPU (default: when this machine is not ARM64)',
+        describe: "run a Raspberry Pi program under qemu-aarch64 with the board's CPU (default: when this machine is not ARM64)",
       })
-      .option('on-device', { type: 'boolean', hidden: true, describe: 'build\'s option: refused here with what to do instead' }) as unknown as Argv<RunArgs>,
+      .option('on-device', {
+        type: 'boolean',
+        hidden: true,
+        describe: "build's option: refused here with what to do instead",
+      }) as unknown as Argv<RunArgs>,
   handler: async (args: ArgumentsCamelCase<RunArgs>) => {
     if ((args as { onDevice?: boolean }).onDevice) {
-      throw new UserError(`run executes the program on this computer; to compile on a Pi and generate there: llama2-embed build --target ${args.target} --on-device --host pi@raspberrypi.local, then llama2-embed monitor --target ${args.target} --host pi@raspberrypi.local.`, 2);
+      throw new UserError(
+        `run executes the program on this computer; to compile on a Pi and generate there: llama2-embed build --target ${args.target} --on-device --host pi@raspberrypi.local, then llama2-embed monitor --target ${args.target} --host pi@raspberrypi.local.`,
+        2,
+      );
     }
     const target = loadTarget(args.target);
-    if (target.output !== 'executable') throw new UserError(`run executes the program here; for ${args.target} use build, flash and monitor.`, 2);
+    if (target.output !== 'executable')
+      throw new UserError(`run executes the program here; for ${args.target} use build, flash and monitor.`, 2);
     const emulator = emulatorFor(target);
     const emulate = emulator !== undefined && (args.emulate ?? emulator.arch !== (process.arch === 'arm64' ? 'aarch64' : process.arch));
     const sampling = parseSampling(args);
@@ -63,16 +71,36 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const req = buildRequest(args);
     const { outDir } = checkBuildRequest(req);
     const modelPath = locateModelFile(req.model ?? DEFAULT_MODEL);
-    const tokenizerPath = locateModelFile(req.tokenizer ?? defaultTokenizerFor(modelPath, readCheckpointHeader(modelPath).config.vocabSize));
+    const tokenizerPath = locateModelFile(
+      req.tokenizer ?? defaultTokenizerFor(modelPath, readCheckpointHeader(modelPath).config.vocabSize),
+    );
     // the build there if it was made from these options and its program is the one its build-info.json describes
     let info = upToDate(outDir, requestKey(req, modelPath, tokenizerPath));
     if (!info) info = (await build(req, stderrReporter(args))).info;
-    const programArgs = ['-i', args.prompt, '-n', String(sampling.steps), '-t', String(sampling.temperature), '-p', String(sampling.topp), '-s', String(sampling.seed), '--format', args.format];
+    const programArgs = [
+      '-i',
+      args.prompt,
+      '-n',
+      String(sampling.steps),
+      '-t',
+      String(sampling.temperature),
+      '-p',
+      String(sampling.topp),
+      '-s',
+      String(sampling.seed),
+      '--format',
+      args.format,
+    ];
     let command = info.executable;
     if (emulate && emulator) {
       const why = `to run the ${target.name} program (${emulator.arch} Linux) on this ${process.arch} machine`;
-      requireTool(emulator.command, why, `apt-get install qemu-user (Debian/Ubuntu), or copy ${info.executable} to the board and run it there`);
-      if (!args.quiet) process.stderr.write(`running under ${emulator.command} ${emulator.args.join(' ')} (emulated: tok/s are not the board's)\n`);
+      requireTool(
+        emulator.command,
+        why,
+        `apt-get install qemu-user (Debian/Ubuntu), or copy ${info.executable} to the board and run it there`,
+      );
+      if (!args.quiet)
+        process.stderr.write(`running under ${emulator.command} ${emulator.args.join(' ')} (emulated: tok/s are not the board's)\n`);
       programArgs.unshift(...emulator.args, info.executable);
       command = emulator.command;
     }

@@ -82,7 +82,15 @@ export function emitFirmwareRuntime(outDir: string, target: Target, tool: string
     renameSync(tmp, join(outDir, file));
   }
   writeFileAtomic(join(outDir, 'memmap.ld'), [
-    Buffer.from(rp2040LinkerScript({ flashBytes: fw.flashBytes, stackBytes: fw.stackBytes, generatedBy: tool, sramCode: sramCode ? fw.sramCode : [] }), 'utf8'),
+    Buffer.from(
+      rp2040LinkerScript({
+        flashBytes: fw.flashBytes,
+        stackBytes: fw.stackBytes,
+        generatedBy: tool,
+        sramCode: sramCode ? fw.sramCode : [],
+      }),
+      'utf8',
+    ),
   ]);
   buildBoot2({ variant: fw.boot2, outFile: join(outDir, 'boot2.bin') });
   return sources.filter((f) => !f.endsWith('.h'));
@@ -139,7 +147,9 @@ export function finishFirmware(outDir: string): { uf2: string; bin: string; imag
   try {
     checkBoot2(image, bin);
   } catch (err) {
-    throw new UserError(`${(err as Error).message}\nThe bootrom would refuse to boot this image; this is a bug in the build, please report it.`);
+    throw new UserError(
+      `${(err as Error).message}\nThe bootrom would refuse to boot this image; this is a bug in the build, please report it.`,
+    );
   }
   const uf2 = join(outDir, FIRMWARE_OUTPUTS.uf2);
   writeFileAtomic(uf2, [encodeUf2(image)]);

@@ -257,7 +257,16 @@ ${ffnDtype === 'f32' ? '' : `${UNUSED_INPUT}\n`}    if (!parallel_worth(2 * HIDD
         float* v = s.value_cache + loff + pos * KV_DIM;
 
         /* qkv matmuls for this position */
-        ${matmulGroup('matmul_qkv', 'q, k, v = Wq · x, Wk · x, Wv · x (layer l)', [{ out: 's.q', key: 'wq' }, { out: 'k', key: 'wk' }, { out: 'v', key: 'wv' }], 's.xb')}
+        ${matmulGroup(
+          'matmul_qkv',
+          'q, k, v = Wq · x, Wk · x, Wv · x (layer l)',
+          [
+            { out: 's.q', key: 'wq' },
+            { out: 'k', key: 'wk' },
+            { out: 'v', key: 'wv' },
+          ],
+          's.xb',
+        )}
 
         /* RoPE relative positional encoding: complex-valued rotate q and k in each head */
         ${rope}(s.q, k, w.rope_cos, w.rope_sin, pos);

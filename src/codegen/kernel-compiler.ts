@@ -136,7 +136,11 @@ export class KernelCompiler {
     files: string[],
     private readonly root: string,
   ) {
-    this.project = new Project({ skipAddingFilesFromTsConfig: true, skipFileDependencyResolution: true, compilerOptions: { strict: true } });
+    this.project = new Project({
+      skipAddingFilesFromTsConfig: true,
+      skipFileDependencyResolution: true,
+      compilerOptions: { strict: true },
+    });
     for (const f of files) this.project.addSourceFileAtPath(f);
     for (const file of this.project.getSourceFiles()) this.collect(file);
     this.computeWrittenParams();
@@ -236,7 +240,8 @@ export class KernelCompiler {
         const params = stmt.getParameters().map((p) => {
           const annotation = p.getTypeNode()?.getText();
           const type = annotation ? typeFromAnnotation(annotation) : undefined;
-          if (!type || type === 'void') throw this.unsupported(p, `parameter type ${annotation ?? '(none)'}; use one of ${SUPPORTED_ANNOTATIONS.join(', ')}`);
+          if (!type || type === 'void')
+            throw this.unsupported(p, `parameter type ${annotation ?? '(none)'}; use one of ${SUPPORTED_ANNOTATIONS.join(', ')}`);
           return { name: p.getName(), type };
         });
         const returnText = stmt.getReturnTypeNode()?.getText();
@@ -250,7 +255,8 @@ export class KernelCompiler {
           const annotation = d.getTypeNode()?.getText();
           const type = annotation ? typeFromAnnotation(annotation) : undefined;
           const init = d.getInitializer();
-          if (!type || isArray(type) || !init) throw this.unsupported(d, 'module-level value: only `const NAME: <scalar type> = <literal>` is allowed');
+          if (!type || isArray(type) || !init)
+            throw this.unsupported(d, 'module-level value: only `const NAME: <scalar type> = <literal>` is allowed');
           if (stmt.getDeclarationKind() !== 'const') throw this.unsupported(d, 'module-level `let`: kernels keep no state between calls');
           this.consts.set(d.getName(), { name: d.getName(), type, init, file });
         }
@@ -287,7 +293,8 @@ export class KernelCompiler {
         };
         for (const bin of k.decl.getDescendantsOfKind(SyntaxKind.BinaryExpression)) {
           const left = bin.getLeft();
-          if (isAssignmentOperator(bin.getOperatorToken().getText()) && Node.isElementAccessExpression(left)) mark(left.getExpression().getText());
+          if (isAssignmentOperator(bin.getOperatorToken().getText()) && Node.isElementAccessExpression(left))
+            mark(left.getExpression().getText());
         }
         for (const call of k.decl.getDescendantsOfKind(SyntaxKind.CallExpression)) {
           const callee = this.kernels.get(call.getExpression().getText());
@@ -364,7 +371,11 @@ export class KernelCompiler {
       const inner = new Scope(scope);
       const init = s.getInitializer();
       let initCode = '';
-      if (init && Node.isVariableDeclarationList(init)) initCode = init.getDeclarations().map((d) => this.declaration(d, inner)).join(', ');
+      if (init && Node.isVariableDeclarationList(init))
+        initCode = init
+          .getDeclarations()
+          .map((d) => this.declaration(d, inner))
+          .join(', ');
       else if (init) initCode = this.exprStatement(init, inner);
       const cond = s.getCondition() ? this.condition(s.getConditionOrThrow(), inner) : '';
       const inc = s.getIncrementor() ? this.exprStatement(s.getIncrementorOrThrow(), inner) : '';
@@ -376,7 +387,8 @@ export class KernelCompiler {
       const body = s.getStatement();
       const innermost = !body.getFirstDescendant((d) => Node.isForStatement(d) || Node.isWhileStatement(d));
       const integer = !/\bfround\(/.test(body.getText());
-      const short = bound && innermost && integer && initCode === `int ${bound[1]} = 0` && inc === `${bound[1]}++` && Number(bound[2]) <= 16;
+      const short =
+        bound && innermost && integer && initCode === `int ${bound[1]} = 0` && inc === `${bound[1]}++` && Number(bound[2]) <= 16;
       return `${short ? `${pad}KERNEL_UNROLL\n` : ''}${pad}${head} ${this.body(body, inner, depth, returns, pad)}`;
     }
     if (Node.isWhileStatement(s)) {
@@ -435,7 +447,14 @@ export class KernelCompiler {
     const arg = args[0];
     scope.define(name, { type: made });
     if (Node.isNumericLiteral(arg) && /^\d+$/.test(arg.getText())) return `${element} ${snakeCase(name)}[${arg.getText()}] = {0}`;
-    const parameter = Node.isIdentifier(arg) && Boolean(arg.getSymbol()?.getDeclarations().some((d) => Node.isParameterDeclaration(d)));
+    const parameter =
+      Node.isIdentifier(arg) &&
+      Boolean(
+        arg
+          .getSymbol()
+          ?.getDeclarations()
+          .some((d) => Node.isParameterDeclaration(d)),
+      );
     const size = parameter ? scope.lookup(arg.getText()) : undefined;
     if (!size || !isInteger(size.type)) {
       throw this.unsupported(arg, `local array size ${arg.getText()}: a whole number or an integer shape parameter`);
@@ -458,7 +477,8 @@ export class KernelCompiler {
       const target = this.expr(e.getLeft(), scope, { rounded: false, lvalue: true });
       const targetType = target.type;
       if (op !== '=') {
-        if (!isInteger(targetType)) throw this.unsupported(e, `compound assignment ${op} on a float; write x = fround(x ${op.slice(0, -1)} y)`);
+        if (!isInteger(targetType))
+          throw this.unsupported(e, `compound assignment ${op} on a float; write x = fround(x ${op.slice(0, -1)} y)`);
         const value = this.expr(e.getRight(), scope, { rounded: false, expected: targetType });
         if (!isInteger(value.type)) throw this.unsupported(e, `${op} with a non-integer value`);
         return `${target.code} ${C_OPERATOR[op.slice(0, -1)] ? `${C_OPERATOR[op.slice(0, -1)]}=` : op} ${value.code}`;
@@ -469,7 +489,8 @@ export class KernelCompiler {
       return compound ?? `${target.code} = ${this.convert(value, targetType).code}`;
     }
     if (Node.isPostfixUnaryExpression(e) || Node.isPrefixUnaryExpression(e)) {
-      const op = e.getOperatorToken() === SyntaxKind.PlusPlusToken ? '++' : e.getOperatorToken() === SyntaxKind.MinusMinusToken ? '--' : undefined;
+      const op =
+        e.getOperatorToken() === SyntaxKind.PlusPlusToken ? '++' : e.getOperatorToken() === SyntaxKind.MinusMinusToken ? '--' : undefined;
       if (!op) throw this.unsupported(e, 'expression statement');
       const target = this.expr(e.getOperand(), scope, { rounded: false, lvalue: true });
       if (!isInteger(target.type)) throw this.unsupported(e, `${op} on a non-integer`);
@@ -486,7 +507,8 @@ export class KernelCompiler {
   private compoundForm(target: string, right: Node, scope: Scope, targetType: KernelType): string | undefined {
     let inner = right;
     while (Node.isParenthesizedExpression(inner)) inner = inner.getExpression();
-    if (Node.isCallExpression(inner) && inner.getExpression().getText() === 'fround' && inner.getArguments().length === 1) inner = inner.getArguments()[0];
+    if (Node.isCallExpression(inner) && inner.getExpression().getText() === 'fround' && inner.getArguments().length === 1)
+      inner = inner.getArguments()[0];
     while (Node.isParenthesizedExpression(inner)) inner = inner.getExpression();
     if (!Node.isBinaryExpression(inner)) return undefined;
     const op = inner.getOperatorToken().getText();
@@ -511,7 +533,11 @@ export class KernelCompiler {
       if (target !== value.type) throw this.unsupported(at, `assigning ${value.type} to ${target}`);
       return;
     }
-    if (target === 'f32' && (value.type === 'f64' || (value.type === 'floatlit' && Math.fround(Number(value.literal)) !== value.literal)) && !arrayElement) {
+    if (
+      target === 'f32' &&
+      (value.type === 'f64' || (value.type === 'floatlit' && Math.fround(Number(value.literal)) !== value.literal)) &&
+      !arrayElement
+    ) {
       throw this.unsupported(at, 'a double stored in an f32 variable: round it with fround()');
     }
     if (isInteger(target) && target !== 'bool' && isFloat(value.type) && !arrayElement) {
@@ -576,7 +602,12 @@ export class KernelCompiler {
     switch (u.getOperatorToken()) {
       case SyntaxKind.MinusToken:
         // negation is exact in float and double alike
-        return { code: `-${paren(operand, UNARY)}`, type: operand.type, prec: UNARY, literal: operand.literal !== undefined ? -operand.literal : undefined };
+        return {
+          code: `-${paren(operand, UNARY)}`,
+          type: operand.type,
+          prec: UNARY,
+          literal: operand.literal !== undefined ? -operand.literal : undefined,
+        };
       case SyntaxKind.PlusToken:
         return operand;
       case SyntaxKind.ExclamationToken:
@@ -624,7 +655,10 @@ export class KernelCompiler {
     // arithmetic
     if (op === '/' && isInteger(left.type) && isInteger(right.type)) {
       // JavaScript's / is real division: compute it in double, as TS does (integer division is idiv())
-      const l = left.type === 'intlit' ? { ...left, code: `${left.code}.0` } : { code: `(double)${paren(left, UNARY)}`, type: 'f64' as KernelType, prec: UNARY };
+      const l =
+        left.type === 'intlit'
+          ? { ...left, code: `${left.code}.0` }
+          : { code: `(double)${paren(left, UNARY)}`, type: 'f64' as KernelType, prec: UNARY };
       return { code: `${paren(l, prec)} / ${paren(right, prec + 1)}`, type: 'f64', prec };
     }
     if (op === '%' && !(isInteger(left.type) && isInteger(right.type))) throw this.unsupported(b, '% on a non-integer');
@@ -683,7 +717,8 @@ export class KernelCompiler {
       if (name === 'idiv') {
         if (!values.every((v) => isInteger(v.type))) throw this.unsupported(c, 'idiv() of non-integers');
         // on 32-bit ints the C builtin idiv() (the RP2040's hardware divider); unsigned ones keep `/`
-        if (values.every((v) => v.type === 'i32' || v.type === 'intlit')) return { code: `idiv(${values[0].code}, ${values[1].code})`, type: 'i32', prec: PRIMARY };
+        if (values.every((v) => v.type === 'i32' || v.type === 'intlit'))
+          return { code: `idiv(${values[0].code}, ${values[1].code})`, type: 'i32', prec: PRIMARY };
         return { code: `${paren(values[0], values[0].prec === 13 ? 14 : 13)} / ${paren(values[1], 14)}`, type: 'i32', prec: 13 };
       }
       if (name === 'toI32') return { code: `(int32_t)${paren(values[0], UNARY)}`, type: 'i32', prec: UNARY };
@@ -704,14 +739,16 @@ export class KernelCompiler {
       };
       values.forEach((v, i) => {
         const want = argTypes[name][i];
-        if (isArray(want) !== isArray(v.type) || (isArray(want) && want !== v.type)) throw this.unsupported(c, `${name}() argument ${i + 1} must be ${want}, got ${v.type}`);
+        if (isArray(want) !== isArray(v.type) || (isArray(want) && want !== v.type))
+          throw this.unsupported(c, `${name}() argument ${i + 1} must be ${want}, got ${v.type}`);
       });
       const converted = values.map((v, i) => this.convert(v, argTypes[name][i]).code);
       return { code: `${cname}(${converted.join(', ')})`, type: builtin, prec: PRIMARY };
     }
     const kernel = this.kernels.get(name);
     if (!kernel) throw this.unsupported(c, `call to ${name}(): only kernels and builtins can be called`);
-    if (args.length !== kernel.params.length) throw this.unsupported(c, `${name}() takes ${kernel.params.length} arguments, given ${args.length}`);
+    if (args.length !== kernel.params.length)
+      throw this.unsupported(c, `${name}() takes ${kernel.params.length} arguments, given ${args.length}`);
     const converted = args.map((a, i) => {
       const p = kernel.params[i];
       const v = this.expr(a, scope, { rounded: false, expected: p.type });
@@ -726,7 +763,8 @@ export class KernelCompiler {
     if (v.type === 'intlit' || v.type === 'floatlit') {
       const n = Number(v.literal);
       if (type === 'f32' && Math.fround(n) === n) return { ...v, code: floatLiteral(n), type: 'f32' };
-      if ((type === 'f64' || type === 'f32') && v.type === 'intlit' && typeof v.literal !== 'bigint') return { ...v, code: doubleLiteral(n), type };
+      if ((type === 'f64' || type === 'f32') && v.type === 'intlit' && typeof v.literal !== 'bigint')
+        return { ...v, code: doubleLiteral(n), type };
       if (type === 'u64' && v.type === 'intlit' && !v.code.endsWith('ULL')) return { ...v, code: `${v.code}ULL` };
     }
     return v;
@@ -736,7 +774,10 @@ export class KernelCompiler {
 
   private require(name: string): KernelSignature {
     const k = this.kernels.get(name);
-    if (!k) throw new UserError(`no kernel named ${name} in ${[...new Set([...this.kernels.values()].map((x) => this.path(x.file)))].join(', ')}`);
+    if (!k)
+      throw new UserError(
+        `no kernel named ${name} in ${[...new Set([...this.kernels.values()].map((x) => this.path(x.file)))].join(', ')}`,
+      );
     return k;
   }
 
@@ -746,11 +787,16 @@ export class KernelCompiler {
 
   private unsupported(node: Node, what: string): KernelSyntaxError {
     const file = this.path(node.getSourceFile());
-    return new KernelSyntaxError(`${file}:${node.getStartLineNumber()}: construct not supported in kernels: ${what}\n  ${firstLine(node.getText())}`);
+    return new KernelSyntaxError(
+      `${file}:${node.getStartLineNumber()}: construct not supported in kernels: ${what}\n  ${firstLine(node.getText())}`,
+    );
   }
 
   private unrounded(node: Node): KernelSyntaxError {
-    return this.unsupported(node, 'float32 arithmetic must be rounded at every step: wrap it in fround() (C computes it in float, TypeScript in double)');
+    return this.unsupported(
+      node,
+      'float32 arithmetic must be rounded at every step: wrap it in fround() (C computes it in float, TypeScript in double)',
+    );
   }
 }
 

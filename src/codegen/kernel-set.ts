@@ -25,7 +25,15 @@ export function productKernels(): KernelCompiler {
 }
 
 /** Short names of the shape parameters in a C kernel name; the others go as they are, in snake case. */
-const PARAMETER_TAGS: Record<string, string> = { groupSize: 'g', scaleShift: 'shift', headSize: 'hs', nHeads: 'heads', kvDim: 'kv', kvMul: 'kvmul', hiddenDim: 'hidden' };
+const PARAMETER_TAGS: Record<string, string> = {
+  groupSize: 'g',
+  scaleShift: 'shift',
+  headSize: 'hs',
+  nHeads: 'heads',
+  kvDim: 'kv',
+  kvMul: 'kvmul',
+  hiddenDim: 'hidden',
+};
 
 /** The C name of a kernel specialized for `bind`: `matmulQ8`, { d: 172, n: 64, groupSize: 64 } → `matmul_q8_d172_n64_g64`. */
 export function specializedName(kernel: string, bind: Record<string, number>): string {
@@ -65,7 +73,9 @@ export class KernelSet {
     const earlier = this.requests.get(cName);
     const sameRequest = earlier !== undefined && earlier.kernel === kernel && JSON.stringify(earlier.bind) === JSON.stringify(bind);
     if ((earlier !== undefined && !sameRequest) || [...this.generic].some((g) => g !== kernel && snakeCase(g) === cName)) {
-      throw new Error(`KernelSet.use: the C name ${cName} of ${kernel} ${JSON.stringify(bind)} is taken by ${earlier ? `${earlier.kernel} ${JSON.stringify(earlier.bind)}` : 'another kernel'}`);
+      throw new Error(
+        `KernelSet.use: the C name ${cName} of ${kernel} ${JSON.stringify(bind)} is taken by ${earlier ? `${earlier.kernel} ${JSON.stringify(earlier.bind)}` : 'another kernel'}`,
+      );
     }
     if (!specialized || this.options.generic) this.generic.add(kernel);
     if (specialized) this.requests.set(cName, { kernel, bind, cName });
@@ -93,7 +103,9 @@ export class KernelSet {
     const bodies = [
       ...generic.map((k) => this.compiler.emitFunction(k, { storage: storageOf(k) })),
       ...specialized.map((r) =>
-        this.options.generic ? this.runtimeWrapper(r) : this.compiler.emitFunction(r.kernel, { storage: 'static', bind: r.bind, cName: r.cName }),
+        this.options.generic
+          ? this.runtimeWrapper(r)
+          : this.compiler.emitFunction(r.kernel, { storage: 'static', bind: r.bind, cName: r.cName }),
       ),
     ];
     return [

@@ -15,7 +15,8 @@ export interface ModelHeaderInfo {
 
 export function emitModelHeader(plan: Plan, info: ModelHeaderInfo, header: string): string {
   const c = plan.config;
-  const define = (name: string, value: number | string, comment = '') => `#define ${name.padEnd(32)} ${value}${comment ? ` /* ${comment} */` : ''}`;
+  const define = (name: string, value: number | string, comment = '') =>
+    `#define ${name.padEnd(32)} ${value}${comment ? ` /* ${comment} */` : ''}`;
   const lines = [
     header,
     '#ifndef LLAMA2_EMBED_MODEL_H',
@@ -35,12 +36,16 @@ export function emitModelHeader(plan: Plan, info: ModelHeaderInfo, header: strin
     '',
     '/* weights precision */',
     define('WEIGHTS_SCHEME', JSON.stringify(plan.weights), describeScheme(plan.weights)),
-    define('ARITHMETIC', JSON.stringify(plan.arithmetic), plan.arithmetic === 'integer' ? 'Q16.16 activations, int8 KV cache, fixed-point scales' : 'float32, as llama2.c'),
+    define(
+      'ARITHMETIC',
+      JSON.stringify(plan.arithmetic),
+      plan.arithmetic === 'integer' ? 'Q16.16 activations, int8 KV cache, fixed-point scales' : 'float32, as llama2.c',
+    ),
   ];
   if (plan.weights !== 'f32') {
     const gs = plan.groupSize!;
     lines.push(
-      define('GROUP_SIZE', gs, 'values per scale; a row\'s last group may be shorter'),
+      define('GROUP_SIZE', gs, "values per scale; a row's last group may be shorter"),
       define('GROUPS_DIM', groupsOf(c.dim, gs), 'groups in a row of DIM values'),
       define('GROUPS_HIDDEN_DIM', groupsOf(c.hiddenDim, gs), 'groups in a row of HIDDEN_DIM values'),
     );
@@ -58,16 +63,12 @@ export function emitModelHeader(plan: Plan, info: ModelHeaderInfo, header: strin
     define('TOKENIZER_MAX_TOKEN_LENGTH', info.tokenizerMaxTokenLength),
     define('DEFAULT_THREADS', info.defaultThreads),
     define('MODEL_NAME', JSON.stringify(info.modelName)),
-    define('TARGET_NAME', JSON.stringify(plan.target), 'the target built for: the protocol\'s HELLO says it'),
+    define('TARGET_NAME', JSON.stringify(plan.target), "the target built for: the protocol's HELLO says it"),
   );
   if (info.modelHash) {
     const bytes = Array.from(info.modelHash, (b) => `0x${b.toString(16).padStart(2, '0')}`);
     lines.push(define('MODEL_HASH', `{ ${bytes.join(', ')} }`, 'first 8 bytes of the SHA-256 of weights.bin'));
   }
-  lines.push(
-    '',
-    '#endif',
-    '',
-  );
+  lines.push('', '#endif', '');
   return lines.join('\n');
 }

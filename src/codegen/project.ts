@@ -81,7 +81,10 @@ export function emitProject(outDir: string, inputs: ProjectInputs, finalDir = ou
   const fixed = plan.arithmetic === 'integer' ? toFixedPoint(model) : undefined;
   const forward = fixed ? emitForwardInt(plan, fixed, kernels, forwardHeader) : emitForward(plan, kernels, forwardHeader);
   writeText(join(outDir, 'forward.c'), forward);
-  writeText(join(outDir, 'kernels.h'), kernels.emit(generated('The kernels, compiled from the TypeScript in src/kernels/ and specialized for this model\'s shapes.')));
+  writeText(
+    join(outDir, 'kernels.h'),
+    kernels.emit(generated("The kernels, compiled from the TypeScript in src/kernels/ and specialized for this model's shapes.")),
+  );
   // weights.bin first: model.h carries its hash (the HELLO of doc/protocol.md)
   const weightsHash = createHash('sha256');
   const weightsFnv = new Fnv1a32();
@@ -98,33 +101,51 @@ export function emitProject(outDir: string, inputs: ProjectInputs, finalDir = ou
         defaultThreads: inputs.threads,
         modelHash,
       },
-      generated('The model\'s shapes and memory plan.'),
+      generated("The model's shapes and memory plan."),
     ),
   );
   const firmware = target.output === 'firmware';
   // a host program always carries its tokenizer; a firmware only when asked (the host decodes)
   const withTokenizer = !firmware || Boolean(inputs.generation?.embedTokenizer);
   writeFileAtomic(join(outDir, 'tokenizer.bin'), [withTokenizer ? tokenizerImage : Buffer.alloc(0)]);
-  writeText(join(outDir, 'blobs.S'), blobsAssembly(generated('The weights and the tokenizer, linked into the program as read-only data.'), firmware, withTokenizer));
+  writeText(
+    join(outDir, 'blobs.S'),
+    blobsAssembly(generated('The weights and the tokenizer, linked into the program as read-only data.'), firmware, withTokenizer),
+  );
 
   const templates = join(projectRoot(), 'templates');
   const common = ['forward.h', 'parallel.h', 'protocol.c', 'protocol.h', ...(withTokenizer ? ['tokenizer.c', 'tokenizer.h'] : [])];
   for (const file of common) copyAtomic(join(templates, 'common', file), join(outDir, file));
   // threads on an operating system; the RP2040's two cores; else one core, no threads
-  const parallel = target.threads ? join('common', 'parallel.c') : target.firmware?.chip === 'rp2040' ? join('rp2040', 'parallel.c') : join('common', 'parallel-none.c');
+  const parallel = target.threads
+    ? join('common', 'parallel.c')
+    : target.firmware?.chip === 'rp2040'
+      ? join('rp2040', 'parallel.c')
+      : join('common', 'parallel-none.c');
   copyAtomic(join(templates, parallel), join(outDir, 'parallel.c'));
   // every executable (host, Raspberry Pis) shares the host's main.c; a firmware has its own
   copyAtomic(join(templates, target.output === 'executable' ? 'host' : target.name, 'main.c'), join(outDir, 'main.c'));
   if (firmware) {
     if (!inputs.generation) throw new Error(`a firmware for ${target.name} needs a baked generation`);
-    writeText(join(outDir, 'generation.h'), emitGenerationHeader(inputs.generation, generated('The generation this firmware runs at reset.')));
-    const runtime = emitFirmwareRuntime(outDir, target, tool, plan.buffers.some((b) => b.role === 'code'));
+    writeText(
+      join(outDir, 'generation.h'),
+      emitGenerationHeader(inputs.generation, generated('The generation this firmware runs at reset.')),
+    );
+    const runtime = emitFirmwareRuntime(
+      outDir,
+      target,
+      tool,
+      plan.buffers.some((b) => b.role === 'code'),
+    );
     const application = ['main.c', 'forward.c', 'parallel.c', 'protocol.c', 'blobs.S', ...(withTokenizer ? ['tokenizer.c'] : [])];
     writeText(join(outDir, 'Makefile'), firmwareMakefile(target, tool, runtime, application));
   } else {
     // main.c generates through the library's API (llama2_embed.h), as a user of an exported library does
     const quant = plan.weights + (plan.arithmetic === 'integer' ? ' integer' : '');
-    emitApiSources({ includeDir: outDir, srcDir: outDir }, { generated, summary: { modelHash: Buffer.from(modelHash).toString('hex'), quant }, weightsFnv1a: weightsFnv.value, blobs: 'incbin' });
+    emitApiSources(
+      { includeDir: outDir, srcDir: outDir },
+      { generated, summary: { modelHash: Buffer.from(modelHash).toString('hex'), quant }, weightsFnv1a: weightsFnv.value, blobs: 'incbin' },
+    );
     writeText(join(outDir, 'Makefile'), makefile(target, tool));
   }
 
@@ -135,7 +156,13 @@ export function emitProject(outDir: string, inputs: ProjectInputs, finalDir = ou
     tokenizer: inputs.tokenizerPath,
     request: inputs.request,
     executable: join(finalDir, firmware ? FIRMWARE_OUTPUTS.elf : EXECUTABLE),
-    plan: { weights: plan.weights, groupSize: plan.groupSize, seqLen: plan.seqLen, weightsBytes: plan.weightsBytes, stateBytes: plan.stateBytes },
+    plan: {
+      weights: plan.weights,
+      groupSize: plan.groupSize,
+      seqLen: plan.seqLen,
+      weightsBytes: plan.weightsBytes,
+      stateBytes: plan.stateBytes,
+    },
     ...(inputs.generation?.stdio ? { stdio: inputs.generation.stdio } : {}),
   };
   return info;

@@ -26,7 +26,9 @@ function tensorPart(t: Tensor, part: Part, b: PlannedBuffer, plan: Plan, name: s
   const wanted = b.matrix ?? 'f32';
   if (t.dtype !== wanted || (t.dtype !== 'f32' && t.groupSize !== plan.groupSize)) {
     const has = t.dtype === 'f32' ? 'f32' : `${t.dtype} with group size ${t.groupSize}`;
-    throw new Error(`${name}: the plan wants ${wanted}${wanted === 'f32' ? '' : ` with group size ${plan.groupSize}`} but the model holds ${has}`);
+    throw new Error(
+      `${name}: the plan wants ${wanted}${wanted === 'f32' ? '' : ` with group size ${plan.groupSize}`} but the model holds ${has}`,
+    );
   }
   if (t.dtype === 'f32') return t.data;
   return part === 'values' ? t.q : t.scales;
@@ -37,7 +39,8 @@ function floatSource(model: Model, plan: Plan): WeightSource {
   const rope = buildRopeTables(model.config, plan.seqLen);
   const tensor = (name: MatrixName, layer: number): Tensor =>
     name === 'token_embedding_table' ? model.tokenEmbedding : name === 'wcls' ? model.classifier : model.layers[layer][name];
-  const label = (name: MatrixName, layer: number) => (name === 'token_embedding_table' || name === 'wcls' ? name : `layers.${layer}.${name}`);
+  const label = (name: MatrixName, layer: number) =>
+    name === 'token_embedding_table' || name === 'wcls' ? name : `layers.${layer}.${name}`;
   return {
     matrix: (name, layer, part, b) => tensorPart(tensor(name, layer), part, b, plan, label(name, layer)),
     rmsAtt: model.layers.map((l) => l.rmsAtt),

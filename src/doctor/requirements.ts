@@ -42,17 +42,43 @@ export const TOOLS: readonly ToolRequirement[] = [
     usedFor: 'the library export compiled for RISC-V rv32imc (ESP32-C3/C6 class), in the tests',
     debianPackages: ['gcc-riscv64-unknown-elf', 'picolibc-riscv64-unknown-elf'],
   },
-  { name: 'qemu-aarch64', usedFor: 'running Raspberry Pi programs on this machine (run --target rpi4, tests)', debianPackages: ['qemu-user'] },
+  {
+    name: 'qemu-aarch64',
+    usedFor: 'running Raspberry Pi programs on this machine (run --target rpi4, tests)',
+    debianPackages: ['qemu-user'],
+  },
   { name: 'socat', usedFor: 'the serial-port tests (pseudo-terminal pairs)', debianPackages: ['socat'] },
   { name: 'chromium', alternatives: ['chromium-browser'], usedFor: 'the test that renders the HTML report', debianPackages: ['chromium'] },
   { name: 'ssh', usedFor: 'flash/monitor --host (a Raspberry Pi over SSH)', debianPackages: ['openssh-client'] },
   { name: 'ssh-keygen', usedFor: 'the SSH tests (throwaway keys)', debianPackages: ['openssh-client'] },
-  { name: 'sshd', extraDirs: ['/usr/sbin'], usedFor: 'the SSH tests (a local sshd stands in for a Pi)', debianPackages: ['openssh-server'] },
-  { name: 'udevadm', extraDirs: ['/usr/bin', '/bin', '/sbin'], usedFor: 'monitor --port auto on Linux (lists serial ports)', debianPackages: ['udev'] },
+  {
+    name: 'sshd',
+    extraDirs: ['/usr/sbin'],
+    usedFor: 'the SSH tests (a local sshd stands in for a Pi)',
+    debianPackages: ['openssh-server'],
+  },
+  {
+    name: 'udevadm',
+    extraDirs: ['/usr/bin', '/bin', '/sbin'],
+    usedFor: 'monitor --port auto on Linux (lists serial ports)',
+    debianPackages: ['udev'],
+  },
 ];
 
 /** The names of `TOOLS`. */
-export type ToolName = 'cc' | 'make' | 'arm-none-eabi-gcc' | 'aarch64-linux-gnu-gcc' | 'riscv64-unknown-elf-gcc' | 'qemu-aarch64' | 'socat' | 'chromium' | 'ssh' | 'ssh-keygen' | 'sshd' | 'udevadm';
+export type ToolName =
+  | 'cc'
+  | 'make'
+  | 'arm-none-eabi-gcc'
+  | 'aarch64-linux-gnu-gcc'
+  | 'riscv64-unknown-elf-gcc'
+  | 'qemu-aarch64'
+  | 'socat'
+  | 'chromium'
+  | 'ssh'
+  | 'ssh-keygen'
+  | 'sshd'
+  | 'udevadm';
 
 /** The model files the tests use (and `generate` by default). */
 export const MODEL_FILES = ['stories260K.bin', 'tok512.bin', 'tokenizer.bin'] as const;

@@ -23,7 +23,8 @@ export function bootRomAvailable(path = defaultBootRomPath()): boolean {
 /** Throws unless `bytes` look like an RP2040 boot ROM. */
 export function checkBootRom(bytes: Uint8Array, what: string): void {
   const where = `The emulator boots through the RP2040 boot ROM image it expects at ${defaultBootRomPath()} (bootrom-b1.bin, see ../shared/rp2040/README.md); use --no-bootrom to start the firmware without it.`;
-  if (bytes.length !== BOOT_ROM_BYTES) throw new UserError(`${what} is ${bytes.length} bytes, but an RP2040 boot ROM is ${BOOT_ROM_BYTES}. ${where}`);
+  if (bytes.length !== BOOT_ROM_BYTES)
+    throw new UserError(`${what} is ${bytes.length} bytes, but an RP2040 boot ROM is ${BOOT_ROM_BYTES}. ${where}`);
   if (bytes[0x10] !== 0x4d || bytes[0x11] !== 0x75 || bytes[0x12] !== 1) {
     const found = Array.from(bytes.subarray(0x10, 0x13), (b) => b.toString(16).padStart(2, '0')).join(' ');
     throw new UserError(`${what} is not an RP2040 boot ROM: it has ${found} at 0x10 instead of 4d 75 01 ('M', 'u', version 1). ${where}`);
@@ -33,7 +34,9 @@ export function checkBootRom(bytes: Uint8Array, what: string): void {
 /** Reads and checks the boot ROM image (default: where the project expects it). */
 export function readBootRom(path = defaultBootRomPath()): Uint8Array {
   if (!existsSync(path)) {
-    throw new UserError(`no RP2040 boot ROM image at ${path}. The emulator boots through the ROM when it finds bootrom-b1.bin there (see ../shared/rp2040/README.md); use --no-bootrom to start the firmware without it.`);
+    throw new UserError(
+      `no RP2040 boot ROM image at ${path}. The emulator boots through the ROM when it finds bootrom-b1.bin there (see ../shared/rp2040/README.md); use --no-bootrom to start the firmware without it.`,
+    );
   }
   const bytes = readFileSync(path);
   checkBootRom(bytes, path);

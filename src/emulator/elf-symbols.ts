@@ -45,7 +45,8 @@ export function readElfFunctions(file: Uint8Array | string): ElfFunctions {
   const shentsize = view.getUint16(0x2e, true);
   const shnum = view.getUint16(0x30, true);
   const shstrndx = view.getUint16(0x32, true);
-  if (shoff === 0 || shentsize < 40 || shoff + shnum * shentsize > bytes.length) fail(what, 'no section headers (or they lie outside the file)');
+  if (shoff === 0 || shentsize < 40 || shoff + shnum * shentsize > bytes.length)
+    fail(what, 'no section headers (or they lie outside the file)');
   const section = (i: number) => {
     const at = shoff + i * shentsize;
     return {
@@ -118,7 +119,10 @@ export function inlinedAt(elf: string, addresses: readonly number[], addr2line =
   const batch = 2000;
   for (let start = 0; start < addresses.length; start += batch) {
     const chunk = addresses.slice(start, start + batch);
-    const r = spawnSync(addr2line, ['-e', elf, '-f', '-i', '-a', ...chunk.map((a) => `0x${(a >>> 0).toString(16)}`)], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const r = spawnSync(addr2line, ['-e', elf, '-f', '-i', '-a', ...chunk.map((a) => `0x${(a >>> 0).toString(16)}`)], {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
     if (r.error || r.status !== 0) throw new Error(`${addr2line} failed on ${elf}: ${r.error?.message ?? r.stderr}`);
     let current: string[] | undefined;
     let expectFunction = true;

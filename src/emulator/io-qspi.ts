@@ -66,7 +66,8 @@ export class IoQspi extends BasePeripheral implements ChipSelect {
     const ctrl = this.ctrl[SS];
     const outover = (ctrl >>> OUTOVER_SHIFT) & 3;
     const fromSsi = (ctrl & CTRL_FUNCSEL) === FUNCSEL_XIP && this.ssiSelects;
-    const low = outover === 2 ? true : outover === 3 ? false : outover === 1 ? (ctrl & CTRL_FUNCSEL) === FUNCSEL_XIP && !this.ssiSelects : fromSsi;
+    const low =
+      outover === 2 ? true : outover === 3 ? false : outover === 1 ? (ctrl & CTRL_FUNCSEL) === FUNCSEL_XIP && !this.ssiSelects : fromSsi;
     if (low === this.chipSelected) return;
     this.beforeChange();
     this.chipSelected = low;

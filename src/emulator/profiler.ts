@@ -56,7 +56,11 @@ export function baseName(name: string): string {
  */
 export function classifyChain(chain: readonly string[]): { category: ProfileCategory; kernel: string } {
   const names = chain.map(baseName);
-  const category: ProfileCategory = names.some((n) => /^(matmul|dot_q8)/.test(n)) ? 'matmul' : names.some((n) => /^attention/.test(n)) ? 'attention' : 'rest';
+  const category: ProfileCategory = names.some((n) => /^(matmul|dot_q8)/.test(n))
+    ? 'matmul'
+    : names.some((n) => /^attention/.test(n))
+      ? 'attention'
+      : 'rest';
   const kernels = names.filter((n) => !DRIVERS.has(n));
   const kernel = kernels.length ? kernels[kernels.length - 1] : (names[0] ?? '(unknown)');
   return { category, kernel };
@@ -126,7 +130,8 @@ export class PcProfiler {
 
   constructor(elf: string, options: ProfilerOptions = {}) {
     this.intervalCycles = options.intervalCycles ?? 997;
-    if (!(Number.isInteger(this.intervalCycles) && this.intervalCycles > 0)) throw new Error(`profiler: intervalCycles must be a positive integer, got ${options.intervalCycles}`);
+    if (!(Number.isInteger(this.intervalCycles) && this.intervalCycles > 0))
+      throw new Error(`profiler: intervalCycles must be a positive integer, got ${options.intervalCycles}`);
     const { functions, hasDebugInfo } = readElfFunctions(readFileSync(elf));
     this.functions = functions;
     this.inlineInfo = hasDebugInfo;
@@ -152,7 +157,12 @@ export class PcProfiler {
   siteAt(address: number): { category: ProfileCategory; kernel: string; needsCaller: boolean; function?: string } | undefined {
     const site = this.sites.get(address & ~1);
     if (!site) return undefined;
-    return { category: site.category, kernel: site.kernel, needsCaller: site.needsCaller, function: functionAt(this.functions, address & ~1)?.name };
+    return {
+      category: site.category,
+      kernel: site.kernel,
+      needsCaller: site.needsCaller,
+      function: functionAt(this.functions, address & ~1)?.name,
+    };
   }
 
   /** Counts one sample; `cycles` is the core's count (the next sample is due `intervalCycles` later). */
@@ -226,7 +236,12 @@ export class PcProfiler {
       intervalCycles: this.intervalCycles,
       samples: this.total,
       counts,
-      shares: { matmul: share(counts.matmul), attention: share(counts.attention), rest: share(counts.rest), unattributed: share(counts.unattributed) },
+      shares: {
+        matmul: share(counts.matmul),
+        attention: share(counts.attention),
+        rest: share(counts.rest),
+        unattributed: share(counts.unattributed),
+      },
       softFloatShare: share(this.softFloatTotal),
       rows: [...this.counts.values()].sort((a, b) => b.samples - a.samples),
       inlineInfo: this.inlineInfo,
@@ -249,7 +264,9 @@ export function formatProfile(p: Profile, top = 12): string {
     `  matmul ${pct(p.shares.matmul)}, attention ${pct(p.shares.attention)}, the rest ${pct(p.shares.rest)}${p.counts.unattributed ? `, unattributed helpers ${pct(p.shares.unattributed)}` : ''}; soft float ${pct(p.softFloatShare)} of all`,
   ];
   for (const row of p.rows.slice(0, top)) {
-    lines.push(`  ${pct(row.samples / p.samples).padStart(6)}  ${row.kernel} (${row.category}${row.softFloatSamples ? `, ${pct(row.softFloatSamples / row.samples)} of it soft float` : ''})`);
+    lines.push(
+      `  ${pct(row.samples / p.samples).padStart(6)}  ${row.kernel} (${row.category}${row.softFloatSamples ? `, ${pct(row.softFloatSamples / row.samples)} of it soft float` : ''})`,
+    );
   }
   return lines.join('\n');
 }

@@ -54,8 +54,20 @@ export interface FlashChipSpec {
   statusWriteNanos: number;
 }
 
-export const W25Q16JV: FlashChipSpec = { name: 'W25Q16JV', capacityBytes: 2 * 1024 * 1024, jedecId: [0xef, 0x40, 0x15], deviceId: 0x14, statusWriteNanos: 10e6 };
-export const W25Q128JV: FlashChipSpec = { name: 'W25Q128JV', capacityBytes: 16 * 1024 * 1024, jedecId: [0xef, 0x40, 0x18], deviceId: 0x17, statusWriteNanos: 10e6 };
+export const W25Q16JV: FlashChipSpec = {
+  name: 'W25Q16JV',
+  capacityBytes: 2 * 1024 * 1024,
+  jedecId: [0xef, 0x40, 0x15],
+  deviceId: 0x14,
+  statusWriteNanos: 10e6,
+};
+export const W25Q128JV: FlashChipSpec = {
+  name: 'W25Q128JV',
+  capacityBytes: 16 * 1024 * 1024,
+  jedecId: [0xef, 0x40, 0x18],
+  deviceId: 0x17,
+  statusWriteNanos: 10e6,
+};
 export const FLASH_CHIPS: readonly FlashChipSpec[] = [W25Q16JV, W25Q128JV];
 
 /** Status register bits (section 7.1). */
@@ -143,7 +155,8 @@ export class QspiFlash {
     private readonly now: () => number = () => 0,
     readonly uniqueId: readonly number[] = [0xe6, 0x60, 0x58, 0x38, 0x83, 0x2a, 0x42, 0x2f],
   ) {
-    if (memory.length < spec.capacityBytes) throw new Error(`QspiFlash: ${spec.name} needs ${spec.capacityBytes} bytes of memory, got ${memory.length}`);
+    if (memory.length < spec.capacityBytes)
+      throw new Error(`QspiFlash: ${spec.name} needs ${spec.capacityBytes} bytes of memory, got ${memory.length}`);
     if (uniqueId.length !== 8) throw new Error('QspiFlash: the unique ID is 8 bytes');
   }
 

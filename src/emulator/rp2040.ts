@@ -159,8 +159,6 @@ export interface LoadOptions {
   flashChip?: FlashChipSpec;
 }
 
-
-
 /** The XIP model's counts, and the line fill as the SSI was set up. */
 export interface XipReport extends XipStats {
   hitRate: number;
@@ -198,9 +196,12 @@ export class Rp2040Emulator {
 
   private constructor(image: Uint8Array, address: number, options: LoadOptions) {
     if (address < RP2040_FLASH_BASE || address + image.length > RP2040_FLASH_BASE + FLASH_WINDOW_BYTES) {
-      throw new UserError(`the firmware image must lie in flash (0x10000000..0x11000000); it is at 0x${address.toString(16)}, ${image.length} bytes.`);
+      throw new UserError(
+        `the firmware image must lie in flash (0x10000000..0x11000000); it is at 0x${address.toString(16)}, ${image.length} bytes.`,
+      );
     }
-    if (address !== RP2040_FLASH_BASE) throw new UserError(`the firmware image must start at 0x10000000 (with boot2), but it starts at 0x${address.toString(16)}.`);
+    if (address !== RP2040_FLASH_BASE)
+      throw new UserError(`the firmware image must start at 0x10000000 (with boot2), but it starts at 0x${address.toString(16)}.`);
     if (!options.skipBoot2Check && !options.bootRom) checkBoot2(image, 'the firmware image');
     this.simulator = new Simulator();
     this.mcu = this.simulator.rp2040;
@@ -249,12 +250,15 @@ export class Rp2040Emulator {
 
   /** Loads a firmware file: `.uf2`, or a flat image from 0x10000000 (`.bin`, anything else). */
   static async load(path: string, options: LoadOptions = {}): Promise<Rp2040Emulator> {
-    if (options.profile && !options.profile.elf) options = { ...options, profile: { ...options.profile, elf: join(dirname(path), 'firmware.elf') } };
+    if (options.profile && !options.profile.elf)
+      options = { ...options, profile: { ...options.profile, elf: join(dirname(path), 'firmware.elf') } };
     const bytes = await readFile(path);
     if (bytes.subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]))) {
       throw new UserError(`${path} is an ELF file; load the flat image (firmware.bin) or the UF2 file (firmware.uf2) made from it.`);
     }
-    return path.toLowerCase().endsWith('.uf2') ? Rp2040Emulator.fromUf2(bytes, options, path) : Rp2040Emulator.fromImage(bytes, RP2040_FLASH_BASE, options);
+    return path.toLowerCase().endsWith('.uf2')
+      ? Rp2040Emulator.fromUf2(bytes, options, path)
+      : Rp2040Emulator.fromImage(bytes, RP2040_FLASH_BASE, options);
   }
 
   /** A flat image (boot2 first) at `address` (default 0x10000000). */
@@ -475,7 +479,11 @@ export class Rp2040Emulator {
     const mcu = this.mcu;
     const read = mcu.readUint32.bind(mcu);
     const SSI = 0x18000000;
-    return () => flashReadTiming({ ctrlr0: read(SSI + 0x00), ssienr: read(SSI + 0x08), baudr: read(SSI + 0x14), spiCtrlr0: read(SSI + 0xf4) }, overheadCycles);
+    return () =>
+      flashReadTiming(
+        { ctrlr0: read(SSI + 0x00), ssienr: read(SSI + 0x08), baudr: read(SSI + 0x14), spiCtrlr0: read(SSI + 0xf4) },
+        overheadCycles,
+      );
   }
 
   /**
@@ -546,7 +554,9 @@ export class Rp2040Emulator {
   private installFlashChip(image: Uint8Array, spec: FlashChipSpec): { chip: QspiFlash; ssi: Ssi } {
     const mcu = this.mcu;
     if (image.length > spec.capacityBytes) {
-      throw new UserError(`the firmware image is ${image.length} bytes, more than the ${spec.capacityBytes / 1024 / 1024} MB of the board's ${spec.name} flash.`);
+      throw new UserError(
+        `the firmware image is ${image.length} bytes, more than the ${spec.capacityBytes / 1024 / 1024} MB of the board's ${spec.name} flash.`,
+      );
     }
     const flash = mcu.flash;
     flash.set(image, 0);
@@ -554,7 +564,11 @@ export class Rp2040Emulator {
     // the chip and IO_QSPI ask the SSI for the time on the wire: called once it exists
     const chip: QspiFlash = new QspiFlash(spec, flash, () => ssi.chipTime);
     const clock = this.simulator.clock;
-    const io = new IoQspi(mcu, (selected) => (selected ? chip.select() : chip.deselect()), () => ssi.syncWireTime());
+    const io = new IoQspi(
+      mcu,
+      (selected) => (selected ? chip.select() : chip.deselect()),
+      () => ssi.syncWireTime(),
+    );
     const ssi: Ssi = new Ssi(mcu, chip, { nanos: () => clock.nanos, clkSysHz: () => mcu.clkSys }, io);
     ssi.onXipChange = () => this.routeXipReads();
     const peripherals = mcu.peripherals as Record<number, unknown>;
@@ -605,7 +619,8 @@ export class Rp2040Emulator {
     const core = mcu.core;
     const sram = mcu.sram;
     const flash = mcu.flash;
-    const word = (bytes: Uint8Array, offset: number) => (bytes[offset] | (bytes[offset + 1] << 8) | (bytes[offset + 2] << 16) | (bytes[offset + 3] << 24)) >>> 0;
+    const word = (bytes: Uint8Array, offset: number) =>
+      (bytes[offset] | (bytes[offset + 1] << 8) | (bytes[offset + 2] << 16) | (bytes[offset + 3] << 24)) >>> 0;
     return {
       pc: core.PC >>> 0,
       lr: core.LR >>> 0,

@@ -349,7 +349,13 @@ export class Ssi extends BasePeripheral {
     const tx = this.txLevel();
     const rx = this.rxLevel();
     const busy = this.selecting || this.engineFree > now || tx > 0;
-    return (busy ? SR_BUSY : 0) | (tx < FIFO_DEPTH ? SR_TFNF : 0) | (tx === 0 ? SR_TFE : 0) | (rx > 0 ? SR_RFNE : 0) | (rx >= FIFO_DEPTH ? SR_RFF : 0);
+    return (
+      (busy ? SR_BUSY : 0) |
+      (tx < FIFO_DEPTH ? SR_TFNF : 0) |
+      (tx === 0 ? SR_TFE : 0) |
+      (rx > 0 ? SR_RFNE : 0) |
+      (rx >= FIFO_DEPTH ? SR_RFF : 0)
+    );
   }
 
   /**
@@ -485,7 +491,8 @@ export class Ssi extends BasePeripheral {
     const s = this.spiCtrlr0;
     const lanes = this.dataLanes;
     const frameBits = this.frameBits;
-    if (lanes === 1) return { command: (s >>> 24) & 0xff, commandLanes: 1, addressBits: 24, addressLanes: 1, waitCycles: 0, dataLanes: 1, frameBits };
+    if (lanes === 1)
+      return { command: (s >>> 24) & 0xff, commandLanes: 1, addressBits: 24, addressLanes: 1, waitCycles: 0, dataLanes: 1, frameBits };
     const instBits = [0, 4, 8, 16][(s >>> 8) & 3];
     const transType = s & 3;
     return {

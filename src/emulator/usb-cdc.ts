@@ -191,7 +191,9 @@ export class UsbCdcHost {
     data[4] = coding.stopBits;
     data[5] = coding.parity;
     data[6] = coding.dataBits;
-    return this.control({ requestType: 0x21, request: CDC_REQUEST.SET_LINE_CODING, value: 0, index: 0, length: 7 }, data).then(() => undefined);
+    return this.control({ requestType: 0x21, request: CDC_REQUEST.SET_LINE_CODING, value: 0, index: 0, length: 7 }, data).then(
+      () => undefined,
+    );
   }
 
   async getLineCoding(): Promise<LineCoding> {
@@ -264,7 +266,11 @@ export class UsbCdcHost {
   get names(): { manufacturer?: string; product?: string; serialNumber?: string } {
     const d = this.device;
     if (!d) return {};
-    return { manufacturer: this.strings.get(d.manufacturerIndex), product: this.strings.get(d.productIndex), serialNumber: this.strings.get(d.serialNumberIndex) };
+    return {
+      manufacturer: this.strings.get(d.manufacturerIndex),
+      product: this.strings.get(d.productIndex),
+      serialNumber: this.strings.get(d.serialNumberIndex),
+    };
   }
 
   // ---- control transfers ----------------------------------------------------------------
@@ -360,7 +366,11 @@ export class UsbCdcHost {
  * Runs the emulator until `done()` (checked between slices of `sliceCycles`), a breakpoint, or the
  * wall-clock budget. The harness's own `until` looks at UART0's output only.
  */
-export async function runUntil(emulator: Rp2040Emulator, done: () => boolean, options: { maxSeconds?: number; sliceCycles?: number } = {}): Promise<RunResult & { satisfied: boolean }> {
+export async function runUntil(
+  emulator: Rp2040Emulator,
+  done: () => boolean,
+  options: { maxSeconds?: number; sliceCycles?: number } = {},
+): Promise<RunResult & { satisfied: boolean }> {
   const deadline = performance.now() + (options.maxSeconds ?? 60) * 1000;
   const sliceCycles = options.sliceCycles ?? 200_000;
   for (;;) {
@@ -402,7 +412,7 @@ export function parseConfiguration(raw: Uint8Array): ConfigurationInfo {
     associations: [],
   };
   let current: InterfaceDescriptor | undefined;
-  for (let i = raw[0]; i + 2 <= raw.length; ) {
+  for (let i = raw[0]; i + 2 <= raw.length;) {
     const length = raw[i];
     const type = raw[i + 1];
     if (length < 2 || i + length > raw.length) throw new Error(`malformed configuration descriptor at byte ${i}`);

@@ -135,7 +135,15 @@ export class XipCache {
   private readonly tags = new Int32Array(XIP_SETS * XIP_WAYS).fill(-1);
   /** Per set: the way used most recently (the other one is replaced next). */
   private readonly lastUsed = new Uint8Array(XIP_SETS);
-  readonly stats: XipStats = { accesses: 0, hits: 0, misses: 0, uncached: 0, stallCycles: 0, fetch: { accesses: 0, misses: 0 }, data: { accesses: 0, misses: 0 } };
+  readonly stats: XipStats = {
+    accesses: 0,
+    hits: 0,
+    misses: 0,
+    uncached: 0,
+    stallCycles: 0,
+    fetch: { accesses: 0, misses: 0 },
+    data: { accesses: 0, misses: 0 },
+  };
   /** Stall cycles not yet handed to the core (`takeStall`). */
   private pending = 0;
   private missCycles: number;

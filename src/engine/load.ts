@@ -79,7 +79,10 @@ export function loadForGeneration(request: LoadRequest): Loaded {
   const started = performance.now();
   const checkpoint = readCheckpoint(modelPath);
   const storedScheme = schemeOf(checkpoint);
-  const req = request.weights === undefined && storedScheme?.scheme === 'f32' && request.weightsForF32 ? { ...request, weights: request.weightsForF32 } : request;
+  const req =
+    request.weights === undefined && storedScheme?.scheme === 'f32' && request.weightsForF32
+      ? { ...request, weights: request.weightsForF32 }
+      : request;
   const loadMs = performance.now() - started;
   const vocabSize = checkpoint.config.vocabSize;
   const tokenizerPath = locateModelFile(req.tokenizer ?? defaultTokenizerFor(modelPath, vocabSize));
@@ -89,7 +92,10 @@ export function loadForGeneration(request: LoadRequest): Loaded {
   const stored = storedScheme;
   const weights = req.weights ?? stored?.scheme ?? 'mixed';
   if (weights === 'f32' && req.groupSize !== undefined) {
-    throw new UserError(`--group-size ${req.groupSize} applies to quantized weights; add --weights q8_0, q4_0 or mixed to quantize ${basename(modelPath)}.`, 2);
+    throw new UserError(
+      `--group-size ${req.groupSize} applies to quantized weights; add --weights q8_0, q4_0 or mixed to quantize ${basename(modelPath)}.`,
+      2,
+    );
   }
   const asStored =
     (req.weights === undefined && req.groupSize === undefined) ||
@@ -98,5 +104,14 @@ export function loadForGeneration(request: LoadRequest): Loaded {
     return { model: checkpoint, tokenizer, modelPath, tokenizerPath, weights, groupSize: stored?.groupSize, loadMs };
   }
   const quantized = quantizeModel(checkpoint, weights, { groupSize: req.groupSize });
-  return { model: quantized.model, tokenizer, modelPath, tokenizerPath, weights, groupSize: quantized.groupSize, groupSizeChoice: quantized.choice, loadMs };
+  return {
+    model: quantized.model,
+    tokenizer,
+    modelPath,
+    tokenizerPath,
+    weights,
+    groupSize: quantized.groupSize,
+    groupSizeChoice: quantized.choice,
+    loadMs,
+  };
 }

@@ -40,7 +40,8 @@ export class Sampler {
    * Q16.16 logits, which it overwrites.
    */
   sample(logits: Float32Array, fixed?: FixedLogits): number {
-    if (fixed) return sampleNextFixed(logits, fixed.values, this.vocabSize, this.temperature, this.topp, this.order, this.rngState, fixed.expTable);
+    if (fixed)
+      return sampleNextFixed(logits, fixed.values, this.vocabSize, this.temperature, this.topp, this.order, this.rngState, fixed.expTable);
     return sampleNext(logits, this.vocabSize, this.temperature, this.topp, this.order, this.rngState);
   }
 }

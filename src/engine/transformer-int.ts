@@ -88,7 +88,9 @@ export class IntTransformer {
     this.config = model.config;
     this.seqLen = Math.min(seqLen, model.config.seqLen);
     if (this.seqLen > INTEGER_MAX_SEQ_LEN) {
-      throw new UserError(`integer mode handles contexts of up to ${INTEGER_MAX_SEQ_LEN} positions; use --seq-len ${INTEGER_MAX_SEQ_LEN} or less.`);
+      throw new UserError(
+        `integer mode handles contexts of up to ${INTEGER_MAX_SEQ_LEN} positions; use --seq-len ${INTEGER_MAX_SEQ_LEN} or less.`,
+      );
     }
     this.state = new IntRunState(this.config, this.seqLen, this.fixed.groupSize);
     this.tables = fixedTables(this.config, this.seqLen);
@@ -120,8 +122,39 @@ export class IntTransformer {
       ropeInt(s.q, s.k, t.ropeCos, t.ropeSin, pos, dim, kv, hs);
       const layerOffset = l * this.seqLen * kv;
       const layerScales = l * this.seqLen * c.nKvHeads;
-      storeKvInt(s.keyCache, s.keyScale, s.valueCache, s.valueScale, s.k, s.v, t.kvScale, layerOffset + pos * kv, layerScales + pos * c.nKvHeads, kv, hs);
-      attentionInt(s.xb, s.q, s.qq, s.qm, s.keyCache, s.keyScale, s.valueCache, s.valueScale, t.kvScale, s.att, t.exp, layerOffset, layerScales, pos, c.nHeads, hs, kv, kvMul);
+      storeKvInt(
+        s.keyCache,
+        s.keyScale,
+        s.valueCache,
+        s.valueScale,
+        s.k,
+        s.v,
+        t.kvScale,
+        layerOffset + pos * kv,
+        layerScales + pos * c.nKvHeads,
+        kv,
+        hs,
+      );
+      attentionInt(
+        s.xb,
+        s.q,
+        s.qq,
+        s.qm,
+        s.keyCache,
+        s.keyScale,
+        s.valueCache,
+        s.valueScale,
+        t.kvScale,
+        s.att,
+        t.exp,
+        layerOffset,
+        layerScales,
+        pos,
+        c.nHeads,
+        hs,
+        kv,
+        kvMul,
+      );
       quantizeQ8Int(s.xq, s.xm, s.xb, dim, gs);
       this.linear(s.xb2, layer.wo);
       residualAddInt(s.x, s.xb2, dim);

@@ -39,7 +39,9 @@ export function crc32Mpeg2(data: Uint8Array, crc = 0xffffffff): number {
 /** Pads boot2's code (at most 252 bytes) with zeros to 252 bytes and appends its CRC: 256 bytes. */
 export function padBoot2(code: Uint8Array): Buffer {
   if (code.length > BOOT2_CODE_BYTES) {
-    throw new UserError(`boot2 is ${code.length} bytes but must fit in ${BOOT2_CODE_BYTES} (the last 4 of its 256 hold the CRC); shorten boot2.S.`);
+    throw new UserError(
+      `boot2 is ${code.length} bytes but must fit in ${BOOT2_CODE_BYTES} (the last 4 of its 256 hold the CRC); shorten boot2.S.`,
+    );
   }
   const image = Buffer.alloc(BOOT2_BYTES);
   image.set(code, 0);
@@ -57,7 +59,8 @@ export interface Boot2Check {
 
 /** Reads the boot2 CRC of a flash image (or of boot2 alone): whether the boot ROM would run it. */
 export function boot2Crc(image: Uint8Array): Boot2Check {
-  if (image.length < BOOT2_BYTES) throw new UserError(`a flash image must start with ${BOOT2_BYTES} bytes of boot2, but this one has only ${image.length} bytes.`);
+  if (image.length < BOOT2_BYTES)
+    throw new UserError(`a flash image must start with ${BOOT2_BYTES} bytes of boot2, but this one has only ${image.length} bytes.`);
   const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
   const stored = view.getUint32(BOOT2_CODE_BYTES, true);
   const computed = crc32Mpeg2(image.subarray(0, BOOT2_CODE_BYTES));
@@ -96,7 +99,8 @@ export function firmwareDir(chip = 'rp2040'): string {
 /** Assembles boot2.S, checks that it fits, and returns it padded with its CRC (256 bytes). */
 export function buildBoot2(options: Boot2BuildOptions = {}): Buffer {
   const variant = options.variant ?? 'safe';
-  if (!BOOT2_VARIANTS.includes(variant)) throw new UserError(`boot2 variant must be one of ${BOOT2_VARIANTS.join(', ')}, got "${variant}".`, 2);
+  if (!BOOT2_VARIANTS.includes(variant))
+    throw new UserError(`boot2 variant must be one of ${BOOT2_VARIANTS.join(', ')}, got "${variant}".`, 2);
   const cc = options.cc ?? 'arm-none-eabi-gcc';
   const objcopy = cc.replace(/gcc$/, 'objcopy');
   const source = options.source ?? join(firmwareDir(), 'boot2.S');
@@ -105,8 +109,18 @@ export function buildBoot2(options: Boot2BuildOptions = {}): Buffer {
     const elf = join(work, 'boot2.elf');
     const raw = join(work, 'boot2.raw');
     // Linked where the boot ROM runs it (the code is position independent, so this only matters for the disassembly).
-    run(cc, ['-mcpu=cortex-m0plus', '-mthumb', '-nostdlib', '-nostartfiles', ...(variant === 'fast' ? ['-DBOOT2_FAST'] : variant === 'quad' ? ['-DBOOT2_QUAD'] : []),
-      '-Wl,-Ttext=0x20041f00', '-Wl,--entry=boot2_entry', '-o', elf, source]);
+    run(cc, [
+      '-mcpu=cortex-m0plus',
+      '-mthumb',
+      '-nostdlib',
+      '-nostartfiles',
+      ...(variant === 'fast' ? ['-DBOOT2_FAST'] : variant === 'quad' ? ['-DBOOT2_QUAD'] : []),
+      '-Wl,-Ttext=0x20041f00',
+      '-Wl,--entry=boot2_entry',
+      '-o',
+      elf,
+      source,
+    ]);
     run(objcopy, ['-O', 'binary', '-j', '.text', elf, raw]);
     const image = padBoot2(readFileSync(raw));
     if (options.outFile) writeFileSync(options.outFile, image);
@@ -119,7 +133,9 @@ export function buildBoot2(options: Boot2BuildOptions = {}): Buffer {
 function run(command: string, args: string[]): void {
   const result = spawnSync(command, args, { encoding: 'utf8' });
   if (result.error) {
-    throw new UserError(`${command} was not found; it is needed to assemble boot2. Install it: apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi (Debian/Ubuntu).`);
+    throw new UserError(
+      `${command} was not found; it is needed to assemble boot2. Install it: apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi (Debian/Ubuntu).`,
+    );
   }
   if (result.status !== 0) throw new UserError(`${command} ${args.join(' ')} failed (exit code ${result.status}):\n${result.stderr}`);
 }

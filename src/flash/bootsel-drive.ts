@@ -205,7 +205,10 @@ export async function copyToDrive(data: Uint8Array, drive: BootDrive, name: stri
     const code = errorCode(err);
     if (code && READ_ONLY_CODES.has(code)) throw new UserError(readOnlyMessage(drive, target, err));
     if (code && FULL_CODES.has(code)) throw new UserError(fullMessage(target, data.length, 0, err));
-    if (code && GONE_CODES.has(code)) throw new UserError(`the boot drive at ${drive.path} went away before the copy started (${code}). Put the Pico in BOOTSEL mode again (hold BOOTSEL while plugging it in) and flash again.`);
+    if (code && GONE_CODES.has(code))
+      throw new UserError(
+        `the boot drive at ${drive.path} went away before the copy started (${code}). Put the Pico in BOOTSEL mode again (hold BOOTSEL while plugging it in) and flash again.`,
+      );
     throw new UserError(`cannot create ${target}: ${describeError(err)}`);
   }
   let written = 0;
@@ -257,7 +260,7 @@ export async function copyToDrive(data: Uint8Array, drive: BootDrive, name: stri
 function fullMessage(target: string, total: number, written: number, err: unknown): string {
   return (
     `no room on the drive for ${target} (${errorCode(err)}: ${formatBytes(total)} to write, ${formatBytes(written)} written). ` +
-    'An RP2040 boot drive reports 128 MB free whatever is on it, so this drive is probably not a Pico\'s, or its mount is broken: ' +
+    "An RP2040 boot drive reports 128 MB free whatever is on it, so this drive is probably not a Pico's, or its mount is broken: " +
     'unplug the Pico, plug it in again holding BOOTSEL, and flash again.'
   );
 }

@@ -45,14 +45,21 @@ export async function deployToBoard(options: {
     );
   }
   if (target.firmware.chip !== 'rp2040') {
-    throw new UserError(`flash can put firmware on the RP2040 only so far; target "${target.name}" has a ${target.firmware.chip}. Use that chip's own flashing tool on the files in build/${target.name}/.`);
+    throw new UserError(
+      `flash can put firmware on the RP2040 only so far; target "${target.name}" has a ${target.firmware.chip}. Use that chip's own flashing tool on the files in build/${target.name}/.`,
+    );
   }
   const method = options.method ?? 'uf2';
   if (!(METHODS as readonly string[]).includes(method)) {
-    throw new UserError(`unknown flash method "${method}": use uf2 (the Pico's boot drive, the default), picotool or openocd (a debug probe).`, 2);
+    throw new UserError(
+      `unknown flash method "${method}": use uf2 (the Pico's boot drive, the default), picotool or openocd (a debug probe).`,
+      2,
+    );
   }
-  if (options.port !== undefined && method !== 'uf2') report(`note: --port is for the boot-drive method (uf2); --method ${method} does not use it`);
-  if (options.interface !== undefined && method !== 'openocd') report(`note: --interface is for --method openocd; --method ${method} does not use it`);
+  if (options.port !== undefined && method !== 'uf2')
+    report(`note: --port is for the boot-drive method (uf2); --method ${method} does not use it`);
+  if (options.interface !== undefined && method !== 'openocd')
+    report(`note: --interface is for --method openocd; --method ${method} does not use it`);
 
   const files = locateFirmware(options.firmware, target.name);
   checkBuiltFor(files, target.name);

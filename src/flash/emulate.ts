@@ -73,7 +73,8 @@ export function firmwareToEmulate(firmware: string | undefined, target = 'rp2040
     );
   }
   const info = readBuildInfo(dirname(file));
-  if (info && info.target !== target) throw new UserError(`${file} was built for target "${info.target}", not ${target}: it cannot run in the RP2040 emulator.`);
+  if (info && info.target !== target)
+    throw new UserError(`${file} was built for target "${info.target}", not ${target}: it cannot run in the RP2040 emulator.`);
   checkBuildFiles(dirname(file), target);
   return file;
 }
@@ -206,7 +207,8 @@ export class EmulatedBoard {
   private async run(): Promise<EmulationEnd> {
     for (;;) {
       if (this.stopping) return { reason: 'stopped', message: 'the emulator was stopped' };
-      if (this.uart.isLost || !this.bridge.running) return { reason: 'error', message: `the pseudo-terminal went away (${this.uart.lostReason ?? 'socat exited'})` };
+      if (this.uart.isLost || !this.bridge.running)
+        return { reason: 'error', message: `the pseudo-terminal went away (${this.uart.lostReason ?? 'socat exited'})` };
       const emulator = this.emulator;
       let result;
       try {

@@ -7,7 +7,11 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 /** The full path of `name` on env.PATH (with PATHEXT's extensions on Windows), if it is there. */
-export function findExecutable(name: string, env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string | undefined {
+export function findExecutable(
+  name: string,
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): string | undefined {
   const dirs = (env.PATH ?? env.Path ?? '').split(platform === 'win32' ? ';' : delimiter).filter((d) => d.length > 0);
   const extensions = platform === 'win32' ? ['', ...(env.PATHEXT ?? '.EXE;.CMD;.BAT;.COM').split(';').filter(Boolean)] : [''];
   for (const dir of dirs) {
@@ -63,7 +67,11 @@ class LineSplitter {
 }
 
 /** Runs `exe args`, passing each line it prints to `report` (prefixed with `prefix`). */
-export function runTool(exe: string, args: string[], options: { report: (line: string) => void; prefix?: string; env?: NodeJS.ProcessEnv }): Promise<ToolRun> {
+export function runTool(
+  exe: string,
+  args: string[],
+  options: { report: (line: string) => void; prefix?: string; env?: NodeJS.ProcessEnv },
+): Promise<ToolRun> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(exe, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
     let output = '';

@@ -6,7 +6,15 @@
 import { existsSync, openSync, readFileSync, readSync, closeSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { BOOT2_BYTES, boot2Crc } from './boot2.js';
-import { decodeUf2, parseUf2Blocks, RP2040_FAMILY_ID, RP2040_FLASH_BASE, UF2_FLAG_NOT_MAIN_FLASH, type Uf2Block, type Uf2Image } from './uf2.js';
+import {
+  decodeUf2,
+  parseUf2Blocks,
+  RP2040_FAMILY_ID,
+  RP2040_FLASH_BASE,
+  UF2_FLAG_NOT_MAIN_FLASH,
+  type Uf2Block,
+  type Uf2Image,
+} from './uf2.js';
 import { UserError, describeError } from '../util/errors.js';
 import { checkBuildFiles } from '../toolchain/build-info.js';
 
@@ -62,7 +70,9 @@ export function locateFirmware(path: string, target: string): FirmwareFiles {
     if (ext === '.uf2') files.uf2 = full;
     else if (ext === '.elf') files.elf = full;
     else if (!files.uf2 && !files.elf) {
-      throw new UserError(`${path} is neither a UF2 nor an ELF file, and there is no ${stem}.uf2 or ${stem}.elf beside it. Give the ${FIRMWARE_FILE_NAMES.uf2} or the build directory that llama2-embed build writes.`);
+      throw new UserError(
+        `${path} is neither a UF2 nor an ELF file, and there is no ${stem}.uf2 or ${stem}.elf beside it. Give the ${FIRMWARE_FILE_NAMES.uf2} or the build directory that llama2-embed build writes.`,
+      );
     }
   } else if (!files.uf2 && !files.elf) {
     if (files.builtFor !== undefined && files.builtFor !== target) {
@@ -108,7 +118,9 @@ export function requireFirmwareFile(files: FirmwareFiles, kind: 'uf2' | 'elf', m
   const path = files[kind];
   if (path) return path;
   const what = kind === 'uf2' ? 'a UF2 file' : 'the ELF file (it carries the addresses a debug probe writes to)';
-  throw new UserError(`--method ${method} flashes ${what}, and there is no ${kind === 'uf2' ? FIRMWARE_FILE_NAMES.uf2 : FIRMWARE_FILE_NAMES.elf} in ${files.dir}. ${buildHint(target)}`);
+  throw new UserError(
+    `--method ${method} flashes ${what}, and there is no ${kind === 'uf2' ? FIRMWARE_FILE_NAMES.uf2 : FIRMWARE_FILE_NAMES.elf} in ${files.dir}. ${buildHint(target)}`,
+  );
 }
 
 /** UF2 family ids (from the UF2 specification's list) that people are likely to hold by mistake. */
@@ -165,14 +177,16 @@ export function checkRp2040Uf2(path: string): CheckedUf2 {
   if (!families.includes(RP2040_FAMILY_ID)) {
     throw new UserError(
       `${path} is a UF2 for ${families.map(describeFamily).join(' and ')}, not for the RP2040 (family 0xe48bff56): ` +
-        'a Pico\'s boot ROM would ignore every block and never start it. Build for the Pico (llama2-embed build --target rp2040), ' +
+        "a Pico's boot ROM would ignore every block and never start it. Build for the Pico (llama2-embed build --target rp2040), " +
         'or flash that file with the tools of the chip it is for.',
     );
   }
   const image = decodeUf2(file, { familyId: RP2040_FAMILY_ID }, path);
   if (image.baseAddress === RP2040_FLASH_BASE) {
     if (image.image.length < BOOT2_BYTES) {
-      throw new UserError(`${path} holds only ${image.image.length} bytes at the start of flash, less than the ${BOOT2_BYTES} bytes of boot2 the boot ROM runs first; it is not a complete firmware.`);
+      throw new UserError(
+        `${path} holds only ${image.image.length} bytes at the start of flash, less than the ${BOOT2_BYTES} bytes of boot2 the boot ROM runs first; it is not a complete firmware.`,
+      );
     }
     const crc = boot2Crc(image.image);
     if (!crc.ok) {
@@ -203,11 +217,15 @@ export function checkArmElf(path: string): void {
     throw new UserError(`cannot read ${path}: ${describeError(err)}`);
   }
   if (n < header.length || header.readUInt32BE(0) !== 0x7f454c46) {
-    throw new UserError(`${path} is not an ELF file. --method openocd needs the ${FIRMWARE_FILE_NAMES.elf} that llama2-embed build --target rp2040 writes.`);
+    throw new UserError(
+      `${path} is not an ELF file. --method openocd needs the ${FIRMWARE_FILE_NAMES.elf} that llama2-embed build --target rp2040 writes.`,
+    );
   }
   const machine = header.readUInt16LE(18);
   if (header[4] !== 1 || header[5] !== 1 || machine !== 40) {
     const name = ELF_MACHINES[machine] ?? `machine ${machine}`;
-    throw new UserError(`${path} is an ELF for ${name}, not a 32-bit Arm firmware: it was built for another target. Build for the board: llama2-embed build --target rp2040.`);
+    throw new UserError(
+      `${path} is an ELF for ${name}, not a 32-bit Arm firmware: it was built for another target. Build for the board: llama2-embed build --target rp2040.`,
+    );
   }
 }

@@ -73,7 +73,10 @@ export function rp2040LinkerScript(options: Rp2040LinkerOptions = {}): string {
   const stackBytes = options.stackBytes ?? DEFAULT_STACK_BYTES;
   checkFlashBytes(flashBytes);
   if (!Number.isInteger(stackBytes) || stackBytes < 1024 || stackBytes % 8 !== 0 || stackBytes > RP2040_SRAM_BYTES / 2) {
-    throw new UserError(`the stack reserve must be a multiple of 8 bytes from 1 KiB to ${RP2040_SRAM_BYTES / 2 / 1024} KiB, got ${stackBytes}.`, 2);
+    throw new UserError(
+      `the stack reserve must be a multiple of 8 bytes from 1 KiB to ${RP2040_SRAM_BYTES / 2 / 1024} KiB, got ${stackBytes}.`,
+      2,
+    );
   }
   const hex = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
   const sramCode = (options.sramCode ?? []).map((o) => {

@@ -14,8 +14,8 @@ export const OPENOCD_ADAPTER_KHZ = 5000;
 
 export const OPENOCD_INSTALL_HINT =
   'Install OpenOCD 0.12 or newer (the first with target/rp2040.cfg): on Debian and Ubuntu sudo apt install openocd, ' +
-  'on macOS brew install openocd; or build Raspberry Pi\'s fork (github.com/raspberrypi/openocd). ' +
-  'Without a debug probe, leave out --method: the UF2 is copied to the Pico\'s boot drive.';
+  "on macOS brew install openocd; or build Raspberry Pi's fork (github.com/raspberrypi/openocd). " +
+  "Without a debug probe, leave out --method: the UF2 is copied to the Pico's boot drive.";
 
 /** `cmsis-dap` → `interface/cmsis-dap.cfg`; a path or a name ending in .cfg is kept as it is. */
 export function openocdInterfaceConfig(name: string = DEFAULT_OPENOCD_INTERFACE): string {
@@ -35,10 +35,14 @@ export function tclQuote(path: string, platform: NodeJS.Platform = process.platf
  */
 export function openocdArgs(elf: string, iface?: string, platform: NodeJS.Platform = process.platform): string[] {
   return [
-    '-f', openocdInterfaceConfig(iface),
-    '-f', 'target/rp2040.cfg',
-    '-c', `adapter speed ${OPENOCD_ADAPTER_KHZ}`,
-    '-c', `program ${tclQuote(elf, platform)} verify reset exit`,
+    '-f',
+    openocdInterfaceConfig(iface),
+    '-f',
+    'target/rp2040.cfg',
+    '-c',
+    `adapter speed ${OPENOCD_ADAPTER_KHZ}`,
+    '-c',
+    `program ${tclQuote(elf, platform)} verify reset exit`,
   ];
 }
 
@@ -57,7 +61,7 @@ export function openocdAdvice(output: string, iface: string): string | undefined
     return `No debug probe was found (interface ${openocdInterfaceConfig(iface)}). Check that the probe is plugged in, or name yours with --interface.`;
   }
   if (/Error connecting DP|cannot read IDR|DAP init failed|Failed to connect|target not examined/i.test(output)) {
-    return 'The probe is there but the RP2040 does not answer on SWD: check the wires (SWCLK, SWDIO and GND to the Pico\'s DEBUG pins), that the Pico is powered, and try a lower speed if the wires are long.';
+    return "The probe is there but the RP2040 does not answer on SWD: check the wires (SWCLK, SWDIO and GND to the Pico's DEBUG pins), that the Pico is powered, and try a lower speed if the wires are long.";
   }
   if (/verify failed|checksum mismatch/i.test(output)) {
     return 'The flash did not read back as written: try again, and check the wiring and power.';
@@ -69,7 +73,10 @@ export function openocdAdvice(output: string, iface: string): string | undefined
  * Writes `elf` to the board with openocd and a debug probe, its output passed to `report` line by line.
  * Throws a UserError when openocd is not on PATH, cannot start, or fails (with advice read from its output).
  */
-export async function flashWithOpenocd(elf: string, options: { report: (line: string) => void; interface?: string; env?: NodeJS.ProcessEnv }): Promise<void> {
+export async function flashWithOpenocd(
+  elf: string,
+  options: { report: (line: string) => void; interface?: string; env?: NodeJS.ProcessEnv },
+): Promise<void> {
   const env = options.env ?? process.env;
   const exe = findExecutable('openocd', env);
   if (!exe) throw new UserError(`--method openocd needs openocd, which is not on your PATH. ${OPENOCD_INSTALL_HINT}`);

@@ -8,9 +8,9 @@ import { UserError, describeError } from '../util/errors.js';
 import { findExecutable, runTool, type ToolRun } from './external-tool.js';
 
 export const PICOTOOL_INSTALL_HINT =
-  'Install it: on Linux your distribution\'s package where there is one (sudo apt install picotool on recent Debian and Ubuntu), ' +
+  "Install it: on Linux your distribution's package where there is one (sudo apt install picotool on recent Debian and Ubuntu), " +
   'on macOS brew install picotool, elsewhere build it from its sources (github.com/raspberrypi/picotool). ' +
-  'Or flash without it: leave out --method, and the UF2 is copied to the Pico\'s boot drive.';
+  "Or flash without it: leave out --method, and the UF2 is copied to the Pico's boot drive.";
 
 /** `load -x UF2 -f`: write the flash, then run it; -f reboots a Pico running a USB-stdio program into BOOTSEL. */
 export function picotoolArgs(uf2: string): string[] {
@@ -23,7 +23,7 @@ export function picotoolAdvice(output: string): string | undefined {
     return 'picotool found the Pico but may not open it. On Linux, allow your user to reach Raspberry Pi USB devices with a udev rule (doc/flash.md shows one), or run picotool with sudo; on Windows, install the WinUSB driver for the RP2 Boot interface (Zadig).';
   }
   if (/No accessible RP|no .*devices in BOOTSEL mode|not found/i.test(output)) {
-    return 'picotool found no Pico in BOOTSEL mode. Hold BOOTSEL while plugging the Pico in (a Pico running llama2-embed\'s firmware has no USB of its own, so nothing can reboot it from the computer), and check that the cable carries data, not just power.';
+    return "picotool found no Pico in BOOTSEL mode. Hold BOOTSEL while plugging the Pico in (a Pico running llama2-embed's firmware has no USB of its own, so nothing can reboot it from the computer), and check that the cable carries data, not just power.";
   }
   return undefined;
 }

@@ -80,7 +80,10 @@ export function projectFiles(outDir: string): { files: string[]; bytes: number }
 
 /** The script that says which of the build's tools the Pi lacks, one `missing=NAME` a line. */
 function toolsScript(): string {
-  return [`${REMOTE_CC} --version >/dev/null 2>&1 || echo missing=${REMOTE_CC}`, 'make --version >/dev/null 2>&1 || echo missing=make'].join('\n');
+  return [
+    `${REMOTE_CC} --version >/dev/null 2>&1 || echo missing=${REMOTE_CC}`,
+    'make --version >/dev/null 2>&1 || echo missing=make',
+  ].join('\n');
 }
 
 /**
@@ -93,7 +96,10 @@ export async function compileOnDevice(request: OnDeviceRequest): Promise<OnDevic
   const remoteDir = request.remoteDir ?? DEFAULT_REMOTE_DIR;
   checkDestination(dest);
   if (target.output !== 'executable') {
-    throw new UserError(`--on-device compiles a Linux program on a Raspberry Pi, and target "${target.name}" is a microcontroller's firmware: build it here, without --on-device.`, 2);
+    throw new UserError(
+      `--on-device compiles a Linux program on a Raspberry Pi, and target "${target.name}" is a microcontroller's firmware: build it here, without --on-device.`,
+      2,
+    );
   }
   const dir = remotePath(remoteDir);
   const project = `${dir}/${REMOTE_PROJECT_DIR}`;
@@ -149,7 +155,15 @@ export async function compileOnDevice(request: OnDeviceRequest): Promise<OnDevic
 }
 
 /** The project's files as a tar stream (the local tar) into an emptied `project` on the Pi. */
-async function sendProject(dest: SshDestination, outDir: string, files: string[], bytes: number, project: string, shown: string, quiet?: boolean): Promise<void> {
+async function sendProject(
+  dest: SshDestination,
+  outDir: string,
+  files: string[],
+  bytes: number,
+  project: string,
+  shown: string,
+  quiet?: boolean,
+): Promise<void> {
   const tar = spawn('tar', ['-cf', '-', '--', ...files], { cwd: outDir, stdio: ['ignore', 'pipe', 'pipe'] });
   let tarErr = '';
   tar.stderr.on('data', (d: Buffer) => (tarErr += d.toString('utf8')));
@@ -165,7 +179,8 @@ async function sendProject(dest: SshDestination, outDir: string, files: string[]
   const unpack = ['set -e', `rm -rf -- ${project}`, `mkdir -p -- ${project}`, `tar -xf - -C ${project}`].join('\n');
   const result = await runRemote(dest, unpack, { input: tar.stdout, onSent: (n) => progress.update(n) });
   const tarCode = await tarDone;
-  if (tarCode !== 0) throw new UserError(`packing the C project in ${outDir} failed (tar exited with ${tarCode}): ${tarErr.trim() || 'no message'}`);
+  if (tarCode !== 0)
+    throw new UserError(`packing the C project in ${outDir} failed (tar exited with ${tarCode}): ${tarErr.trim() || 'no message'}`);
   if (result.code !== 0) {
     const said = result.stderr.trim().split('\n').slice(-3).join('\n  ');
     throw new UserError(`copying the C project to ${shown} failed (exit status ${result.code})${said ? `:\n  ${said}` : ''}`);
@@ -195,7 +210,9 @@ function remoteMake(dest: SshDestination, project: string, shown: string, onStep
   });
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-8000)));
   return new Promise((resolve, reject) => {
-    child.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? sshMissing(dest.command ?? 'ssh') : new UserError(`cannot run ssh: ${e.message}.`)));
+    child.on('error', (e: NodeJS.ErrnoException) =>
+      reject(e.code === 'ENOENT' ? sshMissing(dest.command ?? 'ssh') : new UserError(`cannot run ssh: ${e.message}.`)),
+    );
     child.on('close', (code, signal) => {
       if (pending) onLine(pending);
       if (code === SSH_FAILED) {

@@ -38,7 +38,8 @@ export function checkDestination(dest: SshDestination): void {
     throw new UserError(`--ssh-port must be a TCP port number from 1 to 65535, got ${dest.port}.`, 2);
   }
   for (const option of dest.options ?? []) {
-    if (!/^[A-Za-z]+[= ]./.test(option)) throw new UserError(`--ssh-option takes KEY=VALUE, as ssh -o does (e.g. StrictHostKeyChecking=yes), got "${option}".`, 2);
+    if (!/^[A-Za-z]+[= ]./.test(option))
+      throw new UserError(`--ssh-option takes KEY=VALUE, as ssh -o does (e.g. StrictHostKeyChecking=yes), got "${option}".`, 2);
   }
 }
 
@@ -49,9 +50,12 @@ export function sshArgs(dest: SshDestination, command: string, options: { keepAl
   if (dest.identity !== undefined) args.push('-i', dest.identity, '-o', 'IdentitiesOnly=yes');
   if (dest.port !== undefined) args.push('-p', String(dest.port));
   args.push(
-    '-o', 'BatchMode=yes', // never ask for a password or a passphrase: fail instead
-    '-o', `ConnectTimeout=${CONNECT_TIMEOUT_SECONDS}`,
-    '-o', 'StrictHostKeyChecking=accept-new', // a new Pi is recorded, as a first `ssh` would after asking; a changed key is refused
+    '-o',
+    'BatchMode=yes', // never ask for a password or a passphrase: fail instead
+    '-o',
+    `ConnectTimeout=${CONNECT_TIMEOUT_SECONDS}`,
+    '-o',
+    'StrictHostKeyChecking=accept-new', // a new Pi is recorded, as a first `ssh` would after asking; a changed key is refused
   );
   if (options.keepAlive) args.push('-o', 'ServerAliveInterval=5', '-o', 'ServerAliveCountMax=3');
   args.push('-T', '-e', 'none', dest.host, command); // no pty, no escape character: the bytes pass unchanged
@@ -68,8 +72,15 @@ export function describeCommand(dest: SshDestination, command: string): string {
  * group of its own, so that Ctrl+C at the terminal reaches this program (monitor cancels the
  * generation) and not ssh (which would drop the connection).
  */
-export function spawnRemote(dest: SshDestination, command: string, options: { keepAlive?: boolean; detached?: boolean } = {}): ChildProcessWithoutNullStreams {
-  return spawn(dest.command ?? 'ssh', sshArgs(dest, command, options), { stdio: ['pipe', 'pipe', 'pipe'], detached: options.detached ?? false });
+export function spawnRemote(
+  dest: SshDestination,
+  command: string,
+  options: { keepAlive?: boolean; detached?: boolean } = {},
+): ChildProcessWithoutNullStreams {
+  return spawn(dest.command ?? 'ssh', sshArgs(dest, command, options), {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
+  });
 }
 
 export interface RemoteResult {
@@ -122,7 +133,9 @@ export function runRemote(dest: SshDestination, command: string, options: RunOpt
     child.on('exit', () => input.destroy());
   }
   return new Promise((resolve, reject) => {
-    child.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' ? sshMissing(program) : new UserError(`cannot run ${program}: ${e.message}.`)));
+    child.on('error', (e: NodeJS.ErrnoException) =>
+      reject(e.code === 'ENOENT' ? sshMissing(program) : new UserError(`cannot run ${program}: ${e.message}.`)),
+    );
     child.on('close', (code, signal) => {
       const stderr = Buffer.concat(err).toString('utf8');
       const stdout = Buffer.concat(out).toString('utf8');

@@ -22,7 +22,15 @@ import { BUILD_INFO_FILE } from './firmware-file.js';
 import { checkBuildFiles } from '../toolchain/build-info.js';
 import { checkDestination, runRemote, runRemoteOk, type SshDestination } from './ssh-client.js';
 import { checkSerialDevice, gadgetService, installGadgetService } from './ssh-gadget-service.js';
-import { absoluteRemoteDir, checkArchitecture, checkSpace, probeRemote, programMachine, PROGRAM_NAME, type RemoteFacts } from './ssh-probe.js';
+import {
+  absoluteRemoteDir,
+  checkArchitecture,
+  checkSpace,
+  probeRemote,
+  programMachine,
+  PROGRAM_NAME,
+  type RemoteFacts,
+} from './ssh-probe.js';
 import { displayRemote, remotePath, shellQuote } from './ssh-shell.js';
 
 /** Where the program goes on the Pi unless --path says otherwise. */
@@ -79,9 +87,13 @@ export function locateProgram(path: string, target: string): LocalProgram {
   }
   const program = join(dir, PROGRAM_NAME);
   checkBuildFiles(dir, target); // never copy a program that its build-info.json does not describe
-  if (!existsSync(program)) throw new UserError(`${dir} has no program (${PROGRAM_NAME}), only the C project: compile it first: llama2-embed build --target ${target}.`);
+  if (!existsSync(program))
+    throw new UserError(
+      `${dir} has no program (${PROGRAM_NAME}), only the C project: compile it first: llama2-embed build --target ${target}.`,
+    );
   const machine = programMachine(program);
-  if (!machine) throw new UserError(`${program} is not a Linux program (no ELF header): build again (llama2-embed build --target ${target}).`);
+  if (!machine)
+    throw new UserError(`${program} is not a Linux program (no ELF header): build again (llama2-embed build --target ${target}).`);
   return { dir, program, buildInfo, model: basename(info.model ?? 'the model'), machine, bytes: statSync(program).size };
 }
 
@@ -131,7 +143,7 @@ export async function deployOverSsh(request: SshDeployRequest): Promise<Deployed
     'set -e',
     `mkdir -p -- ${dir}`,
     `t=${dir}/${shellQuote(tmpProgram)}`,
-    "trap 'rm -f -- \"$t\"' HUP INT TERM",
+    'trap \'rm -f -- "$t"\' HUP INT TERM',
     'cat > "$t"',
     'chmod 755 "$t"',
     'echo "size=$(wc -c < "$t")"',
@@ -171,7 +183,13 @@ export async function deployOverSsh(request: SshDeployRequest): Promise<Deployed
 
   if (request.serial !== undefined) {
     report(`[5/${steps}] the service that serves the protocol on ${request.serial}`);
-    const service = gadgetService({ device: request.serial, programDir: absoluteRemoteDir(remoteDir, facts), user: facts.user, target, model: local.model });
+    const service = gadgetService({
+      device: request.serial,
+      programDir: absoluteRemoteDir(remoteDir, facts),
+      user: facts.user,
+      target,
+      model: local.model,
+    });
     await installGadgetService(dest, remoteDir, service, report, request.systemdDir);
   }
   return { facts, remoteProgram };

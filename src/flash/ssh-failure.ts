@@ -37,7 +37,8 @@ export function classifySshFailure(stderr: string): SshFailureKind {
   if (/Connection refused/i.test(stderr)) return 'refused';
   if (/timed out|No route to host|Network is unreachable|Host is down/i.test(stderr)) return 'unreachable';
   if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED/i.test(stderr)) return 'host-key';
-  if (/Permission denied|Too many authentication failures|no matching (host key|key exchange)|Authentication failed/i.test(stderr)) return 'auth';
+  if (/Permission denied|Too many authentication failures|no matching (host key|key exchange)|Authentication failed/i.test(stderr))
+    return 'auth';
   if (/Connection closed|Connection reset|kex_exchange_identification|Broken pipe/i.test(stderr)) return 'closed';
   return 'other';
 }
@@ -86,7 +87,10 @@ export function sshFailure(host: string, stderr: string, options: { port?: numbe
           `If you know it is your Pi, forget the old key with ssh-keygen -R ${hostName} and try again.`,
       );
     case 'closed':
-      return new SshError(kind, `${at} closed the SSH connection before logging in${quoted}. Is it an SSH server, and does it accept this user? Try ssh ${host} true.`);
+      return new SshError(
+        kind,
+        `${at} closed the SSH connection before logging in${quoted}. Is it an SSH server, and does it accept this user? Try ssh ${host} true.`,
+      );
     default:
       return new SshError(kind, `ssh to ${at} failed${quoted}. Try ssh ${host} true to see why.`);
   }

@@ -39,7 +39,10 @@ export function deviceUnitName(device: string): string {
 /** Refuses what is not a device path a unit file can hold. */
 export function checkSerialDevice(device: string): void {
   if (!/^\/dev\/[A-Za-z0-9_./-]+$/.test(device) || device.includes('..')) {
-    throw new UserError(`--serial takes the serial device on the Pi, like /dev/ttyGS0 (USB gadget serial) or /dev/serial0 (the GPIO UART), got "${device}".`, 2);
+    throw new UserError(
+      `--serial takes the serial device on the Pi, like /dev/ttyGS0 (USB gadget serial) or /dev/serial0 (the GPIO UART), got "${device}".`,
+      2,
+    );
   }
 }
 
@@ -114,7 +117,9 @@ export async function installGadgetService(
   }
   if (result.code !== 0) {
     const said = result.stderr.trim().split('\n').slice(-5).join('\n  ');
-    throw new UserError(`installing the service ${service.unitName} on ${dest.host} failed (exit status ${result.code})${said ? `:\n  ${said}` : ''}\nThe unit is in ${unitPath}.`);
+    throw new UserError(
+      `installing the service ${service.unitName} on ${dest.host} failed (exit status ${result.code})${said ? `:\n  ${said}` : ''}\nThe unit is in ${unitPath}.`,
+    );
   }
   if (/started/.test(result.stdout)) report(`      ${service.unitName} runs the program on ${service.device}`);
   else {

@@ -77,7 +77,11 @@ export class SshProgramConnection {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
-        reject(new UserError(`the program at ${path} did not start within ${START_TIMEOUT_SECONDS} s${stderr.trim() ? ` (it said: ${stderr.trim()})` : ''}.`));
+        reject(
+          new UserError(
+            `the program at ${path} did not start within ${START_TIMEOUT_SECONDS} s${stderr.trim() ? ` (it said: ${stderr.trim()})` : ''}.`,
+          ),
+        );
       }, START_TIMEOUT_SECONDS * 1000);
       const done = () => {
         clearTimeout(timer);
@@ -163,12 +167,21 @@ export class SshProgramConnection {
  * Why ssh ended: its own failure to connect, no program deployed, the program's exit, or (once the
  * program ran) the connection's end: the network, the Pi gone, the program killed by a signal.
  */
-function exitReason(dest: SshDestination, path: string, child: ChildProcessWithoutNullStreams, stderr: string, deployHint: string, established: boolean): string {
+function exitReason(
+  dest: SshDestination,
+  path: string,
+  child: ChildProcessWithoutNullStreams,
+  stderr: string,
+  deployHint: string,
+  established: boolean,
+): string {
   const code = child.exitCode;
   const said = stderr.trim().split('\n').slice(-3).join(' / ');
-  if (code === SSH_FAILED && established) return `the SSH connection to ${dest.host} ended${said ? ` (ssh said: ${said})` : ' (the program was killed, or the Pi went away)'}`;
+  if (code === SSH_FAILED && established)
+    return `the SSH connection to ${dest.host} ended${said ? ` (ssh said: ${said})` : ' (the program was killed, or the Pi went away)'}`;
   if (code === SSH_FAILED) return sshFailure(dest.host, stderr, { port: dest.port, connectTimeout: CONNECT_TIMEOUT_SECONDS }).message;
-  if (code === NO_PROGRAM) return `there is no program at ${path}: deploy one first (${deployHint}), or give the --path it was deployed to.`;
+  if (code === NO_PROGRAM)
+    return `there is no program at ${path}: deploy one first (${deployHint}), or give the --path it was deployed to.`;
   const how = code === null ? `was stopped by ${child.signalCode}` : `exited with status ${code}`;
   return `the program at ${path} ${how}${said ? `: ${said}` : ''}`;
 }
@@ -198,7 +211,9 @@ export function sshConnector(dest: SshDestination, remoteDir: string, deployHint
           last = err.message;
         }
         if (Date.now() >= deadline) {
-          throw new UserError(`${previous.connection.path} did not come back within ${options.waitSeconds} s (last attempt: ${last}). Check that the Pi is on and reachable, then run monitor again.`);
+          throw new UserError(
+            `${previous.connection.path} did not come back within ${options.waitSeconds} s (last attempt: ${last}). Check that the Pi is on and reachable, then run monitor again.`,
+          );
         }
         await delay(options.pollMs ?? 1000);
       }

@@ -118,7 +118,9 @@ function describeMachine(machine: string): string {
  */
 export function checkArchitecture(dest: SshDestination, target: string, programArch: string, facts: RemoteFacts): void {
   if (facts.os !== 'Linux') {
-    throw new UserError(`${dest.host} runs ${facts.os || 'an unknown system'} (uname -s), not Linux: the ${target} program is a Linux program. Deploy to a Raspberry Pi running Raspberry Pi OS (or another Linux).`);
+    throw new UserError(
+      `${dest.host} runs ${facts.os || 'an unknown system'} (uname -s), not Linux: the ${target} program is a Linux program. Deploy to a Raspberry Pi running Raspberry Pi OS (or another Linux).`,
+    );
   }
   if (facts.machine !== programArch) {
     const expected = describeMachine(programArch);

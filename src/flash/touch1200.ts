@@ -53,7 +53,9 @@ export function picoSerialPorts(ports: SerialPortInfo[]): SerialPortInfo[] {
 
 /** The port for messages: its path, USB ids and manufacturer ("/dev/ttyACM0 (USB 2e8a:000a, Raspberry Pi)"). */
 export function describePort(port: SerialPortInfo): string {
-  const ids = port.vendorId ? ` (USB ${port.vendorId.toLowerCase()}:${(port.productId ?? '????').toLowerCase()}${port.manufacturer ? `, ${port.manufacturer}` : ''})` : '';
+  const ids = port.vendorId
+    ? ` (USB ${port.vendorId.toLowerCase()}:${(port.productId ?? '????').toLowerCase()}${port.manufacturer ? `, ${port.manufacturer}` : ''})`
+    : '';
   return `${port.path}${ids}`;
 }
 

@@ -32,7 +32,15 @@ import {
   type ProgressLike,
 } from './bootsel-drive.js';
 import { checkRp2040Uf2, describeFamily } from './firmware-file.js';
-import { describePort, isDebugProbe, loadSerialPorts, picoSerialPorts, PortOpenError, type SerialPortInfo, type SerialPorts } from './touch1200.js';
+import {
+  describePort,
+  isDebugProbe,
+  loadSerialPorts,
+  picoSerialPorts,
+  PortOpenError,
+  type SerialPortInfo,
+  type SerialPorts,
+} from './touch1200.js';
 
 export interface Uf2DeployEnvironment {
   search: DriveSearch;
@@ -175,7 +183,9 @@ async function rebootIntoBootsel(request: Uf2DeployRequest, env: Uf2DeployEnviro
   }
   if (!port) throw new UserError(nothingFoundMessage(env, listing, listingProblem));
   if (typeof ports === 'string') {
-    throw new UserError(`no boot drive is mounted, and ${request.port} cannot be rebooted into BOOTSEL mode: ${ports}. Or hold BOOTSEL while plugging the Pico in.`);
+    throw new UserError(
+      `no boot drive is mounted, and ${request.port} cannot be rebooted into BOOTSEL mode: ${ports}. Or hold BOOTSEL while plugging the Pico in.`,
+    );
   }
 
   report(`no boot drive is mounted; rebooting the Pico on ${describePort(port)} into BOOTSEL mode (opening it at 1200 baud)`);
@@ -194,7 +204,7 @@ async function rebootIntoBootsel(request: Uf2DeployRequest, env: Uf2DeployEnviro
         `(looked in ${describeDriveSearch(env.search)}). ` +
         (unmounted.length > 0
           ? `The system sees ${unmounted.join(', ')} but has not mounted it: mount it (sudo mount ${unmounted[0]} /mnt) and flash again. `
-          : 'The program on the Pico may not reboot on a 1200-baud touch (pico-sdk programs with USB stdio do; llama2-embed\'s own ' +
+          : "The program on the Pico may not reboot on a 1200-baud touch (pico-sdk programs with USB stdio do; llama2-embed's own " +
             'firmware has no USB), or the drive is not mounted automatically on this machine. ') +
         'Hold BOOTSEL while plugging the Pico in, then flash again.',
     );
@@ -206,7 +216,9 @@ async function rebootIntoBootsel(request: Uf2DeployRequest, env: Uf2DeployEnviro
 
 function nothingFoundMessage(env: Uf2DeployEnvironment, listing: SerialPortInfo[] | undefined, listingProblem: string | undefined): string {
   const lines = ['no Raspberry Pi Pico found to flash. Looked for:'];
-  lines.push(`  - a mounted RP2040 boot drive (${INFO_FILE} saying Board-ID: ${RP2040_BOARD_ID}) in ${describeDriveSearch(env.search)}: none`);
+  lines.push(
+    `  - a mounted RP2040 boot drive (${INFO_FILE} saying Board-ID: ${RP2040_BOARD_ID}) in ${describeDriveSearch(env.search)}: none`,
+  );
   if (listingProblem) lines.push(`  - a Pico on a serial port (USB vendor id 0x2e8a) to reboot into BOOTSEL mode: ${listingProblem}`);
   else {
     const probes = (listing ?? []).filter(isDebugProbe);
@@ -214,18 +226,26 @@ function nothingFoundMessage(env: Uf2DeployEnvironment, listing: SerialPortInfo[
     lines.push(
       `  - a Pico on a serial port (USB vendor id 0x2e8a) to reboot into BOOTSEL mode: none${seen.length > 0 ? ` among ${seen.join(', ')}` : ' (no serial ports)'}`,
     );
-    if (probes.length > 0) lines.push(`    (${probes.map(describePort).join(', ')}: a debug probe; flash through it with --method openocd)`);
+    if (probes.length > 0)
+      lines.push(`    (${probes.map(describePort).join(', ')}: a debug probe; flash through it with --method openocd)`);
   }
   const unmounted = env.unmountedDrives();
   lines.push('What to do:');
   if (unmounted.length > 0) {
-    lines.push(`  - the system sees a Pico's boot drive at ${unmounted.join(', ')} but has not mounted it: sudo mount ${unmounted[0]} /mnt, then flash again`);
+    lines.push(
+      `  - the system sees a Pico's boot drive at ${unmounted.join(', ')} but has not mounted it: sudo mount ${unmounted[0]} /mnt, then flash again`,
+    );
   }
   lines.push('  - hold the BOOTSEL button while plugging the Pico in: a drive named RPI-RP2 appears; then flash again');
-  lines.push('    (a Pico running llama2-embed\'s firmware built with USB serial, the default, shows up as a serial port 2e8a:000a and is rebooted from here;');
+  lines.push(
+    "    (a Pico running llama2-embed's firmware built with USB serial, the default, shows up as a serial port 2e8a:000a and is rebooted from here;",
+  );
   lines.push('     one built with --stdio uart has no USB port, so it cannot be)');
   lines.push('  - if no drive appears, try another USB cable: many carry only power, not data');
-  if (env.platform === 'linux') lines.push('  - on Linux without a desktop, removable drives are not mounted by themselves: mount it, e.g. sudo mount /dev/disk/by-label/RPI-RP2 /mnt');
+  if (env.platform === 'linux')
+    lines.push(
+      '  - on Linux without a desktop, removable drives are not mounted by themselves: mount it, e.g. sudo mount /dev/disk/by-label/RPI-RP2 /mnt',
+    );
   lines.push('  - a Pico running a pico-sdk program with USB serial: name its port with --port to reboot it into BOOTSEL mode');
   lines.push('  - or flash with picotool (--method picotool) or a debug probe (--method openocd); see doc/flash.md');
   return lines.join('\n');

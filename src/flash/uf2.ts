@@ -89,11 +89,14 @@ export function parseUf2Blocks(file: Uint8Array, what = 'the UF2 file'): Uf2Bloc
     const n = offset / UF2_BLOCK_BYTES;
     const word = (at: number) => buffer.readUInt32LE(offset + at);
     if (word(0) !== UF2_MAGIC_START0 || word(4) !== UF2_MAGIC_START1 || word(UF2_BLOCK_BYTES - 4) !== UF2_MAGIC_END) {
-      throw new UserError(`${what}: block ${n} (at byte ${offset}) does not have the UF2 magic numbers; the file is not UF2 or is damaged.`);
+      throw new UserError(
+        `${what}: block ${n} (at byte ${offset}) does not have the UF2 magic numbers; the file is not UF2 or is damaged.`,
+      );
     }
     const flags = word(8);
     const payloadBytes = word(16);
-    if (payloadBytes > UF2_DATA_BYTES) throw new UserError(`${what}: block ${n} claims ${payloadBytes} payload bytes, more than the ${UF2_DATA_BYTES} a block holds.`);
+    if (payloadBytes > UF2_DATA_BYTES)
+      throw new UserError(`${what}: block ${n} claims ${payloadBytes} payload bytes, more than the ${UF2_DATA_BYTES} a block holds.`);
     blocks.push({
       flags,
       address: word(12),
@@ -130,8 +133,10 @@ export function decodeUf2(file: Uint8Array, options: Uf2DecodeOptions = {}, what
   const count = all[0].blockCount;
   const seen = new Set<number>();
   for (const b of all) {
-    if (b.blockCount !== count) throw new UserError(`${what}: block ${b.blockNumber} says the file has ${b.blockCount} blocks, block 0 said ${count}.`);
-    if (b.blockNumber >= count || seen.has(b.blockNumber)) throw new UserError(`${what}: block number ${b.blockNumber} is out of range or repeated (the file has ${count} blocks).`);
+    if (b.blockCount !== count)
+      throw new UserError(`${what}: block ${b.blockNumber} says the file has ${b.blockCount} blocks, block 0 said ${count}.`);
+    if (b.blockNumber >= count || seen.has(b.blockNumber))
+      throw new UserError(`${what}: block number ${b.blockNumber} is out of range or repeated (the file has ${count} blocks).`);
     seen.add(b.blockNumber);
   }
   if (seen.size !== count) throw new UserError(`${what}: has ${seen.size} of its ${count} blocks; it is truncated.`);
@@ -153,7 +158,8 @@ export function decodeUf2(file: Uint8Array, options: Uf2DecodeOptions = {}, what
   const image = Buffer.alloc(last.address + last.payloadBytes - baseAddress, 0xff);
   let end = baseAddress;
   for (const b of blocks) {
-    if (b.address < end) throw new UserError(`${what}: block ${b.blockNumber} at 0x${b.address.toString(16)} overlaps the block before it.`);
+    if (b.address < end)
+      throw new UserError(`${what}: block ${b.blockNumber} at 0x${b.address.toString(16)} overlaps the block before it.`);
     image.set(b.data, b.address - baseAddress);
     end = b.address + b.payloadBytes;
   }

@@ -7,7 +7,16 @@ import type { i32 } from './types.js';
  * the angle pos · freq(i mod headSize). The tables hold round(cos · 2^30) and round(sin · 2^30)
  * of the float tables (src/engine/rope-tables.ts), indexed [pos · headSize/2 + (i mod headSize)/2].
  */
-export function ropeInt(q: Int32Array, k: Int32Array, ropeCos: Int32Array, ropeSin: Int32Array, pos: i32, dim: i32, kvDim: i32, headSize: i32): void {
+export function ropeInt(
+  q: Int32Array,
+  k: Int32Array,
+  ropeCos: Int32Array,
+  ropeSin: Int32Array,
+  pos: i32,
+  dim: i32,
+  kvDim: i32,
+  headSize: i32,
+): void {
   const row: i32 = pos * idiv(headSize, 2);
   for (let i: i32 = 0; i < dim; i += 2) {
     const fcr: i32 = ropeCos[row + idiv(i % headSize, 2)];

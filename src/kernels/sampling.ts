@@ -99,14 +99,7 @@ export function sampleTopp(probs: Float32Array, n: i32, topp: f32, order: Int32A
  * otherwise the logits are divided by the temperature, turned into probabilities in place, and
  * sampled with one coin from the RNG, top-p when 0 < topp < 1, from the whole distribution else.
  */
-export function sampleNext(
-  logits: Float32Array,
-  n: i32,
-  temperature: f32,
-  topp: f32,
-  order: Int32Array,
-  rngState: BigUint64Array,
-): i32 {
+export function sampleNext(logits: Float32Array, n: i32, temperature: f32, topp: f32, order: Int32Array, rngState: BigUint64Array): i32 {
   if (temperature === 0) return argmax(logits, n);
   // x / 1 is x: at temperature 1 (monitor's default) the divisions are skipped, the result the same
   if (temperature !== 1) {

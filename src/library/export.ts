@@ -56,7 +56,10 @@ function checkExportDir(outDir: string): void {
   if (!existsSync(outDir)) return;
   const stat = lstatSync(outDir);
   if (!stat.isDirectory()) {
-    throw new UserError(`${outDir} exists and is ${stat.isSymbolicLink() ? 'a symbolic link' : 'a file'}, but export writes a directory there. Give -o a new directory, or remove ${outDir}.`, 2);
+    throw new UserError(
+      `${outDir} exists and is ${stat.isSymbolicLink() ? 'a symbolic link' : 'a file'}, but export writes a directory there. Give -o a new directory, or remove ${outDir}.`,
+      2,
+    );
   }
   const names = readdirSync(outDir);
   if (names.length > 0 && !names.includes(EXPORT_INFO)) {
@@ -77,7 +80,15 @@ export function exportLibrary(req: ExportRequest): ExportResult {
   // the format's defaults (pico-sdk: Q8_0 and the integer kernels, as the rp2040 target), integer arithmetic only on Q8_0
   const quant = req.quant ?? format.defaults?.quant;
   const arithmetic = req.arithmetic ?? (quant === 'q8_0' ? format.defaults?.arithmetic : undefined);
-  const { loaded, plan } = planFor({ target: 'host', model: req.model, tokenizer: req.tokenizer, quant, groupSize: req.groupSize, arithmetic, seqLen: req.seqLen });
+  const { loaded, plan } = planFor({
+    target: 'host',
+    model: req.model,
+    tokenizer: req.tokenizer,
+    quant,
+    groupSize: req.groupSize,
+    arithmetic,
+    seqLen: req.seqLen,
+  });
   const version = toolVersion();
   const tool = `llama2-embed ${version}`;
   const modelName = basename(loaded.modelPath);
@@ -98,7 +109,14 @@ export function exportLibrary(req: ExportRequest): ExportResult {
       format: format.name,
       model: loaded.modelPath,
       tokenizer: loaded.tokenizerPath,
-      plan: { weights: plan.weights, groupSize: plan.groupSize, arithmetic: plan.arithmetic, seqLen: plan.seqLen, weightsBytes: summary.weightsBytes, stateBytes: summary.stateBytes },
+      plan: {
+        weights: plan.weights,
+        groupSize: plan.groupSize,
+        arithmetic: plan.arithmetic,
+        seqLen: plan.seqLen,
+        weightsBytes: summary.weightsBytes,
+        stateBytes: summary.stateBytes,
+      },
       modelHash: summary.modelHash,
     };
     writeText(join(staging, EXPORT_INFO), `${JSON.stringify(info, null, 2)}\n`);

@@ -74,7 +74,10 @@ export function emitLibrarySources(layout: SourceLayout, inputs: LibraryInputs):
   const forwardHeader = generated('The forward pass of the transformer, in the manner of llama2.c run.c.');
   const forward = fixed ? emitForwardInt(plan, fixed, kernels, forwardHeader) : emitForward(plan, kernels, forwardHeader);
   write(join(srcDir, 'forward.c'), `${PRIVATE_INCLUDE}${forward}`);
-  write(join(srcDir, 'kernels.h'), kernels.emit(generated("The kernels, compiled from the TypeScript in src/kernels/ and specialized for this model's shapes.")));
+  write(
+    join(srcDir, 'kernels.h'),
+    kernels.emit(generated("The kernels, compiled from the TypeScript in src/kernels/ and specialized for this model's shapes.")),
+  );
 
   const weights = Buffer.concat([...weightsBlob(plan, model, fixed)]);
   const modelHash = createHash('sha256').update(weights).digest().subarray(0, 8);
@@ -82,18 +85,33 @@ export function emitLibrarySources(layout: SourceLayout, inputs: LibraryInputs):
     join(srcDir, 'model.h'),
     emitModelHeader(
       plan,
-      { modelName: inputs.modelName, tokenizerBytes: inputs.tokenizerImage.length, tokenizerMaxTokenLength: inputs.tokenizerImage.readInt32LE(0), defaultThreads: 1, modelHash },
+      {
+        modelName: inputs.modelName,
+        tokenizerBytes: inputs.tokenizerImage.length,
+        tokenizerMaxTokenLength: inputs.tokenizerImage.readInt32LE(0),
+        defaultThreads: 1,
+        modelHash,
+      },
       generated("The model's shapes and memory plan."),
     ),
   );
   const quant = plan.weights + (plan.arithmetic === 'integer' ? ' integer' : '');
   // llama2_embed.c's own: the prompt's tokens (SEQ_LEN + 4) and the sampler's order (VOCAB_SIZE), 4 bytes each
   const apiBytes = 4 * (plan.seqLen + 4) + 4 * plan.config.vocabSize;
-  const summary: LibrarySummary = { weightsBytes: weights.length, stateBytes: plan.stateBytes + apiBytes, modelHash: modelHash.toString('hex'), quant };
+  const summary: LibrarySummary = {
+    weightsBytes: weights.length,
+    stateBytes: plan.stateBytes + apiBytes,
+    modelHash: modelHash.toString('hex'),
+    quant,
+  };
   emitApiSources(layout, { generated, summary, weightsFnv1a: fnv1a32(weights), blobs: 'arrays' });
   writeFileAtomic(join(srcDir, 'weights.c'), [
-    Buffer.from(`${generated('The weights blob: every tensor at the offsets of model.h.')}\n${PRIVATE_INCLUDE}#include "blobs.h"\n#include "model.h"\n\n`),
-    Buffer.from('const unsigned long model_weights_bytes = WEIGHTS_BYTES;\n\n/* aligned for the widest read of the kernels (a cache line); one byte more for the string\'s NUL */\n'),
+    Buffer.from(
+      `${generated('The weights blob: every tensor at the offsets of model.h.')}\n${PRIVATE_INCLUDE}#include "blobs.h"\n#include "model.h"\n\n`,
+    ),
+    Buffer.from(
+      "const unsigned long model_weights_bytes = WEIGHTS_BYTES;\n\n/* aligned for the widest read of the kernels (a cache line); one byte more for the string's NUL */\n",
+    ),
     ...cByteArray('_Alignas(64) const unsigned char model_weights[WEIGHTS_BYTES + 1]', weights),
   ]);
   writeFileAtomic(join(srcDir, 'tokenizer_image.c'), [
@@ -105,7 +123,10 @@ export function emitLibrarySources(layout: SourceLayout, inputs: LibraryInputs):
 
   for (const header of ['forward.h', 'parallel.h', 'tokenizer.h']) write(join(srcDir, header), template('common', header));
   write(join(srcDir, 'tokenizer.c'), asLibrarySource(template('common', 'tokenizer.c'), 'templates/common/tokenizer.c'));
-  write(join(srcDir, 'parallel.c'), asLibrarySource(template('common', 'parallel-none.c'), 'templates/common/parallel-none.c (one thread)'));
+  write(
+    join(srcDir, 'parallel.c'),
+    asLibrarySource(template('common', 'parallel-none.c'), 'templates/common/parallel-none.c (one thread)'),
+  );
   return summary;
 }
 
@@ -117,16 +138,34 @@ export function emitLibrarySources(layout: SourceLayout, inputs: LibraryInputs):
  */
 export function emitApiSources(
   layout: SourceLayout,
-  opts: { generated: (what: string) => string; summary: Pick<LibrarySummary, 'modelHash' | 'quant'>; weightsFnv1a: number; blobs: 'arrays' | 'incbin' },
+  opts: {
+    generated: (what: string) => string;
+    summary: Pick<LibrarySummary, 'modelHash' | 'quant'>;
+    weightsFnv1a: number;
+    blobs: 'arrays' | 'incbin';
+  },
 ): void {
   const { includeDir, srcDir } = layout;
   write(join(includeDir, PUBLIC_HEADER), template('library', PUBLIC_HEADER));
   write(join(srcDir, 'llama2_embed.c'), template('library', 'llama2_embed.c'));
   write(join(srcDir, 'l2e_private.h'), opts.blobs === 'arrays' ? template('library', 'l2e_private.h') : template('host', 'l2e_private.h'));
-  write(join(srcDir, 'blobs.h'), blobsHeader(opts.generated('The weights and the tokenizer, and what l2e_init checks them against.'), opts.summary, opts.weightsFnv1a, opts.blobs));
+  write(
+    join(srcDir, 'blobs.h'),
+    blobsHeader(
+      opts.generated('The weights and the tokenizer, and what l2e_init checks them against.'),
+      opts.summary,
+      opts.weightsFnv1a,
+      opts.blobs,
+    ),
+  );
 }
 
-function blobsHeader(header: string, summary: Pick<LibrarySummary, 'modelHash' | 'quant'>, fnv: number, blobs: 'arrays' | 'incbin'): string {
+function blobsHeader(
+  header: string,
+  summary: Pick<LibrarySummary, 'modelHash' | 'quant'>,
+  fnv: number,
+  blobs: 'arrays' | 'incbin',
+): string {
   const declarations =
     blobs === 'arrays'
       ? `/* weights.c, tokenizer_image.c */

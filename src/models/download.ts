@@ -104,7 +104,8 @@ export async function downloadFile(request: DownloadRequest): Promise<DownloadRe
       startOver(`the partial file ${part} is complete but ${check.problem}`);
       continue;
     }
-    if (kept > 0) log(`${basename(request.dest)}: resuming at ${formatBytes(kept)}${request.bytes ? ` of ${formatBytes(request.bytes)}` : ''}.`);
+    if (kept > 0)
+      log(`${basename(request.dest)}: resuming at ${formatBytes(kept)}${request.bytes ? ` of ${formatBytes(request.bytes)}` : ''}.`);
 
     const outcome = await receive(request, part, kept);
     if (outcome.kind === 'restart') {
@@ -169,9 +170,7 @@ function finish(part: string, request: DownloadRequest, sha256: string, resumedF
 }
 
 type Received =
-  | { kind: 'body'; resumedFrom: number }
-  | { kind: 'range-not-satisfiable'; totalBytes?: number }
-  | { kind: 'restart'; why: string };
+  { kind: 'body'; resumedFrom: number } | { kind: 'range-not-satisfiable'; totalBytes?: number } | { kind: 'restart'; why: string };
 
 /** One request: the response body is appended to (206) or replaces (200) the part. */
 async function receive(request: DownloadRequest, part: string, kept: number): Promise<Received> {
@@ -236,10 +235,7 @@ async function receive(request: DownloadRequest, part: string, kept: number): Pr
     const have = fileSize(part) ?? 0;
     progress?.done(`stopped at ${formatBytes(have)}`);
     if (err instanceof UserError) throw err;
-    const keptNote =
-      have > 0
-        ? `The ${formatBytes(have)} received so far are kept in ${part}; run the same command again to resume.`
-        : '';
+    const keptNote = have > 0 ? `The ${formatBytes(have)} received so far are kept in ${part}; run the same command again to resume.` : '';
     if (request.signal?.aborted) {
       throw new UserError(`${basename(request.dest)}: download interrupted. ${keptNote}`.trim(), INTERRUPTED_EXIT_CODE);
     }
@@ -395,8 +391,15 @@ function isDiskError(err: unknown): boolean {
 
 function diskError(err: unknown, dir: string): UserError {
   const e = err as NodeJS.ErrnoException;
-  const what = e.code === 'ENOSPC' || e.code === 'EDQUOT' ? 'the disk is full' : e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'EROFS' ? 'no permission to write there' : describeError(err);
-  return new UserError(`${e.path ?? dir}: cannot write the download: ${what} (${e.code}). Free some space or choose another directory with --dir.`);
+  const what =
+    e.code === 'ENOSPC' || e.code === 'EDQUOT'
+      ? 'the disk is full'
+      : e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'EROFS'
+        ? 'no permission to write there'
+        : describeError(err);
+  return new UserError(
+    `${e.path ?? dir}: cannot write the download: ${what} (${e.code}). Free some space or choose another directory with --dir.`,
+  );
 }
 
 /** Runs a file-system step; its errors become UserErrors that name the path. */

@@ -108,13 +108,28 @@ export async function pullModel(name: string, options: PullOptions = {}): Promis
   return { model, dir, files };
 }
 
-async function pullFile(role: FileRole, file: KnownFile, dir: string, mirror: string | undefined, options: PullOptions): Promise<PulledFile> {
+async function pullFile(
+  role: FileRole,
+  file: KnownFile,
+  dir: string,
+  mirror: string | undefined,
+  options: PullOptions,
+): Promise<PulledFile> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const path = join(dir, file.name);
-  const elsewhere = options.force || options.dir !== undefined ? undefined : await verifiedCopyOnSearchPath(file, dir, options.env ?? process.env);
+  const elsewhere =
+    options.force || options.dir !== undefined ? undefined : await verifiedCopyOnSearchPath(file, dir, options.env ?? process.env);
   if (elsewhere) {
     log(`${file.name}: already here (${elsewhere.path}, where the model lookup finds it); not downloading it again (--force would)`);
-    return { role, file, path: elsewhere.path, outcome: 'already-present', bytes: fileSize(elsewhere.path) ?? 0, sha256: elsewhere.sha256, resumedFrom: 0 };
+    return {
+      role,
+      file,
+      path: elsewhere.path,
+      outcome: 'already-present',
+      bytes: fileSize(elsewhere.path) ?? 0,
+      sha256: elsewhere.sha256,
+      resumedFrom: 0,
+    };
   }
   if (options.force) {
     rmSync(partPathFor(path), { force: true });
@@ -150,7 +165,11 @@ async function pullFile(role: FileRole, file: KnownFile, dir: string, mirror: st
  * example `$LLAMA2_EMBED_MODELS` or `../shared/models`) and whose sha256 matches: `pull` without
  * `--dir` keeps using it instead of downloading a second copy into the cache.
  */
-async function verifiedCopyOnSearchPath(file: KnownFile, downloadDir: string, env: NodeJS.ProcessEnv): Promise<{ path: string; sha256: string } | undefined> {
+async function verifiedCopyOnSearchPath(
+  file: KnownFile,
+  downloadDir: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ path: string; sha256: string } | undefined> {
   for (const place of modelSearchPath(env)) {
     if (resolve(place.dir) === downloadDir) continue;
     const path = join(place.dir, file.name);

@@ -17,8 +17,17 @@ export function formatPlan(plan: Plan): string {
     `Memory plan for ${plan.target}: dim ${c.dim}, hidden ${c.hiddenDim}, ${c.nLayers} layers, ${c.nHeads} heads ` +
     `(${c.nKvHeads} KV), vocab ${c.vocabSize}, seq_len ${plan.seqLen}; ${precision}`;
   // offsets count from the start of the weights blob, or of the run state
-  const rows = plan.buffers.map((b) => [b.name, `${b.memory} (${b.role})`, b.bytes.toLocaleString('en-US'), `0x${b.offset.toString(16)}`, b.description]);
-  const table = formatTable(['buffer', 'memory', 'bytes', 'offset', 'what'], rows, { align: ['left', 'left', 'right', 'right', 'left'], indent: '  ' });
+  const rows = plan.buffers.map((b) => [
+    b.name,
+    `${b.memory} (${b.role})`,
+    b.bytes.toLocaleString('en-US'),
+    `0x${b.offset.toString(16)}`,
+    b.description,
+  ]);
+  const table = formatTable(['buffer', 'memory', 'bytes', 'offset', 'what'], rows, {
+    align: ['left', 'left', 'right', 'right', 'left'],
+    indent: '  ',
+  });
   const totals = plan.memories
     .filter((m) => m.used > 0)
     .map((m) => {

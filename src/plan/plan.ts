@@ -127,14 +127,25 @@ function weightSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpec[] {
   const matrix = (name: string, rows: number, cols: number, layers: number, what: string, role: MatrixRole) => {
     const dtype = precisionFor(o.weights, role);
     if (dtype === 'f32') {
-      specs.push({ name, role: 'weights', element: 'f32', count: layers * rows * cols, description: `${what} (${shape(layers, rows, cols)})`, matrix: dtype });
+      specs.push({
+        name,
+        role: 'weights',
+        element: 'f32',
+        count: layers * rows * cols,
+        description: `${what} (${shape(layers, rows, cols)})`,
+        matrix: dtype,
+      });
       return;
     }
     const gs = o.groupSize!;
     const values =
       dtype === 'q8_0'
         ? { element: 'i8' as const, count: layers * rows * cols, description: `${what}, int8 (${shape(layers, rows, cols)})` }
-        : { element: 'u8' as const, count: layers * rows * Math.ceil(cols / 2), description: `${what}, int4 pairs (${shape(layers, rows, Math.ceil(cols / 2))})` };
+        : {
+            element: 'u8' as const,
+            count: layers * rows * Math.ceil(cols / 2),
+            description: `${what}, int4 pairs (${shape(layers, rows, Math.ceil(cols / 2))})`,
+          };
     specs.push({ name, role: 'weights', ...values, matrix: dtype });
     specs.push({
       name: `${name}_scales`,
@@ -146,20 +157,44 @@ function weightSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpec[] {
     });
   };
   matrix('token_embedding_table', c.vocabSize, c.dim, 1, 'token embedding', 'embedding');
-  specs.push({ name: 'rms_att_weight', role: 'weights', element: real, count: L * c.dim, description: `attention norms (${shape(L, c.dim)})` });
+  specs.push({
+    name: 'rms_att_weight',
+    role: 'weights',
+    element: real,
+    count: L * c.dim,
+    description: `attention norms (${shape(L, c.dim)})`,
+  });
   matrix('wq', c.dim, c.dim, L, 'query projection', 'layer');
   matrix('wk', kv, c.dim, L, 'key projection', 'layer');
   matrix('wv', kv, c.dim, L, 'value projection', 'layer');
   matrix('wo', c.dim, c.dim, L, 'attention output', 'layer');
-  specs.push({ name: 'rms_ffn_weight', role: 'weights', element: real, count: L * c.dim, description: `feed-forward norms (${shape(L, c.dim)})` });
+  specs.push({
+    name: 'rms_ffn_weight',
+    role: 'weights',
+    element: real,
+    count: L * c.dim,
+    description: `feed-forward norms (${shape(L, c.dim)})`,
+  });
   matrix('w1', c.hiddenDim, c.dim, L, 'feed-forward gate', 'layer');
   matrix('w2', c.dim, c.hiddenDim, L, 'feed-forward down', 'layer');
   matrix('w3', c.hiddenDim, c.dim, L, 'feed-forward up', 'layer');
   specs.push({ name: 'rms_final_weight', role: 'weights', element: real, count: c.dim, description: `final norm (${c.dim})` });
   if (!o.sharedClassifier) matrix('wcls', c.vocabSize, c.dim, 1, 'classifier', 'classifier');
   const half = headSize(c) / 2;
-  specs.push({ name: 'rope_cos', role: 'weights', element: real, count: seqLen * half, description: `RoPE cosines (${shape(seqLen, half)})` });
-  specs.push({ name: 'rope_sin', role: 'weights', element: real, count: seqLen * half, description: `RoPE sines (${shape(seqLen, half)})` });
+  specs.push({
+    name: 'rope_cos',
+    role: 'weights',
+    element: real,
+    count: seqLen * half,
+    description: `RoPE cosines (${shape(seqLen, half)})`,
+  });
+  specs.push({
+    name: 'rope_sin',
+    role: 'weights',
+    element: real,
+    count: seqLen * half,
+    description: `RoPE sines (${shape(seqLen, half)})`,
+  });
   if (integer) {
     specs.push({ name: 'exp_table', role: 'weights', element: 'i32', count: 65, description: 'powers of two 2^(-i/64), for e^x' });
     specs.push({ name: 'kv_scale_table', role: 'weights', element: 'i32', count: 256, description: 'KV cache scales by code, 2^(c/8)' });
@@ -172,8 +207,20 @@ function stateSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpec[] {
   if (o.arithmetic === 'integer') return integerStateSpecs(c, o, seqLen);
   const kv = kvDim(c);
   const specs: BufferSpec[] = [
-    { name: 'key_cache', role: 'state', element: 'f32', count: c.nLayers * seqLen * kv, description: `KV cache, keys (${shape(c.nLayers, seqLen, kv)})` },
-    { name: 'value_cache', role: 'state', element: 'f32', count: c.nLayers * seqLen * kv, description: `KV cache, values (${shape(c.nLayers, seqLen, kv)})` },
+    {
+      name: 'key_cache',
+      role: 'state',
+      element: 'f32',
+      count: c.nLayers * seqLen * kv,
+      description: `KV cache, keys (${shape(c.nLayers, seqLen, kv)})`,
+    },
+    {
+      name: 'value_cache',
+      role: 'state',
+      element: 'f32',
+      count: c.nLayers * seqLen * kv,
+      description: `KV cache, values (${shape(c.nLayers, seqLen, kv)})`,
+    },
     { name: 'x', role: 'state', element: 'f32', count: c.dim, description: 'activation' },
     { name: 'xb', role: 'state', element: 'f32', count: c.dim, description: 'activation inside a residual branch' },
     { name: 'xb2', role: 'state', element: 'f32', count: c.dim, description: 'attention output' },
@@ -187,7 +234,13 @@ function stateSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpec[] {
   if (o.weights !== 'f32') {
     const widest = Math.max(c.dim, c.hiddenDim);
     specs.push({ name: 'xq', role: 'state', element: 'i8', count: widest, description: 'quantized activation' });
-    specs.push({ name: 'xs', role: 'state', element: 'f32', count: groupsOf(widest, o.groupSize!), description: 'quantized activation, scales' });
+    specs.push({
+      name: 'xs',
+      role: 'state',
+      element: 'f32',
+      count: groupsOf(widest, o.groupSize!),
+      description: 'quantized activation, scales',
+    });
   }
   return specs;
 }
@@ -196,12 +249,42 @@ function stateSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpec[] {
 function integerStateSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpec[] {
   const kv = kvDim(c);
   const widest = Math.max(c.dim, c.hiddenDim);
-  const fixed = (name: string, count: number, description: string): BufferSpec => ({ name, role: 'state', element: 'i32', count, description: `${description}, Q16.16` });
+  const fixed = (name: string, count: number, description: string): BufferSpec => ({
+    name,
+    role: 'state',
+    element: 'i32',
+    count,
+    description: `${description}, Q16.16`,
+  });
   return [
-    { name: 'key_cache', role: 'state', element: 'i8', count: c.nLayers * seqLen * kv, description: `KV cache, keys, int8 (${shape(c.nLayers, seqLen, kv)})` },
-    { name: 'key_scale', role: 'state', element: 'u8', count: c.nLayers * seqLen * c.nKvHeads, description: `KV cache, keys, scale codes (${shape(c.nLayers, seqLen, c.nKvHeads)})` },
-    { name: 'value_cache', role: 'state', element: 'i8', count: c.nLayers * seqLen * kv, description: `KV cache, values, int8 (${shape(c.nLayers, seqLen, kv)})` },
-    { name: 'value_scale', role: 'state', element: 'u8', count: c.nLayers * seqLen * c.nKvHeads, description: `KV cache, values, scale codes (${shape(c.nLayers, seqLen, c.nKvHeads)})` },
+    {
+      name: 'key_cache',
+      role: 'state',
+      element: 'i8',
+      count: c.nLayers * seqLen * kv,
+      description: `KV cache, keys, int8 (${shape(c.nLayers, seqLen, kv)})`,
+    },
+    {
+      name: 'key_scale',
+      role: 'state',
+      element: 'u8',
+      count: c.nLayers * seqLen * c.nKvHeads,
+      description: `KV cache, keys, scale codes (${shape(c.nLayers, seqLen, c.nKvHeads)})`,
+    },
+    {
+      name: 'value_cache',
+      role: 'state',
+      element: 'i8',
+      count: c.nLayers * seqLen * kv,
+      description: `KV cache, values, int8 (${shape(c.nLayers, seqLen, kv)})`,
+    },
+    {
+      name: 'value_scale',
+      role: 'state',
+      element: 'u8',
+      count: c.nLayers * seqLen * c.nKvHeads,
+      description: `KV cache, values, scale codes (${shape(c.nLayers, seqLen, c.nKvHeads)})`,
+    },
     fixed('x', c.dim, 'activation'),
     fixed('xb', c.dim, 'activation inside a residual branch'),
     fixed('xb2', c.dim, 'attention output'),
@@ -266,7 +349,8 @@ export function makePlan(target: Target, config: Config, options: PlanOptions): 
   };
   const buffers: PlannedBuffer[] = specs.map(place);
   const codeBytes = alignUp(offsets.get(`${target.placement.state}/code`) ?? 0, CODE_ALIGN);
-  for (const copy of sramCopies(target, options, buffers, offsets.get(`${target.placement.state}/state`) ?? 0, codeBytes, config, seqLen)) buffers.push(place(copy));
+  for (const copy of sramCopies(target, options, buffers, offsets.get(`${target.placement.state}/state`) ?? 0, codeBytes, config, seqLen))
+    buffers.push(place(copy));
   const weightsBytes = alignUp(offsets.get(`${target.placement.weights}/weights`) ?? 0, WEIGHT_ALIGN);
   const stateBytes = alignUp(offsets.get(`${target.placement.state}/state`) ?? 0, STATE_ALIGN);
   const memories: MemoryUse[] = target.memories.map((memory) => {
@@ -310,8 +394,13 @@ function findProblems(plan: Plan, target: Target, options: PlanOptions): string[
         advice.push(`--seq-len ${plan.seqLen - fewer} (the KV cache takes ${formatBytes(kvBytes)} at ${plan.seqLen} positions)`);
       } else {
         // no context is short enough: say what else fills the memory (vocabulary-sized buffers, typically)
-        const fixed = use.buffers.filter((b) => b.role === 'state' && !b.name.endsWith('_cache') && b.name !== 'att').sort((a, b) => b.bytes - a.bytes);
-        const biggest = fixed.slice(0, 3).map((b) => `${b.name} ${formatBytes(b.bytes)}`).join(', ');
+        const fixed = use.buffers
+          .filter((b) => b.role === 'state' && !b.name.endsWith('_cache') && b.name !== 'att')
+          .sort((a, b) => b.bytes - a.bytes);
+        const biggest = fixed
+          .slice(0, 3)
+          .map((b) => `${b.name} ${formatBytes(b.bytes)}`)
+          .join(', ');
         advice.push(`not a shorter context: even at --seq-len 1 the state needs more than ${formatBytes(capacity)} (${biggest})`);
       }
     }
@@ -378,7 +467,14 @@ function sramCopies(
     const end = alignUp(used, STATE_ALIGN) + b.bytes;
     if (alignUp(end, STATE_ALIGN) + codeBytes > stateIn.bytes) continue;
     used = end;
-    copies.push({ name: `${b.name}_sram`, role: 'state', element: b.element, count: b.count, description: `${b.name} copied to SRAM at boot`, copyOf: b.name });
+    copies.push({
+      name: `${b.name}_sram`,
+      role: 'state',
+      element: b.element,
+      count: b.count,
+      description: `${b.name} copied to SRAM at boot`,
+      copyOf: b.name,
+    });
   }
   return copies;
 }

@@ -41,7 +41,9 @@ export interface PllSettings {
 export function pllSettings(outputHz: number, referenceHz = 12_000_000): PllSettings | undefined {
   let best: PllSettings | undefined;
   const better = (s: PllSettings) =>
-    !best || s.vcoHz > best.vcoHz || (s.vcoHz === best.vcoHz && (s.refdiv < best.refdiv || (s.refdiv === best.refdiv && s.postdiv1 > best.postdiv1)));
+    !best ||
+    s.vcoHz > best.vcoHz ||
+    (s.vcoHz === best.vcoHz && (s.refdiv < best.refdiv || (s.refdiv === best.refdiv && s.postdiv1 > best.postdiv1)));
   for (let refdiv = 1; refdiv <= PLL_LIMITS.maxRefdiv && referenceHz / refdiv >= PLL_LIMITS.minReferenceHz; refdiv++) {
     for (let postdiv1 = 1; postdiv1 <= PLL_LIMITS.maxPostdiv; postdiv1++) {
       for (let postdiv2 = 1; postdiv2 <= postdiv1; postdiv2++) {
@@ -62,16 +64,22 @@ export function pllSettings(outputHz: number, referenceHz = 12_000_000): PllSett
 export function pllViolations(s: PllSettings, referenceHz = 12_000_000): string[] {
   const problems: string[] = [];
   const ref = referenceHz / s.refdiv;
-  if (!Number.isInteger(s.refdiv) || s.refdiv < 1 || s.refdiv > PLL_LIMITS.maxRefdiv) problems.push(`REFDIV ${s.refdiv} is not 1..${PLL_LIMITS.maxRefdiv}`);
+  if (!Number.isInteger(s.refdiv) || s.refdiv < 1 || s.refdiv > PLL_LIMITS.maxRefdiv)
+    problems.push(`REFDIV ${s.refdiv} is not 1..${PLL_LIMITS.maxRefdiv}`);
   if (ref < PLL_LIMITS.minReferenceHz) problems.push(`FREF / REFDIV = ${ref} Hz is below 5 MHz`);
-  if (!Number.isInteger(s.fbdiv) || s.fbdiv < PLL_LIMITS.minFbdiv || s.fbdiv > PLL_LIMITS.maxFbdiv) problems.push(`FBDIV ${s.fbdiv} is not 16..320`);
+  if (!Number.isInteger(s.fbdiv) || s.fbdiv < PLL_LIMITS.minFbdiv || s.fbdiv > PLL_LIMITS.maxFbdiv)
+    problems.push(`FBDIV ${s.fbdiv} is not 16..320`);
   const vco = ref * s.fbdiv;
   if (vco !== s.vcoHz) problems.push(`VCO is ${vco} Hz, not the ${s.vcoHz} stated`);
   if (vco < PLL_LIMITS.minVcoHz || vco > PLL_LIMITS.maxVcoHz) problems.push(`VCO ${vco} Hz is outside 750..1600 MHz`);
-  for (const [name, d] of [['POSTDIV1', s.postdiv1], ['POSTDIV2', s.postdiv2]] as const) {
+  for (const [name, d] of [
+    ['POSTDIV1', s.postdiv1],
+    ['POSTDIV2', s.postdiv2],
+  ] as const) {
     if (!Number.isInteger(d) || d < 1 || d > PLL_LIMITS.maxPostdiv) problems.push(`${name} ${d} is not 1..7`);
   }
   if (s.postdiv1 < s.postdiv2) problems.push('POSTDIV1 is below POSTDIV2');
-  if (vco / (s.postdiv1 * s.postdiv2) !== s.outputHz) problems.push(`the output is ${vco / (s.postdiv1 * s.postdiv2)} Hz, not ${s.outputHz}`);
+  if (vco / (s.postdiv1 * s.postdiv2) !== s.outputHz)
+    problems.push(`the output is ${vco / (s.postdiv1 * s.postdiv2)} Hz, not ${s.outputHz}`);
   return problems;
 }

@@ -111,13 +111,22 @@ export function loadTarget(name: string): Target {
  * The target with a firmware's board options changed: another flash size (boards with 4 or 16 MB
  * of flash exist) or another boot2. The model's share of the flash is recomputed.
  */
-export function withFirmwareOptions(target: Target, options: { flashBytes?: number; boot2?: 'safe' | 'fast' | 'quad'; clockHz?: number }): Target {
+export function withFirmwareOptions(
+  target: Target,
+  options: { flashBytes?: number; boot2?: 'safe' | 'fast' | 'quad'; clockHz?: number },
+): Target {
   if (options.flashBytes === undefined && options.boot2 === undefined && options.clockHz === undefined) return target;
   const fw = target.firmware;
   if (!fw) throw new UserError(`--flash-size, --boot2 and --clock apply to microcontroller targets; ${target.name} is not one.`, 2);
-  const firmware = { ...fw, flashBytes: options.flashBytes ?? fw.flashBytes, boot2: options.boot2 ?? fw.boot2, clockHz: options.clockHz ?? fw.clockHz };
+  const firmware = {
+    ...fw,
+    flashBytes: options.flashBytes ?? fw.flashBytes,
+    boot2: options.boot2 ?? fw.boot2,
+    clockHz: options.clockHz ?? fw.clockHz,
+  };
   const modelFlash = firmware.flashBytes - firmware.boot2Bytes - firmware.codeReserveBytes;
-  if (modelFlash <= 0) throw new UserError(`a flash of ${firmware.flashBytes} bytes leaves no room for the model after boot2 and the code.`, 2);
+  if (modelFlash <= 0)
+    throw new UserError(`a flash of ${firmware.flashBytes} bytes leaves no room for the model after boot2 and the code.`, 2);
   const memories = target.memories.map((m) => (m.name === target.placement.weights ? { ...m, bytes: modelFlash } : m));
   return { ...target, firmware, memories };
 }

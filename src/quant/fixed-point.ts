@@ -92,7 +92,10 @@ function toQ30(values: Float32Array): Int32Array {
 }
 
 function checkedInt(v: number, what: string): number {
-  if (v > 2147483647 || v < -2147483648) throw new UserError(`integer mode: ${what} out of range (${v}); this model's numbers are too large for the fixed-point kernels — build without --arithmetic integer.`);
+  if (v > 2147483647 || v < -2147483648)
+    throw new UserError(
+      `integer mode: ${what} out of range (${v}); this model's numbers are too large for the fixed-point kernels — build without --arithmetic integer.`,
+    );
   return v;
 }
 
@@ -102,14 +105,18 @@ export function scaleShiftFor(maxScale: number): number {
   let shift = MAX_SHIFT;
   while (shift > MIN_SHIFT && Math.round((maxScale / 127) * 2 ** shift) >= SCALE_LIMIT) shift--;
   if (Math.round((maxScale / 127) * 2 ** shift) >= SCALE_LIMIT) {
-    throw new UserError(`integer mode: a group scale of ${maxScale} is too large for the fixed-point matmul; build without --arithmetic integer.`);
+    throw new UserError(
+      `integer mode: a group scale of ${maxScale} is too large for the fixed-point matmul; build without --arithmetic integer.`,
+    );
   }
   return shift;
 }
 
 function requireQ8(t: Tensor, name: string): Q8Tensor {
   if (t.dtype !== 'q8_0') {
-    throw new UserError(`integer mode needs Q8_0 weights, but ${name} is ${t.dtype}; build with --quant q8_0 (or without --arithmetic integer).`);
+    throw new UserError(
+      `integer mode needs Q8_0 weights, but ${name} is ${t.dtype}; build with --quant q8_0 (or without --arithmetic integer).`,
+    );
   }
   return t;
 }
@@ -133,15 +140,18 @@ export function toFixedPoint(model: Model): FixedModel {
   const embedding = requireQ8(model.tokenEmbedding, 'the token embedding');
   const classifier = model.sharedClassifier ? embedding : requireQ8(model.classifier, 'the classifier');
   const groupSize = embedding.groupSize;
-  const matrices = model.layers.map((l, i) =>
-    Object.fromEntries(LAYER_MATRICES.map((m) => [m, requireQ8(l[m], `layers.${i}.${m}`)])) as Record<LayerMatrixName, Q8Tensor>,
+  const matrices = model.layers.map(
+    (l, i) => Object.fromEntries(LAYER_MATRICES.map((m) => [m, requireQ8(l[m], `layers.${i}.${m}`)])) as Record<LayerMatrixName, Q8Tensor>,
   );
   for (const [i, l] of matrices.entries()) {
     for (const m of LAYER_MATRICES) {
-      if (l[m].groupSize !== groupSize) throw new UserError(`integer mode needs one group size; layers.${i}.${m} has ${l[m].groupSize}, the embedding ${groupSize}.`);
+      if (l[m].groupSize !== groupSize)
+        throw new UserError(`integer mode needs one group size; layers.${i}.${m} has ${l[m].groupSize}, the embedding ${groupSize}.`);
     }
   }
-  const shifts = Object.fromEntries(LAYER_MATRICES.map((m) => [m, scaleShiftFor(Math.max(...matrices.map((l) => maxOf(l[m].scales))))])) as Record<LayerMatrixName, number>;
+  const shifts = Object.fromEntries(
+    LAYER_MATRICES.map((m) => [m, scaleShiftFor(Math.max(...matrices.map((l) => maxOf(l[m].scales))))]),
+  ) as Record<LayerMatrixName, number>;
   const tokenEmbedding = fixedMatrix(embedding, scaleShiftFor(maxOf(embedding.scales)));
   return {
     config: model.config,
@@ -152,7 +162,10 @@ export function toFixedPoint(model: Model): FixedModel {
     layers: model.layers.map((l, i) => ({
       rmsAtt: toQ16(l.rmsAtt),
       rmsFfn: toQ16(l.rmsFfn),
-      ...(Object.fromEntries(LAYER_MATRICES.map((m) => [m, fixedMatrix(matrices[i][m], shifts[m])])) as Record<LayerMatrixName, FixedMatrix>),
+      ...(Object.fromEntries(LAYER_MATRICES.map((m) => [m, fixedMatrix(matrices[i][m], shifts[m])])) as Record<
+        LayerMatrixName,
+        FixedMatrix
+      >),
     })),
     rmsFinal: toQ16(model.rmsFinal),
   };

@@ -70,6 +70,9 @@ export function chooseGroupSize(c: Config, scheme = 'q8_0'): GroupSizeChoice {
 export function checkGroupSizeOption(groupSize: number | undefined): void {
   if (groupSize === undefined) return;
   if (!Number.isInteger(groupSize) || groupSize < 1 || groupSize > MAX_DIMENSION) {
-    throw new UserError(`--group-size must be a whole number from 1 to ${MAX_DIMENSION.toLocaleString('en-US')}, got ${groupSize}. Leave it out to have one chosen for the model.`, 2);
+    throw new UserError(
+      `--group-size must be a whole number from 1 to ${MAX_DIMENSION.toLocaleString('en-US')}, got ${groupSize}. Leave it out to have one chosen for the model.`,
+      2,
+    );
   }
 }

@@ -83,7 +83,8 @@ function runLockstep(
   const candT = candidates.map((c) => engineFor(c.model, longest, c.integer));
   const vocab = reference.config.vocabSize;
   for (const c of candidates) {
-    if (c.model.config.vocabSize !== vocab) throw new Error(`${c.name}: vocabulary of ${c.model.config.vocabSize}, the reference has ${vocab}`);
+    if (c.model.config.vocabSize !== vocab)
+      throw new Error(`${c.name}: vocabulary of ${c.model.config.vocabSize}, the reference has ${vocab}`);
   }
   const logP = new Float64Array(vocab);
   const logQ = new Float64Array(vocab);
@@ -193,7 +194,8 @@ export function compareOnSequences(
   const limit = reference.config.seqLen;
   for (const seq of sequences) {
     if (seq.length < 2) throw new RangeError('compareOnSequences: every sequence needs at least two tokens');
-    if (seq.length - 1 > limit) throw new RangeError(`compareOnSequences: a sequence of ${seq.length} tokens is longer than seq_len ${limit} + 1`);
+    if (seq.length - 1 > limit)
+      throw new RangeError(`compareOnSequences: a sequence of ${seq.length} tokens is longer than seq_len ${limit} + 1`);
   }
   return runLockstep(
     reference,

@@ -11,7 +11,16 @@ import { parameterCount } from '../checkpoint/model.js';
 import { BOS } from '../engine/generate.js';
 import { projectRoot } from '../models/locate.js';
 import type { Target } from '../plan/target.js';
-import { errorStats, groupGrid, type QuantizedTensor, groupOf, histogram, indexOfMaxAbs, perplexity, tensorBytes } from '../quant/metrics.js';
+import {
+  errorStats,
+  groupGrid,
+  type QuantizedTensor,
+  groupOf,
+  histogram,
+  indexOfMaxAbs,
+  perplexity,
+  tensorBytes,
+} from '../quant/metrics.js';
 import {
   chunksForPerplexity,
   compareGreedy,
@@ -190,7 +199,8 @@ interface NamedMatrix {
 export function namedMatrices(model: Model): NamedMatrix[] {
   const out: NamedMatrix[] = [{ name: 'token_embedding', layer: null, kind: 'token_embedding', tensor: model.tokenEmbedding }];
   model.layers.forEach((layer, l) => {
-    for (const kind of ['wq', 'wk', 'wv', 'wo', 'w1', 'w2', 'w3'] as const) out.push({ name: `layers.${l}.${kind}`, layer: l, kind, tensor: layer[kind] });
+    for (const kind of ['wq', 'wk', 'wv', 'wo', 'w1', 'w2', 'w3'] as const)
+      out.push({ name: `layers.${l}.${kind}`, layer: l, kind, tensor: layer[kind] });
   });
   if (!model.sharedClassifier) out.push({ name: 'wcls', layer: null, kind: 'wcls', tensor: model.classifier });
   return out;
@@ -283,7 +293,10 @@ export function compareSchemes(req: ReportRequest): QuantReport {
   const candidates: Candidate[] = quantized.map((q) => ({ name: q.scheme, model: q.model, integer: integer(q.scheme) }));
 
   // 2. divergence on text sampled from fp32
-  const sampling = phase(progress, `sampling ${sequences} × ${length} tokens, comparing ${schemes.length} scheme${schemes.length === 1 ? '' : 's'}`);
+  const sampling = phase(
+    progress,
+    `sampling ${sequences} × ${length} tokens, comparing ${schemes.length} scheme${schemes.length === 1 ? '' : 's'}`,
+  );
   const sampled = compareOnSampledText(reference, candidates, { sequences, length, seed, onProgress: sampling.onProgress });
   sampling.finish(`${sequences * length} positions`);
 
@@ -318,13 +331,16 @@ export function compareSchemes(req: ReportRequest): QuantReport {
     const s = sampled.candidates[i];
     return {
       scheme: q.scheme,
-      description: describeScheme(q.scheme) + (integer(q.scheme) ? ', run with the integer kernels (Q16.16 activations, int8 KV cache)' : ''),
+      description:
+        describeScheme(q.scheme) + (integer(q.scheme) ? ', run with the integer kernels (Q16.16 activations, int8 KV cache)' : ''),
       groupSize: q.groupSize,
       groupSizeReason: q.reason,
       sizes: schemeSizes(q.model, q.scheme, q.groupSize, req.targets),
       tensors: tensorReports(reference, q.model),
       sampled: { positions: s.positions, meanKl: s.meanKl, maxKl: s.maxKl, top1Agreement: s.top1Agreement, klByPosition: s.klByPosition },
-      perplexity: evalResult ? perplexity(evalResult.candidates[i].meanNll * evalResult.candidates[i].positions, evalResult.candidates[i].positions) : null,
+      perplexity: evalResult
+        ? perplexity(evalResult.candidates[i].meanNll * evalResult.candidates[i].positions, evalResult.candidates[i].positions)
+        : null,
       greedy: greedy.map((g) => {
         const c = g.candidates[i];
         let firstDifference: GreedyResult['firstDifference'] = null;
@@ -367,7 +383,9 @@ export function compareSchemes(req: ReportRequest): QuantReport {
     reference: {
       sizes: referenceSizes,
       sampledMeanNll: sampled.reference.meanNll,
-      perplexity: evalResult ? perplexity(evalResult.reference.meanNll * evalResult.reference.positions, evalResult.reference.positions) : null,
+      perplexity: evalResult
+        ? perplexity(evalResult.reference.meanNll * evalResult.reference.positions, evalResult.reference.positions)
+        : null,
       greedy: greedy.map((g) => ({
         prompt: g.prompt.text,
         promptTokens: g.prompt.tokens,
@@ -408,7 +426,9 @@ function histogramReport(
     const grid = groupGrid(t as QuantizedTensor, row, group);
     const start = row * t.cols + group * t.groupSize;
     const groupValues = Array.from(values.subarray(start, Math.min(start + t.groupSize, (row + 1) * t.cols)));
-    return [{ scheme: q.scheme, dtype: t.dtype, groupSize: t.groupSize, row, group, scale: grid.scale, levels: grid.levels, values: groupValues }];
+    return [
+      { scheme: q.scheme, dtype: t.dtype, groupSize: t.groupSize, row, group, scale: grid.scale, levels: grid.levels, values: groupValues },
+    ];
   });
   return { tensor: ref.name, scheme: worst.scheme, sqnrDb: worst.sqnr, lo: h.lo, hi: h.hi, counts: h.counts, maxAbsIndex, grids };
 }

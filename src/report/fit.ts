@@ -81,8 +81,10 @@ export function targetFits(r: QuantReport): TargetFit[] {
       : memories.map((m) => `${m.memory} ${m.capacity === null ? 'no limit' : formatBytes(m.capacity)}`).join(', ');
     const yes = schemes.filter((s) => s.fits);
     const no = schemes.filter((s) => !s.fits);
-    const fitting = yes.length === 0 ? '' : `${no.length === 0 ? 'all fit' : `${names(yes)} fit${yes.length === 1 ? 's' : ''}`} (${usage(yes, false)})`;
-    const failing = no.length === 0 ? '' : `${yes.length === 0 ? 'none fit' : `${names(no)} do${no.length === 1 ? 'es' : ''} not`} (${usage(no, true)})`;
+    const fitting =
+      yes.length === 0 ? '' : `${no.length === 0 ? 'all fit' : `${names(yes)} fit${yes.length === 1 ? 's' : ''}`} (${usage(yes, false)})`;
+    const failing =
+      no.length === 0 ? '' : `${yes.length === 0 ? 'none fit' : `${names(no)} do${no.length === 1 ? 'es' : ''} not`} (${usage(no, true)})`;
     return { target: t.target, limits, schemes, fitting, failing };
   });
 }

@@ -21,7 +21,19 @@ import {
   worstTensors,
 } from './format.js';
 import { targetFits } from './fit.js';
-import { QUALITY_STOPS, colorLegend, colorScale, esc, heatmap, histogramChart, horizontalBars, lineChart, niceTicks, type ColorScale, type HeatmapCell } from './svg.js';
+import {
+  QUALITY_STOPS,
+  colorLegend,
+  colorScale,
+  esc,
+  heatmap,
+  histogramChart,
+  horizontalBars,
+  lineChart,
+  niceTicks,
+  type ColorScale,
+  type HeatmapCell,
+} from './svg.js';
 
 const CSS = `
 :root { color-scheme: light; }
@@ -244,7 +256,11 @@ function histogramSection(r: QuantReport): string {
     hi: h.hi,
     xTitle: 'weight value',
     yTitle: 'number of weights',
-    lines: { label: `${main.scheme} levels of that group (scale ${main.scale.toPrecision(3)} × k)`, color: SCHEME_COLORS[main.scheme], values: main.levels },
+    lines: {
+      label: `${main.scheme} levels of that group (scale ${main.scale.toPrecision(3)} × k)`,
+      color: SCHEME_COLORS[main.scheme],
+      values: main.levels,
+    },
     rugs: h.grids.map((g) => ({ label: `${g.scheme} (${g.levels.length})`, color: SCHEME_COLORS[g.scheme], values: g.levels })),
     dots: { label: 'group values', color: '#222222', values: main.values },
   });
@@ -378,7 +394,7 @@ function greedySection(r: QuantReport): string {
   return (
     '<h2>Greedy divergence</h2>' +
     `<p>Each model generates ${s.greedyTokens} tokens greedily (always the most likely one) after each prompt; the number is how many ` +
-    'are identical to fp32\'s before the first that differs. Under it, the text up to that point and the two next tokens.</p>' +
+    "are identical to fp32's before the first that differs. Under it, the text up to that point and the two next tokens.</p>" +
     `<table>${head}${rows}</table>` +
     `<details><summary>What fp32 generates</summary>${stories}</details>`
   );
@@ -394,7 +410,12 @@ function tensorSection(r: QuantReport): string {
       const cells = r.schemes
         .map((x) => {
           const u = x.tensors[i];
-          return td(u.bytesAfter.toLocaleString('en-US'), 'num') + td(formatError(u.maxAbsError), 'num') + td(formatError(u.rmse), 'num') + td(formatDb(u.sqnrDb), 'num');
+          return (
+            td(u.bytesAfter.toLocaleString('en-US'), 'num') +
+            td(formatError(u.maxAbsError), 'num') +
+            td(formatError(u.rmse), 'num') +
+            td(formatDb(u.sqnrDb), 'num')
+          );
         })
         .join('');
       return `<tr>${td(esc(t.name))}${td(`${t.rows}×${t.cols}`, 'num')}${td(t.bytesBefore.toLocaleString('en-US'), 'num')}${cells}</tr>`;

@@ -133,6 +133,7 @@ function blobBytesWithoutTarget(model: Model, scheme: QuantScheme, groupSize: nu
 export function verdictText(target: string, memory: string, capacity: number | null, needed: number, includesState: boolean): string {
   const what = includesState ? 'weights and run state' : 'weights';
   if (capacity === null) return `fits ${target} with no fixed limit (${what}: ${formatBytes(needed)} of ${memory})`;
-  if (needed <= capacity) return `fits ${target} ${memory} with ${formatBytes(capacity - needed)} to spare (${what}: ${formatBytes(needed)} of ${formatBytes(capacity)})`;
+  if (needed <= capacity)
+    return `fits ${target} ${memory} with ${formatBytes(capacity - needed)} to spare (${what}: ${formatBytes(needed)} of ${formatBytes(capacity)})`;
   return `does not fit ${target} ${memory}: needs ${formatBytes(needed)} (${what}), has ${formatBytes(capacity)}`;
 }

@@ -56,7 +56,9 @@ export function tickLabel(v: number, step: number): string {
 
 /** Relative luminance (WCAG) of a #rrggbb colour. */
 export function luminance(hex: string): number {
-  const c = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255).map((v) => (v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4)));
+  const c = [1, 3, 5]
+    .map((i) => parseInt(hex.slice(i, i + 2), 16) / 255)
+    .map((v) => (v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4)));
   return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
 }
 
@@ -71,7 +73,13 @@ function hexToRgb(hex: string): number[] {
 }
 
 function rgbToHex(rgb: number[]): string {
-  return `#${rgb.map((v) => Math.round(Math.max(0, Math.min(255, v))).toString(16).padStart(2, '0')).join('')}`;
+  return `#${rgb
+    .map((v) =>
+      Math.round(Math.max(0, Math.min(255, v)))
+        .toString(16)
+        .padStart(2, '0'),
+    )
+    .join('')}`;
 }
 
 /** A colour scale over [min, max] through evenly spaced stops (linear interpolation in RGB). */
@@ -119,9 +127,12 @@ function legendRow(x: number, y: number, items: readonly LegendItem[]): string {
   let at = x;
   for (const item of items) {
     const mark = item.mark ?? 'box';
-    if (mark === 'box') out += `<rect x="${n(at)}" y="${n(y - 10)}" width="12" height="12" fill="${item.color}" stroke="#333" stroke-width="0.5"/>`;
-    else if (mark === 'dot') out += `<circle cx="${n(at + 6)}" cy="${n(y - 4)}" r="4" fill="${item.color}" stroke="#fff" stroke-width="0.8"/>`;
-    else if (mark === 'tick') out += `<path d="M${n(at + 3)} ${n(y - 10)}v12M${n(at + 7)} ${n(y - 10)}v12M${n(at + 11)} ${n(y - 10)}v12" stroke="${item.color}" stroke-width="1.5"/>`;
+    if (mark === 'box')
+      out += `<rect x="${n(at)}" y="${n(y - 10)}" width="12" height="12" fill="${item.color}" stroke="#333" stroke-width="0.5"/>`;
+    else if (mark === 'dot')
+      out += `<circle cx="${n(at + 6)}" cy="${n(y - 4)}" r="4" fill="${item.color}" stroke="#fff" stroke-width="0.8"/>`;
+    else if (mark === 'tick')
+      out += `<path d="M${n(at + 3)} ${n(y - 10)}v12M${n(at + 7)} ${n(y - 10)}v12M${n(at + 11)} ${n(y - 10)}v12" stroke="${item.color}" stroke-width="1.5"/>`;
     else {
       const dash = mark === 'dash' ? ' stroke-dasharray="4 3"' : '';
       out += `<line x1="${n(at)}" y1="${n(y - 4)}" x2="${n(at + 16)}" y2="${n(y - 4)}" stroke="${item.color}" stroke-width="2"${dash}/>`;
@@ -133,7 +144,10 @@ function legendRow(x: number, y: number, items: readonly LegendItem[]): string {
 }
 
 /** A horizontal colour bar for a scale, with ticks and a title. */
-export function colorLegend(scale: ColorScale, options: { title: string; id: string; width?: number; format?: (v: number) => string }): string {
+export function colorLegend(
+  scale: ColorScale,
+  options: { title: string; id: string; width?: number; format?: (v: number) => string },
+): string {
   const width = options.width ?? 360;
   const height = 58;
   const left = 16;
@@ -145,7 +159,9 @@ export function colorLegend(scale: ColorScale, options: { title: string; id: str
   const tickMarks = ticks
     .map((v) => {
       const x = left + ((v - scale.min) / (scale.max - scale.min || 1)) * barW;
-      return `<line x1="${n(x)}" y1="34" x2="${n(x)}" y2="39" stroke="${AXIS}"/>` + text(x, 52, format(v), `text-anchor="middle" fill="${AXIS}"`);
+      return (
+        `<line x1="${n(x)}" y1="34" x2="${n(x)}" y2="39" stroke="${AXIS}"/>` + text(x, 52, format(v), `text-anchor="middle" fill="${AXIS}"`)
+      );
     })
     .join('');
   return (
@@ -462,7 +478,8 @@ export function lineChart(o: LineChartOptions): string {
     yMax = Math.pow(10, Math.ceil(Math.log10(yMax)));
     if (yMax <= yMin) yMax = yMin * 10;
   } else if (yMax <= yMin) yMax = yMin + 1;
-  const fy = (v: number) => (o.logY ? (Math.log10(v) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin)) : (v - yMin) / (yMax - yMin));
+  const fy = (v: number) =>
+    o.logY ? (Math.log10(v) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin)) : (v - yMin) / (yMax - yMin);
   const x = (i: number) => left + (count > 1 ? (i / (count - 1)) * plotW : plotW / 2);
   const y = (v: number) => axisY - fy(v) * plotH;
   let out = svgOpen(width, height, o.title);
@@ -503,6 +520,10 @@ export function lineChart(o: LineChartOptions): string {
   out += text(left + plotW / 2, height - 8, o.xTitle, `text-anchor="middle" fill="${MUTED}"`);
   const midY = top + plotH / 2;
   out += text(14, midY, o.yTitle, `text-anchor="middle" fill="${MUTED}" transform="rotate(-90 14 ${n(midY)})"`);
-  out += legendRow(left, 34, o.series.map((s) => ({ label: s.label, color: s.color, mark: 'line' as const })));
+  out += legendRow(
+    left,
+    34,
+    o.series.map((s) => ({ label: s.label, color: s.color, mark: 'line' as const })),
+  );
   return `${out}</svg>`;
 }

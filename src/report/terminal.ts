@@ -38,13 +38,26 @@ export function formatReport(r: QuantReport, options: TerminalOptions = {}): str
   out.push('');
 
   out.push('Lowest SQNR (the matrices quantization moved most)');
-  out.push(formatTable(['scheme', 'matrices'], r.schemes.map((x) => [x.scheme, worstList(x)]), { indent: '  ' }));
+  out.push(
+    formatTable(
+      ['scheme', 'matrices'],
+      r.schemes.map((x) => [x.scheme, worstList(x)]),
+      { indent: '  ' },
+    ),
+  );
   out.push('');
 
   out.push('Targets (what the memory plan puts in each memory, against its size)');
   const fits = targetFits(r);
-  out.push(formatTable(['target', 'memory', 'verdict'], fits.map((f) => [f.target, f.limits, fitLine(f)]), { indent: '  ' }));
-  if (fits.some((f) => f.failing)) out.push(`  what would make it fit: llama2-embed plan --target TARGET --quant SCHEME (a shorter --seq-len, other arithmetic)`);
+  out.push(
+    formatTable(
+      ['target', 'memory', 'verdict'],
+      fits.map((f) => [f.target, f.limits, fitLine(f)]),
+      { indent: '  ' },
+    ),
+  );
+  if (fits.some((f) => f.failing))
+    out.push(`  what would make it fit: llama2-embed plan --target TARGET --quant SCHEME (a shorter --seq-len, other arithmetic)`);
 
   if (options.verbose) {
     out.push('');
@@ -119,7 +132,17 @@ function summaryTable(r: QuantReport): string {
     ...(withEval ? ['perplexity'] : []),
   ];
   const rows: string[][] = [
-    ['f32', '-', formatBytes(ref.weightBytes), '100.0%', '-', '-', '-', ...(withGreedy ? ['-'] : []), ...(withEval ? [formatPerplexity(r.reference.perplexity)] : [])],
+    [
+      'f32',
+      '-',
+      formatBytes(ref.weightBytes),
+      '100.0%',
+      '-',
+      '-',
+      '-',
+      ...(withGreedy ? ['-'] : []),
+      ...(withEval ? [formatPerplexity(r.reference.perplexity)] : []),
+    ],
   ];
   for (const x of r.schemes) {
     const identical = x.greedy.reduce((a, g) => a + g.identical, 0);

@@ -91,7 +91,15 @@ export function findDeviceBuild(hello: Hello, dir?: string, tokenizer?: string):
       : info && existsSync(info.tokenizer)
         ? info.tokenizer
         : usualTokenizer(hello, info ? `${buildDir}'s tokenizer ${info.tokenizer} is gone` : undefined, warnings);
-  return { dir: buildDir, found: Boolean(info), weightsHash: hash, hashMatches, tokenizer: Tokenizer.read(tokenizerPath, hello.vocabSize), tokenizerPath, warnings };
+  return {
+    dir: buildDir,
+    found: Boolean(info),
+    weightsHash: hash,
+    hashMatches,
+    tokenizer: Tokenizer.read(tokenizerPath, hello.vocabSize),
+    tokenizerPath,
+    warnings,
+  };
 }
 
 /** The tokenizer that usually goes with the device's model, from the model lookup. */

@@ -257,12 +257,14 @@ class PayloadReader {
 }
 
 function checkUint(name: string, v: number, bits: 8 | 16 | 32): void {
-  if (!Number.isInteger(v) || v < 0 || v >= 2 ** bits) throw new RangeError(`${name} must be a whole number from 0 to ${2 ** bits - 1}, got ${v}`);
+  if (!Number.isInteger(v) || v < 0 || v >= 2 ** bits)
+    throw new RangeError(`${name} must be a whole number from 0 to ${2 ** bits - 1}, got ${v}`);
 }
 
 function ascii(name: string, text: string, max: number): Uint8Array {
   const bytes = Buffer.from(text, 'latin1');
-  if (bytes.length > max || /[^\x20-\x7e]/.test(text)) throw new RangeError(`${name} must be at most ${max} printable ASCII characters, got ${JSON.stringify(text)}`);
+  if (bytes.length > max || /[^\x20-\x7e]/.test(text))
+    throw new RangeError(`${name} must be at most ${max} printable ASCII characters, got ${JSON.stringify(text)}`);
   return new Uint8Array(bytes);
 }
 
@@ -314,16 +316,31 @@ export function messagePayload(m: Message): { type: number; payload: Uint8Array 
     case 'token':
       return {
         type: FrameType.TOKEN,
-        payload: new PayloadWriter(11).u16(m.requestId).u16(m.position).u16(m.token).u8(m.generated ? TOKEN_GENERATED : 0).u32(m.stepMicros).done(),
+        payload: new PayloadWriter(11)
+          .u16(m.requestId)
+          .u16(m.position)
+          .u16(m.token)
+          .u8(m.generated ? TOKEN_GENERATED : 0)
+          .u32(m.stepMicros)
+          .done(),
       };
     case 'done':
       return {
         type: FrameType.DONE,
-        payload: new PayloadWriter(15).u16(m.requestId).u8(m.reasonCode).u16(m.positions).u16(m.generated).u64(BigInt(m.totalMicros)).done(),
+        payload: new PayloadWriter(15)
+          .u16(m.requestId)
+          .u8(m.reasonCode)
+          .u16(m.positions)
+          .u16(m.generated)
+          .u64(BigInt(m.totalMicros))
+          .done(),
       };
     case 'error': {
       const text = ascii('message', m.message, MAX_ERROR_MESSAGE);
-      return { type: FrameType.ERROR, payload: new PayloadWriter(7 + text.length).u8(m.code).u16(m.requestId).u32(m.detail).raw(text).done() };
+      return {
+        type: FrameType.ERROR,
+        payload: new PayloadWriter(7 + text.length).u8(m.code).u16(m.requestId).u32(m.detail).raw(text).done(),
+      };
     }
   }
 }
@@ -332,7 +349,11 @@ export function messagePayload(m: Message): { type: number; payload: Uint8Array 
 export function parseMessage(type: number, payload: Uint8Array): { message: Message } | { error: PayloadError } {
   const n = payload.length;
   const badLength = (expected: string) => ({
-    error: { code: ErrorCode.BAD_LENGTH, detail: n, message: `${frameTypeName(type)} payload of ${n} bytes, expected ${expected}` } as PayloadError,
+    error: {
+      code: ErrorCode.BAD_LENGTH,
+      detail: n,
+      message: `${frameTypeName(type)} payload of ${n} bytes, expected ${expected}`,
+    } as PayloadError,
   });
   const r = new PayloadReader(payload);
   switch (type) {
@@ -341,7 +362,15 @@ export function parseMessage(type: number, payload: Uint8Array): { message: Mess
       return { message: { type: 'hello-request', hostVersion: n > 0 ? payload[0] : 0 } };
     case FrameType.GENERATE: {
       if (n < GENERATE_FIXED + 2 || (n - GENERATE_FIXED) % 2 !== 0) return badLength(`${GENERATE_FIXED} + 2 × (1 or more prompt tokens)`);
-      const m: Generate = { type: 'generate', requestId: r.u16(), steps: r.u16(), temperature: r.f32(), topp: r.f32(), seed: r.u64(), prompt: [] };
+      const m: Generate = {
+        type: 'generate',
+        requestId: r.u16(),
+        steps: r.u16(),
+        temperature: r.f32(),
+        topp: r.f32(),
+        seed: r.u64(),
+        prompt: [],
+      };
       while (r.at < n) m.prompt.push(r.u16());
       return { message: m };
     }
@@ -366,7 +395,25 @@ export function parseMessage(type: number, payload: Uint8Array): { message: Mess
       const modelName = readAscii(r.raw(n - r.at));
       const weights = weightsCode < WEIGHTS_CODES.length ? WEIGHTS_CODES[weightsCode] : 'unknown';
       return {
-        message: { type: 'hello', version, weights, weightsCode, maxPromptTokens, maxFrame, modelHash, dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, seqLen, groupSize, targetName, modelName },
+        message: {
+          type: 'hello',
+          version,
+          weights,
+          weightsCode,
+          maxPromptTokens,
+          maxFrame,
+          modelHash,
+          dim,
+          hiddenDim,
+          nLayers,
+          nHeads,
+          nKvHeads,
+          vocabSize,
+          seqLen,
+          groupSize,
+          targetName,
+          modelName,
+        },
       };
     }
     case FrameType.TOKEN: {
@@ -395,7 +442,9 @@ export function parseMessage(type: number, payload: Uint8Array): { message: Mess
       return { message: { type: 'error', code, codeName: errorCodeName(code), requestId, detail, message: readAscii(r.raw(n - 7)) } };
     }
     default:
-      return { error: { code: ErrorCode.UNKNOWN_TYPE, detail: type, message: `unknown frame type 0x${type.toString(16).padStart(2, '0')}` } };
+      return {
+        error: { code: ErrorCode.UNKNOWN_TYPE, detail: type, message: `unknown frame type 0x${type.toString(16).padStart(2, '0')}` },
+      };
   }
 }
 
@@ -425,14 +474,30 @@ export interface GenerateLimits {
  */
 export function checkGenerate(g: Generate, limits: GenerateLimits): { code: number; detail: number; message: string } | undefined {
   if (g.prompt.length > limits.maxPromptTokens) {
-    return { code: ErrorCode.PROMPT_TOO_LONG, detail: limits.maxPromptTokens, message: `the prompt has ${g.prompt.length} tokens; the device accepts at most ${limits.maxPromptTokens}` };
+    return {
+      code: ErrorCode.PROMPT_TOO_LONG,
+      detail: limits.maxPromptTokens,
+      message: `the prompt has ${g.prompt.length} tokens; the device accepts at most ${limits.maxPromptTokens}`,
+    };
   }
   const t = Math.fround(g.temperature);
   const p = Math.fround(g.topp);
-  if (!Number.isFinite(t) || t < 0) return { code: ErrorCode.BAD_PARAMETERS, detail: BadParameter.TEMPERATURE, message: `temperature must be a finite number >= 0, got ${g.temperature}` };
-  if (!(p >= 0 && p <= 1)) return { code: ErrorCode.BAD_PARAMETERS, detail: BadParameter.TOPP, message: `top-p must be from 0 to 1, got ${g.topp}` };
-  if (g.seed === 0n) return { code: ErrorCode.BAD_PARAMETERS, detail: BadParameter.SEED, message: 'the seed must not be 0 (the RNG would stay at 0)' };
+  if (!Number.isFinite(t) || t < 0)
+    return {
+      code: ErrorCode.BAD_PARAMETERS,
+      detail: BadParameter.TEMPERATURE,
+      message: `temperature must be a finite number >= 0, got ${g.temperature}`,
+    };
+  if (!(p >= 0 && p <= 1))
+    return { code: ErrorCode.BAD_PARAMETERS, detail: BadParameter.TOPP, message: `top-p must be from 0 to 1, got ${g.topp}` };
+  if (g.seed === 0n)
+    return { code: ErrorCode.BAD_PARAMETERS, detail: BadParameter.SEED, message: 'the seed must not be 0 (the RNG would stay at 0)' };
   const bad = g.prompt.findIndex((id) => id >= limits.vocabSize);
-  if (bad >= 0) return { code: ErrorCode.BAD_PARAMETERS, detail: BadParameter.TOKEN_ID, message: `prompt token ${bad} is ${g.prompt[bad]}, not below the vocabulary size ${limits.vocabSize}` };
+  if (bad >= 0)
+    return {
+      code: ErrorCode.BAD_PARAMETERS,
+      detail: BadParameter.TOKEN_ID,
+      message: `prompt token ${bad} is ${g.prompt[bad]}, not below the vocabulary size ${limits.vocabSize}`,
+    };
   return undefined;
 }

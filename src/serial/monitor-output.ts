@@ -26,7 +26,10 @@ export function consoleSink(logFile?: string): MonitorSink & { close(): void } {
   try {
     fd = logFile === undefined ? undefined : openSync(logFile, 'a');
   } catch (err) {
-    throw new UserError(`--log ${logFile}: cannot open it to append to (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give a file you may write, or drop --log.`, 2);
+    throw new UserError(
+      `--log ${logFile}: cannot open it to append to (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); give a file you may write, or drop --log.`,
+      2,
+    );
   }
   // a reader that went away (`monitor | head`) ends the monitor quietly
   process.stdout.once('error', (err: NodeJS.ErrnoException) => {
@@ -177,7 +180,13 @@ export class GenerationPrinter {
         microsPerToken: round(stats.microsPerToken, 1),
         deviceMicros: stats.deviceMicros,
         totalMicros: stats.totalMicros,
-        device: { target: device.targetName, model: device.modelName, weights: device.weights, seqLen: device.seqLen, modelHash: device.modelHash },
+        device: {
+          target: device.targetName,
+          model: device.modelName,
+          weights: device.weights,
+          seqLen: device.seqLen,
+          modelHash: device.modelHash,
+        },
       };
       if (this.options.timestamp) summary.time = (this.options.now?.() ?? new Date()).toISOString();
       this.sink.out(summaryEventLine(summary));
@@ -199,7 +208,11 @@ function round(v: number, digits: number): number {
  * The figures of one generation from its TOKEN frames, its DONE and its decoded text. Speed counts forward
  * passes only (tokens after position 0) and the microseconds the device measured for them.
  */
-export function generationStats(tokens: TokenMessage[], done: Pick<GenerateSummary, 'reason' | 'totalMicros'>, text: string): GenerationStats {
+export function generationStats(
+  tokens: TokenMessage[],
+  done: Pick<GenerateSummary, 'reason' | 'totalMicros'>,
+  text: string,
+): GenerationStats {
   const steps = tokens.filter((t) => t.position > 0);
   const deviceMicros = steps.reduce((sum, t) => sum + t.stepMicros, 0);
   return {
@@ -217,7 +230,13 @@ export function generationStats(tokens: TokenMessage[], done: Pick<GenerateSumma
 
 /** The summary line: `12 tokens in 1.84 s on the device: 6.52 tok/s, 153,406 µs per token (rp2040, stories260K.bin q8_0)`. */
 export function formatStats(stats: GenerationStats, device: Hello): string {
-  const why = { steps: '', bos: '; the model ended the text', cancelled: '; cancelled', error: '; the device reported an error', unknown: '' }[stats.reason];
+  const why = {
+    steps: '',
+    bos: '; the model ended the text',
+    cancelled: '; cancelled',
+    error: '; the device reported an error',
+    unknown: '',
+  }[stats.reason];
   return (
     `${stats.tokens} tokens in ${(stats.deviceMicros / 1e6).toFixed(2)} s on the device: ${stats.tokensPerSecond.toFixed(2)} tok/s, ` +
     `${Math.round(stats.microsPerToken).toLocaleString('en-US')} µs per token (${printable(device.targetName)}, ${printable(device.modelName)} ${device.weights})${why}`

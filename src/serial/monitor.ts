@@ -139,7 +139,12 @@ export class Monitor {
   describeDevice(): string {
     const d = this.device;
     const precision = d.weights === 'f32' ? 'f32' : `${d.weights}, group size ${d.groupSize}`;
-    const check = this.build.hashMatches === true ? `, the build in ${this.build.dir}` : this.build.hashMatches === false ? ', NOT the build here (see above)' : '';
+    const check =
+      this.build.hashMatches === true
+        ? `, the build in ${this.build.dir}`
+        : this.build.hashMatches === false
+          ? ', NOT the build here (see above)'
+          : '';
     return `${printable(d.targetName)} running ${printable(d.modelName)} (${precision}, seq_len ${d.seqLen}, prompts up to ${d.maxPromptTokens} tokens; model ${d.modelHash}${check})`;
   }
 
@@ -152,7 +157,10 @@ export class Monitor {
     let steps = this.options.steps;
     if (steps > this.device.seqLen) {
       // as run.c: more steps than the context runs the whole context
-      if (!this.saidStepsCut) this.options.sink.note(`-n ${steps} is more than the device's context (seq_len ${this.device.seqLen}): running ${this.device.seqLen} positions.`);
+      if (!this.saidStepsCut)
+        this.options.sink.note(
+          `-n ${steps} is more than the device's context (seq_len ${this.device.seqLen}): running ${this.device.seqLen} positions.`,
+        );
       this.saidStepsCut = true;
       steps = this.device.seqLen;
     }
@@ -163,13 +171,18 @@ export class Monitor {
       topp: this.options.topp,
       seed: this.options.seed ?? randomSeed(), // fixed now, so that a resumed generation gives the same tokens
     };
-    const printer = new GenerationPrinter(this.build.tokenizer, this.options.sink, { json: this.options.json, timestamp: this.options.timestamp });
+    const printer = new GenerationPrinter(this.build.tokenizer, this.options.sink, {
+      json: this.options.json,
+      timestamp: this.options.timestamp,
+    });
     let diverged = false;
     const onToken = (t: TokenMessage) => {
       const before = printer.tokenAt(t.position);
       if (before !== undefined && before !== t.token && !diverged) {
         diverged = true;
-        this.options.sink.note(`\n(the device's tokens after the restart differ from before at position ${t.position}: the text after it is the earlier run's)`);
+        this.options.sink.note(
+          `\n(the device's tokens after the restart differ from before at position ${t.position}: the text after it is the earlier run's)`,
+        );
       }
       printer.token(t);
     };
@@ -217,7 +230,9 @@ export class Monitor {
     const connection = this.opened.connection;
     if (connection.isLost) {
       const seconds = this.options.reconnectSeconds ?? 30;
-      this.options.sink.note(`${connection.path} went away (${connection.lostReason}); waiting up to ${seconds} s for it to come back (Ctrl+C to stop)…`);
+      this.options.sink.note(
+        `${connection.path} went away (${connection.lostReason}); waiting up to ${seconds} s for it to come back (Ctrl+C to stop)…`,
+      );
       this.opened = await this.connector.reopen(this.opened, { waitSeconds: seconds, signal });
       this.options.sink.note(`reconnected to ${this.opened.description}`);
     }
@@ -240,7 +255,9 @@ export class Monitor {
     if (previous && previous.modelHash === this.device.modelHash && previous.targetName === this.device.targetName) return;
     this.build = findDeviceBuild(this.device, this.options.buildDir, this.options.tokenizer);
     for (const warning of this.build.warnings) this.options.sink.note(`warning: ${warning}`);
-    this.options.sink.note(`${previous ? 'now talking to' : 'connected to'} ${this.opened.description} ${this.connector.via}: ${this.describeDevice()}`);
+    this.options.sink.note(
+      `${previous ? 'now talking to' : 'connected to'} ${this.opened.description} ${this.connector.via}: ${this.describeDevice()}`,
+    );
   }
 
   /**

@@ -34,12 +34,13 @@ export interface OpenedPort {
 export function checkBaudRate(baudRate: number): void {
   if (baudRate === BOOTSEL_BAUD) {
     throw new UserError(
-      '--baud 1200 is refused: opening a Raspberry Pi Pico\'s USB port at 1200 baud is the signal that reboots it into its BOOTSEL drive. ' +
+      "--baud 1200 is refused: opening a Raspberry Pi Pico's USB port at 1200 baud is the signal that reboots it into its BOOTSEL drive. " +
         'The firmware talks at 115200 baud (the default); to put a board into BOOTSEL on purpose, use llama2-embed flash.',
       2,
     );
   }
-  if (!Number.isInteger(baudRate) || baudRate < 50 || baudRate > 16_000_000) throw new UserError(`--baud must be a whole number of bits per second (115200 for our firmware), got ${baudRate}.`, 2);
+  if (!Number.isInteger(baudRate) || baudRate < 50 || baudRate > 16_000_000)
+    throw new UserError(`--baud must be a whole number of bits per second (115200 for our firmware), got ${baudRate}.`, 2);
 }
 
 function isAuto(request: PortRequest): boolean {
@@ -79,7 +80,11 @@ export async function reopenPort(request: PortRequest, previous: OpenedPort, opt
       const path = isAuto(request) ? await findAgain(request, previous) : request.port!;
       if (path && existsSync(path)) {
         const connection = await SerialConnection.open(path, { baudRate: request.baudRate, binding: request.binding });
-        return { connection, description: path === previous.connection.path ? previous.description : path, serialNumber: previous.serialNumber };
+        return {
+          connection,
+          description: path === previous.connection.path ? previous.description : path,
+          serialNumber: previous.serialNumber,
+        };
       }
       lastProblem = '';
     } catch (err) {
@@ -88,7 +93,7 @@ export async function reopenPort(request: PortRequest, previous: OpenedPort, opt
     if (Date.now() >= deadline) {
       throw new UserError(
         `${previous.connection.path} did not come back within ${options.waitSeconds} s${lastProblem ? ` (last attempt: ${lastProblem})` : ''}. ` +
-          'Check the cable and the board\'s power, then run monitor again.',
+          "Check the cable and the board's power, then run monitor again.",
       );
     }
     await sleep(options.pollMs ?? 250, options.signal);

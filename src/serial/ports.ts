@@ -109,7 +109,10 @@ export async function detectPort(list: ListPorts, choose?: ChoosePort): Promise<
       2,
     );
   }
-  const seen = ports.length > 0 ? `The system lists ${ports.map((p) => describePort(p)).join(', ')}, none of them a Pico or a known USB-UART bridge.` : 'The system lists no serial port at all.';
+  const seen =
+    ports.length > 0
+      ? `The system lists ${ports.map((p) => describePort(p)).join(', ')}, none of them a Pico or a known USB-UART bridge.`
+      : 'The system lists no serial port at all.';
   throw new UserError(`no board found on a serial port. ${seen}\nCheck that:\n${NO_BOARD_ADVICE.map((a) => `  - ${a}`).join('\n')}`);
 }
 

@@ -80,7 +80,8 @@ export class FrameDecoder {
   private raw = 0;
 
   constructor(readonly maxFrame = MAX_FRAME) {
-    if (!Number.isInteger(maxFrame) || maxFrame < FRAME_OVERHEAD || maxFrame > 0xffff) throw new RangeError(`maxFrame must be from ${FRAME_OVERHEAD} to 65535, got ${maxFrame}`);
+    if (!Number.isInteger(maxFrame) || maxFrame < FRAME_OVERHEAD || maxFrame > 0xffff)
+      throw new RangeError(`maxFrame must be from ${FRAME_OVERHEAD} to 65535, got ${maxFrame}`);
     this.buffer = new Uint8Array(maxFrame);
   }
 
@@ -103,7 +104,14 @@ export class FrameDecoder {
     if (this.raw === 0) return [];
     const detail = this.raw;
     this.reset();
-    return [{ kind: 'error', code: ErrorCode.TRUNCATED, detail, message: `the stream ended inside a frame (${detail} bytes after the last delimiter)` }];
+    return [
+      {
+        kind: 'error',
+        code: ErrorCode.TRUNCATED,
+        detail,
+        message: `the stream ended inside a frame (${detail} bytes after the last delimiter)`,
+      },
+    ];
   }
 
   /** One byte; the event it completes, if any. */
@@ -136,19 +144,39 @@ export class FrameDecoder {
   private finish(): DecoderEvent {
     const detail = this.raw;
     if (this.overflow) {
-      return { kind: 'error', code: ErrorCode.OVERSIZED, detail, message: `a frame of ${detail} encoded bytes, more than the ${this.maxFrame} decoded bytes allowed` };
+      return {
+        kind: 'error',
+        code: ErrorCode.OVERSIZED,
+        detail,
+        message: `a frame of ${detail} encoded bytes, more than the ${this.maxFrame} decoded bytes allowed`,
+      };
     }
     if (this.blockLeft !== 0) {
-      return { kind: 'error', code: ErrorCode.TRUNCATED, detail, message: `a frame cut short (${detail} bytes, ${this.blockLeft} missing from its last block)` };
+      return {
+        kind: 'error',
+        code: ErrorCode.TRUNCATED,
+        detail,
+        message: `a frame cut short (${detail} bytes, ${this.blockLeft} missing from its last block)`,
+      };
     }
     if (this.length < FRAME_OVERHEAD) {
-      return { kind: 'error', code: ErrorCode.TRUNCATED, detail, message: `a frame of ${this.length} bytes, shorter than a type byte and a CRC` };
+      return {
+        kind: 'error',
+        code: ErrorCode.TRUNCATED,
+        detail,
+        message: `a frame of ${this.length} bytes, shorter than a type byte and a CRC`,
+      };
     }
     const end = this.length - 2;
     const expected = this.buffer[end] | (this.buffer[end + 1] << 8);
     const actual = crc16(this.buffer, undefined, 0, end);
     if (actual !== expected) {
-      return { kind: 'error', code: ErrorCode.BAD_CRC, detail, message: `CRC mismatch: the frame says 0x${hex4(expected)}, its bytes give 0x${hex4(actual)}` };
+      return {
+        kind: 'error',
+        code: ErrorCode.BAD_CRC,
+        detail,
+        message: `CRC mismatch: the frame says 0x${hex4(expected)}, its bytes give 0x${hex4(actual)}`,
+      };
     }
     return { kind: 'frame', type: this.buffer[0], payload: this.buffer.slice(1, end) };
   }

@@ -51,14 +51,20 @@ export class SocatBridge {
     const ptys: string[] = [];
     await new Promise<void>((resolve, reject) => {
       let settled = false;
-      const timer = setTimeout(() => fail(new UserError(`socat did not make its pseudo-terminals within ${START_TIMEOUT_MS / 1000} s. It said:\n${said.text}`)), START_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => fail(new UserError(`socat did not make its pseudo-terminals within ${START_TIMEOUT_MS / 1000} s. It said:\n${said.text}`)),
+        START_TIMEOUT_MS,
+      );
       const onError = (err: NodeJS.ErrnoException) =>
         fail(
           err.code === 'ENOENT'
-            ? new UserError('socat is needed to make a pseudo-terminal: install it (Debian/Ubuntu: apt-get install socat; macOS: brew install socat).')
+            ? new UserError(
+                'socat is needed to make a pseudo-terminal: install it (Debian/Ubuntu: apt-get install socat; macOS: brew install socat).',
+              )
             : new UserError(`cannot start socat: ${err.message}`),
         );
-      const onExit = (code: number | null) => fail(new UserError(`socat exited (${code}) before making its pseudo-terminals. It said:\n${said.text}`));
+      const onExit = (code: number | null) =>
+        fail(new UserError(`socat exited (${code}) before making its pseudo-terminals. It said:\n${said.text}`));
       const settle = () => {
         settled = true;
         clearTimeout(timer);

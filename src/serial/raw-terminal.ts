@@ -29,7 +29,9 @@ export async function runRawTerminal(options: RawTerminalOptions): Promise<void>
     const connection = opened.connection;
     const stopReading = connection.onData((bytes) => sink.out(stamper ? stamper.bytes(bytes) : bytes));
     const stopTyping = options.keyboard?.((bytes) => void connection.write(bytes).catch(() => {}));
-    const aborted = new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+    const aborted = new Promise<void>((resolve) =>
+      signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true }),
+    );
     const lost = await Promise.race([connection.lost.then((why) => why), aborted.then(() => undefined)]);
     stopReading();
     stopTyping?.();

@@ -92,7 +92,9 @@ export class DeviceError extends UserError {
     readonly error: ErrorMessage,
     context: string,
   ) {
-    super(`${context}: the device answered ${error.codeName} (detail ${error.detail})${error.message ? `: ${printable(error.message)}` : ''}.`);
+    super(
+      `${context}: the device answered ${error.codeName} (detail ${error.detail})${error.message ? `: ${printable(error.message)}` : ''}.`,
+    );
     this.name = 'DeviceError';
   }
 }
@@ -174,7 +176,14 @@ export class DeviceSession {
     private readonly link: DeviceLink,
     options: SessionOptions = {},
   ) {
-    this.options = { helloTimeoutMs: 5000, helloRetryMs: 500, responseTimeoutMs: 30_000, busyRetries: 3, firstRequestId: randomRequestId(), ...options };
+    this.options = {
+      helloTimeoutMs: 5000,
+      helloRetryMs: 500,
+      responseTimeoutMs: 30_000,
+      busyRetries: 3,
+      firstRequestId: randomRequestId(),
+      ...options,
+    };
     this.nextRequestId = this.options.firstRequestId;
     const onData = (chunk: Buffer | string) => this.receive(typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk);
     const onEnd = () => this.closed('the device closed the connection');
@@ -241,7 +250,11 @@ export class DeviceSession {
    * (prompt tokens first, then sampled ones), and resolves with the DONE. Rejects with a
    * DeviceError if the device refuses the request, a ProtocolTimeoutError if it falls silent.
    */
-  async generate(req: GenerateRequest, onToken: (token: TokenMessage) => void = () => {}, options: GenerateOptions = {}): Promise<GenerateSummary> {
+  async generate(
+    req: GenerateRequest,
+    onToken: (token: TokenMessage) => void = () => {},
+    options: GenerateOptions = {},
+  ): Promise<GenerateSummary> {
     const device = this.device ?? (await this.hello());
     return this.exclusive(async () => {
       const requestId = this.takeRequestId();
@@ -254,7 +267,8 @@ export class DeviceSession {
         seed: req.seed === undefined ? randomSeed() : BigInt(req.seed),
         prompt: req.prompt,
       };
-      if (!Number.isInteger(g.steps) || g.steps < 0 || g.steps > 0xffff) throw new UserError(`steps must be a whole number from 0 to 65535, got ${g.steps}.`);
+      if (!Number.isInteger(g.steps) || g.steps < 0 || g.steps > 0xffff)
+        throw new UserError(`steps must be a whole number from 0 to 65535, got ${g.steps}.`);
       if (g.prompt.length === 0) throw new UserError('the prompt must have at least one token (BOS, 1, for llama2.c models).');
       if (g.seed < 0n || g.seed >= 1n << 64n) throw new UserError(`the seed must fit in 64 bits, got ${g.seed}.`);
       const problem = checkGenerate(g, device);
@@ -313,14 +327,23 @@ export class DeviceSession {
                   : `the device skipped from position ${received - 1} to ${m.position} (positions ${received} to ${m.position - 1} never arrived)`,
               );
             }
-            if (m.position > lastPosition) broken(`the device sent a token at position ${m.position}, beyond the last position asked for, ${lastPosition}`);
+            if (m.position > lastPosition)
+              broken(`the device sent a token at position ${m.position}, beyond the last position asked for, ${lastPosition}`);
             received++;
             deadline = Date.now() + this.options.responseTimeoutMs;
             onToken(m);
           } else if (m.type === 'done' && m.requestId === requestId) {
             if (received === 0) broken('the device said DONE without sending any token');
-            if (m.positions + 1 !== received) broken(`the device said DONE after ${m.positions} positions, but sent ${received} tokens (positions 0 to ${received - 1})`);
-            return { requestId, reason: m.reason, positions: m.positions, generated: m.generated, totalMicros: m.totalMicros, tokensReceived: received };
+            if (m.positions + 1 !== received)
+              broken(`the device said DONE after ${m.positions} positions, but sent ${received} tokens (positions 0 to ${received - 1})`);
+            return {
+              requestId,
+              reason: m.reason,
+              positions: m.positions,
+              generated: m.generated,
+              totalMicros: m.totalMicros,
+              tokensReceived: received,
+            };
           } else if (m.type === 'done' && stopping !== undefined && m.requestId === stopping) {
             stopping = undefined;
             this.send(g);
@@ -373,7 +396,8 @@ export class DeviceSession {
         try {
           item = await this.next(deadline);
         } catch (err) {
-          if (err instanceof Deadline) throw new ProtocolTimeoutError(`no matching frame from the device within ${(timeoutMs / 1000).toFixed(1)} s.`);
+          if (err instanceof Deadline)
+            throw new ProtocolTimeoutError(`no matching frame from the device within ${(timeoutMs / 1000).toFixed(1)} s.`);
           throw err;
         }
         if (item.kind === 'message' && predicate(item.message)) return item.message;
@@ -404,18 +428,35 @@ export class DeviceSession {
     for (const event of this.decoder.push(chunk)) {
       if (event.kind === 'error') {
         this.deliver({ kind: 'bad-frame', code: event.code, description: event.message });
-        this.options.onEvent?.({ kind: 'bad-frame', code: event.code, codeName: errorCodeName(event.code), detail: event.detail, description: event.message });
+        this.options.onEvent?.({
+          kind: 'bad-frame',
+          code: event.code,
+          codeName: errorCodeName(event.code),
+          detail: event.detail,
+          description: event.message,
+        });
         continue;
       }
       const decoded = decodeFrame(event);
       if ('error' in decoded) {
         const e = decoded.error;
         this.deliver({ kind: 'bad-frame', code: e.code, description: e.message });
-        this.options.onEvent?.({ kind: 'bad-frame', code: e.code, codeName: errorCodeName(e.code), detail: e.detail, description: e.message });
+        this.options.onEvent?.({
+          kind: 'bad-frame',
+          code: e.code,
+          codeName: errorCodeName(e.code),
+          detail: e.detail,
+          description: e.message,
+        });
         continue;
       }
       const m = decoded.message;
-      if ((m.type === 'token' || m.type === 'done' || m.type === 'error') && m.requestId !== 0 && !this.ownIds.has(m.requestId) && this.foreignIds.size < 4096) {
+      if (
+        (m.type === 'token' || m.type === 'done' || m.type === 'error') &&
+        m.requestId !== 0 &&
+        !this.ownIds.has(m.requestId) &&
+        this.foreignIds.size < 4096
+      ) {
         this.foreignIds.add(m.requestId);
       }
       this.deliver({ kind: 'message', message: m });

@@ -183,7 +183,9 @@ function delay(ms: number): Promise<void> {
 export function openError(path: string, err: unknown): UserError {
   const message = err instanceof Error ? err.message : String(err);
   if (/No such file or directory|ENOENT|cannot find the file/i.test(message)) {
-    return new UserError(`${path}: no such serial port. Is the board plugged in, with a data cable? llama2-embed monitor --port auto looks for it.`);
+    return new UserError(
+      `${path}: no such serial port. Is the board plugged in, with a data cable? llama2-embed monitor --port auto looks for it.`,
+    );
   }
   if (/Permission denied|EACCES|Access denied/i.test(message)) {
     const group = deviceGroup(path);

@@ -51,7 +51,9 @@ export class Tokenizer {
     const tokenizer = new Tokenizer(vocab.pieces, vocab.scores, vocab.maxTokenLength);
     // checked here, for every command and target, not when the first prompt is encoded
     if (tokenizer.lookup(' ') === -1) {
-      throw new UserError(`${path}: the tokenizer has no " " piece, which encoding needs (run.c starts every non-empty text with it). It is not a llama2.c tokenizer for this model: pass the one exported with it.`);
+      throw new UserError(
+        `${path}: the tokenizer has no " " piece, which encoding needs (run.c starts every non-empty text with it). It is not a llama2.c tokenizer for this model: pass the one exported with it.`,
+      );
     }
     return tokenizer;
   }

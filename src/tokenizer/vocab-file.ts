@@ -63,11 +63,15 @@ export function parseVocab(data: Uint8Array, vocabSize: number, name: string, ow
   checkVocabSize(name, vocabSize);
   const reader = new TokenReader(data);
   if (data.length < 4) {
-    throw new UserError(`${name}: the file is ${data.length} bytes, too short for the 4-byte max_token_length that starts a tokenizer.bin. ${NOT_A_TOKENIZER_HINT}`);
+    throw new UserError(
+      `${name}: the file is ${data.length} bytes, too short for the 4-byte max_token_length that starts a tokenizer.bin. ${NOT_A_TOKENIZER_HINT}`,
+    );
   }
   const maxTokenLength = reader.int32(0);
   if (maxTokenLength < 1 || maxTokenLength > MAX_PLAUSIBLE_TOKEN_LENGTH) {
-    throw new UserError(`${name}: max_token_length is ${maxTokenLength}, expected 1..${MAX_PLAUSIBLE_TOKEN_LENGTH}. ${NOT_A_TOKENIZER_HINT}`);
+    throw new UserError(
+      `${name}: max_token_length is ${maxTokenLength}, expected 1..${MAX_PLAUSIBLE_TOKEN_LENGTH}. ${NOT_A_TOKENIZER_HINT}`,
+    );
   }
 
   const pieces: Uint8Array[] = [];
@@ -126,10 +130,7 @@ function checkVocabSize(name: string, vocabSize: number): void {
   }
 }
 
-type TokenRecord =
-  | { kind: 'ok'; score: number; bytes: Uint8Array; end: number }
-  | { kind: 'end' }
-  | { kind: 'bad'; problem: string };
+type TokenRecord = { kind: 'ok'; score: number; bytes: Uint8Array; end: number } | { kind: 'end' } | { kind: 'bad'; problem: string };
 
 /** Reads one token record at a time, saying precisely what is wrong with a bad one. */
 class TokenReader {
@@ -153,7 +154,10 @@ class TokenReader {
     const length = this.int32(offset + 4);
     if (length < 0) return { kind: 'bad', problem: `has a negative length (${length}) at offset ${offset + 4}` };
     if (length > maxTokenLength) {
-      return { kind: 'bad', problem: `is ${length} bytes long (offset ${offset + 4}), more than the file's max_token_length of ${maxTokenLength}` };
+      return {
+        kind: 'bad',
+        problem: `is ${length} bytes long (offset ${offset + 4}), more than the file's max_token_length of ${maxTokenLength}`,
+      };
     }
     const start = offset + 8;
     if (start + length > this.data.length) {

@@ -70,7 +70,8 @@ export function hashFiles(dir: string, names: string[]): Record<string, string> 
  * without `files` (an older build) yields one line saying so when `requireHashes` is set.
  */
 export function buildFileProblems(dir: string, info: BuildInfo, requireHashes: boolean): string[] {
-  if (info.files === undefined) return requireHashes ? [`its ${BUILD_INFO} records no hashes of the program (made by an older version)`] : [];
+  if (info.files === undefined)
+    return requireHashes ? [`its ${BUILD_INFO} records no hashes of the program (made by an older version)`] : [];
   const problems: string[] = [];
   for (const [name, sha256] of Object.entries(info.files)) {
     const path = join(dir, name);

@@ -127,12 +127,22 @@ export function requestKey(req: BuildRequest, modelPath: string, tokenizerPath: 
 }
 
 export function planFor(req: BuildRequest, report: Reporter = () => {}) {
-  const target = withFirmwareOptions(loadTarget(req.target), { flashBytes: req.flashBytes, boot2: req.boot2, clockHz: req.clockMHz === undefined ? undefined : req.clockMHz * 1e6 });
+  const target = withFirmwareOptions(loadTarget(req.target), {
+    flashBytes: req.flashBytes,
+    boot2: req.boot2,
+    clockHz: req.clockMHz === undefined ? undefined : req.clockMHz * 1e6,
+  });
   const started = performance.now();
   const defaults = target.defaults ?? {};
   // the target's precision for an fp32 checkpoint (a quantized one keeps its own), Q8_0 for integer arithmetic
   const weightsForF32 = req.arithmetic === 'integer' ? 'q8_0' : defaults.quant;
-  const loaded = loadForGeneration({ model: req.model, tokenizer: req.tokenizer, weights: req.quant, groupSize: req.groupSize, weightsForF32 });
+  const loaded = loadForGeneration({
+    model: req.model,
+    tokenizer: req.tokenizer,
+    weights: req.quant,
+    groupSize: req.groupSize,
+    weightsForF32,
+  });
   // the target's arithmetic when it suits the weights (integer mode computes on Q8_0 weights only)
   const arithmetic = req.arithmetic ?? (defaults.arithmetic === 'integer' && loaded.weights === 'q8_0' ? 'integer' : 'float');
   if (req.seqLen !== undefined && (!Number.isInteger(req.seqLen) || req.seqLen < 1 || req.seqLen > loaded.model.config.seqLen)) {
@@ -145,13 +155,23 @@ export function planFor(req: BuildRequest, report: Reporter = () => {}) {
   const vocab = loaded.model.config.vocabSize;
   const tokenizerBytes = 16 * vocab + statSync(loaded.tokenizerPath).size + 512 + 2 * loaded.tokenizer.maxTokenLength + 4;
   const extraState = withTokenizer ? [{ name: 'tokenizer', bytes: tokenizerBytes, description: `tokenizer tables (${vocab} tokens)` }] : [];
-  const options = { weights: loaded.weights, groupSize: loaded.groupSize, arithmetic, seqLen: req.seqLen, sharedClassifier: loaded.model.sharedClassifier, extraState, sramWeights: req.sramWeights };
+  const options = {
+    weights: loaded.weights,
+    groupSize: loaded.groupSize,
+    arithmetic,
+    seqLen: req.seqLen,
+    sharedClassifier: loaded.model.sharedClassifier,
+    extraState,
+    sramWeights: req.sramWeights,
+  };
   let plan = makePlan(target, loaded.model.config, options);
   if (!plan.fits && req.seqLen === undefined) {
     // like a board's SDK picking a heap size: shorten the context to what the memory holds, and say so
     const seqLen = longestFittingSeqLen(target, loaded.model.config, options);
     if (seqLen !== undefined) {
-      report(`seq_len ${loaded.model.config.seqLen} does not fit ${target.name}; using --seq-len ${seqLen}, the longest that fits (set --seq-len to choose)`);
+      report(
+        `seq_len ${loaded.model.config.seqLen} does not fit ${target.name}; using --seq-len ${seqLen}, the longest that fits (set --seq-len to choose)`,
+      );
       plan = makePlan(target, loaded.model.config, { ...options, seqLen });
     }
   }
@@ -176,22 +196,30 @@ export function checkBuildOptions(req: BuildRequest): Target {
     throw new UserError(`--threads must be a whole number from 1 to 64, got ${req.threads}.`, 2);
   }
   if (req.onDevice && target.output !== 'executable') {
-    throw new UserError(`--on-device compiles a Linux program on a Raspberry Pi, and target "${req.target}" is a microcontroller's firmware: build it here, without --on-device and --host.`, 2);
+    throw new UserError(
+      `--on-device compiles a Linux program on a Raspberry Pi, and target "${req.target}" is a microcontroller's firmware: build it here, without --on-device and --host.`,
+      2,
+    );
   }
   if (req.stdio !== undefined && (target.firmware?.chip !== 'rp2040' || !FIRMWARE_STDIO.includes(req.stdio))) {
     throw new UserError(
-      target.firmware?.chip === 'rp2040' ? `--stdio must be one of ${FIRMWARE_STDIO.join(', ')}, got "${req.stdio}".` : `--stdio applies to rp2040 builds; ${target.name} has no choice of serial port.`,
+      target.firmware?.chip === 'rp2040'
+        ? `--stdio must be one of ${FIRMWARE_STDIO.join(', ')}, got "${req.stdio}".`
+        : `--stdio applies to rp2040 builds; ${target.name} has no choice of serial port.`,
       2,
     );
   }
   if (req.clockMHz !== undefined) {
-    if (target.firmware?.chip !== 'rp2040') throw new UserError(`--clock applies to rp2040 builds; ${target.name} runs at its own clock.`, 2);
+    if (target.firmware?.chip !== 'rp2040')
+      throw new UserError(`--clock applies to rp2040 builds; ${target.name} runs at its own clock.`, 2);
     clockSetup(checkClockMHz(req.clockMHz), req.boot2 ?? target.firmware.boot2); // the PLL and the flash clock, before any work
   }
   const firmwareCores = target.firmware ? target.cpu.cores : 1;
   if (req.threads !== undefined && req.threads > 1 && !target.threads && req.threads > firmwareCores) {
     throw new UserError(
-      firmwareCores > 1 ? `${target.name} has ${firmwareCores} cores; use --threads ${firmwareCores} or less.` : `target ${target.name} has no threads; drop --threads.`,
+      firmwareCores > 1
+        ? `${target.name} has ${firmwareCores} cores; use --threads ${firmwareCores} or less.`
+        : `target ${target.name} has no threads; drop --threads.`,
       2,
     );
   }
@@ -226,7 +254,10 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
         }
       : undefined;
   if (generation && generation.promptTokens.length > plan.seqLen) {
-    throw new UserError(`the prompt is ${generation.promptTokens.length} tokens, more than the context of ${plan.seqLen}; shorten --prompt.`, 2);
+    throw new UserError(
+      `the prompt is ${generation.promptTokens.length} tokens, more than the context of ${plan.seqLen}; shorten --prompt.`,
+      2,
+    );
   }
   const project = (p: Plan): ProjectInputs => ({
     plan: p,
@@ -251,7 +282,8 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
       report('[2/4] memory plan', 'detail');
     }
     report(formatPlan(plan), 'detail');
-    if (!staging || !plan.fits) throw new UserError(`the model does not fit ${target.name}:\n${plan.problems.map((p) => `  - ${p}`).join('\n')}`);
+    if (!staging || !plan.fits)
+      throw new UserError(`the model does not fit ${target.name}:\n${plan.problems.map((p) => `  - ${p}`).join('\n')}`);
 
     report(`[3/4] writing the C project to ${outDir}`, 'detail');
     const emitStarted = performance.now();
@@ -260,7 +292,8 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
 
     if (req.onDevice) return await buildOnDevice(req.onDevice, { info, plan, outDir, staging, target, report, loadSeconds, emitSeconds });
     report(`[4/4] compiling with ${target.toolchain.cc}`, 'detail');
-    if (target.firmware?.chip === 'rp2040') report(`      ${describeClock(clockSetup(target.firmware.clockHz, target.firmware.boot2), target.firmware.boot2)}`, 'detail');
+    if (target.firmware?.chip === 'rp2040')
+      report(`      ${describeClock(clockSetup(target.firmware.clockHz, target.firmware.boot2), target.firmware.boot2)}`, 'detail');
     const compileStarted = performance.now();
     try {
       await runMake(staging, { onStep: (line) => report(`      ${line}`, 'detail') });
@@ -269,9 +302,20 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
       throw err;
     }
     if (target.output === 'firmware') {
-      report(comparePlanWithSections(plan, readSectionSizes(join(staging, FIRMWARE_OUTPUTS.elf), target.toolchain.cc), info.executable, target.firmware?.ramReserveBytes ?? 0), 'detail');
+      report(
+        comparePlanWithSections(
+          plan,
+          readSectionSizes(join(staging, FIRMWARE_OUTPUTS.elf), target.toolchain.cc),
+          info.executable,
+          target.firmware?.ramReserveBytes ?? 0,
+        ),
+        'detail',
+      );
       const { imageBytes } = finishFirmware(staging);
-      report(`      ${join(outDir, FIRMWARE_OUTPUTS.uf2)} (${imageBytes.toLocaleString('en-US')} bytes of flash image, boot2 CRC checked)`, 'detail');
+      report(
+        `      ${join(outDir, FIRMWARE_OUTPUTS.uf2)} (${imageBytes.toLocaleString('en-US')} bytes of flash image, boot2 CRC checked)`,
+        'detail',
+      );
     }
     const compileSeconds = (performance.now() - compileStarted) / 1000;
     const finished: BuildInfo = { ...info, files: hashFiles(staging, programFiles(target)) };
@@ -295,7 +339,16 @@ function builtSummary(executable: string, plan: Plan, seconds: BuildResult['seco
 /** --on-device: the project just written, compiled on the Pi; build-info.json here and there says where the program is. */
 async function buildOnDevice(
   onDevice: OnDeviceOptions,
-  built: { info: BuildInfo; plan: Plan; outDir: string; staging: string; target: ReturnType<typeof loadTarget>; report: Reporter; loadSeconds: number; emitSeconds: number },
+  built: {
+    info: BuildInfo;
+    plan: Plan;
+    outDir: string;
+    staging: string;
+    target: ReturnType<typeof loadTarget>;
+    report: Reporter;
+    loadSeconds: number;
+    emitSeconds: number;
+  },
 ): Promise<BuildResult> {
   const { outDir, staging, report, target } = built;
   const { compileOnDevice } = await import('../flash/ssh-build.js');
@@ -312,7 +365,10 @@ async function buildOnDevice(
   replaceDir(staging, outDir);
   const seconds = { load: built.loadSeconds, emit: built.emitSeconds, compile: compileSeconds };
   report(builtSummary(info.executable, built.plan, seconds));
-  report(`load ${built.loadSeconds.toFixed(2)} s, emit ${built.emitSeconds.toFixed(2)} s, compile on the device ${compileSeconds.toFixed(2)} s`, 'detail');
+  report(
+    `load ${built.loadSeconds.toFixed(2)} s, emit ${built.emitSeconds.toFixed(2)} s, compile on the device ${compileSeconds.toFixed(2)} s`,
+    'detail',
+  );
   return { info, plan: built.plan, outDir, seconds };
 }
 
@@ -328,7 +384,13 @@ export function sramCodeObjects(target: Target, req: Pick<BuildRequest, 'sramCod
  * SRAM taken first (the weights' copies give way: a byte of code there saves more flash reads than
  * a byte of weights). The caller writes the project again with the plan returned.
  */
-async function planWithSramCode(outDir: string, objects: string[], inputs: ProjectInputs, options: PlanOptions, report: Reporter): Promise<Plan> {
+async function planWithSramCode(
+  outDir: string,
+  objects: string[],
+  inputs: ProjectInputs,
+  options: PlanOptions,
+  report: Reporter,
+): Promise<Plan> {
   const { plan, target } = inputs;
   emitProject(outDir, inputs);
   await runMake(outDir, { targets: objects });
@@ -338,7 +400,10 @@ async function planWithSramCode(outDir: string, objects: string[], inputs: Proje
     sramCode: { bytes, description: `code run from SRAM: ${objects.join(', ')} (measured, with ${SRAM_CODE_SLACK} bytes for veneers)` },
   });
   if (withCode.fits) return withCode;
-  report(`      the code (${formatBytes(bytes)}) stays in flash: with it the SRAM would not hold the state (${withCode.problems.join(' ')})`, 'detail');
+  report(
+    `      the code (${formatBytes(bytes)}) stays in flash: with it the SRAM would not hold the state (${withCode.problems.join(' ')})`,
+    'detail',
+  );
   return plan;
 }
 

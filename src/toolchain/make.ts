@@ -34,7 +34,11 @@ export function makeStep(line: string): string | undefined {
  * UserError when make is missing or fails, with the last 40 lines the compiler said.
  */
 export async function runMake(dir: string, options: MakeOptions = {}): Promise<void> {
-  requireTool('make', 'to build the generated C project', 'apt-get install build-essential (Debian/Ubuntu), xcode-select --install (macOS)');
+  requireTool(
+    'make',
+    'to build the generated C project',
+    'apt-get install build-essential (Debian/Ubuntu), xcode-select --install (macOS)',
+  );
   const jobs = options.jobs ?? 2;
   const child = spawn('make', ['-C', dir, `-j${jobs}`, ...(options.targets ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];

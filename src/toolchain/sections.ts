@@ -33,8 +33,12 @@ export function comparePlanWithSections(
 ): string {
   const weights = sections.get('.model_weights') ?? sections.get('.rodata.model_weights');
   const bss = sections.get('.bss')?.bytes ?? 0;
-  const flashUsed = [...sections.entries()].filter(([, s]) => s.address >= 0x10000000 && s.address < 0x11000000).reduce((n, [, s]) => n + s.bytes, 0);
-  const ramUsed = [...sections.entries()].filter(([name, s]) => s.address >= 0x20000000 && s.address < 0x20042000 && name !== '.stack').reduce((n, [, s]) => n + s.bytes, 0);
+  const flashUsed = [...sections.entries()]
+    .filter(([, s]) => s.address >= 0x10000000 && s.address < 0x11000000)
+    .reduce((n, [, s]) => n + s.bytes, 0);
+  const ramUsed = [...sections.entries()]
+    .filter(([name, s]) => s.address >= 0x20000000 && s.address < 0x20042000 && name !== '.stack')
+    .reduce((n, [, s]) => n + s.bytes, 0);
   const code = plan.buffers.find((b) => b.role === 'code');
   const sramText = sections.get('.sram_text')?.bytes ?? 0;
   const rows = [
@@ -44,9 +48,14 @@ export function comparePlanWithSections(
     ['flash, all sections', '', formatBytes(flashUsed)],
     ['SRAM, all sections', '', formatBytes(ramUsed)],
   ];
-  if (!weights) throw new UserError(`${elf}: the linker placed no .model_weights section: the weights are missing from the firmware (a bug in the build).`);
+  if (!weights)
+    throw new UserError(
+      `${elf}: the linker placed no .model_weights section: the weights are missing from the firmware (a bug in the build).`,
+    );
   if (weights.bytes < plan.weightsBytes) {
-    throw new UserError(`${elf}: the weights section holds ${weights.bytes} bytes but the plan has ${plan.weightsBytes} (a bug in the build).`);
+    throw new UserError(
+      `${elf}: the weights section holds ${weights.bytes} bytes but the plan has ${plan.weightsBytes} (a bug in the build).`,
+    );
   }
   // the plan is an upper bound of the state (it counts alignment padding); the firmware's own variables come on top
   if (bss > plan.stateBytes + ramReserveBytes) {
@@ -56,7 +65,9 @@ export function comparePlanWithSections(
   }
   // the measured objects plus room for veneers: the linker's section must not be larger
   if (code && sramText > code.bytes) {
-    throw new UserError(`${elf}: .sram_text holds ${sramText} bytes, more than the ${code.bytes} bytes the plan measured for it (a bug in the build).`);
+    throw new UserError(
+      `${elf}: .sram_text holds ${sramText} bytes, more than the ${code.bytes} bytes the plan measured for it (a bug in the build).`,
+    );
   }
   return `plan against the linker (${elf}):\n${formatTable(['', 'plan', 'linker'], rows, { align: ['left', 'right', 'right'], indent: '  ' })}`;
 }

@@ -41,7 +41,14 @@ export interface SummaryEvent {
 
 /** A token as one JSON line, fields in the documented order. */
 export function tokenEventLine(e: TokenEvent): string {
-  const line: Record<string, unknown> = { v: EVENT_SCHEMA_VERSION, type: 'token', position: e.position, token: e.token, generated: e.generated, text: e.text };
+  const line: Record<string, unknown> = {
+    v: EVENT_SCHEMA_VERSION,
+    type: 'token',
+    position: e.position,
+    token: e.token,
+    generated: e.generated,
+    text: e.text,
+  };
   if (e.us !== undefined) line.us = e.us;
   if (e.time !== undefined) line.time = e.time;
   return `${terminalSafeJson(line)}\n`;

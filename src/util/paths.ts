@@ -44,7 +44,9 @@ export function checkInputFile(path: string, label: string, expected: string): v
   const stats = statOrUndefined(path, label);
   if (stats === undefined) throw new UserError(`${label}: no such file; expected ${expected}. Check the path.`);
   if (!stats.isFile()) {
-    throw new UserError(`${label}: is ${describeFileKind(stats)}, expected ${expected} (a regular file). Give the path of the file itself.`);
+    throw new UserError(
+      `${label}: is ${describeFileKind(stats)}, expected ${expected} (a regular file). Give the path of the file itself.`,
+    );
   }
 }
 
@@ -70,7 +72,10 @@ export interface OutputCheck {
 function refuseInput(path: string, check: OutputCheck): void {
   for (const input of check.inputs ?? []) {
     if (input !== undefined && sameFile(path, input)) {
-      throw new UserError(`${check.flag} ${path} is the input ${input}: writing it would destroy what is being read. Write to another file.`, 2);
+      throw new UserError(
+        `${check.flag} ${path} is the input ${input}: writing it would destroy what is being read. Write to another file.`,
+        2,
+      );
     }
   }
 }
@@ -79,7 +84,8 @@ function checkParent(path: string, check: OutputCheck): void {
   if (path.trim() === '') throw new UserError(`${check.flag} needs a path, got an empty value.`, 2);
   const dir = dirname(resolve(path));
   const parent = statOrUndefined(dir, `${check.flag} ${path}`);
-  if (parent === undefined) throw new UserError(`${check.flag} ${path}: the directory ${dir} does not exist; create it first, or write elsewhere.`, 2);
+  if (parent === undefined)
+    throw new UserError(`${check.flag} ${path}: the directory ${dir} does not exist; create it first, or write elsewhere.`, 2);
   if (!parent.isDirectory()) throw new UserError(`${check.flag} ${path}: ${dir} is ${describeFileKind(parent)}, not a directory.`, 2);
   if (Buffer.byteLength(basename(resolve(path))) > MAX_FILE_NAME_BYTES) {
     throw new UserError(`${check.flag} ${path}: the file name is longer than ${MAX_FILE_NAME_BYTES} bytes; give a shorter name.`, 2);
@@ -95,7 +101,8 @@ export function checkOutputFile(path: string, check: OutputCheck): void {
   checkParent(path, check);
   const stats = statOrUndefined(path, `${check.flag} ${path}`);
   if (stats === undefined) return;
-  if (stats.isDirectory()) throw new UserError(`${check.flag} ${path} is a directory; give a file name (for example ${resolve(path, 'out')}).`, 2);
+  if (stats.isDirectory())
+    throw new UserError(`${check.flag} ${path} is a directory; give a file name (for example ${resolve(path, 'out')}).`, 2);
   if (!stats.isFile() && !stats.isCharacterDevice() && !stats.isFIFO()) {
     throw new UserError(`${check.flag} ${path} is ${describeFileKind(stats)}; give a file name.`, 2);
   }
@@ -111,12 +118,18 @@ export function checkOutputDirectory(path: string, check: OutputCheck): void {
   const stats = statOrUndefined(path, `${check.flag} ${path}`);
   if (stats === undefined) return;
   if (!stats.isDirectory()) {
-    throw new UserError(`${check.flag} ${path} is ${describeFileKind(stats)}; it must be a directory (it is created if missing). Give another path.`, 2);
+    throw new UserError(
+      `${check.flag} ${path} is ${describeFileKind(stats)}; it must be a directory (it is created if missing). Give another path.`,
+      2,
+    );
   }
   const dir = realpathSync(path);
   for (const input of check.inputs ?? []) {
     if (input !== undefined && realpathSync(input).startsWith(`${dir}/`)) {
-      throw new UserError(`${check.flag} ${path} holds the input ${input}, and a build replaces its output directory whole. Build elsewhere.`, 2);
+      throw new UserError(
+        `${check.flag} ${path} holds the input ${input}, and a build replaces its output directory whole. Build elsewhere.`,
+        2,
+      );
     }
   }
 }

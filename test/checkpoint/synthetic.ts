@@ -92,9 +92,12 @@ function expectTensorsEqual(actual: Tensor, expected: Tensor, what: string): voi
   expect(actual.dtype, what).to.equal(expected.dtype);
   expect([actual.rows, actual.cols], what).to.deep.equal([expected.rows, expected.cols]);
   if (actual.dtype === 'f32' && expected.dtype === 'f32') {
-    expect(Buffer.from(actual.data.buffer, actual.data.byteOffset, actual.data.byteLength).equals(
-      Buffer.from(expected.data.buffer, expected.data.byteOffset, expected.data.byteLength),
-    ), what).to.equal(true);
+    expect(
+      Buffer.from(actual.data.buffer, actual.data.byteOffset, actual.data.byteLength).equals(
+        Buffer.from(expected.data.buffer, expected.data.byteOffset, expected.data.byteLength),
+      ),
+      what,
+    ).to.equal(true);
   } else if (actual.dtype === 'q8_0' && expected.dtype === 'q8_0') {
     expect(actual.groupSize, what).to.equal(expected.groupSize);
     expect(Array.from(actual.q), `${what}.q`).to.deep.equal(Array.from(expected.q));

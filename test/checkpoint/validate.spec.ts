@@ -39,7 +39,6 @@ function versionedHeader(version: number, ints: number[], shared = 1, groupSize 
 
 const STORIES_INTS = [64, 172, 5, 8, 4, 512, 512];
 
-
 describe('checkpoint/validate', () => {
   let dir: string;
   let cleanup: () => void;
@@ -88,7 +87,9 @@ describe('checkpoint/validate', () => {
     it('recognises a GGUF file', () => {
       const gguf = Buffer.concat([Buffer.from('GGUF'), Buffer.from([3, 0, 0, 0]), Buffer.alloc(100)]);
       const message = readError('model.gguf', gguf).message;
-      expect(message).to.match(/GGUF/).and.match(/reads llama2\.c \.bin checkpoints/);
+      expect(message)
+        .to.match(/GGUF/)
+        .and.match(/reads llama2\.c \.bin checkpoints/);
     });
 
     it('recognises a zip (PyTorch) archive', () => {
@@ -140,7 +141,9 @@ describe('checkpoint/validate', () => {
     it('rejects a negative vocab_size in v1', () => {
       const ints = [...STORIES_INTS];
       ints[5] = -512;
-      expect(readError('neg.bin', versionedHeader(1, ints)).message).to.match(/vocab_size is -512, expected a positive number \(v1\/v2 files store it positive\)/);
+      expect(readError('neg.bin', versionedHeader(1, ints)).message).to.match(
+        /vocab_size is -512, expected a positive number \(v1\/v2 files store it positive\)/,
+      );
     });
 
     it('rejects dim not divisible by n_heads', () => {
@@ -160,7 +163,9 @@ describe('checkpoint/validate', () => {
     });
 
     it('rejects a shared_classifier byte other than 0 or 1', () => {
-      expect(readError('flag.bin', versionedHeader(1, STORIES_INTS, 7)).message).to.match(/shared_classifier byte \(offset 36\) is 7; expected 0 or 1/);
+      expect(readError('flag.bin', versionedHeader(1, STORIES_INTS, 7)).message).to.match(
+        /shared_classifier byte \(offset 36\) is 7; expected 0 or 1/,
+      );
     });
   });
 
@@ -244,12 +249,17 @@ describe('checkpoint/validate', () => {
         const wo = m.layers[1].wo;
         if (wo.dtype === 'q8_0') wo.scales[5] = Infinity;
       }, 'v2');
-      expect(readError('scale.bin', bytes).message).to.match(/tensor layers\.1\.wo \(layer 1\) holds Infinity at scale 5 \(row 2, group 1\)/);
+      expect(readError('scale.bin', bytes).message).to.match(
+        /tensor layers\.1\.wo \(layer 1\) holds Infinity at scale 5 \(row 2, group 1\)/,
+      );
     });
 
     it('can skip the check', () => {
       const path = join(dir, 'nan.bin');
-      writeFileSync(path, poisoned((m) => m.layers[0].rmsAtt.fill(NaN)));
+      writeFileSync(
+        path,
+        poisoned((m) => m.layers[0].rmsAtt.fill(NaN)),
+      );
       const model = readCheckpoint(path, { checkFinite: false });
       expect(findNonFinite(model)).to.include({ tensor: 'layers.0.rms_att', layer: 0, index: 0 });
     });
@@ -269,9 +279,13 @@ describe('checkpoint/validate', () => {
       versionedHeader(2, STORIES_INTS, 1, 64).copy(bytes);
       expect(checkpointLayout(STORIES260K, 'v2', true, 64).find((e) => e.name === 'layers.0.w2')?.scaleCount).to.equal(172);
       const message = readError('stories260K_q80.bin', bytes).message;
-      expect(message).to.match(/group size 64, which does not divide every row length: hidden_dim 172 \(the row length of w2\) is not a multiple of 64/);
+      expect(message).to.match(
+        /group size 64, which does not divide every row length: hidden_dim 172 \(the row length of w2\) is not a multiple of 64/,
+      );
       expect(message).to.match(/groups straddle rows, and runq\.c .* computes wrong results/);
-      expect(message).to.match(/Re-export from the fp32 checkpoint with a group size that divides dim 64 and hidden_dim 172: the largest power of two that does is 4/);
+      expect(message).to.match(
+        /Re-export from the fp32 checkpoint with a group size that divides dim 64 and hidden_dim 172: the largest power of two that does is 4/,
+      );
     });
 
     it('computes the largest power of two dividing every row length', () => {

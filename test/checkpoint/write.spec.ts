@@ -10,7 +10,6 @@ import { expectSameWeights, quantizeModel, quantizeQ8, withSeparateClassifier } 
 import { userError } from '../helpers/errors.js';
 import { needs } from '../helpers/needs.js';
 
-
 /** Bits of a float32, to count units in the last place between two values. */
 function ulps(a: number, b: number): number {
   const view = new DataView(new ArrayBuffer(8));

@@ -58,7 +58,7 @@ describe('cli: build and run', function () {
       expect(r.stderr).to.not.match(/Memory plan for|\[1\/4\]|compiling/);
     });
 
-    it('run with the build\'s options uses that program without rebuilding, whatever its generation flags', () => {
+    it("run with the build's options uses that program without rebuilding, whatever its generation flags", () => {
       const before = statSync(join(out, 'llama2')).mtimeMs;
       const r = cli(['run', '-o', out, '-i', 'Once upon a time', '-n', '16', '-t', '0']);
       expect(r.status, r.stderr).to.equal(0);
@@ -97,7 +97,9 @@ describe('cli: build and run', function () {
     /** The output directory holds one complete build: its program is the one build-info.json describes, and runs. */
     function expectCompleteBuild(): string {
       const info = readBuildInfo(out);
-      expect(info, `no build-info.json in ${out}: ${existsSync(out) ? readdirSync(out).join(' ') : 'no directory'}`).to.not.equal(undefined);
+      expect(info, `no build-info.json in ${out}: ${existsSync(out) ? readdirSync(out).join(' ') : 'no directory'}`).to.not.equal(
+        undefined,
+      );
       expect(buildFileProblems(out, info!, true)).to.deep.equal([]);
       const r = run(join(out, 'llama2'));
       expect(r.status, r.stderr).to.equal(0);

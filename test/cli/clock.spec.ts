@@ -15,7 +15,14 @@ describe('cli: build and plan --clock', function () {
   for (const command of ['build', 'plan']) {
     for (const clock of ['250', '124', '133.5']) {
       it(`${command} --clock ${clock} is refused with the allowed range, before the model is looked up`, () => {
-        const stderr = expectUserError(cli([command, '--target', 'rp2040', '-m', 'missing.bin', '--clock', clock, ...(command === 'build' ? ['-o', 'out'] : [])], { cwd: dir, env, timeout: 30_000 }), 2);
+        const stderr = expectUserError(
+          cli([command, '--target', 'rp2040', '-m', 'missing.bin', '--clock', clock, ...(command === 'build' ? ['-o', 'out'] : [])], {
+            cwd: dir,
+            env,
+            timeout: 30_000,
+          }),
+          2,
+        );
         expect(stderr).to.match(/--clock must be a whole number of MHz from 125 to 200/);
         expect(stderr).to.not.match(/missing\.bin|at \w+ \(/); // no model lookup, no stack trace
         expect(readdirSync(dir)).to.deep.equal([]);
@@ -24,7 +31,10 @@ describe('cli: build and plan --clock', function () {
   }
 
   it('build --clock on a target other than the RP2040 says it does not apply', () => {
-    const stderr = expectUserError(cli(['build', '--target', 'host', '-m', 'missing.bin', '--clock', '200', '-o', 'out'], { cwd: dir, env, timeout: 30_000 }), 2);
+    const stderr = expectUserError(
+      cli(['build', '--target', 'host', '-m', 'missing.bin', '--clock', '200', '-o', 'out'], { cwd: dir, env, timeout: 30_000 }),
+      2,
+    );
     expect(stderr).to.match(/--clock applies to rp2040 builds/);
   });
 });

@@ -54,9 +54,15 @@ describe('cli: the files a command reads and writes', function () {
   });
 
   it('quantize refuses a directory or a missing directory as -o before reading the model', () => {
-    expect(expectUserError(cli(['quantize', here('stories260K.bin'), '-o', tmp.dir], { env: env() }), 2)).to.contain('is a directory; give a file name');
-    expect(expectUserError(cli(['quantize', here('stories260K.bin'), '-o', here('no/such/dir/q.bin')], { env: env() }), 2)).to.match(/the directory .* does not exist/);
-    expect(expectUserError(cli(['quantize', here('stories260K.bin'), '-o', here(`${'x'.repeat(256)}.bin`)], { env: env() }), 2)).to.contain('longer than 255 bytes');
+    expect(expectUserError(cli(['quantize', here('stories260K.bin'), '-o', tmp.dir], { env: env() }), 2)).to.contain(
+      'is a directory; give a file name',
+    );
+    expect(expectUserError(cli(['quantize', here('stories260K.bin'), '-o', here('no/such/dir/q.bin')], { env: env() }), 2)).to.match(
+      /the directory .* does not exist/,
+    );
+    expect(expectUserError(cli(['quantize', here('stories260K.bin'), '-o', here(`${'x'.repeat(256)}.bin`)], { env: env() }), 2)).to.contain(
+      'longer than 255 bytes',
+    );
   });
 
   it('quantize writes a 250-byte file name (the temporary name stays legal)', () => {
@@ -71,7 +77,10 @@ describe('cli: the files a command reads and writes', function () {
     // the reader counts into a file: cli() blocks this process, which could not drain a pipe to it
     const reader = spawn('sh', ['-c', 'wc -c < out.fifo > count'], { cwd: tmp.dir, stdio: 'ignore' });
     const closed = new Promise((done) => reader.on('close', done));
-    const result = cli(['quantize', here('stories260K.bin'), '-o', here('out.fifo'), '--group-size', '32'], { env: env(), timeout: 60_000 });
+    const result = cli(['quantize', here('stories260K.bin'), '-o', here('out.fifo'), '--group-size', '32'], {
+      env: env(),
+      timeout: 60_000,
+    });
     await closed;
     expect(result.status, result.stderr).to.equal(0);
     expect(statSync(here('out.fifo')).isFIFO()).to.equal(true);
@@ -101,7 +110,10 @@ describe('cli: the files a command reads and writes', function () {
   });
 
   it('refuses a tokenizer whose piece count differs from vocab_size, naming both files, whatever the command', () => {
-    for (const command of [['generate', '-n', '2'], ['build', '--target', 'host', '-o', here('never-built')]]) {
+    for (const command of [
+      ['generate', '-n', '2'],
+      ['build', '--target', 'host', '-o', here('never-built')],
+    ]) {
       const stderr = expectUserError(cli([...command, '-m', here('stories260K.bin'), '-z', here('tokenizer.bin')], { env: env() }));
       expect(stderr).to.contain("tokenizer.bin: the file holds 32000 pieces, but the model stories260K.bin's vocab_size is 512");
     }

@@ -7,14 +7,30 @@ import { requireNeeds } from '../helpers/needs.js';
 describe('cli: generate', function () {
   this.timeout(120_000);
 
-  it('prints llama2.c\'s golden ids with --format ids', function () {
+  it("prints llama2.c's golden ids with --format ids", function () {
     requireNeeds(this, 'stories260K.bin', 'tok512.bin');
-    const r = cli(['generate', '-m', 'stories260K.bin', '-z', 'tok512.bin', '-i', 'One day', '-t', '1.0', '-p', '0.9', '-s', '42', '--format', 'ids']);
+    const r = cli([
+      'generate',
+      '-m',
+      'stories260K.bin',
+      '-z',
+      'tok512.bin',
+      '-i',
+      'One day',
+      '-t',
+      '1.0',
+      '-p',
+      '0.9',
+      '-s',
+      '42',
+      '--format',
+      'ids',
+    ]);
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stdout).to.equal(readGoldenFile('stories260K_f32_t1.0_p0.9_s42_one_day.ids'));
   });
 
-  it('prints llama2.c\'s text, and tokens per second on stderr', function () {
+  it("prints llama2.c's text, and tokens per second on stderr", function () {
     requireNeeds(this, 'stories260K.bin', 'tok512.bin');
     const r = cli(['generate', '-i', 'Once upon a time', '-t', '0']);
     expect(r.status, r.stderr).to.equal(0);
@@ -52,7 +68,10 @@ describe('cli: generate', function () {
     requireNeeds(this, 'stories260K.bin', 'tok512.bin');
     const r = cli(['generate', '-i', 'One day', '-t', '0', '-n', '10', '--format', 'jsonl']);
     expect(r.status, r.stderr).to.equal(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).to.have.length(12); // BOS at position 0, 10 steps and a summary (doc/events.md)
     expect(lines[0]).to.deep.equal({ v: 1, type: 'token', position: 0, token: 1, generated: false, text: '' });
     expect(lines.slice(0, -1).map((l) => l.position)).to.deep.equal([...Array(11).keys()]);
@@ -60,7 +79,12 @@ describe('cli: generate', function () {
     const summary = lines.at(-1);
     expect(summary).to.include({ v: 1, type: 'summary', reason: 'steps', tokens: 10 });
     expect(summary.generated).to.equal(lines.filter((l) => l.type === 'token' && l.generated).length);
-    expect(summary.text).to.equal(lines.slice(0, -1).map((l) => l.text).join(''));
+    expect(summary.text).to.equal(
+      lines
+        .slice(0, -1)
+        .map((l) => l.text)
+        .join(''),
+    );
     expect(summary.text).to.match(/^One day/);
   });
 
@@ -76,7 +100,9 @@ describe('cli: generate', function () {
     });
     it('a group size without Q8_0 weights', function () {
       requireNeeds(this, 'stories260K.bin', 'tok512.bin'); // checked once the model is read
-      expect(expectUserError(cli(['generate', '--group-size', '4']), 2)).to.match(/--group-size 4 applies to quantized weights; add --weights q8_0/);
+      expect(expectUserError(cli(['generate', '--group-size', '4']), 2)).to.match(
+        /--group-size 4 applies to quantized weights; add --weights q8_0/,
+      );
     });
     it('a model that is nowhere: where it looked and how to get it', () => {
       const cache = tempDir();
@@ -93,7 +119,9 @@ describe('cli: generate', function () {
     });
     it('a tokenizer that does not go with the model', function () {
       requireNeeds(this, 'stories260K.bin', 'tok512.bin');
-      expect(expectUserError(cli(['generate', '-m', 'stories260K.bin', '-z', 'stories260K.bin']))).to.match(/not a llama2\.c tokenizer\.bin/);
+      expect(expectUserError(cli(['generate', '-m', 'stories260K.bin', '-z', 'stories260K.bin']))).to.match(
+        /not a llama2\.c tokenizer\.bin/,
+      );
     });
     it('an unknown command', () => {
       expect(expectUserError(cli(['generat']), 2)).to.match(/Unknown argument|Did you mean generate/);

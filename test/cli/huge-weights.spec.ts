@@ -37,7 +37,9 @@ describe('cli: huge weights are warned about', function () {
     const bad = cli(['inspect', damaged]);
     expect(bad.status, bad.stderr).to.equal(0);
     expect(bad.stdout).to.match(/^largest weight +3\.00e\+38 in token_embedding$/m);
-    expect(bad.stderr).to.match(/^warning: .*stories260K-huge\.bin: tensor token_embedding holds 3\.00e\+38 \(value 453\).*overflow float32/m);
+    expect(bad.stderr).to.match(
+      /^warning: .*stories260K-huge\.bin: tensor token_embedding holds 3\.00e\+38 \(value 453\).*overflow float32/m,
+    );
     const good = cli(['inspect', modelPath('stories260K.bin')]);
     expect(good.stdout).to.match(/^largest weight +4\.43 in rms_final$/m);
     expect(good.stderr).to.equal('');
@@ -49,7 +51,21 @@ describe('cli: huge weights are warned about', function () {
     expect(result.stderr).to.match(/^warning: .*tensor token_embedding holds 3\.00e\+38/m);
     // the shared classifier multiplies every position's activations by row 7: the logits overflow from position 0
     expect(result.stderr).to.match(/^warning: the logits at position 0 are not finite/m);
-    const healthy = cli(['generate', '-m', modelPath('stories260K.bin'), '-z', modelPath('tok512.bin'), '-i', 'Once', '-n', '6', '-t', '0', '--format', 'ids']);
+    const healthy = cli([
+      'generate',
+      '-m',
+      modelPath('stories260K.bin'),
+      '-z',
+      modelPath('tok512.bin'),
+      '-i',
+      'Once',
+      '-n',
+      '6',
+      '-t',
+      '0',
+      '--format',
+      'ids',
+    ]);
     expect(healthy.stderr).to.not.match(/warning/);
   });
 });

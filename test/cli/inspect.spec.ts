@@ -34,17 +34,26 @@ function expectOneParagraphFailure(result: ReturnType<typeof cli>): string {
 
 describe('util/table formatTable', () => {
   it('pads columns, aligns right where asked, and draws a rule under the header', () => {
-    const text = formatTable(['name', 'bytes'], [['wq', '81,920'], ['rms_final', 256]], { align: ['left', 'right'] });
-    expect(text.split('\n')).to.deep.equal([
-      'name        bytes',
-      '---------  ------',
-      'wq         81,920',
-      'rms_final     256',
-    ]);
+    const text = formatTable(
+      ['name', 'bytes'],
+      [
+        ['wq', '81,920'],
+        ['rms_final', 256],
+      ],
+      { align: ['left', 'right'] },
+    );
+    expect(text.split('\n')).to.deep.equal(['name        bytes', '---------  ------', 'wq         81,920', 'rms_final     256']);
   });
 
   it('leaves no trailing spaces, indents, and can omit the header', () => {
-    const text = formatTable([], [['dim', 64], ['a long key', '']], { indent: '  ' });
+    const text = formatTable(
+      [],
+      [
+        ['dim', 64],
+        ['a long key', ''],
+      ],
+      { indent: '  ' },
+    );
     expect(text.split('\n')).to.deep.equal(['  dim         64', '  a long key']);
   });
 
@@ -89,7 +98,17 @@ describe('cli/inspect', () => {
       expect(result.status, result.stderr).to.equal(0);
       const out = result.stdout;
       expect(out).to.match(/^format +legacy v0 \(run\.c: fp32, no magic\)$/m);
-      for (const [key, value] of [['dim', 64], ['hidden_dim', 172], ['n_layers', 5], ['n_heads', 8], ['n_kv_heads', 4], ['head_size', 8], ['kv_dim', 32], ['vocab_size', 512], ['seq_len', 512]]) {
+      for (const [key, value] of [
+        ['dim', 64],
+        ['hidden_dim', 172],
+        ['n_layers', 5],
+        ['n_heads', 8],
+        ['n_kv_heads', 4],
+        ['head_size', 8],
+        ['kv_dim', 32],
+        ['vocab_size', 512],
+        ['seq_len', 512],
+      ]) {
         expect(out).to.match(new RegExp(`^${key} +${value}$`, 'm'));
       }
       expect(out).to.match(/^classifier +shared with the token embedding$/m);
@@ -113,7 +132,17 @@ describe('cli/inspect', () => {
       expect(result.status, result.stderr).to.equal(0);
       const report = JSON.parse(result.stdout) as InspectReport;
       expect(report.format).to.equal('v0');
-      expect(report.config).to.deep.equal({ dim: 64, hiddenDim: 172, nLayers: 5, nHeads: 8, nKvHeads: 4, vocabSize: 512, seqLen: 512, headSize: 8, kvDim: 32 });
+      expect(report.config).to.deep.equal({
+        dim: 64,
+        hiddenDim: 172,
+        nLayers: 5,
+        nHeads: 8,
+        nKvHeads: 4,
+        vocabSize: 512,
+        seqLen: 512,
+        headSize: 8,
+        kvDim: 32,
+      });
       expect(report.parameters).to.equal(260_032);
       expect(report.tensors[0]).to.deep.equal({ name: 'token_embedding', shape: [512, 64], dtype: 'f32', offset: 28, bytes: 131_072 });
       expect(report.weightSizes.int8.bytes).to.equal(278_752);

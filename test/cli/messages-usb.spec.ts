@@ -13,10 +13,12 @@ describe('messages about where the firmware talks (issue 15.10)', () => {
     expect(advice).to.not.match(/a Pico running this firmware talks on its UART0 pins/);
   });
 
-  it('flash --help: --emulate exposes the firmware\'s USB serial port by default', () => {
+  it("flash --help: --emulate exposes the firmware's USB serial port by default", () => {
     const help = cli(['flash', '--help']);
     expect(help.status).to.equal(0);
-    expect(help.stdout.replace(/\s+/g, ' ')).to.match(/its serial port \(USB CDC by default, UART0 for a --stdio uart build\) becomes a pseudo-terminal/);
+    expect(help.stdout.replace(/\s+/g, ' ')).to.match(
+      /its serial port \(USB CDC by default, UART0 for a --stdio uart build\) becomes a pseudo-terminal/,
+    );
     expect(help.stdout).to.not.match(/its UART0 becomes a pseudo-terminal/);
   });
 });

@@ -58,8 +58,12 @@ describe('cli: monitor', function () {
     const text = Tokenizer.read(stories.tokenizer, 512).decodeText([...golden.prompt, ...golden.generated].slice(0, 41));
     expect(result.stdout).to.equal(`${text}\n`);
     expect(readGoldenFile('stories260K_f32_greedy_once_upon_a_time.txt').startsWith(text)).to.equal(true);
-    expect(result.stderr).to.match(/^connected to \/dev\/pts\/\d+ at 115200 baud: host running stories260K\.bin \(f32, seq_len 512, prompts up to 244 tokens; model [0-9a-f]{16}, the build in .*build\/host\)$/m);
-    expect(result.stderr).to.match(/^40 tokens in \d+\.\d\d s on the device: \d+\.\d\d tok\/s, [\d,]+ µs per token \(host, stories260K\.bin f32\)$/m);
+    expect(result.stderr).to.match(
+      /^connected to \/dev\/pts\/\d+ at 115200 baud: host running stories260K\.bin \(f32, seq_len 512, prompts up to 244 tokens; model [0-9a-f]{16}, the build in .*build\/host\)$/m,
+    );
+    expect(result.stderr).to.match(
+      /^40 tokens in \d+\.\d\d s on the device: \d+\.\d\d tok\/s, [\d,]+ µs per token \(host, stories260K\.bin f32\)$/m,
+    );
     expect(result.stderr).to.not.match(/warning/);
   });
 
@@ -68,7 +72,10 @@ describe('cli: monitor', function () {
     const log = join(tmp.dir, 'monitor.log');
     const result = await monitor(['--port', port, '-i', 'Once upon a time', '-n', '6', '-t', '0', '--json', '--timestamp', '--log', log]);
     expect(result.status, result.stderr).to.equal(0);
-    const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; token?: number; time: string; text: string });
+    const lines = result.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; token?: number; time: string; text: string });
     expect(lines.map((l) => l.token ?? l.type)).to.deep.equal([1, 403, 407, 261, 378, 432, 383, 'summary']);
     expect(lines.every((l) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(l.time))).to.equal(true);
     expect(lines.at(-1)!.text).to.equal('Once upon a time, there');
@@ -80,11 +87,13 @@ describe('cli: monitor', function () {
     expect(text.stdout).to.match(/^\[\d\d:\d\d:\d\d\.\d{3}\] Once upon a time, there was a little girl named Lily\. .*\n$/);
   });
 
-  it('warns when the device runs another build\'s weights (--build another directory)', async () => {
+  it("warns when the device runs another build's weights (--build another directory)", async () => {
     const port = await device('f32');
     const result = await monitor(['--port', port, '-i', 'Once upon a time', '-n', '6', '-t', '0', '--build', builds.q8.outDir]);
     expect(result.status, result.stderr).to.equal(0);
-    expect(result.stderr).to.match(/^warning: the device runs other weights than .*q8\/weights\.bin: its model hash is [0-9a-f]{16}, this build's is [0-9a-f]{16}/m);
+    expect(result.stderr).to.match(
+      /^warning: the device runs other weights than .*q8\/weights\.bin: its model hash is [0-9a-f]{16}, this build's is [0-9a-f]{16}/m,
+    );
     expect(result.stderr).to.match(/NOT the build here/);
     expect(result.stdout).to.equal('Once upon a time, there\n');
   });
@@ -120,16 +129,22 @@ describe('cli: monitor', function () {
 
   it('refuses --baud 1200, the signal that reboots a Pico into BOOTSEL, before opening anything', () => {
     const message = expectUserError(cli(['monitor', '--port', '/dev/ttyACM0', '--baud', '1200']), 2);
-    expect(message).to.match(/--baud 1200 is refused: opening a Raspberry Pi Pico's USB port at 1200 baud is the signal that reboots it into its BOOTSEL drive/);
+    expect(message).to.match(
+      /--baud 1200 is refused: opening a Raspberry Pi Pico's USB port at 1200 baud is the signal that reboots it into its BOOTSEL drive/,
+    );
   });
 
   it('a port that is not there, and no board found: messages that say what to check', () => {
     const missing = expectUserError(cli(['monitor', '--port', join(tmp.dir, 'ttyNOPE')]));
-    expect(missing).to.match(/ttyNOPE: no such serial port\. Is the board plugged in, with a data cable\? llama2-embed monitor --port auto looks for it\./);
+    expect(missing).to.match(
+      /ttyNOPE: no such serial port\. Is the board plugged in, with a data cable\? llama2-embed monitor --port auto looks for it\./,
+    );
     // whatever this machine has, it is not a board running our firmware: detection fails clearly
     const auto = cli(['monitor', '--port', 'auto'], { timeout: 60_000 });
     expect(auto.status).to.not.equal(0);
-    expect(auto.stderr).to.match(/^llama2-embed: (no board found on a serial port|cannot list the serial ports|several serial ports could be the board|no HELLO from the device)/);
+    expect(auto.stderr).to.match(
+      /^llama2-embed: (no board found on a serial port|cannot list the serial ports|several serial ports could be the board|no HELLO from the device)/,
+    );
     expect(auto.stderr).to.match(/--port|HELLO/);
     expect(auto.stderr).to.not.match(/^\s+at /m);
   });

@@ -42,37 +42,57 @@ describe('cli: options are checked before any work', function () {
   it('an option that takes one value refuses a second, naming it', function () {
     const stderr = expectUserError(cli(['generate', '-z', 'a.bin', '-z', 'b.bin'], { cwd: dir, env }), 2);
     expect(stderr).to.contain('--tokenizer / -z was given 2 times ("a.bin", "b.bin"); it takes one value');
-    expect(expectUserError(cli(['generate', '--model', 'a.bin', '-m', 'b.bin'], { cwd: dir, env }), 2)).to.contain('--model / -m was given 2 times');
+    expect(expectUserError(cli(['generate', '--model', 'a.bin', '-m', 'b.bin'], { cwd: dir, env }), 2)).to.contain(
+      '--model / -m was given 2 times',
+    );
   });
 
   it('a second value is refused also where yargs keeps only the last (an option with a default)', function () {
     const stderr = expectUserError(cli(['generate', '-m', 'missing.bin', '-t', '0', '-t', '1'], { cwd: dir, env }), 2);
     expect(stderr).to.contain('--temperature / -t was given 2 times (-t, -t)');
-    expect(expectUserError(cli(['build', '-m', 'missing.bin', '-o', 'a', '--out', 'b'], { cwd: dir, env }), 2)).to.match(/was given 2 times/);
+    expect(expectUserError(cli(['build', '-m', 'missing.bin', '-o', 'a', '--out', 'b'], { cwd: dir, env }), 2)).to.match(
+      /was given 2 times/,
+    );
   });
 
   it('a number option given a word is refused with the word, not as NaN', function () {
-    expect(expectUserError(cli(['plan', '-m', 'missing.bin', '--threads', 'abc'], { cwd: dir, env }), 2)).to.contain('--threads takes a number, got "abc"');
-    expect(expectUserError(cli(['generate', '-m', 'missing.bin', '-n=ten'], { cwd: dir, env }), 2)).to.contain('--steps / -n takes a number, got "ten"');
+    expect(expectUserError(cli(['plan', '-m', 'missing.bin', '--threads', 'abc'], { cwd: dir, env }), 2)).to.contain(
+      '--threads takes a number, got "abc"',
+    );
+    expect(expectUserError(cli(['generate', '-m', 'missing.bin', '-n=ten'], { cwd: dir, env }), 2)).to.contain(
+      '--steps / -n takes a number, got "ten"',
+    );
   });
 
   it('plan checks --threads as build does, before loading the model', function () {
-    expect(expectUserError(cli(['plan', '-m', 'missing.bin', '--threads', '0'], { cwd: dir, env }), 2)).to.contain('--threads must be a whole number from 1 to 64, got 0');
-    expect(expectUserError(cli(['plan', '-m', 'missing.bin', '--target', 'rp2040', '--threads', '3'], { cwd: dir, env }), 2)).to.contain('rp2040 has 2 cores; use --threads 2 or less');
+    expect(expectUserError(cli(['plan', '-m', 'missing.bin', '--threads', '0'], { cwd: dir, env }), 2)).to.contain(
+      '--threads must be a whole number from 1 to 64, got 0',
+    );
+    expect(expectUserError(cli(['plan', '-m', 'missing.bin', '--target', 'rp2040', '--threads', '3'], { cwd: dir, env }), 2)).to.contain(
+      'rp2040 has 2 cores; use --threads 2 or less',
+    );
   });
 
   it('an option declared repeatable may repeat', function () {
-    const result = cli(['build', '--target', 'rpi4', '--on-device', '--ssh-option', 'A=1', '--ssh-option', 'B=2', '--bogus'], { cwd: dir, env });
+    const result = cli(['build', '--target', 'rpi4', '--on-device', '--ssh-option', 'A=1', '--ssh-option', 'B=2', '--bogus'], {
+      cwd: dir,
+      env,
+    });
     expect(expectUserError(result, 2)).to.match(/Unknown argument: bogus/);
   });
 
   it('a number option given an empty value is refused, not read as 0', function () {
-    expect(expectUserError(cli(['generate', '-n', ''], { cwd: dir, env }), 2)).to.contain('--steps / -n takes a number, got an empty value');
+    expect(expectUserError(cli(['generate', '-n', ''], { cwd: dir, env }), 2)).to.contain(
+      '--steps / -n takes a number, got an empty value',
+    );
     expect(expectUserError(cli(['generate', '--steps='], { cwd: dir, env }), 2)).to.contain('--steps / -n takes a number');
   });
 
   it('a group size that a file cannot store is refused, not wrapped (4294967296 was written as 0)', function () {
-    for (const command of [['quantize', 'missing.bin', '-o', 'q.bin'], ['generate', '--weights', 'q8_0']]) {
+    for (const command of [
+      ['quantize', 'missing.bin', '-o', 'q.bin'],
+      ['generate', '--weights', 'q8_0'],
+    ]) {
       const stderr = expectUserError(cli([...command, '--group-size', '4294967296'], { cwd: dir, env }), 2);
       expect(stderr).to.contain('--group-size must be a whole number from 1 to 1,048,576, got 4294967296');
     }

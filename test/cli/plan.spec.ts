@@ -42,7 +42,9 @@ describe('cli: plan and build against a board', function () {
   });
 
   it('takes --threads 2 on the Pico (its second core) and refuses more', () => {
-    expect(expectUserError(cli(['build', '--target', 'rp2040', '--threads', '3', '-o', join(tmp.dir, 'three')]), 2)).to.match(/rp2040 has 2 cores; use --threads 2 or less/);
+    expect(expectUserError(cli(['build', '--target', 'rp2040', '--threads', '3', '-o', join(tmp.dir, 'three')]), 2)).to.match(
+      /rp2040 has 2 cores; use --threads 2 or less/,
+    );
   });
 
   it('copies weights into the SRAM a shorter context leaves, unless told --no-sram-weights', () => {
@@ -62,7 +64,9 @@ describe('cli: plan and build against a board', function () {
     const r = cli(['plan', '--target', 'rp2040', '--quant', 'f32', '--flash-size', '16M']);
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stdout).to.match(/flash \(flash\): [\d.]+ KiB of 15\.9 MiB/);
-    expect(expectUserError(cli(['plan', '--target', 'rp2040', '--flash-size', '3X']), 2)).to.match(/--flash-size must be a size such as 2M/);
+    expect(expectUserError(cli(['plan', '--target', 'rp2040', '--flash-size', '3X']), 2)).to.match(
+      /--flash-size must be a size such as 2M/,
+    );
     expect(expectUserError(cli(['plan', '--target', 'host', '--flash-size', '4M']), 2)).to.match(/apply to microcontroller targets/);
   });
 });

@@ -53,7 +53,9 @@ describe('cli/pull', function () {
       await import(pathToFileURL(join(ROOT, 'dist', 'src', 'cli', 'main.js')).href);
       entry = [join(ROOT, 'bin', 'llama2-embed.js')];
     } catch (err) {
-      console.log(`      (dist/src/cli/main.js does not load yet: ${String(err).split('\n')[0]}; testing pull through a stand-in entry point)`);
+      console.log(
+        `      (dist/src/cli/main.js does not load yet: ${String(err).split('\n')[0]}; testing pull through a stand-in entry point)`,
+      );
       entry = ['--input-type=module', '-e', STAND_IN, '--'];
     }
   });

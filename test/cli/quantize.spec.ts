@@ -11,7 +11,6 @@ import { greedyIds } from '../quant/greedy.js';
 import { userError } from '../helpers/errors.js';
 import { needs } from '../helpers/needs.js';
 
-
 describe('cli/quantize', () => {
   needs('stories260K.bin', 'tok512.bin');
   let dir: string;
@@ -28,7 +27,7 @@ describe('cli/quantize', () => {
     ...over,
   });
 
-  it('writes Q8_0 with group size 4 as llama2.c v2, and the engine then reproduces runq.c\'s golden', () => {
+  it("writes Q8_0 with group size 4 as llama2.c v2, and the engine then reproduces runq.c's golden", () => {
     const summary = quantizeCheckpoint(request({ groupSize: 4 }));
     expect(summary).to.include({ format: 'v2', groupSize: 4, scheme: 'q8_0' });
     expect(summary.formatReason).to.contain('runq.c can read it');
@@ -63,7 +62,9 @@ describe('cli/quantize', () => {
       expect(layer.dtype === 'q4_0' && layer.groupSize).to.equal(32);
       expect(read.tokenEmbedding.dtype).to.equal(quant === 'mixed' ? 'q8_0' : 'q4_0');
       const expected = quantizeModel(readCheckpoint(modelPath('stories260K.bin')), quant).model;
-      expect(layer.dtype === 'q4_0' && Array.from(layer.q)).to.deep.equal(expected.layers[0].w2.dtype === 'q4_0' && Array.from(expected.layers[0].w2.q));
+      expect(layer.dtype === 'q4_0' && Array.from(layer.q)).to.deep.equal(
+        expected.layers[0].w2.dtype === 'q4_0' && Array.from(expected.layers[0].w2.q),
+      );
     });
   }
 
@@ -80,7 +81,9 @@ describe('cli/quantize', () => {
     expect(userError(() => quantizeCheckpoint(request({ quant: 'q4_0', groupSize: 4, format: 'v2' }))).message).to.match(
       /version 2 holds Q8_0 weights only.*runq\.c has no 4-bit matmul/,
     );
-    expect(userError(() => quantizeCheckpoint(request({ groupSize: 0 }))).message).to.contain('--group-size must be a whole number from 1 to');
+    expect(userError(() => quantizeCheckpoint(request({ groupSize: 0 }))).message).to.contain(
+      '--group-size must be a whole number from 1 to',
+    );
     expect(existsSync(join(dir, 'out.bin'))).to.equal(false);
   });
 
@@ -94,7 +97,9 @@ describe('cli/quantize', () => {
     const summary = quantizeCheckpoint(request({ quant: 'mixed' }));
     const text = formatQuantizeSummary(summary);
     expect(text).to.match(/^input +.*stories260K\.bin: legacy v0 .*1,056,540 bytes \(1\.0 MiB\)$/m);
-    expect(text).to.match(new RegExp(`^output +.*out\\.bin: ${summary.outputBytes.toLocaleString('en-US')} bytes .*% of the input\\)$`, 'm'));
+    expect(text).to.match(
+      new RegExp(`^output +.*out\\.bin: ${summary.outputBytes.toLocaleString('en-US')} bytes .*% of the input\\)$`, 'm'),
+    );
     expect(text).to.match(/^weights +mixed: Q8_0 token embedding and classifier, Q4_0 layer matrices$/m);
     expect(text).to.match(/^group size +32: /m);
     expect(text).to.match(/^format +llama2-embed version 1 .*: not llama2\.c's version 2/m);
@@ -113,11 +118,17 @@ describe('cli/quantize', () => {
     const env: NodeJS.ProcessEnv = { ...process.env, LLAMA2_EMBED_MODELS: dirname(modelPath('stories260K.bin')) };
     delete env.LLAMA2_EMBED_DEBUG;
     const out = join(dir, 'cli.bin');
-    const ok = spawnSync(process.execPath, [bin, 'quantize', 'stories260K.bin', '-o', out, '--quant', 'q8_0', '--group-size', '4'], { encoding: 'utf8', env });
+    const ok = spawnSync(process.execPath, [bin, 'quantize', 'stories260K.bin', '-o', out, '--quant', 'q8_0', '--group-size', '4'], {
+      encoding: 'utf8',
+      env,
+    });
     expect(ok.status, ok.stderr).to.equal(0);
     expect(ok.stdout).to.match(/^format +version 2 /m);
     expect(readCheckpoint(out).format).to.equal('v2');
-    const refused = spawnSync(process.execPath, [bin, 'quantize', 'stories260K.bin', '-o', join(dir, 'no.bin'), '--format', 'v2'], { encoding: 'utf8', env });
+    const refused = spawnSync(process.execPath, [bin, 'quantize', 'stories260K.bin', '-o', join(dir, 'no.bin'), '--format', 'v2'], {
+      encoding: 'utf8',
+      env,
+    });
     expect(refused.status).to.equal(2);
     expect(refused.stderr).to.match(/^llama2-embed: cannot write --format v2: group size 64 does not divide/);
     expect(existsSync(join(dir, 'no.bin'))).to.equal(false);
@@ -129,7 +140,9 @@ describe('cli/quantize', () => {
     const bin = join(projectRoot(), 'bin', 'llama2-embed.js');
     const env: NodeJS.ProcessEnv = { ...process.env, LLAMA2_EMBED_MODELS: dirname(modelPath('stories260K.bin')) };
     const out = join(dir, 'mixed.bin');
-    expect(spawnSync(process.execPath, [bin, 'quantize', 'stories260K.bin', '-o', out, '--quant', 'mixed'], { encoding: 'utf8', env }).status).to.equal(0);
+    expect(
+      spawnSync(process.execPath, [bin, 'quantize', 'stories260K.bin', '-o', out, '--quant', 'mixed'], { encoding: 'utf8', env }).status,
+    ).to.equal(0);
     const shown = spawnSync(process.execPath, [bin, 'inspect', out], { encoding: 'utf8', env });
     expect(shown.status, shown.stderr).to.equal(0);
     expect(shown.stdout).to.match(/token_embedding +\[512, 64\] +q8_0 gs 32/);

@@ -60,7 +60,20 @@ describe('cli: report', function () {
     expect(quiet.status, quiet.stderr).to.equal(0);
     expect(quiet.stdout).to.equal('');
     expect(quiet.stderr).to.equal('');
-    const json = cli(['report', '--quant', 'q8_0', '--group-size', '4', '--sequences', '1', '--length', '8', '--greedy-tokens', '4', '--json']);
+    const json = cli([
+      'report',
+      '--quant',
+      'q8_0',
+      '--group-size',
+      '4',
+      '--sequences',
+      '1',
+      '--length',
+      '8',
+      '--greedy-tokens',
+      '4',
+      '--json',
+    ]);
     expect(json.status, json.stderr).to.equal(0);
     const doc = JSON.parse(json.stdout);
     expect(doc).to.include({ format: 'llama2-embed-quant-report', version: 1 });
@@ -103,16 +116,54 @@ describe('cli: report', function () {
   it('the perplexity pass is bounded by --eval-tokens: a large --eval file (the HTML page `--eval F --out F` left in F) does not hang it', () => {
     // what `--out F` leaves in F for the next run: a page of some 300,000 characters (70,000 tokens: hours of forward passes)
     const page = join(dir, 'report.html');
-    writeFileSync(page, '<p class="story">Once upon a time, there was a little dog named Max. He liked to run in the park.</p>\n'.repeat(3000));
+    writeFileSync(
+      page,
+      '<p class="story">Once upon a time, there was a little dog named Max. He liked to run in the park.</p>\n'.repeat(3000),
+    );
     const json = join(dir, 'r.json');
     const started = Date.now();
-    const r = cli(['report', '--quant', 'q8_0', '--sequences', '1', '--length', '4', '--greedy-tokens', '0', '--eval', page, '--out', join(dir, 'next.html'), '--json', json], { timeout: 120_000 });
+    const r = cli(
+      [
+        'report',
+        '--quant',
+        'q8_0',
+        '--sequences',
+        '1',
+        '--length',
+        '4',
+        '--greedy-tokens',
+        '0',
+        '--eval',
+        page,
+        '--out',
+        join(dir, 'next.html'),
+        '--json',
+        json,
+      ],
+      { timeout: 120_000 },
+    );
     expect(r.status, `${r.stderr} (status ${r.status}, after ${Date.now() - started} ms)`).to.equal(0);
     const doc = JSON.parse(readFileSync(json, 'utf8'));
     expect(doc.settings.eval.tokens).to.be.above(50_000);
     expect(doc.settings.eval).to.include({ used: 256, chunks: 1 });
     expect(r.stdout).to.contain(`perplexity on the first 256 of ${doc.settings.eval.tokens.toLocaleString('en-US')} tokens of ${page}`);
-    const small = cli(['report', '--quant', 'q8_0', '--sequences', '1', '--length', '4', '--greedy-tokens', '0', '--eval', page, '--eval-tokens', '600', '--json', json]);
+    const small = cli([
+      'report',
+      '--quant',
+      'q8_0',
+      '--sequences',
+      '1',
+      '--length',
+      '4',
+      '--greedy-tokens',
+      '0',
+      '--eval',
+      page,
+      '--eval-tokens',
+      '600',
+      '--json',
+      json,
+    ]);
     expect(small.status, small.stderr).to.equal(0);
     expect(JSON.parse(readFileSync(json, 'utf8')).settings.eval).to.include({ used: 600, chunks: 2 });
   });
@@ -156,7 +207,7 @@ describe('cli: report', function () {
 
   it('checks every option before the long part starts', () => {
     const cases: [string[], number, string][] = [
-      [['--greedy-tokens', '600'], 2, '--greedy-tokens 600 is more than the model\'s context holds (seq_len 512)'],
+      [['--greedy-tokens', '600'], 2, "--greedy-tokens 600 is more than the model's context holds (seq_len 512)"],
       [['--greedy-tokens', '-1'], 2, '--greedy-tokens must be a whole number from 0'],
       [['--eval-tokens', '0'], 2, '--eval-tokens must be a whole number from 1'],
       [['--group-size', '0'], 2, '--group-size must be a whole number from 1'],

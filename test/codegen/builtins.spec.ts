@@ -7,14 +7,50 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { dotQ8Groups, dotQ8Rows4, fabsf, fixedToF32, floor, fround, greaterF32, idiv, imin, ldexp, mulShr, roundHalfAway, sqrtf, toI32 } from '../../src/kernels/builtins.js';
+import {
+  dotQ8Groups,
+  dotQ8Rows4,
+  fabsf,
+  fixedToF32,
+  floor,
+  fround,
+  greaterF32,
+  idiv,
+  imin,
+  ldexp,
+  mulShr,
+  roundHalfAway,
+  sqrtf,
+  toI32,
+} from '../../src/kernels/builtins.js';
 import { BUILTINS_PRELUDE, doubleLiteral } from '../../src/codegen/kernel-compiler.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { needs } from '../helpers/needs.js';
 
 /** Inputs that probe the edges: signs, halves, tiny and huge values, and a pseudo-random sweep. */
 function inputs(): number[] {
-  const xs = [0, -0, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 1e-40, 3.4e38, 1e-7, 123456.789, -7.25, 0.49999999999999994 / 100, 4503599627370497 / 100, -0.0049, Infinity, -Infinity, 4503599627370497, -2.5000000000000004];
+  const xs = [
+    0,
+    -0,
+    0.5,
+    -0.5,
+    1.5,
+    -1.5,
+    2.5,
+    -2.5,
+    1e-40,
+    3.4e38,
+    1e-7,
+    123456.789,
+    -7.25,
+    0.49999999999999994 / 100,
+    4503599627370497 / 100,
+    -0.0049,
+    Infinity,
+    -Infinity,
+    4503599627370497,
+    -2.5000000000000004,
+  ];
   let s = 12345;
   for (let i = 0; i < 400; i++) {
     s = (s * 1103515245 + 12345) % 2 ** 31;
@@ -29,7 +65,6 @@ function bitsOf(x: number): string {
   return b.readBigUInt64LE().toString(16);
 }
 
-
 /**
  * Compiles a C program (which pastes in the builtins) with the kernels' flags and `flags`, runs
  * it, and returns its output lines.
@@ -39,7 +74,9 @@ function runC(source: string, flags: string[] = []): string[] {
   try {
     writeFileSync(join(tmp.dir, 'p.c'), source);
     execFileSync('cc', ['-std=c11', '-O2', '-ffp-contract=off', ...flags, '-o', join(tmp.dir, 'p'), join(tmp.dir, 'p.c'), '-lm']);
-    return execFileSync(join(tmp.dir, 'p'), { encoding: 'utf8', maxBuffer: 1 << 26 }).trimEnd().split('\n');
+    return execFileSync(join(tmp.dir, 'p'), { encoding: 'utf8', maxBuffer: 1 << 26 })
+      .trimEnd()
+      .split('\n');
   } finally {
     tmp.cleanup();
   }
@@ -85,7 +122,15 @@ int main(void) {
     const ts: string[] = [];
     xs.forEach((x, i) => {
       const f = fround(x);
-      ts.push(bitsOf(sqrtf(fabsf(f))), bitsOf(fabsf(f)), bitsOf(floor(x * 1000)), bitsOf(ldexp(x, (i % 40) - 20)), bitsOf(roundHalfAway(x * 100)), bitsOf(roundHalfAway(x)), bitsOf(roundHalfAway(x)));
+      ts.push(
+        bitsOf(sqrtf(fabsf(f))),
+        bitsOf(fabsf(f)),
+        bitsOf(floor(x * 1000)),
+        bitsOf(ldexp(x, (i % 40) - 20)),
+        bitsOf(roundHalfAway(x * 100)),
+        bitsOf(roundHalfAway(x)),
+        bitsOf(roundHalfAway(x)),
+      );
       const a = Math.abs(x * 1000) < 2e9 ? Math.trunc(x * 1000) + 0 : 0; // C (int): no negative zero
       const b = (i % 7) + 1;
       ts.push(bitsOf(idiv(a, b)), bitsOf(imin(a, b * 100)));
@@ -97,7 +142,21 @@ int main(void) {
 
   it('dotQ8Groups: the vectorized C (AVX-512 VNNI, plain AVX2, no intrinsics) equals the TypeScript loop', () => {
     // (columns, group size): whole groups, a short last group, groups the vector path does not take
-    const cases = [[1, 32], [31, 32], [32, 32], [128, 32], [140, 32], [288, 32], [768, 64], [2048, 64], [1000, 64], [256, 128], [300, 128], [172, 4], [96, 48]];
+    const cases = [
+      [1, 32],
+      [31, 32],
+      [32, 32],
+      [128, 32],
+      [140, 32],
+      [288, 32],
+      [768, 64],
+      [2048, 64],
+      [1000, 64],
+      [256, 128],
+      [300, 128],
+      [172, 4],
+      [96, 48],
+    ];
     const size = 2048 + 16;
     let seed = 7;
     const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
@@ -165,9 +224,22 @@ int main(void) {
     let seed = 7;
     const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
     const cases: [number, number, number][] = [
-      [0, 0, 16], [1, 1, 1], [-1, 1, 1], [3, 1, 1], [-3, 1, 1], [5, 1, 2], [-5, 1, 2], [6, 1, 2], [-6, 1, 2],
-      [2147483647, 2147483647, 62], [-2147483648, 2147483647, 62], [-2147483648, -2147483648, 62], [1073741824, 1073741824, 30],
-      [123456789, 987654, 30], [-123456789, 987654, 30], [65536, -65536, 16],
+      [0, 0, 16],
+      [1, 1, 1],
+      [-1, 1, 1],
+      [3, 1, 1],
+      [-3, 1, 1],
+      [5, 1, 2],
+      [-5, 1, 2],
+      [6, 1, 2],
+      [-6, 1, 2],
+      [2147483647, 2147483647, 62],
+      [-2147483648, 2147483647, 62],
+      [-2147483648, -2147483648, 62],
+      [1073741824, 1073741824, 30],
+      [123456789, 987654, 30],
+      [-123456789, 987654, 30],
+      [65536, -65536, 16],
     ];
     for (let i = 0; i < 3000; i++) {
       const a = next() - 2 ** 30 - (i % 2 ? 2 ** 30 : 0);
@@ -199,7 +271,10 @@ int main(void) {
     // the 64-bit product, and the Cortex-M0+'s (four 16-bit products), compiled here
     const c = runC(program);
     expect(runC(program, ['-DLLAMA2_EMBED_MUL_SHR_HALVES'])).to.deep.equal(c);
-    const ts = [...fits.map(([a, b, s]) => String(mulShr(a, b, s))), ...[0, -0, 2147483647, -2147483648, 1e9, -1e9, 12345].map((v) => String(toI32(v)))];
+    const ts = [
+      ...fits.map(([a, b, s]) => String(mulShr(a, b, s))),
+      ...[0, -0, 2147483647, -2147483648, 1e9, -1e9, 12345].map((v) => String(toI32(v))),
+    ];
     expect(c).to.deep.equal(ts);
     expect(() => toI32(0.5)).to.throw(RangeError);
     expect(() => toI32(2147483648)).to.throw(RangeError);
@@ -209,7 +284,9 @@ int main(void) {
   it('fixedToF32 (fixed_to_f32): the float conversion and the Cortex-M0+ bit construction round alike', () => {
     // every value near the powers of two, where the kept bits change and rounding carries, halves
     // and ties to even, the ends of the range, and random values of every size
-    const values = new Set<number>([0, 1, -1, 2147483647, -2147483648, 16777215, 16777216, 16777217, 16777218, 16777219, 33554431, 33554433, 33554435]);
+    const values = new Set<number>([
+      0, 1, -1, 2147483647, -2147483648, 16777215, 16777216, 16777217, 16777218, 16777219, 33554431, 33554433, 33554435,
+    ]);
     for (let bit = 0; bit < 31; bit++) for (let d = -3; d <= 3; d++) for (const sign of [1, -1]) values.add(sign * (2 ** bit + d));
     let seed = 11;
     for (let i = 0; i < 20000; i++) {
@@ -241,7 +318,25 @@ int main(void) {
     expect(runC(program, ['-DLLAMA2_EMBED_FIXED_TO_F32_BITS'])).to.deep.equal(ts);
   });
   it('greaterF32 (greater_f32): the comparison from the bits (Cortex-M0+) agrees with float comparison, NaN, zeros and infinities included', () => {
-    const special = [0, -0, 1, -1, Infinity, -Infinity, NaN, 1.4e-45, -1.4e-45, 1.17549435e-38, -1.17549435e-38, 3.4028235e38, -3.4028235e38, 0.1, -0.1, 16777216, 16777217];
+    const special = [
+      0,
+      -0,
+      1,
+      -1,
+      Infinity,
+      -Infinity,
+      NaN,
+      1.4e-45,
+      -1.4e-45,
+      1.17549435e-38,
+      -1.17549435e-38,
+      3.4028235e38,
+      -3.4028235e38,
+      0.1,
+      -0.1,
+      16777216,
+      16777217,
+    ];
     const values = [...special];
     let seed = 5;
     for (let i = 0; i < 300; i++) {

@@ -47,10 +47,25 @@ describe('host target: generated C against the engine and llama2.c', function ()
         program = await buildHost({ ...stories, quant: weights, groupSize, out });
         everyJob = handOverEveryJob(out);
       });
-      for (const file of goldenIdFiles().filter((f) => goldenSettings(f).weights === weights && goldenSettings(f).groupSize === groupSize)) {
+      for (const file of goldenIdFiles().filter(
+        (f) => goldenSettings(f).weights === weights && goldenSettings(f).groupSize === groupSize,
+      )) {
         it(`reproduces ${file}, on 1 and 2 threads, and on 2 and 3 with every job handed over`, () => {
           const s = goldenSettings(file);
-          const args = ['-i', s.prompt, '-n', '256', '-t', String(s.temperature), '-p', String(s.topp), '-s', String(s.seed), '--format', 'ids'];
+          const args = [
+            '-i',
+            s.prompt,
+            '-n',
+            '256',
+            '-t',
+            String(s.temperature),
+            '-p',
+            String(s.topp),
+            '-s',
+            String(s.seed),
+            '--format',
+            'ids',
+          ];
           const golden = readGoldenFile(file);
           expect(runProgram(program, args)).to.equal(golden);
           expect(runProgram(program, [...args, '--threads', '2'])).to.equal(golden);
@@ -64,7 +79,9 @@ describe('host target: generated C against the engine and llama2.c', function ()
 
   it('prints the text llama2.c prints', async () => {
     const program = await buildHost({ ...stories, quant: 'f32', out: join(tmp.dir, 'f32-undefined') });
-    expect(runProgram(program, ['-i', 'Once upon a time', '-t', '0'])).to.equal(readGoldenFile('stories260K_f32_greedy_once_upon_a_time.txt'));
+    expect(runProgram(program, ['-i', 'Once upon a time', '-t', '0'])).to.equal(
+      readGoldenFile('stories260K_f32_greedy_once_upon_a_time.txt'),
+    );
   });
 
   for (const weights of ['f32', 'q8_0', 'q4_0', 'mixed'] as const) {
@@ -74,9 +91,15 @@ describe('host target: generated C against the engine and llama2.c', function ()
       const prompt = loaded.tokenizer.encode('One day', true, false);
       const sampling = { temperature: 0.8, topp: 0.9, seed: 7 };
       const engine = runEngine(loaded.model, prompt, 200, sampling, 16);
-      const c = parseProgramOutput(runProgram(program, ['-i', 'One day', '-n', '200', '-t', '0.8', '-p', '0.9', '-s', '7', '--format', 'ids', '--dump-logits', '16']));
+      const c = parseProgramOutput(
+        runProgram(program, ['-i', 'One day', '-n', '200', '-t', '0.8', '-p', '0.9', '-s', '7', '--format', 'ids', '--dump-logits', '16']),
+      );
       expect(c.logitBits).to.have.length(16);
-      for (let pos = 0; pos < 16; pos++) expect(Buffer.from(c.logitBits[pos].buffer).equals(Buffer.from(engine.logitBits[pos].buffer)), `logits at position ${pos}`).to.equal(true);
+      for (let pos = 0; pos < 16; pos++)
+        expect(
+          Buffer.from(c.logitBits[pos].buffer).equals(Buffer.from(engine.logitBits[pos].buffer)),
+          `logits at position ${pos}`,
+        ).to.equal(true);
       expect(c.idLines).to.deep.equal(engine.idLines);
     });
   }
@@ -86,16 +109,38 @@ describe('host target: generated C against the engine and llama2.c', function ()
       const model = quantizeModel(randomModel(STORIES15M, 15), scheme, { groupSize: 32 }).model;
       const checkpoint = join(tmp.dir, `random15M-${scheme}.bin`);
       writeCheckpoint(checkpoint, model, scheme === 'q8_0' ? 'v2' : 'own');
-      const program = await buildHost({ model: checkpoint, tokenizer: modelPath('tokenizer.bin'), out: join(tmp.dir, `random15M-${scheme}`) });
+      const program = await buildHost({
+        model: checkpoint,
+        tokenizer: modelPath('tokenizer.bin'),
+        out: join(tmp.dir, `random15M-${scheme}`),
+      });
       const loaded = loadForGeneration({ model: checkpoint, tokenizer: modelPath('tokenizer.bin') });
       expect(loaded.weights).to.equal(scheme);
       const prompt = loaded.tokenizer.encode('Once upon a time, there was', true, false);
       const engine = runEngine(loaded.model, prompt, 24, { temperature: 1, topp: 0.9, seed: 3 }, 4);
       // 3 threads cut the grouped q, k, v rows and the 6 heads at other places than 2 do
       for (const threads of ['1', '2', '3']) {
-        const args = ['-i', 'Once upon a time, there was', '-n', '24', '-t', '1', '-p', '0.9', '-s', '3', '--format', 'ids', '--dump-logits', '4', '--threads', threads];
+        const args = [
+          '-i',
+          'Once upon a time, there was',
+          '-n',
+          '24',
+          '-t',
+          '1',
+          '-p',
+          '0.9',
+          '-s',
+          '3',
+          '--format',
+          'ids',
+          '--dump-logits',
+          '4',
+          '--threads',
+          threads,
+        ];
         const c = parseProgramOutput(runProgram(program, args));
-        for (let pos = 0; pos < 4; pos++) expect(Buffer.from(c.logitBits[pos].buffer).equals(Buffer.from(engine.logitBits[pos].buffer)), `logits at ${pos}`).to.equal(true);
+        for (let pos = 0; pos < 4; pos++)
+          expect(Buffer.from(c.logitBits[pos].buffer).equals(Buffer.from(engine.logitBits[pos].buffer)), `logits at ${pos}`).to.equal(true);
         expect(c.idLines, `${threads} thread(s)`).to.deep.equal(engine.idLines);
       }
     });

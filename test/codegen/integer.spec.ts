@@ -49,14 +49,37 @@ describe('host target, integer arithmetic: generated C against the integer engin
         const engine = runEngine(model, prompt, 200, { temperature: 0.8, topp: 0.9, seed: 7 }, 16, { arithmetic: 'integer' });
         for (const threads of ['1', '2']) {
           // two threads: each matmul's rows split between them, the same integers in every row
-          const c = parseProgramOutput(runProgram(threads === '1' ? program : everyJob, ['-i', 'One day', '-n', '200', '-t', '0.8', '-p', '0.9', '-s', '7', '--format', 'ids', '--dump-logits', '16', '--threads', threads]));
+          const c = parseProgramOutput(
+            runProgram(threads === '1' ? program : everyJob, [
+              '-i',
+              'One day',
+              '-n',
+              '200',
+              '-t',
+              '0.8',
+              '-p',
+              '0.9',
+              '-s',
+              '7',
+              '--format',
+              'ids',
+              '--dump-logits',
+              '16',
+              '--threads',
+              threads,
+            ]),
+          );
           expect(c.logitBits).to.have.length(16);
-          for (let pos = 0; pos < 16; pos++) expect(Buffer.from(c.logitBits[pos].buffer).equals(Buffer.from(engine.logitBits[pos].buffer)), `logits at position ${pos}, ${threads} threads`).to.equal(true);
+          for (let pos = 0; pos < 16; pos++)
+            expect(
+              Buffer.from(c.logitBits[pos].buffer).equals(Buffer.from(engine.logitBits[pos].buffer)),
+              `logits at position ${pos}, ${threads} threads`,
+            ).to.equal(true);
           expect(c.idLines).to.deep.equal(engine.idLines);
         }
       });
 
-      it('greedy tokens to the end of the context equal the engine\'s, for the golden prompts', () => {
+      it("greedy tokens to the end of the context equal the engine's, for the golden prompts", () => {
         const model = groupSize ? loadForGeneration({ ...stories, weights: 'q8_0', groupSize }).model : loaded.model;
         for (const text of ['', 'Once upon a time']) {
           const prompt = loaded.tokenizer.encode(text, true, false);
@@ -78,7 +101,9 @@ describe('host target, integer arithmetic: generated C against the integer engin
   }
 
   it('refuses weights other than Q8_0 with advice', async () => {
-    const err = await rejectedUserError(build({ target: 'host', ...stories, quant: 'q4_0', arithmetic: 'integer', out: join(tmp.dir, 'int-q4') }, quiet));
+    const err = await rejectedUserError(
+      build({ target: 'host', ...stories, quant: 'q4_0', arithmetic: 'integer', out: join(tmp.dir, 'int-q4') }, quiet),
+    );
     expect(err.message).to.match(/--arithmetic integer needs Q8_0 weights \(--quant q8_0\); the weights are q4_0/);
   });
 });

@@ -35,7 +35,19 @@ function runC(source: string): string {
   const { dir, cleanup } = tempDir();
   try {
     writeFileSync(join(dir, 'main.c'), source);
-    execFileSync('cc', ['-std=c99', '-O2', '-Wall', '-Wextra', '-Werror', '-Wno-unused-function', '-ffp-contract=off', '-o', join(dir, 'main'), join(dir, 'main.c'), '-lm']);
+    execFileSync('cc', [
+      '-std=c99',
+      '-O2',
+      '-Wall',
+      '-Wextra',
+      '-Werror',
+      '-Wno-unused-function',
+      '-ffp-contract=off',
+      '-o',
+      join(dir, 'main'),
+      join(dir, 'main.c'),
+      '-lm',
+    ]);
     return execFileSync(join(dir, 'main'), { encoding: 'utf8' });
   } finally {
     cleanup();
@@ -115,10 +127,12 @@ int main(void) {
     expect(lines.slice(4)).to.deep.equal(Array.from(expectedM));
   });
 
-  it('maps Int16Array and Uint8Array to int16_t and uint8_t pointers (the integer matmul\'s 16-bit scales, the KV cache\'s scale codes)', () => {
+  it("maps Int16Array and Uint8Array to int16_t and uint8_t pointers (the integer matmul's 16-bit scales, the KV cache's scale codes)", () => {
     const kc = productKernels();
     expect(kc.emitPrototype('matmulQ8Int')).to.match(/const int16_t\* ws/);
-    expect(kc.emitPrototype('attentionInt')).to.match(/const uint8_t\* key_scale, .*const uint8_t\* value_scale, const int32_t\* scale_table/);
+    expect(kc.emitPrototype('attentionInt')).to.match(
+      /const uint8_t\* key_scale, .*const uint8_t\* value_scale, const int32_t\* scale_table/,
+    );
   });
 
   it('marks innermost integer loops of at most 16 iterations fixed by the shapes for unrolling (KERNEL_UNROLL), and no others', () => {
@@ -135,11 +149,13 @@ int main(void) {
     const float = kc.emitFunction('attention', { bind: { nHeads: 8, headSize: 8, kvDim: 32, kvMul: 2, seqLen: 64 }, cName: 'f' });
     expect(marked(float)).to.deep.equal(['for (int i = 0; i < 8; i++) xb[qh + i] = 0.0f;']);
     // longer than 16, or not a constant: left to the compiler
-    expect(kc.emitFunction('attentionInt', { bind: { nHeads: 6, headSize: 48, kvDim: 288, kvMul: 1 }, cName: 'b' })).to.not.contain('KERNEL_UNROLL');
+    expect(kc.emitFunction('attentionInt', { bind: { nHeads: 6, headSize: 48, kvDim: 288, kvMul: 1 }, cName: 'b' })).to.not.contain(
+      'KERNEL_UNROLL',
+    );
     expect(kc.emitFunction('attentionInt', { cName: 'c' })).to.not.contain('KERNEL_UNROLL');
   });
 
-  it('a specialized kernel\'s C name says what each number is, and a name two requests would share is refused', () => {
+  it("a specialized kernel's C name says what each number is, and a name two requests would share is refused", () => {
     expect(specializedName('matmulQ8Int', { d: 172, n: 64, groupSize: 64, scaleShift: 12 })).to.equal('matmul_q8_int_d172_n64_g64_shift12');
     expect(specializedName('rope', { dim: 64, kvDim: 32, headSize: 8 })).to.equal('rope_dim64_kv32_hs8');
     const kernels = new KernelSet();
@@ -147,15 +163,22 @@ int main(void) {
     expect(kernels.use('matmulF32', { d: 64, n: 64 })).to.equal('matmul_f32_d64_n64'); // the same request again: the same function
     // a kernel whose snake-case name is another's specialized name would overwrite it
     const clash = new KernelSet(new KernelCompiler([], process.cwd()));
-    (clash as unknown as { requests: Map<string, unknown> }).requests.set('rope_dim64', { kernel: 'ropeDim', bind: { x: 64 }, cName: 'rope_dim64' });
+    (clash as unknown as { requests: Map<string, unknown> }).requests.set('rope_dim64', {
+      kernel: 'ropeDim',
+      bind: { x: 64 },
+      cName: 'rope_dim64',
+    });
     expect(() => clash.use('rope', { dim: 64 })).to.throw(/the C name rope_dim64 of rope \{"dim":64\} is taken by ropeDim/);
   });
 
-  it('the product\'s matmulQ8Groups, specialized and vectorized (-O3 -march=native), equals its TypeScript bit for bit', () => {
+  it("the product's matmulQ8Groups, specialized and vectorized (-O3 -march=native), equals its TypeScript bit for bit", () => {
     let seed = 11;
     const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
     // 2100 columns in groups of 32: three calls of dotQ8Groups per row, the last group short
-    for (const [n, d, gs] of [[2100, 6, 32], [768, 9, 64]]) {
+    for (const [n, d, gs] of [
+      [2100, 6, 32],
+      [768, 9, 64],
+    ]) {
       const { xq, xs, wq, ws } = randomQ8Matmul(n, d, gs, next);
       const expected = new Float32Array(d);
       matmulQ8Groups(expected, xq, xs, wq, ws, n, d, gs);
@@ -181,7 +204,21 @@ int main(void) {
 }
 `,
         );
-        execFileSync('cc', ['-std=c11', '-O3', '-march=native', '-ffp-contract=off', '-fno-fast-math', '-Wall', '-Wextra', '-Werror', '-Wno-unused-function', '-o', join(dir, 'main'), join(dir, 'main.c'), '-lm']);
+        execFileSync('cc', [
+          '-std=c11',
+          '-O3',
+          '-march=native',
+          '-ffp-contract=off',
+          '-fno-fast-math',
+          '-Wall',
+          '-Wextra',
+          '-Werror',
+          '-Wno-unused-function',
+          '-o',
+          join(dir, 'main'),
+          join(dir, 'main.c'),
+          '-lm',
+        ]);
         const bits = execFileSync(join(dir, 'main'), { encoding: 'utf8' }).trim().split('\n').map(Number);
         expect(bits, `n ${n}, gs ${gs}`).to.deep.equal(Array.from(new Uint32Array(expected.buffer)));
       } finally {
@@ -204,7 +241,8 @@ int main(void) {
   });
 
   it('sizes local arrays by a whole number or a shape parameter: a constant when specialized, else a variable-length array', () => {
-    const source = 'export function f(x: Int32Array, n: i32): i32 {\n  const acc: Int32Array = new Int32Array(n);\n  const four: Int32Array = new Int32Array(4);\n  for (let i: i32 = 0; i < n; i++) {\n    acc[i] += x[i] + four[i % 4];\n  }\n  return acc[n - 1];\n}';
+    const source =
+      'export function f(x: Int32Array, n: i32): i32 {\n  const acc: Int32Array = new Int32Array(n);\n  const four: Int32Array = new Int32Array(4);\n  for (let i: i32 = 0; i < n; i++) {\n    acc[i] += x[i] + four[i % 4];\n  }\n  return acc[n - 1];\n}';
     const { dir, cleanup } = tempDir();
     try {
       const file = join(dir, 'snippet.ts');
@@ -215,14 +253,16 @@ int main(void) {
       expect(specialized).to.contain('int32_t four[4] = {0};');
       const generic = kc.emitFunction('f', { storage: 'static' });
       expect(generic).to.contain('int32_t acc[n]; memset(acc, 0, sizeof acc);');
-      const out = runC(`${C_HEAD}${specialized}${generic}int main(void) { int32_t x[6] = {1, 2, 3, 4, 5, 6}; printf("%d %d\\n", f_6(x), f(x, 6)); return 0; }\n`);
+      const out = runC(
+        `${C_HEAD}${specialized}${generic}int main(void) { int32_t x[6] = {1, 2, 3, 4, 5, 6}; printf("%d %d\\n", f_6(x), f(x, 6)); return 0; }\n`,
+      );
       expect(out).to.equal('6 6\n');
     } finally {
       cleanup();
     }
   });
 
-  it('writes idiv() of 32-bit ints as the C builtin idiv (the RP2040\'s hardware divider) and of unsigned ones as C\'s unsigned /', () => {
+  it("writes idiv() of 32-bit ints as the C builtin idiv (the RP2040's hardware divider) and of unsigned ones as C's unsigned /", () => {
     const kc = compileSnippet('export function f(a: i32, b: i32, c: u32, d: u32): i32 {\n  return idiv(a, b) + idiv(c, d);\n}');
     if (typeof kc === 'string') expect.fail(kc);
     const c = kc.emitFunction('f', { storage: 'static' });
@@ -234,17 +274,45 @@ int main(void) {
 
   describe('rejects what it cannot translate, naming file, line and construct', () => {
     const cases: [string, string, RegExp][] = [
-      ['unrounded float32 arithmetic', 'export function f(x: Float32Array): f32 { return fround(x[0] + x[1] * x[2]); }', /snippet\.ts:3: .*wrap it in fround\(\)/],
+      [
+        'unrounded float32 arithmetic',
+        'export function f(x: Float32Array): f32 { return fround(x[0] + x[1] * x[2]); }',
+        /snippet\.ts:3: .*wrap it in fround\(\)/,
+      ],
       ['a class', 'export class Foo {}', /snippet\.ts:3: construct not supported in kernels: ClassDeclaration/],
-      ['an untyped parameter', 'export function f(x): void {}', /snippet\.ts:3: construct not supported in kernels: parameter type \(none\)/],
-      ['Math functions', 'export function f(x: f64): f64 { return Math.exp(x); }', /snippet\.ts:3: construct not supported in kernels: method call Math\.exp\(\)/],
-      ['strings', "export function f(): i32 { const s = 'a'; return 0; }", /snippet\.ts:3: construct not supported in kernels: StringLiteral/],
+      [
+        'an untyped parameter',
+        'export function f(x): void {}',
+        /snippet\.ts:3: construct not supported in kernels: parameter type \(none\)/,
+      ],
+      [
+        'Math functions',
+        'export function f(x: f64): f64 { return Math.exp(x); }',
+        /snippet\.ts:3: construct not supported in kernels: method call Math\.exp\(\)/,
+      ],
+      [
+        'strings',
+        "export function f(): i32 { const s = 'a'; return 0; }",
+        /snippet\.ts:3: construct not supported in kernels: StringLiteral/,
+      ],
       ['+= on a float', 'export function f(x: Float32Array): void { let s: f32 = 0; s += x[0]; }', /compound assignment \+= on a float/],
       ['a double stored in f32', 'export function f(x: f64): f32 { const y: f32 = x; return y; }', /a double stored in an f32 variable/],
-      ['a float stored in an integer', 'export function f(x: Float32Array): i32 { const y: i32 = x[0]; return y; }', /floating-point value stored in an integer/],
+      [
+        'a float stored in an integer',
+        'export function f(x: Float32Array): i32 { const y: i32 = x[0]; return y; }',
+        /floating-point value stored in an integer/,
+      ],
       ['module state', 'let counter: i32 = 0;', /module-level `let`/],
-      ['a local array sized at run time', 'export function f(x: Int32Array): i32 { const a: Int32Array = new Int32Array(x[0]); return a[0]; }', /snippet\.ts:3: construct not supported in kernels: local array size x\[0\]/],
-      ['a local array sized by a local', 'export function f(x: Int32Array): i32 { const m: i32 = x[0]; const a: Int32Array = new Int32Array(m); return a[0]; }', /local array size m: a whole number or an integer shape parameter/],
+      [
+        'a local array sized at run time',
+        'export function f(x: Int32Array): i32 { const a: Int32Array = new Int32Array(x[0]); return a[0]; }',
+        /snippet\.ts:3: construct not supported in kernels: local array size x\[0\]/,
+      ],
+      [
+        'a local array sized by a local',
+        'export function f(x: Int32Array): i32 { const m: i32 = x[0]; const a: Int32Array = new Int32Array(m); return a[0]; }',
+        /local array size m: a whole number or an integer shape parameter/,
+      ],
       ['unknown calls', 'export function f(x: f64): f64 { return g(x); }', /call to g\(\): only kernels and builtins/],
     ];
     for (const [what, source, message] of cases) {

@@ -75,7 +75,9 @@ describe('C tokenizer (templates/common/tokenizer.c): refuses a tokenizer that d
     const common = join(projectRoot(), 'templates', 'common');
     const exe = join(dir, 'harness');
     const flags = ['-std=c99', '-Wall', '-Wextra', '-Werror', '-g', '-O1', '-fsanitize=address,undefined', '-fno-sanitize-recover=all'];
-    execFileSync('cc', [...flags, `-I${dir}`, `-I${common}`, '-o', exe, join(dir, 'harness.c'), join(common, 'tokenizer.c')], { stdio: 'pipe' });
+    execFileSync('cc', [...flags, `-I${dir}`, `-I${common}`, '-o', exe, join(dir, 'harness.c'), join(common, 'tokenizer.c')], {
+      stdio: 'pipe',
+    });
     const r = spawnSync(exe, [file, text], { encoding: 'utf8', env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=0' } });
     return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
   }
@@ -87,7 +89,7 @@ describe('C tokenizer (templates/common/tokenizer.c): refuses a tokenizer that d
     expect(r.stderr).to.match(message);
   }
 
-  it('encodes as the reference with the model\'s own tokenizer', () => {
+  it("encodes as the reference with the model's own tokenizer", () => {
     const image = readFileSync(modelPath('tok512.bin'));
     const r = run('own', 512, image, 'Once upon a time');
     expect(r.status, r.stderr).to.equal(0);
@@ -95,11 +97,14 @@ describe('C tokenizer (templates/common/tokenizer.c): refuses a tokenizer that d
     expect(r.stdout.trim().split('\n').map(Number)).to.deep.equal(expected);
   });
 
-  it('refuses Llama 2\'s 32,000-piece tokenizer.bin for a 512-token model', () => {
-    expectRefused(run('llama2', 512, readFileSync(modelPath('tokenizer.bin')), 'Once upon a time'), /more pieces than the model's vocabulary/);
+  it("refuses Llama 2's 32,000-piece tokenizer.bin for a 512-token model", () => {
+    expectRefused(
+      run('llama2', 512, readFileSync(modelPath('tokenizer.bin')), 'Once upon a time'),
+      /more pieces than the model's vocabulary/,
+    );
   });
 
-  it('refuses a tokenizer with fewer pieces than the model\'s vocabulary', () => {
+  it("refuses a tokenizer with fewer pieces than the model's vocabulary", () => {
     expectRefused(run('few', 1000, readFileSync(modelPath('tok512.bin')), 'Once upon a time'), /fewer pieces than the model's vocabulary/);
   });
 
@@ -113,7 +118,13 @@ describe('C tokenizer (templates/common/tokenizer.c): refuses a tokenizer that d
   });
 
   it('refuses to encode with a 100-piece vocabulary text that needs byte pieces it lacks', () => {
-    const pieces = ['<unk>', '<s>', '</s>', ' ', ...Array.from({ length: 96 }, (_, i) => String.fromCharCode(0x61 + (i % 26)).repeat(1 + Math.floor(i / 26)))];
+    const pieces = [
+      '<unk>',
+      '<s>',
+      '</s>',
+      ' ',
+      ...Array.from({ length: 96 }, (_, i) => String.fromCharCode(0x61 + (i % 26)).repeat(1 + Math.floor(i / 26))),
+    ];
     expect(run('small-ok', 100, tokenizerImage(pieces), 'abc').status).to.equal(0);
     expectRefused(run('small', 100, tokenizerImage(pieces), 'café'), /byte piece .* beyond the tokenizer's vocabulary/);
   });

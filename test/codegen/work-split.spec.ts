@@ -70,7 +70,10 @@ describe('work split: grouped matmul jobs and the RP2040 cores', () => {
       const lines = execFileSync(program, rows.map(String), { encoding: 'utf8' }).split('\n');
       const cuts = lines.filter((l) => /^\d+ \d+ \d+$/.test(l));
       expect(cuts).to.have.length(rows.reduce((a, b) => a + b) + 1);
-      expect(cuts.filter((l) => l !== '0 0 0'), 'cuts with a row missed, done twice or out of range').to.deep.equal([]);
+      expect(
+        cuts.filter((l) => l !== '0 0 0'),
+        'cuts with a row missed, done twice or out of range',
+      ).to.deep.equal([]);
     });
   }
 
@@ -90,7 +93,18 @@ int main(int argc, char** argv) {
     );
     const worth = (pool: string, threads: string) => {
       const exe = join(tmp.dir, `worth-${pool}`);
-      execFileSync('cc', ['-std=c11', '-O1', '-Wall', '-Werror', `-I${common}`, '-o', exe, join(tmp.dir, 'worth.c'), join(common, `${pool}.c`), '-lpthread']);
+      execFileSync('cc', [
+        '-std=c11',
+        '-O1',
+        '-Wall',
+        '-Werror',
+        `-I${common}`,
+        '-o',
+        exe,
+        join(tmp.dir, 'worth.c'),
+        join(common, `${pool}.c`),
+        '-lpthread',
+      ]);
       return execFileSync(exe, [threads], { encoding: 'utf8' }).trim();
     };
     expect(worth('parallel', '2')).to.equal('0 0 1 1');

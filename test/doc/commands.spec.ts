@@ -14,7 +14,12 @@ import { projectRoot } from '../../src/models/locate.js';
 import { documentedCommands, shellWords } from './doc-commands.js';
 
 const ROOT = projectRoot();
-const DOCS = ['README.md', ...readdirSync(join(ROOT, 'doc')).filter((f) => f.endsWith('.md')).map((f) => join('doc', f))];
+const DOCS = [
+  'README.md',
+  ...readdirSync(join(ROOT, 'doc'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => join('doc', f)),
+];
 
 describe('doc: every documented command line', function () {
   this.timeout(60_000);
@@ -27,7 +32,14 @@ describe('doc: every documented command line', function () {
   });
 
   it('splits shell words as sh does, for the forms the docs use', () => {
-    expect(shellWords(`build -i "Once upon a time" --ssh-option 'A=1' x\\ y`)).to.deep.equal(['build', '-i', 'Once upon a time', '--ssh-option', 'A=1', 'x y']);
+    expect(shellWords(`build -i "Once upon a time" --ssh-option 'A=1' x\\ y`)).to.deep.equal([
+      'build',
+      '-i',
+      'Once upon a time',
+      '--ssh-option',
+      'A=1',
+      'x y',
+    ]);
   });
 
   for (const file of DOCS) {
@@ -36,7 +48,8 @@ describe('doc: every documented command line', function () {
       for (const c of documentedCommands(file, readFileSync(join(ROOT, file), 'utf8'))) {
         if (c.kind === 'run') {
           const result = await checkCommandLine(c.words, 'parse');
-          if (!(result instanceof CommandLineParsed)) problems.push(`${file}:${c.line}: llama2-embed ${c.words.join(' ')}\n    ${result.message.split('\n')[0]}`);
+          if (!(result instanceof CommandLineParsed))
+            problems.push(`${file}:${c.line}: llama2-embed ${c.words.join(' ')}\n    ${result.message.split('\n')[0]}`);
           continue;
         }
         const result = await checkCommandLine([c.words[0]], 'options');

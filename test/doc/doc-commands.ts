@@ -92,7 +92,10 @@ const isSynopsis = (words: string[]): boolean =>
   words.some((w) => /[[\]…]|\.\.\./.test(w) || /^[A-Z][A-Z0-9_]+$/.test(w) || (w.includes('|') && !w.startsWith('-')));
 
 const flagsOf = (words: string[]): string[] =>
-  words.flatMap((w) => w.split('|')).map((w) => w.replace(/^\[+/, '').replace(/[\]=].*$/, '')).filter((w) => /^--?[a-zA-Z]/.test(w));
+  words
+    .flatMap((w) => w.split('|'))
+    .map((w) => w.replace(/^\[+/, '').replace(/[\]=].*$/, ''))
+    .filter((w) => /^--?[a-zA-Z]/.test(w));
 
 export function documentedCommands(file: string, text: string): DocumentedCommand[] {
   const found: DocumentedCommand[] = [];

@@ -42,7 +42,9 @@ describe('doctor', function () {
       if (path) expect(r.stdout, tool.name).to.match(new RegExp(`^  ok +${tool.name} `, 'm'));
     }
     const packages = debianPackages(TOOLS.filter((t) => expectedMissing.includes(t.name)));
-    expect(r.stdout).to.contain(`To install the missing tools (Debian/Ubuntu):\n  sudo apt-get install --no-install-recommends ${packages.join(' ')}\n`);
+    expect(r.stdout).to.contain(
+      `To install the missing tools (Debian/Ubuntu):\n  sudo apt-get install --no-install-recommends ${packages.join(' ')}\n`,
+    );
     expect(r.stderr).to.match(/^llama2-embed: doctor: \d+ missing \(listed above, with the commands that install them\)\.\n$/);
     expect(r.stderr).to.not.match(/^\s+at /m);
   });
@@ -50,7 +52,10 @@ describe('doctor', function () {
   it('says where it looked for the models, and where it found each (or that it did not)', () => {
     const r = doctor(bin);
     expect(r.stdout).to.contain(`then the model cache ${emptyCache}`);
-    for (const name of MODEL_FILES) expect(r.stdout).to.match(new RegExp(`^  (ok +${name.replace('.', '\\.')} +/|MISSING +${name.replace('.', '\\.')} +not found$)`, 'm'));
+    for (const name of MODEL_FILES)
+      expect(r.stdout).to.match(
+        new RegExp(`^  (ok +${name.replace('.', '\\.')} +/|MISSING +${name.replace('.', '\\.')} +not found$)`, 'm'),
+      );
   });
 
   it('with every model missing: the pull commands that get them, each model once', () => {
@@ -72,7 +77,7 @@ describe('doctor', function () {
     expect(report.text).to.contain('Everything is here');
   });
 
-  it('checks the Node.js version against package.json\'s engines', () => {
+  it("checks the Node.js version against package.json's engines", () => {
     const engines = JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')).engines.node as string;
     expect(engines).to.equal('>=20.19');
     expect(['v20.19.0', 'v20.20.2', 'v22.1.0'].map(nodeIsRecentEnough)).to.deep.equal([true, true, true]);

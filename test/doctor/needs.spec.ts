@@ -18,11 +18,18 @@ describe('test helpers: needs() and requireNeeds()', function () {
   before(() => mkdirSync(emptyPath));
 
   const mochaRun = (ci: string) =>
-    spawnSync(process.execPath, [join(projectRoot(), 'node_modules', 'mocha', 'bin', 'mocha.js'), join(projectRoot(), 'dist', 'test', 'fixtures', 'needs', 'sample.js')], {
-      cwd: projectRoot(),
-      encoding: 'utf8',
-      env: { ...process.env, PATH: emptyPath, CI: ci },
-    });
+    spawnSync(
+      process.execPath,
+      [
+        join(projectRoot(), 'node_modules', 'mocha', 'bin', 'mocha.js'),
+        join(projectRoot(), 'dist', 'test', 'fixtures', 'needs', 'sample.js'),
+      ],
+      {
+        cwd: projectRoot(),
+        encoding: 'utf8',
+        env: { ...process.env, PATH: emptyPath, CI: ci },
+      },
+    );
 
   it('says before the run what is missing and how to install it', () => {
     const r = mochaRun('');

@@ -26,7 +26,12 @@ describe('reference engine against llama2.c goldens', () => {
     it(`reproduces ${file}`, () => {
       const s = goldenSettings(file);
       const golden = readGoldenIds(file);
-      const loaded = loadForGeneration({ model: modelPath('stories260K.bin'), tokenizer: modelPath('tok512.bin'), weights: s.weights, groupSize: s.groupSize });
+      const loaded = loadForGeneration({
+        model: modelPath('stories260K.bin'),
+        tokenizer: modelPath('tok512.bin'),
+        weights: s.weights,
+        groupSize: s.groupSize,
+      });
       const prompt = loaded.tokenizer.encode(s.prompt, true, false);
       expect(prompt).to.deep.equal(golden.prompt);
       const transformer = new Transformer(loaded.model);
@@ -37,7 +42,7 @@ describe('reference engine against llama2.c goldens', () => {
     });
   }
 
-  it('decodes the greedy fp32 story to llama2.c\'s text', () => {
+  it("decodes the greedy fp32 story to llama2.c's text", () => {
     const loaded = loadForGeneration({ model: modelPath('stories260K.bin'), tokenizer: modelPath('tok512.bin') });
     const golden = readGoldenIds('stories260K_f32_greedy_once_upon_a_time.ids');
     const ids = [...golden.prompt, ...golden.generated];

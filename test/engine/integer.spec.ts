@@ -22,7 +22,12 @@ describe('integer-mode engine against llama2.c goldens', () => {
   function greedy(prompt: number[], steps: number, seqLen?: number): number[] {
     const out: number[] = [];
     const transformer = new IntTransformer(loaded.model, seqLen);
-    for (const step of generate(transformer, new Sampler(loaded.model.config.vocabSize, { temperature: 0, topp: 0.9, seed: 1 }), prompt, steps)) {
+    for (const step of generate(
+      transformer,
+      new Sampler(loaded.model.config.vocabSize, { temperature: 0, topp: 0.9, seed: 1 }),
+      prompt,
+      steps,
+    )) {
       if (!step.fromPrompt) out.push(step.next);
     }
     return out;
@@ -48,7 +53,9 @@ describe('integer-mode engine against llama2.c goldens', () => {
 
   it('refuses weights that are not Q8_0, and contexts beyond what its softmax sums', () => {
     const f32 = loadForGeneration(stories260K);
-    expect(() => new IntTransformer(f32.model)).to.throw(/integer mode needs Q8_0 weights, but the token embedding is f32; build with --quant q8_0/);
+    expect(() => new IntTransformer(f32.model)).to.throw(
+      /integer mode needs Q8_0 weights, but the token embedding is f32; build with --quant q8_0/,
+    );
     const long = { ...loaded.model, config: { ...loaded.model.config, seqLen: 131072 } };
     expect(() => new IntTransformer(long)).to.throw(/contexts of up to 131071 positions/);
   });

@@ -52,7 +52,10 @@ describe('rp2040 firmware booted through the boot ROM: each boot2, each flash ch
     if (!bootRomAvailable()) this.skip();
     rom = readBootRom();
     // weights and code left in flash: every weight read goes over XIP, through the SSI's set-up
-    await build({ target: 'rp2040', ...stories, steps: 0, stdio: 'uart', seqLen: 32, sramWeights: false, sramCode: false, out: firmware }, () => {});
+    await build(
+      { target: 'rp2040', ...stories, steps: 0, stdio: 'uart', seqLen: 32, sramWeights: false, sramCode: false, out: firmware },
+      () => {},
+    );
     image = readFileSync(join(firmware, 'firmware.bin'));
     const loaded = loadForGeneration({ ...stories, weights: 'q8_0' });
     prompt = loaded.tokenizer.encode('Once', true, false);
@@ -70,7 +73,17 @@ describe('rp2040 firmware booted through the boot ROM: each boot2, each flash ch
         const hello = await emu.run({ until: () => messages(emu).some((m) => m.type === 'hello'), maxSeconds: 120 });
         expect(hello.reason, hello.output.slice(-300)).to.equal('until');
         expect(emu.boot).to.include({ chip: chip.name, xipVerified: true });
-        emu.writeUart(encodeMessage({ type: 'generate', requestId: 1, steps, temperature: sampling.temperature, topp: sampling.topp, seed: BigInt(sampling.seed), prompt }));
+        emu.writeUart(
+          encodeMessage({
+            type: 'generate',
+            requestId: 1,
+            steps,
+            temperature: sampling.temperature,
+            topp: sampling.topp,
+            seed: BigInt(sampling.seed),
+            prompt,
+          }),
+        );
         const done = await emu.run({ until: () => messages(emu).some((m) => m.type === 'done'), maxSeconds: 300 });
         expect(done.reason, done.output.slice(-300)).to.equal('until');
         const tokens = messages(emu).filter((m): m is TokenMessage => m.type === 'token');

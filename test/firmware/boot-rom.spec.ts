@@ -72,7 +72,7 @@ describe('emulator/rp2040: booting through the boot ROM', function () {
     }
   }
 
-  it('keeps the XIP cache model\'s figures: a line fill is priced from the SSI registers boot2 left, as with the old start', async () => {
+  it("keeps the XIP cache model's figures: a line fill is priced from the SSI registers boot2 left, as with the old start", async () => {
     for (const variant of BOOT2_VARIANTS) {
       const emu = Rp2040Emulator.fromImage(assemblyImage(PROGRAM, variant), 0x10000000, { bootRom: rom, xipModel: true });
       expect((await emu.run({ maxCycles: 5e6, maxSeconds: 30 })).reason).to.equal('break');
@@ -125,6 +125,9 @@ describe('emulator/rp2040: booting through the boot ROM', function () {
 
   it('refuses an image larger than the chip', () => {
     const image = new Uint8Array(W25Q16JV.capacityBytes + 4);
-    expect(() => Rp2040Emulator.fromImage(image, 0x10000000, { bootRom: rom })).to.throw(UserError, /more than the 2 MB of the board's W25Q16JV/);
+    expect(() => Rp2040Emulator.fromImage(image, 0x10000000, { bootRom: rom })).to.throw(
+      UserError,
+      /more than the 2 MB of the board's W25Q16JV/,
+    );
   });
 });

@@ -20,12 +20,28 @@ describe('rp2040 firmware at --clock 200', function () {
   const tmp = tempDir();
   after(() => tmp.cleanup());
 
-  it('sets PLL_SYS to 200 MHz and the core to 1.15 V, samples the engine\'s tokens, and reports tok/s at 200 MHz', async () => {
+  it("sets PLL_SYS to 200 MHz and the core to 1.15 V, samples the engine's tokens, and reports tok/s at 200 MHz", async () => {
     const out = join(tmp.dir, 'clock200');
     const sampling = { temperature: 1, topp: 0.9, seed: 42 };
-    await build({ target: 'rp2040', ...stories260K, prompt: 'One day', steps: 24, ...sampling, seed: 42n, clockMHz: 200, exitAfterGeneration: true, stdio: 'uart', out }, () => {});
+    await build(
+      {
+        target: 'rp2040',
+        ...stories260K,
+        prompt: 'One day',
+        steps: 24,
+        ...sampling,
+        seed: 42n,
+        clockMHz: 200,
+        exitAfterGeneration: true,
+        stdio: 'uart',
+        out,
+      },
+      () => {},
+    );
     const makefile = readFileSync(join(out, 'Makefile'), 'utf8');
-    expect(makefile).to.include('-DRP2040_CLK_SYS_HZ=200000000u -DRP2040_PLL_SYS_REFDIV=1u -DRP2040_PLL_SYS_FBDIV=100u -DRP2040_PLL_SYS_POSTDIV1=6u -DRP2040_PLL_SYS_POSTDIV2=1u -DRP2040_VREG_VSEL=12u');
+    expect(makefile).to.include(
+      '-DRP2040_CLK_SYS_HZ=200000000u -DRP2040_PLL_SYS_REFDIV=1u -DRP2040_PLL_SYS_FBDIV=100u -DRP2040_PLL_SYS_POSTDIV1=6u -DRP2040_PLL_SYS_POSTDIV2=1u -DRP2040_VREG_VSEL=12u',
+    );
     const emu = await Rp2040Emulator.load(join(out, 'firmware.uf2'));
     const run = await emu.run({ maxSeconds: 300 });
     expect(run.reason, run.output.slice(-500)).to.equal('break');
@@ -38,6 +54,6 @@ describe('rp2040 firmware at --clock 200', function () {
     const stats = /achieved tok\/s: ([\d.]+) \((\d+) tokens, (\d+) cycles per token at (\d+) MHz\)/.exec(run.output);
     expect(stats, run.output.slice(-300)).to.not.equal(null);
     expect(Number(stats![4])).to.equal(200);
-    expect(Number(stats![1])).to.be.closeTo((200e6 / Number(stats![3])), 0.01);
+    expect(Number(stats![1])).to.be.closeTo(200e6 / Number(stats![3]), 0.01);
   });
 });

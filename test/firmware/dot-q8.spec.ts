@@ -22,7 +22,12 @@ describe('rp2040: the int8 dot product in ARMv6-M assembly equals the sums', fun
   it('for every length 0..80 and several row layouts, at about 5 cycles a product', async () => {
     const { uf2 } = buildRp2040Program(tmp.dir, join(projectRoot(), 'test', 'firmware', 'dot-q8', 'main.c'), [], ['dot_q8.S']);
     const result = await (await Rp2040Emulator.load(uf2)).run({ maxSeconds: 60 });
-    const values = new Map(result.output.split('\n').filter((l) => /^\w+=\d+$/.test(l)).map((l) => l.split('=') as [string, string]));
+    const values = new Map(
+      result.output
+        .split('\n')
+        .filter((l) => /^\w+=\d+$/.test(l))
+        .map((l) => l.split('=') as [string, string]),
+    );
     expect(result.output).to.not.match(/mismatch n=/);
     expect(Number(values.get('mismatches'))).to.equal(0);
     expect(Number(values.get('checked'))).to.equal(4 * 81 * 3 * 4);

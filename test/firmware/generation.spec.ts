@@ -15,7 +15,16 @@ import { join } from 'node:path';
 import { readElfFunctions } from '../../src/emulator/elf-symbols.js';
 import { Rp2040Emulator } from '../../src/emulator/rp2040.js';
 import { loadForGeneration } from '../../src/engine/load.js';
-import { decodeFrame, encodeMessage, FrameDecoder, type Done, type Generate, type Hello, type Message, type TokenMessage } from '../../src/serial/protocol.js';
+import {
+  decodeFrame,
+  encodeMessage,
+  FrameDecoder,
+  type Done,
+  type Generate,
+  type Hello,
+  type Message,
+  type TokenMessage,
+} from '../../src/serial/protocol.js';
 import { build } from '../../src/toolchain/build.js';
 import { runEngine } from '../helpers/engine-run.js';
 import { tempDir, stories260K } from '../helpers/fixtures.js';
@@ -47,7 +56,11 @@ async function boot(emu: Rp2040Emulator): Promise<Hello> {
 }
 
 /** Sends a GENERATE and runs the firmware until its DONE; the TOKENs and the DONE of that request. */
-async function generate(emu: Rp2040Emulator, request: Omit<Generate, 'type'>, maxSeconds: number): Promise<{ tokens: TokenMessage[]; done: Done; cycles: number }> {
+async function generate(
+  emu: Rp2040Emulator,
+  request: Omit<Generate, 'type'>,
+  maxSeconds: number,
+): Promise<{ tokens: TokenMessage[]; done: Done; cycles: number }> {
   const before = messages(emu).length;
   const startCycles = emu.cycles;
   emu.writeUart(encodeMessage({ type: 'generate', ...request }));
@@ -95,7 +108,10 @@ describe('rp2040 firmware: generation requests over the emulated UART, against t
     // UART0 (the firmware's default is USB); the default kernels, the integer ones the engine below runs
     await build({ target: 'rp2040', ...stories, steps: 0, stdio: 'uart', seqLen: 256, out: serving }, () => {});
     await build({ target: 'rp2040', ...stories, steps: 0, stdio: 'uart', seqLen: SHORT_SEQ_LEN, out: shortContext }, () => {});
-    await build({ target: 'rp2040', ...stories, steps: 0, stdio: 'uart', seqLen: 256, sramWeights: false, sramCode: false, out: flashOnly }, () => {});
+    await build(
+      { target: 'rp2040', ...stories, steps: 0, stdio: 'uart', seqLen: 256, sramWeights: false, sramCode: false, out: flashOnly },
+      () => {},
+    );
   });
   after(() => tmp.cleanup());
 
@@ -108,7 +124,7 @@ describe('rp2040 firmware: generation requests over the emulated UART, against t
     prompt,
   });
 
-  it('64 sampled tokens: the engine\'s, position for position', async () => {
+  it("64 sampled tokens: the engine's, position for position", async () => {
     const emu = await Rp2040Emulator.load(join(serving, 'firmware.uf2'));
     const hello = await boot(emu);
     expect(hello.seqLen).to.be.at.least(steps + 1);
@@ -175,7 +191,13 @@ describe('rp2040 firmware: generation requests over the emulated UART, against t
     // and it is still serving
     const before = messages(emu).length;
     emu.writeUart(encodeMessage({ type: 'hello-request', hostVersion: 1 }));
-    const run = await emu.run({ until: () => messages(emu).slice(before).some((m) => m.type === 'hello'), maxSeconds: 30 });
+    const run = await emu.run({
+      until: () =>
+        messages(emu)
+          .slice(before)
+          .some((m) => m.type === 'hello'),
+      maxSeconds: 30,
+    });
     expect(run.reason).to.equal('until');
   });
 });

@@ -35,8 +35,15 @@ function buildHello(dir: string, options: { boot2?: Boot2Variant; defines?: stri
   const boot2 = buildBoot2({ variant: options.boot2 ?? spec.boot2, outFile: join(dir, 'boot2.bin'), cc: target.toolchain.cc });
   const make = spawnSync(
     'make',
-    ['-C', dir, '-j4', `CFLAGS=${target.toolchain.cflags.join(' ')}`, `LDFLAGS=${target.toolchain.ldflags.join(' ')}`,
-      `DEFINES=${(options.defines ?? []).join(' ')}`, 'APP_SOURCES=main.c'],
+    [
+      '-C',
+      dir,
+      '-j4',
+      `CFLAGS=${target.toolchain.cflags.join(' ')}`,
+      `LDFLAGS=${target.toolchain.ldflags.join(' ')}`,
+      `DEFINES=${(options.defines ?? []).join(' ')}`,
+      'APP_SOURCES=main.c',
+    ],
     { encoding: 'utf8' },
   );
   if (make.status !== 0) throw new Error(`building the hello firmware failed:\n${make.stdout}\n${make.stderr}`);
@@ -54,7 +61,7 @@ function expectedValues() {
   let state = 12345;
   const nextInt8 = () => {
     state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return (state >>> 24) << 24 >> 24;
+    return ((state >>> 24) << 24) >> 24;
   };
   const xs: number[] = [];
   const ys: number[] = [];
@@ -86,7 +93,12 @@ function values(output: string): Map<string, string> {
 
 function sectionHeaders(elf: string): Map<string, { size: number; vma: number }> {
   const out = spawnSync('arm-none-eabi-objdump', ['-h', elf], { encoding: 'utf8' }).stdout;
-  return new Map([...out.matchAll(/^\s*\d+\s+(\S+)\s+([0-9a-f]{8})\s+([0-9a-f]{8})/gm)].map((m) => [m[1], { size: parseInt(m[2], 16), vma: parseInt(m[3], 16) }]));
+  return new Map(
+    [...out.matchAll(/^\s*\d+\s+(\S+)\s+([0-9a-f]{8})\s+([0-9a-f]{8})/gm)].map((m) => [
+      m[1],
+      { size: parseInt(m[2], 16), vma: parseInt(m[3], 16) },
+    ]),
+  );
 }
 
 function symbol(elf: string, name: string): number {
@@ -97,7 +109,10 @@ function symbol(elf: string, name: string): number {
 }
 
 /** Runs hello to its prompt, types `input`, runs it to the end; records the emulator's cycle count at each line end. */
-async function runHello(path: string, input: string | undefined): Promise<{ emu: Rp2040Emulator; result: RunResult; seconds: number; lineCycles: Map<string, number> }> {
+async function runHello(
+  path: string,
+  input: string | undefined,
+): Promise<{ emu: Rp2040Emulator; result: RunResult; seconds: number; lineCycles: Map<string, number> }> {
   const emu = await Rp2040Emulator.load(path);
   const lineCycles = new Map<string, number>();
   let line = '';
@@ -172,7 +187,7 @@ describe('firmware/rp2040: the hello firmware in rp2040js', function () {
       expect(run.emu.warnings.count, run.emu.warnings.first.join('\n')).to.be.at.most(1);
     });
 
-    it("counts cycles with SysTick exactly as the emulator does, and microseconds as cycles / 133", () => {
+    it('counts cycles with SysTick exactly as the emulator does, and microseconds as cycles / 133', () => {
       const v = values(run.result.output);
       const benchCycles = Number(v.get('bench_cycles'));
       // The measurement starts after the elapsed_cycles line and ends before the bench_cycles line.
@@ -181,7 +196,7 @@ describe('firmware/rp2040: the hello firmware in rp2040js', function () {
       expect(benchCycles).to.be.at.least(window - 10_000); // printing two lines with numbers (64-bit divisions)
       expect(Math.abs(Number(v.get('bench_us')) - benchCycles / 133) / (benchCycles / 133)).to.be.below(0.002);
       const elapsedCycles = Number(v.get('elapsed_cycles'));
-      expect(Math.abs(Number(v.get('elapsed_us')) - elapsedCycles / 133)).to.be.below(elapsedCycles / 133 * 0.02 + 2);
+      expect(Math.abs(Number(v.get('elapsed_us')) - elapsedCycles / 133)).to.be.below((elapsedCycles / 133) * 0.02 + 2);
     });
 
     it('measures an int8 dot product at about 10 cycles per element (and a soft-float MAC at a few hundred)', () => {
@@ -216,7 +231,7 @@ describe('firmware/rp2040: the hello firmware in rp2040js', function () {
       expect(result.output).to.contain('echo: 12345678\n');
     });
 
-    it('runs with RP2040_SKIP_CLOCKS on the emulator\'s default 125 MHz, and times out waiting for input', async () => {
+    it("runs with RP2040_SKIP_CLOCKS on the emulator's default 125 MHz, and times out waiting for input", async () => {
       const firmware = buildHello(tmp.dir, { defines: ['-DRP2040_SKIP_CLOCKS'] });
       const { emu, result } = await runHello(firmware.uf2, undefined);
       expect(emu.clockHz).to.equal(125_000_000);

@@ -25,7 +25,12 @@ describe('rp2040: idiv on the hardware divider equals C division', function () {
     copyFileSync(join(projectRoot(), 'test', 'firmware', 'common', 'random-operands.h'), join(tmp.dir, 'random-operands.h'));
     const { uf2 } = buildRp2040Program(tmp.dir, join(projectRoot(), 'test', 'firmware', 'idiv', 'main.c'));
     const result = await (await Rp2040Emulator.load(uf2)).run({ maxSeconds: 60 });
-    const values = new Map(result.output.split('\n').filter((l) => /^\w+=\d+$/.test(l)).map((l) => l.split('=') as [string, string]));
+    const values = new Map(
+      result.output
+        .split('\n')
+        .filter((l) => /^\w+=\d+$/.test(l))
+        .map((l) => l.split('=') as [string, string]),
+    );
     expect(result.output).to.not.match(/mismatch a=/);
     expect(Number(values.get('mismatches'))).to.equal(0);
     expect(Number(values.get('checked'))).to.be.greaterThan(19_000);

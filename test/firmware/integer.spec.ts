@@ -31,18 +31,29 @@ describe('rp2040 target, integer arithmetic (the default): firmware against the 
 
   async function runFirmware(name: string, req: Omit<BuildRequest, 'target'>, xipModel = false) {
     const log: string[] = [];
-    const result = await build({ target: 'rp2040', ...stories, exitAfterGeneration: true, stdio: 'uart', out: join(tmp.dir, name), ...req }, (l) => log.push(l));
+    const result = await build(
+      { target: 'rp2040', ...stories, exitAfterGeneration: true, stdio: 'uart', out: join(tmp.dir, name), ...req },
+      (l) => log.push(l),
+    );
     const emu = await Rp2040Emulator.load(join(result.outDir, 'firmware.uf2'), { xipModel });
     const run = await emu.run({ maxSeconds: 600 });
     expect(run.reason, run.output.slice(-500)).to.equal('break');
     return { plan: result.plan, output: run.output, log, xip: emu.xipReport };
   }
 
-  it('greedy to the end of a 128-position context: every token the engine\'s, the first 20 llama2.c\'s fp32 ones (a dual-core build, on the emulator\'s one core)', async () => {
+  it("greedy to the end of a 128-position context: every token the engine's, the first 20 llama2.c's fp32 ones (a dual-core build, on the emulator's one core)", async () => {
     // --threads 2 splits every matmul between the two cores; rp2040js runs one core, so the
     // firmware finds no second core to launch and computes everything on core 0
-    const { plan, output } = await runFirmware('greedy', { seqLen: 128, prompt: 'Once upon a time', steps: 128, temperature: 0, threads: 2 });
-    expect(readFileSync(join(tmp.dir, 'greedy', 'forward.c'), 'utf8')).to.match(/parallel_rows\(matmul_172x64_q8_int_s\d+_rows, &job, 172\)/);
+    const { plan, output } = await runFirmware('greedy', {
+      seqLen: 128,
+      prompt: 'Once upon a time',
+      steps: 128,
+      temperature: 0,
+      threads: 2,
+    });
+    expect(readFileSync(join(tmp.dir, 'greedy', 'forward.c'), 'utf8')).to.match(
+      /parallel_rows\(matmul_172x64_q8_int_s\d+_rows, &job, 172\)/,
+    );
     expect(plan.weights).to.equal('q8_0');
     expect(plan.arithmetic).to.equal('integer');
     expect(plan.seqLen).to.equal(128);
@@ -58,7 +69,7 @@ describe('rp2040 target, integer arithmetic (the default): firmware against the 
     expect(generated.slice(0, 20)).to.deep.equal(golden.generated.slice(0, 20));
   });
 
-  it('sampled, 64 tokens at seq_len 512 (the whole context in SRAM, and the forward pass\'s code): the engine\'s tokens', async () => {
+  it("sampled, 64 tokens at seq_len 512 (the whole context in SRAM, and the forward pass's code): the engine's tokens", async () => {
     const { plan, output, log } = await runFirmware('sampled', { prompt: 'One day', steps: 64, temperature: 1, topp: 0.9, seed: 42n });
     // the int8 KV cache holds llama2.c's whole context where float32 fits about 170 positions
     expect(plan.seqLen).to.equal(512);
@@ -68,14 +79,28 @@ describe('rp2040 target, integer arithmetic (the default): firmware against the 
     expect(code.bytes).to.be.within(4096, 64 * 1024);
     expect(log.join('\n')).to.match(/compiling forward\.o, dot_q8\.o, divider\.o to measure the code to run from SRAM/);
     expect(log.join('\n')).to.match(/code run from SRAM \(\.sram_text\) +[\d.]+ KiB +[\d.]+ KiB/);
-    const engine = runEngine(loaded.model, loaded.tokenizer.encode('One day', true, false), 64, { temperature: 1, topp: 0.9, seed: 42 }, 0, { arithmetic: 'integer' });
+    const engine = runEngine(
+      loaded.model,
+      loaded.tokenizer.encode('One day', true, false),
+      64,
+      { temperature: 1, topp: 0.9, seed: 42 },
+      0,
+      { arithmetic: 'integer' },
+    );
     expect(idLines(output)).to.deep.equal(engine.idLines);
     expect(output).to.match(/achieved tok\/s: \d+\.\d\d \(64 tokens, \d+ cycles per token at 133 MHz\)/);
   });
 
   it('--boot2 quad: boots through the Quad Enable check and continuous-read set-up, same tokens, 56 cycles per XIP line fill', async () => {
     const { output, xip } = await runFirmware('quad', { prompt: 'Once upon a time', steps: 12, temperature: 0, boot2: 'quad' }, true);
-    const engine = runEngine(loaded.model, loaded.tokenizer.encode('Once upon a time', true, false), 12, { temperature: 0, topp: 0.9, seed: 1 }, 0, { arithmetic: 'integer' });
+    const engine = runEngine(
+      loaded.model,
+      loaded.tokenizer.encode('Once upon a time', true, false),
+      12,
+      { temperature: 0, topp: 0.9, seed: 1 },
+      0,
+      { arithmetic: 'integer' },
+    );
     expect(idLines(output)).to.deep.equal(engine.idLines);
     expect(xip!.lineFill?.cycles).to.equal(56); // EBh continuous read: 8 address + 4 dummy + 16 data SCK at clk_sys / 2
     expect(readFileSync(join(tmp.dir, 'quad', 'Makefile'), 'utf8')).to.match(/-DBOOT2_QUAD/);

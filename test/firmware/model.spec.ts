@@ -42,22 +42,37 @@ describe('rp2040 target: the model in firmware, run in rp2040js', function () {
   const tmp = tempDir();
   after(() => tmp.cleanup());
 
-  it('fp32, greedy: the first tokens of llama2.c\'s golden, as ids for the host to decode', async () => {
+  it("fp32, greedy: the first tokens of llama2.c's golden, as ids for the host to decode", async () => {
     const golden = readGoldenIds('stories260K_f32_greedy_once_upon_a_time.ids');
     const steps = golden.prompt.length + 3;
     const log: string[] = [];
-    const { output } = await runFirmware({ quant: 'f32', prompt: 'Once upon a time', steps, temperature: 0, out: join(tmp.dir, 'f32') }, log);
-    const expected = [...golden.prompt.map((id) => `P ${id}`), ...golden.generated.slice(0, steps - golden.prompt.length + 1).map((id) => `G ${id}`)];
+    const { output } = await runFirmware(
+      { quant: 'f32', prompt: 'Once upon a time', steps, temperature: 0, out: join(tmp.dir, 'f32') },
+      log,
+    );
+    const expected = [
+      ...golden.prompt.map((id) => `P ${id}`),
+      ...golden.generated.slice(0, steps - golden.prompt.length + 1).map((id) => `G ${id}`),
+    ];
     expect(idLines(output)).to.deep.equal(expected);
     expect(output).to.match(/achieved tok\/s: \d+\.\d\d \(\d+ tokens, \d+ cycles per token at 133 MHz\)/);
   });
 
-  it('Q8_0 group size 4, greedy: runq.c\'s golden, with the tokenizer compiled in printing text', async () => {
+  it("Q8_0 group size 4, greedy: runq.c's golden, with the tokenizer compiled in printing text", async () => {
     const golden = readGoldenIds('stories260K_q8gs4_greedy_once_upon_a_time.ids');
     const steps = 16;
     const log: string[] = [];
     const { output } = await runFirmware(
-      { quant: 'q8_0', groupSize: 4, arithmetic: 'float', prompt: 'Once upon a time', steps, temperature: 0, embedTokenizer: true, out: join(tmp.dir, 'q8gs4') },
+      {
+        quant: 'q8_0',
+        groupSize: 4,
+        arithmetic: 'float',
+        prompt: 'Once upon a time',
+        steps,
+        temperature: 0,
+        embedTokenizer: true,
+        out: join(tmp.dir, 'q8gs4'),
+      },
       log,
     );
     const loaded = loadForGeneration({ ...stories, weights: 'q8_0', groupSize: 4 });
@@ -65,10 +80,13 @@ describe('rp2040 target: the model in firmware, run in rp2040js', function () {
     expect(output.startsWith(loaded.tokenizer.decodeText(ids))).to.equal(true);
   });
 
-  it('Q8_0 default group size, float arithmetic, sampled: the reference engine\'s tokens; the build fits the context to SRAM and checks the image', async () => {
+  it("Q8_0 default group size, float arithmetic, sampled: the reference engine's tokens; the build fits the context to SRAM and checks the image", async () => {
     const steps = 12;
     const log: string[] = [];
-    const { output } = await runFirmware({ quant: 'q8_0', arithmetic: 'float', prompt: 'One day', steps, temperature: 1, topp: 0.9, seed: 42n, out: join(tmp.dir, 'q8') }, log);
+    const { output } = await runFirmware(
+      { quant: 'q8_0', arithmetic: 'float', prompt: 'One day', steps, temperature: 1, topp: 0.9, seed: 42n, out: join(tmp.dir, 'q8') },
+      log,
+    );
     const loaded = loadForGeneration({ ...stories, weights: 'q8_0' });
     const engine = runEngine(loaded.model, loaded.tokenizer.encode('One day', true, false), steps, { temperature: 1, topp: 0.9, seed: 42 });
     expect(idLines(output)).to.deep.equal(engine.idLines);

@@ -24,7 +24,12 @@ describe('rp2040: mul_shr in ARMv6-M assembly equals the 64-bit product', functi
     copyFileSync(join(projectRoot(), 'test', 'firmware', 'common', 'random-operands.h'), join(tmp.dir, 'random-operands.h'));
     const { uf2 } = buildRp2040Program(tmp.dir, join(projectRoot(), 'test', 'firmware', 'mul-shr', 'main.c'));
     const result = await (await Rp2040Emulator.load(uf2)).run({ maxSeconds: 60 });
-    const values = new Map(result.output.split('\n').filter((l) => /^\w+=\d+$/.test(l)).map((l) => l.split('=') as [string, string]));
+    const values = new Map(
+      result.output
+        .split('\n')
+        .filter((l) => /^\w+=\d+$/.test(l))
+        .map((l) => l.split('=') as [string, string]),
+    );
     expect(result.output).to.not.match(/mismatch a=/);
     expect(Number(values.get('mismatches'))).to.equal(0);
     // 20 x 20 edge pairs and 1500 random ones per shift, those whose result fits 32 bits

@@ -66,7 +66,22 @@ function buildProgram(dir: string): { elf: string; image: Buffer } {
   const elf = join(dir, 'app.elf');
   const cc = spawnSync(
     'arm-none-eabi-gcc',
-    ['-O2', '-g', '-mcpu=cortex-m0plus', '-mthumb', '-nostdlib', '-ffreestanding', '-Wl,-Ttext=0x10000100', '-Wl,-Tbss=0x20000000', '-Wl,--entry=start', '-o', elf, join(dir, 'start.S'), join(dir, 'main.c'), '-lgcc'],
+    [
+      '-O2',
+      '-g',
+      '-mcpu=cortex-m0plus',
+      '-mthumb',
+      '-nostdlib',
+      '-ffreestanding',
+      '-Wl,-Ttext=0x10000100',
+      '-Wl,-Tbss=0x20000000',
+      '-Wl,--entry=start',
+      '-o',
+      elf,
+      join(dir, 'start.S'),
+      join(dir, 'main.c'),
+      '-lgcc',
+    ],
     { encoding: 'utf8' },
   );
   if (cc.status !== 0) throw new Error(cc.stderr);
@@ -130,15 +145,32 @@ describe('emulator/profiler: PC samples mapped to kernels', function () {
   });
 
   it('groups names: matmul, attention, the rest; helpers and soft float by name', () => {
-    expect(classifyChain(['dot_q8_rows4', 'matmul_q8_64x64x64', 'matmul_64x64_q8_0_rows'])).to.deep.equal({ category: 'matmul', kernel: 'matmul_64x64_q8_0_rows' });
-    expect(classifyChain(['exp_f32', 'softmax', 'attention_8x8x32x2x191', 'forward'])).to.deep.equal({ category: 'attention', kernel: 'attention_8x8x32x2x191' });
+    expect(classifyChain(['dot_q8_rows4', 'matmul_q8_64x64x64', 'matmul_64x64_q8_0_rows'])).to.deep.equal({
+      category: 'matmul',
+      kernel: 'matmul_64x64_q8_0_rows',
+    });
+    expect(classifyChain(['exp_f32', 'softmax', 'attention_8x8x32x2x191', 'forward'])).to.deep.equal({
+      category: 'attention',
+      kernel: 'attention_8x8x32x2x191',
+    });
     expect(classifyChain(['rmsnorm_64', 'forward'])).to.deep.equal({ category: 'rest', kernel: 'rmsnorm_64' });
     expect(classifyChain(['softmax', 'sample_next', 'main'])).to.deep.equal({ category: 'rest', kernel: 'sample_next' });
     expect(classifyChain(['forward'])).to.deep.equal({ category: 'rest', kernel: 'forward' });
     expect(baseName('matmul_q8_172x64x64.constprop.0')).to.equal('matmul_q8_172x64x64');
     expect(baseName('exp_f32.part.0')).to.equal('exp_f32');
-    for (const name of ['__aeabi_fmul', '__aeabi_fadd', '__aeabi_i2f', '__aeabi_fcmplt', '__aeabi_d2f', '__mulsf3', '__ltsf2', '__ieee754_sqrtf']) expect(isSoftFloat(name), name).to.equal(true);
-    for (const name of ['__aeabi_uidiv', '__aeabi_idivmod', '__aeabi_uldivmod', '__udivsi3', 'matmul_q8_64x64', 'floor']) expect(isSoftFloat(name), name).to.equal(false);
+    for (const name of [
+      '__aeabi_fmul',
+      '__aeabi_fadd',
+      '__aeabi_i2f',
+      '__aeabi_fcmplt',
+      '__aeabi_d2f',
+      '__mulsf3',
+      '__ltsf2',
+      '__ieee754_sqrtf',
+    ])
+      expect(isSoftFloat(name), name).to.equal(true);
+    for (const name of ['__aeabi_uidiv', '__aeabi_idivmod', '__aeabi_uldivmod', '__udivsi3', 'matmul_q8_64x64', 'floor'])
+      expect(isSoftFloat(name), name).to.equal(false);
     for (const name of ['__aeabi_uidiv', 'floor', 'roundf', 'memset', '__aeabi_fmul']) expect(isRuntimeHelper(name), name).to.equal(true);
     expect(isRuntimeHelper('forward')).to.equal(false);
   });

@@ -33,7 +33,12 @@ function bench(spec: FlashChipSpec = W25Q16JV) {
   let now = 0;
   const memory = patterned(spec.capacityBytes);
   const chip: QspiFlash = new QspiFlash(spec, memory, () => ssi.chipTime); // asked once the SSI exists
-  const ssi: Ssi = new Ssi(new RP2040(), chip, { nanos: () => now, clkSysHz: () => CLK_SYS }, { drive: (on) => (on ? chip.select() : chip.deselect()) });
+  const ssi: Ssi = new Ssi(
+    new RP2040(),
+    chip,
+    { nanos: () => now, clkSysHz: () => CLK_SYS },
+    { drive: (on) => (on ? chip.select() : chip.deselect()) },
+  );
   const s = ssi;
   const word = (a: number) => (memory[a] | (memory[a + 1] << 8) | (memory[a + 2] << 16) | (memory[a + 3] << 24)) >>> 0;
   return {
@@ -119,7 +124,10 @@ function xipQuad(b: Bench, setQuadEnable = true): void {
 
 describe('emulator/ssi: the XIP_SSI in front of the flash chip model', () => {
   it('sends direct-mode commands: 9Fh reads the JEDEC id of either chip', () => {
-    for (const [spec, id] of [[W25Q16JV, 0x15], [W25Q128JV, 0x18]] as const) {
+    for (const [spec, id] of [
+      [W25Q16JV, 0x15],
+      [W25Q128JV, 0x18],
+    ] as const) {
       const b = bench(spec);
       commandMode(b);
       expect(command(b, [0x9f, 0, 0, 0]).slice(1)).to.deep.equal([0xef, 0x40, id]);

@@ -64,7 +64,11 @@ describe('rp2040 USB serial (CDC-ACM), in rp2040js', function () {
       configurations: 1,
     });
     // rp2040js's SSI answers the flash's unique-id command with zeros: the fixed fallback
-    expect(host.names).to.deep.equal({ manufacturer: 'llama2-embed', product: 'llama2-embed on RP2040', serialNumber: 'RP2040-NO-FLASH-ID' });
+    expect(host.names).to.deep.equal({
+      manufacturer: 'llama2-embed',
+      product: 'llama2-embed on RP2040',
+      serialNumber: 'RP2040-NO-FLASH-ID',
+    });
 
     const config = host.configuration!;
     expect(config.totalLength).to.equal(config.raw.length);
@@ -89,7 +93,7 @@ describe('rp2040 USB serial (CDC-ACM), in rp2040js', function () {
     expect(emu.warnings.first.filter((w) => w.startsWith('[USB]'))).to.deep.equal([]);
   });
 
-  it('carries bytes both ways, more than a packet at a time, and keeps the host\'s line coding', async () => {
+  it("carries bytes both ways, more than a packet at a time, and keeps the host's line coding", async () => {
     const { emu, host, received, text } = await started();
     const message = Buffer.from(`${'0123456789abcdef'.repeat(12)}!`); // 193 bytes: 4 OUT packets
     host.write(message);
@@ -97,21 +101,23 @@ describe('rp2040 USB serial (CDC-ACM), in rp2040js', function () {
     expect(text()).to.equal(`written before the host came\n${message.toString('latin1')}`);
 
     let coding: LineCoding | undefined;
-    const asked = host.setLineCoding({ baud: 9600, stopBits: 2, parity: 2, dataBits: 7 }).then(async () => (coding = await host.getLineCoding()));
+    const asked = host
+      .setLineCoding({ baud: 9600, stopBits: 2, parity: 2, dataBits: 7 })
+      .then(async () => (coding = await host.getLineCoding()));
     await runUntil(emu, () => coding !== undefined, { maxSeconds: 30 });
     await asked;
     expect(coding).to.deep.equal({ baud: 9600, stopBits: 2, parity: 2, dataBits: 7 });
     expect(host.log.filter((s) => s.requestType & 0x20).map((s) => s.request)).to.deep.equal([0x20, 0x22, 0x20, 0x21]);
   });
 
-  it('booted through the boot ROM, names itself by the flash chip\'s unique id (4Bh), read from the chip model', async function () {
+  it("booted through the boot ROM, names itself by the flash chip's unique id (4Bh), read from the chip model", async function () {
     if (!bootRomAvailable()) this.skip(); // ../shared/rp2040/bootrom-b1.bin is not committed
     const { emu, host } = await started({ bootRom: readBootRom() });
     expect(emu.boot?.xipVerified).to.equal(true); // boot2 set XIP up again after the 4Bh
     expect(host.names?.serialNumber).to.equal('E6605838832A422F');
   });
 
-  it('booted through the boot ROM, the 1200-baud touch reaches the ROM\'s reset_usb_boot: the watchdog reboot ends the run with a message', async function () {
+  it("booted through the boot ROM, the 1200-baud touch reaches the ROM's reset_usb_boot: the watchdog reboot ends the run with a message", async function () {
     if (!bootRomAvailable()) this.skip();
     const { emu, host } = await started({ bootRom: readBootRom() });
     void host.touch1200();
@@ -135,7 +141,10 @@ describe('rp2040 USB serial (CDC-ACM), in rp2040js', function () {
     expect(emu.output).to.include('no bootrom: reboot to BOOTSEL not available\n');
     // the firmware carries on: the port opens again and the statistics count one touch
     let reopened = false;
-    void host.setLineCoding({ baud: 115200, stopBits: 0, parity: 0, dataBits: 8 }).then(() => host.setControlLineState({ dtr: true, rts: true })).then(() => (reopened = true));
+    void host
+      .setLineCoding({ baud: 115200, stopBits: 0, parity: 0, dataBits: 8 })
+      .then(() => host.setControlLineState({ dtr: true, rts: true }))
+      .then(() => (reopened = true));
     await runUntil(emu, () => reopened, { maxSeconds: 30 });
     host.write(Buffer.from('X'));
     const end = await runUntil(emu, () => false, { maxSeconds: 30 });
@@ -163,11 +172,24 @@ describe('rp2040 USB serial (CDC-ACM), in rp2040js', function () {
   it('build --stdio: USB by default, UART0 or both on request, and only for rp2040 builds', async function () {
     requireNeeds(this, 'stories260K.bin', 'tok512.bin');
     const g = { promptTokens: [1], steps: 0, temperature: 0, topp: 0.9, seed: 1n, embedTokenizer: false, exitAfterGeneration: false };
-    const defines = (stdio?: 'usb' | 'uart' | 'both') => /#define STDIO_USB (\d)\n#define STDIO_UART (\d)/.exec(emitGenerationHeader({ ...g, stdio }, ''))!.slice(1).join(' ');
+    const defines = (stdio?: 'usb' | 'uart' | 'both') =>
+      /#define STDIO_USB (\d)\n#define STDIO_UART (\d)/
+        .exec(emitGenerationHeader({ ...g, stdio }, ''))!
+        .slice(1)
+        .join(' ');
     expect([defines(), defines('usb'), defines('uart'), defines('both')]).to.deep.equal(['1 0', '1 0', '0 1', '1 1']);
     let error: unknown;
     try {
-      await build({ target: 'host', model: modelPath('stories260K.bin'), tokenizer: modelPath('tok512.bin'), stdio: 'usb', out: join(tmp.dir, 'host') }, () => {});
+      await build(
+        {
+          target: 'host',
+          model: modelPath('stories260K.bin'),
+          tokenizer: modelPath('tok512.bin'),
+          stdio: 'usb',
+          out: join(tmp.dir, 'host'),
+        },
+        () => {},
+      );
     } catch (err) {
       error = err;
     }

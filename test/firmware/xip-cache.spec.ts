@@ -13,7 +13,15 @@ import { needs } from '../helpers/needs.js';
 
 const BASE = 0x10000000;
 /** A fixed, round cost per miss, so that stall cycles are easy to check. */
-const TIMING: FlashReadTiming = { commandClocks: 8, addressClocks: 24, dummyClocks: 0, dataClocks: 64, sckDivisor: 1, overheadCycles: 4, describe: 'test' };
+const TIMING: FlashReadTiming = {
+  commandClocks: 8,
+  addressClocks: 24,
+  dummyClocks: 0,
+  dataClocks: 64,
+  sckDivisor: 1,
+  overheadCycles: 4,
+  describe: 'test',
+};
 const MISS = 100;
 
 function counts(cache: XipCache) {
@@ -97,7 +105,12 @@ describe('emulator/xip-cache: the RP2040 XIP cache model', () => {
     expect(fast).to.include({ commandClocks: 8, addressClocks: 24, dummyClocks: 8, dataClocks: 32, sckDivisor: 2 });
     expect(lineFillCycles(fast)).to.equal(144); // 3Bh, dual output: 72 SCK at clk_sys / 2
     // quad I/O (EBh, address and mode bits on four lines, 4 dummy), as the SDK's boot2 sets it up
-    const quad = flashReadTiming({ ctrlr0: (2 << 21) | (31 << 16) | (3 << 8), spiCtrlr0: (0xa0 << 24) | (4 << 11) | (0 << 8) | (8 << 2) | 2, baudr: 2, ssienr: 1 })!;
+    const quad = flashReadTiming({
+      ctrlr0: (2 << 21) | (31 << 16) | (3 << 8),
+      spiCtrlr0: (0xa0 << 24) | (4 << 11) | (0 << 8) | (8 << 2) | 2,
+      baudr: 2,
+      ssienr: 1,
+    })!;
     expect(quad).to.include({ commandClocks: 0, addressClocks: 8, dummyClocks: 4, dataClocks: 16 });
     expect(lineFillCycles(quad)).to.equal(56);
     expect(flashReadTiming({ ...boot2Registers('safe'), ssienr: 0 })).to.equal(undefined); // before boot2: not ours to price
@@ -137,7 +150,11 @@ table:
       return { emu, cycles: result.runCycles, xip: emu.xipReport };
     }
 
-    for (const [variant, miss] of [['safe', 384], ['fast', 144], ['quad', 56]] as const) {
+    for (const [variant, miss] of [
+      ['safe', 384],
+      ['fast', 144],
+      ['quad', 56],
+    ] as const) {
       it(`${variant} boot2: each miss and uncached read stalls the core ${miss} cycles, counted in its cycles`, async () => {
         const plain = await measure(variant, false);
         const modelled = await measure(variant, true);

@@ -26,7 +26,10 @@ export function flashImage(bytes = 40_000, seed = 7): Buffer {
   return image;
 }
 
-export function uf2File(dir: string, options: { familyId?: number; bytes?: number; name?: string; image?: Buffer } = {}): { path: string; data: Buffer } {
+export function uf2File(
+  dir: string,
+  options: { familyId?: number; bytes?: number; name?: string; image?: Buffer } = {},
+): { path: string; data: Buffer } {
   const data = encodeUf2(options.image ?? flashImage(options.bytes), { familyId: options.familyId ?? RP2040_FAMILY_ID });
   const path = join(dir, options.name ?? 'firmware.uf2');
   writeFileSync(path, data);
@@ -55,7 +58,10 @@ export function fakeBootDrive(parent: string, options: { name?: string; boardId?
     join(dir, options.infoName ?? 'INFO_UF2.TXT'),
     `UF2 Bootloader v3.0\r\nModel: Raspberry Pi ${boardId === 'RPI-RP2' ? 'RP2' : boardId}\r\nBoard-ID: ${boardId}\r\n`,
   );
-  writeFileSync(join(dir, 'INDEX.HTM'), '<html><head><meta http-equiv="refresh" content="0;URL=\'https://raspberrypi.com/device/RP2?version=E0C9125B0D9B\'"/></head></html>\n');
+  writeFileSync(
+    join(dir, 'INDEX.HTM'),
+    '<html><head><meta http-equiv="refresh" content="0;URL=\'https://raspberrypi.com/device/RP2?version=E0C9125B0D9B\'"/></head></html>\n',
+  );
   return dir;
 }
 
@@ -63,7 +69,12 @@ export function fakeBootDrive(parent: string, options: { name?: string; boardId?
  * Plays the boot ROM: waits until `name` on the drive holds `expected.length` bytes, keeps a
  * copy of what arrived, then "reboots": the drive directory goes away.
  */
-export function ejectWhenComplete(drive: string, name: string, expectedBytes: number, options: { timeoutMs?: number } = {}): Promise<Buffer> {
+export function ejectWhenComplete(
+  drive: string,
+  name: string,
+  expectedBytes: number,
+  options: { timeoutMs?: number } = {},
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const timer = setInterval(() => {

@@ -35,7 +35,9 @@ function fakeTool(dir: string, name: string, output: string, status = 0): string
 }
 
 function recordedArgs(dir: string, name: string): string[] {
-  return readFileSync(join(dir, `${name}.argv`), 'utf8').split('\n').slice(0, -1);
+  return readFileSync(join(dir, `${name}.argv`), 'utf8')
+    .split('\n')
+    .slice(0, -1);
 }
 
 /** Runs `body` with PATH set to `path` only. */
@@ -83,7 +85,11 @@ describe('flash/deploy: picotool and openocd', () => {
 
   it('runs picotool load -x <uf2> -f and passes its output on', async () => {
     const build = buildDir(dir);
-    fakeTool(bin, 'picotool', 'Loading into Flash: [====      ]  40%\rLoading into Flash: [==========]  100%\n\nThe device was rebooted to start the application.\n');
+    fakeTool(
+      bin,
+      'picotool',
+      'Loading into Flash: [====      ]  40%\rLoading into Flash: [==========]  100%\n\nThe device was rebooted to start the application.\n',
+    );
     await withPath(bin, () => deployToBoard({ firmware: build, method: 'picotool', target: 'rp2040', report }));
     expect(recordedArgs(bin, 'picotool')).to.deep.equal(['load', '-x', join(build, 'firmware.uf2'), '-f']);
     expect(lines).to.include('  picotool: Loading into Flash: [==========]  100%');
@@ -95,12 +101,16 @@ describe('flash/deploy: picotool and openocd', () => {
     const build = buildDir(dir);
     fakeTool(bin, 'picotool', 'No accessible RP-series devices in BOOTSEL mode were found.\n', 249);
     const message = await withPath(bin, () => userError(deployToBoard({ firmware: build, method: 'picotool', target: 'rp2040', report })));
-    expect(message).to.match(/^picotool failed \(exit code 249\); its output is above\. picotool found no Pico in BOOTSEL mode\. Hold BOOTSEL/);
+    expect(message).to.match(
+      /^picotool failed \(exit code 249\); its output is above\. picotool found no Pico in BOOTSEL mode\. Hold BOOTSEL/,
+    );
     const wrong = join(dir, 'pico2');
     mkdirSync(wrong);
     const { path } = uf2File(wrong, { familyId: 0xe48bff59 });
     rmSync(join(bin, 'picotool.argv'));
-    expect(await withPath(bin, () => userError(deployToBoard({ firmware: path, method: 'picotool', target: 'rp2040', report })))).to.include('not for the RP2040');
+    expect(
+      await withPath(bin, () => userError(deployToBoard({ firmware: path, method: 'picotool', target: 'rp2040', report }))),
+    ).to.include('not for the RP2040');
     expect(existsSync(join(bin, 'picotool.argv'))).to.equal(false);
   });
 
@@ -117,10 +127,14 @@ describe('flash/deploy: picotool and openocd', () => {
     await withPath(bin, () => deployToBoard({ firmware: join(build, 'firmware.uf2'), method: 'openocd', target: 'rp2040', report }));
     const elf = join(build, 'firmware.elf');
     expect(recordedArgs(bin, 'openocd')).to.deep.equal([
-      '-f', 'interface/cmsis-dap.cfg',
-      '-f', 'target/rp2040.cfg',
-      '-c', 'adapter speed 5000',
-      '-c', `program "${elf}" verify reset exit`,
+      '-f',
+      'interface/cmsis-dap.cfg',
+      '-f',
+      'target/rp2040.cfg',
+      '-c',
+      'adapter speed 5000',
+      '-c',
+      `program "${elf}" verify reset exit`,
     ]);
     expect(lines).to.include('  openocd: ** Verified OK **');
     await withPath(bin, () => deployToBoard({ firmware: build, method: 'openocd', target: 'rp2040', report, interface: 'picoprobe' }));
@@ -134,7 +148,9 @@ describe('flash/deploy: picotool and openocd', () => {
     const build = buildDir(dir);
     fakeTool(bin, 'openocd', 'Error: unable to find a matching CMSIS-DAP device\n', 1);
     const message = await withPath(bin, () => userError(deployToBoard({ firmware: build, method: 'openocd', target: 'rp2040', report })));
-    expect(message).to.match(/^openocd failed \(exit code 1\); its output is above\. No debug probe was found \(interface interface\/cmsis-dap\.cfg\)/);
+    expect(message).to.match(
+      /^openocd failed \(exit code 1\); its output is above\. No debug probe was found \(interface interface\/cmsis-dap\.cfg\)/,
+    );
     elfFile(join(build, 'firmware.elf'), 62, 2);
     expect(await withPath(bin, () => userError(deployToBoard({ firmware: build, method: 'openocd', target: 'rp2040', report })))).to.match(
       /firmware\.elf is an ELF for x86-64, not a 32-bit Arm firmware: it was built for another target/,
@@ -156,9 +172,13 @@ describe('flash/deploy: the firmware and the target', () => {
 
   it('names the build to run when the firmware is missing', async () => {
     const message = await userError(deployToBoard({ firmware: join(dir, 'build', 'rp2040', 'firmware.uf2'), target: 'rp2040', report }));
-    expect(message).to.match(/^no firmware at .*firmware\.uf2\. Build it first: llama2-embed build --target rp2040 \(it writes build\/rp2040\/firmware\.uf2 and firmware\.elf\)/);
+    expect(message).to.match(
+      /^no firmware at .*firmware\.uf2\. Build it first: llama2-embed build --target rp2040 \(it writes build\/rp2040\/firmware\.uf2 and firmware\.elf\)/,
+    );
     mkdirSync(join(dir, 'empty'));
-    expect(await userError(deployToBoard({ firmware: join(dir, 'empty'), target: 'rp2040', report }))).to.match(/has no firmware\.uf2 or firmware\.elf\. Build it first: llama2-embed build --target rp2040/);
+    expect(await userError(deployToBoard({ firmware: join(dir, 'empty'), target: 'rp2040', report }))).to.match(
+      /has no firmware\.uf2 or firmware\.elf\. Build it first: llama2-embed build --target rp2040/,
+    );
   });
 
   it('refuses a firmware built for another target, a target that is not a board, an unknown method', async () => {
@@ -166,10 +186,16 @@ describe('flash/deploy: the firmware and the target', () => {
     expect(await userError(deployToBoard({ firmware: hostBuild, target: 'rp2040', report }))).to.match(
       /was built for target "host" \(its build-info\.json says so\), not for "rp2040"\. Build it for the board \(llama2-embed build --target rp2040\)/,
     );
-    expect(await userError(deployToBoard({ firmware: hostBuild, target: 'host', report }))).to.match(/target "host" builds a program for a computer, not a microcontroller's firmware: there is nothing to flash\. Run it with llama2-embed run/);
-    expect(await userError(deployToBoard({ firmware: hostBuild, target: 'no-such-board', report }))).to.match(/unknown target "no-such-board"/);
+    expect(await userError(deployToBoard({ firmware: hostBuild, target: 'host', report }))).to.match(
+      /target "host" builds a program for a computer, not a microcontroller's firmware: there is nothing to flash\. Run it with llama2-embed run/,
+    );
+    expect(await userError(deployToBoard({ firmware: hostBuild, target: 'no-such-board', report }))).to.match(
+      /unknown target "no-such-board"/,
+    );
     const build = buildDir(dir);
-    expect(await userError(deployToBoard({ firmware: build, target: 'rp2040', method: 'dfu', report }))).to.match(/unknown flash method "dfu": use uf2 .*, picotool or openocd/);
+    expect(await userError(deployToBoard({ firmware: build, target: 'rp2040', method: 'dfu', report }))).to.match(
+      /unknown flash method "dfu": use uf2 .*, picotool or openocd/,
+    );
   });
 
   it('finds the UF2 and the ELF from the build directory or from either file', () => {
@@ -179,7 +205,12 @@ describe('flash/deploy: the firmware and the target', () => {
     expect(locateFirmware(join(build, 'firmware.uf2'), 'rp2040')).to.deep.equal(expected);
     expect(locateFirmware(join(build, 'firmware.elf'), 'rp2040')).to.deep.equal(expected);
     copyFileSync(join(build, 'firmware.uf2'), join(dir, 'story.uf2'));
-    expect(locateFirmware(join(dir, 'story.uf2'), 'rp2040')).to.deep.equal({ dir, uf2: join(dir, 'story.uf2'), elf: undefined, builtFor: undefined });
+    expect(locateFirmware(join(dir, 'story.uf2'), 'rp2040')).to.deep.equal({
+      dir,
+      uf2: join(dir, 'story.uf2'),
+      elf: undefined,
+      builtFor: undefined,
+    });
   });
 
   it('uses the file names build writes', () => {
@@ -241,7 +272,9 @@ describe('flash/deploy: the real serial port layer', () => {
       const holders = processesHolding(file);
       expect(holders.map((h) => h.pid)).to.include(holder.pid);
       expect(holders.find((h) => h.pid === holder.pid)?.command).to.equal('sleep');
-      expect(new PortOpenError(file, new Error('Error Resource temporarily unavailable Cannot lock port')).message).to.match(/port is busy: sleep \(pid \d+\) has it open\. Close it/);
+      expect(new PortOpenError(file, new Error('Error Resource temporarily unavailable Cannot lock port')).message).to.match(
+        /port is busy: sleep \(pid \d+\) has it open\. Close it/,
+      );
     } finally {
       holder.kill();
       rmSync(dir, { recursive: true, force: true });

@@ -1,7 +1,13 @@
 import { expect } from 'chai';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultDriveSearch, findBootDrives, nodeDriveFileSystem, type DriveFileSystem, type WritableFile } from '../../src/flash/bootsel-drive.js';
+import {
+  defaultDriveSearch,
+  findBootDrives,
+  nodeDriveFileSystem,
+  type DriveFileSystem,
+  type WritableFile,
+} from '../../src/flash/bootsel-drive.js';
 import { PortOpenError, type SerialPortInfo, type SerialPorts } from '../../src/flash/touch1200.js';
 import { deployUf2, type Uf2DeployEnvironment } from '../../src/flash/uf2-deploy.js';
 import { UserError } from '../../src/util/errors.js';
@@ -145,7 +151,9 @@ describe('flash/deploy: copying the UF2 to the boot drive', () => {
     fakeBootDrive(h.mounts);
     const notUf2 = join(h.dir, 'firmware.bin.uf2');
     writeFileSync(notUf2, flashImage(1000));
-    expect(await userError(deployUf2({ uf2: notUf2, report: h.report }, h.env))).to.match(/not a whole number of 512-byte UF2 blocks.*llama2-embed build --target rp2040/);
+    expect(await userError(deployUf2({ uf2: notUf2, report: h.report }, h.env))).to.match(
+      /not a whole number of 512-byte UF2 blocks.*llama2-embed build --target rp2040/,
+    );
     const image = flashImage(2000);
     image[10] ^= 0xff; // boot2's CRC no longer matches
     const { path } = uf2File(h.dir, { image, name: 'bad-crc.uf2' });
@@ -209,7 +217,9 @@ describe('flash/deploy: copying the UF2 to the boot drive', () => {
     expect(ports.touched).to.deep.equal(['/dev/ttyACM1']); // the Pico, never the debug probe
     expect(ejected).to.not.equal(undefined);
     expect((await ejected!).equals(data)).to.equal(true);
-    expect(h.lines.join('\n')).to.include('rebooting the Pico on /dev/ttyACM1 (USB 2e8a:000a, Raspberry Pi) into BOOTSEL mode (opening it at 1200 baud)');
+    expect(h.lines.join('\n')).to.include(
+      'rebooting the Pico on /dev/ttyACM1 (USB 2e8a:000a, Raspberry Pi) into BOOTSEL mode (opening it at 1200 baud)',
+    );
   });
 
   it('touches the port --port names, listed or not', async () => {
@@ -238,10 +248,14 @@ describe('flash/deploy: copying the UF2 to the boot drive', () => {
     const { path } = uf2File(h.dir);
     const ports = fakePorts([PICO_SDK_PORT, { ...PICO_SDK_PORT, path: '/dev/ttyACM2' }]);
     h.env.serialPorts = async () => ports;
-    expect(await userError(deployUf2({ uf2: path, report: h.report }, h.env))).to.match(/2 Picos are on serial ports: .*ttyACM1.*ttyACM2.*--port/);
+    expect(await userError(deployUf2({ uf2: path, report: h.report }, h.env))).to.match(
+      /2 Picos are on serial ports: .*ttyACM1.*ttyACM2.*--port/,
+    );
     const probe = fakePorts([DEBUG_PROBE_PORT]);
     h.env.serialPorts = async () => probe;
-    expect(await userError(deployUf2({ uf2: path, port: '/dev/ttyACM0', report: h.report }, h.env))).to.match(/debug probe.*--method openocd/);
+    expect(await userError(deployUf2({ uf2: path, port: '/dev/ttyACM0', report: h.report }, h.env))).to.match(
+      /debug probe.*--method openocd/,
+    );
     expect(ports.touched.concat(probe.touched)).to.deep.equal([]);
   });
 
@@ -253,7 +267,7 @@ describe('flash/deploy: copying the UF2 to the boot drive', () => {
     const message = await userError(deployUf2({ uf2: path, report: h.report }, h.env));
     expect(ports.touched).to.deep.equal(['/dev/ttyACM1']);
     expect(message).to.include('no RP2040 boot drive appeared within 0.2 s after the 1200-baud touch on /dev/ttyACM1');
-    expect(message).to.include('llama2-embed\'s own firmware has no USB');
+    expect(message).to.include("llama2-embed's own firmware has no USB");
     expect(message).to.include('Hold BOOTSEL while plugging the Pico in');
   });
 
@@ -275,15 +289,23 @@ describe('flash/deploy: copying the UF2 to the boot drive', () => {
     fakeBootDrive(h.mounts);
     const { path } = uf2File(h.dir, { bytes: 100_000 });
     h.env.fs = failingFs({ at: 'open', code: 'EROFS' });
-    expect(await userError(deployUf2({ uf2: path, report: h.report }, h.env))).to.match(/cannot write .*firmware\.uf2: the drive is mounted read-only.*holding BOOTSEL/);
+    expect(await userError(deployUf2({ uf2: path, report: h.report }, h.env))).to.match(
+      /cannot write .*firmware\.uf2: the drive is mounted read-only.*holding BOOTSEL/,
+    );
     h.env.fs = failingFs({ at: 'open', code: 'EACCES' });
     expect(await userError(deployUf2({ uf2: path, report: h.report }, h.env))).to.match(/you may not write to it \(EACCES/);
     h.env.fs = failingFs({ at: 'write', code: 'ENOSPC', after: 1 });
-    expect(await userError(deployUf2({ uf2: path, report: h.report }, h.env))).to.match(/no room on the drive for .*firmware\.uf2 \(ENOSPC: 195\.5 KiB to write, 64\.0 KiB written\)/);
+    expect(await userError(deployUf2({ uf2: path, report: h.report }, h.env))).to.match(
+      /no room on the drive for .*firmware\.uf2 \(ENOSPC: 195\.5 KiB to write, 64\.0 KiB written\)/,
+    );
     h.env.fs = failingFs({ at: 'write', code: 'EIO', after: 2 });
-    expect(await userError(deployUf2({ uf2: path, report: h.report }, h.env))).to.match(/went away in the middle of the copy \(EIO, after 128\.0 KiB of 195\.5 KiB\): the Pico did not get the whole firmware/);
+    expect(await userError(deployUf2({ uf2: path, report: h.report }, h.env))).to.match(
+      /went away in the middle of the copy \(EIO, after 128\.0 KiB of 195\.5 KiB\): the Pico did not get the whole firmware/,
+    );
     h.env.fs = failingFs({ at: 'sync', code: 'ENODEV', after: 0 });
-    expect(await userError(deployUf2({ uf2: path, report: h.report }, h.env))).to.match(/went away in the middle of the copy \(ENODEV, after 0 B/);
+    expect(await userError(deployUf2({ uf2: path, report: h.report }, h.env))).to.match(
+      /went away in the middle of the copy \(ENODEV, after 0 B/,
+    );
   });
 
   it('takes a failed last flush as the reboot it usually is, when the drive then goes away', async () => {
@@ -297,12 +319,14 @@ describe('flash/deploy: copying the UF2 to the boot drive', () => {
     expect(h.lines.join('\n')).to.match(/the last flush to .* failed \(EIO\)/);
   });
 
-  it('refuses to choose between several Picos in BOOTSEL mode, and names another chip\'s boot drive', async () => {
+  it("refuses to choose between several Picos in BOOTSEL mode, and names another chip's boot drive", async () => {
     const h = setup();
     const { path } = uf2File(h.dir);
     fakeBootDrive(h.mounts, { name: 'RPI-RP2' });
     fakeBootDrive(h.mounts, { name: 'RPI-RP2 1' });
-    expect(await userError(deployUf2({ uf2: path, report: h.report }, h.env))).to.match(/2 Picos are in BOOTSEL mode .*Unplug all but the one/);
+    expect(await userError(deployUf2({ uf2: path, report: h.report }, h.env))).to.match(
+      /2 Picos are in BOOTSEL mode .*Unplug all but the one/,
+    );
     rmSync(h.mounts, { recursive: true });
     mkdirSync(h.mounts);
     const pico2 = fakeBootDrive(h.mounts, { name: 'RP2350', boardId: 'RP2350' });

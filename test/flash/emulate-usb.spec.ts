@@ -26,7 +26,7 @@ function reference(steps: number) {
   return defaultPicoStory(PROMPT, steps);
 }
 
-describe('flash --emulate over USB: the firmware\'s CDC serial port behind a pseudo-terminal', function () {
+describe("flash --emulate over USB: the firmware's CDC serial port behind a pseudo-terminal", function () {
   needs('stories260K.bin', 'tok512.bin', 'arm-none-eabi-gcc', 'make', 'socat');
   this.timeout(600_000);
   const tmp = tempDir('llama2-embed-emulate-usb-');
@@ -36,29 +36,46 @@ describe('flash --emulate over USB: the firmware\'s CDC serial port behind a pse
   before(async () => {
     // no --stdio: USB is the default for rp2040
     await build({ target: 'rp2040', ...stories, quant: 'q8_0', steps: 0, out: serving }, quiet);
-    await build({ target: 'rp2040', ...stories, quant: 'q8_0', prompt: PROMPT, steps: 10, temperature: 0, embedTokenizer: true, out: storyteller }, quiet);
+    await build(
+      { target: 'rp2040', ...stories, quant: 'q8_0', prompt: PROMPT, steps: 10, temperature: 0, embedTokenizer: true, out: storyteller },
+      quiet,
+    );
   });
   after(() => tmp.cleanup());
 
-  it('build (usb by default) → flash --emulate → monitor --port <pty> -i … -n 64 -t 0 --json: the reference engine\'s tokens', async () => {
+  it("build (usb by default) → flash --emulate → monitor --port <pty> -i … -n 64 -t 0 --json: the reference engine's tokens", async () => {
     expect(JSON.parse(readFileSync(join(serving, 'build-info.json'), 'utf8')).stdio).to.equal('usb');
     expect(readFileSync(join(serving, 'generation.h'), 'utf8')).to.match(/#define STDIO_USB 1\n#define STDIO_UART 0\n/);
     const flash = startCli(['flash', '--emulate', serving], { cwd: tmp.dir });
     const [, pty] = await flash.waitFor(/USB serial \(CDC\): (\/\S+)/, 30_000);
-    const monitor = startCli(['monitor', '--port', pty, '-i', PROMPT, '-n', '64', '-t', '0', '--json', '--build', serving], { cwd: tmp.dir });
+    const monitor = startCli(['monitor', '--port', pty, '-i', PROMPT, '-n', '64', '-t', '0', '--json', '--build', serving], {
+      cwd: tmp.dir,
+    });
     expect(await monitor.exit(480_000)).to.equal(0, monitor.stderr());
     const lines = monitor
       .stdout()
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as { type: string; token: number; generated: boolean; text?: string; tokensPerSecond?: number; microsPerToken?: number });
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            type: string;
+            token: number;
+            generated: boolean;
+            text?: string;
+            tokensPerSecond?: number;
+            microsPerToken?: number;
+          },
+      );
     const expected = reference(64);
     expect(lines.filter((l) => l.type === 'token').map((t) => `${t.generated ? 'G' : 'P'} ${t.token}`)).to.deep.equal(expected.idLines);
     const summary = lines.at(-1)!;
     expect(summary.type).to.equal('summary');
     expect(summary.text).to.equal(expected.text);
     expect(monitor.stderr()).to.match(/connected to .* rp2040 running stories260K\.bin/);
-    console.log(`      the emulated Pico over USB, through the monitor: ${summary.tokensPerSecond!.toFixed(2)} tok/s, ${Math.round(summary.microsPerToken!)} µs per token`);
+    console.log(
+      `      the emulated Pico over USB, through the monitor: ${summary.tokensPerSecond!.toFixed(2)} tok/s, ${Math.round(summary.microsPerToken!)} µs per token`,
+    );
     flash.child.kill('SIGINT');
     expect(await flash.exit(10_000)).to.equal(0);
   });
@@ -86,7 +103,9 @@ describe('flash --emulate over USB: the firmware\'s CDC serial port behind a pse
     const host = UsbCdcHost.attach(emu);
     const received: number[] = [];
     host.onData((bytes) => received.push(...bytes));
-    const hello = await runUntil(emu, () => new FrameDecoder().push(Buffer.from(received)).some((f) => f.kind === 'frame'), { maxSeconds: 60 });
+    const hello = await runUntil(emu, () => new FrameDecoder().push(Buffer.from(received)).some((f) => f.kind === 'frame'), {
+      maxSeconds: 60,
+    });
     expect(hello.satisfied).to.equal(true);
     // asleep at every look (a polling loop never is), through several SysTick wraps (126 ms each)
     const looks: boolean[] = [];

@@ -29,7 +29,15 @@ function reference(steps: number) {
   return defaultPicoStory(PROMPT, steps);
 }
 
-type JsonLine = { type: string; token: number; generated: boolean; position: number; tokensPerSecond?: number; microsPerToken?: number; text?: string };
+type JsonLine = {
+  type: string;
+  token: number;
+  generated: boolean;
+  position: number;
+  tokensPerSecond?: number;
+  microsPerToken?: number;
+  text?: string;
+};
 
 function jsonLines(stdout: string): JsonLine[] {
   return stdout
@@ -49,7 +57,20 @@ describe('flash --emulate: the firmware in rp2040js behind a pseudo-terminal', f
   before(async () => {
     // UART0 on the pty (test/flash/emulate-usb.spec.ts does the same over USB)
     await build({ target: 'rp2040', ...stories, quant: 'q8_0', steps: 0, stdio: 'uart', out: serving }, quiet);
-    await build({ target: 'rp2040', ...stories, quant: 'q8_0', prompt: PROMPT, steps: 10, temperature: 0, embedTokenizer: true, stdio: 'uart', out: storyteller }, quiet);
+    await build(
+      {
+        target: 'rp2040',
+        ...stories,
+        quant: 'q8_0',
+        prompt: PROMPT,
+        steps: 10,
+        temperature: 0,
+        embedTokenizer: true,
+        stdio: 'uart',
+        out: storyteller,
+      },
+      quiet,
+    );
   });
   after(async () => {
     for (const board of boards) await board.stop();
@@ -62,11 +83,13 @@ describe('flash --emulate: the firmware in rp2040js behind a pseudo-terminal', f
     return b;
   }
 
-  it('build → flash --emulate → monitor --port <pty> -i … -n 64 -t 0 --json: the reference engine\'s tokens', async () => {
+  it("build → flash --emulate → monitor --port <pty> -i … -n 64 -t 0 --json: the reference engine's tokens", async () => {
     const flash = startCli(['flash', '--emulate', serving], { cwd: tmp.dir });
     const [, pty] = await flash.waitFor(/UART0: (\/\S+)/, 30_000);
     expect(flash.stdout()).to.include(`llama2-embed monitor --port ${pty}`);
-    const monitor = startCli(['monitor', '--port', pty, '-i', PROMPT, '-n', '64', '-t', '0', '--json', '--build', serving], { cwd: tmp.dir });
+    const monitor = startCli(['monitor', '--port', pty, '-i', PROMPT, '-n', '64', '-t', '0', '--json', '--build', serving], {
+      cwd: tmp.dir,
+    });
     expect(await monitor.exit(480_000)).to.equal(0, monitor.stderr());
     const lines = jsonLines(monitor.stdout());
     const tokens = lines.filter((l) => l.type === 'token');
@@ -76,8 +99,12 @@ describe('flash --emulate: the firmware in rp2040js behind a pseudo-terminal', f
     expect(summary.type).to.equal('summary');
     expect(summary.text).to.equal(expected.text);
     expect(summary.tokensPerSecond).to.be.greaterThan(0);
-    expect(monitor.stderr()).to.match(/connected to .* rp2040 running stories260K\.bin \(q8_0, group size \d+, seq_len \d+, prompts up to 116 tokens; model [0-9a-f]{16}, the build in /);
-    console.log(`      the emulated Pico, through the monitor: ${summary.tokensPerSecond!.toFixed(2)} tok/s, ${Math.round(summary.microsPerToken!)} µs per token`);
+    expect(monitor.stderr()).to.match(
+      /connected to .* rp2040 running stories260K\.bin \(q8_0, group size \d+, seq_len \d+, prompts up to 116 tokens; model [0-9a-f]{16}, the build in /,
+    );
+    console.log(
+      `      the emulated Pico, through the monitor: ${summary.tokensPerSecond!.toFixed(2)} tok/s, ${Math.round(summary.microsPerToken!)} µs per token`,
+    );
 
     flash.child.kill('SIGINT');
     expect(await flash.exit(10_000)).to.equal(0);
@@ -86,10 +113,14 @@ describe('flash --emulate: the firmware in rp2040js behind a pseudo-terminal', f
   });
 
   it('flash --emulate --monitor: the same in one process, as text', async () => {
-    const run = startCli(['flash', '--emulate', serving, '--monitor', '-i', PROMPT, '-n', '6', '-t', '0', '--build', serving], { cwd: tmp.dir });
+    const run = startCli(['flash', '--emulate', serving, '--monitor', '-i', PROMPT, '-n', '6', '-t', '0', '--build', serving], {
+      cwd: tmp.dir,
+    });
     expect(await run.exit(180_000)).to.equal(0, run.stderr());
     expect(run.stdout()).to.equal(`${reference(6).text}\n`);
-    expect(run.stderr()).to.match(/RP2040 emulator \(rp2040js\) running .*firmware\.uf2; UART0 at \/dev\/pts\/\d+( \(booted through the boot ROM\))?\n/);
+    expect(run.stderr()).to.match(
+      /RP2040 emulator \(rp2040js\) running .*firmware\.uf2; UART0 at \/dev\/pts\/\d+( \(booted through the boot ROM\))?\n/,
+    );
     expect(run.stderr()).to.match(/6 tokens in \d+\.\d\d s on the device: \d+\.\d\d tok\/s/);
   });
 
@@ -108,13 +139,28 @@ describe('flash --emulate: the firmware in rp2040js behind a pseudo-terminal', f
       },
       note: (line) => notes.push(line),
     };
-    const monitor = await Monitor.connect({ port: b.devicePath, baudRate: 115200, json: true, timestamp: false, steps: 12, temperature: 0, topp: 0.9, buildDir: serving, sink, restartGraceMs: 1000 });
+    const monitor = await Monitor.connect({
+      port: b.devicePath,
+      baudRate: 115200,
+      json: true,
+      timestamp: false,
+      steps: 12,
+      temperature: 0,
+      topp: 0.9,
+      buildDir: serving,
+      sink,
+      restartGraceMs: 1000,
+    });
     try {
       const stats = await monitor.generate(PROMPT);
       expect(resets).to.equal(1);
       expect(notes.join('\n')).to.match(/\(the device restarted after \d+ tokens; resuming\)/);
       expect(stats.tokenIds).to.deep.equal(reference(12).ids);
-      expect(jsonLines(out.join('')).filter((l) => l.type === 'token').map((l) => l.position)).to.deep.equal([...Array(13).keys()]);
+      expect(
+        jsonLines(out.join(''))
+          .filter((l) => l.type === 'token')
+          .map((l) => l.position),
+      ).to.deep.equal([...Array(13).keys()]);
     } finally {
       await monitor.close();
     }
@@ -122,7 +168,9 @@ describe('flash --emulate: the firmware in rp2040js behind a pseudo-terminal', f
 
   it('Ctrl+C during a generation cancels it on the device, which then serves the next one', async () => {
     const b = await board(serving);
-    const first = startCli(['monitor', '--port', b.devicePath, '-i', PROMPT, '-n', '100', '-t', '0', '--json', '--build', serving], { cwd: tmp.dir });
+    const first = startCli(['monitor', '--port', b.devicePath, '-i', PROMPT, '-n', '100', '-t', '0', '--json', '--build', serving], {
+      cwd: tmp.dir,
+    });
     await first.waitFor(/(\{"v":1,"type":"token"[^\n]*\n){8}/, 60_000);
     first.child.kill('SIGINT');
     expect(await first.exit(30_000)).to.equal(0, first.stderr());
@@ -148,7 +196,7 @@ describe('flash --emulate: the firmware in rp2040js behind a pseudo-terminal', f
     const before = raw.stdout().length;
     await b.reset();
     const after = () => raw.stdout().slice(before);
-    for (const deadline = Date.now() + 120_000; !/achieved tok\/s: \d+\.\d\d \(10 tokens/.test(after()) && Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 120_000; !/achieved tok\/s: \d+\.\d\d \(10 tokens/.test(after()) && Date.now() < deadline;) {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     expect(after()).to.include(reference(10).text);
@@ -178,12 +226,14 @@ describe('flash --emulate: the firmware in rp2040js behind a pseudo-terminal', f
     expect(said[0]).to.have.nested.property('message.type', 'hello');
   });
 
-  it('says what is wrong: no build yet, another target\'s build, a target without an emulator', async () => {
+  it("says what is wrong: no build yet, another target's build, a target without an emulator", async () => {
     const empty = join(tmp.dir, 'empty');
     mkdirSync(empty);
     const noBuild = startCli(['flash', '--emulate'], { cwd: empty });
     expect(await noBuild.exit(30_000)).to.equal(1);
-    expect(noBuild.stderr()).to.match(/^llama2-embed: no firmware to emulate: .*build\/rp2040\/firmware\.uf2 does not exist\. Build one first: llama2-embed build --target rp2040/);
+    expect(noBuild.stderr()).to.match(
+      /^llama2-embed: no firmware to emulate: .*build\/rp2040\/firmware\.uf2 does not exist\. Build one first: llama2-embed build --target rp2040/,
+    );
     expect(noBuild.stderr()).to.not.match(/^\s+at /m);
 
     const hostBuild = join(tmp.dir, 'host-build');

@@ -19,7 +19,9 @@ describe('flash: a build directory of another target', function () {
     const out = join(tmp.dir, 'build', 'host');
     await build({ target: 'host', ...stories260K, quant: 'f32', out }, () => {});
     const message = expectUserError(cli(['flash', out]));
-    expect(message).to.include(`${out} was built for target "host" (its build-info.json says so), not "rp2040": it has no firmware.uf2 or firmware.elf to flash.`);
+    expect(message).to.include(
+      `${out} was built for target "host" (its build-info.json says so), not "rp2040": it has no firmware.uf2 or firmware.elf to flash.`,
+    );
     expect(message).to.match(/It is a program for this computer: run it with llama2-embed run/);
     expect(message).to.match(/llama2-embed build --target rp2040/);
   });

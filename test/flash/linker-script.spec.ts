@@ -22,7 +22,13 @@ function sections(elf: string): Section[] {
 }
 
 /** Links crt0.S and boot2 with a C file that stands in for the runtime and the application. */
-function link(dir: string, script: string, c: string, extraAssembly = '', objects: string[] = []): { status: number; stderr: string; elf: string } {
+function link(
+  dir: string,
+  script: string,
+  c: string,
+  extraAssembly = '',
+  objects: string[] = [],
+): { status: number; stderr: string; elf: string } {
   writeFileSync(join(dir, 'memmap.ld'), script);
   buildBoot2({ outFile: join(dir, 'boot2.bin') });
   for (const f of ['crt0.S', 'boot2_image.S']) copyFileSync(join(firmwareDir(), f), join(dir, f));
@@ -38,8 +44,23 @@ ${c}`,
   const elf = join(dir, 'app.elf');
   const result = spawnSync(
     'arm-none-eabi-gcc',
-    ['-mcpu=cortex-m0plus', '-mthumb', '-O2', '-nostartfiles', '-ffunction-sections', '-fdata-sections', '-Tmemmap.ld', '-Wl,--gc-sections',
-      '-o', elf, 'crt0.S', 'boot2_image.S', 'app.c', 'blob.S', ...objects],
+    [
+      '-mcpu=cortex-m0plus',
+      '-mthumb',
+      '-O2',
+      '-nostartfiles',
+      '-ffunction-sections',
+      '-fdata-sections',
+      '-Tmemmap.ld',
+      '-Wl,--gc-sections',
+      '-o',
+      elf,
+      'crt0.S',
+      'boot2_image.S',
+      'app.c',
+      'blob.S',
+      ...objects,
+    ],
     { cwd: dir, encoding: 'utf8' },
   );
   return { status: result.status ?? 1, stderr: result.stderr, elf };
@@ -60,7 +81,7 @@ describe('flash/linker-script', function () {
     expect(() => parseFlashSize('1000000')).to.throw(/whole number of 4 KiB sectors/);
   });
 
-  it('takes the flash size, defaulting to the Pico\'s 2 MiB', () => {
+  it("takes the flash size, defaulting to the Pico's 2 MiB", () => {
     expect(DEFAULT_FLASH_BYTES).to.equal(2 * 1024 * 1024);
     expect(rp2040LinkerScript()).to.match(/FLASH \(rx\)\s+: ORIGIN = 0x10000000, LENGTH = 0x00200000/);
     expect(rp2040LinkerScript({ flashBytes: 16 * 1024 * 1024 })).to.match(/LENGTH = 0x01000000/);
@@ -107,7 +128,11 @@ model_weights:
     const { dir, cleanup } = tempDir();
     try {
       writeFileSync(join(dir, 'hot.c'), 'int hot(int x) { return x * 3 + 1; }\n');
-      const cc = spawnSync('arm-none-eabi-gcc', ['-mcpu=cortex-m0plus', '-mthumb', '-O2', '-ffunction-sections', '-c', '-o', 'hot.o', 'hot.c'], { cwd: dir, encoding: 'utf8' });
+      const cc = spawnSync(
+        'arm-none-eabi-gcc',
+        ['-mcpu=cortex-m0plus', '-mthumb', '-O2', '-ffunction-sections', '-c', '-o', 'hot.o', 'hot.c'],
+        { cwd: dir, encoding: 'utf8' },
+      );
       expect(cc.status, cc.stderr).to.equal(0);
       const script = rp2040LinkerScript({ sramCode: ['hot.o'] });
       expect(script).to.contain('EXCLUDE_FILE(*hot.o) .text');
@@ -132,7 +157,11 @@ model_weights:
     const { dir, cleanup } = tempDir();
     try {
       // 264 KiB - 8 KiB of stack leaves 256 KiB; ask for 257 KiB.
-      const result = link(dir, rp2040LinkerScript(), `volatile uint8_t state[257 * 1024]; int main(void) { state[7] = 1; return state[7]; }`);
+      const result = link(
+        dir,
+        rp2040LinkerScript(),
+        `volatile uint8_t state[257 * 1024]; int main(void) { state[7] = 1; return state[7]; }`,
+      );
       expect(result.status).to.not.equal(0);
       expect(result.stderr).to.match(/SRAM overflow: \.data \+ \.bss \+ \.noinit reach into the 8 KiB stack reserve/);
     } finally {

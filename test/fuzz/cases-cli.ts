@@ -109,8 +109,12 @@ export function cliCases(): FuzzCase[] {
       ] as const
     ).map(([name, extra]) => bad(`generate/${name}`, [...GENERATE, ...extra])),
     cliCase('generate/steps-past-context', 'either', [...GENERATE, '-n', '100000']),
-    cliCase('generate/prompt-longer-than-steps', 'either', [...GENERATE, '-n', '2', '-i', 'Once upon a time there was a dog'], { checkSuccess: promptNotCutSilently }),
-    cliCase('generate/prompt-longer-than-context', 'either', [...GENERATE, '-n', '0', '-i', longPrompt], { checkSuccess: promptNotCutSilently }),
+    cliCase('generate/prompt-longer-than-steps', 'either', [...GENERATE, '-n', '2', '-i', 'Once upon a time there was a dog'], {
+      checkSuccess: promptNotCutSilently,
+    }),
+    cliCase('generate/prompt-longer-than-context', 'either', [...GENERATE, '-n', '0', '-i', longPrompt], {
+      checkSuccess: promptNotCutSilently,
+    }),
     // quantize
     ...(
       [

@@ -36,7 +36,10 @@ function checkpointCase(base: Base, damage: Damage, command: Command): FuzzCase 
     setup(dir, fx): CaseRun {
       putGoodInputs(dir, fx);
       put(dir, 'model.bin', damage.apply(fixtureBytes(fx[base])));
-      return { args: commandArgs(command, './model.bin', './tok.bin'), checkSuccess: command === 'quantize' ? quantizeOutputReads : undefined };
+      return {
+        args: commandArgs(command, './model.bin', './tok.bin'),
+        checkSuccess: command === 'quantize' ? quantizeOutputReads : undefined,
+      };
     },
   };
 }
@@ -66,7 +69,12 @@ export function checkpointCases(): FuzzCase[] {
     ...cross(['v1'], onePerField(versionedHeader), ['generate']),
     ...cross(['own'], onePerField(versionedHeader), ['inspect']),
     ...cross(['v0', 'v1', 'v2', 'own'], truncations(), ['inspect']),
-    ...cross(['v0'], named(truncations(), 'truncated-to-27', 'truncated-to-half', 'truncated-by-1'), ['generate', 'quantize', 'plan', 'report']),
+    ...cross(['v0'], named(truncations(), 'truncated-to-27', 'truncated-to-half', 'truncated-by-1'), [
+      'generate',
+      'quantize',
+      'plan',
+      'report',
+    ]),
     ...cross(['v0'], named(truncations(), 'truncated-by-1'), ['build']),
     ...cross(['v0', 'v1'], trailingBytes(), ['inspect']),
     ...cross(['v0'], trailingBytes(), ['generate']),
@@ -101,7 +109,11 @@ const ascii = (s: string) => new TextEncoder().encode(s);
 
 /** stories260K's tokenizer damaged in the ways the issue names. */
 export function tokenizerDamages(): TokenizerDamage[] {
-  const cut = (name: string, length: (n: number) => number): TokenizerDamage => ({ name: `truncated-${name}`, expect: 'fail', tokenizer: (t) => truncated(t, length(t.length)) });
+  const cut = (name: string, length: (n: number) => number): TokenizerDamage => ({
+    name: `truncated-${name}`,
+    expect: 'fail',
+    tokenizer: (t) => truncated(t, length(t.length)),
+  });
   const lengthOf = (id: number, value: (old: number) => number) => (t: Uint8Array) => {
     const at = tokenOffset(t, id) + 4;
     return withInt32(t, at, value(new DataView(t.buffer, t.byteOffset).getInt32(at, true)));
@@ -143,7 +155,8 @@ function tokenizerCase(damage: TokenizerDamage, command: Command): FuzzCase {
       put(dir, 'tok.bin', damage.tokenizer(fixtureBytes(fx.tok512), fx));
       let args = commandArgs(command, './model.bin', './tok.bin');
       // a prompt, so that the encoder runs too
-      if (command === 'generate') args = [...args.filter((a, i) => a !== '-n' && args[i - 1] !== '-n'), '-n', '24', '-i', 'Once upon a time'];
+      if (command === 'generate')
+        args = [...args.filter((a, i) => a !== '-n' && args[i - 1] !== '-n'), '-n', '24', '-i', 'Once upon a time'];
       return { args };
     },
   };

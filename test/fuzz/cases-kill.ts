@@ -53,7 +53,10 @@ function quantizeKill(delayMs: number, onNewFile = false): FuzzCase {
             try {
               const model = readCheckpoint(join(d, 'old.bin'));
               if (model.layers[0].wq.dtype === 'q4_0') return { lost: othersLost };
-              return { lost: othersLost + old.size!, problem: `old.bin is neither the old file nor the new Q4_0 one (${model.layers[0].wq.dtype})` };
+              return {
+                lost: othersLost + old.size!,
+                problem: `old.bin is neither the old file nor the new Q4_0 one (${model.layers[0].wq.dtype})`,
+              };
             } catch (err) {
               return { lost: othersLost + old.size!, problem: `old.bin is damaged: ${(err as Error).message.slice(0, 200)}` };
             }
@@ -80,7 +83,13 @@ function quantOfBuildInfo(dir: string): string | undefined {
 }
 
 /** Judges a build directory after a kill: the old fp32 build intact, or the new Q8_0 one complete. */
-function judgeBuild(dir: string, before: Snapshot, after: Snapshot, oldBuild: GoodBuild, newBuild: GoodBuild): { lost: number; problem?: string } {
+function judgeBuild(
+  dir: string,
+  before: Snapshot,
+  after: Snapshot,
+  oldBuild: GoodBuild,
+  newBuild: GoodBuild,
+): { lost: number; problem?: string } {
   const under = (s: Snapshot) => new Map([...s].filter(([p]) => p.startsWith('build/')).map(([p, e]) => [p.slice('build/'.length), e]));
   const now = under(after);
   const info = quantOfBuildInfo(join(dir, 'build'));
@@ -89,7 +98,9 @@ function judgeBuild(dir: string, before: Snapshot, after: Snapshot, oldBuild: Go
   const newDiff = differences(newBuild.files, now);
   if (newDiff.length === 0 && info === 'q8_0') return { lost: 0 };
   const old = under(before);
-  const lost = [...old].filter(([p, e]) => e.kind === 'file' && now.get(p)?.sha256 !== e.sha256).reduce((sum, [, e]) => sum + (e.size ?? 0), 0);
+  const lost = [...old]
+    .filter(([p, e]) => e.kind === 'file' && now.get(p)?.sha256 !== e.sha256)
+    .reduce((sum, [, e]) => sum + (e.size ?? 0), 0);
   return {
     lost: Math.max(lost, 1),
     problem: `the build directory is neither the old build nor a complete new one (build-info: ${info ?? 'unreadable'}; differs from the old in ${oldDiff.slice(0, 4).join(', ')}; from the new in ${newDiff.slice(0, 4).join(', ')})`,
@@ -110,7 +121,11 @@ function buildKill(point: (typeof BUILD_KILL_POINTS)[number]): FuzzCase {
       return {
         // the fixtures' own inputs, as the reference builds used them (the generated files then match byte for byte)
         args: buildArgs(fx, 'q8_0', 'build'),
-        kill: { afterStderr: point.after, delayMs: point.delayMs, judge: (d, before, after) => judgeBuild(d, before, after, oldBuild, newBuild) },
+        kill: {
+          afterStderr: point.after,
+          delayMs: point.delayMs,
+          judge: (d, before, after) => judgeBuild(d, before, after, oldBuild, newBuild),
+        },
       };
     },
   };
@@ -118,5 +133,9 @@ function buildKill(point: (typeof BUILD_KILL_POINTS)[number]): FuzzCase {
 
 /** Every kill case. */
 export function killCases(): FuzzCase[] {
-  return [...QUANTIZE_KILL_DELAYS.map((ms) => quantizeKill(ms)), ...[0, 2, 5].map((ms) => quantizeKill(ms, true)), ...BUILD_KILL_POINTS.map(buildKill)];
+  return [
+    ...QUANTIZE_KILL_DELAYS.map((ms) => quantizeKill(ms)),
+    ...[0, 2, 5].map((ms) => quantizeKill(ms, true)),
+    ...BUILD_KILL_POINTS.map(buildKill),
+  ];
 }

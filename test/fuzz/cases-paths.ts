@@ -46,7 +46,9 @@ export function canMknod(dir: string): boolean {
 }
 
 const stillADevice = (name: string) => (dir: string) =>
-  lstatSync(join(dir, name)).isCharacterDevice() ? undefined : `${name}, a character device, was replaced by a ${lstatSync(join(dir, name)).isFile() ? 'regular file' : 'something else'}`;
+  lstatSync(join(dir, name)).isCharacterDevice()
+    ? undefined
+    : `${name}, a character device, was replaced by a ${lstatSync(join(dir, name)).isFile() ? 'regular file' : 'something else'}`;
 
 function pathCase(
   name: string,
@@ -89,37 +91,204 @@ export function pathCases(devices: boolean): FuzzCase[] {
   const cases: FuzzCase[] = [
     // the output is the input
     pathCase('quantize-output-is-input', 'fail', 'cheap', () => ({ args: QUANTIZE('./model.bin', './model.bin') })),
-    pathCase('quantize-output-is-input-spelled-differently', 'fail', 'cheap', (dir) => ({ args: QUANTIZE('./model.bin', join(dir, '.', 'model.bin')) })),
-    pathCase('quantize-output-is-symlink-to-input', 'either', 'cheap', (dir) => (symlinkSync('model.bin', join(dir, 'link.bin')), { args: QUANTIZE('./model.bin', './link.bin'), outputs: ['link.bin'], checkSuccess: (d) => quantizeOutputReadsAt(d, 'link.bin') })),
-    pathCase('quantize-output-is-hardlink-to-input', 'either', 'cheap', (dir) => (linkSync(join(dir, 'model.bin'), join(dir, 'hard.bin')), { args: QUANTIZE('./model.bin', './hard.bin'), outputs: ['hard.bin'], checkSuccess: (d) => quantizeOutputReadsAt(d, 'hard.bin') })),
-    pathCase('report-json-is-input', 'fail', 'cheap', () => ({ args: ['report', '-m', './model.bin', '-z', './tok.bin', '--quant', 'q8_0', '--sequences', '1', '--length', '4', '-q', '--json', './model.bin'] })),
-    pathCase('report-html-is-tokenizer', 'fail', 'cheap', () => ({ args: ['report', '-m', './model.bin', '-z', './tok.bin', '--quant', 'q8_0', '--sequences', '1', '--length', '4', '-q', '--out', './tok.bin'] })),
-    pathCase('build-output-is-model-dir', 'either', 'build', () => ({ args: commandArgs('build', './model.bin', './tok.bin').slice(0, -1).concat('.') })),
+    pathCase('quantize-output-is-input-spelled-differently', 'fail', 'cheap', (dir) => ({
+      args: QUANTIZE('./model.bin', join(dir, '.', 'model.bin')),
+    })),
+    pathCase(
+      'quantize-output-is-symlink-to-input',
+      'either',
+      'cheap',
+      (dir) => (
+        symlinkSync('model.bin', join(dir, 'link.bin')),
+        { args: QUANTIZE('./model.bin', './link.bin'), outputs: ['link.bin'], checkSuccess: (d) => quantizeOutputReadsAt(d, 'link.bin') }
+      ),
+    ),
+    pathCase(
+      'quantize-output-is-hardlink-to-input',
+      'either',
+      'cheap',
+      (dir) => (
+        linkSync(join(dir, 'model.bin'), join(dir, 'hard.bin')),
+        { args: QUANTIZE('./model.bin', './hard.bin'), outputs: ['hard.bin'], checkSuccess: (d) => quantizeOutputReadsAt(d, 'hard.bin') }
+      ),
+    ),
+    pathCase('report-json-is-input', 'fail', 'cheap', () => ({
+      args: [
+        'report',
+        '-m',
+        './model.bin',
+        '-z',
+        './tok.bin',
+        '--quant',
+        'q8_0',
+        '--sequences',
+        '1',
+        '--length',
+        '4',
+        '-q',
+        '--json',
+        './model.bin',
+      ],
+    })),
+    pathCase('report-html-is-tokenizer', 'fail', 'cheap', () => ({
+      args: [
+        'report',
+        '-m',
+        './model.bin',
+        '-z',
+        './tok.bin',
+        '--quant',
+        'q8_0',
+        '--sequences',
+        '1',
+        '--length',
+        '4',
+        '-q',
+        '--out',
+        './tok.bin',
+      ],
+    })),
+    pathCase('build-output-is-model-dir', 'either', 'build', () => ({
+      args: commandArgs('build', './model.bin', './tok.bin').slice(0, -1).concat('.'),
+    })),
     // the output is a directory, or a file where a directory is expected, or under a missing directory
-    pathCase('quantize-output-is-directory', 'fail', 'cheap', (dir) => (mkdirSync(join(dir, 'outdir')), put(dir, 'outdir/keep.txt', 'user data\n'), { args: QUANTIZE('./model.bin', './outdir') })),
-    pathCase('quantize-output-is-directory-slash', 'fail', 'cheap', (dir) => (mkdirSync(join(dir, 'outdir')), { args: QUANTIZE('./model.bin', './outdir/') })),
+    pathCase(
+      'quantize-output-is-directory',
+      'fail',
+      'cheap',
+      (dir) => (mkdirSync(join(dir, 'outdir')), put(dir, 'outdir/keep.txt', 'user data\n'), { args: QUANTIZE('./model.bin', './outdir') }),
+    ),
+    pathCase(
+      'quantize-output-is-directory-slash',
+      'fail',
+      'cheap',
+      (dir) => (mkdirSync(join(dir, 'outdir')), { args: QUANTIZE('./model.bin', './outdir/') }),
+    ),
     pathCase('quantize-output-under-a-file', 'fail', 'cheap', () => ({ args: QUANTIZE('./model.bin', './tok.bin/out.bin') })),
-    pathCase('quantize-output-parent-missing', 'either', 'cheap', () => ({ args: QUANTIZE('./model.bin', './missing/out.bin'), checkSuccess: (d) => quantizeOutputReadsAt(d, 'missing/out.bin') })),
-    pathCase('quantize-output-existing-file', 'succeed', 'cheap', (dir) => (put(dir, 'out.bin', 'old output\n'), { args: QUANTIZE('./model.bin', './out.bin'), outputs: ['out.bin'], checkSuccess: quantizeOutputReads })),
-    pathCase('build-output-is-a-file', 'fail', 'build', (dir) => (put(dir, 'build', 'user data, not a directory\n'), { args: commandArgs('build', './model.bin', './tok.bin') })),
-    pathCase('build-output-parent-missing', 'either', 'build', () => ({ args: commandArgs('build', './model.bin', './tok.bin').slice(0, -1).concat('missing/deeper/build') })),
-    pathCase('build-output-dir-with-user-files', 'either', 'build', (dir) => (mkdirSync(join(dir, 'build')), put(dir, 'build/notes.txt', 'my notes\n'), { args: commandArgs('build', './model.bin', './tok.bin') })),
-    pathCase('report-json-parent-missing', 'either', 'cheap', () => ({ args: ['report', '-m', './model.bin', '-z', './tok.bin', '--quant', 'q8_0', '--sequences', '1', '--length', '4', '-q', '--json', './missing/r.json'] })),
-    pathCase('report-json-is-directory', 'fail', 'cheap', (dir) => (mkdirSync(join(dir, 'outdir')), { args: ['report', '-m', './model.bin', '-z', './tok.bin', '--quant', 'q8_0', '--sequences', '1', '--length', '4', '-q', '--json', './outdir'] })),
+    pathCase('quantize-output-parent-missing', 'either', 'cheap', () => ({
+      args: QUANTIZE('./model.bin', './missing/out.bin'),
+      checkSuccess: (d) => quantizeOutputReadsAt(d, 'missing/out.bin'),
+    })),
+    pathCase(
+      'quantize-output-existing-file',
+      'succeed',
+      'cheap',
+      (dir) => (
+        put(dir, 'out.bin', 'old output\n'),
+        { args: QUANTIZE('./model.bin', './out.bin'), outputs: ['out.bin'], checkSuccess: quantizeOutputReads }
+      ),
+    ),
+    pathCase(
+      'build-output-is-a-file',
+      'fail',
+      'build',
+      (dir) => (put(dir, 'build', 'user data, not a directory\n'), { args: commandArgs('build', './model.bin', './tok.bin') }),
+    ),
+    pathCase('build-output-parent-missing', 'either', 'build', () => ({
+      args: commandArgs('build', './model.bin', './tok.bin').slice(0, -1).concat('missing/deeper/build'),
+    })),
+    pathCase(
+      'build-output-dir-with-user-files',
+      'either',
+      'build',
+      (dir) => (
+        mkdirSync(join(dir, 'build')),
+        put(dir, 'build/notes.txt', 'my notes\n'),
+        { args: commandArgs('build', './model.bin', './tok.bin') }
+      ),
+    ),
+    pathCase('report-json-parent-missing', 'either', 'cheap', () => ({
+      args: [
+        'report',
+        '-m',
+        './model.bin',
+        '-z',
+        './tok.bin',
+        '--quant',
+        'q8_0',
+        '--sequences',
+        '1',
+        '--length',
+        '4',
+        '-q',
+        '--json',
+        './missing/r.json',
+      ],
+    })),
+    pathCase(
+      'report-json-is-directory',
+      'fail',
+      'cheap',
+      (dir) => (
+        mkdirSync(join(dir, 'outdir')),
+        {
+          args: [
+            'report',
+            '-m',
+            './model.bin',
+            '-z',
+            './tok.bin',
+            '--quant',
+            'q8_0',
+            '--sequences',
+            '1',
+            '--length',
+            '4',
+            '-q',
+            '--json',
+            './outdir',
+          ],
+        }
+      ),
+    ),
     // long names
-    pathCase('quantize-output-250-byte-name', 'either', 'cheap', () => ({ args: QUANTIZE('./model.bin', long250), checkSuccess: (d) => quantizeOutputReadsAt(d, long250) })),
-    pathCase('quantize-output-255-byte-name', 'either', 'cheap', () => ({ args: QUANTIZE('./model.bin', long255), checkSuccess: (d) => quantizeOutputReadsAt(d, long255) })),
+    pathCase('quantize-output-250-byte-name', 'either', 'cheap', () => ({
+      args: QUANTIZE('./model.bin', long250),
+      checkSuccess: (d) => quantizeOutputReadsAt(d, long250),
+    })),
+    pathCase('quantize-output-255-byte-name', 'either', 'cheap', () => ({
+      args: QUANTIZE('./model.bin', long255),
+      checkSuccess: (d) => quantizeOutputReadsAt(d, long255),
+    })),
     pathCase('quantize-output-256-byte-name', 'fail', 'cheap', () => ({ args: QUANTIZE('./model.bin', `${long255}x`) })),
     ...(['inspect', 'generate', 'quantize', 'plan'] as Command[]).map((command) =>
-      pathCase(`model-250-byte-name/${command}`, 'succeed', 'cheap', (dir) => (copyFileSync(join(dir, 'model.bin'), join(dir, long250)), { args: commandArgs(command, `./${long250}`, './tok.bin') })),
+      pathCase(
+        `model-250-byte-name/${command}`,
+        'succeed',
+        'cheap',
+        (dir) => (copyFileSync(join(dir, 'model.bin'), join(dir, long250)), { args: commandArgs(command, `./${long250}`, './tok.bin') }),
+      ),
     ),
     // hostile names, as inputs and outputs
     ...(['inspect', 'generate', 'quantize', 'plan', 'report'] as Command[]).map((command) =>
-      pathCase(`hostile-model-name/${command}`, 'succeed', 'cheap', (dir) => (copyFileSync(join(dir, 'model.bin'), join(dir, HOSTILE_NAME)), { args: commandArgs(command, `./${HOSTILE_NAME}`, './tok.bin'), checkAlways: nothingInjected })),
+      pathCase(
+        `hostile-model-name/${command}`,
+        'succeed',
+        'cheap',
+        (dir) => (
+          copyFileSync(join(dir, 'model.bin'), join(dir, HOSTILE_NAME)),
+          { args: commandArgs(command, `./${HOSTILE_NAME}`, './tok.bin'), checkAlways: nothingInjected }
+        ),
+      ),
     ),
-    pathCase('hostile-model-name/build', 'either', 'build', (dir) => (copyFileSync(join(dir, 'model.bin'), join(dir, HOSTILE_NAME)), { args: commandArgs('build', `./${HOSTILE_NAME}`, './tok.bin'), checkAlways: nothingInjected })),
-    pathCase('hostile-output-name/quantize', 'succeed', 'cheap', () => ({ args: QUANTIZE('./model.bin', `./${HOSTILE_NAME}.bin`), checkAlways: nothingInjected, checkSuccess: (d) => quantizeOutputReadsAt(d, `${HOSTILE_NAME}.bin`) })),
-    pathCase('hostile-output-name/build', 'either', 'build', () => ({ args: commandArgs('build', './model.bin', './tok.bin').slice(0, -1).concat(`./${HOSTILE_NAME}`), checkAlways: nothingInjected })),
+    pathCase(
+      'hostile-model-name/build',
+      'either',
+      'build',
+      (dir) => (
+        copyFileSync(join(dir, 'model.bin'), join(dir, HOSTILE_NAME)),
+        { args: commandArgs('build', `./${HOSTILE_NAME}`, './tok.bin'), checkAlways: nothingInjected }
+      ),
+    ),
+    pathCase('hostile-output-name/quantize', 'succeed', 'cheap', () => ({
+      args: QUANTIZE('./model.bin', `./${HOSTILE_NAME}.bin`),
+      checkAlways: nothingInjected,
+      checkSuccess: (d) => quantizeOutputReadsAt(d, `${HOSTILE_NAME}.bin`),
+    })),
+    pathCase('hostile-output-name/build', 'either', 'build', () => ({
+      args: commandArgs('build', './model.bin', './tok.bin').slice(0, -1).concat(`./${HOSTILE_NAME}`),
+      checkAlways: nothingInjected,
+    })),
     // symbolic-link loops, directories, FIFOs (each run has a time limit: a hang is caught and killed)
     ...specialInput('symlink-loop', loop, 'model', ['inspect', 'generate', 'quantize', 'plan']),
     ...specialInput('symlink-loop', loop, 'tokenizer', ['generate', 'plan']),
@@ -128,10 +297,14 @@ export function pathCases(devices: boolean): FuzzCase[] {
     ...specialInput('directory', directory, 'tokenizer', ['generate', 'plan']),
     ...specialInput('fifo', fifo, 'model', [...readers, 'build']),
     ...specialInput('fifo', fifo, 'tokenizer', ['generate', 'plan', 'report', 'build']),
-    pathCase('fifo-as-eval-text/report', 'fail', 'cheap', (dir) => ({ args: [...commandArgs('report', './model.bin', './tok.bin'), '--eval', fifo(dir)] })),
+    pathCase('fifo-as-eval-text/report', 'fail', 'cheap', (dir) => ({
+      args: [...commandArgs('report', './model.bin', './tok.bin'), '--eval', fifo(dir)],
+    })),
     ...specialInput('dev-zero', () => '/dev/zero', 'model', ['inspect', 'generate', 'quantize', 'plan']),
     ...specialInput('dev-zero', () => '/dev/zero', 'tokenizer', ['generate', 'plan', 'report']),
-    pathCase('dev-zero-as-eval-text/report', 'fail', 'cheap', () => ({ args: [...commandArgs('report', './model.bin', './tok.bin'), '--eval', '/dev/zero'] })),
+    pathCase('dev-zero-as-eval-text/report', 'fail', 'cheap', () => ({
+      args: [...commandArgs('report', './model.bin', './tok.bin'), '--eval', '/dev/zero'],
+    })),
     ...specialInput('dev-null', () => '/dev/null', 'model', ['inspect', 'generate', 'quantize']),
     ...specialInput('dev-null', () => '/dev/null', 'tokenizer', ['generate', 'plan']),
     ...specialInput('empty-path', () => '', 'model', ['inspect', 'quantize']),
@@ -139,10 +312,22 @@ export function pathCases(devices: boolean): FuzzCase[] {
   if (devices) {
     const nul = (dir: string) => (mknodNull(join(dir, 'null')), './null');
     cases.push(
-      pathCase('char-device-as-output/quantize', 'either', 'cheap', (dir) => ({ args: QUANTIZE('./model.bin', nul(dir)), checkAlways: stillADevice('null') })),
-      pathCase('char-device-as-output/report-json', 'either', 'cheap', (dir) => ({ args: [...commandArgs('report', './model.bin', './tok.bin'), '--json', nul(dir)], checkAlways: stillADevice('null') })),
-      pathCase('char-device-as-output/report-html', 'either', 'cheap', (dir) => ({ args: [...commandArgs('report', './model.bin', './tok.bin'), '--out', nul(dir)], checkAlways: stillADevice('null') })),
-      pathCase('char-device-as-output-dir/build', 'fail', 'build', (dir) => ({ args: commandArgs('build', './model.bin', './tok.bin').slice(0, -1).concat(nul(dir)), checkAlways: stillADevice('null') })),
+      pathCase('char-device-as-output/quantize', 'either', 'cheap', (dir) => ({
+        args: QUANTIZE('./model.bin', nul(dir)),
+        checkAlways: stillADevice('null'),
+      })),
+      pathCase('char-device-as-output/report-json', 'either', 'cheap', (dir) => ({
+        args: [...commandArgs('report', './model.bin', './tok.bin'), '--json', nul(dir)],
+        checkAlways: stillADevice('null'),
+      })),
+      pathCase('char-device-as-output/report-html', 'either', 'cheap', (dir) => ({
+        args: [...commandArgs('report', './model.bin', './tok.bin'), '--out', nul(dir)],
+        checkAlways: stillADevice('null'),
+      })),
+      pathCase('char-device-as-output-dir/build', 'fail', 'build', (dir) => ({
+        args: commandArgs('build', './model.bin', './tok.bin').slice(0, -1).concat(nul(dir)),
+        checkAlways: stillADevice('null'),
+      })),
     );
   }
   return cases;

@@ -49,27 +49,77 @@ export function randomHeaderCases(count: number): FuzzCase[] {
 /** `count` tokenizers with 1–4 bytes overwritten (anywhere in tok512.bin's 6,224 bytes), encoding a prompt. */
 export function randomTokenizerCases(count: number): FuzzCase[] {
   const arb = fc.record({ offset: fc.nat(6219), values: fc.array(fc.nat(255), { minLength: 1, maxLength: 4 }) });
-  return fc.sample(arb, { seed: FUZZ_SEED + 1, numRuns: count }).map(({ offset, values }) => ({
-    name: `random/tokenizer@${offset}=${values.map(hex).join('')}/generate`,
-    group: 'random',
-    expect: 'either',
-    cost: 'cheap',
-    setup(dir, fx) {
-      putGoodInputs(dir, fx);
-      put(dir, 'tok.bin', overwritten(fixtureBytes(fx.tok512), offset, values));
-      return { args: ['generate', '-m', './model.bin', '-z', './tok.bin', '-s', '1', '-t', '0', '-n', '24', '-i', 'Once upon a time, a dog'] };
-    },
-  }) satisfies FuzzCase);
+  return fc.sample(arb, { seed: FUZZ_SEED + 1, numRuns: count }).map(
+    ({ offset, values }) =>
+      ({
+        name: `random/tokenizer@${offset}=${values.map(hex).join('')}/generate`,
+        group: 'random',
+        expect: 'either',
+        cost: 'cheap',
+        setup(dir, fx) {
+          putGoodInputs(dir, fx);
+          put(dir, 'tok.bin', overwritten(fixtureBytes(fx.tok512), offset, values));
+          return {
+            args: ['generate', '-m', './model.bin', '-z', './tok.bin', '-s', '1', '-t', '0', '-n', '24', '-i', 'Once upon a time, a dog'],
+          };
+        },
+      }) satisfies FuzzCase,
+  );
 }
 
 const OPTION_POOL = [
-  '-n', '--steps', '-t', '-p', '-s', '-i', '--group-size', '--weights', '--format', '--quant', '--seq-len', '--threads', '--target',
-  '--arithmetic', '--json', '--no-check-finite', '--bogus', '-m', '-z', '-o', '--', '-',
+  '-n',
+  '--steps',
+  '-t',
+  '-p',
+  '-s',
+  '-i',
+  '--group-size',
+  '--weights',
+  '--format',
+  '--quant',
+  '--seq-len',
+  '--threads',
+  '--target',
+  '--arithmetic',
+  '--json',
+  '--no-check-finite',
+  '--bogus',
+  '-m',
+  '-z',
+  '-o',
+  '--',
+  '-',
 ];
 // no device paths: `-o /dev/null` would replace the real /dev/null (the path cases use a device of their own)
 const VALUE_POOL = [
-  '', '0', '-1', '1', '2', '3.5', 'abc', 'NaN', 'Infinity', '1e309', '4294967296', '-4294967297', '0x10', ' 2', 'q8_0', 'q4_0', 'f32', 'rp2040', 'host',
-  'ids', 'jsonl', 'integer', './model.bin', './tok.bin', 'out.bin', '--', 'é',
+  '',
+  '0',
+  '-1',
+  '1',
+  '2',
+  '3.5',
+  'abc',
+  'NaN',
+  'Infinity',
+  '1e309',
+  '4294967296',
+  '-4294967297',
+  '0x10',
+  ' 2',
+  'q8_0',
+  'q4_0',
+  'f32',
+  'rp2040',
+  'host',
+  'ids',
+  'jsonl',
+  'integer',
+  './model.bin',
+  './tok.bin',
+  'out.bin',
+  '--',
+  'é',
 ];
 
 /** `count` command lines: a good generate, plan or quantize with 1–5 random options and values after it. */
@@ -78,16 +128,19 @@ export function randomArgvCases(count: number): FuzzCase[] {
     command: fc.constantFrom('generate', 'plan', 'quantize') as fc.Arbitrary<Command>,
     extra: fc.array(fc.oneof(fc.constantFrom(...OPTION_POOL), fc.constantFrom(...VALUE_POOL)), { minLength: 1, maxLength: 5 }),
   });
-  return fc.sample(arb, { seed: FUZZ_SEED + 2, numRuns: count }).map(({ command, extra }) => ({
-    name: `random/argv/${command} ${JSON.stringify(extra)}`,
-    group: 'random',
-    expect: 'either',
-    cost: 'cheap',
-    setup(dir, fx) {
-      putGoodInputs(dir, fx);
-      return { args: [...commandArgs(command, './model.bin', './tok.bin'), ...extra] };
-    },
-  }) satisfies FuzzCase);
+  return fc.sample(arb, { seed: FUZZ_SEED + 2, numRuns: count }).map(
+    ({ command, extra }) =>
+      ({
+        name: `random/argv/${command} ${JSON.stringify(extra)}`,
+        group: 'random',
+        expect: 'either',
+        cost: 'cheap',
+        setup(dir, fx) {
+          putGoodInputs(dir, fx);
+          return { args: [...commandArgs(command, './model.bin', './tok.bin'), ...extra] };
+        },
+      }) satisfies FuzzCase,
+  );
 }
 
 /** Every random case, `count` of each kind. */

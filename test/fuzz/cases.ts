@@ -11,7 +11,14 @@ import { FUZZ_SEED, randomCases } from './cases-random.js';
 
 /** Every case: `devices` adds the character-device ones (they need mknod, i.e. root); `random` cases of each random kind. */
 export function allCases(options: { devices: boolean; random: number }): FuzzCase[] {
-  const cases = [...checkpointCases(), ...tokenizerCases(), ...cliCases(), ...pathCases(options.devices), ...killCases(), ...randomCases(options.random)];
+  const cases = [
+    ...checkpointCases(),
+    ...tokenizerCases(),
+    ...cliCases(),
+    ...pathCases(options.devices),
+    ...killCases(),
+    ...randomCases(options.random),
+  ];
   const seen = new Set<string>();
   for (const c of cases) {
     if (seen.has(c.name)) throw new Error(`fuzz: two cases are named ${c.name}`);

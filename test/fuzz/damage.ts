@@ -121,7 +121,11 @@ export function headerDamages(format: 'v0' | 'versioned', values = FIELD_VALUES)
 
 /** The file cut short at several places. */
 export function truncations(): Damage[] {
-  const at = (name: string, length: (n: number) => number): Damage => ({ name: `truncated-${name}`, expect: 'fail', apply: (b) => truncated(b, length(b.length)) });
+  const at = (name: string, length: (n: number) => number): Damage => ({
+    name: `truncated-${name}`,
+    expect: 'fail',
+    apply: (b) => truncated(b, length(b.length)),
+  });
   return [
     at('to-0', () => 0),
     at('to-3', () => 3),
@@ -180,7 +184,11 @@ export function versionDamages(): Damage[] {
 
 /** Damage to a v2 file's group size (int32 at byte 37, unaligned) and shared-classifier flag (byte 36). */
 export function v2Damages(): Damage[] {
-  const gs = (name: string, value: number): Damage => ({ name: `group_size-${name}`, expect: 'fail', apply: (b) => withInt32(b, 37, value) });
+  const gs = (name: string, value: number): Damage => ({
+    name: `group_size-${name}`,
+    expect: 'fail',
+    apply: (b) => withInt32(b, 37, value),
+  });
   return [
     gs('0', 0),
     gs('negative', -1),

@@ -53,10 +53,15 @@ export function buildArgs(fx: Fixtures, quant: 'fp32' | 'q8_0', out: string): st
 /** Runs the CLI to completion (fixture builds only), rejecting on a non-zero exit. */
 function runToEnd(args: string[], env: NodeJS.ProcessEnv): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(projectRoot(), 'bin', 'llama2-embed.js'), ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [join(projectRoot(), 'bin', 'llama2-embed.js'), ...args], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`fixture: llama2-embed ${args.join(' ')} exited ${code}:\n${stderr}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(`fixture: llama2-embed ${args.join(' ')} exited ${code}:\n${stderr}`)),
+    );
   });
 }
 

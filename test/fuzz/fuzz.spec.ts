@@ -54,9 +54,22 @@ describe('fuzz (a seeded sample; npm run bench -- fuzz for all)', function () {
       const names = allCases({ devices: true, random: 15 }).map((c) => c.name);
       const unmatched = KNOWN_FAILING.filter((k) => !names.some((n) => matches(n, k.pattern)));
       expect(unmatched.map((k) => k.pattern)).to.deep.equal([]);
-      const outcome = (name: string, category: Outcome['category']): Outcome => ({ name, group: 'cli', category, lostBytes: 0, detail: '', ms: 0 });
-      const list = [{ pattern: 'a/*', issue: 'x' }, { pattern: 'b', issue: 'y' }];
-      const { unexpected, nowPassing } = compareWithKnown([outcome('a/1', 'ok'), outcome('a/2', 'hang'), outcome('b', 'clear error'), outcome('c', 'silent wrong')], list);
+      const outcome = (name: string, category: Outcome['category']): Outcome => ({
+        name,
+        group: 'cli',
+        category,
+        lostBytes: 0,
+        detail: '',
+        ms: 0,
+      });
+      const list = [
+        { pattern: 'a/*', issue: 'x' },
+        { pattern: 'b', issue: 'y' },
+      ];
+      const { unexpected, nowPassing } = compareWithKnown(
+        [outcome('a/1', 'ok'), outcome('a/2', 'hang'), outcome('b', 'clear error'), outcome('c', 'silent wrong')],
+        list,
+      );
       expect(unexpected.map((o) => o.name)).to.deep.equal(['c']);
       expect(nowPassing.map((k) => k.pattern)).to.deep.equal(['b']);
     });
@@ -77,7 +90,10 @@ describe('fuzz (a seeded sample; npm run bench -- fuzz for all)', function () {
       const refused = await runCase(probe('h/refused', 'succeed', ['inspect', './missing.bin']), fx);
       expect(refused.category).to.equal('refused good input');
       // node itself fails to load a missing module: a stack trace, exit 1
-      const crash = await runCase(probe('h/crash', 'either', ['--version']), { ...fx, env: { ...fx.env, NODE_OPTIONS: '--import=./no-such-module.mjs' } });
+      const crash = await runCase(probe('h/crash', 'either', ['--version']), {
+        ...fx,
+        env: { ...fx.env, NODE_OPTIONS: '--import=./no-such-module.mjs' },
+      });
       expect(crash.category, crash.detail).to.equal('internal error');
     });
 
@@ -86,7 +102,10 @@ describe('fuzz (a seeded sample; npm run bench -- fuzz for all)', function () {
       try {
         // a module that never settles: the CLI never starts, the time limit ends it
         writeFileSync(join(dir, 'hang.mjs'), 'setInterval(() => {}, 1000); await new Promise(() => {});\n');
-        const hang = await runCase(probe('h/hang', 'either', ['--version'], 1500), { ...fx, env: { ...fx.env, NODE_OPTIONS: `--import=${join(dir, 'hang.mjs')}` } });
+        const hang = await runCase(probe('h/hang', 'either', ['--version'], 1500), {
+          ...fx,
+          env: { ...fx.env, NODE_OPTIONS: `--import=${join(dir, 'hang.mjs')}` },
+        });
         expect(hang.category).to.equal('hang');
       } finally {
         rmSync(dir, { recursive: true, force: true });
@@ -102,10 +121,15 @@ describe('fuzz (a seeded sample; npm run bench -- fuzz for all)', function () {
     const { unexpected, nowPassing } = compareWithKnown(outcomes, KNOWN_FAILING);
     if (nowPassing.length) {
       // not a failure: the fix landed, the list should lose these names
-      process.stdout.write(`      in KNOWN_FAILING but passing now (remove them from the list):\n${nowPassing.map((k) => `        ${k.pattern}\n`).join('')}`);
+      process.stdout.write(
+        `      in KNOWN_FAILING but passing now (remove them from the list):\n${nowPassing.map((k) => `        ${k.pattern}\n`).join('')}`,
+      );
     }
     const known = outcomes.filter((o) => !passed(o) && knownFailure(o.name)).length;
     process.stdout.write(`      ${outcomes.length} cases, ${known} known failures\n${formatTable(outcomes)}\n`);
-    expect(unexpected.map((o) => o.name), formatFailures(unexpected, KNOWN_FAILING)).to.deep.equal([]);
+    expect(
+      unexpected.map((o) => o.name),
+      formatFailures(unexpected, KNOWN_FAILING),
+    ).to.deep.equal([]);
   });
 });

@@ -32,7 +32,8 @@ const OUTPUT_OPTIONS = new Set(['-o', '--out', '--output', '--json']);
 /** Refuses a command line that could write to a real device (`-o /dev/null` as root replaces /dev/null). */
 function checkSafe(args: readonly string[]): void {
   args.forEach((a, i) => {
-    if (a.startsWith('/dev/') && i > 0 && OUTPUT_OPTIONS.has(args[i - 1])) throw new Error(`fuzz: refusing to run with ${args[i - 1]} ${a}`);
+    if (a.startsWith('/dev/') && i > 0 && OUTPUT_OPTIONS.has(args[i - 1]))
+      throw new Error(`fuzz: refusing to run with ${args[i - 1]} ${a}`);
   });
 }
 
@@ -91,18 +92,23 @@ function classify(c: FuzzCase, run: CaseRun, dir: string, r: RunResult): { categ
   if (r.hung) return { category: 'hang', detail: `no exit within the time limit; stderr: ${firstLine(r.stderr).slice(0, 200)}` };
   const internal =
     r.code === 70 || r.signal !== undefined || /internal error/i.test(r.stderr) || /^\s+at /m.test(r.stderr) || (r.code ?? 0) > 128;
-  if (internal && !r.killed) return { category: 'internal error', detail: `exit ${r.code ?? r.signal}: ${errorLine(r.stderr).slice(0, 300)}` };
+  if (internal && !r.killed)
+    return { category: 'internal error', detail: `exit ${r.code ?? r.signal}: ${errorLine(r.stderr).slice(0, 300)}` };
   const sideEffect = run.checkAlways?.(dir, r);
   if (sideEffect) return { category: 'silent wrong', detail: sideEffect };
   if (r.killed) return { category: 'ok', detail: 'killed' };
   if (r.code === 0) {
-    if (c.expect === 'fail') return { category: 'silent wrong', detail: `exit 0 for a bad input; stdout: ${firstLine(r.stdout).slice(0, 120)}` };
+    if (c.expect === 'fail')
+      return { category: 'silent wrong', detail: `exit 0 for a bad input; stdout: ${firstLine(r.stdout).slice(0, 120)}` };
     const wrong = run.checkSuccess?.(dir, r);
     if (wrong) return { category: 'silent wrong', detail: wrong };
     return { category: 'ok', detail: 'exit 0' };
   }
   if (!/^llama2-embed: /m.test(r.stderr)) {
-    return { category: 'internal error', detail: `exit ${r.code} without a "llama2-embed: " message: ${firstLine(r.stderr).slice(0, 200)}` };
+    return {
+      category: 'internal error',
+      detail: `exit ${r.code} without a "llama2-embed: " message: ${firstLine(r.stderr).slice(0, 200)}`,
+    };
   }
   const message = errorLine(r.stderr).slice(0, 300);
   if (c.expect === 'succeed') return { category: 'refused good input', detail: message };
@@ -138,7 +144,12 @@ export async function runCase(c: FuzzCase, fx: Fixtures): Promise<Outcome> {
 }
 
 /** Runs `cases` with at most `parallel` at a time, calling `onDone` as each ends. */
-export async function runCases(cases: readonly FuzzCase[], fx: Fixtures, parallel: number, onDone?: (o: Outcome) => void): Promise<Outcome[]> {
+export async function runCases(
+  cases: readonly FuzzCase[],
+  fx: Fixtures,
+  parallel: number,
+  onDone?: (o: Outcome) => void,
+): Promise<Outcome[]> {
   const outcomes: Outcome[] = new Array(cases.length);
   let next = 0;
   const worker = async () => {

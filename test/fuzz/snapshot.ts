@@ -42,7 +42,13 @@ export function snapshot(root: string): Snapshot {
       const stat = lstatSync(join(root, r));
       const kind = kindOf(stat);
       if (kind === 'file') {
-        out.set(r, { kind, size: stat.size, sha256: createHash('sha256').update(readFileSync(join(root, r))).digest('hex') });
+        out.set(r, {
+          kind,
+          size: stat.size,
+          sha256: createHash('sha256')
+            .update(readFileSync(join(root, r)))
+            .digest('hex'),
+        });
       } else {
         out.set(r, { kind });
         if (kind === 'dir') walk(r);

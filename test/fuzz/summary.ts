@@ -15,13 +15,32 @@ const FAILING: Category[] = ['internal error', 'hang', 'silent wrong', 'refused 
 function row(label: string, outcomes: readonly Outcome[]): string[] {
   const count = (c: Category) => String(outcomes.filter((o) => o.category === c).length);
   const lost = outcomes.reduce((sum, o) => sum + o.lostBytes, 0);
-  return [label, String(outcomes.length), count('ok'), count('clear error'), count('refused good input'), count('internal error'), count('hang'), count('silent wrong'), lost.toLocaleString('en-US')];
+  return [
+    label,
+    String(outcomes.length),
+    count('ok'),
+    count('clear error'),
+    count('refused good input'),
+    count('internal error'),
+    count('hang'),
+    count('silent wrong'),
+    lost.toLocaleString('en-US'),
+  ];
 }
 
 /** The table: one row per group, then the total. */
 export function formatTable(outcomes: readonly Outcome[]): string {
   const groups = [...new Set(outcomes.map((o) => o.group))];
-  const rows = [['', ...COLUMNS], ...groups.map((g) => row(g, outcomes.filter((o) => o.group === g))), row('total', outcomes)];
+  const rows = [
+    ['', ...COLUMNS],
+    ...groups.map((g) =>
+      row(
+        g,
+        outcomes.filter((o) => o.group === g),
+      ),
+    ),
+    row('total', outcomes),
+  ];
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   return rows.map((r) => `  ${r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')}`).join('\n');
 }
@@ -48,7 +67,10 @@ export function formatFailures(outcomes: readonly Outcome[], list: readonly Know
  * Failing cases not in the list, and the list's entries whose cases all passed this time (at least
  * one of them run): those can come off the list.
  */
-export function compareWithKnown(outcomes: readonly Outcome[], list: readonly KnownFailure[]): { unexpected: Outcome[]; nowPassing: KnownFailure[] } {
+export function compareWithKnown(
+  outcomes: readonly Outcome[],
+  list: readonly KnownFailure[],
+): { unexpected: Outcome[]; nowPassing: KnownFailure[] } {
   return {
     unexpected: outcomes.filter((o) => !passed(o) && !knownFailure(o.name, list)),
     nowPassing: list.filter((k) => {
@@ -62,6 +84,8 @@ export function compareWithKnown(outcomes: readonly Outcome[], list: readonly Kn
 export function checkDevNull(): void {
   const stat = lstatSync('/dev/null');
   if (!stat.isCharacterDevice()) {
-    throw new Error('/dev/null IS NO LONGER A CHARACTER DEVICE: a command replaced it. Restore it now (as root: rm /dev/null && mknod -m 666 /dev/null c 1 3).');
+    throw new Error(
+      '/dev/null IS NO LONGER A CHARACTER DEVICE: a command replaced it. Restore it now (as root: rm /dev/null && mknod -m 666 /dev/null c 1 3).',
+    );
   }
 }

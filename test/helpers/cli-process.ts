@@ -59,7 +59,9 @@ export function startCli(args: string[], options: { cwd?: string; env?: NodeJS.P
       return new Promise<number>((resolve, reject) => {
         const timer = setTimeout(() => {
           child.kill('SIGKILL');
-          reject(new Error(`llama2-embed ${args.join(' ')} did not exit within ${timeoutMs} ms; stdout:\n${out.stdout}\nstderr:\n${out.stderr}`));
+          reject(
+            new Error(`llama2-embed ${args.join(' ')} did not exit within ${timeoutMs} ms; stdout:\n${out.stdout}\nstderr:\n${out.stderr}`),
+          );
         }, timeoutMs);
         void exited.then((code) => {
           clearTimeout(timer);

@@ -22,7 +22,14 @@ export interface EngineOptions {
   seqLen?: number;
 }
 
-export function runEngine(model: Model, promptIds: number[], steps: number, sampling: SamplerSettings, logitPositions = 0, options: EngineOptions = {}): EngineRun {
+export function runEngine(
+  model: Model,
+  promptIds: number[],
+  steps: number,
+  sampling: SamplerSettings,
+  logitPositions = 0,
+  options: EngineOptions = {},
+): EngineRun {
   const transformer = options.arithmetic === 'integer' ? new IntTransformer(model, options.seqLen) : new Transformer(model, options.seqLen);
   const sampler = new Sampler(model.config.vocabSize, sampling);
   const idLines = promptIds.map((id) => `P ${id}`);
@@ -54,7 +61,14 @@ export function parseProgramOutput(stdout: string): EngineRun {
  */
 export function defaultPicoStory(prompt: string, steps: number): { idLines: string[]; ids: number[]; text: string } {
   const loaded = loadForGeneration({ model: modelPath('stories260K.bin'), tokenizer: modelPath('tok512.bin'), weights: 'q8_0' });
-  const { idLines } = runEngine(loaded.model, loaded.tokenizer.encode(prompt, true, false), steps, { temperature: 0, topp: 0.9, seed: 1 }, 0, { arithmetic: 'integer' });
+  const { idLines } = runEngine(
+    loaded.model,
+    loaded.tokenizer.encode(prompt, true, false),
+    steps,
+    { temperature: 0, topp: 0.9, seed: 1 },
+    0,
+    { arithmetic: 'integer' },
+  );
   const ids = idLines.map((l) => Number(l.slice(2)));
   return { idLines, ids, text: loaded.tokenizer.decodeText(ids) };
 }

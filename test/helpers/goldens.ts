@@ -22,4 +22,3 @@ export function goldenSettings(file: string) {
 export function goldenIdFiles(): string[] {
   return readdirSync(goldenDir()).filter((f) => f.endsWith('.ids'));
 }
-

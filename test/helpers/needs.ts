@@ -73,7 +73,8 @@ export function requireNeeds(ctx: Mocha.Context, ...list: Need[]): void {
   if (models.length + tools.length === 0) return;
   const reasons = tools.map((t) => whyMissing(t)!);
   if (models.length === 1) reasons.unshift(whyMissing(models[0])!);
-  if (models.length > 1) reasons.unshift(`${models.join(', ')} not found by the model lookup (get them: ${pullCommands(models, CLI_IN_A_CLONE).join(' && ')})`);
+  if (models.length > 1)
+    reasons.unshift(`${models.join(', ')} not found by the model lookup (get them: ${pullCommands(models, CLI_IN_A_CLONE).join(' && ')})`);
   const reason = reasons.join('; ');
   if (isCI()) throw new Error(`CI=true, and ${reason}`);
   const runnable = ctx.test as (Mocha.Runnable & { type?: string }) | undefined;

@@ -39,7 +39,12 @@ export function randomModel(config: Config, seed = 1): Model {
   const rng = new Random(seed);
   const kv = kvDim(config);
   const norm = () => rng.fill(new Float32Array(config.dim), 0.1, 1);
-  const tokenEmbedding: F32Tensor = { dtype: 'f32', rows: config.vocabSize, cols: config.dim, data: rng.fill(new Float32Array(config.vocabSize * config.dim), 1) };
+  const tokenEmbedding: F32Tensor = {
+    dtype: 'f32',
+    rows: config.vocabSize,
+    cols: config.dim,
+    data: rng.fill(new Float32Array(config.vocabSize * config.dim), 1),
+  };
   const layers: LayerWeights[] = [];
   for (let l = 0; l < config.nLayers; l++) {
     layers.push({

@@ -13,7 +13,12 @@ import { loadTarget } from '../../src/plan/target.js';
 import { tempDir } from './fixtures.js';
 
 /** `runtimeSources`: more of firmware/rp2040's files to link, beyond the runtime proper (dot_q8.S, divider.c: what generated projects add). */
-export function buildRp2040Program(dir: string, mainC: string, defines: string[] = [], runtimeSources: string[] = []): { uf2: string; elf: string } {
+export function buildRp2040Program(
+  dir: string,
+  mainC: string,
+  defines: string[] = [],
+  runtimeSources: string[] = [],
+): { uf2: string; elf: string } {
   const target = loadTarget('rp2040');
   const spec = target.firmware!;
   for (const file of readdirSync(firmwareDir())) copyFileSync(join(firmwareDir(), file), join(dir, file));
@@ -22,7 +27,14 @@ export function buildRp2040Program(dir: string, mainC: string, defines: string[]
   buildBoot2({ variant: spec.boot2, outFile: join(dir, 'boot2.bin'), cc: target.toolchain.cc });
   const make = spawnSync(
     'make',
-    ['-C', dir, `CFLAGS=${target.toolchain.cflags.join(' ')}`, `LDFLAGS=${target.toolchain.ldflags.join(' ')}`, `DEFINES=${defines.join(' ')}`, `APP_SOURCES=${['main.c', ...runtimeSources].join(' ')}`],
+    [
+      '-C',
+      dir,
+      `CFLAGS=${target.toolchain.cflags.join(' ')}`,
+      `LDFLAGS=${target.toolchain.ldflags.join(' ')}`,
+      `DEFINES=${defines.join(' ')}`,
+      `APP_SOURCES=${['main.c', ...runtimeSources].join(' ')}`,
+    ],
     { encoding: 'utf8' },
   );
   if (make.status !== 0) throw new Error(`building ${mainC} failed:\n${make.stdout}\n${make.stderr}`);
@@ -53,7 +65,11 @@ ${assembly}
 `,
     );
     const elf = join(dir, 'app.elf');
-    const cc = spawnSync('arm-none-eabi-gcc', ['-mcpu=cortex-m0plus', '-mthumb', '-nostdlib', '-Wl,-Ttext=0x10000100', '-Wl,--entry=start', '-o', elf, join(dir, 'app.S')], { encoding: 'utf8' });
+    const cc = spawnSync(
+      'arm-none-eabi-gcc',
+      ['-mcpu=cortex-m0plus', '-mthumb', '-nostdlib', '-Wl,-Ttext=0x10000100', '-Wl,--entry=start', '-o', elf, join(dir, 'app.S')],
+      { encoding: 'utf8' },
+    );
     if (cc.status !== 0) throw new Error(cc.stderr);
     spawnSync('arm-none-eabi-objcopy', ['-O', 'binary', elf, join(dir, 'app.bin')]);
     return Buffer.concat([buildBoot2({ variant }), readFileSync(join(dir, 'app.bin'))]);

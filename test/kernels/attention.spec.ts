@@ -28,7 +28,20 @@ describe('kernels/attention', () => {
         const expected = { xb: new Float32Array(nHeads * headSize), att: new Float32Array(nHeads * seqLen) };
         const actual = { xb: new Float32Array(nHeads * headSize), att: new Float32Array(nHeads * seqLen) };
         attention(expected.xb, q, keyCache, valueCache, expected.att, layerOffset, pos, nHeads, headSize, kvDim, nHeads / nKvHeads, seqLen);
-        attentionBlocked(actual.xb, q, keyCache, valueCache, actual.att, layerOffset, pos, nHeads, headSize, kvDim, nHeads / nKvHeads, seqLen);
+        attentionBlocked(
+          actual.xb,
+          q,
+          keyCache,
+          valueCache,
+          actual.att,
+          layerOffset,
+          pos,
+          nHeads,
+          headSize,
+          kvDim,
+          nHeads / nKvHeads,
+          seqLen,
+        );
         expect(Array.from(actual.att), `scores at position ${pos}`).to.deep.equal(Array.from(expected.att));
         expect(Array.from(actual.xb), `output at position ${pos}`).to.deep.equal(Array.from(expected.xb));
         expect(expected.xb.some((v) => v !== 0)).to.equal(true);

@@ -1,5 +1,11 @@
 import { expect } from 'chai';
-import { inverseTemperatureQ16, sampleMultWeights, sampleNextFixed, sampleToppWeights, softmaxWeights } from '../../src/kernels/int-sampling.js';
+import {
+  inverseTemperatureQ16,
+  sampleMultWeights,
+  sampleNextFixed,
+  sampleToppWeights,
+  softmaxWeights,
+} from '../../src/kernels/int-sampling.js';
 import { expNegInt } from '../../src/kernels/int-exp.js';
 import { fixedTables } from '../../src/quant/fixed-point.js';
 import type { Config } from '../../src/checkpoint/model.js';
@@ -74,7 +80,9 @@ describe('kernels/int-sampling (integer mode)', () => {
       const toppQ30 = trial % 10 === 0 ? next() % 2 ** 20 : next() % 2 ** 30; // some tiny: no candidate passes the cutoff
       const coin = next() % 2 ** 24;
       const order = new Int32Array(n);
-      expect(sampleToppWeights(weights, n, sum, toppQ30, order, coin), `trial ${trial}`).to.equal(referenceTopp(weights, sum, toppQ30, coin));
+      expect(sampleToppWeights(weights, n, sum, toppQ30, order, coin), `trial ${trial}`).to.equal(
+        referenceTopp(weights, sum, toppQ30, coin),
+      );
     }
   });
 

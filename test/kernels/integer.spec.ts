@@ -204,12 +204,43 @@ describe('integer kernels', () => {
     for (let t = 0; t < positions; t++) {
       keys.push(Array.from({ length: kvDim }, () => (next() * 2 - 1) * 2));
       values.push(Array.from({ length: kvDim }, () => (next() * 2 - 1) * 2));
-      storeKvInt(keyCache, keyScale, valueCache, valueScale, toFixed(keys[t]), toFixed(values[t]), kvScale, t * kvDim, t * nKvHeads, kvDim, hs);
+      storeKvInt(
+        keyCache,
+        keyScale,
+        valueCache,
+        valueScale,
+        toFixed(keys[t]),
+        toFixed(values[t]),
+        kvScale,
+        t * kvDim,
+        t * nKvHeads,
+        kvDim,
+        hs,
+      );
     }
     const q = Array.from({ length: nHeads * hs }, () => (next() * 2 - 1) * 2);
     const xb = new Int32Array(nHeads * hs);
     const pos = positions - 1;
-    attentionInt(xb, toFixed(q), new Int8Array(nHeads * hs), new Int32Array(nHeads), keyCache, keyScale, valueCache, valueScale, kvScale, new Int32Array(positions), table, 0, 0, pos, nHeads, hs, kvDim, 2);
+    attentionInt(
+      xb,
+      toFixed(q),
+      new Int8Array(nHeads * hs),
+      new Int32Array(nHeads),
+      keyCache,
+      keyScale,
+      valueCache,
+      valueScale,
+      kvScale,
+      new Int32Array(positions),
+      table,
+      0,
+      0,
+      pos,
+      nHeads,
+      hs,
+      kvDim,
+      2,
+    );
     for (let h = 0; h < nHeads; h++) {
       const kvh = Math.floor(h / 2);
       const scores = keys.map((k) => q.slice(h * hs, h * hs + hs).reduce((s, v, i) => s + v * k[kvh * hs + i], 0) / Math.sqrt(hs));

@@ -41,11 +41,19 @@ describe('kernels/matmul and activation quantization', () => {
     expect(out[1]).to.equal(2 * 0.5 * 0.5 + 8 * 0.5 * 0.25 + 21 * 0.5 * 2);
   });
 
-  it('matmulQ8 (four rows at a time) and matmulQ8Groups (a row\'s group sums first) equal matmulQ8PerRow (runq.c\'s loop) bit for bit, ragged groups and odd rows included', () => {
+  it("matmulQ8 (four rows at a time) and matmulQ8Groups (a row's group sums first) equal matmulQ8PerRow (runq.c's loop) bit for bit, ragged groups and odd rows included", () => {
     let seed = 5;
     const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
     // 2100 / 32: more groups than matmulQ8Groups takes at once (32)
-    for (const [n, d, gs] of [[64, 64, 64], [172, 64, 64], [64, 7, 32], [33, 5, 8], [288, 13, 32], [2100, 3, 32], [768, 5, 64]]) {
+    for (const [n, d, gs] of [
+      [64, 64, 64],
+      [172, 64, 64],
+      [64, 7, 32],
+      [33, 5, 8],
+      [288, 13, 32],
+      [2100, 3, 32],
+      [768, 5, 64],
+    ]) {
       const { xq, xs, wq, ws } = randomQ8Matmul(n, d, gs, next);
       const a = new Float32Array(d);
       const b = new Float32Array(d);

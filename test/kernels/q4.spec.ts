@@ -88,7 +88,10 @@ describe('kernels/matmul-q4 and embed-q4', () => {
     this.timeout(60000);
     requireNeeds(this, 'cc');
     const root = projectRoot();
-    const kc = new KernelCompiler(['matmul-q4.ts', 'embed-q4.ts'].map((f) => join(root, 'src', 'kernels', f)), root);
+    const kc = new KernelCompiler(
+      ['matmul-q4.ts', 'embed-q4.ts'].map((f) => join(root, 'src', 'kernels', f)),
+      root,
+    );
     const n = 43;
     const d = 5;
     const groupSize = 8;
@@ -127,7 +130,19 @@ int main(void) {
     const { dir, cleanup } = tempDir();
     try {
       writeFileSync(join(dir, 'main.c'), program);
-      execFileSync('cc', ['-std=c99', '-O2', '-Wall', '-Wextra', '-Werror', '-Wno-unused-function', '-ffp-contract=off', '-o', join(dir, 'main'), join(dir, 'main.c'), '-lm']);
+      execFileSync('cc', [
+        '-std=c99',
+        '-O2',
+        '-Wall',
+        '-Wextra',
+        '-Werror',
+        '-Wno-unused-function',
+        '-ffp-contract=off',
+        '-o',
+        join(dir, 'main'),
+        join(dir, 'main.c'),
+        '-lm',
+      ]);
       const lines = execFileSync(join(dir, 'main'), { encoding: 'utf8' }).trim().split('\n');
       const matmul = lines.slice(0, d).map((l) => l.split(' ').map(Number));
       expect(matmul.map((p) => p[0])).to.deep.equal(Array.from(out));

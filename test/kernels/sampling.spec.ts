@@ -39,7 +39,7 @@ describe('kernels/sampling', () => {
     expect(sampleMult(p, 3, 0.99)).to.equal(2);
   });
 
-  it('top-p by a partial heap selection picks what llama2.c\'s filter + stable sort + prefix picks, ties by token id', () => {
+  it("top-p by a partial heap selection picks what llama2.c's filter + stable sort + prefix picks, ties by token id", () => {
     let seed = 7;
     const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
     for (let trial = 0; trial < 300; trial++) {

@@ -31,12 +31,35 @@ function compile(compiler: string[], flags: string[], files: string[], cwd: stri
 }
 
 const STRICT = ['-std=c99', '-O2', '-Wall', '-Wextra', '-Werror', '-ffp-contract=off', '-fno-fast-math', '-Iinclude'];
-const SOURCES = ['src/llama2_embed.c', 'src/forward.c', 'src/tokenizer.c', 'src/parallel.c', 'src/weights.c', 'src/tokenizer_image.c', 'examples/generate/main.c'];
+const SOURCES = [
+  'src/llama2_embed.c',
+  'src/forward.c',
+  'src/tokenizer.c',
+  'src/parallel.c',
+  'src/weights.c',
+  'src/tokenizer_image.c',
+  'examples/generate/main.c',
+];
 
 /** The probe program of the tests (probe.c), linked to the library exported in `dir`. */
 function buildProbe(dir: string): string {
   const probe = join(dir, 'probe');
-  run('cc', ['-std=c99', '-Wall', '-Wextra', '-Werror', '-Iinclude', '-o', probe, join(projectRoot(), 'test', 'library', 'probe.c'), 'libllama2_embed.a', '-lm'], dir);
+  run(
+    'cc',
+    [
+      '-std=c99',
+      '-Wall',
+      '-Wextra',
+      '-Werror',
+      '-Iinclude',
+      '-o',
+      probe,
+      join(projectRoot(), 'test', 'library', 'probe.c'),
+      'libllama2_embed.a',
+      '-lm',
+    ],
+    dir,
+  );
   return probe;
 }
 
@@ -46,7 +69,7 @@ describe('export --format c: the library against the engine', function () {
   const tmp = tempDir();
   after(() => tmp.cleanup());
 
-  describe('float32 (the checkpoint\'s own weights)', () => {
+  describe("float32 (the checkpoint's own weights)", () => {
     let dir = '';
     before(() => {
       dir = exportLibrary({ format: 'c', ...stories260K, out: join(tmp.dir, 'f32') }).outDir;
@@ -58,23 +81,37 @@ describe('export --format c: the library against the engine', function () {
       expect(text).to.equal(readGoldenFile('stories260K_f32_greedy_once_upon_a_time.txt'));
     });
 
-    it('a program written against llama2_embed.h alone gets the engine\'s tokens and logits, bit for bit', () => {
+    it("a program written against llama2_embed.h alone gets the engine's tokens and logits, bit for bit", () => {
       const probe = buildProbe(dir);
       const loaded = loadForGeneration({ ...stories260K });
-      const engine = runEngine(loaded.model, loaded.tokenizer.encode('One day', true, false), 200, { temperature: 0.8, topp: 0.9, seed: 7 }, 16);
+      const engine = runEngine(
+        loaded.model,
+        loaded.tokenizer.encode('One day', true, false),
+        200,
+        { temperature: 0.8, topp: 0.9, seed: 7 },
+        16,
+      );
       const output = run(probe, ['One day', '200', '0.8', '0.9', '7', '16']);
       expect(output).to.contain('before init: -1 1 -1\n');
       expect(output).to.contain('strerror: the context is full: call l2e_reset() to start a new text / unknown error\n');
       const c = parseProgramOutput(output);
       expect(c.idLines).to.deep.equal(engine.idLines);
       expect(c.logitBits).to.have.length(16);
-      for (let pos = 0; pos < 16; pos++) expect(Buffer.from(c.logitBits[pos].buffer).equals(Buffer.from(engine.logitBits[pos].buffer)), `logits at position ${pos}`).to.equal(true);
+      for (let pos = 0; pos < 16; pos++)
+        expect(
+          Buffer.from(c.logitBits[pos].buffer).equals(Buffer.from(engine.logitBits[pos].buffer)),
+          `logits at position ${pos}`,
+        ).to.equal(true);
     });
 
     it('continues a text across calls: greedy, 30 then 70 positions make the tokens of one call of 100', () => {
       const probe = buildProbe(dir);
       const loaded = loadForGeneration({ ...stories260K });
-      const engine = runEngine(loaded.model, loaded.tokenizer.encode('Once upon a time', true, false), 100, { temperature: 0, topp: 0.9, seed: 1 });
+      const engine = runEngine(loaded.model, loaded.tokenizer.encode('Once upon a time', true, false), 100, {
+        temperature: 0,
+        topp: 0.9,
+        seed: 1,
+      });
       const split = parseProgramOutput(run(probe, ['Once upon a time', '100', '-1', '0.9', '1', '0', '30']));
       expect(split.idLines).to.deep.equal(engine.idLines);
     });
@@ -82,8 +119,14 @@ describe('export --format c: the library against the engine', function () {
     it('compiles without a warning as C99 for the host, the Cortex-M0+ and the Cortex-M4F, and its header as C++17', function () {
       compile(['cc'], STRICT, SOURCES, dir);
       const cpp = join(dir, 'header.cpp');
-      writeFileSync(cpp, '#include "llama2_embed.h"\nint main() { l2e_params p{}; return l2e_generate("", &p, nullptr, nullptr) < 0 && l2e_model_info() != nullptr ? 0 : 1; }\n');
-      const r = spawnSync('g++', ['-std=c++17', '-Wall', '-Wextra', '-Werror', '-pedantic', '-Iinclude', '-c', '-o', '/dev/null', cpp], { cwd: dir, encoding: 'utf8' });
+      writeFileSync(
+        cpp,
+        '#include "llama2_embed.h"\nint main() { l2e_params p{}; return l2e_generate("", &p, nullptr, nullptr) < 0 && l2e_model_info() != nullptr ? 0 : 1; }\n',
+      );
+      const r = spawnSync('g++', ['-std=c++17', '-Wall', '-Wextra', '-Werror', '-pedantic', '-Iinclude', '-c', '-o', '/dev/null', cpp], {
+        cwd: dir,
+        encoding: 'utf8',
+      });
       if (r.error === undefined) expect(r.status, r.stderr).to.equal(0);
       requireNeeds(this, 'arm-none-eabi-gcc');
       const library = SOURCES.filter((s) => s.startsWith('src/'));
@@ -113,11 +156,19 @@ describe('export --format c: the library against the engine', function () {
       const rv32 = ['-march=rv32imc', '-mabi=ilp32'];
       // the compiler alone (Debian's gcc-riscv64-unknown-elf) has no string.h; picolibc comes with a specs file
       const withLibc = [[], ['--specs=picolibc.specs']].find((specs) => {
-        const probe = spawnSync(cc!, [...rv32, ...specs, '-x', 'c', '-c', '-o', '/dev/null', '-'], { input: '#include <string.h>\n#include <math.h>\n', encoding: 'utf8' });
+        const probe = spawnSync(cc!, [...rv32, ...specs, '-x', 'c', '-c', '-o', '/dev/null', '-'], {
+          input: '#include <string.h>\n#include <math.h>\n',
+          encoding: 'utf8',
+        });
         return probe.status === 0;
       });
       expect(withLibc, 'riscv64-unknown-elf-gcc has no C library (string.h): install picolibc-riscv64-unknown-elf').to.not.equal(undefined);
-      compile([cc!, ...rv32, ...withLibc!], STRICT, SOURCES.filter((s) => s.startsWith('src/')), dir);
+      compile(
+        [cc!, ...rv32, ...withLibc!],
+        STRICT,
+        SOURCES.filter((s) => s.startsWith('src/')),
+        dir,
+      );
     });
 
     it('exports no external symbol without the l2e_ prefix', () => {
@@ -126,7 +177,16 @@ describe('export --format c: the library against the engine', function () {
         .map((line) => line.trim().split(/\s+/))
         .filter((f) => f.length === 3)
         .map((f) => f[2]);
-      expect(defined).to.include.members(['l2e_init', 'l2e_reset', 'l2e_generate', 'l2e_forward', 'l2e_encode', 'l2e_decode', 'l2e_model_info', 'l2e_strerror']);
+      expect(defined).to.include.members([
+        'l2e_init',
+        'l2e_reset',
+        'l2e_generate',
+        'l2e_forward',
+        'l2e_encode',
+        'l2e_decode',
+        'l2e_model_info',
+        'l2e_strerror',
+      ]);
       expect(defined.filter((name) => !name.startsWith('l2e_'))).to.deep.equal([]);
     });
   });
@@ -137,10 +197,20 @@ describe('export --format c: the library against the engine', function () {
       compile(['cc'], STRICT, SOURCES, dir);
       run('make', ['-s', 'libllama2_embed.a'], dir);
       const loaded = loadForGeneration({ ...stories260K, weights: quant });
-      const engine = runEngine(loaded.model, loaded.tokenizer.encode('One day', true, false), 100, { temperature: 0.8, topp: 0.9, seed: 7 }, 4);
+      const engine = runEngine(
+        loaded.model,
+        loaded.tokenizer.encode('One day', true, false),
+        100,
+        { temperature: 0.8, topp: 0.9, seed: 7 },
+        4,
+      );
       const c = parseProgramOutput(run(buildProbe(dir), ['One day', '100', '0.8', '0.9', '7', '4']));
       expect(c.idLines).to.deep.equal(engine.idLines);
-      for (let pos = 0; pos < 4; pos++) expect(Buffer.from(c.logitBits[pos].buffer).equals(Buffer.from(engine.logitBits[pos].buffer)), `logits at position ${pos}`).to.equal(true);
+      for (let pos = 0; pos < 4; pos++)
+        expect(
+          Buffer.from(c.logitBits[pos].buffer).equals(Buffer.from(engine.logitBits[pos].buffer)),
+          `logits at position ${pos}`,
+        ).to.equal(true);
     });
   }
 
@@ -150,15 +220,26 @@ describe('export --format c: the library against the engine', function () {
       dir = exportLibrary({ format: 'c', ...stories260K, quant: 'q8_0', arithmetic: 'integer', out: join(tmp.dir, 'int') }).outDir;
     });
 
-    it('exposes the same API, with the integer engine\'s tokens and logits, and compiles without a warning in strict C99', () => {
+    it("exposes the same API, with the integer engine's tokens and logits, and compiles without a warning in strict C99", () => {
       compile(['cc'], STRICT, SOURCES, dir);
       run('make', ['-s', 'libllama2_embed.a'], dir);
       const probe = buildProbe(dir);
       const loaded = loadForGeneration({ ...stories260K, weights: 'q8_0' });
-      const engine = runEngine(loaded.model, loaded.tokenizer.encode('One day', true, false), 120, { temperature: 0.8, topp: 0.9, seed: 7 }, 8, { arithmetic: 'integer' });
+      const engine = runEngine(
+        loaded.model,
+        loaded.tokenizer.encode('One day', true, false),
+        120,
+        { temperature: 0.8, topp: 0.9, seed: 7 },
+        8,
+        { arithmetic: 'integer' },
+      );
       const c = parseProgramOutput(run(probe, ['One day', '120', '0.8', '0.9', '7', '8']));
       expect(c.idLines).to.deep.equal(engine.idLines);
-      for (let pos = 0; pos < 8; pos++) expect(Buffer.from(c.logitBits[pos].buffer).equals(Buffer.from(engine.logitBits[pos].buffer)), `logits at position ${pos}`).to.equal(true);
+      for (let pos = 0; pos < 8; pos++)
+        expect(
+          Buffer.from(c.logitBits[pos].buffer).equals(Buffer.from(engine.logitBits[pos].buffer)),
+          `logits at position ${pos}`,
+        ).to.equal(true);
       expect(readdirSync(join(dir, 'src'))).to.include.members(['weights.c', 'tokenizer_image.c', 'l2e_private.h']);
     });
 
@@ -172,7 +253,18 @@ describe('export --format c: the library against the engine', function () {
           'int main(void) { l2e_params p = {0, 0.0f, 0.0f, 0}; return l2e_init() != 0 || l2e_generate("Once upon a time", &p, keep, 0) < 0; }\n',
       );
       const sources = SOURCES.filter((s) => s.startsWith('src/'));
-      const args = ['-mcpu=cortex-m0plus', '-mthumb', ...STRICT, '--specs=nano.specs', '--specs=nosys.specs', '-o', join(dir, 'm0plus.elf'), main, ...sources, '-lm'];
+      const args = [
+        '-mcpu=cortex-m0plus',
+        '-mthumb',
+        ...STRICT,
+        '--specs=nano.specs',
+        '--specs=nosys.specs',
+        '-o',
+        join(dir, 'm0plus.elf'),
+        main,
+        ...sources,
+        '-lm',
+      ];
       const r = spawnSync('arm-none-eabi-gcc', args, { cwd: dir, encoding: 'utf8' });
       // newlib's stubs for the system calls say they always fail; nothing else may be said
       const messages = r.stderr.split('\n').filter((line) => line !== '' && !/is not implemented and will always fail/.test(line));
@@ -192,7 +284,22 @@ describe('export --format c: every refusal the header documents', function () {
     const dir = exportLibrary({ format: 'c', ...stories260K, out: join(tmp.dir, 'lib') }).outDir;
     run('make', ['-s', 'libllama2_embed.a'], dir);
     const program = join(dir, 'errors');
-    run('cc', ['-std=c99', '-Wall', '-Wextra', '-Werror', '-Iinclude', '-o', program, join(projectRoot(), 'test', 'library', 'errors.c'), 'libllama2_embed.a', '-lm'], dir);
+    run(
+      'cc',
+      [
+        '-std=c99',
+        '-Wall',
+        '-Wextra',
+        '-Werror',
+        '-Iinclude',
+        '-o',
+        program,
+        join(projectRoot(), 'test', 'library', 'errors.c'),
+        'libllama2_embed.a',
+        '-lm',
+      ],
+      dir,
+    );
     expect(run(program, []).split('\n')).to.deep.equal([
       'init 0',
       'info stories260K.bin 512 512 64 5 f32 1056512 e8b2514fe87e2cbb',

@@ -18,7 +18,8 @@ describe('llama2-embed export (command line)', function () {
     const out = join(tmp.dir, 'unknown');
     const message = expectUserError(cli(['export', '--format', 'keil', '-o', out]), 2);
     expect(message).to.contain('unknown --format "keil"');
-    for (const format of ['c', 'pico-sdk', 'arduino', 'platformio', 'esp-idf', 'zephyr']) expect(message).to.match(new RegExp(`^  ${format} `, 'm'));
+    for (const format of ['c', 'pico-sdk', 'arduino', 'platformio', 'esp-idf', 'zephyr'])
+      expect(message).to.match(new RegExp(`^  ${format} `, 'm'));
     expect(existsSync(out)).to.equal(false);
   });
 

@@ -38,7 +38,9 @@ function listedSources(text: string): string[] {
 
 /** The sources the export wrote, so that a build file listing fewer (or more) than there are fails. */
 function writtenSources(dir: string, srcDir: string): string[] {
-  return readdirSync(join(dir, srcDir)).filter((f) => f.endsWith('.c')).sort();
+  return readdirSync(join(dir, srcDir))
+    .filter((f) => f.endsWith('.c'))
+    .sort();
 }
 
 /** Compiles an example against the export's header, with stand-in SDK headers from `stubs`; C or C++. */
@@ -49,13 +51,28 @@ function compileExample(dir: string, includeDir: string, file: string, stubs: Re
     writeFileSync(join(stubDir, name), text);
   }
   const args = cxx
-    ? ['-std=c++17', '-Wall', '-Wextra', '-Werror', '-fsyntax-only', '-I', stubDir, '-I', join(dir, includeDir), '-include', 'Arduino.h', '-x', 'c++', join(dir, file)]
+    ? [
+        '-std=c++17',
+        '-Wall',
+        '-Wextra',
+        '-Werror',
+        '-fsyntax-only',
+        '-I',
+        stubDir,
+        '-I',
+        join(dir, includeDir),
+        '-include',
+        'Arduino.h',
+        '-x',
+        'c++',
+        join(dir, file),
+      ]
     : ['-std=c99', '-Wall', '-Wextra', '-Werror', '-fsyntax-only', '-I', stubDir, '-I', join(dir, includeDir), join(dir, file)];
   const r = spawnSync(cxx ? 'g++' : 'cc', args, { encoding: 'utf8' });
   expect(r.status, `${file}:\n${r.stderr}`).to.equal(0);
 }
 
-describe('export: each ecosystem\'s package files', function () {
+describe("export: each ecosystem's package files", function () {
   needs('stories260K.bin', 'tok512.bin', 'cc');
   this.timeout(300_000);
   const tmp = tempDir();
@@ -108,7 +125,13 @@ describe('export: each ecosystem\'s package files', function () {
     expect(writtenSources(dir, 'src')).to.deep.equal(LIBRARY_C);
     expect(JSON.parse(read(dir, 'export-info.json')).plan).to.include({ weights: 'q8_0', arithmetic: 'integer' });
     const example = read(dir, 'examples/generate/CMakeLists.txt');
-    for (const call of ['pico_sdk_init()', 'add_subdirectory(../..', 'target_link_libraries(generate llama2_embed pico_stdlib)', 'pico_add_extra_outputs(generate)']) expect(example).to.contain(call);
+    for (const call of [
+      'pico_sdk_init()',
+      'add_subdirectory(../..',
+      'target_link_libraries(generate llama2_embed pico_stdlib)',
+      'pico_add_extra_outputs(generate)',
+    ])
+      expect(example).to.contain(call);
     compileExample(dir, 'include', 'examples/generate/main.c', {
       'pico/stdlib.h': 'void stdio_init_all(void);\nvoid sleep_ms(unsigned ms);\nstatic inline void tight_loop_contents(void) {}\n',
     });
@@ -122,14 +145,31 @@ describe('export: each ecosystem\'s package files', function () {
     }
     expect(fields.get('name')).to.match(/^[A-Za-z0-9][A-Za-z0-9 _.-]*$/);
     expect(fields.get('version')).to.match(/^\d+\.\d+\.\d+$/);
-    expect(['Display', 'Communication', 'Signal Input/Output', 'Sensors', 'Device Control', 'Timing', 'Data Storage', 'Data Processing', 'Other']).to.include(fields.get('category'));
+    expect([
+      'Display',
+      'Communication',
+      'Signal Input/Output',
+      'Sensors',
+      'Device Control',
+      'Timing',
+      'Data Storage',
+      'Data Processing',
+      'Other',
+    ]).to.include(fields.get('category'));
     expect(fields.get('includes')).to.equal('llama2_embed.h');
     read(dir, 'src/llama2_embed.h');
     expect(writtenSources(dir, 'src')).to.deep.equal(LIBRARY_C);
     expect(existsSync(join(dir, 'include'))).to.equal(false);
-    compileExample(dir, 'src', 'examples/Generate/Generate.ino', {
-      'Arduino.h': 'struct SerialStub { void begin(long) {} operator bool() const { return true; } void print(const char *) {} void println(const char * = "") {} };\nstatic SerialStub Serial;\n',
-    }, true);
+    compileExample(
+      dir,
+      'src',
+      'examples/Generate/Generate.ino',
+      {
+        'Arduino.h':
+          'struct SerialStub { void begin(long) {} operator bool() const { return true; } void print(const char *) {} void println(const char * = "") {} };\nstatic SerialStub Serial;\n',
+      },
+      true,
+    );
   });
 
   it('platformio: library.json with name, version, frameworks, platforms and the build flags, examples/', () => {
@@ -139,7 +179,8 @@ describe('export: each ecosystem\'s package files', function () {
       build: { flags: string; includeDir: string; srcDir: string };
       examples: { base: string; files: string[] }[];
     };
-    for (const field of ['name', 'version', 'description', 'frameworks', 'platforms', 'build']) expect(json, `library.json: ${field}`).to.have.property(field);
+    for (const field of ['name', 'version', 'description', 'frameworks', 'platforms', 'build'])
+      expect(json, `library.json: ${field}`).to.have.property(field);
     expect(json.version).to.match(/^\d+\.\d+\.\d+$/);
     expect(json.build.flags).to.include('-ffp-contract=off');
     read(dir, join(json.build.includeDir, 'llama2_embed.h'));

@@ -59,7 +59,9 @@ describe('models/download', () => {
   it('keeps the part of a cut-off download and resumes it with a Range request', async () => {
     server.nextTime(`/${MODEL}`, { kind: 'cut', afterBytes: 400_000 });
     const cut = await userError(downloadFile(request()));
-    expect(cut.message).to.match(/cut off/).and.match(/run the same command again to resume/);
+    expect(cut.message)
+      .to.match(/cut off/)
+      .and.match(/run the same command again to resume/);
     expect(cut.message).to.include(`${server.url}/${MODEL}`);
     const kept = readFileSync(partPathFor(dest)).length;
     expect(kept).to.be.greaterThan(0).and.at.most(400_000);
@@ -202,7 +204,9 @@ describe('models/download', () => {
     const started = Date.now();
     const err = await userError(downloadFile(request({ stallTimeoutMs: 300 })));
     expect(Date.now() - started).to.be.lessThan(5000);
-    expect(err.message).to.match(/no data for 300 ms, giving up/).and.match(/offline/);
+    expect(err.message)
+      .to.match(/no data for 300 ms, giving up/)
+      .and.match(/offline/);
     expect(err.message).to.include(partPathFor(dest));
     const kept = readFileSync(partPathFor(dest)).length;
     expect(kept).to.be.greaterThan(0);
@@ -229,7 +233,9 @@ describe('models/download', () => {
     writeFileSync(join(temp.dir, 'a-file'), 'x');
     dest = join(temp.dir, 'a-file', 'sub', MODEL);
     const err = await userError(downloadFile(request()));
-    expect(err.message).to.match(/cannot write the download/).and.match(/--dir/);
+    expect(err.message)
+      .to.match(/cannot write the download/)
+      .and.match(/--dir/);
   });
 
   it('draws a progress bar with bytes and percent', async () => {

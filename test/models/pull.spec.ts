@@ -155,7 +155,9 @@ describe('models/pull', () => {
   it('a file the mirror does not have is a clear 404 that names the public URL', async () => {
     const err = await userError(pullModel('stories15M', options()));
     expect(err.message).to.include(`${server.url}/stories15M.bin: HTTP 404`);
-    expect(err.message).to.include(`download ${findKnownModel('stories15M')!.checkpoint.url} and save it as ${join(temp.dir, 'stories15M.bin')}`);
+    expect(err.message).to.include(
+      `download ${findKnownModel('stories15M')!.checkpoint.url} and save it as ${join(temp.dir, 'stories15M.bin')}`,
+    );
     expect(existsSync(join(temp.dir, 'stories15M.bin'))).to.equal(false);
   });
 

@@ -27,7 +27,8 @@ interface Case {
 function cases(): Case[] {
   let seed = 2024;
   const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
-  const random = (length: number) => Int8Array.from({ length }, (_, i) => (i % 29 === 0 ? 127 : i % 31 === 0 ? -127 : (next() % 255) - 127));
+  const random = (length: number) =>
+    Int8Array.from({ length }, (_, i) => (i % 29 === 0 ? 127 : i % 31 === 0 ? -127 : (next() % 255) - 127));
   const filled = (length: number, v: number) => new Int8Array(length).fill(v);
   const wLength = ROW_STRIDE * 4 + 16;
   return [
@@ -39,7 +40,10 @@ function cases(): Case[] {
 }
 
 function program(all: Case[]): string {
-  const arrays = all.map((c, i) => `static const int8_t x${i}[] = {${Array.from(c.x).join(',')}};\nstatic const int8_t w${i}[] = {${Array.from(c.w).join(',')}};`);
+  const arrays = all.map(
+    (c, i) =>
+      `static const int8_t x${i}[] = {${Array.from(c.x).join(',')}};\nstatic const int8_t w${i}[] = {${Array.from(c.w).join(',')}};`,
+  );
   return `#include <stdint.h>
 #include <stdio.h>
 ${BUILTINS_PRELUDE}
@@ -99,7 +103,10 @@ describe('pi: dot_q8_rows4 on AArch64 (qemu-aarch64) equals the TypeScript loop'
       const exe = join(tmp.dir, `dot-${target}`);
       crossCompile(target, source, exe);
       check(runQemuOk(cpu, exe, []));
-      expect([...functionsUsing(exe, 'sadalp').keys()].some((f) => f.startsWith('dot_q8_rows4') || f === 'main'), 'SADALP in the builtin').to.equal(true);
+      expect(
+        [...functionsUsing(exe, 'sadalp').keys()].some((f) => f.startsWith('dot_q8_rows4') || f === 'main'),
+        'SADALP in the builtin',
+      ).to.equal(true);
       expect(functionsUsing(exe, 'sdot').size).to.equal(0);
     });
   }
@@ -115,7 +122,7 @@ describe('pi: dot_q8_rows4 on AArch64 (qemu-aarch64) equals the TypeScript loop'
     expect(runQemu('cortex-a72', exe, []).signal).to.equal('SIGILL');
   });
 
-  it('the portable loop (LLAMA2_EMBED_NO_INTRINSICS, the benchmarks\' baseline) agrees too', () => {
+  it("the portable loop (LLAMA2_EMBED_NO_INTRINSICS, the benchmarks' baseline) agrees too", () => {
     const exe = join(tmp.dir, 'dot-plain');
     crossCompile('rpi4', source, exe, ['-DLLAMA2_EMBED_NO_INTRINSICS']);
     check(runQemuOk('cortex-a72', exe, []));

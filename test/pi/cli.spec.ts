@@ -47,7 +47,9 @@ describe('pi targets: build and run on the command line', function () {
   it('run --target rpi4 without qemu-aarch64 says how to get it', function () {
     requireNeeds(this, 'stories260K.bin', 'tok512.bin', 'aarch64-linux-gnu-gcc', 'qemu-aarch64', 'make');
     // the program is already built (previous test): only qemu is missing
-    const r = cli(['run', '--target', 'rpi4', '-o', join(tmp.dir, 'rpi4'), '-i', 'Once upon a time', '-t', '0', '--format', 'ids'], { env: { PATH: emptyPath } });
+    const r = cli(['run', '--target', 'rpi4', '-o', join(tmp.dir, 'rpi4'), '-i', 'Once upon a time', '-t', '0', '--format', 'ids'], {
+      env: { PATH: emptyPath },
+    });
     const message = expectUserError(r);
     expect(message).to.contain('qemu-aarch64 was not found');
     expect(message).to.contain('apt-get install qemu-user');

@@ -29,7 +29,10 @@ const MiB = 1024 * 1024;
 function expectSameLogits(program: EngineRun, engine: EngineRun, positions: number): void {
   expect(program.logitBits).to.have.length(positions);
   for (let pos = 0; pos < positions; pos++) {
-    expect(Buffer.from(program.logitBits[pos].buffer).equals(Buffer.from(engine.logitBits[pos].buffer)), `logits at position ${pos}`).to.equal(true);
+    expect(
+      Buffer.from(program.logitBits[pos].buffer).equals(Buffer.from(engine.logitBits[pos].buffer)),
+      `logits at position ${pos}`,
+    ).to.equal(true);
   }
 }
 
@@ -42,7 +45,10 @@ describe('pi targets: the board descriptions', () => {
       expect(t.cpu.features, name).to.include('neon');
       expect(t.toolchain.cc, name).to.equal('aarch64-linux-gnu-gcc');
       expect(t.toolchain.cflags, name).to.include.members(['-std=c11', '-O3', '-ffp-contract=off', '-fno-fast-math', '-static']);
-      expect(t.toolchain.cflags.find((f) => f.startsWith('-mcpu=')), name).to.match(new RegExp(`^-mcpu=${cpu}`));
+      expect(
+        t.toolchain.cflags.find((f) => f.startsWith('-mcpu=')),
+        name,
+      ).to.match(new RegExp(`^-mcpu=${cpu}`));
       expect(t.toolchain.ldflags, name).to.deep.equal(['-lm', '-lpthread']);
       expect(t.placement).to.deep.equal({ weights: 'ram', state: 'ram' });
     }
@@ -80,7 +86,11 @@ describe('pi targets: cross-built programs under qemu-aarch64 against the engine
   const builds = new Map<string, Promise<string>>();
   const buildFor = (target: string, req: Omit<BuildRequest, 'target' | 'out'>, name: string): Promise<string> => {
     const out = join(tmp.dir, `${target}-${name}`);
-    if (!builds.has(out)) builds.set(out, build({ target, ...req, out }, quiet).then((r) => r.info.executable));
+    if (!builds.has(out))
+      builds.set(
+        out,
+        build({ target, ...req, out }, quiet).then((r) => r.info.executable),
+      );
     return builds.get(out)!;
   };
   const stories260KQ8gs4 = (target: string) => buildFor(target, { ...stories, quant: 'q8_0', groupSize: 4 }, 'q8_0-4');
@@ -96,7 +106,13 @@ describe('pi targets: cross-built programs under qemu-aarch64 against the engine
     random15M = join(tmp.dir, 'random15M-q8_0.bin');
     writeCheckpoint(random15M, model, 'v2');
     const loaded = loadForGeneration({ model: random15M, tokenizer: modelPath('tokenizer.bin') });
-    random15MEngine = runEngine(loaded.model, loaded.tokenizer.encode(randomPrompt, true, false), 24, { temperature: 1, topp: 0.9, seed: 3 }, 4);
+    random15MEngine = runEngine(
+      loaded.model,
+      loaded.tokenizer.encode(randomPrompt, true, false),
+      24,
+      { temperature: 1, topp: 0.9, seed: 3 },
+      4,
+    );
   });
 
   for (const { target, cpu } of PI_BOARDS) {
@@ -111,7 +127,20 @@ describe('pi targets: cross-built programs under qemu-aarch64 against the engine
           expect(files.length).to.be.greaterThan(0);
           for (const file of files) {
             const s = goldenSettings(file);
-            const args = ['-i', s.prompt, '-n', '256', '-t', String(s.temperature), '-p', String(s.topp), '-s', String(s.seed), '--format', 'ids'];
+            const args = [
+              '-i',
+              s.prompt,
+              '-n',
+              '256',
+              '-t',
+              String(s.temperature),
+              '-p',
+              String(s.topp),
+              '-s',
+              String(s.seed),
+              '--format',
+              'ids',
+            ];
             const golden = readGoldenFile(file);
             expect(runQemuOk(cpu, program, [...args, '--threads', '1']), `${file}, 1 thread`).to.equal(golden);
             expect(runQemuOk(cpu, program, [...args, '--threads', '2']), `${file}, 2 threads`).to.equal(golden);
@@ -122,9 +151,32 @@ describe('pi targets: cross-built programs under qemu-aarch64 against the engine
       it('stories260K Q8_0 (default group size): logits of the first 16 positions bit-identical to the engine, tokens equal, 1 and 2 threads', async () => {
         const program = await stories260KQ8(target);
         const loaded = loadForGeneration({ ...stories, weights: 'q8_0' });
-        const engine = runEngine(loaded.model, loaded.tokenizer.encode('One day', true, false), 200, { temperature: 0.8, topp: 0.9, seed: 7 }, 16);
+        const engine = runEngine(
+          loaded.model,
+          loaded.tokenizer.encode('One day', true, false),
+          200,
+          { temperature: 0.8, topp: 0.9, seed: 7 },
+          16,
+        );
         for (const threads of ['1', '2']) {
-          const args = ['-i', 'One day', '-n', '200', '-t', '0.8', '-p', '0.9', '-s', '7', '--format', 'ids', '--dump-logits', '16', '--threads', threads];
+          const args = [
+            '-i',
+            'One day',
+            '-n',
+            '200',
+            '-t',
+            '0.8',
+            '-p',
+            '0.9',
+            '-s',
+            '7',
+            '--format',
+            'ids',
+            '--dump-logits',
+            '16',
+            '--threads',
+            threads,
+          ];
           const c = parseProgramOutput(runQemuOk(cpu, program, args));
           expectSameLogits(c, engine, 16);
           expect(c.idLines, `${threads} thread(s)`).to.deep.equal(engine.idLines);
@@ -176,7 +228,10 @@ describe('pi targets: cross-built programs under qemu-aarch64 against the engine
     const child = spawn('qemu-aarch64', ['-cpu', 'cortex-a72', program, '--protocol'], { stdio: ['pipe', 'pipe', 'pipe'] });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
-      const session = new DeviceSession({ fromDevice: child.stdout, toDevice: child.stdin }, { helloTimeoutMs: 30_000, responseTimeoutMs: 60_000 });
+      const session = new DeviceSession(
+        { fromDevice: child.stdout, toDevice: child.stdin },
+        { helloTimeoutMs: 30_000, responseTimeoutMs: 60_000 },
+      );
       const hello = await session.hello();
       expect(hello).to.include({ weights: 'q8_0', groupSize: 4, seqLen: 512, modelName: 'stories260K.bin', targetName: 'rpi4' });
       const file = 'stories260K_q8gs4_greedy_once_upon_a_time.ids';
@@ -184,7 +239,10 @@ describe('pi targets: cross-built programs under qemu-aarch64 against the engine
       const golden = readGoldenIds(file);
       const tokens: TokenMessage[] = [];
       const loaded = loadForGeneration({ ...stories, weights: 'q8_0', groupSize: 4 });
-      await session.generate({ prompt: loaded.tokenizer.encode(s.prompt, true, false), steps: 256, temperature: s.temperature, topp: s.topp, seed: s.seed }, (t) => tokens.push(t));
+      await session.generate(
+        { prompt: loaded.tokenizer.encode(s.prompt, true, false), steps: 256, temperature: s.temperature, topp: s.topp, seed: s.seed },
+        (t) => tokens.push(t),
+      );
       expect(tokens.filter((t) => t.generated).map((t) => t.token)).to.deep.equal(golden.generated);
       session.close(); // ends the program's stdin: it exits
       expect(await exited).to.equal(0);

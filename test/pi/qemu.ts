@@ -21,7 +21,12 @@ export interface QemuRun {
 
 /** Runs an AArch64 program under `qemu-aarch64 -cpu <cpu>`. */
 export function runQemu(cpu: string, program: string, args: string[], input?: string): QemuRun {
-  const r = spawnSync('qemu-aarch64', ['-cpu', cpu, program, ...args], { encoding: 'utf8', input, maxBuffer: 256 * 1024 * 1024, timeout: 600_000 });
+  const r = spawnSync('qemu-aarch64', ['-cpu', cpu, program, ...args], {
+    encoding: 'utf8',
+    input,
+    maxBuffer: 256 * 1024 * 1024,
+    timeout: 600_000,
+  });
   if (r.error) throw r.error;
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
@@ -36,12 +41,17 @@ export function runQemuOk(cpu: string, program: string, args: string[]): string 
 /** Compiles one C file for a Pi target with that target's own flags (plus `extra`). */
 export function crossCompile(target: string, source: string, output: string, extra: string[] = []): void {
   const t = loadTarget(target);
-  execFileSync(t.toolchain.cc, [...t.toolchain.cflags, ...extra, '-o', output, source, ...t.toolchain.ldflags], { stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync(t.toolchain.cc, [...t.toolchain.cflags, ...extra, '-o', output, source, ...t.toolchain.ldflags], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** The functions of an AArch64 program whose code contains `mnemonic`, with how many times. */
 export function functionsUsing(program: string, mnemonic: string): Map<string, number> {
-  const listing = execFileSync('aarch64-linux-gnu-objdump', ['-d', '--no-show-raw-insn', program], { encoding: 'utf8', maxBuffer: 512 * 1024 * 1024 });
+  const listing = execFileSync('aarch64-linux-gnu-objdump', ['-d', '--no-show-raw-insn', program], {
+    encoding: 'utf8',
+    maxBuffer: 512 * 1024 * 1024,
+  });
   const found = new Map<string, number>();
   let current = '';
   for (const line of listing.split('\n')) {

@@ -40,14 +40,33 @@ describe('the program on a serial device (--serial-device), as the --serial serv
     program = spawn(join(buildDir, 'llama2'), ['--protocol', '--serial-device', device], { stdio: ['ignore', 'ignore', 'pipe'] });
     program.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const loaded = loadForGeneration(stories);
-    const r = cli(['monitor', '--port', computer, '--build', buildDir, '-i', 'One day', '-n', '80', '-t', '1', '-p', '0.9', '-s', '42', '--json']);
+    const r = cli([
+      'monitor',
+      '--port',
+      computer,
+      '--build',
+      buildDir,
+      '-i',
+      'One day',
+      '-n',
+      '80',
+      '-t',
+      '1',
+      '-p',
+      '0.9',
+      '-s',
+      '42',
+      '--json',
+    ]);
     expect(r.status, `${r.stderr}\nprogram: ${stderr}`).to.equal(0);
     const tokens = r.stdout
       .split('\n')
       .filter((l) => l.startsWith('{"v":1,"type":"token"'))
       .map((l) => JSON.parse(l) as { token: number; generated: boolean })
       .map((m) => `${m.generated ? 'G' : 'P'} ${m.token}`);
-    expect(tokens).to.deep.equal(runEngine(loaded.model, loaded.tokenizer.encode('One day', true, false), 80, { temperature: 1, topp: 0.9, seed: 42 }).idLines);
+    expect(tokens).to.deep.equal(
+      runEngine(loaded.model, loaded.tokenizer.encode('One day', true, false), 80, { temperature: 1, topp: 0.9, seed: 42 }).idLines,
+    );
     expect(r.stderr).to.contain(`connected to ${computer} at 115200 baud: host running stories260K.bin`);
     expect(program.exitCode, 'still serving').to.equal(null);
   });

@@ -44,7 +44,14 @@ describe('pi targets: build --on-device, compiled over SSH on a real sshd on 127
   it('build --target host --on-device --host writes the project here, compiles it there, and leaves <path>/llama2 and build-info.json', () => {
     const r = cli(['build', '--target', 'host', ...modelArgs(), '-o', outDir, '--on-device', ...hostArgs(), '--verbose']);
     expect(r.status, `${r.stderr}\nsshd:\n${ssh().output}`).to.equal(0);
-    for (const step of ['[3/4] writing the C project', `[4/4] compiling on ${ssh().host}`, `connecting to ${ssh().host}`, 'copying the C project', 'compiling forward.c', 'linking']) {
+    for (const step of [
+      '[3/4] writing the C project',
+      `[4/4] compiling on ${ssh().host}`,
+      `connecting to ${ssh().host}`,
+      'copying the C project',
+      'compiling forward.c',
+      'linking',
+    ]) {
       expect(r.stderr).to.contain(step);
     }
     expect(r.stderr).to.contain(`${ssh().host}:${remoteDir}/llama2 (host, compiled on ${ssh().host})`);
@@ -67,11 +74,40 @@ describe('pi targets: build --on-device, compiled over SSH on a real sshd on 127
     const engine = runEngine(loaded.model, loaded.tokenizer.encode(prompt, true, false), steps, { temperature: 0, topp: 0.9, seed: 1 });
     // ssh HOST <path>/llama2 --format ids, as a user would
     const dest = ssh().destination();
-    const sshArgs = [...dest.options!.flatMap((o) => ['-o', o]), '-i', dest.identity!, '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-p', String(dest.port), dest.host];
-    const plain = spawnSync('ssh', [...sshArgs, `'${remoteDir}/llama2' -i '${prompt}' -n ${steps} -t 0 --format ids`], { encoding: 'utf8' });
+    const sshArgs = [
+      ...dest.options!.flatMap((o) => ['-o', o]),
+      '-i',
+      dest.identity!,
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      'BatchMode=yes',
+      '-p',
+      String(dest.port),
+      dest.host,
+    ];
+    const plain = spawnSync('ssh', [...sshArgs, `'${remoteDir}/llama2' -i '${prompt}' -n ${steps} -t 0 --format ids`], {
+      encoding: 'utf8',
+    });
     expect(plain.status, plain.stderr).to.equal(0);
     expect(plain.stdout.split('\n').filter((l) => /^[PG] \d+$/.test(l))).to.deep.equal(engine.idLines);
-    const r = cli(['monitor', '--target', 'host', '--build', outDir, ...hostArgs(), '-i', prompt, '-n', String(steps), '-t', '0', '-s', '1', '--json']);
+    const r = cli([
+      'monitor',
+      '--target',
+      'host',
+      '--build',
+      outDir,
+      ...hostArgs(),
+      '-i',
+      prompt,
+      '-n',
+      String(steps),
+      '-t',
+      '0',
+      '-s',
+      '1',
+      '--json',
+    ]);
     expect(r.status, r.stderr).to.equal(0);
     expect(monitorJsonIdLines(r.stdout)).to.deep.equal(engine.idLines);
     expect(r.stderr).to.contain(`connected to ${ssh().host}:${remoteDir}/llama2 over SSH: host running stories260K.bin`);
@@ -81,11 +117,17 @@ describe('pi targets: build --on-device, compiled over SSH on a real sshd on 127
   it('--on-device without --host, --host without --on-device, and run --on-device: usage errors that say what to give', () => {
     const noHost = expectUserError(cli(['build', '--target', 'rpi4', ...modelArgs(), '-o', join(tmp.dir, 'unused'), '--on-device']), 2);
     expect(noHost).to.contain('--on-device compiles on a Raspberry Pi over SSH: give it with --host');
-    const noOnDevice = expectUserError(cli(['build', '--target', 'rpi4', ...modelArgs(), '-o', join(tmp.dir, 'unused'), '--host', 'pi@raspberrypi.local']), 2);
+    const noOnDevice = expectUserError(
+      cli(['build', '--target', 'rpi4', ...modelArgs(), '-o', join(tmp.dir, 'unused'), '--host', 'pi@raspberrypi.local']),
+      2,
+    );
     expect(noOnDevice).to.contain('--host goes with --on-device');
     expect(noOnDevice).to.contain('llama2-embed flash --target rpi4 --host pi@raspberrypi.local');
-    const firmware = expectUserError(cli(['build', '--target', 'rp2040', ...modelArgs(), '-o', join(tmp.dir, 'unused'), '--on-device', '--host', 'pi@raspberrypi.local']), 2);
-    expect(firmware).to.contain('microcontroller\'s firmware');
+    const firmware = expectUserError(
+      cli(['build', '--target', 'rp2040', ...modelArgs(), '-o', join(tmp.dir, 'unused'), '--on-device', '--host', 'pi@raspberrypi.local']),
+      2,
+    );
+    expect(firmware).to.contain("microcontroller's firmware");
     const run = expectUserError(cli(['run', '--target', 'rpi4', '--on-device', '-i', 'x']), 2);
     expect(run).to.contain('build --target rpi4 --on-device --host');
     expect(existsSync(join(tmp.dir, 'unused'))).to.equal(false);
@@ -97,7 +139,9 @@ describe('pi targets: build --on-device, compiled over SSH on a real sshd on 127
     writeFileSync(gcc, '#!/bin/sh\necho "sh: gcc: not found" >&2\nexit 127\n', { mode: 0o755 });
     const before = readFileSync(join(remoteDir, 'llama2'));
     try {
-      const message = expectUserError(cli(['build', '--target', 'host', ...modelArgs(), '-o', join(tmp.dir, 'build-no-gcc'), '--on-device', ...hostArgs()]));
+      const message = expectUserError(
+        cli(['build', '--target', 'host', ...modelArgs(), '-o', join(tmp.dir, 'build-no-gcc'), '--on-device', ...hostArgs()]),
+      );
       expect(message).to.contain(`${ssh().host} has no gcc to compile the program with`);
       expect(message).to.contain('install build-essential on the Pi: sudo apt install build-essential');
     } finally {
@@ -113,7 +157,15 @@ describe('pi targets: build --on-device, compiled over SSH on a real sshd on 127
     const before = readFileSync(join(remoteDir, 'llama2'));
     const lines: string[] = [];
     const err = await rejectedUserError(
-      compileOnDevice({ outDir: broken, target: loadTarget('host'), dest: ssh().destination(), remoteDir, buildInfo: '{}\n', report: (l) => lines.push(l), quiet: true }),
+      compileOnDevice({
+        outDir: broken,
+        target: loadTarget('host'),
+        dest: ssh().destination(),
+        remoteDir,
+        buildInfo: '{}\n',
+        report: (l) => lines.push(l),
+        quiet: true,
+      }),
     );
     expect(err.message).to.contain(`compiling the generated C project on ${ssh().host} failed (make exited with`);
     expect(err.message).to.contain(`${ssh().host}:${remoteDir}/project`);

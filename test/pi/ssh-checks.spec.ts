@@ -39,7 +39,8 @@ function shellSays(word: string, env: Record<string, string> = {}): string {
 
 describe('ssh deployment: remote shell words', () => {
   it('quotes every path so that the shell on the Pi sees it as it is, and expands only a leading ~', () => {
-    for (const word of ['plain', 'with space', "it's", 'a"b', '$HOME', '`id`', 'back\\slash', 'tab\there', '*']) expect(shellSays(shellQuote(word)), word).to.equal(word);
+    for (const word of ['plain', 'with space', "it's", 'a"b', '$HOME', '`id`', 'back\\slash', 'tab\there', '*'])
+      expect(shellSays(shellQuote(word)), word).to.equal(word);
     expect(remotePath('~/llama2-embed')).to.equal(`"$HOME"/llama2-embed`);
     expect(shellSays(remotePath('~/my models/x'), { HOME: '/home/pi' })).to.equal('/home/pi/my models/x');
     expect(shellSays(remotePath('~'), { HOME: '/home/pi' })).to.equal('/home/pi');
@@ -49,7 +50,9 @@ describe('ssh deployment: remote shell words', () => {
   });
 
   it('runs the program in protocol mode with exec, after checking that it is there', () => {
-    expect(protocolCommand('~/llama2-embed')).to.equal('p="$HOME"/llama2-embed/llama2; if [ ! -x "$p" ]; then echo "no program at $p" >&2; exit 3; fi; exec "$p" --protocol');
+    expect(protocolCommand('~/llama2-embed')).to.equal(
+      'p="$HOME"/llama2-embed/llama2; if [ ! -x "$p" ]; then echo "no program at $p" >&2; exit 3; fi; exec "$p" --protocol',
+    );
   });
 
   it('the probe script runs in sh and prints what parseProbe reads', () => {
@@ -63,8 +66,8 @@ describe('ssh deployment: remote shell words', () => {
   });
 });
 
-describe('ssh deployment: ssh\'s arguments', () => {
-  it('never prompts, times out, no pty, no escape character; the user\'s -o options come first, so that they win', () => {
+describe("ssh deployment: ssh's arguments", () => {
+  it("never prompts, times out, no pty, no escape character; the user's -o options come first, so that they win", () => {
     const args = sshArgs({ host: 'pi@pi4', port: 2222, identity: '/k', options: ['StrictHostKeyChecking=yes'] }, 'uname -m');
     expect(args.slice(0, 2)).to.deep.equal(['-o', 'StrictHostKeyChecking=yes']);
     expect(args.join(' ')).to.contain('-i /k -o IdentitiesOnly=yes -p 2222 -o BatchMode=yes');
@@ -84,18 +87,40 @@ describe('ssh deployment: ssh\'s arguments', () => {
 
 describe("ssh deployment: what ssh's failures mean", () => {
   const cases: [string, string, string[]][] = [
-    ['ssh: Could not resolve hostname raspberrypi.local: Name or service not known', 'unresolved', ['cannot reach pi@raspberrypi.local', 'could not be resolved', 'libnss-mdns', 'IP address']],
-    ['ssh: connect to host 10.0.0.7 port 22: Connection refused', 'refused', ['nothing accepts SSH connections', 'raspi-config', '--ssh-port']],
-    ['ssh: connect to host 10.0.0.7 port 22: Connection timed out', 'unreachable', [`no answer within ${CONNECT_TIMEOUT_SECONDS} s`, 'Is the Pi on']],
+    [
+      'ssh: Could not resolve hostname raspberrypi.local: Name or service not known',
+      'unresolved',
+      ['cannot reach pi@raspberrypi.local', 'could not be resolved', 'libnss-mdns', 'IP address'],
+    ],
+    [
+      'ssh: connect to host 10.0.0.7 port 22: Connection refused',
+      'refused',
+      ['nothing accepts SSH connections', 'raspi-config', '--ssh-port'],
+    ],
+    [
+      'ssh: connect to host 10.0.0.7 port 22: Connection timed out',
+      'unreachable',
+      [`no answer within ${CONNECT_TIMEOUT_SECONDS} s`, 'Is the Pi on'],
+    ],
     ['ssh: connect to host 10.0.0.7 port 22: No route to host', 'unreachable', ['Is the Pi on']],
-    ['pi@raspberrypi.local: Permission denied (publickey,password).', 'auth', ['refused the login: authentication failed', 'never types a password', 'ssh-copy-id pi@raspberrypi.local', '--identity']],
-    ['@@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@\nHost key verification failed.', 'host-key', ['ssh-keygen -R raspberrypi.local']],
+    [
+      'pi@raspberrypi.local: Permission denied (publickey,password).',
+      'auth',
+      ['refused the login: authentication failed', 'never types a password', 'ssh-copy-id pi@raspberrypi.local', '--identity'],
+    ],
+    [
+      '@@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@\nHost key verification failed.',
+      'host-key',
+      ['ssh-keygen -R raspberrypi.local'],
+    ],
     ['kex_exchange_identification: Connection closed by remote host', 'closed', ['closed the SSH connection']],
   ];
   for (const [stderr, kind, phrases] of cases) {
     it(`${kind}: ${stderr.split('\n').pop()}`, () => {
       expect(classifySshFailure(stderr)).to.equal(kind);
-      const message = sshFailure('pi@raspberrypi.local', `Warning: Permanently added 'x' to the list of known hosts.\n${stderr}\n`, { connectTimeout: CONNECT_TIMEOUT_SECONDS }).message;
+      const message = sshFailure('pi@raspberrypi.local', `Warning: Permanently added 'x' to the list of known hosts.\n${stderr}\n`, {
+        connectTimeout: CONNECT_TIMEOUT_SECONDS,
+      }).message;
       for (const phrase of phrases) expect(message).to.contain(phrase);
       expect(message).to.not.contain('Permanently added');
     });
@@ -104,7 +129,9 @@ describe("ssh deployment: what ssh's failures mean", () => {
 
 describe('ssh deployment: checks on the Pi', () => {
   it('reads df -P output, whatever the file system is called', () => {
-    const f = parseProbe('os=Linux\nmachine=aarch64\ndotprod=yes\nuser=pi\nhome=/home/pi\nexisting=/home/pi\ndf=/dev/root with space 30000000 5000000 123456 5% /\n');
+    const f = parseProbe(
+      'os=Linux\nmachine=aarch64\ndotprod=yes\nuser=pi\nhome=/home/pi\nexisting=/home/pi\ndf=/dev/root with space 30000000 5000000 123456 5% /\n',
+    );
     expect(f).to.include({ os: 'Linux', machine: 'aarch64', dotProduct: true, user: 'pi', availableBytes: 123456 * 1024, mountPoint: '/' });
   });
 
@@ -115,9 +142,13 @@ describe('ssh deployment: checks on the Pi', () => {
   });
 
   it('refuses an x86 machine for a Pi program, a Pi for the host program, and another system than Linux', () => {
-    expect(userError(() => checkArchitecture(pi, 'rpi4', 'aarch64', facts({ machine: 'x86_64' }))).message).to.contain('is x86_64 (64-bit Intel/AMD)');
+    expect(userError(() => checkArchitecture(pi, 'rpi4', 'aarch64', facts({ machine: 'x86_64' }))).message).to.contain(
+      'is x86_64 (64-bit Intel/AMD)',
+    );
     expect(userError(() => checkArchitecture(pi, 'host', 'x86_64', facts())).message).to.contain('--target rpi4');
-    expect(userError(() => checkArchitecture(pi, 'rpi4', 'aarch64', facts({ os: 'Darwin', machine: 'arm64' }))).message).to.contain('runs Darwin (uname -s), not Linux');
+    expect(userError(() => checkArchitecture(pi, 'rpi4', 'aarch64', facts({ os: 'Darwin', machine: 'arm64' }))).message).to.contain(
+      'runs Darwin (uname -s), not Linux',
+    );
     checkArchitecture(pi, 'rpi4', 'aarch64', facts());
   });
 
@@ -127,7 +158,9 @@ describe('ssh deployment: checks on the Pi', () => {
   });
 
   it('refuses a copy that does not fit, with the numbers', () => {
-    const m = userError(() => checkSpace(pi, '~/llama2-embed', 200 * 1024 * 1024, facts({ availableBytes: 50 * 1024 * 1024, mountPoint: '/' }))).message;
+    const m = userError(() =>
+      checkSpace(pi, '~/llama2-embed', 200 * 1024 * 1024, facts({ availableBytes: 50 * 1024 * 1024, mountPoint: '/' })),
+    ).message;
     expect(m).to.contain('not enough space on pi@raspberrypi.local for pi@raspberrypi.local:~/llama2-embed: the program needs 200.0 MiB');
     expect(m).to.contain('mounted on / has 50.0 MiB free');
     expect(m).to.contain('--path');
@@ -135,7 +168,7 @@ describe('ssh deployment: checks on the Pi', () => {
     checkSpace(pi, '~/llama2-embed', 200, facts({ availableBytes: undefined })); // no df: not checked
   });
 
-  it('resolves the program\'s directory on the Pi for the unit file', () => {
+  it("resolves the program's directory on the Pi for the unit file", () => {
     expect(absoluteRemoteDir('~/llama2-embed', facts())).to.equal('/home/pi/llama2-embed');
     expect(absoluteRemoteDir('models/x/', facts())).to.equal('/home/pi/models/x');
     expect(absoluteRemoteDir('/opt/llama2', facts())).to.equal('/opt/llama2');
@@ -149,18 +182,37 @@ describe('ssh deployment: --serial, the service on a gadget serial port', () => 
   });
 
   it('writes a unit that starts with the device, restarts the program, and takes the port from a login console', () => {
-    const s = gadgetService({ device: '/dev/ttyGS0', programDir: '/home/pi/llama2-embed', user: 'pi', target: 'rpi-zero2', model: 'stories15M.bin' });
+    const s = gadgetService({
+      device: '/dev/ttyGS0',
+      programDir: '/home/pi/llama2-embed',
+      user: 'pi',
+      target: 'rpi-zero2',
+      model: 'stories15M.bin',
+    });
     expect(s.unitName).to.equal('llama2-embed-ttyGS0.service');
     expect(s.unit).to.contain('Description=llama2-embed rpi-zero2 program (stories15M.bin) on /dev/ttyGS0');
     expect(s.unit).to.contain('ExecStart=/home/pi/llama2-embed/llama2 --protocol --serial-device /dev/ttyGS0\n');
-    for (const line of ['BindsTo=dev-ttyGS0.device', 'After=dev-ttyGS0.device', 'Conflicts=serial-getty@ttyGS0.service', 'User=pi', 'SupplementaryGroups=dialout', 'Restart=always', 'WantedBy=dev-ttyGS0.device']) {
+    for (const line of [
+      'BindsTo=dev-ttyGS0.device',
+      'After=dev-ttyGS0.device',
+      'Conflicts=serial-getty@ttyGS0.service',
+      'User=pi',
+      'SupplementaryGroups=dialout',
+      'Restart=always',
+      'WantedBy=dev-ttyGS0.device',
+    ]) {
       expect(s.unit).to.contain(`${line}\n`);
     }
-    expect(gadgetService({ device: '/dev/ttyGS0', programDir: '/home/pi/my models', user: 'pi', target: 'rpi4', model: 'm' }).unit).to.contain('ExecStart="/home/pi/my models/llama2" --protocol');
+    expect(
+      gadgetService({ device: '/dev/ttyGS0', programDir: '/home/pi/my models', user: 'pi', target: 'rpi4', model: 'm' }).unit,
+    ).to.contain('ExecStart="/home/pi/my models/llama2" --protocol');
   });
 
   it('installs with sudo -n (never a password prompt), enables, and starts only when the device is there', () => {
-    const script = installScript(gadgetService({ device: '/dev/ttyGS0', programDir: '/home/pi/llama2-embed', user: 'pi', target: 'rpi4', model: 'm' }), '~/llama2-embed');
+    const script = installScript(
+      gadgetService({ device: '/dev/ttyGS0', programDir: '/home/pi/llama2-embed', user: 'pi', target: 'rpi4', model: 'm' }),
+      '~/llama2-embed',
+    );
     expect(script).to.contain('sudo -n true');
     expect(script).to.contain('install -m 644 -- "$u" /etc/systemd/system/llama2-embed-ttyGS0.service');
     expect(script).to.contain('systemctl daemon-reload');
@@ -169,7 +221,8 @@ describe('ssh deployment: --serial, the service on a gadget serial port', () => 
   });
 
   it('refuses what is not a device path', () => {
-    for (const bad of ['ttyGS0', '/dev/../etc/passwd', '/dev/tty GS0', '/tmp/x']) expect(userError(() => checkSerialDevice(bad)).message, bad).to.contain('--serial takes');
+    for (const bad of ['ttyGS0', '/dev/../etc/passwd', '/dev/tty GS0', '/tmp/x'])
+      expect(userError(() => checkSerialDevice(bad)).message, bad).to.contain('--serial takes');
   });
 });
 
@@ -177,7 +230,11 @@ describe('model.h names the target, for the HELLO', () => {
   it('#define TARGET_NAME "<target>"', () => {
     for (const target of ['host', 'rpi4', 'rpi-zero2']) {
       const plan = makePlan(loadTarget(target), STORIES15M, { weights: 'q8_0', groupSize: 32, sharedClassifier: true });
-      const header = emitModelHeader(plan, { modelName: 'm.bin', tokenizerBytes: 1, tokenizerMaxTokenLength: 1, defaultThreads: 1 }, '/* test */');
+      const header = emitModelHeader(
+        plan,
+        { modelName: 'm.bin', tokenizerBytes: 1, tokenizerMaxTokenLength: 1, defaultThreads: 1 },
+        '/* test */',
+      );
       expect(header).to.match(new RegExp(`#define TARGET_NAME +"${target}"`));
     }
   });
@@ -186,10 +243,12 @@ describe('model.h names the target, for the HELLO', () => {
 describe('ssh deployment: options that do not go together are usage errors, before any connection', () => {
   it('flash and monitor say what to give instead', () => {
     expect(expectUserError(cli(['flash', '--target', 'rpi4']), 2)).to.contain('--host pi@raspberrypi.local');
-    expect(expectUserError(cli(['flash', '--target', 'rp2040', '--host', 'pi@pi4']), 2)).to.contain('Give the Pi\'s target: --target rpi4');
+    expect(expectUserError(cli(['flash', '--target', 'rp2040', '--host', 'pi@pi4']), 2)).to.contain("Give the Pi's target: --target rpi4");
     expect(expectUserError(cli(['flash', '--target', 'rpi4', '--host', 'pi@pi4', '--port', '2222']), 2)).to.contain('--ssh-port');
     expect(expectUserError(cli(['flash', '--target', 'rpi4', '--serial', '/dev/ttyGS0']), 2)).to.contain('--host');
-    expect(expectUserError(cli(['flash', '--target', 'rpi4', '--host', 'pi@pi4', '--serial', 'ttyGS0']), 2)).to.contain('--serial takes the serial device on the Pi');
+    expect(expectUserError(cli(['flash', '--target', 'rpi4', '--host', 'pi@pi4', '--serial', 'ttyGS0']), 2)).to.contain(
+      '--serial takes the serial device on the Pi',
+    );
     expect(expectUserError(cli(['monitor', '--path', '~/x', '-i', 'x']), 2)).to.contain('it goes with --host');
     expect(expectUserError(cli(['monitor', '--host', 'pi@pi4', '--port', '/dev/ttyACM0', '-i', 'x']), 2)).to.contain('exclude each other');
     expect(expectUserError(cli(['monitor', '--host', 'pi@pi4', '--raw']), 2)).to.contain('--raw is a serial terminal');

@@ -76,7 +76,8 @@ describe('pi targets: deployment over SSH, against a real sshd on 127.0.0.1', fu
   it('flash --target host --host copies the program and its build-info.json into --path, says each step, and leaves no temporary file', () => {
     const r = cli(['flash', '--target', 'host', buildDir, ...hostArgs()]);
     expect(r.status, `${r.stderr}\nsshd:\n${ssh().output}`).to.equal(0);
-    for (const step of ['[1/4] the build', `[2/4] connecting to ${ssh().host}`, '[3/4] copying llama2', '[4/4] putting it in place']) expect(r.stderr).to.contain(step);
+    for (const step of ['[1/4] the build', `[2/4] connecting to ${ssh().host}`, '[3/4] copying llama2', '[4/4] putting it in place'])
+      expect(r.stderr).to.contain(step);
     expect(r.stderr).to.match(/Linux x86_64|Linux aarch64/);
     expect(r.stderr).to.contain('SHA-256 checked');
     expect(r.stderr).to.contain(`llama2-embed monitor --target host --host ${ssh().host}`);
@@ -95,7 +96,25 @@ describe('pi targets: deployment over SSH, against a real sshd on 127.0.0.1', fu
       { prompt: 'Once upon a time', steps: 60, temperature: 0, topp: 0.9, seed: 1 },
       { prompt: 'One day', steps: 120, temperature: 1, topp: 0.9, seed: 42 },
     ]) {
-      const r = cli(['monitor', '--target', 'host', '--build', buildDir, ...hostArgs(), '-i', prompt, '-n', String(steps), '-t', String(temperature), '-p', String(topp), '-s', String(seed), '--json']);
+      const r = cli([
+        'monitor',
+        '--target',
+        'host',
+        '--build',
+        buildDir,
+        ...hostArgs(),
+        '-i',
+        prompt,
+        '-n',
+        String(steps),
+        '-t',
+        String(temperature),
+        '-p',
+        String(topp),
+        '-s',
+        String(seed),
+        '--json',
+      ]);
       expect(r.status, r.stderr).to.equal(0);
       const engine = runEngine(loaded.model, loaded.tokenizer.encode(prompt, true, false), steps, { temperature, topp, seed });
       expect(monitorJsonIdLines(r.stdout), prompt).to.deep.equal(engine.idLines);
@@ -144,7 +163,26 @@ describe('pi targets: deployment over SSH, against a real sshd on 127.0.0.1', fu
 
   it('flash --monitor deploys, then generates over SSH in the same command', () => {
     const again = join(tmp.dir, 'again');
-    const r = cli(['flash', '--target', 'host', buildDir, '--host', ssh().host, '--path', again, ...ssh().cliOptions(), '--monitor', '-i', 'Once upon a time', '-t', '0', '-n', '20', '--build', buildDir]);
+    const r = cli([
+      'flash',
+      '--target',
+      'host',
+      buildDir,
+      '--host',
+      ssh().host,
+      '--path',
+      again,
+      ...ssh().cliOptions(),
+      '--monitor',
+      '-i',
+      'Once upon a time',
+      '-t',
+      '0',
+      '-n',
+      '20',
+      '--build',
+      buildDir,
+    ]);
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stderr).to.contain('[4/4] putting it in place');
     expect(r.stdout).to.match(/^Once upon a time, there was/);
@@ -152,21 +190,37 @@ describe('pi targets: deployment over SSH, against a real sshd on 127.0.0.1', fu
 
   it('a port where no SSH server listens: "cannot reach", with what ssh said and what to do', async () => {
     const port = ssh().port === 65535 ? 65534 : ssh().port + 1; // sshd listens only on its own
-    const r = cli(['flash', '--target', 'host', buildDir, '--host', ssh().host, '--path', remoteDir, ...ssh().cliOptions(ssh().identity, port)]);
+    const r = cli([
+      'flash',
+      '--target',
+      'host',
+      buildDir,
+      '--host',
+      ssh().host,
+      '--path',
+      remoteDir,
+      ...ssh().cliOptions(ssh().identity, port),
+    ]);
     const message = expectUserError(r);
     expect(message).to.contain(`cannot reach ${ssh().host} port ${port}`);
     expect(message).to.contain('Connection refused');
     expect(message).to.contain('--ssh-port');
-    const m = expectUserError(cli(['monitor', '--host', ssh().host, '--path', remoteDir, ...ssh().cliOptions(ssh().identity, port), '-i', 'x']));
+    const m = expectUserError(
+      cli(['monitor', '--host', ssh().host, '--path', remoteDir, ...ssh().cliOptions(ssh().identity, port), '-i', 'x']),
+    );
     expect(m).to.contain(`cannot reach ${ssh().host} port ${port}`);
   });
 
   it('a key the server does not accept: "refused the login", never a password prompt', () => {
-    const message = expectUserError(cli(['flash', '--target', 'host', buildDir, '--host', ssh().host, '--path', remoteDir, ...ssh().cliOptions(ssh().wrongIdentity)]));
+    const message = expectUserError(
+      cli(['flash', '--target', 'host', buildDir, '--host', ssh().host, '--path', remoteDir, ...ssh().cliOptions(ssh().wrongIdentity)]),
+    );
     expect(message).to.contain(`${ssh().host} refused the login: authentication failed`);
     expect(message).to.contain('Permission denied');
     expect(message).to.contain(`ssh-copy-id ${ssh().host}`);
-    const m = expectUserError(cli(['monitor', '--host', ssh().host, '--path', remoteDir, ...ssh().cliOptions(ssh().wrongIdentity), '-i', 'x']));
+    const m = expectUserError(
+      cli(['monitor', '--host', ssh().host, '--path', remoteDir, ...ssh().cliOptions(ssh().wrongIdentity), '-i', 'x']),
+    );
     expect(m).to.contain('refused the login');
   });
 
@@ -176,7 +230,9 @@ describe('pi targets: deployment over SSH, against a real sshd on 127.0.0.1', fu
     writeFileSync(join(piBuild, 'build-info.json'), JSON.stringify({ target: 'rpi4', model: stories.model }));
     fakeAarch64Program(join(piBuild, 'llama2'));
     const elsewhere = join(tmp.dir, 'not-copied');
-    const message = expectUserError(cli(['flash', '--target', 'rpi4', piBuild, '--host', ssh().host, '--path', elsewhere, ...ssh().cliOptions()]));
+    const message = expectUserError(
+      cli(['flash', '--target', 'rpi4', piBuild, '--host', ssh().host, '--path', elsewhere, ...ssh().cliOptions()]),
+    );
     const machine = process.arch === 'arm64' ? 'aarch64' : process.arch === 'x64' ? 'x86_64' : process.arch;
     if (machine !== 'aarch64') {
       expect(message).to.contain(`${ssh().host} is ${machine}`);
@@ -197,7 +253,9 @@ describe('pi targets: deployment over SSH, against a real sshd on 127.0.0.1', fu
   });
 
   it('monitor --host with nothing deployed at --path says to flash first', () => {
-    const m = expectUserError(cli(['monitor', '--target', 'rpi4', '--host', ssh().host, '--path', join(tmp.dir, 'nothing here'), ...ssh().cliOptions(), '-i', 'x']));
+    const m = expectUserError(
+      cli(['monitor', '--target', 'rpi4', '--host', ssh().host, '--path', join(tmp.dir, 'nothing here'), ...ssh().cliOptions(), '-i', 'x']),
+    );
     expect(m).to.contain(`there is no program at ${ssh().host}:${join(tmp.dir, 'nothing here')}/llama2`);
     expect(m).to.contain(`llama2-embed flash --target rpi4 --host ${ssh().host}`);
   });
@@ -211,7 +269,16 @@ describe('pi targets: deployment over SSH, against a real sshd on 127.0.0.1', fu
     mkdirSync(systemdDir);
     const gadgetDir = join(tmp.dir, 'gadget');
     const lines: string[] = [];
-    await deployOverSsh({ build: buildDir, target: 'host', dest: ssh().destination(), remoteDir: gadgetDir, serial: '/dev/ttyGS0', report: (l) => lines.push(l), quiet: true, systemdDir });
+    await deployOverSsh({
+      build: buildDir,
+      target: 'host',
+      dest: ssh().destination(),
+      remoteDir: gadgetDir,
+      serial: '/dev/ttyGS0',
+      report: (l) => lines.push(l),
+      quiet: true,
+      systemdDir,
+    });
     const unit = readFileSync(join(systemdDir, 'llama2-embed-ttyGS0.service'), 'utf8');
     expect(unit).to.contain(`ExecStart=${gadgetDir}/llama2 --protocol --serial-device /dev/ttyGS0`);
     expect(unit).to.contain('BindsTo=dev-ttyGS0.device');
@@ -227,10 +294,21 @@ describe('pi targets: deployment over SSH, against a real sshd on 127.0.0.1', fu
   it('--serial with sudo that wants a password: says so and how to install the unit by hand', async () => {
     writeFileSync(join(ssh().binDir, 'sudo'), '#!/bin/sh\necho "sudo: a password is required" >&2\nexit 1\n', { mode: 0o755 });
     // not root, even when the tests run as root: `id -u` says 1000 (the rest of id is the real one)
-    writeFileSync(join(ssh().binDir, 'id'), '#!/bin/sh\nif [ "$1" = -u ]; then echo 1000; else exec /usr/bin/id "$@"; fi\n', { mode: 0o755 });
+    writeFileSync(join(ssh().binDir, 'id'), '#!/bin/sh\nif [ "$1" = -u ]; then echo 1000; else exec /usr/bin/id "$@"; fi\n', {
+      mode: 0o755,
+    });
     try {
       const err = await rejectedUserError(
-        deployOverSsh({ build: buildDir, target: 'host', dest: ssh().destination(), remoteDir: join(tmp.dir, 'gadget2'), serial: '/dev/ttyGS0', report: quiet, quiet: true, systemdDir: join(tmp.dir, 'systemd') }),
+        deployOverSsh({
+          build: buildDir,
+          target: 'host',
+          dest: ssh().destination(),
+          remoteDir: join(tmp.dir, 'gadget2'),
+          serial: '/dev/ttyGS0',
+          report: quiet,
+          quiet: true,
+          systemdDir: join(tmp.dir, 'systemd'),
+        }),
       );
       expect(err.message).to.contain(`sudo on ${ssh().host} asks for a password`);
       expect(err.message).to.contain(`sudo install -m 644 ${join(tmp.dir, 'gadget2')}/llama2-embed-ttyGS0.service /etc/systemd/system/`);

@@ -57,7 +57,8 @@ export class TestSshd {
     const user = userInfo().username;
     const binDir = join(dir, 'bin');
     mkdirSync(binDir, { recursive: true });
-    for (const key of ['host_key', 'client_key', 'other_key']) execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `llama2-embed test ${key}`, '-f', join(dir, key)]);
+    for (const key of ['host_key', 'client_key', 'other_key'])
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `llama2-embed test ${key}`, '-f', join(dir, key)]);
     copyFileSync(join(dir, 'client_key.pub'), join(dir, 'authorized_keys'));
     // as root, sshd needs its privilege separation directory (the package's service makes it at start)
     if (process.getuid?.() === 0 && !existsSync('/run/sshd')) mkdirSync('/run/sshd', { mode: 0o755 });

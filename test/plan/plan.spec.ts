@@ -40,7 +40,9 @@ describe('plan', () => {
     const plan = makePlan(board, stories260K, { weights: 'f32', sharedClassifier: true });
     expect(plan.fits).to.equal(false);
     const text = plan.problems.join('\n');
-    expect(text).to.match(/sram \(sram\): the plan needs .* but tiny has 128\.0 KiB .*--seq-len \d+ \(the KV cache takes 640\.0 KiB at 512 positions\)/);
+    expect(text).to.match(
+      /sram \(sram\): the plan needs .* but tiny has 128\.0 KiB .*--seq-len \d+ \(the KV cache takes 640\.0 KiB at 512 positions\)/,
+    );
     expect(text).to.match(/flash \(flash\): the plan needs 1\.0 MiB .* --quant q8_0 \(Q8_0/);
   });
 
@@ -62,9 +64,13 @@ describe('plan: stories15M on a Raspberry Pi Pico', () => {
     expect(plan.fits).to.equal(false);
     const text = plan.problems.join('\n');
     expect(text).to.match(/flash \(flash\): the plan needs 9\.\d MiB but rp2040 has 1\.9 MiB.*--flash-size 16M/);
-    expect(text).to.match(/sram \(sram\): .*even at --seq-len 1 the state needs more than 252\.0 KiB \(logits 125\.0 KiB, sampler_order 125\.0 KiB/);
+    expect(text).to.match(
+      /sram \(sram\): .*even at --seq-len 1 the state needs more than 252\.0 KiB \(logits 125\.0 KiB, sampler_order 125\.0 KiB/,
+    );
     expect(text).to.match(/a Raspberry Pi runs the models that a microcontroller cannot/);
-    expect(longestFittingSeqLen(loadTarget('rp2040'), stories15M, { weights: 'q4_0', groupSize: 32, sharedClassifier: true })).to.equal(undefined);
+    expect(longestFittingSeqLen(loadTarget('rp2040'), stories15M, { weights: 'q4_0', groupSize: 32, sharedClassifier: true })).to.equal(
+      undefined,
+    );
   });
 });
 
@@ -73,7 +79,7 @@ describe('plan: weights copied to SRAM on a board that reads them from flash', (
   const integer = { weights: 'q8_0' as const, groupSize: 64, sharedClassifier: true, arithmetic: 'integer' as const };
   const copies = (plan: ReturnType<typeof makePlan>) => plan.buffers.filter((b) => b.copyOf);
 
-  it('fills the SRAM the state leaves with whole tensors, the kernels\' tables first, then the largest', () => {
+  it("fills the SRAM the state leaves with whole tensors, the kernels' tables first, then the largest", () => {
     const plan = makePlan(rp2040, stories260K, { ...integer, seqLen: 256 });
     const sram = plan.memories.find((m) => m.memory.name === 'sram')!;
     expect(plan.fits).to.equal(true);
@@ -83,12 +89,20 @@ describe('plan: weights copied to SRAM on a board that reads them from flash', (
     expect(copied.map((b) => b.copyOf)).to.include.members(['w1', 'w2']);
     for (const copy of copied) {
       const source = plan.buffers.find((b) => b.name === copy.copyOf)!;
-      expect(copy, copy.name).to.include({ role: 'state', memory: 'sram', element: source.element, count: source.count, bytes: source.bytes });
+      expect(copy, copy.name).to.include({
+        role: 'state',
+        memory: 'sram',
+        element: source.element,
+        count: source.count,
+        bytes: source.bytes,
+      });
       expect(copy.offset % copy.align).to.equal(0);
     }
     // what is left could not hold any tensor not copied (but the RoPE tables, not worth it)
     const room = sram.memory.bytes! - sram.used;
-    const left = plan.buffers.filter((b) => b.role === 'weights' && !b.name.startsWith('rope_') && !copied.some((c) => c.copyOf === b.name));
+    const left = plan.buffers.filter(
+      (b) => b.role === 'weights' && !b.name.startsWith('rope_') && !copied.some((c) => c.copyOf === b.name),
+    );
     for (const b of left) expect(b.bytes, b.name).to.be.greaterThan(room - 64);
     expect(formatPlan(plan)).to.match(/w1_sram +sram \(state\) +55,040 .* w1 copied to SRAM at boot/);
   });
@@ -105,7 +119,7 @@ describe('plan: weights copied to SRAM on a board that reads them from flash', (
     expect(copies(makePlan(rp2040, stories260K, { ...integer, seqLen: 128, sramWeights: false }))).to.deep.equal([]);
   });
 
-  it('takes the SRAM of code run from there before the weights\' copies, and lists it', () => {
+  it("takes the SRAM of code run from there before the weights' copies, and lists it", () => {
     const code = { bytes: 18_000, description: 'code run from SRAM: forward.o' };
     const copied = (p: ReturnType<typeof makePlan>) => copies(p).reduce((s, b) => s + b.bytes, 0);
     const without = makePlan(rp2040, stories260K, { ...integer, seqLen: 256 });
@@ -131,13 +145,17 @@ describe('plan: what the serial protocol (16-bit ids and positions) can carry', 
   it('refuses a vocabulary above 65,535 tokens, which would be truncated on the wire', () => {
     checkProtocolLimits({ ...stories260K, vocabSize: 65_535 }, undefined, 'big.bin');
     const err = userError(() => checkProtocolLimits({ ...stories260K, vocabSize: 65_536 }, undefined, 'big.bin'));
-    expect(err.message).to.match(/big\.bin has a vocabulary of 65,536 tokens, and a build can carry at most 65,535: the serial protocol sends token ids in 16 bits/);
+    expect(err.message).to.match(
+      /big\.bin has a vocabulary of 65,536 tokens, and a build can carry at most 65,535: the serial protocol sends token ids in 16 bits/,
+    );
     expect(err.exitCode).to.equal(2);
   });
 
   it('refuses a context above 65,535 positions, unless --seq-len shortens it', () => {
     const long = { ...stories260K, seqLen: 100_000 };
-    expect(userError(() => checkProtocolLimits(long, undefined, 'long.bin')).message).to.match(/long\.bin's context \(seq_len\) is 100,000 positions.*Add --seq-len 65535 or less/);
+    expect(userError(() => checkProtocolLimits(long, undefined, 'long.bin')).message).to.match(
+      /long\.bin's context \(seq_len\) is 100,000 positions.*Add --seq-len 65535 or less/,
+    );
     expect(userError(() => checkProtocolLimits(long, 70_000, 'long.bin')).message).to.match(/--seq-len is 70,000 positions/);
     checkProtocolLimits(long, 65_535, 'long.bin');
   });

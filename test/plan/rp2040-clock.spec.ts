@@ -1,7 +1,15 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkClockMHz, clockDefines, clockSetup, describeClock, FLASH_READ, MAX_CLOCK_MHZ, MIN_CLOCK_MHZ } from '../../src/plan/rp2040-clock.js';
+import {
+  checkClockMHz,
+  clockDefines,
+  clockSetup,
+  describeClock,
+  FLASH_READ,
+  MAX_CLOCK_MHZ,
+  MIN_CLOCK_MHZ,
+} from '../../src/plan/rp2040-clock.js';
 import { PLL_LIMITS, pllSettings, pllViolations } from '../../src/plan/rp2040-pll.js';
 import { projectRoot } from '../../src/models/locate.js';
 import { UserError } from '../../src/util/errors.js';
@@ -24,12 +32,26 @@ function allSettings(outputHz: number, referenceHz = 12_000_000) {
 }
 
 describe('plan/rp2040-pll: PLL_SYS settings from the datasheet constraints (2.18.2)', () => {
-  it('133 MHz: REFDIV 1, FBDIV 133, VCO 1596 MHz, POSTDIV1 6, POSTDIV2 2 (the firmware\'s default)', () => {
-    expect(pllSettings(133_000_000)).to.deep.equal({ refdiv: 1, fbdiv: 133, postdiv1: 6, postdiv2: 2, vcoHz: 1_596_000_000, outputHz: 133_000_000 });
+  it("133 MHz: REFDIV 1, FBDIV 133, VCO 1596 MHz, POSTDIV1 6, POSTDIV2 2 (the firmware's default)", () => {
+    expect(pllSettings(133_000_000)).to.deep.equal({
+      refdiv: 1,
+      fbdiv: 133,
+      postdiv1: 6,
+      postdiv2: 2,
+      vcoHz: 1_596_000_000,
+      outputHz: 133_000_000,
+    });
   });
 
   it('200 MHz: REFDIV 1, FBDIV 100, VCO 1200 MHz, POSTDIV1 6, POSTDIV2 1', () => {
-    expect(pllSettings(200_000_000)).to.deep.equal({ refdiv: 1, fbdiv: 100, postdiv1: 6, postdiv2: 1, vcoHz: 1_200_000_000, outputHz: 200_000_000 });
+    expect(pllSettings(200_000_000)).to.deep.equal({
+      refdiv: 1,
+      fbdiv: 100,
+      postdiv1: 6,
+      postdiv2: 1,
+      vcoHz: 1_200_000_000,
+      outputHz: 200_000_000,
+    });
   });
 
   it('125 MHz: VCO 1500 MHz ÷ 6 ÷ 2', () => {
@@ -49,11 +71,9 @@ describe('plan/rp2040-pll: PLL_SYS settings from the datasheet constraints (2.18
   });
 
   it('says what breaks a constraint, and finds nothing where no exact setting exists', () => {
-    expect(pllViolations({ refdiv: 3, fbdiv: 400, postdiv1: 1, postdiv2: 2, vcoHz: 1_600_000_000, outputHz: 800_000_000 })).to.have.members([
-      'FREF / REFDIV = 4000000 Hz is below 5 MHz',
-      'FBDIV 400 is not 16..320',
-      'POSTDIV1 is below POSTDIV2',
-    ]);
+    expect(pllViolations({ refdiv: 3, fbdiv: 400, postdiv1: 1, postdiv2: 2, vcoHz: 1_600_000_000, outputHz: 800_000_000 })).to.have.members(
+      ['FREF / REFDIV = 4000000 Hz is below 5 MHz', 'FBDIV 400 is not 16..320', 'POSTDIV1 is below POSTDIV2'],
+    );
     expect(pllSettings(1_700_000_000)).to.equal(undefined); // above the VCO's range even with no division
     expect(pllSettings(10_000_000)).to.equal(undefined); // 49 × 10 MHz is below the VCO's 750 MHz
     expect(PLL_LIMITS.maxVcoHz).to.equal(1_600_000_000);
@@ -69,7 +89,7 @@ describe('plan/rp2040-clock: the --clock option', () => {
     }
   });
 
-  it('raises the core to 1.15 V above 133 MHz only; keeps the flash within the W25Q16JV\'s limits', () => {
+  it("raises the core to 1.15 V above 133 MHz only; keeps the flash within the W25Q16JV's limits", () => {
     expect(clockSetup(133e6, 'safe')).to.include({ vsel: 11, coreVolts: 1.1, flashSclkHz: 33.25e6 });
     expect(clockSetup(200e6, 'safe')).to.include({ vsel: 12, coreVolts: 1.15, flashSclkHz: 50e6 });
     expect(clockSetup(200e6, 'quad')).to.include({ flashSclkHz: 100e6 });
@@ -84,11 +104,13 @@ describe('plan/rp2040-clock: the --clock option', () => {
     ]);
   });
 
-  it('describes itself for the build\'s report', () => {
+  it("describes itself for the build's report", () => {
     expect(describeClock(clockSetup(200e6, 'safe'), 'safe')).to.equal(
       'clk_sys 200 MHz: PLL_SYS 12 MHz / 1 × 100 = 1200 MHz VCO, ÷ 6 ÷ 1; core 1.15 V; flash SCLK 50 MHz (safe boot2, 03h Read Data up to 50 MHz)',
     );
-    expect(describeClock(clockSetup(133e6, 'quad'), 'quad')).to.match(/^clk_sys 133 MHz: .* = 1596 MHz VCO, ÷ 6 ÷ 2; core 1\.10 V; flash SCLK 66\.5 MHz/);
+    expect(describeClock(clockSetup(133e6, 'quad'), 'quad')).to.match(
+      /^clk_sys 133 MHz: .* = 1596 MHz VCO, ÷ 6 ÷ 2; core 1\.10 V; flash SCLK 66\.5 MHz/,
+    );
   });
 
   it('knows the SSI divisor boot2.S programs for each variant', () => {

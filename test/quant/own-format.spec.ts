@@ -13,11 +13,14 @@ import { syntheticModel, withSeparateClassifier } from '../checkpoint/synthetic.
 import { userError } from '../helpers/errors.js';
 import { needs } from '../helpers/needs.js';
 
-
 const bits = (a: Float32Array): number[] => Array.from(new Uint32Array(Float32Array.from(a).buffer));
 
 function expectSameTensor(actual: Tensor, expected: Tensor, what: string): void {
-  expect({ dtype: actual.dtype, rows: actual.rows, cols: actual.cols }, what).to.deep.equal({ dtype: expected.dtype, rows: expected.rows, cols: expected.cols });
+  expect({ dtype: actual.dtype, rows: actual.rows, cols: actual.cols }, what).to.deep.equal({
+    dtype: expected.dtype,
+    rows: expected.rows,
+    cols: expected.cols,
+  });
   if (actual.dtype === 'f32' || expected.dtype === 'f32') {
     expect(bits((actual as { data: Float32Array }).data), what).to.deep.equal(bits((expected as { data: Float32Array }).data));
     return;
@@ -43,7 +46,7 @@ function expectSameModel(actual: Model, expected: Model): void {
   });
 }
 
-describe('checkpoint/own-format (llama2-embed\'s own checkpoint format)', () => {
+describe("checkpoint/own-format (llama2-embed's own checkpoint format)", () => {
   needs('stories260K.bin');
   let dir: string;
   let cleanup: () => void;
@@ -98,12 +101,32 @@ describe('checkpoint/own-format (llama2-embed\'s own checkpoint format)', () => 
     expect(bytes.readUInt32LE(44)).to.equal(OWN_ALIGNMENT);
 
     const header = readCheckpointHeader(path);
-    expect(header).to.include({ format: 'own', sharedClassifier: true, groupSize: 32, fileBytes: bytes.length, expectedBytes: bytes.length });
+    expect(header).to.include({
+      format: 'own',
+      sharedClassifier: true,
+      groupSize: 32,
+      fileBytes: bytes.length,
+      expectedBytes: bytes.length,
+    });
     const tensors = header.tensors!;
-    expect(tensors[0]).to.include({ name: 'layers.0.rms_att', dtype: 'f32', rows: 1, cols: 64, groupSize: 0, offset: OWN_HEADER_BYTES + 47 * OWN_TABLE_ENTRY_BYTES });
+    expect(tensors[0]).to.include({
+      name: 'layers.0.rms_att',
+      dtype: 'f32',
+      rows: 1,
+      cols: 64,
+      groupSize: 0,
+      offset: OWN_HEADER_BYTES + 47 * OWN_TABLE_ENTRY_BYTES,
+    });
     const w2 = tensors.find((t) => t.name === 'layers.0.w2')!;
     // 64 rows of 86 packed bytes, padded to 4 (5504 already is), then 64 × 6 scales
-    expect(w2).to.include({ dtype: 'q4_0', rows: 64, cols: 172, groupSize: 32, bytes: 64 * 86 + 64 * 6 * 4, scalesOffset: w2.offset + 64 * 86 });
+    expect(w2).to.include({
+      dtype: 'q4_0',
+      rows: 64,
+      cols: 172,
+      groupSize: 32,
+      bytes: 64 * 86 + 64 * 6 * 4,
+      scalesOffset: w2.offset + 64 * 86,
+    });
     const embedding = tensors.find((t) => t.name === 'token_embedding')!;
     expect(embedding).to.include({ dtype: 'q8_0', rows: 512, cols: 64, groupSize: 32 });
     for (const t of tensors) {
@@ -112,9 +135,20 @@ describe('checkpoint/own-format (llama2-embed\'s own checkpoint format)', () => 
     }
     // the table entry of w2, field by field
     const at = OWN_HEADER_BYTES + tensors.indexOf(w2) * OWN_TABLE_ENTRY_BYTES;
-    expect(bytes.subarray(at, at + 32).toString('latin1').replace(/\0+$/, '')).to.equal('layers.0.w2');
-    expect([bytes[at + 32], bytes.readUInt32LE(at + 36), bytes.readUInt32LE(at + 40), bytes.readUInt32LE(at + 44)]).to.deep.equal([2, 64, 172, 32]);
-    expect([bytes.readUInt32LE(at + 48), bytes.readUInt32LE(at + 52), bytes.readUInt32LE(at + 56)]).to.deep.equal([w2.offset, w2.bytes, w2.scalesOffset]);
+    expect(
+      bytes
+        .subarray(at, at + 32)
+        .toString('latin1')
+        .replace(/\0+$/, ''),
+    ).to.equal('layers.0.w2');
+    expect([bytes[at + 32], bytes.readUInt32LE(at + 36), bytes.readUInt32LE(at + 40), bytes.readUInt32LE(at + 44)]).to.deep.equal([
+      2, 64, 172, 32,
+    ]);
+    expect([bytes.readUInt32LE(at + 48), bytes.readUInt32LE(at + 52), bytes.readUInt32LE(at + 56)]).to.deep.equal([
+      w2.offset,
+      w2.bytes,
+      w2.scalesOffset,
+    ]);
     // the first packed byte of w2 is its row 0, values 0 and 1
     const q = model.layers[0].w2;
     expect(q.dtype === 'q4_0' && bytes[w2.offset]).to.equal(q.dtype === 'q4_0' && q.q[0]);
@@ -123,7 +157,13 @@ describe('checkpoint/own-format (llama2-embed\'s own checkpoint format)', () => 
   it('describes its tensors for inspect like llama2.c files (storedTensors)', () => {
     const { path } = roundTrip(quantizeModel(stories, 'q4_0').model, 'q4.bin');
     const own = storedTensors(readCheckpointHeader(path));
-    expect(own.find((t) => t.name === 'layers.4.w2')).to.deep.include({ rows: 64, cols: 172, dtype: 'q4_0', groupSize: 32, bytes: 64 * 86 + 64 * 6 * 4 });
+    expect(own.find((t) => t.name === 'layers.4.w2')).to.deep.include({
+      rows: 64,
+      cols: 172,
+      dtype: 'q4_0',
+      groupSize: 32,
+      bytes: 64 * 86 + 64 * 6 * 4,
+    });
     expect(own.find((t) => t.name === 'rms_final')).to.not.have.property('groupSize');
     const v0 = storedTensors(readCheckpointHeader(modelPath('stories260K.bin')));
     const layout = checkpointLayout(stories.config, 'v0', true);
@@ -135,7 +175,8 @@ describe('checkpoint/own-format (llama2-embed\'s own checkpoint format)', () => 
     const { read } = roundTrip(model, 'q4.bin');
     const a = new Transformer(model);
     const b = new Transformer(read);
-    for (const [pos, token] of [1, 403, 407, 261, 378].entries()) expect(bits(b.forward(token, pos))).to.deep.equal(bits(a.forward(token, pos)));
+    for (const [pos, token] of [1, 403, 407, 261, 378].entries())
+      expect(bits(b.forward(token, pos))).to.deep.equal(bits(a.forward(token, pos)));
   });
 
   it('is written as a stream of views, atomically', () => {
@@ -148,7 +189,7 @@ describe('checkpoint/own-format (llama2-embed\'s own checkpoint format)', () => 
     expect(readdirSync(dir)).to.deep.equal([]);
   });
 
-  it('refuses to write Q4_0 weights in llama2.c\'s formats, pointing to the own format', () => {
+  it("refuses to write Q4_0 weights in llama2.c's formats, pointing to the own format", () => {
     const q4 = quantizeModel(stories, 'q4_0').model;
     for (const format of ['v0', 'v1', 'v2'] as const) {
       const message = userError(() => serializeCheckpoint(q4, format, 'out.bin')).message;
@@ -188,16 +229,24 @@ describe('checkpoint/own-format (llama2-embed\'s own checkpoint format)', () => 
     };
 
     it('reports a file cut inside the header, the table or the data', () => {
-      expect(readError(good.subarray(0, 40))).to.match(/too short for a llama2-embed checkpoint: expected at least its 64-byte header, found 40 bytes/);
+      expect(readError(good.subarray(0, 40))).to.match(
+        /too short for a llama2-embed checkpoint: expected at least its 64-byte header, found 40 bytes/,
+      );
       expect(readError(good.subarray(0, 1000))).to.match(/tensor table of 47 entries ends at byte 3,072, but the file has 1,000 bytes/);
-      expect(readError(good.subarray(0, good.length - 100))).to.match(/tensor wcls|tensor layers\.4\.w3 lies at bytes .* but the file has only .*truncated/);
+      expect(readError(good.subarray(0, good.length - 100))).to.match(
+        /tensor wcls|tensor layers\.4\.w3 lies at bytes .* but the file has only .*truncated/,
+      );
     });
 
     it('reports an unknown version, a damaged count and trailing bytes', () => {
       expect(readError(edited((b) => b.writeUInt32LE(2, 4)))).to.match(/of version 2; this version of llama2-embed reads version 1/);
-      expect(readError(edited((b) => b.writeUInt32LE(46, 40)))).to.match(/table lists 46 tensors, but its config \(5 layers, shared classifier\) has 47/);
+      expect(readError(edited((b) => b.writeUInt32LE(46, 40)))).to.match(
+        /table lists 46 tensors, but its config \(5 layers, shared classifier\) has 47/,
+      );
       expect(readError(Buffer.concat([good, Buffer.alloc(8)]))).to.match(/8 trailing bytes/);
-      expect(readError(edited((b) => (b[36] = 0)))).to.match(/table lists 47 tensors, but its config \(5 layers, separate classifier\) has 48/);
+      expect(readError(edited((b) => (b[36] = 0)))).to.match(
+        /table lists 47 tensors, but its config \(5 layers, separate classifier\) has 48/,
+      );
     });
 
     it('reports nonsense dimensions as for llama2.c files', () => {
@@ -212,9 +261,13 @@ describe('checkpoint/own-format (llama2-embed\'s own checkpoint format)', () => 
         /tensor layers\.2\.w2 is \[63, 172\] in the table, but the config in its header makes it \[64, 172\]/,
       );
       expect(readError(edited((b) => (b[entry('layers.1.wk') + 32] = 9)))).to.match(/tensor layers\.1\.wk has dtype code 9/);
-      expect(readError(edited((b) => (b[entry('layers.1.wk') + 33] = 1)))).to.match(/scale dtype code 1; version 1 stores fp32 scales only/);
+      expect(readError(edited((b) => (b[entry('layers.1.wk') + 33] = 1)))).to.match(
+        /scale dtype code 1; version 1 stores fp32 scales only/,
+      );
       expect(readError(edited((b) => (b[entry('rms_final') + 32] = 2)))).to.match(/norm rms_final is stored as q4_0; norms are always f32/);
-      expect(readError(edited((b) => b.writeUInt32LE(0, entry('layers.0.w1') + 44)))).to.match(/tensor layers\.0\.w1 \(q4_0\) has group size 0/);
+      expect(readError(edited((b) => b.writeUInt32LE(0, entry('layers.0.w1') + 44)))).to.match(
+        /tensor layers\.0\.w1 \(q4_0\) has group size 0/,
+      );
       expect(readError(edited((b) => b.writeUInt32LE(16, entry('layers.0.w1') + 44)))).to.match(
         /tensor layers\.0\.w1 \(q4_0 \[172, 64\], group size 16\) is given 6,880 bytes with scales 5,504 bytes in, where it takes 8,256 bytes with scales 5,504 bytes in/,
       );
@@ -222,7 +275,9 @@ describe('checkpoint/own-format (llama2-embed\'s own checkpoint format)', () => 
 
     it('checks where every tensor lies', () => {
       const w3 = entry('layers.3.w3');
-      expect(readError(edited((b) => b.writeUInt32LE(b.readUInt32LE(w3 + 48) + 4, w3 + 48)))).to.match(/starts at byte .*, not on a 64-byte boundary/);
+      expect(readError(edited((b) => b.writeUInt32LE(b.readUInt32LE(w3 + 48) + 4, w3 + 48)))).to.match(
+        /starts at byte .*, not on a 64-byte boundary/,
+      );
       expect(readError(edited((b) => b.writeUInt32LE(4_000_000_000, w3 + 48)))).to.match(
         /tensor layers\.3\.w3 lies at bytes 4,000,000,000 to .* but the file has only .* bytes/,
       );
@@ -233,9 +288,7 @@ describe('checkpoint/own-format (llama2-embed\'s own checkpoint format)', () => 
         b.writeUInt32LE(b.readUInt32LE(wo + 48) - shift, wo + 48);
         b.writeUInt32LE(b.readUInt32LE(wo + 56) - shift, wo + 56);
       });
-      expect(readError(overlapping)).to.match(
-        /tensor layers\.0\.wo starts at byte .*, inside the table or the tensor before it/,
-      );
+      expect(readError(overlapping)).to.match(/tensor layers\.0\.wo starts at byte .*, inside the table or the tensor before it/);
     });
   });
 });

@@ -68,7 +68,10 @@ describe('quant/schemes', () => {
     const q8 = quantizeModel(base, 'q8_0', { groupSize: 8 }).model;
     const odd: Model = { ...q8, layers: q8.layers.map((l, i) => (i === 1 ? { ...l, wq: base.layers[1].wq } : l)) };
     expect(schemeOf(odd)).to.equal(undefined);
-    const twoSizes: Model = { ...q8, layers: q8.layers.map((l, i) => (i === 1 ? { ...l, wq: quantizeModel(base, 'q8_0', { groupSize: 4 }).model.layers[1].wq } : l)) };
+    const twoSizes: Model = {
+      ...q8,
+      layers: q8.layers.map((l, i) => (i === 1 ? { ...l, wq: quantizeModel(base, 'q8_0', { groupSize: 4 }).model.layers[1].wq } : l)),
+    };
     expect(schemeOf(twoSizes)).to.equal(undefined);
   });
 

@@ -5,7 +5,13 @@ import type { SchemeSizes, TargetVerdict } from '../../src/report/sizes.js';
 
 const KiB = 1024;
 
-function verdict(target: string, memory: string, capacity: number | null, needed: number, state: TargetVerdict['state'] = null): TargetVerdict {
+function verdict(
+  target: string,
+  memory: string,
+  capacity: number | null,
+  needed: number,
+  state: TargetVerdict['state'] = null,
+): TargetVerdict {
   const fits = capacity === null || needed <= capacity;
   return { target, memory, memoryKind: 'x', capacity, needed, includesState: state === null, fits, spare: null, verdict: '', state };
 }
@@ -53,7 +59,10 @@ describe('report/fit', () => {
 
   it('none fit', () => {
     const r = report();
-    const tight = (s: SchemeSizes): SchemeSizes => ({ ...s, targets: [s.targets[0], { ...s.targets[1], needed: 4096 * KiB, fits: false }] });
+    const tight = (s: SchemeSizes): SchemeSizes => ({
+      ...s,
+      targets: [s.targets[0], { ...s.targets[1], needed: 4096 * KiB, fits: false }],
+    });
     r.reference.sizes = tight(r.reference.sizes);
     r.schemes = r.schemes.map((x) => ({ ...x, sizes: tight(x.sizes) }));
     const board = targetFits(r)[1];

@@ -33,7 +33,15 @@ describe('report/html', function () {
   });
 
   it('has every section, and every SVG is well-formed XML with a title', () => {
-    for (const heading of ['Summary', 'Error per layer and tensor', 'Divergence along the sequence', 'A matrix and its quantization grid', 'Sizes and targets', 'Greedy divergence', 'Every tensor']) {
+    for (const heading of [
+      'Summary',
+      'Error per layer and tensor',
+      'Divergence along the sequence',
+      'A matrix and its quantization grid',
+      'Sizes and targets',
+      'Greedy divergence',
+      'Every tensor',
+    ]) {
       expect(html).to.contain(`<h2>${heading}</h2>`);
     }
     const svgs = svgElements(html);
@@ -49,8 +57,12 @@ describe('report/html', function () {
   it('gives one planned verdict per target (not one per target and scheme), none of them estimated', () => {
     const section = html.slice(html.indexOf('<h2>Sizes and targets</h2>'), html.indexOf('<h2>Greedy divergence</h2>'));
     expect(section.match(/<tr><td class="name"><b>host<\/b><\/td>/g)).to.have.length(1);
-    expect(section).to.match(/<td class="name"><b>host<\/b><\/td><td class="name">no fixed limit<\/td><td><span class="fit">all fit \(ram [\d.]+ KiB to [\d.]+ MiB\)<\/span><\/td>/);
-    expect(section).to.match(/<b>rp2040<\/b>.*<span class="fit">q8_0 fits \(flash [\d.]+ KiB, sram [\d.]+ KiB\)<\/span>; <span class="nofit">f32, q4_0, mixed do not \(sram needs /);
+    expect(section).to.match(
+      /<td class="name"><b>host<\/b><\/td><td class="name">no fixed limit<\/td><td><span class="fit">all fit \(ram [\d.]+ KiB to [\d.]+ MiB\)<\/span><\/td>/,
+    );
+    expect(section).to.match(
+      /<b>rp2040<\/b>.*<span class="fit">q8_0 fits \(flash [\d.]+ KiB, sram [\d.]+ KiB\)<\/span>; <span class="nofit">f32, q4_0, mixed do not \(sram needs /,
+    );
     expect(section).to.not.contain('fits host with no fixed limit');
     expect(html).to.not.match(/estimat/i);
   });
@@ -66,7 +78,7 @@ describe('report/html', function () {
     expect(section).to.contain('rp2040 flash: 1.9 MiB');
   });
 
-  it('colours each heatmap on its own scheme\'s scale, and outlines its worst matrices', () => {
+  it("colours each heatmap on its own scheme's scale, and outlines its worst matrices", () => {
     const fills = (scheme: string): Set<string> => {
       const svg = svgElements(html).find((x) => x.includes(`aria-label="${scheme} · group size`))!;
       return new Set([...svg.matchAll(/<rect [^>]*fill="(#[0-9a-f]{6})"/g)].map((m) => m[1]));

@@ -18,7 +18,15 @@ describe('report/json', function () {
     expect(doc.version).to.equal(REPORT_JSON_VERSION);
     expect(doc.model).to.include({ format: 'v0', parameters: 260_032, sharedClassifier: true });
     expect(doc.model.config).to.deep.equal({ dim: 64, hiddenDim: 172, nLayers: 5, nHeads: 8, nKvHeads: 4, vocabSize: 512, seqLen: 512 });
-    expect(doc.settings).to.deep.include({ schemes: ['q8_0', 'q4_0', 'mixed'], groupSize: null, sequences: 4, length: 32, seed: 1, temperature: 1, greedyTokens: 32 });
+    expect(doc.settings).to.deep.include({
+      schemes: ['q8_0', 'q4_0', 'mixed'],
+      groupSize: null,
+      sequences: 4,
+      length: 32,
+      seed: 1,
+      temperature: 1,
+      greedyTokens: 32,
+    });
     expect(doc.settings.prompts).to.deep.equal(['', 'Once upon a time', 'One day', 'Lily']);
     expect(doc.settings.eval).to.include({ path: 'story.txt', chunks: 1 });
     expect(doc.settings.eval.used).to.equal(doc.settings.eval.tokens).and.be.above(10);
@@ -27,17 +35,51 @@ describe('report/json', function () {
   it('has per scheme: sizes and verdicts, every tensor, the sampled-text figures, perplexity, greedy divergence', () => {
     expect(doc.schemes.map((s: { scheme: string }) => s.scheme)).to.deep.equal(['q8_0', 'q4_0', 'mixed']);
     for (const s of doc.schemes) {
-      expect(Object.keys(s)).to.deep.equal(['scheme', 'description', 'groupSize', 'groupSizeReason', 'sizes', 'tensors', 'sampled', 'perplexity', 'greedy']);
+      expect(Object.keys(s)).to.deep.equal([
+        'scheme',
+        'description',
+        'groupSize',
+        'groupSizeReason',
+        'sizes',
+        'tensors',
+        'sampled',
+        'perplexity',
+        'greedy',
+      ]);
       expect(s.sizes.weightBytes).to.be.a('number').and.below(doc.reference.sizes.weightBytes);
       expect(s.sizes.targets.map((t: { target: string }) => t.target)).to.include('host');
       for (const t of s.sizes.targets) {
-        expect(Object.keys(t)).to.deep.equal(['target', 'memory', 'memoryKind', 'capacity', 'needed', 'includesState', 'fits', 'spare', 'verdict', 'state']);
+        expect(Object.keys(t)).to.deep.equal([
+          'target',
+          'memory',
+          'memoryKind',
+          'capacity',
+          'needed',
+          'includesState',
+          'fits',
+          'spare',
+          'verdict',
+          'state',
+        ]);
       }
       expect(s.tensors).to.have.length(36);
       expect(s.tensors[0].name).to.equal('token_embedding');
       expect(s.tensors[1].name).to.equal('layers.0.wq');
       expect(s.tensors[35].name).to.equal('layers.4.w3');
-      expect(Object.keys(s.tensors[0])).to.deep.equal(['name', 'layer', 'kind', 'rows', 'cols', 'dtype', 'groupSize', 'bytesBefore', 'bytesAfter', 'maxAbsError', 'rmse', 'sqnrDb']);
+      expect(Object.keys(s.tensors[0])).to.deep.equal([
+        'name',
+        'layer',
+        'kind',
+        'rows',
+        'cols',
+        'dtype',
+        'groupSize',
+        'bytesBefore',
+        'bytesAfter',
+        'maxAbsError',
+        'rmse',
+        'sqnrDb',
+      ]);
       expect(Object.keys(s.sampled)).to.deep.equal(['positions', 'meanKl', 'maxKl', 'top1Agreement', 'klByPosition']);
       expect(s.sampled.positions).to.equal(128);
       expect(s.sampled.klByPosition).to.have.length(32);

@@ -120,7 +120,7 @@ describe('quant/model-metrics (stories260K)', function () {
     expect(Math.exp(r.candidates[1].meanNll)).to.be.closeTo(512, 1e-6);
   });
 
-  it("greedy continuation: llama2.c's golden tokens for \"Once upon a time\"", () => {
+  it('greedy continuation: llama2.c\'s golden tokens for "Once upon a time"', () => {
     const golden = readGoldenIds('stories260K_f32_greedy_once_upon_a_time.ids');
     const generated = greedyContinuation(fp32, golden.prompt, golden.generated.length);
     // run.c stops after BOS; we go on, so compare up to the golden's end

@@ -21,7 +21,10 @@ export function smallReport(): QuantReport {
       sequences: 4,
       length: 32,
       greedyTokens: 32,
-      evalText: { path: 'story.txt', text: 'Once upon a time, there was a little girl named Lily. She loved to play outside in the park with her friends.' },
+      evalText: {
+        path: 'story.txt',
+        text: 'Once upon a time, there was a little girl named Lily. She loved to play outside in the park with her friends.',
+      },
       targets: knownTargets().map(loadTarget),
     });
   }

@@ -68,7 +68,8 @@ describe('report/sizes', () => {
 
   it('a Q4_0 blob is smaller than the Q8_0 one by the packed values: half a byte a value', () => {
     const host = loadTarget('host');
-    const sizesOf = (scheme: 'q8_0' | 'q4_0') => schemeSizes(quantizeModel(fp32, scheme, { groupSize: 32 }).model, scheme, 32, [host]).blobBytes;
+    const sizesOf = (scheme: 'q8_0' | 'q4_0') =>
+      schemeSizes(quantizeModel(fp32, scheme, { groupSize: 32 }).model, scheme, 32, [host]).blobBytes;
     const plan = (scheme: 'q8_0' | 'q4_0'): Plan => makePlan(host, fp32.config, { weights: scheme, groupSize: 32, sharedClassifier: true });
     const int8Values = 260_032 - (5 * 2 * 64 + 64);
     // every packed buffer of stories260K is a multiple of 64 bytes, so the alignment takes nothing back
@@ -76,7 +77,9 @@ describe('report/sizes', () => {
     // and it is exactly the values' buffers that shrink: the scales, norms and RoPE tables are the same
     const q8 = plan('q8_0');
     const q4 = plan('q4_0');
-    expect(q4.buffers.filter((b) => b.role === 'weights').map((b) => b.name)).to.deep.equal(q8.buffers.filter((b) => b.role === 'weights').map((b) => b.name));
+    expect(q4.buffers.filter((b) => b.role === 'weights').map((b) => b.name)).to.deep.equal(
+      q8.buffers.filter((b) => b.role === 'weights').map((b) => b.name),
+    );
     let packed = 0;
     for (const b of q8.buffers.filter((x) => x.role === 'weights')) {
       const other = q4.buffers.find((x) => x.name === b.name)!;
@@ -116,8 +119,12 @@ describe('report/sizes', () => {
   });
 
   it('verdictText', () => {
-    expect(verdictText('rp2040', 'flash', 2 * 1024 * 1024, 300 * 1024, false)).to.equal('fits rp2040 flash with 1.7 MiB to spare (weights: 300.0 KiB of 2.0 MiB)');
-    expect(verdictText('rp2040', 'flash', 1024 * 1024, 2 * 1024 * 1024, false)).to.equal('does not fit rp2040 flash: needs 2.0 MiB (weights), has 1.0 MiB');
+    expect(verdictText('rp2040', 'flash', 2 * 1024 * 1024, 300 * 1024, false)).to.equal(
+      'fits rp2040 flash with 1.7 MiB to spare (weights: 300.0 KiB of 2.0 MiB)',
+    );
+    expect(verdictText('rp2040', 'flash', 1024 * 1024, 2 * 1024 * 1024, false)).to.equal(
+      'does not fit rp2040 flash: needs 2.0 MiB (weights), has 1.0 MiB',
+    );
     expect(verdictText('host', 'ram', null, 1024, true)).to.equal('fits host with no fixed limit (weights and run state: 1.0 KiB of ram)');
   });
 });

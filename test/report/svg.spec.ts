@@ -1,5 +1,17 @@
 import { expect } from 'chai';
-import { QUALITY_STOPS, colorLegend, colorScale, esc, heatmap, histogramChart, horizontalBars, lineChart, luminance, niceTicks, textColorOn } from '../../src/report/svg.js';
+import {
+  QUALITY_STOPS,
+  colorLegend,
+  colorScale,
+  esc,
+  heatmap,
+  histogramChart,
+  horizontalBars,
+  lineChart,
+  luminance,
+  niceTicks,
+  textColorOn,
+} from '../../src/report/svg.js';
 import { xmlProblems } from './xml.js';
 
 describe('report/svg', () => {
@@ -10,7 +22,9 @@ describe('report/svg', () => {
   it('niceTicks: round steps of 1, 2 or 5 covering the range', () => {
     expect(niceTicks(0, 10, 5)).to.deep.equal([0, 2, 4, 6, 8, 10]);
     expect(niceTicks(-0.27, 0.27, 10).map((v) => +v.toFixed(2))).to.deep.equal([-0.2, -0.1, 0, 0.1, 0.2]);
-    expect(niceTicks(-0.27, 0.27, 12).map((v) => +v.toFixed(2))).to.deep.equal([-0.25, -0.2, -0.15, -0.1, -0.05, 0, 0.05, 0.1, 0.15, 0.2, 0.25]);
+    expect(niceTicks(-0.27, 0.27, 12).map((v) => +v.toFixed(2))).to.deep.equal([
+      -0.25, -0.2, -0.15, -0.1, -0.05, 0, 0.05, 0.1, 0.15, 0.2, 0.25,
+    ]);
     expect(niceTicks(0, 0)).to.deep.equal([0]);
     expect(niceTicks(0, Infinity)).to.deep.equal([]);
   });
@@ -69,7 +83,13 @@ describe('report/svg', () => {
           { value: 1e9, label: 'dram' },
         ],
       }),
-      lineChart({ title: 'kl', series: [{ label: 'q4_0', color: '#d55e00', values: [0.1, 0.01, 0, NaN, 0.2] }], xTitle: 'pos', yTitle: 'KL', logY: true }),
+      lineChart({
+        title: 'kl',
+        series: [{ label: 'q4_0', color: '#d55e00', values: [0.1, 0.01, 0, NaN, 0.2] }],
+        xTitle: 'pos',
+        yTitle: 'KL',
+        logY: true,
+      }),
       lineChart({ title: 'empty', series: [], xTitle: 'pos', yTitle: 'KL' }),
     ];
     for (const svg of charts) {

@@ -34,7 +34,9 @@ describe('report/terminal', function () {
     expect(text.match(/^ {2}host +/gm)).to.have.length(1);
     expect(text).to.match(/^ {2}host +no fixed limit +all fit \(ram [\d.]+ KiB to [\d.]+ MiB\)$/m);
     // the RP2040's SRAM is what binds: the float schemes' run state does not fit it, q8_0's (integer kernels) does
-    expect(text).to.match(/^ {2}rp2040 +flash 1\.9 MiB, sram 252\.0 KiB +q8_0 fits \(flash [\d.]+ KiB, sram [\d.]+ KiB\); f32, q4_0, mixed do not \(sram needs [\d.]+ KiB/m);
+    expect(text).to.match(
+      /^ {2}rp2040 +flash 1\.9 MiB, sram 252\.0 KiB +q8_0 fits \(flash [\d.]+ KiB, sram [\d.]+ KiB\); f32, q4_0, mixed do not \(sram needs [\d.]+ KiB/m,
+    );
     expect(text).to.not.match(/no fixed limit.*\n.*no fixed limit/);
     expect(text).to.not.match(/^Weights, /m);
     expect(text).to.not.match(/^ {2}token_embedding /m);

@@ -16,13 +16,21 @@ const u8 = fc.integer({ min: 0, max: 0xff });
 const u16 = fc.integer({ min: 0, max: 0xffff });
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 const f32 = fc.float({ noNaN: true });
-const ascii = (maxLength: number) => fc.string({ unit: fc.constantFrom(...Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i))), maxLength });
+const ascii = (maxLength: number) =>
+  fc.string({ unit: fc.constantFrom(...Array.from({ length: 95 }, (_, i) => String.fromCharCode(32 + i))), maxLength });
 
 export const helloRequestArb = u8.map((hostVersion): Message => ({ type: 'hello-request', hostVersion }));
 
 export const generateArb = (maxPrompt = 244) =>
   fc
-    .record({ requestId: u16, steps: u16, temperature: f32, topp: f32, seed: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), prompt: fc.array(u16, { minLength: 1, maxLength: maxPrompt }) })
+    .record({
+      requestId: u16,
+      steps: u16,
+      temperature: f32,
+      topp: f32,
+      seed: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+      prompt: fc.array(u16, { minLength: 1, maxLength: maxPrompt }),
+    })
     .map((g): Message => ({ type: 'generate', ...g }));
 
 export const cancelArb = u16.map((requestId): Message => ({ type: 'cancel', requestId }));
@@ -40,7 +48,21 @@ export const helloArb = fc
   .map(({ dims, weightsCode, ...h }): Message => {
     const [dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, seqLen, groupSize] = dims;
     const weights = weightsCode < WEIGHTS_CODES.length ? WEIGHTS_CODES[weightsCode] : 'unknown';
-    return { type: 'hello', version: 1, weights, weightsCode, ...h, dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize, seqLen, groupSize };
+    return {
+      type: 'hello',
+      version: 1,
+      weights,
+      weightsCode,
+      ...h,
+      dim,
+      hiddenDim,
+      nLayers,
+      nHeads,
+      nKvHeads,
+      vocabSize,
+      seqLen,
+      groupSize,
+    };
   });
 
 export const tokenArb = fc

@@ -35,8 +35,20 @@ function compile(dir: string, name: string, defines: string[] = []): string {
   const common = join(projectRoot(), 'templates', 'common');
   copyFileSync(join(projectRoot(), 'test', 'serial', 'protocol-harness.c'), join(dir, 'harness.c'));
   const exe = join(dir, name);
-  const flags = ['-std=c99', '-pedantic', '-Wall', '-Wextra', '-Werror', '-g', '-O1', '-fsanitize=address,undefined', '-fno-sanitize-recover=all'];
-  execFileSync('cc', [...flags, ...defines, `-I${common}`, '-o', exe, join(dir, 'harness.c'), join(common, 'protocol.c')], { stdio: 'pipe' });
+  const flags = [
+    '-std=c99',
+    '-pedantic',
+    '-Wall',
+    '-Wextra',
+    '-Werror',
+    '-g',
+    '-O1',
+    '-fsanitize=address,undefined',
+    '-fno-sanitize-recover=all',
+  ];
+  execFileSync('cc', [...flags, ...defines, `-I${common}`, '-o', exe, join(dir, 'harness.c'), join(common, 'protocol.c')], {
+    stdio: 'pipe',
+  });
   return exe;
 }
 
@@ -95,14 +107,24 @@ const requestArb = (maxPrompt: number) =>
         temperature: fc.oneof(fc.constantFrom(0, 0.8, 1, -1, -0, NaN, Infinity, -Infinity), fc.float()),
         topp: fc.oneof(fc.constantFrom(0, 0.9, 1, 1.0001, -0.5, NaN), fc.float()),
         seed: fc.oneof(fc.constantFrom(0n, 1n, 42n, (1n << 64n) - 1n), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n })),
-        prompt: fc.array(fc.oneof(fc.integer({ min: 0, max: VOCAB - 1 }), fc.integer({ min: 0, max: 0xffff })), { minLength: 1, maxLength: maxPrompt + 3 }),
+        prompt: fc.array(fc.oneof(fc.integer({ min: 0, max: VOCAB - 1 }), fc.integer({ min: 0, max: 0xffff })), {
+          minLength: 1,
+          maxLength: maxPrompt + 3,
+        }),
       })
       .map((g) => encodeMessage({ type: 'generate', ...g })),
     // a GENERATE of the wrong length, a CANCEL of the wrong length
-    fc.uint8Array({ maxLength: GENERATE_FIXED + 1 }).map((p) => encodeFrame(FrameType.GENERATE, p.length % 2 === 0 && p.length >= GENERATE_FIXED ? p.subarray(1) : p)),
-    fc.uint8Array({ maxLength: 5 }).filter((p) => p.length !== 2).map((p) => encodeFrame(FrameType.CANCEL, p)),
+    fc
+      .uint8Array({ maxLength: GENERATE_FIXED + 1 })
+      .map((p) => encodeFrame(FrameType.GENERATE, p.length % 2 === 0 && p.length >= GENERATE_FIXED ? p.subarray(1) : p)),
+    fc
+      .uint8Array({ maxLength: 5 })
+      .filter((p) => p.length !== 2)
+      .map((p) => encodeFrame(FrameType.CANCEL, p)),
     messageArb.map(encodeMessage),
-    fc.record({ type: fc.integer({ min: 0, max: 255 }), payload: fc.uint8Array({ maxLength: 600 }) }).map((f) => encodeFrame(f.type, f.payload)),
+    fc
+      .record({ type: fc.integer({ min: 0, max: 255 }), payload: fc.uint8Array({ maxLength: 600 }) })
+      .map((f) => encodeFrame(f.type, f.payload)),
   );
 
 /** A stream with garbage, lone delimiters, flipped bits and cut frames between good requests. */
@@ -148,7 +170,10 @@ describe('serial: the device side in C against the host side', function () {
       const exe = maxFrame === MAX_FRAME ? harness : small;
       fc.assert(
         fc.property(streamArb(maxPrompt), (stream) => {
-          const c = run(exe, ['decode', String(maxPrompt), String(VOCAB)], stream).stdout.toString().split('\n').filter(Boolean);
+          const c = run(exe, ['decode', String(maxPrompt), String(VOCAB)], stream)
+            .stdout.toString()
+            .split('\n')
+            .filter(Boolean);
           expect(c).to.deep.equal(expectedLines(stream, maxFrame, maxPrompt));
         }),
         { numRuns: 150 },
@@ -163,14 +188,25 @@ describe('serial: the device side in C against the host side', function () {
       s = (s * 1103515245 + 12345) >>> 0;
       bytes[i] = s >>> 24 < 8 ? 0 : s >>> 16; // about one delimiter in 32 bytes
     }
-    const c = run(harness, ['decode', '244', String(VOCAB)], bytes).stdout.toString().split('\n').filter(Boolean);
+    const c = run(harness, ['decode', '244', String(VOCAB)], bytes)
+      .stdout.toString()
+      .split('\n')
+      .filter(Boolean);
     expect(c.length).to.be.greaterThan(1000);
     expect(c).to.deep.equal(expectedLines(bytes, MAX_FRAME, 244));
   });
 
   it('reports the boundary cases of the spec with the same codes', () => {
-    const lines = (bytes: number[]) => run(harness, ['decode', '244', String(VOCAB)], Uint8Array.from(bytes)).stdout.toString().trim().split('\n');
-    expect(lines([0x01, 0x00, 0x03, 0x01, 0x02, 0x00, 0x05, 0x01, 0x00])).to.deep.equal([`E ${ErrorCode.TRUNCATED} 1`, `E ${ErrorCode.TRUNCATED} 3`, `E ${ErrorCode.TRUNCATED} 2`]);
+    const lines = (bytes: number[]) =>
+      run(harness, ['decode', '244', String(VOCAB)], Uint8Array.from(bytes))
+        .stdout.toString()
+        .trim()
+        .split('\n');
+    expect(lines([0x01, 0x00, 0x03, 0x01, 0x02, 0x00, 0x05, 0x01, 0x00])).to.deep.equal([
+      `E ${ErrorCode.TRUNCATED} 1`,
+      `E ${ErrorCode.TRUNCATED} 3`,
+      `E ${ErrorCode.TRUNCATED} 2`,
+    ]);
     expect(lines([0x05, 0x01, 0x02, 0x03, 0x04, 0x00])).to.deep.equal([`E ${ErrorCode.BAD_CRC} 5`]);
     const big = encodeFrame(0x42, new Uint8Array(MAX_FRAME - 2).fill(9));
     expect(lines([...big])).to.deep.equal([`E ${ErrorCode.OVERSIZED} ${big.length - 1}`]);
@@ -223,8 +259,14 @@ describe('serial: the device side in C against the host side', function () {
   });
 
   it('cuts names and messages that are too long to their limits', () => {
-    const out = run(harness, ['encode'], `error 7 3 4 ${'41'.repeat(100)}\nhello 1 10 512 0011223344556677 1 2 3 4 5 6 7 8 ${'42'.repeat(40)} ${'43'.repeat(80)}\n`).stdout;
-    const [error, hello] = new FrameDecoder().push(out).map((e) => (e.kind === 'frame' ? (decodeFrame(e) as { message: Message }).message : e));
+    const out = run(
+      harness,
+      ['encode'],
+      `error 7 3 4 ${'41'.repeat(100)}\nhello 1 10 512 0011223344556677 1 2 3 4 5 6 7 8 ${'42'.repeat(40)} ${'43'.repeat(80)}\n`,
+    ).stdout;
+    const [error, hello] = new FrameDecoder()
+      .push(out)
+      .map((e) => (e.kind === 'frame' ? (decodeFrame(e) as { message: Message }).message : e));
     expect(error).to.include({ type: 'error', message: 'A'.repeat(64) });
     expect(hello).to.include({ type: 'hello', targetName: 'B'.repeat(32), modelName: 'C'.repeat(64), modelHash: '0011223344556677' });
   });
@@ -233,7 +275,25 @@ describe('serial: the device side in C against the host side', function () {
     requireNeeds(this, 'arm-none-eabi-gcc');
     const common = join(projectRoot(), 'templates', 'common');
     const object = join(tmp.dir, 'protocol-m0.o');
-    execFileSync('arm-none-eabi-gcc', ['-std=c99', '-pedantic', '-Wall', '-Wextra', '-Werror', '-mcpu=cortex-m0plus', '-mthumb', '-Os', '-ffreestanding', '-c', '-o', object, join(common, 'protocol.c')], { stdio: 'pipe' });
+    execFileSync(
+      'arm-none-eabi-gcc',
+      [
+        '-std=c99',
+        '-pedantic',
+        '-Wall',
+        '-Wextra',
+        '-Werror',
+        '-mcpu=cortex-m0plus',
+        '-mthumb',
+        '-Os',
+        '-ffreestanding',
+        '-c',
+        '-o',
+        object,
+        join(common, 'protocol.c'),
+      ],
+      { stdio: 'pipe' },
+    );
     const undefinedSymbols = execFileSync('arm-none-eabi-nm', ['-u', object], { encoding: 'utf8' })
       .split('\n')
       .map((l) => l.trim().split(/\s+/).pop() ?? '')

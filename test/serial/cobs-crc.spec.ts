@@ -70,12 +70,18 @@ describe('serial: COBS', () => {
 
   it('round-trips any bytes, without a zero on the wire and within the overhead bound', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 1200 }), fc.uint8Array({ min: 1, maxLength: 1200 }).map((a) => a.map((b) => b || 1))), (data) => {
-        const encoded = cobsEncode(data);
-        expect(encoded.includes(0)).to.equal(false);
-        expect(encoded.length).to.be.at.most(cobsMaxEncodedLength(data.length));
-        expect(Array.from(cobsDecode(encoded)!)).to.deep.equal(Array.from(data));
-      }),
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 1200 }),
+          fc.uint8Array({ min: 1, maxLength: 1200 }).map((a) => a.map((b) => b || 1)),
+        ),
+        (data) => {
+          const encoded = cobsEncode(data);
+          expect(encoded.includes(0)).to.equal(false);
+          expect(encoded.length).to.be.at.most(cobsMaxEncodedLength(data.length));
+          expect(Array.from(cobsDecode(encoded)!)).to.deep.equal(Array.from(data));
+        },
+      ),
     );
   });
 

@@ -115,7 +115,14 @@ export class FakeDevice {
     else if (m.type === 'generate') {
       if (this.options.onGenerate?.(m, (frame) => this.send(frame))) return;
       if (this.running) {
-        this.send({ type: 'error', code: ErrorCode.BUSY, codeName: 'BUSY', requestId: m.requestId, detail: this.running.requestId, message: '' });
+        this.send({
+          type: 'error',
+          code: ErrorCode.BUSY,
+          codeName: 'BUSY',
+          requestId: m.requestId,
+          detail: this.running.requestId,
+          message: '',
+        });
         return;
       }
       const steps = m.steps === 0 || m.steps > this.hello.seqLen ? this.hello.seqLen : m.steps;
@@ -151,6 +158,14 @@ export class FakeDevice {
   private finish(g: Generation, reason: 'steps' | 'cancelled', reasonCode: number): void {
     if (g.timer) clearTimeout(g.timer);
     this.running = undefined;
-    this.send({ type: 'done', requestId: g.requestId, reason, reasonCode, positions: g.position, generated: g.generated, totalMicros: g.position * 1000 });
+    this.send({
+      type: 'done',
+      requestId: g.requestId,
+      reason,
+      reasonCode,
+      positions: g.position,
+      generated: g.generated,
+      totalMicros: g.position * 1000,
+    });
   }
 }

@@ -43,7 +43,10 @@ function start(executable: string, args: string[] = []): Program {
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const events: SessionEvent[] = [];
-  const session = new DeviceSession({ fromDevice: child.stdout, toDevice: child.stdin }, { helloTimeoutMs: 10_000, responseTimeoutMs: 60_000, onEvent: (e) => events.push(e) });
+  const session = new DeviceSession(
+    { fromDevice: child.stdout, toDevice: child.stdin },
+    { helloTimeoutMs: 10_000, responseTimeoutMs: 60_000, onEvent: (e) => events.push(e) },
+  );
   return { child, session, events, exited, stderr: () => stderr };
 }
 
@@ -105,7 +108,10 @@ describe('host program: --protocol', function () {
     const hello = (decodeFrame(event as never) as { message: Hello }).message;
 
     const plan = builds.f32.plan;
-    const weightsHash = createHash('sha256').update(readFileSync(join(builds.f32.outDir, 'weights.bin'))).digest('hex').slice(0, 16);
+    const weightsHash = createHash('sha256')
+      .update(readFileSync(join(builds.f32.outDir, 'weights.bin')))
+      .digest('hex')
+      .slice(0, 16);
     expect(hello).to.deep.equal({
       type: 'hello',
       version: 1,
@@ -125,7 +131,9 @@ describe('host program: --protocol', function () {
       targetName: 'host',
       modelName: 'stories260K.bin',
     });
-    expect(readFileSync(join(builds.f32.outDir, 'model.h'), 'utf8')).to.contain(`0x${weightsHash.slice(0, 2)}, 0x${weightsHash.slice(2, 4)}`);
+    expect(readFileSync(join(builds.f32.outDir, 'model.h'), 'utf8')).to.contain(
+      `0x${weightsHash.slice(0, 2)}, 0x${weightsHash.slice(2, 4)}`,
+    );
     child.stdin.end();
     expect(await withTimeout(running[running.length - 1].exited, 10_000, 'exit')).to.equal(0);
   });
@@ -155,11 +163,18 @@ describe('host program: --protocol', function () {
         const prompt = tokenizer.encode(s.prompt, true, false);
         expect(prompt, 'the host tokenizes as llama2.c').to.deep.equal(readGoldenIds(file).prompt);
         const tokens: TokenMessage[] = [];
-        const summary = await session.generate({ prompt, steps: 256, temperature: s.temperature, topp: s.topp, seed: s.seed }, (t) => tokens.push(t));
+        const summary = await session.generate({ prompt, steps: 256, temperature: s.temperature, topp: s.topp, seed: s.seed }, (t) =>
+          tokens.push(t),
+        );
         expect(idLines(tokens), `${file}; stderr: ${stderr()}`).to.deep.equal(goldenLines(file));
         expect(tokens.map((t) => t.position)).to.deep.equal(tokens.map((_, i) => i));
         const sampledBos = tokens[tokens.length - 1].token === 1 && tokens[tokens.length - 1].generated;
-        expect(summary).to.include({ reason: sampledBos ? 'bos' : 'steps', positions: tokens.length - 1, generated: tokens.filter((t) => t.generated).length, tokensReceived: tokens.length });
+        expect(summary).to.include({
+          reason: sampledBos ? 'bos' : 'steps',
+          positions: tokens.length - 1,
+          generated: tokens.filter((t) => t.generated).length,
+          tokensReceived: tokens.length,
+        });
         expect(summary.totalMicros).to.be.greaterThan(0);
       }
     });
@@ -170,7 +185,10 @@ describe('host program: --protocol', function () {
     const file = 'stories260K_f32_t1.0_p0.9_s42_one_day.ids';
     const s = goldenSettings(file);
     const tokens: TokenMessage[] = [];
-    await session.generate({ prompt: tokenizer.encode(s.prompt, true, false), steps: 256, temperature: s.temperature, topp: s.topp, seed: s.seed }, (t) => tokens.push(t));
+    await session.generate(
+      { prompt: tokenizer.encode(s.prompt, true, false), steps: 256, temperature: s.temperature, topp: s.topp, seed: s.seed },
+      (t) => tokens.push(t),
+    );
     expect(idLines(tokens)).to.deep.equal(goldenLines(file));
   });
 
@@ -212,7 +230,7 @@ describe('host program: --protocol', function () {
     expect(idLines(tokens)).to.deep.equal(expected);
   });
 
-  it('refuses bad parameters with the request id, and the session reports the device\'s reason', async () => {
+  it("refuses bad parameters with the request id, and the session reports the device's reason", async () => {
     const { session } = launch('f32');
     await session.hello();
     const bad = async (g: Partial<Extract<Message, { type: 'generate' }>>) => {
@@ -239,7 +257,11 @@ describe('host program: --protocol', function () {
       const tokens: TokenMessage[] = [];
       const summary = await session.generate({ prompt: [1, 403, 407], steps, temperature: 0, topp: 0.9, seed: 1 }, (t) => tokens.push(t));
       expect(summary).to.include({ positions: 32, reason: 'steps' });
-      expect(idLines(tokens)).to.deep.equal(goldenLines('stories260K_f32_greedy_once_upon_a_time.ids').slice(0, 33).map((l, i) => (i >= 1 && i <= 2 ? l : i === 0 ? l : l.replace(/^P/, 'G'))));
+      expect(idLines(tokens)).to.deep.equal(
+        goldenLines('stories260K_f32_greedy_once_upon_a_time.ids')
+          .slice(0, 33)
+          .map((l, i) => (i >= 1 && i <= 2 ? l : i === 0 ? l : l.replace(/^P/, 'G'))),
+      );
     }
   });
 
@@ -263,15 +285,22 @@ describe('host program: --protocol', function () {
     expect(busy).to.include({ code: ErrorCode.BUSY, requestId: 901, detail: 900 });
     const firstToken = seen.findIndex((m) => m.type === 'token' && m.requestId === 900);
     const doneAt = seen.findIndex((m) => m.type === 'done');
-    expect(seen.slice(firstToken, doneAt).filter((m) => m.type === 'hello'), 'a HELLO between the TOKENs').to.have.length(1);
+    expect(
+      seen.slice(firstToken, doneAt).filter((m) => m.type === 'hello'),
+      'a HELLO between the TOKENs',
+    ).to.have.length(1);
 
     // cancel by aborting: the generation stops early with reason "cancelled"
     const abort = new AbortController();
     const tokens: TokenMessage[] = [];
-    const summary = await session.generate({ prompt: [1], steps: 0, temperature: 0, topp: 0.9, seed: 1 }, (t) => {
-      tokens.push(t);
-      if (tokens.length === 5) abort.abort();
-    }, { signal: abort.signal });
+    const summary = await session.generate(
+      { prompt: [1], steps: 0, temperature: 0, topp: 0.9, seed: 1 },
+      (t) => {
+        tokens.push(t);
+        if (tokens.length === 5) abort.abort();
+      },
+      { signal: abort.signal },
+    );
     expect(summary.reason).to.equal('cancelled');
     expect(summary.positions).to.be.below(512);
     expect(tokens.length).to.equal(summary.positions + 1);
@@ -296,9 +325,13 @@ describe('host program: --protocol', function () {
     const busy = launch('f32');
     const out: Buffer[] = [];
     busy.child.stdout.on('data', (d: Buffer) => out.push(d));
-    busy.child.stdin.end(Buffer.from(encodeMessage({ type: 'generate', requestId: 3, steps: 50, temperature: 0, topp: 0.9, seed: 1n, prompt: [1] })));
+    busy.child.stdin.end(
+      Buffer.from(encodeMessage({ type: 'generate', requestId: 3, steps: 50, temperature: 0, topp: 0.9, seed: 1n, prompt: [1] })),
+    );
     expect(await withTimeout(busy.exited, 10_000, 'exit after the generation')).to.equal(0);
-    const messages = new FrameDecoder().push(Buffer.concat(out)).flatMap((e) => (e.kind === 'frame' ? [(decodeFrame(e) as { message: Message }).message] : []));
+    const messages = new FrameDecoder()
+      .push(Buffer.concat(out))
+      .flatMap((e) => (e.kind === 'frame' ? [(decodeFrame(e) as { message: Message }).message] : []));
     expect(messages.filter((m) => m.type === 'token')).to.have.length(51);
     expect(messages[messages.length - 1]).to.include({ type: 'done', requestId: 3, positions: 50 });
   });

@@ -17,11 +17,23 @@ import { FAKE_HELLO, FakeDevice, type FakeDeviceOptions } from './fake-device.js
 function capture(): MonitorSink & { stdout: () => string; notes: string[] } {
   const out: string[] = [];
   const notes: string[] = [];
-  return { out: (d) => out.push(typeof d === 'string' ? d : Buffer.from(d).toString('utf8')), note: (l) => notes.push(l), stdout: () => out.join(''), notes };
+  return {
+    out: (d) => out.push(typeof d === 'string' ? d : Buffer.from(d).toString('utf8')),
+    note: (l) => notes.push(l),
+    stdout: () => out.join(''),
+    notes,
+  };
 }
 
 function connector(device: FakeDevice): DeviceConnector {
-  const connection = { path: '/dev/fake', isLost: false, lostReason: undefined, lost: new Promise<string>(() => {}), link: () => device.newLink(), close: async () => {} };
+  const connection = {
+    path: '/dev/fake',
+    isLost: false,
+    lostReason: undefined,
+    lost: new Promise<string>(() => {}),
+    link: () => device.newLink(),
+    close: async () => {},
+  };
   return {
     open: async () => ({ connection, description: '/dev/fake' }),
     reopen: async () => {
@@ -81,7 +93,7 @@ describe('monitor: a device it does not trust (issue 20.7)', function () {
     throw new Error('expected a rejection');
   }
 
-  it('shows escape sequences in the HELLO\'s model name as escaped text, never raw', async () => {
+  it("shows escape sequences in the HELLO's model name as escaped text, never raw", async () => {
     const sink = capture();
     const monitor = await connect({ rawHello: helloNamed('\x1b]0;owned\x07\x1b[2J.bin') }, { sink, tokenizer: stories260K.tokenizer });
     await monitor.generate('Once upon a time');
@@ -96,7 +108,9 @@ describe('monitor: a device it does not trust (issue 20.7)', function () {
     it(`without --build, does not look up the model name ${JSON.stringify(name)}: asks for --build or -z`, async () => {
       const err = await rejection(connect({ rawHello: helloNamed(name) }, { sink: capture() }));
       expect(err).to.be.instanceOf(UserError);
-      expect(err.message).to.match(/the device's model name ".*" is not a plain file name .* so it is not looked up in the model directories\. Pass --build with the directory the firmware was built in, or -z with its tokenizer\./);
+      expect(err.message).to.match(
+        /the device's model name ".*" is not a plain file name .* so it is not looked up in the model directories\. Pass --build with the directory the firmware was built in, or -z with its tokenizer\./,
+      );
       // eslint-disable-next-line no-control-regex -- the control characters are what the test looks for
       expect(err.message).to.not.match(/[\x00-\x1f]/);
     });
@@ -119,7 +133,10 @@ describe('monitor: a device it does not trust (issue 20.7)', function () {
 
   it('a device that stays BUSY with another request: says so and what to do', async () => {
     const sink = capture();
-    const monitor = await connect({ hello: { ...FAKE_HELLO, modelName: 'stories260K.bin' }, ignoresCancel: true }, { sink, responseTimeoutMs: 100 });
+    const monitor = await connect(
+      { hello: { ...FAKE_HELLO, modelName: 'stories260K.bin' }, ignoresCancel: true },
+      { sink, responseTimeoutMs: 100 },
+    );
     devices[0].start(31337, 1_000_000);
     const err = await rejection(monitor.generate('Once upon a time'));
     expect(err.message).to.match(/^the device is busy with another request \(id 31337, not this monitor's\)/);

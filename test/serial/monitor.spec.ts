@@ -58,7 +58,11 @@ describe('monitor: finding the board', () => {
   });
 
   it('puts Raspberry Pi devices first, and asks which one when several match', async () => {
-    expect(candidatePorts([cp2102, probe, builtin, pico]).map((c) => c.port.path)).to.deep.equal(['/dev/ttyACM0', '/dev/ttyACM1', '/dev/ttyUSB0']);
+    expect(candidatePorts([cp2102, probe, builtin, pico]).map((c) => c.port.path)).to.deep.equal([
+      '/dev/ttyACM0',
+      '/dev/ttyACM1',
+      '/dev/ttyUSB0',
+    ]);
     let offered: Candidate[] = [];
     const chosen = await detectPort(
       async () => [cp2102, pico, probe],
@@ -90,7 +94,9 @@ describe('monitor: finding the board', () => {
     expect(none.message).to.match(/dialout group \(sudo usermod -aG dialout \$USER/);
     expect(none.message).to.match(/--port \/dev\/ttyACM0/);
     const others = await rejection(detectPort(async () => [builtin, mouse]));
-    expect(others.message).to.include('The system lists /dev/ttyS0, /dev/ttyACM7 (046d:c52b), none of them a Pico or a known USB-UART bridge');
+    expect(others.message).to.include(
+      'The system lists /dev/ttyS0, /dev/ttyACM7 (046d:c52b), none of them a Pico or a known USB-UART bridge',
+    );
   });
 
   it('a listing that fails says how to list ports (udev) or to name one', async () => {
@@ -117,7 +123,9 @@ describe('monitor: finding the board', () => {
     expect(stamper.text('Once upon')).to.equal('[03:04:05.067] Once upon');
     expect(stamper.text(' a time.\nThe')).to.equal(' a time.\n[03:04:05.067] The');
     expect(stamper.text('\n')).to.equal('\n');
-    expect(Buffer.from(stamper.bytes(Buffer.from('ab\n\ncd'))).toString()).to.equal('[03:04:05.067] ab\n[03:04:05.067] \n[03:04:05.067] cd');
+    expect(Buffer.from(stamper.bytes(Buffer.from('ab\n\ncd'))).toString()).to.equal(
+      '[03:04:05.067] ab\n[03:04:05.067] \n[03:04:05.067] cd',
+    );
   });
 });
 
@@ -139,7 +147,17 @@ describe('monitor: the host program behind a pseudo-terminal', function () {
   }
 
   async function connect(port: string, options: Partial<MonitorOptions> & { sink: MonitorSink }): Promise<Monitor> {
-    const monitor = await Monitor.connect({ port, baudRate: 115200, json: false, timestamp: false, steps: 40, temperature: 0, topp: 0.9, buildDir: builds.f32.outDir, ...options });
+    const monitor = await Monitor.connect({
+      port,
+      baudRate: 115200,
+      json: false,
+      timestamp: false,
+      steps: 40,
+      temperature: 0,
+      topp: 0.9,
+      buildDir: builds.f32.outDir,
+      ...options,
+    });
     monitors.push(monitor);
     return monitor;
   }
@@ -158,7 +176,9 @@ describe('monitor: the host program behind a pseudo-terminal', function () {
     const sink = capture();
     const monitor = await connect(await device('f32'), { sink });
     expect(monitor.build.hashMatches).to.equal(true);
-    expect(sink.notes.join('\n')).to.match(/connected to \/dev\/pts\/\d+ at 115200 baud: host running stories260K\.bin \(f32, seq_len 512, prompts up to 244 tokens; model [0-9a-f]{16}, the build in /);
+    expect(sink.notes.join('\n')).to.match(
+      /connected to \/dev\/pts\/\d+ at 115200 baud: host running stories260K\.bin \(f32, seq_len 512, prompts up to 244 tokens; model [0-9a-f]{16}, the build in /,
+    );
     const stats = await monitor.generate('Once upon a time');
     const golden = readGoldenIds('stories260K_f32_greedy_once_upon_a_time.ids');
     const ids = [...golden.prompt, ...golden.generated].slice(0, 41);
@@ -168,16 +188,32 @@ describe('monitor: the host program behind a pseudo-terminal', function () {
     expect(stats.tokenIds).to.deep.equal(ids);
     expect(stats.tokens).to.equal(40);
     expect(stats.tokensPerSecond).to.be.greaterThan(0);
-    expect(sink.notes.at(-1)).to.match(/^40 tokens in \d+\.\d\d s on the device: \d+\.\d\d tok\/s, [\d,]+ µs per token \(host, stories260K\.bin f32\)$/);
+    expect(sink.notes.at(-1)).to.match(
+      /^40 tokens in \d+\.\d\d s on the device: \d+\.\d\d tok\/s, [\d,]+ µs per token \(host, stories260K\.bin f32\)$/,
+    );
   });
 
   it('--json: one object per token (prompt tokens included) and a summary object', async () => {
     const sink = capture();
     const monitor = await connect(await device('f32'), { sink, json: true, steps: 8 });
     await monitor.generate('Once upon a time');
-    const lines = sink.stdout().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = sink
+      .stdout()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map((l) => l.type)).to.deep.equal([...Array(9).fill('token'), 'summary']);
-    expect(lines.slice(0, 9).map((l) => `${l.generated ? 'G' : 'P'} ${l.token}`)).to.deep.equal(['P 1', 'P 403', 'P 407', 'P 261', 'P 378', 'G 432', 'G 383', 'G 286', 'G 261']);
+    expect(lines.slice(0, 9).map((l) => `${l.generated ? 'G' : 'P'} ${l.token}`)).to.deep.equal([
+      'P 1',
+      'P 403',
+      'P 407',
+      'P 261',
+      'P 378',
+      'G 432',
+      'G 383',
+      'G 286',
+      'G 261',
+    ]);
     const summary = lines[9];
     expect(summary).to.include({ reason: 'steps', tokens: 8, generated: 4, text: 'Once upon a time, there was a' });
     expect(summary.device).to.include({ target: 'host', model: 'stories260K.bin', weights: 'f32' });
@@ -186,7 +222,10 @@ describe('monitor: the host program behind a pseudo-terminal', function () {
     expect(lines.every((l) => l.v === 1)).to.equal(true);
     const engine = cli(['generate', '-i', 'Once upon a time', '-n', '8', '-t', '0', '--format', 'jsonl']);
     expect(engine.status, engine.stderr).to.equal(0);
-    const engineLines = engine.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const engineLines = engine.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const common = ({ us: _us, ...rest }: Record<string, unknown>) => rest;
     expect(engineLines.slice(0, 9)).to.deep.equal(lines.slice(0, 9).map(common));
     const shared = ['v', 'type', 'reason', 'tokens', 'generated', 'text'];
@@ -200,7 +239,9 @@ describe('monitor: the host program behind a pseudo-terminal', function () {
     const monitor = await connect(await device('f32'), { sink, steps: 6, buildDir: builds.q8.outDir });
     expect(monitor.build.hashMatches).to.equal(false);
     const warning = sink.notes.find((n) => n.startsWith('warning:')) ?? '';
-    expect(warning).to.match(/the device runs other weights than .*q8\/weights\.bin: its model hash is [0-9a-f]{16}, this build's is [0-9a-f]{16}/);
+    expect(warning).to.match(
+      /the device runs other weights than .*q8\/weights\.bin: its model hash is [0-9a-f]{16}, this build's is [0-9a-f]{16}/,
+    );
     expect(warning).to.match(/device: stories260K\.bin, f32, seq_len 512; build: stories260K\.bin, q8_0/);
     expect(warning).to.match(/llama2-embed flash.*--build/);
     await monitor.generate('Once upon a time'); // still talks to it, with that build's tokenizer
@@ -213,7 +254,9 @@ describe('monitor: the host program behind a pseudo-terminal', function () {
     const sink = capture();
     const monitor = await connect(link, { sink, steps: 6, reconnectSeconds: 20 });
     await bridges.pop()!.stop(); // the board is unplugged: its pty disappears
-    expect(await Promise.race([monitor.portLost, new Promise((r) => setTimeout(() => r('still there'), 3000))])).to.match(/^(the device node disappeared|(reading from|writing to) it failed: .+)$/); // whichever notices first
+    expect(await Promise.race([monitor.portLost, new Promise((r) => setTimeout(() => r('still there'), 3000))])).to.match(
+      /^(the device node disappeared|(reading from|writing to) it failed: .+)$/,
+    ); // whichever notices first
     setTimeout(() => void device('f32', link), 1000); // and plugged in again a second later
     await monitor.generate('Once upon a time');
     expect(sink.notes.join('\n')).to.match(/ttyPICO went away \(.*\); waiting up to 20 s for it to come back/);
@@ -243,7 +286,9 @@ describe('monitor: the host program behind a pseudo-terminal', function () {
     try {
       const busy = await rejection(SerialConnection.open(path, { baudRate: 115200 }));
       // the holders as /proc shows them: this process, and socat (which keeps the pty's slave side open too)
-      expect(busy.message).to.match(new RegExp(`^${path} is in use by another program \\(.*pid ${process.pid} \\([^)]+\\), this process.*\\): close it`));
+      expect(busy.message).to.match(
+        new RegExp(`^${path} is in use by another program \\(.*pid ${process.pid} \\([^)]+\\), this process.*\\): close it`),
+      );
       expect(busy.message).to.match(/pid \d+ \(socat\)/);
     } finally {
       await first.close();

@@ -46,7 +46,9 @@ describe('serial: frames', () => {
       fc.property(fc.array(frameArb, { maxLength: 6 }), cutsArb, (fs, cuts) => {
         const stream = concat(fs.map((f) => encodeFrame(f.type, f.payload)));
         const events = decodeChunks(chunked(stream, cuts));
-        expect(events.map((e) => (e.kind === 'frame' ? `${e.type}:${hex(e.payload)}` : `error ${e.code}`))).to.deep.equal(fs.map((f) => `${f.type}:${hex(f.payload)}`));
+        expect(events.map((e) => (e.kind === 'frame' ? `${e.type}:${hex(e.payload)}` : `error ${e.code}`))).to.deep.equal(
+          fs.map((f) => `${f.type}:${hex(f.payload)}`),
+        );
       }),
     );
   });
@@ -66,7 +68,7 @@ describe('serial: frames', () => {
     const tooLarge = new Uint8Array(MAX_FRAME - 2).fill(7);
     const next = encodeMessage({ type: 'cancel', requestId: 9 });
     const events = decodeChunks([encodeFrame(0x42, largest), encodeFrame(0x42, tooLarge), next]);
-    expect(events.map((e) => e.kind === 'frame' ? e.payload.length : e.code)).to.deep.equal([MAX_FRAME - 3, ErrorCode.OVERSIZED, 2]);
+    expect(events.map((e) => (e.kind === 'frame' ? e.payload.length : e.code))).to.deep.equal([MAX_FRAME - 3, ErrorCode.OVERSIZED, 2]);
     expect(events[1].kind === 'error' && events[1].detail).to.equal(encodeFrame(0x42, tooLarge).length - 1);
   });
 
@@ -92,7 +94,16 @@ describe('serial: frames', () => {
   it('reads unknown types and wrong lengths as payload errors, not exceptions', () => {
     const unknown = parseMessage(0x7f, new Uint8Array(3));
     expect('error' in unknown && unknown.error.code).to.equal(ErrorCode.UNKNOWN_TYPE);
-    for (const [type, length] of [[0x02, 21], [0x02, 20], [0x02, 23], [0x03, 3], [0x82, 10], [0x83, 16], [0x84, 6], [0x81, 46]] as const) {
+    for (const [type, length] of [
+      [0x02, 21],
+      [0x02, 20],
+      [0x02, 23],
+      [0x03, 3],
+      [0x82, 10],
+      [0x83, 16],
+      [0x84, 6],
+      [0x81, 46],
+    ] as const) {
       const r = parseMessage(type, new Uint8Array(length).fill(1));
       expect('error' in r && r.error.code, `type ${type} length ${length}`).to.equal(ErrorCode.BAD_LENGTH);
     }
@@ -108,7 +119,9 @@ describe('serial: frames', () => {
 
   it('refuses to encode values that do not fit their fields', () => {
     expect(() => messagePayload({ type: 'cancel', requestId: 65536 })).to.throw(RangeError);
-    expect(() => messagePayload({ type: 'generate', requestId: 1, steps: 1, temperature: 0, topp: 0, seed: 1n, prompt: [70000] })).to.throw(RangeError);
+    expect(() => messagePayload({ type: 'generate', requestId: 1, steps: 1, temperature: 0, topp: 0, seed: 1n, prompt: [70000] })).to.throw(
+      RangeError,
+    );
     expect(() => messagePayload({ type: 'error', code: 1, codeName: '', requestId: 0, detail: 0, message: 'ü' })).to.throw(RangeError);
   });
 
@@ -127,7 +140,10 @@ describe('serial: frames', () => {
 });
 
 describe('serial: the decoder on bad input', () => {
-  const goodArb = fc.oneof(messageArb.map(encodeMessage), frameArb.map((f) => encodeFrame(f.type, f.payload)));
+  const goodArb = fc.oneof(
+    messageArb.map(encodeMessage),
+    frameArb.map((f) => encodeFrame(f.type, f.payload)),
+  );
 
   it('never throws on random bytes, and reports only frames and frame errors', () => {
     fc.assert(
@@ -201,7 +217,10 @@ describe('serial: the decoder on bad input', () => {
     for (let i = 0; i < 10; i++) events = events.concat(decoder.push(junk));
     expect(events).to.deep.equal([]);
     events = decoder.push(concat([Uint8Array.of(0), encodeMessage({ type: 'cancel', requestId: 3 })]));
-    expect(events.map((e) => e.kind === 'error' ? [e.code, e.detail] : e.kind)).to.deep.equal([[ErrorCode.OVERSIZED, 1_000_000], 'frame']);
+    expect(events.map((e) => (e.kind === 'error' ? [e.code, e.detail] : e.kind))).to.deep.equal([
+      [ErrorCode.OVERSIZED, 1_000_000],
+      'frame',
+    ]);
   });
 });
 

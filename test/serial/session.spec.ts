@@ -5,7 +5,15 @@
 import { expect } from 'chai';
 import { PassThrough } from 'node:stream';
 import { decodeFrame, encodeFrame, encodeMessage, ErrorCode, FrameDecoder, type Hello, type Message } from '../../src/serial/protocol.js';
-import { DeviceBusyError, DeviceError, DeviceProtocolError, DeviceSession, ProtocolTimeoutError, ProtocolVersionError, type SessionEvent } from '../../src/serial/session.js';
+import {
+  DeviceBusyError,
+  DeviceError,
+  DeviceProtocolError,
+  DeviceSession,
+  ProtocolTimeoutError,
+  ProtocolVersionError,
+  type SessionEvent,
+} from '../../src/serial/session.js';
 import { FakeDevice } from './fake-device.js';
 
 const HELLO: Hello = {
@@ -57,8 +65,17 @@ function generatingDevice(generated: number) {
     if (m.type !== 'generate') return;
     const id = m.requestId;
     m.prompt.forEach((token, position) => reply({ type: 'token', requestId: id, position, token, generated: false, stepMicros: 5 }));
-    for (let i = 0; i < generated; i++) reply({ type: 'token', requestId: id, position: m.prompt.length + i, token: 100 + i, generated: true, stepMicros: 7 });
-    reply({ type: 'done', requestId: id, reason: 'steps', reasonCode: 0, positions: m.prompt.length - 1 + generated, generated, totalMicros: 1234 });
+    for (let i = 0; i < generated; i++)
+      reply({ type: 'token', requestId: id, position: m.prompt.length + i, token: 100 + i, generated: true, stepMicros: 7 });
+    reply({
+      type: 'done',
+      requestId: id,
+      reason: 'steps',
+      reasonCode: 0,
+      positions: m.prompt.length - 1 + generated,
+      generated,
+      totalMicros: 1234,
+    });
   };
 }
 
@@ -107,18 +124,30 @@ describe('serial: DeviceSession', () => {
     const device = fakeDevice((m, reply) => m.type === 'hello-request' && reply({ type: 'hello-unsupported', version: 2 }));
     const err = await new DeviceSession(device.link, quick).hello().catch((e: unknown) => e);
     expect(err).to.be.instanceOf(ProtocolVersionError);
-    expect((err as Error).message).to.match(/device speaks protocol version 2, but this llama2-embed speaks version 1: update llama2-embed/);
+    expect((err as Error).message).to.match(
+      /device speaks protocol version 2, but this llama2-embed speaks version 1: update llama2-embed/,
+    );
   });
 
   it('streams the tokens of its own request and returns the DONE', async () => {
     const device = fakeDevice(generatingDevice(4));
     const session = new DeviceSession(device.link, quick);
     const tokens: string[] = [];
-    const summary = await session.generate({ prompt: [1, 50, 60], steps: 6, temperature: 0, topp: 0.9, seed: 3 }, (t) => tokens.push(`${t.generated ? 'G' : 'P'}${t.position}:${t.token}`));
+    const summary = await session.generate({ prompt: [1, 50, 60], steps: 6, temperature: 0, topp: 0.9, seed: 3 }, (t) =>
+      tokens.push(`${t.generated ? 'G' : 'P'}${t.position}:${t.token}`),
+    );
     expect(tokens).to.deep.equal(['P0:1', 'P1:50', 'P2:60', 'G3:100', 'G4:101', 'G5:102', 'G6:103']);
     expect(summary).to.deep.equal({ requestId: 1, reason: 'steps', positions: 6, generated: 4, totalMicros: 1234, tokensReceived: 7 });
     const generate = device.received.find((m) => m.type === 'generate');
-    expect(generate).to.deep.equal({ type: 'generate', requestId: 1, steps: 6, temperature: 0, topp: Math.fround(0.9), seed: 3n, prompt: [1, 50, 60] });
+    expect(generate).to.deep.equal({
+      type: 'generate',
+      requestId: 1,
+      steps: 6,
+      temperature: 0,
+      topp: Math.fround(0.9),
+      seed: 3n,
+      prompt: [1, 50, 60],
+    });
     // a second request gets the next id
     expect((await session.generate({ prompt: [1], temperature: 1, topp: 0.9 })).requestId).to.equal(2);
   });
@@ -132,17 +161,29 @@ describe('serial: DeviceSession', () => {
       generatingDevice(1)(m, reply);
     });
     const tokens: number[] = [];
-    const summary = await new DeviceSession(device.link, quick).generate({ prompt: [1], temperature: 0, topp: 0.9, seed: 1 }, (t) => tokens.push(t.token));
+    const summary = await new DeviceSession(device.link, quick).generate({ prompt: [1], temperature: 0, topp: 0.9, seed: 1 }, (t) =>
+      tokens.push(t.token),
+    );
     expect(tokens).to.deep.equal([1, 100]);
     expect(summary.reason).to.equal('steps');
   });
 
-  it('fails with the device\'s ERROR when it refuses the request', async () => {
+  it("fails with the device's ERROR when it refuses the request", async () => {
     const device = fakeDevice((m, reply) => {
       if (m.type === 'hello-request') reply(HELLO);
-      if (m.type === 'generate') reply({ type: 'error', code: ErrorCode.BAD_PARAMETERS, codeName: 'BAD_PARAMETERS', requestId: m.requestId, detail: 1, message: 'bad temperature' });
+      if (m.type === 'generate')
+        reply({
+          type: 'error',
+          code: ErrorCode.BAD_PARAMETERS,
+          codeName: 'BAD_PARAMETERS',
+          requestId: m.requestId,
+          detail: 1,
+          message: 'bad temperature',
+        });
     });
-    const err = await new DeviceSession(device.link, quick).generate({ prompt: [1], temperature: 0, topp: 0.9, seed: 1 }).catch((e: unknown) => e);
+    const err = await new DeviceSession(device.link, quick)
+      .generate({ prompt: [1], temperature: 0, topp: 0.9, seed: 1 })
+      .catch((e: unknown) => e);
     expect(err).to.be.instanceOf(DeviceError);
     expect((err as DeviceError).error.code).to.equal(ErrorCode.BAD_PARAMETERS);
     expect((err as Error).message).to.equal('request 1 refused: the device answered BAD_PARAMETERS (detail 1): bad temperature.');
@@ -151,9 +192,19 @@ describe('serial: DeviceSession', () => {
   it('fails at once when the device could not read the GENERATE', async () => {
     const device = fakeDevice((m, reply) => {
       if (m.type === 'hello-request') reply(HELLO);
-      if (m.type === 'generate') reply({ type: 'error', code: ErrorCode.BAD_CRC, codeName: 'BAD_CRC', requestId: 0, detail: 30, message: 'bad frame: CRC mismatch' });
+      if (m.type === 'generate')
+        reply({
+          type: 'error',
+          code: ErrorCode.BAD_CRC,
+          codeName: 'BAD_CRC',
+          requestId: 0,
+          detail: 30,
+          message: 'bad frame: CRC mismatch',
+        });
     });
-    const err = await new DeviceSession(device.link, quick).generate({ prompt: [1], temperature: 0, topp: 0.9, seed: 1 }).catch((e: unknown) => e);
+    const err = await new DeviceSession(device.link, quick)
+      .generate({ prompt: [1], temperature: 0, topp: 0.9, seed: 1 })
+      .catch((e: unknown) => e);
     expect((err as Error).message).to.match(/^request 1 not understood by the device: the device answered BAD_CRC/);
   });
 
@@ -180,7 +231,9 @@ describe('serial: DeviceSession', () => {
       if (m.type === 'hello-request') reply(HELLO);
       if (m.type === 'generate') reply({ type: 'token', requestId: m.requestId, position: 0, token: 1, generated: false, stepMicros: 0 });
     });
-    const err = await new DeviceSession(device.link, quick).generate({ prompt: [1], temperature: 0, topp: 0.9, seed: 1 }).catch((e: unknown) => e);
+    const err = await new DeviceSession(device.link, quick)
+      .generate({ prompt: [1], temperature: 0, topp: 0.9, seed: 1 })
+      .catch((e: unknown) => e);
     expect(err).to.be.instanceOf(ProtocolTimeoutError);
     expect((err as Error).message).to.match(/the device sent nothing for 0\.3 s after 1 tokens \(request 1\)/);
   });
@@ -201,10 +254,15 @@ describe('serial: DeviceSession', () => {
     const device = fakeDevice((m, reply) => {
       if (m.type === 'hello-request') reply(HELLO);
       if (m.type === 'generate') reply({ type: 'token', requestId: m.requestId, position: 0, token: 1, generated: false, stepMicros: 0 });
-      if (m.type === 'cancel') reply({ type: 'done', requestId: m.requestId, reason: 'cancelled', reasonCode: 2, positions: 0, generated: 0, totalMicros: 9 });
+      if (m.type === 'cancel')
+        reply({ type: 'done', requestId: m.requestId, reason: 'cancelled', reasonCode: 2, positions: 0, generated: 0, totalMicros: 9 });
     });
     const abort = new AbortController();
-    const summary = await new DeviceSession(device.link, quick).generate({ prompt: [1], temperature: 0, topp: 0.9, seed: 1 }, () => abort.abort(), { signal: abort.signal });
+    const summary = await new DeviceSession(device.link, quick).generate(
+      { prompt: [1], temperature: 0, topp: 0.9, seed: 1 },
+      () => abort.abort(),
+      { signal: abort.signal },
+    );
     expect(summary.reason).to.equal('cancelled');
     expect(device.received.filter((m) => m.type === 'cancel')).to.deep.equal([{ type: 'cancel', requestId: 1 }]);
   });
@@ -235,7 +293,9 @@ describe('serial: DeviceSession after another host (issue 20.1)', () => {
     await new Promise((r) => setTimeout(r, 30));
     const session = new DeviceSession(device.link, { helloTimeoutMs: 2000, helloRetryMs: 100, responseTimeoutMs: 2000 });
     const tokens: string[] = [];
-    const summary = await session.generate({ prompt: [1, 50, 60], steps: 6, temperature: 0, topp: 0.9, seed: 3 }, (t) => tokens.push(`${t.generated ? 'G' : 'P'}${t.position}:${t.token}`));
+    const summary = await session.generate({ prompt: [1, 50, 60], steps: 6, temperature: 0, topp: 0.9, seed: 3 }, (t) =>
+      tokens.push(`${t.generated ? 'G' : 'P'}${t.position}:${t.token}`),
+    );
     expect(tokens).to.deep.equal(['P0:1', 'P1:50', 'P2:60', 'G3:100', 'G4:101', 'G5:102', 'G6:103']);
     expect(summary).to.include({ reason: 'steps', positions: 6, tokensReceived: 7 });
     expect(summary.requestId).to.not.equal(1);
@@ -248,7 +308,13 @@ describe('serial: DeviceSession after another host (issue 20.1)', () => {
     const first = new Set<number>();
     for (let i = 0; i < 20; i++) {
       const device = fake({ stepMs: 0 });
-      const summary = await new DeviceSession(device.link, { responseTimeoutMs: 2000 }).generate({ prompt: [1], steps: 1, temperature: 0, topp: 0.9, seed: 1 });
+      const summary = await new DeviceSession(device.link, { responseTimeoutMs: 2000 }).generate({
+        prompt: [1],
+        steps: 1,
+        temperature: 0,
+        topp: 0.9,
+        seed: 1,
+      });
       expect(summary.requestId).to.be.within(1, 65535);
       first.add(summary.requestId);
     }
@@ -259,7 +325,13 @@ describe('serial: DeviceSession after another host (issue 20.1)', () => {
     const device = fake({ stepMs: 5 });
     device.start(7, 400);
     await new Promise((r) => setTimeout(r, 20));
-    const summary = await new DeviceSession(device.link, { ...quick, firstRequestId: 7, responseTimeoutMs: 2000 }).generate({ prompt: [1], steps: 2, temperature: 0, topp: 0.9, seed: 1 });
+    const summary = await new DeviceSession(device.link, { ...quick, firstRequestId: 7, responseTimeoutMs: 2000 }).generate({
+      prompt: [1],
+      steps: 2,
+      temperature: 0,
+      topp: 0.9,
+      seed: 1,
+    });
     expect(summary.requestId).to.equal(8);
     expect(summary.tokensReceived).to.equal(3);
   });
@@ -268,9 +340,13 @@ describe('serial: DeviceSession after another host (issue 20.1)', () => {
     const device = fake({ stepMs: 5, ignoresCancel: true });
     device.start(4242, 60_000);
     const started = Date.now();
-    const err = await new DeviceSession(device.link, { ...quick, firstRequestId: 1, responseTimeoutMs: 150 }).generate({ prompt: [1], steps: 4, temperature: 0, topp: 0.9, seed: 1 }).catch((e: unknown) => e);
+    const err = await new DeviceSession(device.link, { ...quick, firstRequestId: 1, responseTimeoutMs: 150 })
+      .generate({ prompt: [1], steps: 4, temperature: 0, topp: 0.9, seed: 1 })
+      .catch((e: unknown) => e);
     expect(err).to.be.instanceOf(DeviceBusyError);
-    expect((err as Error).message).to.match(/^the device is busy with another request \(id 4242, not this monitor's\): it answered BUSY to 4 GENERATEs over \d+\.\d s and did not stop when asked to cancel that request\. .*close it .* reset the board/);
+    expect((err as Error).message).to.match(
+      /^the device is busy with another request \(id 4242, not this monitor's\): it answered BUSY to 4 GENERATEs over \d+\.\d s and did not stop when asked to cancel that request\. .*close it .* reset the board/,
+    );
     expect(Date.now() - started).to.be.below(5000);
     expect(device.received.filter((m) => m.type === 'cancel').length).to.equal(3);
   });
@@ -297,11 +373,13 @@ describe('serial: DeviceSession does not trust the device (issue 20.7)', () => {
       for (let p = 0; p <= 200; p++) reply(token(m.requestId, p));
     });
     expect(err).to.be.instanceOf(DeviceProtocolError);
-    expect(err.message).to.match(/^the device sent a token at position 21, beyond the last position asked for, 20 \(request 1, 20 steps asked for\)\. The device does not follow the protocol/);
+    expect(err.message).to.match(
+      /^the device sent a token at position 21, beyond the last position asked for, 20 \(request 1, 20 steps asked for\)\. The device does not follow the protocol/,
+    );
     expect(device.received.filter((m) => m.type === 'cancel')).to.deep.equal([{ type: 'cancel', requestId: 1 }]);
   });
 
-  it('a device that streams another request\'s tokens forever: the silence about ours still times out', async () => {
+  it("a device that streams another request's tokens forever: the silence about ours still times out", async () => {
     let timer: NodeJS.Timeout | undefined;
     const started = Date.now();
     const { err } = await failure((_m, reply) => {
@@ -334,7 +412,7 @@ describe('serial: DeviceSession does not trust the device (issue 20.7)', () => {
     expect(err.message).to.match(/^the device said DONE after 7 positions, but sent 3 tokens \(positions 0 to 2\)/);
   });
 
-  it('shows an ERROR\'s message with its control characters escaped', async () => {
+  it("shows an ERROR's message with its control characters escaped", async () => {
     const payload = Buffer.concat([Buffer.from([ErrorCode.INTERNAL, 1, 0, 0, 0, 0, 0]), Buffer.from('\x1b[2Jgone\x07\\', 'latin1')]);
     const { err } = await failure((_m, reply) => reply(encodeFrame(0x84, payload)));
     expect(err).to.be.instanceOf(DeviceError);

@@ -61,7 +61,24 @@ const awkwardText = fc
       fc.string({ unit: 'grapheme', maxLength: 8 }),
       fc.string({ unit: 'binary', maxLength: 8 }),
       fc.string({ unit: 'grapheme-ascii', maxLength: 12 }),
-      fc.constantFrom('👩‍👩‍👧', '🇯🇵', '日本語の', 'e\u0301', 'ñ', '\t', '\n', '\r\n', '\u0001', '\u007f', '\u0085', '\ufeff', ' ', '   ', 'Once upon a time', ' the'),
+      fc.constantFrom(
+        '👩‍👩‍👧',
+        '🇯🇵',
+        '日本語の',
+        'e\u0301',
+        'ñ',
+        '\t',
+        '\n',
+        '\r\n',
+        '\u0001',
+        '\u007f',
+        '\u0085',
+        '\ufeff',
+        ' ',
+        '   ',
+        'Once upon a time',
+        ' the',
+      ),
     ),
     { maxLength: 8 },
   )
@@ -116,8 +133,18 @@ describe('tokenizer: encode, as llama2.c run.c', () => {
   it('reads a character as at most 4 bytes, and stray continuation bytes on their own, as run.c', () => {
     const space = tok512.lookup(' ');
     // a lead byte with five continuation bytes: one lookup of the first 4 bytes, then 2 more
-    expect(tok512.encode(Uint8Array.of(0xf0, 0x80, 0x80, 0x80, 0x80, 0x80), false, false)).to.deep.equal([space, 0xf3, 0x83, 0x83, 0x83, 0x83, 0x83]);
-    expect(tok512.encode(Uint8Array.of(0x61, 0xff), false, false)).to.deep.equal(plainEncode(tok512, Uint8Array.of(0x61, 0xff), false, false));
+    expect(tok512.encode(Uint8Array.of(0xf0, 0x80, 0x80, 0x80, 0x80, 0x80), false, false)).to.deep.equal([
+      space,
+      0xf3,
+      0x83,
+      0x83,
+      0x83,
+      0x83,
+      0x83,
+    ]);
+    expect(tok512.encode(Uint8Array.of(0x61, 0xff), false, false)).to.deep.equal(
+      plainEncode(tok512, Uint8Array.of(0x61, 0xff), false, false),
+    );
   });
 
   it('encodes a NUL inside the text as the byte token <0x00> (run.c would stop there)', () => {
@@ -141,7 +168,11 @@ describe('tokenizer: encode, as llama2.c run.c', () => {
     // ties between equal pieces far apart: the left one is merged first, which decides the rest
     const chain = vocabulary([' ', 'a', 'aa', 'aaa'], [0, 0, -1, -1]);
     expect(pieces(chain, chain.encode('aaaa', false, false))).to.deep.equal([' ', 'aaa', 'a']);
-    for (const [t, s] of [[tie, 'abc'], [better, 'abc'], [chain, 'aaaa']] as const) {
+    for (const [t, s] of [
+      [tie, 'abc'],
+      [better, 'abc'],
+      [chain, 'aaaa'],
+    ] as const) {
       expect(t.encode(s, true, false)).to.deep.equal(plainEncode(t, utf8(s), true, false));
     }
   });
@@ -170,7 +201,10 @@ describe('tokenizer: encode, as llama2.c run.c', () => {
     const text = fc.array(alphabet, { maxLength: 30 }).map((cs) => cs.join(''));
     fc.assert(
       fc.property(vocab, text, (entries, s) => {
-        const t = vocabulary([' ', 'a', 'b', ...entries.map(([p]) => p).filter((p) => p !== ' ')], [0, 0, 0, ...entries.filter(([p]) => p !== ' ').map(([, score]) => score)]);
+        const t = vocabulary(
+          [' ', 'a', 'b', ...entries.map(([p]) => p).filter((p) => p !== ' ')],
+          [0, 0, 0, ...entries.filter(([p]) => p !== ' ').map(([, score]) => score)],
+        );
         expect(t.encode(s, true, false)).to.deep.equal(plainEncode(t, utf8(s), true, false));
       }),
       { numRuns: 500 },
@@ -182,7 +216,9 @@ describe('tokenizer: encode, as llama2.c run.c', () => {
     expect(() => noSpace.encode('a', true, false)).to.throw(/no " " piece/);
     const noBytes = Tokenizer.fromPieces(['<unk>', '<s>', '</s>', ' ', 'a'].map(utf8), [0, 0, 0, 0, 0]);
     expect(noBytes.encode('a', true, false)).to.deep.equal([1, 3, 4]);
-    expect(() => noBytes.encode('é', true, false)).to.throw(/no byte token for 0xC3 \(it would be id 198, but the vocabulary has 5 tokens\)/);
+    expect(() => noBytes.encode('é', true, false)).to.throw(
+      /no byte token for 0xC3 \(it would be id 198, but the vocabulary has 5 tokens\)/,
+    );
   });
 
   it('looks pieces up as C strings: a piece ends at its first NUL', () => {
@@ -193,7 +229,11 @@ describe('tokenizer: encode, as llama2.c run.c', () => {
   });
 
   it('finds the duplicate piece glibc bsearch finds over a stable sort', () => {
-    const lookupX = (pieces: string[]) => Tokenizer.fromPieces(pieces.map(utf8), pieces.map(() => 0)).lookup('x');
+    const lookupX = (pieces: string[]) =>
+      Tokenizer.fromPieces(
+        pieces.map(utf8),
+        pieces.map(() => 0),
+      ).lookup('x');
     // sorted x(0) x(1) x(2): the first probe, the middle, matches: id 1
     expect(lookupX(['x', 'x', 'x'])).to.equal(1);
     // sorted </s> <s> <unk> x(3) x(4): probe 2 (<unk>, too small), then 4: id 4
@@ -212,7 +252,7 @@ describe('tokenizer: encode, as llama2.c run.c', () => {
   });
 
   // speed belongs in benchmarks, not in tests: a timed assertion failed on a loaded 2-core CI box
-  it('encodes a long prompt (run.c\'s loop is quadratic; ours is not) and gets run.c\'s answer', function () {
+  it("encodes a long prompt (run.c's loop is quadratic; ours is not) and gets run.c's answer", function () {
     requireNeeds(this, 'tokenizer.bin');
     const text = 'Once upon a time, there was a little girl named Lily. She liked 日本 and 🐶. '.repeat(60); // ~4,600 characters
     for (const t of [tok512, llama]) {

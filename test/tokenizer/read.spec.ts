@@ -60,9 +60,12 @@ describe('tokenizer: reading tokenizer.bin', () => {
     expect(t.lookup(' world')).to.equal(3186);
   });
 
-  it('writes back byte for byte what it reads (serializeVocab is parseVocab\'s inverse)', function () {
+  it("writes back byte for byte what it reads (serializeVocab is parseVocab's inverse)", function () {
     requireNeeds(this, 'tok512.bin', 'tokenizer.bin');
-    for (const [name, size] of [['tok512.bin', 512], ['tokenizer.bin', 32000]] as const) {
+    for (const [name, size] of [
+      ['tok512.bin', 512],
+      ['tokenizer.bin', 32000],
+    ] as const) {
       const bytes = readFileSync(modelPath(name));
       const vocab = parseVocab(bytes, size, name);
       expect(Buffer.from(serializeVocab(vocab.pieces, vocab.scores, vocab.maxTokenLength)).equals(bytes)).to.equal(true);
@@ -72,7 +75,7 @@ describe('tokenizer: reading tokenizer.bin', () => {
   it('refuses a file with more tokens than the model needs, naming both files (run.c would read the first ones: garbage)', function () {
     requireNeeds(this, 'tokenizer.bin');
     const err = userError(() => Tokenizer.read(modelPath('tokenizer.bin'), 512, { model: 'stories260K-mixed.bin' }));
-    expect(err.message).to.contain('tokenizer.bin: the file holds 32000 pieces, but the model stories260K-mixed.bin\'s vocab_size is 512');
+    expect(err.message).to.contain("tokenizer.bin: the file holds 32000 pieces, but the model stories260K-mixed.bin's vocab_size is 512");
   });
 
   it('refuses a tokenizer without the " " piece that encoding starts with, when it is read', () => {
@@ -141,7 +144,7 @@ describe('tokenizer: reading tokenizer.bin', () => {
     expect(err.message).to.match(/token 0 has a negative length \(-3\) at offset 8/);
   });
 
-  it('rejects a piece longer than max_token_length (run.c\'s merge buffer would overflow)', () => {
+  it("rejects a piece longer than max_token_length (run.c's merge buffer would overflow)", () => {
     const err = userError(() => Tokenizer.read(write(fileOf(3, [{ bytes: utf8('a') }, { bytes: utf8('abcd') }])), 2));
     expect(err.message).to.match(/token 1 is 4 bytes long \(offset 17\), more than the file's max_token_length of 3/);
   });

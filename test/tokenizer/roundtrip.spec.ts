@@ -14,7 +14,26 @@ const unicodeText = fc
       fc.string({ unit: 'grapheme-composite', maxLength: 6 }),
       fc.string({ unit: 'binary', maxLength: 10 }),
       fc.string({ unit: 'binary-ascii', maxLength: 10 }),
-      fc.constantFrom('👩‍👩‍👧', '🇯🇵', '🐶', '日本語のテキスト', '한국어', 'e\u0301\u0327', '\u0000', '\t', '\n', '\r\n', '\u0007', '\u007f', '\u0085', '\ufeff', '\u200b', ' ', '  ', 'Once upon a time'),
+      fc.constantFrom(
+        '👩‍👩‍👧',
+        '🇯🇵',
+        '🐶',
+        '日本語のテキスト',
+        '한국어',
+        'e\u0301\u0327',
+        '\u0000',
+        '\t',
+        '\n',
+        '\r\n',
+        '\u0007',
+        '\u007f',
+        '\u0085',
+        '\ufeff',
+        '\u200b',
+        ' ',
+        '  ',
+        'Once upon a time',
+      ),
     ),
     { maxLength: 10 },
   )
@@ -62,7 +81,8 @@ describe('tokenizer: round trips (property tests)', () => {
           for (let i = 1; i < ids.length; i++) {
             const decoded = t.decode(ids[i - 1], ids[i]);
             const printed = t.printable(ids[i - 1], ids[i]);
-            const unprintableByte = decoded.length === 1 && !(decoded[0] >= 0x20 && decoded[0] <= 0x7e) && !(decoded[0] >= 0x09 && decoded[0] <= 0x0d);
+            const unprintableByte =
+              decoded.length === 1 && !(decoded[0] >= 0x20 && decoded[0] <= 0x7e) && !(decoded[0] >= 0x09 && decoded[0] <= 0x0d);
             expect(Array.from(printed)).to.deep.equal(unprintableByte ? [] : Array.from(decoded));
           }
         }),
@@ -74,7 +94,18 @@ describe('tokenizer: round trips (property tests)', () => {
   it('round trips a few hand-picked hard strings in both vocabularies', function () {
     requireNeeds(this, ...names);
     const tokenizers = names.map((name) => [name, realTokenizer(name)] as const);
-    const samples = ['👩‍👩‍👧 family', '日本語のテキスト', 'e\u0301 combining', 'tab\tnew\nline\r', '\u0001\u007f', ' leading space', '  two', 'trailing ', '<0x41>', '\n<s>\n'];
+    const samples = [
+      '👩‍👩‍👧 family',
+      '日本語のテキスト',
+      'e\u0301 combining',
+      'tab\tnew\nline\r',
+      '\u0001\u007f',
+      ' leading space',
+      '  two',
+      'trailing ',
+      '<0x41>',
+      '\n<s>\n',
+    ];
     for (const [, t] of tokenizers) for (const s of samples) expect(t.decodeText(t.encode(s, true, false))).to.equal(s);
   });
 });

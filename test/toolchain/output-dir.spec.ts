@@ -31,8 +31,12 @@ describe('build output directory: replaced as a whole, leftovers of killed build
   it('refuses an existing file, or a directory that a build did not write, before any work', () => {
     const base = fresh();
     writeDir(base, { 'notes.txt': 'mine' });
-    expect(userError(() => checkOutputDir(join(base, 'notes.txt'))).message).to.match(/exists and is a file, but a build writes a directory there/);
-    expect(userError(() => checkOutputDir(base)).message).to.match(/a directory with other files in it, not one that llama2-embed build wrote/);
+    expect(userError(() => checkOutputDir(join(base, 'notes.txt'))).message).to.match(
+      /exists and is a file, but a build writes a directory there/,
+    );
+    expect(userError(() => checkOutputDir(base)).message).to.match(
+      /a directory with other files in it, not one that llama2-embed build wrote/,
+    );
     writeDir(join(base, 'built'), { 'build-info.json': '{}' });
     checkOutputDir(join(base, 'built'));
     checkOutputDir(join(base, 'new'));
@@ -56,7 +60,7 @@ describe('build output directory: replaced as a whole, leftovers of killed build
     writeDir(join(base, `.host.tmp-${DEAD_PID}`), { llama2: 'half' });
     writeDir(join(base, `.host.old-${DEAD_PID}`), { 'build-info.json': 'old', llama2: 'old program' });
     writeDir(join(base, `.host.tmp-${process.pid + 0}x`), { keep: 'not a leftover name' });
-    writeDir(join(base, `.other.tmp-${DEAD_PID}`), { keep: 'another directory\'s' });
+    writeDir(join(base, `.other.tmp-${DEAD_PID}`), { keep: "another directory's" });
     cleanLeftovers(out);
     expect(readdirSync(base).sort()).to.deep.equal([`.host.tmp-${process.pid}x`, `.other.tmp-${DEAD_PID}`, 'host']);
     expect(readFileSync(join(out, 'llama2'), 'utf8')).to.equal('old program');
@@ -88,7 +92,9 @@ describe('build-info.json: the hashes of the program it describes', () => {
     checkBuildFiles(dir, 'host');
     writeFileSync(join(dir, 'llama2'), 'program B');
     expect(buildFileProblems(dir, info, true)).to.deep.equal(['llama2 is not the file its build-info.json describes (another SHA-256)']);
-    expect(userError(() => checkBuildFiles(dir, 'host')).message).to.match(/is not the one its build-info.json describes: llama2 is not the file .* Build it again: llama2-embed build --target host/);
+    expect(userError(() => checkBuildFiles(dir, 'host')).message).to.match(
+      /is not the one its build-info.json describes: llama2 is not the file .* Build it again: llama2-embed build --target host/,
+    );
     writeFileSync(join(dir, 'build-info.json'), JSON.stringify({ ...info, files: { ...info.files, 'firmware.uf2': 'ab' } }));
     expect(buildFileProblems(dir, { ...info, files: { 'firmware.uf2': 'ab' } }, true)).to.deep.equal(['firmware.uf2 is missing']);
   });
@@ -96,7 +102,10 @@ describe('build-info.json: the hashes of the program it describes', () => {
   it('flash and flash --host refuse a program that is not the one build-info.json describes', () => {
     const fw = join(tmp.dir, 'rp2040');
     writeDir(fw, { 'firmware.uf2': 'image A', 'firmware.elf': 'elf A', 'firmware.bin': 'bin A' });
-    writeFileSync(join(fw, 'build-info.json'), JSON.stringify({ target: 'rp2040', files: hashFiles(fw, ['firmware.elf', 'firmware.bin', 'firmware.uf2']) }));
+    writeFileSync(
+      join(fw, 'build-info.json'),
+      JSON.stringify({ target: 'rp2040', files: hashFiles(fw, ['firmware.elf', 'firmware.bin', 'firmware.uf2']) }),
+    );
     expect(locateFirmware(fw, 'rp2040').uf2).to.equal(join(fw, 'firmware.uf2'));
     writeFileSync(join(fw, 'firmware.uf2'), 'image B, half written');
     expect(userError(() => locateFirmware(fw, 'rp2040')).message).to.match(/firmware\.uf2 is not the file its build-info.json describes/);

@@ -18,11 +18,15 @@ describe('toolchain/sections: the plan against the linker', () => {
     ]);
 
   it('shows the code run from SRAM, planned and linked', () => {
-    expect(comparePlanWithSections(plan, sections(17_600), 'fw.elf', 4096)).to.match(/code run from SRAM \(\.sram_text\) +17\.6 KiB +17\.2 KiB/);
+    expect(comparePlanWithSections(plan, sections(17_600), 'fw.elf', 4096)).to.match(
+      /code run from SRAM \(\.sram_text\) +17\.6 KiB +17\.2 KiB/,
+    );
   });
 
   it('fails when the linker put more code in SRAM than the plan measured', () => {
-    expect(() => comparePlanWithSections(plan, sections(18_001), 'fw.elf', 4096)).to.throw(/fw\.elf: \.sram_text holds 18001 bytes, more than the 18000 bytes the plan measured for it/);
+    expect(() => comparePlanWithSections(plan, sections(18_001), 'fw.elf', 4096)).to.throw(
+      /fw\.elf: \.sram_text holds 18001 bytes, more than the 18000 bytes the plan measured for it/,
+    );
   });
 
   it('has no such row for a plan without code in SRAM', () => {

@@ -23,7 +23,7 @@ export function libraryProperties(info: PackageInfo): Record<string, string> {
 
 function properties(info: PackageInfo): string {
   const fields = Object.entries(libraryProperties(info)).map(([k, v]) => `${k}=${v}`);
-  return `${hashComment(info, 'An Arduino library: copy this directory into your sketchbook\'s libraries/ folder.')}${fields.join('\n')}\n`;
+  return `${hashComment(info, "An Arduino library: copy this directory into your sketchbook's libraries/ folder.")}${fields.join('\n')}\n`;
 }
 
 function example(info: PackageInfo): string {

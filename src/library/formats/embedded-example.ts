@@ -2,7 +2,14 @@
  * The example of the microcontroller ecosystems: tell a story once at start-up and print it as it
  * comes, through the ecosystem's own console (`print` is its C call that prints the string TEXT).
  */
-export function storyExample(opts: { header: string; includes: string[]; entry: string; start?: string; print: string; end?: string }): string {
+export function storyExample(opts: {
+  header: string;
+  includes: string[];
+  entry: string;
+  start?: string;
+  print: string;
+  end?: string;
+}): string {
   return `${opts.header}
 ${opts.includes.map((i) => `#include ${i}`).join('\n')}
 

@@ -7,7 +7,7 @@ import { storyExample } from './embedded-example.js';
 import { EXACT_FLOAT_FLAGS, hashComment, type LibraryFormat, type PackageInfo } from './format.js';
 
 function cmakeLists(info: PackageInfo): string {
-  return `${hashComment(info, 'An ESP-IDF component: put this directory in your project\'s components/ (or depend on it in idf_component.yml).')}
+  return `${hashComment(info, "An ESP-IDF component: put this directory in your project's components/ (or depend on it in idf_component.yml).")}
 idf_component_register(
   SRCS ${info.sources.map((s) => `"src/${s}"`).join(' ')}
   INCLUDE_DIRS "include"
@@ -22,7 +22,7 @@ endif()
 }
 
 export function componentManifest(info: PackageInfo): string {
-  return `${hashComment(info, 'The ESP-IDF component manager\'s manifest.')}version: "${info.version}"
+  return `${hashComment(info, "The ESP-IDF component manager's manifest.")}version: "${info.version}"
 description: "The llama2.c model ${info.modelName} as a C library (${info.summary.quant}): generate text with no heap."
 url: "https://github.com/karpathy/llama2.c"
 license: "MIT"

@@ -8,7 +8,14 @@ import { platformioFormat } from './platformio.js';
 import { zephyrFormat } from './zephyr.js';
 import type { LibraryFormat } from './format.js';
 
-export const LIBRARY_FORMATS: readonly LibraryFormat[] = [cFormat, picoSdkFormat, arduinoFormat, platformioFormat, espIdfFormat, zephyrFormat];
+export const LIBRARY_FORMATS: readonly LibraryFormat[] = [
+  cFormat,
+  picoSdkFormat,
+  arduinoFormat,
+  platformioFormat,
+  espIdfFormat,
+  zephyrFormat,
+];
 
 export function knownFormats(): string[] {
   return LIBRARY_FORMATS.map((f) => f.name);

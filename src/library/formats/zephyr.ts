@@ -7,7 +7,7 @@ import { storyExample } from './embedded-example.js';
 import { EXACT_FLOAT_FLAGS, hashComment, type LibraryFormat, type PackageInfo } from './format.js';
 
 function cmakeLists(info: PackageInfo): string {
-  return `${hashComment(info, 'The Zephyr module\'s build: the library, when CONFIG_LLAMA2_EMBED=y.')}
+  return `${hashComment(info, "The Zephyr module's build: the library, when CONFIG_LLAMA2_EMBED=y.")}
 if(CONFIG_LLAMA2_EMBED)
   zephyr_library_named(llama2_embed)
   zephyr_library_sources(
