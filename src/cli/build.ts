@@ -143,6 +143,10 @@ export function withBuildOptions<T>(y: Argv<T>) {
     .option('generic', { type: 'boolean', hidden: true, describe: 'do not specialize kernels (benchmark baseline)' });
 }
 
+/**
+ * The build request (src/toolchain/build.ts) from `build`'s parsed options: --flash-size parsed to
+ * bytes (UserError if malformed), --clock still in MHz.
+ */
 export function buildRequest(args: BuildArgs): BuildRequest {
   return {
     target: args.target,

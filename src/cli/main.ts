@@ -177,6 +177,11 @@ export async function checkCommandLine(argv: string[], mode: Exclude<ParseMode, 
   throw failure ?? new Error(`checkCommandLine: ${argv.join(' ')} neither ran into a check nor reached a command`);
 }
 
+/**
+ * Runs the CLI on `argv` (the arguments after the program name) and returns the exit code: 0, a
+ * UserError's own code after printing its message to stderr, or 70 for an internal error (an
+ * Error: printed as a bug to report, with its stack when LLAMA2_EMBED_DEBUG is set). Never throws.
+ */
 export async function main(argv: string[]): Promise<number> {
   let failure: unknown;
   const parser = makeParser(argv, 'run', (f) => {

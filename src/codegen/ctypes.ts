@@ -55,10 +55,12 @@ export const C_ELEMENT: Record<ElementType, string> = {
   u64: 'uint64_t',
 };
 
+/** True for the kernel array types (`f32[]`, `i8[]`, …), which become C pointers. */
 export function isArray(t: KernelType): t is ArrayType {
   return t.endsWith('[]');
 }
 
+/** The element type of a kernel array type (`i8[]` → `i8`). */
 export function elementOf(t: ArrayType): ElementType {
   return t.slice(0, -2) as ElementType;
 }
@@ -70,19 +72,26 @@ export function loadedType(e: ElementType): ScalarType {
   return 'i32';
 }
 
+/**
+ * The C spelling of a kernel type (`f32` → `float`, `i8[]` → `int8_t*`); `constPointee` makes an
+ * array `const T*`, for arrays a kernel only reads.
+ */
 export function cType(t: KernelType, opts: { constPointee?: boolean } = {}): string {
   if (isArray(t)) return `${opts.constPointee ? 'const ' : ''}${C_ELEMENT[elementOf(t)]}*`;
   return C_SCALAR[t];
 }
 
+/** Whether arithmetic on `t` is integer arithmetic in C: the int and uint types, integer literals and booleans. */
 export function isInteger(t: KernelType): boolean {
   return t === 'i32' || t === 'u32' || t === 'u64' || t === 'intlit' || t === 'bool';
 }
 
+/** Whether `t` is a floating-point type: float32, double, or a literal with a fraction or exponent. */
 export function isFloat(t: KernelType): boolean {
   return t === 'f32' || t === 'f64' || t === 'floatlit';
 }
 
+/** Integer or floating point: a type arithmetic operators accept (arrays and void are not). */
 export function isNumeric(t: KernelType): boolean {
   return isInteger(t) || isFloat(t);
 }

@@ -45,6 +45,11 @@ function runtimeSources(chip: string): string[] {
   return readdirSync(firmwareDir(chip)).filter((f) => /\.(c|S|h)$/.test(f));
 }
 
+/**
+ * generation.h: the generation a firmware runs at reset (the prompt already tokenized on the host,
+ * steps, temperature, top-p, seed) and where its stdio goes (USB CDC, UART0 or both). Throws an
+ * Error if the prompt lacks even BOS (a bug in the caller, which always tokenizes one in).
+ */
 export function emitGenerationHeader(g: BakedGeneration, header: string): string {
   if (g.promptTokens.length < 1) throw new Error('a baked generation needs at least BOS');
   return `${header}
@@ -103,6 +108,11 @@ function rp2040ClockFlags(target: Target): string {
   return ` ${clockDefines(clockSetup(fw.clockHz, fw.boot2)).join(' ')}`;
 }
 
+/**
+ * The Makefile written beside a firmware's sources, so that `make` there rebuilds firmware.elf and
+ * firmware.bin with the target's cross compiler and flags (boot2 variant, RP2040 clock setup).
+ * `runtime` and `application` are the .c/.S file names to compile; `tool` names the generator.
+ */
 export function firmwareMakefile(target: Target, tool: string, runtime: string[], application: string[]): string {
   const t = target.toolchain;
   const objects = [...runtime, ...application].map((f) => f.replace(/\.(c|S)$/, '.o'));

@@ -9,6 +9,14 @@ import type { FixedModel } from '../quant/fixed-point.js';
 import { copyWeightsToSram, forwardPrologue } from './forward.js';
 import type { KernelSet } from './kernel-set.js';
 
+/**
+ * forward.c for integer arithmetic: the whole forward pass of a llama2.c model in fixed point
+ * (Q16.16 activations, int8 KV cache, `model`'s Q8_0 weights with fixed-point group scales), for
+ * the shapes and memory plan of `plan`. Each matmul becomes a wrapper over a kernel specialized for
+ * its shape and shift, split by rows over parallel.h's threads (the RP2040's second core).
+ * Requests its kernels from `kernels`, whose emit() gives the matching kernels.h; returns the C
+ * text, starting with `header`.
+ */
 export function emitForwardInt(plan: Plan, model: FixedModel, kernels: KernelSet, header: string): string {
   const c = plan.config;
   const gs = model.groupSize;

@@ -32,6 +32,15 @@ interface MatrixUse {
   colsMacro: string;
 }
 
+/**
+ * forward.c for float arithmetic: llama2.c's `forward` for this model and plan, its weights f32,
+ * Q8_0 or Q4_0 as the plan says (quantized matrices get x quantized once per use, as runq.c),
+ * every shape a constant of model.h, weights read in place from the linked-in blob (or the plan's
+ * SRAM copies) and the state in static arrays at the plan's offsets. The matmuls are wrappers over
+ * kernels specialized for their shapes, split by rows over parallel.h's threads. Requests its
+ * kernels from `kernels`, whose emit() gives the matching kernels.h; returns the C text, starting
+ * with `header`.
+ */
 export function emitForward(plan: Plan, kernels: KernelSet, header: string): string {
   const c = plan.config;
   const gs = plan.groupSize ?? 0;

@@ -26,6 +26,10 @@ import {
   type KernelType,
 } from './ctypes.js';
 
+/**
+ * A kernel source outside the TypeScript subset the compiler translates, its message
+ * `file:line: construct not supported in kernels: …`. A UserError: whoever edits src/kernels can fix it.
+ */
 export class KernelSyntaxError extends UserError {}
 
 interface Param {
@@ -105,6 +109,7 @@ const BUILTIN_RETURNS: Record<string, KernelType> = {
 /** C definitions of the builtins that are not in C's own libraries (templates/common/kernel-builtins.h). */
 export const BUILTINS_PRELUDE = readFileSync(join(projectRoot(), 'templates', 'common', 'kernel-builtins.h'), 'utf8');
 
+/** A kernel or constant name as C spells it: `matmulQ8Int` → `matmul_q8_int`; ALL_CAPS names stay as they are. */
 export function snakeCase(name: string): string {
   if (/^[A-Z0-9_]+$/.test(name)) return name; // CONSTANTS stay as they are
   return name
@@ -122,6 +127,14 @@ export interface EmitOptions {
   storage?: string;
 }
 
+/**
+ * Translates the kernels (the exported functions of the files it is given, written in the subset
+ * doc/kernels.md describes) to C99: a kernel's prototype or definition, generic or with integer
+ * parameters bound to constants, plus the module constants they read. It checks each kernel as it
+ * emits it: outside the subset, or float32 arithmetic not rounded with fround(), is a
+ * KernelSyntaxError naming the file and line. Parsing is the slow part: build one and reuse it
+ * (kernel-set.ts keeps one for the product's kernels).
+ */
 export class KernelCompiler {
   private readonly project: Project;
   private readonly kernels = new Map<string, KernelSignature>();
@@ -852,6 +865,7 @@ export function floatLiteral(v: number): string {
   return `${cNumber(v.toPrecision(9))}f`;
 }
 
+/** A C double literal that reads back as exactly `v` (`1.0`, `2.5e-7`, INFINITY, NAN, `-0.0`). */
 export function doubleLiteral(v: number): string {
   if (!Number.isFinite(v)) return v > 0 ? 'INFINITY' : v < 0 ? '-INFINITY' : 'NAN';
   if (Object.is(v, -0)) return '-0.0';

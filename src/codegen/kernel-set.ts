@@ -47,6 +47,11 @@ interface Request {
   cName: string;
 }
 
+/**
+ * Collects the kernels one generated program uses, as code generation asks for them (use()), and
+ * then emits kernels.h: the specialized functions, the generic kernels they call and the constants
+ * they read, each once.
+ */
 export class KernelSet {
   private readonly requests = new Map<string, Request>();
   private readonly generic = new Set<string>();

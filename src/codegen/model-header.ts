@@ -13,6 +13,10 @@ export interface ModelHeaderInfo {
   modelHash?: Uint8Array;
 }
 
+/**
+ * model.h: the model's shapes (DIM, N_LAYERS, …, SEQ_LEN as planned), its weights precision and
+ * the memory plan's sizes and offsets, as #defines for the generated C.
+ */
 export function emitModelHeader(plan: Plan, info: ModelHeaderInfo, header: string): string {
   const c = plan.config;
   const define = (name: string, value: number | string, comment = '') =>

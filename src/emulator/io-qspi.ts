@@ -20,6 +20,10 @@ const OUTOVER_SHIFT = 8;
 const CTRL_RESET = 0x1f;
 const FUNCSEL_XIP = 0;
 
+/**
+ * The IO_QSPI block, modelling only QSPI_SS: the flash chip is selected by the SSI's ss_n or by
+ * the boot ROM's OUTOVER, and `chipSelect` hears every change of level.
+ */
 export class IoQspi extends BasePeripheral implements ChipSelect {
   private readonly ctrl = new Array<number>(PINS).fill(CTRL_RESET);
   private readonly other = new Map<number, number>();

@@ -117,6 +117,11 @@ export interface MachineState {
 /** How many stack words above SP the caller search looks at. */
 const STACK_SCAN_WORDS = 96;
 
+/**
+ * Counts PC samples against the kernels of the firmware ELF (`elf`), charging soft-float and shared
+ * helpers to their caller. Reading the ELF (and, with -g, running addr2line over every address)
+ * happens in the constructor, before the run; throws an Error for a bad `intervalCycles`.
+ */
 export class PcProfiler {
   readonly intervalCycles: number;
   /** The cycle count at which the next sample is due. */

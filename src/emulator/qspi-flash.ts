@@ -124,6 +124,11 @@ export interface ChipState {
   pending?: [number, number, number];
 }
 
+/**
+ * A W25Q-JV flash chip: the host selects it and clocks it bit by bit (see above); it answers reads
+ * from `memory` and keeps status registers, busy time and power-down as the datasheet says
+ * (program and erase are ignored).
+ */
 export class QspiFlash {
   /** As shipped: QE clear (the IQ parts), no protection; SR3 0x60 = DRV1-0 11b, the default output drive (section 7.1). */
   private state: ChipState = { status1: 0, status2: 0, status3: 0x60, resetEnabled: false, poweredDown: false, busyUntil: 0 };

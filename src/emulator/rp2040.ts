@@ -165,6 +165,14 @@ export interface XipReport extends XipStats {
   lineFill?: FlashReadTiming & { cycles: number };
 }
 
+/**
+ * One emulated RP2040 with a firmware loaded (load(), fromImage(), fromUf2()): run() it in slices
+ * against budgets of cycles or seconds, read and type into UART0, and, as LoadOptions ask, boot it
+ * through the real boot ROM (flash chip behind the SSI model), model the XIP cache's timing or
+ * profile it. Time is emulated: nanoseconds follow cycles at the clock the firmware set up. A bad
+ * firmware file is a UserError; a firmware that faults makes run() throw an EmulatorError (with
+ * its output and PC), a boot that fails a BootFailure.
+ */
 export class Rp2040Emulator {
   readonly simulator: Simulator;
   readonly mcu: RP2040;

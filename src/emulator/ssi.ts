@@ -121,6 +121,10 @@ const PROBE_PATTERN = (() => {
 /** Words the check reads: spread over the address bits, each read twice in turn. */
 const PROBE_ADDRESSES = [0x1234, 0xa5a8, 0x5a50, 0x1234, 0xfffc];
 
+/**
+ * The XIP_SSI model (see above): direct-mode frames and XIP reads become bit-level transactions
+ * with the flash chip behind it, timed in emulated nanoseconds.
+ */
 export class Ssi extends BasePeripheral {
   private ctrlr0 = 0x00070000; // DFS_32 reset value 7: 8-bit frames
   private ctrlr1 = 0;

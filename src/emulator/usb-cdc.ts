@@ -105,6 +105,11 @@ const CDC_DATA_CLASS = 0x0a;
 
 export const CDC_REQUEST = { SET_LINE_CODING: 0x20, GET_LINE_CODING: 0x21, SET_CONTROL_LINE_STATE: 0x22 } as const;
 
+/**
+ * The USB host (see above): attach() it before the firmware enables its USB controller; it then
+ * enumerates the device, opens its CDC-ACM port (line coding, DTR) and moves bytes over the bulk
+ * endpoints with a real host's pacing. `state` tells how far it got.
+ */
 export class UsbCdcHost {
   private readonly usb: RPUSBController;
   private stateValue: UsbHostState = 'detached';
@@ -381,6 +386,10 @@ export async function runUntil(
   }
 }
 
+/**
+ * The fields of an 18-byte USB device descriptor (GET_DESCRIPTOR, type 1). Throws an Error if `d`
+ * is not one: the emulated device answered wrongly.
+ */
 export function parseDeviceDescriptor(d: Uint8Array): DeviceDescriptor {
   if (d.length < 18 || d[0] !== 18 || d[1] !== 1) throw new Error(`not a USB device descriptor: ${Buffer.from(d).toString('hex')}`);
   const u16 = (i: number) => d[i] | (d[i + 1] << 8);
@@ -400,6 +409,11 @@ export function parseDeviceDescriptor(d: Uint8Array): DeviceDescriptor {
   };
 }
 
+/**
+ * A full USB configuration descriptor (GET_DESCRIPTOR, type 2, wTotalLength bytes) read into its
+ * interfaces, endpoints, CDC functional descriptors and interface associations. Throws an Error if
+ * malformed.
+ */
 export function parseConfiguration(raw: Uint8Array): ConfigurationInfo {
   if (raw.length < 9 || raw[1] !== 2) throw new Error(`not a USB configuration descriptor: ${Buffer.from(raw).toString('hex')}`);
   const info: ConfigurationInfo = {

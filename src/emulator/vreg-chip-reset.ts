@@ -15,6 +15,10 @@ const CHIP_RESET = 0x8;
 const HAD_POR = 1 << 8;
 const PSM_RESTART_FLAG = 1 << 24;
 
+/**
+ * The VREG_AND_CHIP_RESET registers, after a power-on reset (see above): enough for the boot ROM
+ * to boot instead of parking core 0.
+ */
 export class VregAndChipReset extends BasePeripheral {
   private vreg = 0xb1;
   private bod = 0x91;

@@ -18,6 +18,12 @@ export interface FixedLogits {
   readonly expTable: Int32Array;
 }
 
+/**
+ * llama2.c's sampler for a vocabulary of `vocabSize` tokens: greedy at temperature 0, otherwise
+ * softmax then multinomial or top-p, drawing from its own xorshift64* state (so the same seed
+ * gives run.c's tokens). Holds a scratch order array; above temperature 0 it overwrites the logits
+ * it is given.
+ */
 export class Sampler {
   private readonly rngState = new BigUint64Array(1);
   private readonly order: Int32Array;

@@ -92,6 +92,7 @@ export interface Boot2BuildOptions {
   source?: string;
 }
 
+/** The directory of a chip's firmware runtime sources in this package (firmware/rp2040/: boot2.S, main.c, …). */
 export function firmwareDir(chip = 'rp2040'): string {
   return join(projectRoot(), 'firmware', chip);
 }

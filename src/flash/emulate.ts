@@ -88,6 +88,11 @@ export function emulatedLink(firmware: string): 'usb' | 'uart' {
   return stdio === 'usb' || stdio === 'both' ? 'usb' : 'uart';
 }
 
+/**
+ * A firmware running in the emulator behind a pseudo-terminal, as `flash --emulate` offers it:
+ * start() it, print `devicePath` for monitor, reset() it (the image is loaded again, as after a
+ * reset), and stop() it, which ends the run and the socat bridge.
+ */
 export class EmulatedBoard {
   private emulator: Rp2040Emulator;
   private usb?: UsbCdcHost;

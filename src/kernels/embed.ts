@@ -2,6 +2,7 @@
 import { fround, idiv } from './builtins.js';
 import type { i32 } from './types.js';
 
+/** f32 table: x ← table[token·dim … token·dim + dim) (llama2.c run.c `memcpy` of the row). */
 export function embedF32(x: Float32Array, table: Float32Array, token: i32, dim: i32): void {
   const row: i32 = token * dim;
   for (let j: i32 = 0; j < dim; j++) {

@@ -39,6 +39,7 @@ export class Fnv1a32 {
   }
 }
 
+/** The 32-bit FNV-1a hash of `bytes`, as an unsigned number (what the library's C checks against). */
 export function fnv1a32(bytes: Uint8Array): number {
   return new Fnv1a32().update(bytes).value;
 }

@@ -39,6 +39,7 @@ export interface ExportResult {
 /** Written last: its presence means the export finished, and marks a directory export may replace. */
 export const EXPORT_INFO = 'export-info.json';
 
+/** Where `export --format <format>` writes when not given -o: build/library-<format>, relative to the working directory. */
 export function defaultExportDir(format: string): string {
   return resolve('build', `library-${format}`);
 }
@@ -75,6 +76,11 @@ function toolVersion(): string {
   return (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
 
+/**
+ * `export`: the model (and tokenizer) as a C library in one of the known formats, written to a
+ * staging directory and moved into place once complete, export-info.json last. Bad input (format,
+ * output directory, model, options) is a UserError, raised before anything is written.
+ */
 export function exportLibrary(req: ExportRequest): ExportResult {
   const { format, outDir } = checkExportRequest(req);
   // the format's defaults (pico-sdk: Q8_0 and the integer kernels, as the rp2040 target), integer arithmetic only on Q8_0

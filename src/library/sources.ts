@@ -63,6 +63,11 @@ function asLibrarySource(text: string, origin: string): string {
   return `/* From llama2-embed's ${origin}. */\n${PRIVATE_INCLUDE}\n${text}`;
 }
 
+/**
+ * Writes the library's sources for this plan and model into `layout` (public header in
+ * includeDir, the rest in srcDir): forward.c and kernels.h generated, model.h, the weights and
+ * tokenizer as C arrays, the runtime from templates/. Returns the sizes and hash export reports.
+ */
 export function emitLibrarySources(layout: SourceLayout, inputs: LibraryInputs): LibrarySummary {
   const { plan, model, generated } = inputs;
   const { includeDir, srcDir } = layout;

@@ -82,6 +82,7 @@ export type Reporter = (line: string, level?: ReportLevel) => void;
 /** `info`: the default output; `detail`: shown with --verbose only. */
 export type ReportLevel = 'info' | 'detail';
 
+/** Where `build --target <target>` writes when not given -o: build/<target>, relative to the working directory. */
 export function defaultOutDir(target: string): string {
   return resolve('build', target);
 }
@@ -126,6 +127,12 @@ export function requestKey(req: BuildRequest, modelPath: string, tokenizerPath: 
   return key;
 }
 
+/**
+ * The decisions of a build, before anything is generated: loads the target (with the firmware
+ * options) and the model and tokenizer, picks the precision and arithmetic (the request's, else
+ * the target's defaults that suit the checkpoint), and makes the memory plan. Returns them with
+ * the load time in seconds. A request the model or target cannot meet is a UserError.
+ */
 export function planFor(req: BuildRequest, report: Reporter = () => {}) {
   const target = withFirmwareOptions(loadTarget(req.target), {
     flashBytes: req.flashBytes,

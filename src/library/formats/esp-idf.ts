@@ -21,6 +21,7 @@ endif()
 `;
 }
 
+/** idf_component.yml, the ESP-IDF component manager's manifest for the exported component. */
 export function componentManifest(info: PackageInfo): string {
   return `${hashComment(info, "The ESP-IDF component manager's manifest.")}version: "${info.version}"
 description: "The llama2.c model ${info.modelName} as a C library (${info.summary.quant}): generate text with no heap."

@@ -17,10 +17,12 @@ export const LIBRARY_FORMATS: readonly LibraryFormat[] = [
   zephyrFormat,
 ];
 
+/** The names `export --format` accepts, in the order they are listed. */
 export function knownFormats(): string[] {
   return LIBRARY_FORMATS.map((f) => f.name);
 }
 
+/** The library format called `name`; an unknown name is a UserError (exit code 2) listing the formats. */
 export function formatByName(name: string): LibraryFormat {
   const format = LIBRARY_FORMATS.find((f) => f.name === name);
   if (!format) {

@@ -5,6 +5,7 @@
 import { storyExample } from './embedded-example.js';
 import { EXACT_FLOAT_FLAGS, type LibraryFormat, type PackageInfo } from './format.js';
 
+/** library.json, PlatformIO's manifest for the exported library (its build flags keep float32 exact). */
 export function libraryJson(info: PackageInfo): Record<string, unknown> {
   return {
     name: info.name,
