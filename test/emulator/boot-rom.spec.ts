@@ -28,7 +28,7 @@ const PROGRAM = `
     bkpt #0
 `;
 
-/** What the XIP cache model charges a line fill with each boot2 (test/firmware/xip-cache.spec.ts). */
+/** What the XIP cache model charges a line fill with each boot2 (test/emulator/xip-cache.spec.ts). */
 const LINE_FILL = { safe: 384, fast: 144, quad: 56 };
 
 describe('emulator/rp2040: booting through the boot ROM', function () {

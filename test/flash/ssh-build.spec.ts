@@ -17,7 +17,7 @@ import { cli, expectUserError } from '../helpers/cli.js';
 import { monitorJsonIdLines, runEngine } from '../helpers/engine-run.js';
 import { rejectedUserError } from '../helpers/errors.js';
 import { tempDir, stories260K } from '../helpers/fixtures.js';
-import { TestSshd } from './sshd.js';
+import { TestSshd } from '../helpers/sshd.js';
 import { needs } from '../helpers/needs.js';
 
 describe('pi targets: build --on-device, compiled over SSH on a real sshd on 127.0.0.1', function () {
