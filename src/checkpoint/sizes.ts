@@ -7,7 +7,8 @@ import type { Config } from './model.js';
 import { LAYER_MATRICES } from './model.js';
 import { matrixShape } from './layout.js';
 
-export type WeightPrecision =
+/** One matrix's storage: its dtype and, when quantized, its group size (not a model-wide QuantScheme). */
+export type TensorPrecision =
   | { scheme: 'f32' }
   /** int8 values, one fp32 scale per group. */
   | { scheme: 'q8_0'; groupSize: number }
@@ -15,7 +16,7 @@ export type WeightPrecision =
   | { scheme: 'q4_0'; groupSize: number };
 
 /** Bytes of one [rows, cols] matrix at `precision`. */
-export function matrixBytes(rows: number, cols: number, precision: WeightPrecision): number {
+export function matrixBytes(rows: number, cols: number, precision: TensorPrecision): number {
   if (precision.scheme === 'f32') return rows * cols * 4;
   const scaleBytes = Math.ceil(cols / precision.groupSize) * 4;
   const valueBytes = precision.scheme === 'q8_0' ? cols : Math.ceil(cols / 2);
@@ -23,7 +24,7 @@ export function matrixBytes(rows: number, cols: number, precision: WeightPrecisi
 }
 
 /** Bytes of all the model's weights at `precision`. */
-export function weightBytes(config: Config, sharedClassifier: boolean, precision: WeightPrecision): number {
+export function weightBytes(config: Config, sharedClassifier: boolean, precision: TensorPrecision): number {
   const { dim, nLayers, vocabSize } = config;
   const norms = (2 * nLayers + 1) * dim * 4;
   const embeddings = (sharedClassifier ? 1 : 2) * matrixBytes(vocabSize, dim, precision);

@@ -9,7 +9,7 @@ import { headSize, kvDim, parameterCount } from '../checkpoint/model.js';
 import { readCheckpoint, readCheckpointHeader } from '../checkpoint/read.js';
 import { describeFormat, headerBytes, storedTensors } from '../checkpoint/layout.js';
 import { weightBytes } from '../checkpoint/sizes.js';
-import type { WeightPrecision } from '../checkpoint/sizes.js';
+import type { TensorPrecision } from '../checkpoint/sizes.js';
 import { locateModelFile } from '../models/locate.js';
 import { formatBytes } from '../util/progress.js';
 import { hugeWeightWarning, largestWeight } from '../quant/weight-range.js';
@@ -32,7 +32,7 @@ export interface TensorInfo {
 }
 
 export interface WeightSize {
-  precision: WeightPrecision;
+  precision: TensorPrecision;
   bytes: number;
 }
 
@@ -71,7 +71,7 @@ export function inspectCheckpoint(path: string, options: { checkFinite?: boolean
   }));
   const warning = hugeWeightWarning(path, model);
   const headerSize = header.tensors ? 64 + 64 * header.tensors.length : headerBytes(format);
-  const size = (precision: WeightPrecision): WeightSize => ({ precision, bytes: weightBytes(config, sharedClassifier, precision) });
+  const size = (precision: TensorPrecision): WeightSize => ({ precision, bytes: weightBytes(config, sharedClassifier, precision) });
   return {
     file: path,
     fileBytes: header.fileBytes,
@@ -98,7 +98,7 @@ const count = (n: number): string => n.toLocaleString('en-US');
 const shapeText = (shape: number[]): string => `[${shape.join(', ')}]`;
 const dtypeText = (t: { dtype: string; groupSize?: number }): string => (t.dtype === 'f32' ? t.dtype : `${t.dtype} gs ${t.groupSize}`);
 
-function precisionText(p: WeightPrecision): string {
+function precisionText(p: TensorPrecision): string {
   switch (p.scheme) {
     case 'f32':
       return 'fp32';
