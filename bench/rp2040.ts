@@ -15,7 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatProfile, type Profile } from '../src/emulator/profiler.js';
 import { Rp2040Emulator, type XipReport } from '../src/emulator/rp2040.js';
-import type { Arithmetic, WeightPrecision } from '../src/plan/plan.js';
+import type { Arithmetic } from '../src/plan/plan.js';
+import type { QuantScheme } from '../src/quant/schemes.js';
 import { build } from '../src/toolchain/build.js';
 import { readSectionSizes } from '../src/toolchain/sections.js';
 
@@ -52,7 +53,7 @@ function statistics(output: string) {
 async function measure(
   dir: string,
   name: string,
-  quant: WeightPrecision,
+  quant: QuantScheme,
   options: { groupSize?: number; arithmetic?: Arithmetic; boot2?: 'safe' | 'fast' | 'quad'; seqLen?: number; sramCode?: boolean } = {},
 ): Promise<Row> {
   const out = join(dir, name.replace(/[^a-z0-9]+/gi, '-'));

@@ -1,6 +1,7 @@
 /** `llama2-embed build`: quantize, plan, emit C and compile, for a target. */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { ARITHMETICS, WEIGHT_PRECISIONS, type Arithmetic, type WeightPrecision } from '../plan/plan.js';
+import { ARITHMETICS, type Arithmetic } from '../plan/plan.js';
+import { QUANT_SCHEMES, type QuantScheme } from '../quant/schemes.js';
 import { FIRMWARE_STDIO, knownTargets, type FirmwareStdio } from '../plan/target.js';
 import type { BuildRequest, Reporter } from '../toolchain/build.js';
 import { parseFlashSize } from '../flash/linker-script.js';
@@ -11,7 +12,7 @@ export interface BuildArgs {
   target: string;
   model?: string;
   tokenizer?: string;
-  quant?: WeightPrecision;
+  quant?: QuantScheme;
   groupSize?: number;
   arithmetic?: Arithmetic;
   seqLen?: number;
@@ -100,7 +101,7 @@ export function withBuildOptions<T>(y: Argv<T>) {
     .option('model', { alias: 'm', type: 'string', describe: 'checkpoint (.bin), a path or a name found by the model lookup' })
     .option('tokenizer', { alias: 'z', type: 'string', describe: 'tokenizer.bin (default: the one that goes with the model)' })
     .option('quant', {
-      choices: WEIGHT_PRECISIONS,
+      choices: QUANT_SCHEMES,
       describe: "weights precision (default: the target's (rp2040: q8_0), else the checkpoint's own)",
     })
     .option('group-size', { type: 'number', describe: 'group size of quantized weights (default: chosen for the model)' })

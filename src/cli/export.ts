@@ -1,13 +1,14 @@
 /** `llama2-embed export`: the model as a C library with a stable API, packaged for an ecosystem. */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { ARITHMETICS, WEIGHT_PRECISIONS, type Arithmetic, type WeightPrecision } from '../plan/plan.js';
+import { ARITHMETICS, type Arithmetic } from '../plan/plan.js';
+import { QUANT_SCHEMES, type QuantScheme } from '../quant/schemes.js';
 import { knownFormats } from '../library/formats/index.js';
 
 interface ExportArgs {
   format: string;
   model?: string;
   tokenizer?: string;
-  quant?: WeightPrecision;
+  quant?: QuantScheme;
   groupSize?: number;
   arithmetic?: Arithmetic;
   seqLen?: number;
@@ -27,7 +28,7 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       })
       .option('model', { alias: 'm', type: 'string', describe: 'checkpoint (.bin), a path or a name found by the model lookup' })
       .option('tokenizer', { alias: 'z', type: 'string', describe: 'tokenizer.bin (default: the one that goes with the model)' })
-      .option('quant', { choices: WEIGHT_PRECISIONS, describe: "weights precision (default: the checkpoint's own)" })
+      .option('quant', { choices: QUANT_SCHEMES, describe: "weights precision (default: the checkpoint's own)" })
       .option('group-size', { type: 'number', describe: 'group size of quantized weights (default: chosen for the model)' })
       .option('arithmetic', {
         choices: ARITHMETICS,

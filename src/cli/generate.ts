@@ -5,7 +5,8 @@
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { generate, nonFiniteLogitsNotice, promptCutNotice, BOS } from '../engine/generate.js';
 import { hugeWeightWarning } from '../quant/weight-range.js';
-import { loadForGeneration, WEIGHTS_PRECISIONS, type WeightsPrecision } from '../engine/load.js';
+import { loadForGeneration } from '../engine/load.js';
+import { QUANT_SCHEMES, type QuantScheme } from '../quant/schemes.js';
 import { Sampler } from '../engine/sampler.js';
 import { Transformer } from '../engine/transformer.js';
 import { StreamingDecoder } from '../tokenizer/tokenizer.js';
@@ -25,7 +26,7 @@ interface GenerateArgs {
   temperature: number;
   topp: number;
   seed?: string;
-  weights?: WeightsPrecision;
+  weights?: QuantScheme;
   groupSize?: number;
   format: OutputFormat;
 }
@@ -80,7 +81,7 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
         default: undefined,
       })
       .option('tokenizer', { alias: 'z', type: 'string', describe: 'tokenizer.bin (default: the one that goes with the model)' })
-      .option('weights', { choices: WEIGHTS_PRECISIONS, describe: "weights precision (default: the checkpoint's own)" })
+      .option('weights', { choices: QUANT_SCHEMES, describe: "weights precision (default: the checkpoint's own)" })
       .option('group-size', { type: 'number', describe: 'group size of quantized weights (default: chosen for the model)' })
       .option('format', { choices: OUTPUT_FORMATS, default: 'text' as OutputFormat, describe: 'text, token ids (P/G lines) or JSON lines' })
       .option('verbose', {

@@ -9,13 +9,9 @@ import { readCheckpoint } from '../checkpoint/read.js';
 import { findKnownFile } from '../models/registry.js';
 import { locateModelFile } from '../models/locate.js';
 import { checkGroupSizeOption, type GroupSizeChoice } from '../quant/group-size.js';
-import { QUANT_SCHEMES, quantizeModel, schemeOf, type QuantScheme } from '../quant/schemes.js';
+import { quantizeModel, schemeOf, type QuantScheme } from '../quant/schemes.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
 import { UserError } from '../util/errors.js';
-
-/** The precision to run with: a quantization scheme (src/quant/schemes.ts). */
-export type WeightsPrecision = QuantScheme;
-export const WEIGHTS_PRECISIONS: readonly WeightsPrecision[] = QUANT_SCHEMES;
 
 export const DEFAULT_MODEL = 'stories260K.bin';
 
@@ -41,11 +37,11 @@ export interface LoadRequest {
   model?: string;
   tokenizer?: string;
   /** Weights precision to run with; default: the checkpoint's own. */
-  weights?: WeightsPrecision;
+  weights?: QuantScheme;
   /** Group size of the quantized weights; default: the file's when it already holds that precision, else chosen for the model (src/quant/group-size.ts). */
   groupSize?: number;
   /** The precision for an fp32 checkpoint when `weights` is not given (a target's default); a quantized checkpoint keeps its own. */
-  weightsForF32?: WeightsPrecision;
+  weightsForF32?: QuantScheme;
 }
 
 export interface Loaded {
@@ -53,7 +49,7 @@ export interface Loaded {
   tokenizer: Tokenizer;
   modelPath: string;
   tokenizerPath: string;
-  weights: WeightsPrecision;
+  weights: QuantScheme;
   groupSize?: number;
   groupSizeChoice?: GroupSizeChoice;
   /** Milliseconds spent reading and validating the checkpoint. */

@@ -7,9 +7,9 @@
  */
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { WeightsPrecision } from '../engine/load.js';
 import { projectRoot } from '../models/locate.js';
 import type { Arithmetic } from '../plan/plan.js';
+import type { QuantScheme } from '../quant/schemes.js';
 import { planFor } from '../toolchain/build.js';
 import { makeStagingDir, replaceDir } from '../toolchain/output-dir.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -22,7 +22,7 @@ export interface ExportRequest {
   format: string;
   model?: string;
   tokenizer?: string;
-  quant?: WeightsPrecision;
+  quant?: QuantScheme;
   groupSize?: number;
   arithmetic?: Arithmetic;
   seqLen?: number;

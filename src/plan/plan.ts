@@ -6,17 +6,13 @@
  */
 import type { Config, WeightDType } from '../checkpoint/model.js';
 import { headSize, kvDim } from '../checkpoint/model.js';
-import { describeScheme, precisionFor, QUANT_SCHEMES, type MatrixRole, type QuantScheme } from '../quant/schemes.js';
+import { describeScheme, precisionFor, type MatrixRole, type QuantScheme } from '../quant/schemes.js';
 import { UserError } from '../util/errors.js';
 import { formatBytes } from '../util/progress.js';
 import type { Memory, Target } from './target.js';
 
-/** How the weight matrices are stored: one scheme of src/quant/schemes.ts (norms are always fp32). */
-export type WeightPrecision = QuantScheme;
-export const WEIGHT_PRECISIONS: readonly WeightPrecision[] = QUANT_SCHEMES;
-
 export interface PlanOptions {
-  weights: WeightPrecision;
+  weights: QuantScheme;
   /** Group size of the quantized matrices (required unless fp32). */
   groupSize?: number;
   /** Context length (and KV cache length); default and maximum: the model's. */
@@ -79,7 +75,7 @@ export interface MemoryUse {
 export interface Plan {
   target: string;
   config: Config;
-  weights: WeightPrecision;
+  weights: QuantScheme;
   groupSize?: number;
   arithmetic: Arithmetic;
   seqLen: number;
@@ -406,7 +402,7 @@ function findProblems(plan: Plan, target: Target, options: PlanOptions): string[
     }
     if (use.memory.name === target.placement.weights && plan.arithmetic === 'float') {
       // smaller weights, from the largest that fits
-      const order: WeightPrecision[] = ['q8_0', 'mixed', 'q4_0'];
+      const order: QuantScheme[] = ['q8_0', 'mixed', 'q4_0'];
       for (const weights of order.slice(order.indexOf(options.weights) + 1)) {
         const bytes = makePlanQuiet(target, plan, { ...options, weights, groupSize: options.groupSize ?? 32 });
         if (bytes <= capacity) {

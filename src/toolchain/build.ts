@@ -4,12 +4,13 @@
  */
 import { rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadForGeneration, type WeightsPrecision } from '../engine/load.js';
+import { loadForGeneration } from '../engine/load.js';
 import { emitProject, programFiles, writeBuildInfo, type ProjectInputs } from '../codegen/project.js';
 import { formatPlan, formatPlanSummary } from '../plan/format.js';
 import { checkProtocolLimits, longestFittingSeqLen, makePlan, type Arithmetic, type Plan, type PlanOptions } from '../plan/plan.js';
 import { checkClockMHz, clockSetup, describeClock } from '../plan/rp2040-clock.js';
 import { FIRMWARE_STDIO, loadTarget, withFirmwareOptions, type FirmwareStdio, type Target } from '../plan/target.js';
+import type { QuantScheme } from '../quant/schemes.js';
 import { UserError } from '../util/errors.js';
 import { formatBytes } from '../util/progress.js';
 import { comparePlanWithSections, readSectionSizes } from './sections.js';
@@ -22,7 +23,7 @@ export interface BuildRequest {
   target: string;
   model?: string;
   tokenizer?: string;
-  quant?: WeightsPrecision;
+  quant?: QuantScheme;
   groupSize?: number;
   /** The kernels' arithmetic (default: the target's, for the weights chosen). */
   arithmetic?: Arithmetic;

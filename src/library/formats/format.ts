@@ -2,8 +2,8 @@
  * An ecosystem the library can be exported for: where its sources go and the package files
  * (build scripts, manifests, an example) its tools expect.
  */
-import type { WeightsPrecision } from '../../engine/load.js';
 import type { Arithmetic } from '../../plan/plan.js';
+import type { QuantScheme } from '../../quant/schemes.js';
 import type { LibrarySummary } from '../sources.js';
 
 /** What every package file may say about the library. */
@@ -29,7 +29,7 @@ export interface LibraryFormat {
   includeDir: string;
   srcDir: string;
   /** What export uses when --quant and --arithmetic are not given (the checkpoint's own weights and float otherwise). */
-  defaults?: { quant?: WeightsPrecision; arithmetic?: Arithmetic };
+  defaults?: { quant?: QuantScheme; arithmetic?: Arithmetic };
   /** The package files and the example, by path relative to the output directory. */
   packageFiles(info: PackageInfo): Record<string, string>;
 }
