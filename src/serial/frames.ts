@@ -3,6 +3,7 @@
  * bytes: every integer little-endian, floats IEEE-754 binary32, token ids u16. This module knows
  * the payload layouts; protocol.ts puts payloads into frames (type byte, CRC, COBS) and back.
  */
+import type { QuantScheme } from '../quant/schemes.js';
 
 /** The protocol version this host speaks; the first byte of every HELLO, in every version. */
 export const PROTOCOL_VERSION = 1;
@@ -54,9 +55,8 @@ export function errorCodeName(code: number): string {
 /** What BAD_PARAMETERS's detail says was wrong. */
 export const BadParameter = { TEMPERATURE: 1, TOPP: 2, SEED: 3, TOKEN_ID: 4 } as const;
 
-/** HELLO's weights codes: the quantization schemes of src/quant/schemes.ts. */
-export const WEIGHTS_CODES = ['f32', 'q8_0', 'q4_0', 'mixed'] as const;
-export type WeightsName = (typeof WEIGHTS_CODES)[number];
+/** HELLO's weights codes: the quantization scheme at each wire code (the index is the code; never reorder). */
+export const WEIGHTS_CODES = ['f32', 'q8_0', 'q4_0', 'mixed'] as const satisfies readonly QuantScheme[];
 
 export const DONE_REASONS = ['steps', 'bos', 'cancelled', 'error'] as const;
 export type DoneReason = (typeof DONE_REASONS)[number];
@@ -101,7 +101,7 @@ export interface Cancel {
 export interface Hello {
   type: 'hello';
   version: number;
-  weights: WeightsName | 'unknown';
+  weights: QuantScheme | 'unknown';
   weightsCode: number;
   maxPromptTokens: number;
   /** The largest frame the device accepts, decoded bytes (type + payload + CRC). */
