@@ -26,7 +26,7 @@ interface GenerateArgs {
   temperature: number;
   topp: number;
   seed?: string;
-  weights?: QuantScheme;
+  quant?: QuantScheme;
   groupSize?: number;
   format: OutputFormat;
 }
@@ -81,7 +81,11 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
         default: undefined,
       })
       .option('tokenizer', { alias: 'z', type: 'string', describe: 'tokenizer.bin (default: the one that goes with the model)' })
-      .option('weights', { choices: QUANT_SCHEMES, describe: "weights precision (default: the checkpoint's own)" })
+      .option('quant', {
+        alias: 'weights',
+        choices: QUANT_SCHEMES,
+        describe: "weights precision (default: the checkpoint's own); --weights: its old name",
+      })
       .option('group-size', { type: 'number', describe: 'group size of quantized weights (default: chosen for the model)' })
       .option('format', { choices: OUTPUT_FORMATS, default: 'text' as OutputFormat, describe: 'text, token ids (P/G lines) or JSON lines' })
       .option('verbose', {
@@ -91,13 +95,13 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
         describe: 'also say how the group size of quantized weights was chosen',
       })
       .example('$0 generate -i "Once upon a time" -t 0', 'greedy story from stories260K')
-      .example('$0 generate -m stories260K.bin --weights q8_0 --format ids', 'int8 weights, token ids') as unknown as Argv<GenerateArgs>,
+      .example('$0 generate -m stories260K.bin --quant q8_0 --format ids', 'int8 weights, token ids') as unknown as Argv<GenerateArgs>,
   handler: (args: ArgumentsCamelCase<GenerateArgs>) => runGenerate(args),
 };
 
 function runGenerate(args: GenerateArgs): void {
   const sampling = parseSampling(args);
-  const loaded = loadForGeneration({ model: args.model, tokenizer: args.tokenizer, weights: args.weights, groupSize: args.groupSize });
+  const loaded = loadForGeneration({ model: args.model, tokenizer: args.tokenizer, weights: args.quant, groupSize: args.groupSize });
   const { model, tokenizer } = loaded;
   if (loaded.groupSizeChoice && args.format === 'text' && args.verbose) {
     process.stderr.write(`${loaded.weights} group size ${loaded.groupSize}: ${loaded.groupSizeChoice.reason}\n`);

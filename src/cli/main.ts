@@ -30,11 +30,11 @@ function flagOf(key: string): string {
   return key.length === 1 ? `-${key}` : `--${key}`;
 }
 
-/** An option as the user knows it: its long name and its aliases (`--steps / -n`). */
+/** An option as the user knows it: its name, then its aliases, one-letter ones last (`--steps / -n`, `--quant / --weights`). */
 function optionName(key: string, declared: DeclaredOptions): string {
   const group = Object.entries(declared.alias).find(([name, aliases]) => name === key || aliases.includes(key));
   const names = group ? [group[0], ...group[1]] : [key];
-  names.sort((a, b) => b.length - a.length);
+  names.sort((a, b) => Number(a.length === 1) - Number(b.length === 1));
   return names.map(flagOf).join(' / ');
 }
 

@@ -89,7 +89,7 @@ export function loadForGeneration(request: LoadRequest): Loaded {
   const weights = req.weights ?? stored?.scheme ?? 'mixed';
   if (weights === 'f32' && req.groupSize !== undefined) {
     throw new UserError(
-      `--group-size ${req.groupSize} applies to quantized weights; add --weights q8_0, q4_0 or mixed to quantize ${basename(modelPath)}.`,
+      `--group-size ${req.groupSize} applies to quantized weights; add --quant q8_0, q4_0 or mixed to quantize ${basename(modelPath)}.`,
       2,
     );
   }

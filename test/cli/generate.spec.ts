@@ -40,6 +40,13 @@ describe('cli: generate', function () {
 
   it('runs Q8_0 weights with a chosen group size (the runq.c golden)', function () {
     requireNeeds(this, 'stories260K.bin', 'tok512.bin');
+    const r = cli(['generate', '--quant', 'q8_0', '--group-size', '4', '-t', '0', '--format', 'ids']);
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.equal(readGoldenFile('stories260K_q8gs4_greedy_empty.ids'));
+  });
+
+  it('still takes --weights, the old name of --quant', function () {
+    requireNeeds(this, 'stories260K.bin', 'tok512.bin');
     const r = cli(['generate', '--weights', 'q8_0', '--group-size', '4', '-t', '0', '--format', 'ids']);
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stdout).to.equal(readGoldenFile('stories260K_q8gs4_greedy_empty.ids'));
@@ -47,10 +54,10 @@ describe('cli: generate', function () {
 
   it('says which group size it chose and why with --verbose, and not otherwise', function () {
     requireNeeds(this, 'stories260K.bin', 'tok512.bin');
-    const r = cli(['generate', '--weights', 'q8_0', '-t', '0', '-n', '8', '--verbose']);
+    const r = cli(['generate', '--quant', 'q8_0', '-t', '0', '-n', '8', '--verbose']);
     expect(r.status, r.stderr).to.equal(0);
     expect(r.stderr).to.match(/q8_0 group size 64: .*172/);
-    const quiet = cli(['generate', '--weights', 'q8_0', '-t', '0', '-n', '8']);
+    const quiet = cli(['generate', '--quant', 'q8_0', '-t', '0', '-n', '8']);
     expect(quiet.stderr).to.not.match(/group size/);
   });
 
@@ -101,7 +108,7 @@ describe('cli: generate', function () {
     it('a group size without Q8_0 weights', function () {
       requireNeeds(this, 'stories260K.bin', 'tok512.bin'); // checked once the model is read
       expect(expectUserError(cli(['generate', '--group-size', '4']), 2)).to.match(
-        /--group-size 4 applies to quantized weights; add --weights q8_0/,
+        /--group-size 4 applies to quantized weights; add --quant q8_0/,
       );
     });
     it('a model that is nowhere: where it looked and how to get it', () => {

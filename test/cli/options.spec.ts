@@ -45,6 +45,9 @@ describe('cli: options are checked before any work', function () {
     expect(expectUserError(cli(['generate', '--model', 'a.bin', '-m', 'b.bin'], { cwd: dir, env }), 2)).to.contain(
       '--model / -m was given 2 times',
     );
+    expect(expectUserError(cli(['generate', '--quant', 'q8_0', '--weights', 'q4_0'], { cwd: dir, env }), 2)).to.contain(
+      '--quant / --weights was given 2 times',
+    );
   });
 
   it('a second value is refused also where yargs keeps only the last (an option with a default)', function () {
@@ -91,6 +94,7 @@ describe('cli: options are checked before any work', function () {
   it('a group size that a file cannot store is refused, not wrapped (4294967296 was written as 0)', function () {
     for (const command of [
       ['quantize', 'missing.bin', '-o', 'q.bin'],
+      ['generate', '--quant', 'q8_0'],
       ['generate', '--weights', 'q8_0'],
     ]) {
       const stderr = expectUserError(cli([...command, '--group-size', '4294967296'], { cwd: dir, env }), 2);
