@@ -39,7 +39,7 @@ export function emitModelHeader(plan: Plan, info: ModelHeaderInfo, header: strin
     define('KV_MUL', c.nHeads / c.nKvHeads, 'query heads per key/value head'),
     '',
     '/* weights precision */',
-    define('WEIGHTS_SCHEME', JSON.stringify(plan.weights), describeScheme(plan.weights)),
+    define('QUANT_SCHEME', JSON.stringify(plan.weights), describeScheme(plan.weights)),
     define(
       'ARITHMETIC',
       JSON.stringify(plan.arithmetic),

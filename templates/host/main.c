@@ -124,9 +124,9 @@ static void send_hello(void) {
     protocol_hello hello;
     memset(&hello, 0, sizeof hello);
     hello.weights = PROTOCOL_WEIGHTS_F32;
-    if (strcmp(WEIGHTS_SCHEME, "q8_0") == 0) hello.weights = PROTOCOL_WEIGHTS_Q8_0;
-    if (strcmp(WEIGHTS_SCHEME, "q4_0") == 0) hello.weights = PROTOCOL_WEIGHTS_Q4_0;
-    if (strcmp(WEIGHTS_SCHEME, "mixed") == 0) hello.weights = PROTOCOL_WEIGHTS_MIXED;
+    if (strcmp(QUANT_SCHEME, "q8_0") == 0) hello.weights = PROTOCOL_WEIGHTS_Q8_0;
+    if (strcmp(QUANT_SCHEME, "q4_0") == 0) hello.weights = PROTOCOL_WEIGHTS_Q4_0;
+    if (strcmp(QUANT_SCHEME, "mixed") == 0) hello.weights = PROTOCOL_WEIGHTS_MIXED;
 #ifdef GROUP_SIZE
     hello.group_size = GROUP_SIZE;
 #endif

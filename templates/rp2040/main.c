@@ -213,9 +213,9 @@ static protocol_status poll_host(protocol_event* event) {
 }
 
 static uint8_t weights_code(void) {
-    if (strcmp(WEIGHTS_SCHEME, "q8_0") == 0) return PROTOCOL_WEIGHTS_Q8_0;
-    if (strcmp(WEIGHTS_SCHEME, "q4_0") == 0) return PROTOCOL_WEIGHTS_Q4_0;
-    if (strcmp(WEIGHTS_SCHEME, "mixed") == 0) return PROTOCOL_WEIGHTS_MIXED;
+    if (strcmp(QUANT_SCHEME, "q8_0") == 0) return PROTOCOL_WEIGHTS_Q8_0;
+    if (strcmp(QUANT_SCHEME, "q4_0") == 0) return PROTOCOL_WEIGHTS_Q4_0;
+    if (strcmp(QUANT_SCHEME, "mixed") == 0) return PROTOCOL_WEIGHTS_MIXED;
     return PROTOCOL_WEIGHTS_F32;
 }
 
