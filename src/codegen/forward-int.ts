@@ -122,7 +122,7 @@ static void ${name}(int32_t* xout, const int8_t* xq, const int32_t* xm, const in
     return s.logits;
 }
 
-/* integer mode samples the Q16.16 logits (src/kernels/int-sampling.ts); greedy the float32 ones */
+/* integer mode samples the Q16.16 logits (src/kernels/sampling-int.ts); greedy the float32 ones */
 int sample_logits(float* logits, float temperature, float topp, int32_t* order, uint64_t* rng_state) {
     return ${kernels.use('sampleNextFixed')}(logits, s.logits_fixed, VOCAB_SIZE, temperature, topp, order, rng_state, w.exp_table);
 }`;

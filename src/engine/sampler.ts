@@ -1,6 +1,6 @@
 /** Chooses the next token from the logits as llama2.c run.c's `Sampler` does (the kernel `sampleNext`). */
 import { fround } from '../kernels/builtins.js';
-import { sampleNextFixed } from '../kernels/int-sampling.js';
+import { sampleNextFixed } from '../kernels/sampling-int.js';
 import { sampleNext } from '../kernels/sampling.js';
 
 export interface SamplerSettings {
@@ -42,7 +42,7 @@ export class Sampler {
 
   /**
    * Picks a token; for temperature > 0 the logits are turned into probabilities in place. With
-   * `fixed` (the integer engine), sampling is integer mode's (src/kernels/int-sampling.ts) on its
+   * `fixed` (the integer engine), sampling is integer mode's (src/kernels/sampling-int.ts) on its
    * Q16.16 logits, which it overwrites.
    */
   sample(logits: Float32Array, fixed?: FixedLogits): number {

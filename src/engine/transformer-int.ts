@@ -6,12 +6,12 @@
  * per-head factors) and in the logits handed to the sampler.
  */
 import { headSize, kvDim, type Config, type Model } from '../checkpoint/model.js';
-import { attentionInt, storeKvInt } from '../kernels/int-attention.js';
-import { embedQ8Int, matmulQ8Int, residualAddInt } from '../kernels/int-matmul.js';
-import { rmsnormInt } from '../kernels/int-norm.js';
-import { quantizeQ8Int } from '../kernels/int-quantize.js';
-import { ropeInt } from '../kernels/int-rope.js';
-import { fixedToFloat, swigluInt } from '../kernels/int-swiglu.js';
+import { attentionInt, storeKvInt } from '../kernels/attention-int.js';
+import { embedQ8Int, matmulQ8Int, residualAddInt } from '../kernels/matmul-int.js';
+import { rmsnormInt } from '../kernels/rmsnorm-int.js';
+import { quantizeQ8Int } from '../kernels/quantize-int.js';
+import { ropeInt } from '../kernels/rope-int.js';
+import { fixedToFloat, swigluInt } from '../kernels/swiglu-int.js';
 import { fixedTables, toFixedPoint, type FixedMatrix, type FixedModel, type FixedTables } from '../quant/fixed-point.js';
 import { UserError } from '../util/errors.js';
 import type { FixedLogits } from './sampler.js';

@@ -4,12 +4,12 @@
  * TypeScript) where C would overflow.
  */
 import { expect } from 'chai';
-import { EXP_Q14_ZERO, attentionInt, storeKvInt } from '../../src/kernels/int-attention.js';
-import { expNegInt } from '../../src/kernels/int-exp.js';
-import { matmulQ8Int } from '../../src/kernels/int-matmul.js';
-import { isqrtRound, rmsnormInt } from '../../src/kernels/int-norm.js';
-import { quantizeKvInt, quantizeQ8Int } from '../../src/kernels/int-quantize.js';
-import { fixedToFloat, swigluInt } from '../../src/kernels/int-swiglu.js';
+import { EXP_Q14_ZERO, attentionInt, storeKvInt } from '../../src/kernels/attention-int.js';
+import { expNegInt } from '../../src/kernels/exp-int.js';
+import { matmulQ8Int } from '../../src/kernels/matmul-int.js';
+import { isqrtRound, rmsnormInt } from '../../src/kernels/rmsnorm-int.js';
+import { quantizeKvInt, quantizeQ8Int } from '../../src/kernels/quantize-int.js';
+import { fixedToFloat, swigluInt } from '../../src/kernels/swiglu-int.js';
 import { fixedTables, kvScaleTable, scaleShiftFor } from '../../src/quant/fixed-point.js';
 
 const Q16 = 65536;

@@ -15,7 +15,7 @@
  * Greedy decoding (temperature 0) stays llama2.c's argmax on the float32 logits.
  */
 import { floor, fround, idiv, mulShr, toI32 } from './builtins.js';
-import { expNegInt } from './int-exp.js';
+import { expNegInt } from './exp-int.js';
 import { randomU32 } from './rng.js';
 import { argmax } from './sampling.js';
 import type { f32, i32 } from './types.js';

@@ -5,8 +5,8 @@ import {
   sampleNextFixed,
   sampleToppWeights,
   softmaxWeights,
-} from '../../src/kernels/int-sampling.js';
-import { expNegInt } from '../../src/kernels/int-exp.js';
+} from '../../src/kernels/sampling-int.js';
+import { expNegInt } from '../../src/kernels/exp-int.js';
 import { fixedTables } from '../../src/quant/fixed-point.js';
 import type { Config } from '../../src/checkpoint/model.js';
 
@@ -47,7 +47,7 @@ function lcg(seed: number): () => number {
   };
 }
 
-describe('kernels/int-sampling (integer mode)', () => {
+describe('kernels/sampling-int (integer mode)', () => {
   it('1 / temperature in Q16.16, clamped to [2^8, 2^30]', () => {
     expect(inverseTemperatureQ16(1)).to.equal(65536);
     expect(inverseTemperatureQ16(0.5)).to.equal(131072);

@@ -1,6 +1,6 @@
 /** The feed-forward non-linearity of the integer kernels (Q16.16). */
 import { fixedToF32, idiv, mulShr } from './builtins.js';
-import { expNegInt } from './int-exp.js';
+import { expNegInt } from './exp-int.js';
 import type { i32 } from './types.js';
 
 /**

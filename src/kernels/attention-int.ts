@@ -3,8 +3,8 @@
  * and key/value head), with an integer softmax (see doc/kernels.md, "Integer mode").
  */
 import { fround, idiv, ldexp, mulShr, roundHalfAway, sqrtf, toI32 } from './builtins.js';
-import { expNegInt } from './int-exp.js';
-import { quantizeKvInt, quantizeQ8Int } from './int-quantize.js';
+import { expNegInt } from './exp-int.js';
+import { quantizeKvInt, quantizeQ8Int } from './quantize-int.js';
 import type { i32 } from './types.js';
 
 /** 11 in Q16.16: from there on, e^-d rounded to Q14 is 0. */
