@@ -114,7 +114,15 @@ export function emitProject(outDir: string, inputs: ProjectInputs, finalDir = ou
   );
 
   const templates = join(projectRoot(), 'templates');
-  const common = ['forward.h', 'parallel.h', 'protocol.c', 'protocol.h', ...(withTokenizer ? ['tokenizer.c', 'tokenizer.h'] : [])];
+  const common = [
+    'forward.h',
+    'parallel.h',
+    'protocol.c',
+    'protocol.h',
+    'protocol_server.c',
+    'protocol_server.h',
+    ...(withTokenizer ? ['tokenizer.c', 'tokenizer.h'] : []),
+  ];
   for (const file of common) copyAtomic(join(templates, 'common', file), join(outDir, file));
   // threads on an operating system; the RP2040's two cores; else one core, no threads
   const parallel = target.threads
@@ -137,7 +145,15 @@ export function emitProject(outDir: string, inputs: ProjectInputs, finalDir = ou
       tool,
       plan.buffers.some((b) => b.role === 'code'),
     );
-    const application = ['main.c', 'forward.c', 'parallel.c', 'protocol.c', 'blobs.S', ...(withTokenizer ? ['tokenizer.c'] : [])];
+    const application = [
+      'main.c',
+      'forward.c',
+      'parallel.c',
+      'protocol.c',
+      'protocol_server.c',
+      'blobs.S',
+      ...(withTokenizer ? ['tokenizer.c'] : []),
+    ];
     writeText(join(outDir, 'Makefile'), firmwareMakefile(target, tool, runtime, application));
   } else {
     // main.c generates through the library's API (llama2_embed.h), as a user of an exported library does
@@ -222,17 +238,18 @@ function makefile(target: Target, tool: string): string {
 CC = ${t.cc}
 CFLAGS = ${t.cflags.join(' ')}
 LDLIBS = ${t.ldflags.join(' ')}
-OBJECTS = main.o llama2_embed.o forward.o tokenizer.o parallel.o protocol.o blobs.o
+OBJECTS = main.o llama2_embed.o forward.o tokenizer.o parallel.o protocol.o protocol_server.o blobs.o
 
 ${EXECUTABLE}: $(OBJECTS)
 \t$(CC) $(CFLAGS) -o $@ $(OBJECTS) $(LDLIBS)
 
 forward.o: forward.c forward.h kernels.h model.h parallel.h
-main.o: main.c forward.h kernels.h model.h protocol.h tokenizer.h llama2_embed.h
+main.o: main.c forward.h kernels.h model.h protocol.h protocol_server.h tokenizer.h llama2_embed.h
 llama2_embed.o: llama2_embed.c llama2_embed.h l2e_private.h blobs.h forward.h model.h tokenizer.h
 tokenizer.o: tokenizer.c tokenizer.h model.h
 parallel.o: parallel.c parallel.h
 protocol.o: protocol.c protocol.h
+protocol_server.o: protocol_server.c protocol_server.h protocol.h forward.h model.h
 
 %.o: %.c
 \t$(CC) $(CFLAGS) -c -o $@ $<

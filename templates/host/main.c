@@ -25,6 +25,7 @@
 #include "kernels.h"
 #include "llama2_embed.h"
 #include "protocol.h"
+#include "protocol_server.h"
 #include "tokenizer.h"
 
 /* tokenizer.bin, linked in by blobs.S */
@@ -33,7 +34,7 @@ extern const unsigned char tokenizer_image_end[];
 
 #define MAX_PROMPT_BYTES 4096
 static int prompt_tokens[MAX_PROMPT_BYTES + 3 + SEQ_LEN]; /* the prompt's, then (for --dump-logits) the generated ones */
-static int32_t sampler_order[VOCAB_SIZE];
+static int32_t sampler_order[VOCAB_SIZE]; /* the protocol server's sampler scratch */
 
 /* below this the tokens came too fast for the clock to tell their rate */
 #define MIN_MEASURED_US 5000.0
@@ -90,27 +91,15 @@ static void require_dot_product(void) {
 
 /* ---------------------------------------------------------------------------------------------
  * --protocol: the host tokenizes; this program receives GENERATE frames on stdin and streams
- * TOKEN frames and a DONE to stdout (doc/protocol.md), as a board does over its UART, until
- * stdin closes. Generation is the plain mode's loop, with the same forward() and sample_logits().
+ * TOKEN frames and a DONE to stdout (doc/protocol.md), as a board does over its serial port, until
+ * stdin closes. The server is the firmware's (protocol_server.c); this file gives it stdin,
+ * stdout and a clock.
  */
-
-#if SEQ_LEN > 65535
-#error "the protocol's positions are 16-bit: SEQ_LEN must be at most 65535"
-#endif
-
-#ifdef MODEL_HASH
-static const uint8_t model_hash[8] = MODEL_HASH;
-#else
-static const uint8_t model_hash[8] = {0};
-#endif
-
-#define MAX_PROTOCOL_PROMPT (PROTOCOL_MAX_PROMPT_TOKENS < SEQ_LEN ? PROTOCOL_MAX_PROMPT_TOKENS : SEQ_LEN)
 
 static protocol_decoder decoder;
 static uint8_t input[4096];
 static size_t input_next, input_end;
 static int input_closed;
-static uint16_t protocol_prompt[MAX_PROTOCOL_PROMPT];
 
 static uint64_t time_in_us(void) {
     struct timespec time;
@@ -119,41 +108,6 @@ static uint64_t time_in_us(void) {
 }
 
 static void write_stdout(const uint8_t* bytes, size_t length) { fwrite(bytes, 1, length, stdout); }
-
-static void send_hello(void) {
-    protocol_hello hello;
-    memset(&hello, 0, sizeof hello);
-    hello.weights = PROTOCOL_WEIGHTS_F32;
-    if (strcmp(QUANT_SCHEME, "q8_0") == 0) hello.weights = PROTOCOL_WEIGHTS_Q8_0;
-    if (strcmp(QUANT_SCHEME, "q4_0") == 0) hello.weights = PROTOCOL_WEIGHTS_Q4_0;
-    if (strcmp(QUANT_SCHEME, "mixed") == 0) hello.weights = PROTOCOL_WEIGHTS_MIXED;
-#ifdef GROUP_SIZE
-    hello.group_size = GROUP_SIZE;
-#endif
-    hello.max_prompt_tokens = MAX_PROTOCOL_PROMPT;
-    hello.max_frame = PROTOCOL_MAX_FRAME;
-    memcpy(hello.model_hash, model_hash, sizeof model_hash);
-    hello.dim = DIM;
-    hello.hidden_dim = HIDDEN_DIM;
-    hello.n_layers = N_LAYERS;
-    hello.n_heads = N_HEADS;
-    hello.n_kv_heads = N_KV_HEADS;
-    hello.vocab_size = VOCAB_SIZE;
-    hello.seq_len = SEQ_LEN;
-#ifdef TARGET_NAME
-    hello.target_name = TARGET_NAME;
-#else
-    hello.target_name = "host";
-#endif
-    hello.model_name = MODEL_NAME;
-    protocol_send_hello(write_stdout, &hello);
-    fflush(stdout);
-}
-
-static void send_error(uint8_t code, uint16_t request_id, uint32_t detail) {
-    protocol_send_error(write_stdout, code, request_id, detail, NULL);
-    fflush(stdout);
-}
 
 /* Reads what stdin has (waiting for it if `wait`); 0 when nothing came, or stdin is closed. */
 static int read_input(int wait) {
@@ -185,69 +139,10 @@ static protocol_status next_event(protocol_event* event, int wait) {
     }
 }
 
-/*
- * A frame that arrived while generating request `running`: HELLO_REQUEST is answered, CANCEL
- * (of this request, or 0) sets *cancel, another GENERATE is refused as BUSY.
- */
-static void handle_while_generating(const protocol_status status, const protocol_event* e, uint16_t running, int* cancel) {
-    if (status == PROTOCOL_BAD_FRAME) {
-        send_error(e->error, 0, e->detail);
-        return;
-    }
-    uint16_t id;
-    switch (e->type) {
-    case PROTOCOL_HELLO_REQUEST: send_hello(); break;
-    case PROTOCOL_GENERATE: send_error(PROTOCOL_ERR_BUSY, e->length >= 2 ? (uint16_t)(e->payload[0] | (e->payload[1] << 8)) : 0, running); break;
-    case PROTOCOL_CANCEL:
-        if (protocol_parse_cancel(e, &id) != 0) send_error(PROTOCOL_ERR_BAD_LENGTH, 0, e->length);
-        else if (id == 0 || id == running) *cancel = 1;
-        break;
-    default: send_error(PROTOCOL_ERR_UNKNOWN_TYPE, 0, e->type); break;
-    }
-}
-
-/* Runs a GENERATE: the plain mode's loop, a TOKEN per position, then a DONE. */
-static void serve_generate(const protocol_event* request) {
-    protocol_generate g;
-    uint32_t detail;
-    int refused = protocol_parse_generate(request, &g, protocol_prompt, MAX_PROTOCOL_PROMPT, VOCAB_SIZE, &detail);
-    if (refused) {
-        send_error((uint8_t)refused, g.request_id, detail);
-        return;
-    }
-    uint64_t start = time_in_us();
-    int steps = (g.steps == 0 || g.steps > SEQ_LEN) ? SEQ_LEN : g.steps; /* as run.c */
-    uint64_t rng_state = g.seed;
-    int token = protocol_prompt[0], pos = 0, next, generated = 0, cancel = 0;
-    uint8_t reason = PROTOCOL_DONE_STEPS;
-    protocol_send_token(write_stdout, g.request_id, 0, (uint16_t)token, 0, 0);
-    fflush(stdout);
-    while (pos < steps) {
-        uint64_t step_start = time_in_us();
-        float* logits = forward(token, pos);
-        int from_prompt = pos < g.n_prompt - 1;
-        next = from_prompt ? protocol_prompt[pos + 1] : sample_logits(logits, g.temperature, g.topp, sampler_order, &rng_state);
-        pos++;
-        if (!from_prompt) generated++;
-        protocol_send_token(write_stdout, g.request_id, (uint16_t)pos, (uint16_t)next, from_prompt ? 0 : PROTOCOL_TOKEN_GENERATED,
-                            (uint32_t)(time_in_us() - step_start));
-        fflush(stdout);
-        if (next == 1) { /* BOS ends the sequence, as in run.c */
-            reason = PROTOCOL_DONE_BOS;
-            break;
-        }
-        token = next;
-        protocol_event e;
-        protocol_status status;
-        while ((status = next_event(&e, 0)) != PROTOCOL_NOTHING) handle_while_generating(status, &e, g.request_id, &cancel);
-        if (cancel) {
-            reason = PROTOCOL_DONE_CANCELLED;
-            break;
-        }
-    }
-    protocol_send_done(write_stdout, g.request_id, reason, (uint16_t)pos, (uint16_t)generated, time_in_us() - start);
-    fflush(stdout);
-}
+/* The server's view of stdin and stdout (protocol_server.h). */
+static protocol_status poll_input(protocol_event* event) { return next_event(event, 0); }
+static void flush_stdout(void) { fflush(stdout); }
+static const protocol_server server = {write_stdout, flush_stdout, poll_input, time_in_us, sampler_order};
 
 /*
  * --serial-device PATH: the protocol on a serial device instead of stdin/stdout (a Pi Zero's USB
@@ -286,24 +181,10 @@ static void open_serial_device(const char* path) {
 static int serve_protocol(void) {
     protocol_decoder_init(&decoder);
     protocol_send_delimiter(write_stdout); /* ends whatever the host's decoder holds */
-    send_hello();
+    protocol_server_hello(&server);
     protocol_event e;
     protocol_status status;
-    while ((status = next_event(&e, 1)) != PROTOCOL_NOTHING) {
-        if (status == PROTOCOL_BAD_FRAME) {
-            send_error(e.error, 0, e.detail);
-            continue;
-        }
-        uint16_t id;
-        switch (e.type) {
-        case PROTOCOL_HELLO_REQUEST: send_hello(); break;
-        case PROTOCOL_GENERATE: serve_generate(&e); break;
-        case PROTOCOL_CANCEL: /* nothing is running: nothing to cancel */
-            if (protocol_parse_cancel(&e, &id) != 0) send_error(PROTOCOL_ERR_BAD_LENGTH, 0, e.length);
-            break;
-        default: send_error(PROTOCOL_ERR_UNKNOWN_TYPE, 0, e.type); break;
-        }
-    }
+    while ((status = next_event(&e, 1)) != PROTOCOL_NOTHING) protocol_server_handle(&server, status, &e);
     return 0; /* stdin closed */
 }
 

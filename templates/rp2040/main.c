@@ -31,6 +31,7 @@
 #include "kernels.h"
 #include "model.h"
 #include "protocol.h"
+#include "protocol_server.h"
 #include "rp2040.h"
 #include "usb.h"
 
@@ -40,17 +41,6 @@ extern const unsigned char tokenizer_image[];
 extern const unsigned char tokenizer_image_end[];
 #endif
 
-#if SEQ_LEN > 65535
-#error "the protocol's positions are 16-bit: SEQ_LEN must be at most 65535"
-#endif
-
-#ifdef MODEL_HASH
-static const uint8_t model_hash[8] = MODEL_HASH;
-#else
-static const uint8_t model_hash[8] = {0};
-#endif
-
-#define MAX_PROTOCOL_PROMPT (PROTOCOL_MAX_PROMPT_TOKENS < SEQ_LEN ? PROTOCOL_MAX_PROMPT_TOKENS : SEQ_LEN)
 #define BOS_TOKEN 1
 
 /* Where the protocol and the printing go (generation.h): USB CDC, UART0, or both. */
@@ -78,7 +68,6 @@ __attribute__((used, section(".rodata.firmware_tag"))) static const char firmwar
 
 static int32_t sampler_order[VOCAB_SIZE];
 static protocol_decoder decoder;
-static uint16_t protocol_prompt[MAX_PROTOCOL_PROMPT];
 
 /* ---------------------------------------------------------------------------------------------
  * Input and output: USB, UART0 or both.
@@ -212,39 +201,6 @@ static protocol_status poll_host(protocol_event* event) {
     return PROTOCOL_NOTHING;
 }
 
-static uint8_t weights_code(void) {
-    if (strcmp(QUANT_SCHEME, "q8_0") == 0) return PROTOCOL_WEIGHTS_Q8_0;
-    if (strcmp(QUANT_SCHEME, "q4_0") == 0) return PROTOCOL_WEIGHTS_Q4_0;
-    if (strcmp(QUANT_SCHEME, "mixed") == 0) return PROTOCOL_WEIGHTS_MIXED;
-    return PROTOCOL_WEIGHTS_F32;
-}
-
-static void send_hello(void) {
-    protocol_hello hello;
-    memset(&hello, 0, sizeof hello);
-    hello.weights = weights_code();
-#ifdef GROUP_SIZE
-    hello.group_size = GROUP_SIZE;
-#endif
-    hello.max_prompt_tokens = MAX_PROTOCOL_PROMPT;
-    hello.max_frame = PROTOCOL_MAX_FRAME;
-    memcpy(hello.model_hash, model_hash, sizeof model_hash);
-    hello.dim = DIM;
-    hello.hidden_dim = HIDDEN_DIM;
-    hello.n_layers = N_LAYERS;
-    hello.n_heads = N_HEADS;
-    hello.n_kv_heads = N_KV_HEADS;
-    hello.vocab_size = VOCAB_SIZE;
-    hello.seq_len = SEQ_LEN;
-    hello.target_name = "rp2040";
-    hello.model_name = MODEL_NAME;
-    protocol_send_hello(write_out, &hello);
-}
-
-static void send_error(uint8_t code, uint16_t request_id, uint32_t detail) {
-    protocol_send_error(write_out, code, request_id, detail, NULL);
-}
-
 /* ---------------------------------------------------------------------------------------------
  * The generation baked in at build time.
  */
@@ -332,93 +288,18 @@ static int run_baked_generation(protocol_event* request) {
  * The protocol (doc/protocol.md): the host tokenizes, the board generates.
  */
 
-/*
- * A frame that arrived while generating request `running`: HELLO_REQUEST is answered, CANCEL
- * (of this request, or 0) sets *cancel, another GENERATE is refused as BUSY.
- */
-static void handle_while_generating(protocol_status status, const protocol_event* e, uint16_t running, int* cancel) {
-    if (status == PROTOCOL_BAD_FRAME) {
-        send_error(e->error, 0, e->detail);
-        return;
-    }
-    uint16_t id;
-    switch (e->type) {
-    case PROTOCOL_HELLO_REQUEST: send_hello(); break;
-    case PROTOCOL_GENERATE: send_error(PROTOCOL_ERR_BUSY, e->length >= 2 ? (uint16_t)(e->payload[0] | (e->payload[1] << 8)) : 0, running); break;
-    case PROTOCOL_CANCEL:
-        if (protocol_parse_cancel(e, &id) != 0) send_error(PROTOCOL_ERR_BAD_LENGTH, 0, e->length);
-        else if (id == 0 || id == running) *cancel = 1;
-        break;
-    default: send_error(PROTOCOL_ERR_UNKNOWN_TYPE, 0, e->type); break;
-    }
-}
-
-/* Runs a GENERATE as run.c would: a TOKEN per position (with the microseconds it took), then a DONE. */
-static void serve_generate(const protocol_event* request) {
-    uint64_t start = timer_us();
-    protocol_generate g;
-    uint32_t detail;
-    int refused = protocol_parse_generate(request, &g, protocol_prompt, MAX_PROTOCOL_PROMPT, VOCAB_SIZE, &detail);
-    if (refused) {
-        send_error((uint8_t)refused, g.request_id, detail);
-        return;
-    }
-    int steps = (g.steps == 0 || g.steps > SEQ_LEN) ? SEQ_LEN : g.steps; /* as run.c */
-    uint64_t rng_state = g.seed;
-    int token = protocol_prompt[0], pos = 0, next, generated = 0, cancel = 0;
-    uint8_t reason = PROTOCOL_DONE_STEPS;
-    protocol_send_token(write_out, g.request_id, 0, (uint16_t)token, 0, 0);
-    while (pos < steps) {
-        uint64_t step_start = timer_us();
-        float* logits = forward(token, pos);
-        int from_prompt = pos < g.n_prompt - 1;
-        next = from_prompt ? protocol_prompt[pos + 1] : sample_logits(logits, g.temperature, g.topp, sampler_order, &rng_state);
-        pos++;
-        if (!from_prompt) generated++;
-        protocol_send_token(write_out, g.request_id, (uint16_t)pos, (uint16_t)next, from_prompt ? 0 : PROTOCOL_TOKEN_GENERATED,
-                            (uint32_t)(timer_us() - step_start));
-        if (next == BOS_TOKEN) { /* BOS ends the sequence, as in run.c */
-            reason = PROTOCOL_DONE_BOS;
-            break;
-        }
-        token = next;
-        protocol_event e;
-        protocol_status status;
-        while ((status = poll_host(&e)) != PROTOCOL_NOTHING) handle_while_generating(status, &e, g.request_id, &cancel);
-        if (cancel) {
-            reason = PROTOCOL_DONE_CANCELLED;
-            break;
-        }
-    }
-    protocol_send_done(write_out, g.request_id, reason, (uint16_t)pos, (uint16_t)generated, timer_us() - start);
-}
-
-static void handle_frame(protocol_status status, const protocol_event* e) {
-    if (status == PROTOCOL_BAD_FRAME) {
-        send_error(e->error, 0, e->detail);
-        return;
-    }
-    uint16_t id;
-    switch (e->type) {
-    case PROTOCOL_HELLO_REQUEST: send_hello(); break;
-    case PROTOCOL_GENERATE: serve_generate(e); break;
-    case PROTOCOL_CANCEL: /* nothing is running: nothing to cancel */
-        if (protocol_parse_cancel(e, &id) != 0) send_error(PROTOCOL_ERR_BAD_LENGTH, 0, e->length);
-        break;
-    default: send_error(PROTOCOL_ERR_UNKNOWN_TYPE, 0, e->type); break;
-    }
-}
-
 /* Serves the host forever. `first`: a frame already received (it is answered instead of an unasked HELLO). */
 static void serve_forever(const protocol_event* first) {
+    /* the server's view of the board: its serial port (USB, UART0 or both) and its timer */
+    static const protocol_server server = {write_out, NULL, poll_host, timer_us, sampler_order};
     if (!first) wait_for_host();
     protocol_send_delimiter(write_out); /* ends whatever the host's decoder holds */
-    if (first) handle_frame(PROTOCOL_FRAME, first);
-    else send_hello();
+    if (first) protocol_server_handle(&server, PROTOCOL_FRAME, first);
+    else protocol_server_hello(&server);
     for (;;) {
         protocol_event e;
         protocol_status status = poll_host(&e);
-        if (status != PROTOCOL_NOTHING) handle_frame(status, &e);
+        if (status != PROTOCOL_NOTHING) protocol_server_handle(&server, status, &e);
         else wait_for_input();
     }
 }
