@@ -1,18 +1,12 @@
 /** `llama2-embed export`: the model as a C library with a stable API, packaged for an ecosystem. */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
-import { ARITHMETICS, type Arithmetic } from '../plan/plan.js';
-import { QUANT_SCHEMES, type QuantScheme } from '../quant/schemes.js';
+import type { ExportRequest } from '../library/export.js'; // a type only: the module itself is loaded when export runs
+import { ARITHMETICS } from '../plan/plan.js';
+import { QUANT_SCHEMES } from '../quant/schemes.js';
 import { knownFormats } from '../library/formats/index.js';
 
-interface ExportArgs {
-  format: string;
-  model?: string;
-  tokenizer?: string;
-  quant?: QuantScheme;
-  groupSize?: number;
-  arithmetic?: Arithmetic;
-  seqLen?: number;
-  out?: string;
+/** The request export runs, and how much it says. */
+interface ExportArgs extends ExportRequest {
   quiet?: boolean;
 }
 

@@ -157,7 +157,7 @@ function runGenerate(args: GenerateArgs): void {
         reason,
         tokens,
         generated,
-        tokensPerSecond: Math.round(tokensPerSecond * 1000) / 1000,
+        tokensPerSecond,
         text,
         loadMs: Math.round(loaded.loadMs * 10) / 10,
       }),

@@ -175,7 +175,7 @@ export class GenerationPrinter {
         reason: stats.reason,
         tokens: stats.tokens,
         generated: stats.generated,
-        tokensPerSecond: round(stats.tokensPerSecond, 3),
+        tokensPerSecond: stats.tokensPerSecond,
         text: stats.text,
         microsPerToken: round(stats.microsPerToken, 1),
         deviceMicros: stats.deviceMicros,

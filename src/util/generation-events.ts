@@ -54,9 +54,10 @@ export function tokenEventLine(e: TokenEvent): string {
   return `${terminalSafeJson(line)}\n`;
 }
 
-/** The summary as one JSON line. */
+/** The summary as one JSON line; tok/s to three decimals, whoever measured it. */
 export function summaryEventLine(e: SummaryEvent): string {
   const { reason, tokens, generated, tokensPerSecond, text, ...extra } = e;
-  const line = { v: EVENT_SCHEMA_VERSION, type: 'summary', reason, tokens, generated, tokensPerSecond, text, ...extra };
+  const rate = Math.round(tokensPerSecond * 1000) / 1000;
+  const line = { v: EVENT_SCHEMA_VERSION, type: 'summary', reason, tokens, generated, tokensPerSecond: rate, text, ...extra };
   return `${terminalSafeJson(line)}\n`;
 }

@@ -66,12 +66,14 @@ void protocol_server_error(const protocol_server* server, uint8_t code, uint16_t
     frame_sent(server);
 }
 
+static void serve_generate(const protocol_server* server, const protocol_event* request);
+
 /*
- * A frame that arrived while generating request `running`: HELLO_REQUEST is answered, CANCEL
- * (of this request, or 0) sets *cancel, another GENERATE is refused as BUSY.
+ * Answers one frame. Idle (`cancel` NULL), a GENERATE runs to its DONE; while request `running`
+ * generates, another GENERATE is refused as BUSY and a CANCEL of it (or of 0) sets *cancel.
+ * HELLO_REQUEST is answered either way; with nothing running, a CANCEL has nothing to cancel.
  */
-static void handle_while_generating(const protocol_server* server, protocol_status status, const protocol_event* e, uint16_t running,
-                                    int* cancel) {
+static void dispatch(const protocol_server* server, protocol_status status, const protocol_event* e, uint16_t running, int* cancel) {
     if (status == PROTOCOL_BAD_FRAME) {
         protocol_server_error(server, e->error, 0, e->detail);
         return;
@@ -80,11 +82,12 @@ static void handle_while_generating(const protocol_server* server, protocol_stat
     switch (e->type) {
     case PROTOCOL_HELLO_REQUEST: protocol_server_hello(server); break;
     case PROTOCOL_GENERATE:
-        protocol_server_error(server, PROTOCOL_ERR_BUSY, e->length >= 2 ? (uint16_t)(e->payload[0] | (e->payload[1] << 8)) : 0, running);
+        if (!cancel) serve_generate(server, e);
+        else protocol_server_error(server, PROTOCOL_ERR_BUSY, e->length >= 2 ? (uint16_t)(e->payload[0] | (e->payload[1] << 8)) : 0, running);
         break;
     case PROTOCOL_CANCEL:
         if (protocol_parse_cancel(e, &id) != 0) protocol_server_error(server, PROTOCOL_ERR_BAD_LENGTH, 0, e->length);
-        else if (id == 0 || id == running) *cancel = 1;
+        else if (cancel && (id == 0 || id == running)) *cancel = 1;
         break;
     default: protocol_server_error(server, PROTOCOL_ERR_UNKNOWN_TYPE, 0, e->type); break;
     }
@@ -124,7 +127,7 @@ static void serve_generate(const protocol_server* server, const protocol_event* 
         token = next;
         protocol_event e;
         protocol_status status;
-        while ((status = server->poll(&e)) != PROTOCOL_NOTHING) handle_while_generating(server, status, &e, g.request_id, &cancel);
+        while ((status = server->poll(&e)) != PROTOCOL_NOTHING) dispatch(server, status, &e, g.request_id, &cancel);
         if (cancel) {
             reason = PROTOCOL_DONE_CANCELLED;
             break;
@@ -135,17 +138,5 @@ static void serve_generate(const protocol_server* server, const protocol_event* 
 }
 
 void protocol_server_handle(const protocol_server* server, protocol_status status, const protocol_event* e) {
-    if (status == PROTOCOL_BAD_FRAME) {
-        protocol_server_error(server, e->error, 0, e->detail);
-        return;
-    }
-    uint16_t id;
-    switch (e->type) {
-    case PROTOCOL_HELLO_REQUEST: protocol_server_hello(server); break;
-    case PROTOCOL_GENERATE: serve_generate(server, e); break;
-    case PROTOCOL_CANCEL: /* nothing is running: nothing to cancel */
-        if (protocol_parse_cancel(e, &id) != 0) protocol_server_error(server, PROTOCOL_ERR_BAD_LENGTH, 0, e->length);
-        break;
-    default: protocol_server_error(server, PROTOCOL_ERR_UNKNOWN_TYPE, 0, e->type); break;
-    }
+    dispatch(server, status, e, 0, NULL);
 }

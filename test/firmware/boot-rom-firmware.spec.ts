@@ -13,28 +13,14 @@ import { W25Q128JV, W25Q16JV } from '../../src/emulator/qspi-flash.js';
 import { Rp2040Emulator } from '../../src/emulator/rp2040.js';
 import { loadForGeneration } from '../../src/engine/load.js';
 import { BOOT2_VARIANTS, buildBoot2 } from '../../src/flash/boot2.js';
-import { decodeFrame, encodeMessage, FrameDecoder, type Message, type TokenMessage } from '../../src/serial/protocol.js';
+import { encodeMessage, type TokenMessage } from '../../src/serial/protocol.js';
 import { build } from '../../src/toolchain/build.js';
 import { runEngine } from '../helpers/engine-run.js';
 import { stories260K, tempDir } from '../helpers/fixtures.js';
+import { deviceMessages } from '../helpers/device-messages.js';
 import { needs } from '../helpers/needs.js';
 
 const stories = stories260K; // looked up when read, after needs()
-
-/** The device's messages so far (everything after its first delimiter). */
-function messages(emu: Rp2040Emulator): Message[] {
-  const bytes = emu.outputBuffer;
-  const start = bytes.indexOf(0);
-  if (start < 0) return [];
-  const out: Message[] = [];
-  for (const event of new FrameDecoder().push(bytes.subarray(start))) {
-    if (event.kind !== 'frame') throw new Error(`bad frame from the device: ${event.message}`);
-    const decoded = decodeFrame(event);
-    if ('error' in decoded) throw new Error(`unreadable message from the device: ${decoded.error.message}`);
-    out.push(decoded.message);
-  }
-  return out;
-}
 
 describe('rp2040 firmware booted through the boot ROM: each boot2, each flash chip, then it serves', function () {
   needs('stories260K.bin', 'tok512.bin', 'arm-none-eabi-gcc', 'make');
@@ -70,7 +56,7 @@ describe('rp2040 firmware booted through the boot ROM: each boot2, each flash ch
         const withBoot2 = Buffer.from(image);
         buildBoot2({ variant }).copy(withBoot2, 0);
         const emu = Rp2040Emulator.fromImage(withBoot2, 0x10000000, { bootRom: rom, flashChip: chip });
-        const hello = await emu.run({ until: () => messages(emu).some((m) => m.type === 'hello'), maxSeconds: 120 });
+        const hello = await emu.run({ until: () => deviceMessages(emu).some((m) => m.type === 'hello'), maxSeconds: 120 });
         expect(hello.reason, hello.output.slice(-300)).to.equal('until');
         expect(emu.boot).to.include({ chip: chip.name, xipVerified: true });
         emu.writeUart(
@@ -84,9 +70,9 @@ describe('rp2040 firmware booted through the boot ROM: each boot2, each flash ch
             prompt,
           }),
         );
-        const done = await emu.run({ until: () => messages(emu).some((m) => m.type === 'done'), maxSeconds: 300 });
+        const done = await emu.run({ until: () => deviceMessages(emu).some((m) => m.type === 'done'), maxSeconds: 300 });
         expect(done.reason, done.output.slice(-300)).to.equal('until');
-        const tokens = messages(emu).filter((m): m is TokenMessage => m.type === 'token');
+        const tokens = deviceMessages(emu).filter((m): m is TokenMessage => m.type === 'token');
         expect(tokens.map((t) => `${t.generated ? 'G' : 'P'} ${t.token}`)).to.deep.equal(expected);
       });
     }

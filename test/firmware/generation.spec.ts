@@ -15,44 +15,21 @@ import { join } from 'node:path';
 import { readElfFunctions } from '../../src/emulator/elf-symbols.js';
 import { Rp2040Emulator } from '../../src/emulator/rp2040.js';
 import { loadForGeneration } from '../../src/engine/load.js';
-import {
-  decodeFrame,
-  encodeMessage,
-  FrameDecoder,
-  type Done,
-  type Generate,
-  type Hello,
-  type Message,
-  type TokenMessage,
-} from '../../src/serial/protocol.js';
+import { encodeMessage, type Done, type Generate, type Hello, type Message, type TokenMessage } from '../../src/serial/protocol.js';
 import { build } from '../../src/toolchain/build.js';
 import { runEngine } from '../helpers/engine-run.js';
 import { tempDir, stories260K } from '../helpers/fixtures.js';
+import { deviceMessages } from '../helpers/device-messages.js';
 import { needs } from '../helpers/needs.js';
 
 const stories = stories260K; // looked up when read, after needs()
 const PROMPT = 'Once upon a time';
 
-/** The device's messages so far (everything after its first delimiter). */
-function messages(emu: Rp2040Emulator): Message[] {
-  const bytes = emu.outputBuffer;
-  const start = bytes.indexOf(0);
-  if (start < 0) return [];
-  const out: Message[] = [];
-  for (const event of new FrameDecoder().push(bytes.subarray(start))) {
-    if (event.kind !== 'frame') throw new Error(`bad frame from the device: ${event.message}`);
-    const decoded = decodeFrame(event);
-    if ('error' in decoded) throw new Error(`unreadable message from the device: ${decoded.error.message}`);
-    out.push(decoded.message);
-  }
-  return out;
-}
-
 /** Boots the firmware until its HELLO. */
 async function boot(emu: Rp2040Emulator): Promise<Hello> {
-  const run = await emu.run({ until: () => messages(emu).some((m) => m.type === 'hello'), maxSeconds: 60 });
+  const run = await emu.run({ until: () => deviceMessages(emu).some((m) => m.type === 'hello'), maxSeconds: 60 });
   expect(run.reason).to.equal('until');
-  return messages(emu).find((m): m is Hello => m.type === 'hello')!;
+  return deviceMessages(emu).find((m): m is Hello => m.type === 'hello')!;
 }
 
 /** Sends a GENERATE and runs the firmware until its DONE; the TOKENs and the DONE of that request. */
@@ -61,13 +38,13 @@ async function generate(
   request: Omit<Generate, 'type'>,
   maxSeconds: number,
 ): Promise<{ tokens: TokenMessage[]; done: Done; cycles: number }> {
-  const before = messages(emu).length;
+  const before = deviceMessages(emu).length;
   const startCycles = emu.cycles;
   emu.writeUart(encodeMessage({ type: 'generate', ...request }));
   const isDone = (m: Message): m is Done => m.type === 'done' && m.requestId === request.requestId;
-  const run = await emu.run({ until: () => messages(emu).slice(before).some(isDone), maxSeconds });
+  const run = await emu.run({ until: () => deviceMessages(emu).slice(before).some(isDone), maxSeconds });
   expect(run.reason, run.output.slice(-300)).to.equal('until');
-  const said = messages(emu).slice(before);
+  const said = deviceMessages(emu).slice(before);
   const errors = said.filter((m) => m.type === 'error');
   expect(errors, JSON.stringify(errors)).to.deep.equal([]);
   return { tokens: said.filter((m): m is TokenMessage => m.type === 'token'), done: said.find(isDone)!, cycles: emu.cycles - startCycles };
@@ -189,11 +166,11 @@ describe('rp2040 firmware: generation requests over the emulated UART, against t
     expect(result.tokens.at(-1)!.position).to.equal(seqLen);
     expect(result.done).to.include({ reason: 'steps', positions: seqLen });
     // and it is still serving
-    const before = messages(emu).length;
+    const before = deviceMessages(emu).length;
     emu.writeUart(encodeMessage({ type: 'hello-request', hostVersion: 1 }));
     const run = await emu.run({
       until: () =>
-        messages(emu)
+        deviceMessages(emu)
           .slice(before)
           .some((m) => m.type === 'hello'),
       maxSeconds: 30,

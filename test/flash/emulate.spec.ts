@@ -18,6 +18,7 @@ import { UserError } from '../../src/util/errors.js';
 import { startCli } from '../helpers/cli-process.js';
 import { defaultPicoStory } from '../helpers/engine-run.js';
 import { tempDir, stories260K } from '../helpers/fixtures.js';
+import { deviceMessages } from '../helpers/device-messages.js';
 import { needs } from '../helpers/needs.js';
 
 const quiet = () => {};
@@ -224,6 +225,21 @@ describe('flash --emulate: the firmware in rp2040js behind a pseudo-terminal', f
     const said = frames().map((f) => (f.kind === 'frame' ? decodeFrame(f) : f));
     expect(said).to.have.length(1); // the HELLO asked for, without an unasked one before it
     expect(said[0]).to.have.nested.property('message.type', 'hello');
+  });
+
+  it('waiting for its host on UART0, the firmware sleeps (WFI) and a byte wakes it: the receive interrupt', async () => {
+    const emu = await Rp2040Emulator.load(join(serving, 'firmware.uf2'));
+    const hellos = () => deviceMessages(emu).filter((m) => m.type === 'hello').length;
+    expect((await emu.run({ until: () => hellos() === 1, maxSeconds: 60 })).reason).to.equal('until'); // its unasked HELLO
+    // asleep at every look (a polling loop never is), through several SysTick wraps (126 ms each)
+    const looks: boolean[] = [];
+    for (let i = 0; i < 20; i++) {
+      await emu.run({ maxCycles: 2_000_000 });
+      looks.push(emu.mcu.core.waiting);
+    }
+    expect(looks.every(Boolean)).to.equal(true);
+    emu.writeUart(Uint8Array.of(0, ...encodeMessage({ type: 'hello-request', hostVersion: 1 })));
+    expect((await emu.run({ until: () => hellos() === 2, maxSeconds: 60 })).reason).to.equal('until');
   });
 
   it("says what is wrong: no build yet, another target's build, a target without an emulator", async () => {

@@ -41,26 +41,15 @@ const SOURCES = [
   'examples/generate/main.c',
 ];
 
-/** The probe program of the tests (probe.c), linked to the library exported in `dir`. */
-function buildProbe(dir: string): string {
-  const probe = join(dir, 'probe');
-  run(
-    'cc',
-    [
-      '-std=c99',
-      '-Wall',
-      '-Wextra',
-      '-Werror',
-      '-Iinclude',
-      '-o',
-      probe,
-      join(projectRoot(), 'test', 'library', 'probe.c'),
-      'libllama2_embed.a',
-      '-lm',
-    ],
-    dir,
-  );
-  return probe;
+/**
+ * A program of the tests (test/library/NAME.c, written against llama2_embed.h alone) linked to the
+ * library exported in `dir`, strictly (C99, no warning); returns its path.
+ */
+function buildProgram(dir: string, name: 'probe' | 'errors' = 'probe'): string {
+  const program = join(dir, name);
+  const source = join(projectRoot(), 'test', 'library', `${name}.c`);
+  run('cc', ['-std=c99', '-Wall', '-Wextra', '-Werror', '-Iinclude', '-o', program, source, 'libllama2_embed.a', '-lm'], dir);
+  return program;
 }
 
 describe('export --format c: the library against the engine', function () {
@@ -82,7 +71,7 @@ describe('export --format c: the library against the engine', function () {
     });
 
     it("a program written against llama2_embed.h alone gets the engine's tokens and logits, bit for bit", () => {
-      const probe = buildProbe(dir);
+      const probe = buildProgram(dir);
       const loaded = loadForGeneration({ ...stories260K });
       const engine = runEngine(
         loaded.model,
@@ -105,7 +94,7 @@ describe('export --format c: the library against the engine', function () {
     });
 
     it('continues a text across calls: greedy, 30 then 70 positions make the tokens of one call of 100', () => {
-      const probe = buildProbe(dir);
+      const probe = buildProgram(dir);
       const loaded = loadForGeneration({ ...stories260K });
       const engine = runEngine(loaded.model, loaded.tokenizer.encode('Once upon a time', true, false), 100, {
         temperature: 0,
@@ -144,7 +133,7 @@ describe('export --format c: the library against the engine', function () {
       const value = parseInt(text.slice(first, first + 2), 16);
       writeFileSync(weights, `${text.slice(0, first)}${((value + 1) % 256).toString(16).padStart(2, '0')}${text.slice(first + 2)}`);
       run('make', ['-s', 'libllama2_embed.a'], copy);
-      const failed = spawnSync(buildProbe(copy), ['One day', '8', '0.8', '0.9', '7', '0'], { encoding: 'utf8' });
+      const failed = spawnSync(buildProgram(copy), ['One day', '8', '0.8', '0.9', '7', '0'], { encoding: 'utf8' });
       expect(failed.status).to.equal(1);
       expect(failed.stderr).to.equal('l2e_init: the weights blob is not the one the library was exported with (size or hash)\n');
       compile(['cc'], [...STRICT, '-DL2E_SKIP_WEIGHTS_CHECK'], ['src/llama2_embed.c'], dir);
@@ -204,7 +193,7 @@ describe('export --format c: the library against the engine', function () {
         { temperature: 0.8, topp: 0.9, seed: 7 },
         4,
       );
-      const c = parseProgramOutput(run(buildProbe(dir), ['One day', '100', '0.8', '0.9', '7', '4']));
+      const c = parseProgramOutput(run(buildProgram(dir), ['One day', '100', '0.8', '0.9', '7', '4']));
       expect(c.idLines).to.deep.equal(engine.idLines);
       for (let pos = 0; pos < 4; pos++)
         expect(
@@ -223,7 +212,7 @@ describe('export --format c: the library against the engine', function () {
     it("exposes the same API, with the integer engine's tokens and logits, and compiles without a warning in strict C99", () => {
       compile(['cc'], STRICT, SOURCES, dir);
       run('make', ['-s', 'libllama2_embed.a'], dir);
-      const probe = buildProbe(dir);
+      const probe = buildProgram(dir);
       const loaded = loadForGeneration({ ...stories260K, weights: 'q8_0' });
       const engine = runEngine(
         loaded.model,
@@ -283,23 +272,7 @@ describe('export --format c: every refusal the header documents', function () {
   it('refuses as documented, stops when the callback says so, fills the context and starts again after l2e_reset', () => {
     const dir = exportLibrary({ format: 'c', ...stories260K, out: join(tmp.dir, 'lib') }).outDir;
     run('make', ['-s', 'libllama2_embed.a'], dir);
-    const program = join(dir, 'errors');
-    run(
-      'cc',
-      [
-        '-std=c99',
-        '-Wall',
-        '-Wextra',
-        '-Werror',
-        '-Iinclude',
-        '-o',
-        program,
-        join(projectRoot(), 'test', 'library', 'errors.c'),
-        'libllama2_embed.a',
-        '-lm',
-      ],
-      dir,
-    );
+    const program = buildProgram(dir, 'errors');
     expect(run(program, []).split('\n')).to.deep.equal([
       'init 0',
       'info stories260K.bin 512 512 64 5 f32 1056512 e8b2514fe87e2cbb',

@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import { PassThrough } from 'node:stream';
-import { decodeFrame, encodeFrame, encodeMessage, ErrorCode, FrameDecoder, type Hello, type Message } from '../../src/serial/protocol.js';
+import { decodeFrame, encodeFrame, encodeMessage, ErrorCode, FrameDecoder, type Message } from '../../src/serial/protocol.js';
 import {
   DeviceBusyError,
   DeviceError,
@@ -14,27 +14,9 @@ import {
   ProtocolVersionError,
   type SessionEvent,
 } from '../../src/serial/session.js';
-import { FakeDevice } from './fake-device.js';
+import { FAKE_HELLO, FakeDevice } from './fake-device.js';
 
-const HELLO: Hello = {
-  type: 'hello',
-  version: 1,
-  weights: 'f32',
-  weightsCode: 0,
-  maxPromptTokens: 8,
-  maxFrame: 512,
-  modelHash: '0123456789abcdef',
-  dim: 64,
-  hiddenDim: 172,
-  nLayers: 5,
-  nHeads: 8,
-  nKvHeads: 4,
-  vocabSize: 512,
-  seqLen: 512,
-  groupSize: 0,
-  targetName: 'fake',
-  modelName: 'fake.bin',
-};
+const HELLO = FAKE_HELLO;
 
 type Reply = (m: Message | Uint8Array) => void;
 
