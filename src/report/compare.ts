@@ -1,6 +1,6 @@
 /**
  * The quantization report as data: every scheme compared with the fp32 model, tensor by tensor
- * (src/quant/metrics.ts), as a whole model by running the reference engine (src/quant/model-metrics.ts),
+ * (src/quant/metrics.ts), as a whole model by running the reference engine (src/report/model-metrics.ts),
  * and in bytes against every known target (sizes.ts). The terminal, JSON and HTML renderings
  * (terminal.ts, json.ts, html.ts) only format a `QuantReport`; they compute nothing.
  */
@@ -28,7 +28,7 @@ import {
   compareOnSequences,
   type Candidate,
   type ProgressCallback,
-} from '../quant/model-metrics.js';
+} from './model-metrics.js';
 import { dequantizeTensor } from '../quant/q8.js';
 import { describeScheme, matrixCount, quantizeModel, type QuantScheme } from '../quant/schemes.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';

@@ -12,7 +12,7 @@ import { bootRomAvailable, readBootRom } from '../../src/emulator/boot-rom.js';
 import { W25Q128JV, W25Q16JV } from '../../src/emulator/qspi-flash.js';
 import { Rp2040Emulator } from '../../src/emulator/rp2040.js';
 import { loadForGeneration } from '../../src/engine/load.js';
-import { BOOT2_VARIANTS, buildBoot2 } from '../../src/flash/boot2.js';
+import { BOOT2_VARIANTS, buildBoot2 } from '../../src/firmware-image/boot2.js';
 import { encodeMessage, type TokenMessage } from '../../src/serial/protocol.js';
 import { build } from '../../src/toolchain/build.js';
 import { runEngine } from '../helpers/engine-run.js';
