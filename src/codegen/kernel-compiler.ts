@@ -11,7 +11,7 @@
 import { Node, Project, SyntaxKind, type FunctionDeclaration, type SourceFile, type Statement } from 'ts-morph';
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { projectRoot } from '../models/locate.js';
+import { projectRoot } from '../util/project-root.js';
 import { UserError } from '../util/errors.js';
 import {
   cType,

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { CheckpointFormat, Config, Model, Tensor, WeightDType } from '../checkpoint/model.js';
 import { parameterCount } from '../checkpoint/model.js';
 import { BOS } from '../engine/generate.js';
-import { projectRoot } from '../models/locate.js';
+import { projectRoot } from '../util/project-root.js';
 import type { Target } from '../plan/target.js';
 import {
   errorStats,

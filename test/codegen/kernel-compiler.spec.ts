@@ -6,7 +6,7 @@ import { BUILTINS_PRELUDE, KernelCompiler, floatLiteral, snakeCase } from '../..
 import { KernelSet, productKernels, specializedName } from '../../src/codegen/kernel-set.js';
 import { idiv } from '../../src/kernels/builtins.js';
 import { matmulQ8Groups } from '../../src/kernels/matmul.js';
-import { projectRoot } from '../../src/models/locate.js';
+import { projectRoot } from '../../src/util/project-root.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { normOf, mixed, scaleRows, sumSquares } from './fixtures/sample-kernels.js';
 import { randomQ8Matmul } from '../helpers/random-model.js';

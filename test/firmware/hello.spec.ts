@@ -12,7 +12,7 @@ import { Rp2040Emulator, type RunResult } from '../../src/emulator/rp2040.js';
 import { boot2Crc, buildBoot2, firmwareDir, type Boot2Variant } from '../../src/firmware-image/boot2.js';
 import { rp2040LinkerScript } from '../../src/firmware-image/linker-script.js';
 import { decodeUf2, encodeUf2, RP2040_FAMILY_ID } from '../../src/firmware-image/uf2.js';
-import { projectRoot } from '../../src/models/locate.js';
+import { projectRoot } from '../../src/util/project-root.js';
 import { loadTarget } from '../../src/plan/target.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { needs } from '../helpers/needs.js';

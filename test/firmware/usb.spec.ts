@@ -11,7 +11,7 @@ import { bootRomAvailable, readBootRom } from '../../src/emulator/boot-rom.js';
 import { EmulatorError, Rp2040Emulator, type LoadOptions } from '../../src/emulator/rp2040.js';
 import { runUntil, UsbCdcHost, type LineCoding } from '../../src/emulator/usb-cdc.js';
 import { emitGenerationHeader } from '../../src/codegen/firmware.js';
-import { projectRoot } from '../../src/models/locate.js';
+import { projectRoot } from '../../src/util/project-root.js';
 import { build } from '../../src/toolchain/build.js';
 import { UserError } from '../../src/util/errors.js';
 import { modelPath, tempDir } from '../helpers/fixtures.js';
