@@ -214,6 +214,8 @@ export class Rp2040Emulator {
   private stopBatch = false;
   /** The core whose instruction runs (the XIP model tells instruction fetches by its PC). */
   private executing: Core;
+  /** Both cores running with the XIP model: until when (in cycles) the flash is busy with a line fill. */
+  private flashBusyUntil = 0;
 
   private constructor(image: Uint8Array, address: number, options: LoadOptions) {
     if (address < RP2040_FLASH_BASE || address + image.length > RP2040_FLASH_BASE + FLASH_WINDOW_BYTES) {
@@ -503,7 +505,7 @@ export class Rp2040Emulator {
     const core = this.mcu.core;
     let cycles = core.executeInstruction();
     if (this.xip !== undefined) {
-      const stall = this.xip.takeStall();
+      const stall = this.queuedStall(core);
       core.cycles += stall;
       cycles += stall;
     }
@@ -530,12 +532,27 @@ export class Rp2040Emulator {
           break;
         }
         core.executeInstruction();
-        if (xip !== undefined) core.cycles += xip.takeStall();
+        if (xip !== undefined) core.cycles += this.queuedStall(core);
         if ((untilCore0Wakes && !core0.waiting) || this.breakCode !== undefined) break;
       }
     } finally {
       this.executing = core0;
     }
+  }
+
+  /**
+   * The stall of the instruction a core just ran, with the XIP model, when both cores run: the
+   * cache is shared and so is the one QSPI bus behind it, so a line fill waits for the other
+   * core's fill still on the wire. (The cores run in turns of a quantum, so the other core's
+   * fill may be up to a quantum later in its own time: the flash is still never busy with two
+   * fills at once.)
+   */
+  private queuedStall(core: Core): number {
+    const stall = this.xip!.takeStall();
+    if (stall === 0) return 0;
+    const start = Math.max(core.cycles, this.flashBusyUntil);
+    this.flashBusyUntil = start + stall;
+    return this.flashBusyUntil - core.cycles;
   }
 
   /** The core asleep (WFI/WFE) for `cycles`: its clock, and the timers that follow it, run on. */
