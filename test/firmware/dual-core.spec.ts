@@ -2,13 +2,13 @@
  * `--threads 2` on the RP2040: core 1 takes half of every matmul's rows (templates/rp2040/parallel.c).
  * In the emulator's two cores (src/emulator/second-core.ts) the firmware launches core 1 through
  * the boot ROM's protocol; its tokens must be the one-core build's and the reference engine's, bit for bit, in fewer core
- * cycles per token. Loaded as `flash --emulate` loads it (bootOptions: through the ROM image when
- * it is there), and without the ROM (the harness's model of the ROM's wait loop).
+ * cycles per token. Loaded as `flash --emulate` loads it (through the ROM image when it is
+ * there), and without the ROM (the harness's model of the ROM's wait loop).
  */
 import { expect } from 'chai';
 import { join } from 'node:path';
 import { Rp2040Emulator, type LoadOptions } from '../../src/emulator/rp2040.js';
-import { bootOptions } from '../../src/flash/emulate.js';
+import { bootRomAvailable, readBootRom } from '../../src/emulator/boot-rom.js';
 import { build } from '../../src/toolchain/build.js';
 import { defaultPicoStory } from '../helpers/engine-run.js';
 import { tempDir, stories260K } from '../helpers/fixtures.js';
@@ -16,6 +16,11 @@ import { needs } from '../helpers/needs.js';
 
 const stories = stories260K; // looked up when read, after needs()
 const STEPS = 4;
+
+/** How `flash --emulate` loads a firmware by default: through the boot ROM image when it is there (test/emulator/boot-rom.spec.ts checks that it does). */
+function asFlashEmulateLoads(): LoadOptions {
+  return bootRomAvailable() ? { bootRom: readBootRom() } : {};
+}
 
 function idLines(output: string): string[] {
   return output.split('\n').filter((l) => /^[PG] \d+$/.test(l));
@@ -62,8 +67,8 @@ describe('rp2040 target, --threads 2: both cores in the emulator', function () {
   }
 
   it("launches core 1 (as flash --emulate loads it) and gives the one-core build's tokens in fewer cycles", async () => {
-    const one = await run(1, bootOptions(undefined));
-    const two = await run(2, bootOptions(undefined));
+    const one = await run(1, asFlashEmulateLoads());
+    const two = await run(2, asFlashEmulateLoads());
     expect(one.emu.core1.core.PC >>> 28, 'a one-core build leaves core 1 in the ROM').to.equal(0);
     expect(two.emu.core1.inRomWait).to.equal(false);
     expect(two.emu.core1.core.PC >>> 28, 'core 1 runs the firmware, from flash').to.equal(1);
