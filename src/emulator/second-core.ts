@@ -107,7 +107,7 @@ export class SecondCore {
 
   /**
    * `romLoaded`: core 1 runs the ROM image from its reset vector (else the harness plays the
-   * ROM's wait loop). `cyclesNow`: core 0's cycle count, the time core 1 starts from when it wakes.
+   * ROM's wait loop). `logger`: core 0's (the harness's): it hears core 0's SEV, and core 1's warnings go to it.
    */
   constructor(
     private readonly mcu: RP2040,
