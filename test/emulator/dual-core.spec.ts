@@ -6,11 +6,11 @@
  * the cores in a program that launches core 1 and waits for its answer.
  */
 import { expect } from 'chai';
-import { bootRomAvailable, readBootRom } from '../../src/emulator/boot-rom.js';
+import { readBootRom } from '../../src/emulator/boot-rom.js';
 import { FIFO_DEPTH, FIFO_ROE, FIFO_RDY, FIFO_VLD, FIFO_WOF } from '../../src/emulator/inter-core-fifo.js';
 import { Rp2040Emulator } from '../../src/emulator/rp2040.js';
 import { assemblyImage } from '../helpers/rp2040-program.js';
-import { needs } from '../helpers/needs.js';
+import { needs, requireBootRom } from '../helpers/needs.js';
 
 const SIO = 0xd0000000;
 const CPUID = SIO + 0x000;
@@ -229,7 +229,7 @@ describe('emulator/second-core: core 1, the inter-core FIFOs and the spinlocks',
   });
 
   it("with the boot ROM, core 1 runs the ROM's own wait loop, and the same program launches it through the ROM", async function () {
-    if (!bootRomAvailable()) this.skip(); // the ROM image is not committed: ../shared/rp2040/bootrom-b1.bin
+    requireBootRom(this);
     const emu = Rp2040Emulator.fromImage(assemblyImage(LAUNCH), 0x10000000, { bootRom: readBootRom() });
     expect(emu.core1.inRomWait).to.equal(false); // the harness plays no ROM: the ROM's code runs on core 1
     expect(emu.core1.core.PC).to.be.below(0x4000); // from the ROM's reset vector
