@@ -5,9 +5,11 @@
  * It calls the kernels of kernels.h, specialized for the model's shapes.
  */
 import type { WeightDType } from '../checkpoint/model.js';
+import { forwardSteps, unsupportedStep, type Matrix, type Step } from '../engine/forward-steps.js';
 import type { Plan } from '../plan/plan.js';
 import { buffer, groupsOf } from '../plan/plan.js';
 import { C_ELEMENT } from './ctypes.js';
+import { cNormWeight, cVector, forwardFunction, matrixShapes, type MatrixShape } from './forward-steps-c.js';
 import type { KernelSet } from './kernel-set.js';
 
 /**
@@ -22,15 +24,6 @@ const PER_ROW_FROM_COLS = 512;
 
 /** In a matmul wrapper of quantized weights: x reaches the kernels quantized (s.xq, s.xs), by the caller. */
 const UNUSED_INPUT = '    (void)x; /* quantized by the caller: the matmuls read s.xq and s.xs */';
-
-/** One matrix of the model, as the forward pass multiplies by it. */
-interface MatrixUse {
-  name: string; // weights buffer (and `${name}_scales` for Q8_0)
-  rows: number; // d
-  cols: number; // n
-  rowsMacro: string;
-  colsMacro: string;
-}
 
 /**
  * forward.c for float arithmetic: llama2.c's `forward` for this model and plan, its weights f32,
@@ -47,28 +40,13 @@ export function emitForward(plan: Plan, kernels: KernelSet, header: string): str
   const headSize = c.dim / c.nHeads;
   const kvDim = (c.dim * c.nKvHeads) / c.nHeads;
 
-  const matrices: Record<string, MatrixUse> = {
-    wq: { name: 'wq', rows: c.dim, cols: c.dim, rowsMacro: 'DIM', colsMacro: 'DIM' },
-    wk: { name: 'wk', rows: kvDim, cols: c.dim, rowsMacro: 'KV_DIM', colsMacro: 'DIM' },
-    wv: { name: 'wv', rows: kvDim, cols: c.dim, rowsMacro: 'KV_DIM', colsMacro: 'DIM' },
-    wo: { name: 'wo', rows: c.dim, cols: c.dim, rowsMacro: 'DIM', colsMacro: 'DIM' },
-    w1: { name: 'w1', rows: c.hiddenDim, cols: c.dim, rowsMacro: 'HIDDEN_DIM', colsMacro: 'DIM' },
-    w2: { name: 'w2', rows: c.dim, cols: c.hiddenDim, rowsMacro: 'DIM', colsMacro: 'HIDDEN_DIM' },
-    w3: { name: 'w3', rows: c.hiddenDim, cols: c.dim, rowsMacro: 'HIDDEN_DIM', colsMacro: 'DIM' },
-    wcls: {
-      name: plan.sharedClassifier ? 'token_embedding_table' : 'wcls',
-      rows: c.vocabSize,
-      cols: c.dim,
-      rowsMacro: 'VOCAB_SIZE',
-      colsMacro: 'DIM',
-    },
-  };
+  const matrices = matrixShapes(c, plan.sharedClassifier);
 
   // One wrapper per distinct matrix shape and precision: the fully specialized kernel on one
   // thread, or its row-range twin (columns still constant) split over the worker threads.
   const wrappers = new Map<string, string>();
   const jobs = new Set<WeightDType>();
-  const matmulFor = (m: MatrixUse, dtype: WeightDType): string => {
+  const matmulFor = (m: MatrixShape, dtype: WeightDType): string => {
     const shapeName = `matmul_${m.rows}x${m.cols}${dtype === 'f32' ? '' : `_${dtype}`}`;
     if (wrappers.has(shapeName)) return shapeName;
     jobs.add(dtype);
@@ -130,9 +108,9 @@ static void ${shapeName}(float* xout, const int8_t* xq, const float* xs, const $
     if (!quantizers.has(n)) quantizers.set(n, kernels.use('quantizeQ8', { n, groupSize: gs }));
     return quantizers.get(n)!;
   };
-  const dtypeOf = (key: string): WeightDType => buffer(plan, matrices[key].name).matrix ?? 'f32';
+  const dtypeOf = (key: Matrix): WeightDType => buffer(plan, matrices[key].name).matrix ?? 'f32';
   /** The arguments after `out` of a matmul by W_layer: the input (or its quantized form) and the weights. */
-  const matmulArgs = (input: string, key: string, layer: string): string => {
+  const matmulArgs = (input: string, key: Matrix, layer: string): string => {
     const m = matrices[key];
     const dtype = dtypeOf(key);
     const perLayer = layer ? ` + ${layer} * ${m.rowsMacro} * ${dtype === 'q4_0' ? `((${m.colsMacro} + 1) / 2)` : m.colsMacro}` : '';
@@ -140,17 +118,17 @@ static void ${shapeName}(float* xout, const int8_t* xq, const float* xs, const $
     const scales = layer ? ` + ${layer} * ${m.rowsMacro} * ${groupsMacro(m.colsMacro)}` : '';
     return `s.xq, s.xs, w.${m.name}${perLayer}, w.${m.name}_scales${scales}`;
   };
-  const quantizeLine = (key: string, input: string, indent = '        '): string =>
+  const quantizeLine = (key: Matrix, input: string, indent: string): string =>
     dtypeOf(key) === 'f32' ? '' : `${quantize(matrices[key].cols)}(s.xq, s.xs, ${input});\n${indent}`;
   /** `out = W_l · in` as a line of C (quantizing `in` first for Q8_0 and Q4_0). */
-  const matmul = (out: string, input: string, key: string, layer: string, indent = '        '): string =>
+  const matmul = (out: string, input: string, key: Matrix, layer: string, indent: string): string =>
     `${quantizeLine(key, input, indent)}${matmulFor(matrices[key], dtypeOf(key))}(${out}, ${matmulArgs(input, key, layer)});`;
 
   // Matrices applied to the same input (q, k, v; the gate and up projections) go to the threads
   // as one job, so that they wait for each other once instead of once per matrix.
   // (A layer's matrices share one precision, and these share their input's length.)
   const groups: string[] = [];
-  const matmulGroup = (name: string, what: string, parts: { out: string; key: string }[], input: string): string => {
+  const matmulGroup = (name: string, what: string, parts: { out: string; key: Matrix }[], input: string, indent: string): string => {
     const dtype = dtypeOf(parts[0].key);
     const colsMacro = matrices[parts[0].key].colsMacro;
     if (parts.length > MATMUL_GROUP_MAX || parts.some((p) => dtypeOf(p.key) !== dtype || matrices[p.key].colsMacro !== colsMacro)) {
@@ -172,7 +150,7 @@ ${parts.map((p, i) => `        {${outs[i]}, ${matmulArgs('x', p.key, 'l')}},`).j
     parallel_rows(matmul_group_rows, &group, ${rows.join(' + ')});
 }
 `);
-    return `${quantizeLine(parts[0].key, input)}${name}(${parts.map((p) => p.out).join(', ')}, ${input}, l);`;
+    return `${quantizeLine(parts[0].key, input, indent)}${name}(${parts.map((p) => p.out).join(', ')}, ${input}, l);`;
   };
 
   const embedding = buffer(plan, 'token_embedding_table').matrix ?? 'f32';
@@ -218,12 +196,13 @@ static void multihead_attention(float* xb, const float* q, int layer_offset, int
   // are handed one job instead of two matmuls and the exponentials.
   const swiglu = kernels.use('swiglu', { hiddenDim: c.hiddenDim });
   const swigluRange = kernels.use('swiglu');
-  const ffnDtype = dtypeOf('w1');
-  if (dtypeOf('w3') !== ffnDtype) throw new Error('internal: W1 and W3 differ in precision');
-  const w1 = matmulFor(matrices.w1, ffnDtype);
-  const w3 = matmulFor(matrices.w3, ffnDtype);
-  const ffnJob = jobName(ffnDtype);
-  const ffnWrapper = `typedef struct {
+  const ffnWrapper = (gate: Matrix, up: Matrix): string => {
+    const ffnDtype = dtypeOf(gate);
+    if (dtypeOf(up) !== ffnDtype) throw new Error('internal: the gate and up projections differ in precision');
+    const w1 = matmulFor(matrices[gate], ffnDtype);
+    const w3 = matmulFor(matrices[up], ffnDtype);
+    const ffnJob = jobName(ffnDtype);
+    return `typedef struct {
     ${ffnJob} gate; /* hb = W1 · x */
     ${ffnJob} up;   /* hb2 = W3 · x */
 } FfnHiddenJob;
@@ -238,73 +217,51 @@ static void ffn_hidden_rows(const void* job, int start, int end) {
 /* hb = silu(W1 · x) * (W3 · x) (layer l), the hidden rows split over the threads */
 static void ffn_hidden(float* hb, float* hb2, const float* x, int l) {
 ${ffnDtype === 'f32' ? '' : `${UNUSED_INPUT}\n`}    if (!parallel_worth(2 * HIDDEN_DIM * DIM)) {
-        ${w1}(hb, ${matmulArgs('x', 'w1', 'l')});
-        ${w3}(hb2, ${matmulArgs('x', 'w3', 'l')});
+        ${w1}(hb, ${matmulArgs('x', gate, 'l')});
+        ${w3}(hb2, ${matmulArgs('x', up, 'l')});
         ${swiglu}(hb, hb2);
         return;
     }
-    FfnHiddenJob job = {{hb, ${matmulArgs('x', 'w1', 'l')}}, {hb2, ${matmulArgs('x', 'w3', 'l')}}};
+    FfnHiddenJob job = {{hb, ${matmulArgs('x', gate, 'l')}}, {hb2, ${matmulArgs('x', up, 'l')}}};
     parallel_rows(ffn_hidden_rows, &job, HIDDEN_DIM);
 }
 `;
+  };
   const residual = kernels.use('residualAdd', { n: c.dim });
 
-  const forwardBody = `float* forward(int token, int pos) {
-    float* x = s.x;
-
-    /* copy the token embedding into x */
-    ${embed}
-
-    /* forward all the layers */
-    for (int l = 0; l < N_LAYERS; l++) {
-        /* attention rmsnorm */
-        ${rmsnorm}(s.xb, x, w.rms_att_weight + l * DIM);
-
-        /* key and value point to the kv cache at this position */
-        int loff = l * SEQ_LEN * KV_DIM; /* kv cache layer offset */
-        float* k = s.key_cache + loff + pos * KV_DIM;
-        float* v = s.value_cache + loff + pos * KV_DIM;
-
-        /* qkv matmuls for this position */
-        ${matmulGroup(
-          'matmul_qkv',
-          'q, k, v = Wq · x, Wk · x, Wv · x (layer l)',
-          [
-            { out: 's.q', key: 'wq' },
-            { out: 'k', key: 'wk' },
-            { out: 'v', key: 'wv' },
-          ],
-          's.xb',
-        )}
-
-        /* RoPE relative positional encoding: complex-valued rotate q and k in each head */
-        ${rope}(s.q, k, w.rope_cos, w.rope_sin, pos);
-
-        /* multihead attention over the cache, into xb */
-        multihead_attention(s.xb, s.q, loff, pos);
-
-        /* final matmul to get the output of the attention, then the residual connection */
-        ${matmul('s.xb2', 's.xb', 'wo', 'l')}
-        ${residual}(x, s.xb2);
-
-        /* ffn rmsnorm */
-        ${rmsnorm}(s.xb, x, w.rms_ffn_weight + l * DIM);
-
-        /* w2(silu(w1(x)) * w3(x)) */
-        ${quantizeLine('w1', 's.xb')}ffn_hidden(s.hb, s.hb2, s.xb, l);
-        ${matmul('s.xb', 's.hb', 'w2', 'l')}
-
-        /* residual connection */
-        ${residual}(x, s.xb);
+  let ffn = '';
+  /** One step of the forward pass (src/engine/forward-steps.ts) in C. */
+  const writeStep = (step: Step, indent: string): string => {
+    const layer = indent.length > 4 ? 'l' : '';
+    switch (step.op) {
+      case 'embed':
+        return embed;
+      case 'rmsnorm':
+        return `${rmsnorm}(${cVector(step.out)}, ${cVector(step.input)}, ${cNormWeight(step.weight)});`;
+      case 'matmuls': {
+        const input = cVector(step.input);
+        if (step.products.length === 1) {
+          const p = step.products[0];
+          return matmul(cVector(p.out), input, p.weight, p.weight === 'classifier' ? '' : layer, indent);
+        }
+        const parts = step.products.map((p) => ({ out: cVector(p.out), key: p.weight }));
+        const what = `${parts.map((p) => p.out.replace(/^s\./, '')).join(', ')} = ${parts.map((p) => `${p.key} · x`).join(', ')} (layer l)`;
+        return matmulGroup(`matmul_${step.name ?? 'group'}`, what, parts, input, indent);
+      }
+      case 'rope':
+        return `${rope}(s.q, ${cVector(step.k)}, w.rope_cos, w.rope_sin, pos);`;
+      case 'attention':
+        return 'multihead_attention(s.xb, s.q, loff, pos);';
+      case 'residual':
+        return `${residual}(x, ${cVector(step.input)});`;
+      case 'gatedFfn':
+        ffn = ffnWrapper(step.gate.weight, step.up.weight);
+        return `${quantizeLine(step.gate.weight, cVector(step.input), indent)}ffn_hidden(${cVector(step.gate.out)}, ${cVector(step.up.out)}, ${cVector(step.input)}, l);`;
+      default:
+        throw unsupportedStep('the float forward.c', step);
     }
-
-    /* final rmsnorm */
-    ${rmsnorm}(x, x, w.rms_final_weight);
-
-    /* classifier into logits */
-    ${matmul('s.logits', 'x', 'wcls', '', '    ')}
-    return s.logits;
-}
+  };
+  const forwardBody = `${forwardFunction(forwardSteps('float'), writeStep, { xType: 'float', returns: 's.logits' })}
 
 int sample_logits(float* logits, float temperature, float topp, int32_t* order, uint64_t* rng_state) {
     return ${kernels.use('sampleNext')}(logits, VOCAB_SIZE, temperature, topp, order, rng_state);
@@ -319,7 +276,7 @@ ${MATMUL_GROUP}
 
 ${groups.join('\n')}
 ${attentionWrapper}
-${ffnWrapper}
+${ffn}
 ${kernels.isGeneric ? 'int runtime_one = 1; /* shapes reach the kernels as run-time values (a generic build) */\n\n' : ''}void forward_init(int threads) {
 ${copyWeightsToSram(plan)}    parallel_init(threads);
 }
