@@ -8,7 +8,7 @@ import type { Plan } from '../plan/plan.js';
 import type { FixedModel } from '../quant/fixed-point.js';
 import { copyWeightsToSram, forwardPrologue } from './forward.js';
 import { forwardSteps, unsupportedStep, type Matrix, type Step, type Vector } from '../engine/forward-steps.js';
-import { cNormWeight, cVector, forwardFunction, matrixShapes } from './forward-steps-c.js';
+import { cNormWeight, cVector, forwardFile, forwardFunction, matrixShapes, rowsFrom } from './forward-steps-c.js';
 import type { KernelSet } from './kernel-set.js';
 
 /**
@@ -39,7 +39,7 @@ export function emitForwardInt(plan: Plan, model: FixedModel, kernels: KernelSet
       name,
       `static void ${name}_rows(const void* job, int start, int end) {
     const MatmulQ8IntJob* m = job;
-    ${rowsKernel}(m->xout + start, m->xq, m->xm, m->wq + start * ${cols}, m->ws + start * ${Math.ceil(cols / gs)}, end - start);
+    ${rowsKernel}(m->xout + start, m->xq, m->xm, m->wq + ${rowsFrom(cols)}, m->ws + ${rowsFrom(Math.ceil(cols / gs))}, end - start);
 }
 
 /* xout (${rows}, Q16.16) = W (${rows} x ${cols}, Q8_0, scales shifted by ${shift}) · x (quantized in xq, xm) */
@@ -117,9 +117,12 @@ int sample_logits(float* logits, float temperature, float topp, int32_t* order, 
     return ${kernels.use('sampleNextFixed')}(logits, s.logits_fixed, VOCAB_SIZE, temperature, topp, order, rng_state, w.exp_table);
 }`;
 
-  return `${forwardPrologue(plan, header, 'The activations (Q16.16) and the int8 KV cache')}
+  const main = `void forward_init(int threads) {
+${copyWeightsToSram(plan)}    parallel_init(threads);
+}
 
-typedef struct {
+${body}`;
+  const parallel = `typedef struct {
     int32_t* xout;
     const int8_t* xq;
     const int32_t* xm;
@@ -127,11 +130,6 @@ typedef struct {
     const int16_t* ws;
 } MatmulQ8IntJob;
 
-${[...wrappers.values()].join('\n')}
-void forward_init(int threads) {
-${copyWeightsToSram(plan)}    parallel_init(threads);
-}
-
-${body}
-`;
+${[...wrappers.values()].join('\n')}`;
+  return forwardFile(forwardPrologue(plan, header, 'The activations (Q16.16) and the int8 KV cache'), main.trim(), parallel);
 }

@@ -97,3 +97,35 @@ ${section(steps.last, '    ')}
     return ${options.returns};
 }`;
 }
+
+/** `start * n` in C, or `start` when n is 1 (a row of one scale group). */
+export function rowsFrom(n: number): string {
+  return n === 1 ? 'start' : `start * ${n}`;
+}
+
+/**
+ * forward.c in the order run.c reads: the state and weights (`prologue`), then what forward()
+ * calls of the thread-pool wrappers (declared only), forward_init, forward() and sample_logits
+ * (`main`), and last the wrappers themselves (`wrappers`: the job structs and the functions that
+ * split a kernel's rows over parallel.h's threads). The declarations are the wrappers' functions
+ * that do not end in `_rows` (those are what parallel_rows calls).
+ */
+export function forwardFile(prologue: string, main: string, wrappers: string): string {
+  const declared = [...wrappers.matchAll(/^static void (\w+)\((.*)\) \{$/gm)]
+    .filter((m) => !m[1].endsWith('_rows'))
+    .map((m) => `static void ${m[1]}(${m[2]});`);
+  return `${prologue}
+
+/* forward()'s matmuls and attention, split by rows over parallel.h's threads: defined at the end of the file */
+${declared.join('\n')}
+
+${main}
+
+/*
+ * The thread-pool wrappers: each runs its kernel on the calling thread when the work is too small
+ * to share (parallel_worth), else hands parallel_rows a job whose *_rows function computes a range of rows.
+ */
+
+${wrappers.trim()}
+`;
+}

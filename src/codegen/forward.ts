@@ -9,7 +9,7 @@ import { forwardSteps, unsupportedStep, type Matrix, type Step } from '../engine
 import type { Plan } from '../plan/plan.js';
 import { buffer, groupsOf } from '../plan/plan.js';
 import { C_ELEMENT } from './ctypes.js';
-import { cNormWeight, cVector, forwardFunction, matrixShapes, type MatrixShape } from './forward-steps-c.js';
+import { cNormWeight, cVector, forwardFile, forwardFunction, matrixShapes, rowsFrom, type MatrixShape } from './forward-steps-c.js';
 import type { KernelSet } from './kernel-set.js';
 
 /**
@@ -57,7 +57,7 @@ export function emitForward(plan: Plan, kernels: KernelSet, header: string): str
         shapeName,
         `static void ${shapeName}_rows(const void* job, int start, int end) {
     const MatmulF32Job* m = job;
-    ${rowsKernel}(m->xout + start, m->x, m->w + start * ${m.cols}, end - start);
+    ${rowsKernel}(m->xout + start, m->x, m->w + ${rowsFrom(m.cols)}, end - start);
 }
 
 /* xout (${m.rows}) = W (${m.rows} x ${m.cols}) · x (${m.cols}) */
@@ -85,7 +85,7 @@ static void ${shapeName}(float* xout, const float* x, const float* w) {
       shapeName,
       `static void ${shapeName}_rows(const void* job, int start, int end) {
     const ${job}* m = job;
-    ${rowsKernel}(m->xout + start, m->xq, m->xs, m->wq + start * ${rowBytes}, m->ws + start * ${groupsOf(m.cols, gs)}, end - start);
+    ${rowsKernel}(m->xout + start, m->xq, m->xs, m->wq + ${rowsFrom(rowBytes)}, m->ws + ${rowsFrom(groupsOf(m.cols, gs))}, end - start);
 }
 
 /* xout (${m.rows}) = W (${m.rows} x ${m.cols}, ${dtype === 'q8_0' ? 'Q8_0' : 'Q4_0'}) · x (quantized in xq, xs) */
@@ -267,22 +267,20 @@ int sample_logits(float* logits, float temperature, float topp, int32_t* order, 
     return ${kernels.use('sampleNext')}(logits, VOCAB_SIZE, temperature, topp, order, rng_state);
 }`;
 
-  return `${forwardPrologue(plan, header, 'The activations and the KV cache')}
+  const main = `${kernels.isGeneric ? 'int runtime_one = 1; /* shapes reach the kernels as run-time values (a generic build) */\n\n' : ''}void forward_init(int threads) {
+${copyWeightsToSram(plan)}    parallel_init(threads);
+}
 
-${[...jobs].map(jobStruct).join('\n\n')}
+${forwardBody}`;
+  const parallel = `${[...jobs].map(jobStruct).join('\n\n')}
 
 ${[...wrappers.values()].join('\n')}
 ${MATMUL_GROUP}
 
 ${groups.join('\n')}
 ${attentionWrapper}
-${ffn}
-${kernels.isGeneric ? 'int runtime_one = 1; /* shapes reach the kernels as run-time values (a generic build) */\n\n' : ''}void forward_init(int threads) {
-${copyWeightsToSram(plan)}    parallel_init(threads);
-}
-
-${forwardBody}
-`;
+${ffn}`;
+  return forwardFile(forwardPrologue(plan, header, 'The activations and the KV cache'), main.trim(), parallel);
 }
 
 /**
