@@ -1,6 +1,7 @@
 /**
  * forward.c for an integer-mode plan (doc/kernels.md, "Integer mode"): the same structure as
- * llama2.c's `forward`, computing what src/engine/transformer-int.ts computes, with Q16.16
+ * llama2.c's `forward` (the steps of forwardSteps('integer'), src/engine/forward-steps.ts), computing
+ * what src/engine/transformer-int.ts computes by walking the same steps, with Q16.16
  * activations, an int8 KV cache and the fixed-point weights of src/quant/fixed-point.ts. The
  * matmuls split their rows over parallel.h's threads (the RP2040's second core with --threads 2).
  */

@@ -2,7 +2,8 @@
  * forward.c: the transformer's forward pass for one model and plan, written to read like
  * llama2.c's run.c (`TransformerWeights`, `RunState`, `forward`), with every shape a constant
  * from model.h, the weights read in place from the linked-in blob and the state in static arrays.
- * It calls the kernels of kernels.h, specialized for the model's shapes.
+ * It calls the kernels of kernels.h, specialized for the model's shapes. forward() is the steps of
+ * src/engine/forward-steps.ts, each written as C (the reference engine walks the same list).
  */
 import type { WeightDType } from '../checkpoint/model.js';
 import { forwardSteps, unsupportedStep, type Matrix, type Step } from '../engine/forward-steps.js';
@@ -29,8 +30,9 @@ const UNUSED_INPUT = '    (void)x; /* quantized by the caller: the matmuls read 
  * forward.c for float arithmetic: llama2.c's `forward` for this model and plan, its weights f32,
  * Q8_0 or Q4_0 as the plan says (quantized matrices get x quantized once per use, as runq.c),
  * every shape a constant of model.h, weights read in place from the linked-in blob (or the plan's
- * SRAM copies) and the state in static arrays at the plan's offsets. The matmuls are wrappers over
- * kernels specialized for their shapes, split by rows over parallel.h's threads. Requests its
+ * SRAM copies) and the state in static arrays at the plan's offsets; forward() walks
+ * forwardSteps('float'). The matmuls are wrappers over kernels specialized for their shapes, split
+ * by rows over parallel.h's threads (defined after forward(), in the order of forwardFile). Requests its
  * kernels from `kernels`, whose emit() gives the matching kernels.h; returns the C text, starting
  * with `header`.
  */
