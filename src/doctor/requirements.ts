@@ -47,6 +47,17 @@ export const TOOLS: readonly ToolRequirement[] = [
     usedFor: 'running Raspberry Pi programs on this machine (run --target rpi4, tests)',
     debianPackages: ['qemu-user'],
   },
+  {
+    name: 'qemu-system-arm',
+    usedFor:
+      'running the exported library on emulated Cortex-M4 and M33 boards (mps2-an386, mps2-an505), in the tests and the library-cores bench',
+    debianPackages: ['qemu-system-arm'],
+  },
+  {
+    name: 'qemu-riscv32',
+    usedFor: 'running the exported library built for RISC-V rv32imc, in the tests and the library-cores bench',
+    debianPackages: ['qemu-user'],
+  },
   { name: 'socat', usedFor: 'the serial-port tests (pseudo-terminal pairs)', debianPackages: ['socat'] },
   { name: 'chromium', alternatives: ['chromium-browser'], usedFor: 'the test that renders the HTML report', debianPackages: ['chromium'] },
   { name: 'ssh', usedFor: 'flash/monitor --host (a Raspberry Pi over SSH)', debianPackages: ['openssh-client'] },
@@ -73,6 +84,8 @@ export type ToolName =
   | 'aarch64-linux-gnu-gcc'
   | 'riscv64-unknown-elf-gcc'
   | 'qemu-aarch64'
+  | 'qemu-system-arm'
+  | 'qemu-riscv32'
   | 'socat'
   | 'chromium'
   | 'ssh'

@@ -1,0 +1,125 @@
+/**
+ * An exported library run under QEMU for a core that QEMU emulates (cores.ts's `emulator`): a
+ * program written against llama2_embed.h is linked with the library's sources, the core's flags
+ * and a start-up of our own (templates/library/qemu/: the vector table, .data and .bss, semihosting
+ * on the MPS2 boards; Linux system calls under qemu-riscv32), then run. Used by the tests (the
+ * tokens must be the engine's) and the library-cores bench (sizes, instructions per token).
+ */
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { projectRoot } from '../models/locate.js';
+import type { CoreEmulator, LibraryCore } from './cores.js';
+
+/** The flags every emulated build takes: C99, optimized, llama2.c's float32 exactly. */
+const COMMON_FLAGS = ['-std=c99', '-O2', '-ffp-contract=off', '-fno-fast-math', '-ffunction-sections', '-fdata-sections'];
+
+/** The directory of the start-up files and linker scripts. */
+export function qemuTemplatesDir(): string {
+  return join(projectRoot(), 'templates', 'library', 'qemu');
+}
+
+/** The core's emulator; a programming error for a core without one. */
+export function emulatorOf(core: LibraryCore): CoreEmulator {
+  if (!core.emulator || !core.cc) throw new Error(`${core.name} has no emulator`);
+  return core.emulator;
+}
+
+/** A C string literal for `text` (printable ASCII, as the tests' arguments). */
+function cString(text: string): string {
+  return `"${text.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+/**
+ * Compiles and links `program` (a C file using llama2_embed.h) with the library exported in
+ * `libraryDir` for `core`'s emulator, into `elf`; `extraFlags` go to every compilation (e.g.
+ * -DLLAMA2_EMBED_NO_INTRINSICS for the portable kernels). On the MPS2 boards the arguments are
+ * compiled in (no command line reaches a bare-metal program); under qemu-riscv32 they are given
+ * when it runs. Throws with the compiler's messages when the build fails.
+ */
+export function buildForEmulator(opts: {
+  libraryDir: string;
+  core: LibraryCore;
+  program: string;
+  args: readonly string[];
+  elf: string;
+  extraFlags?: readonly string[];
+}): void {
+  const emulator = emulatorOf(opts.core);
+  const templates = qemuTemplatesDir();
+  const sources = readdirSync(join(opts.libraryDir, 'src'))
+    .filter((f) => f.endsWith('.c'))
+    .map((f) => join(opts.libraryDir, 'src', f));
+  const system =
+    emulator.qemu === 'qemu-system-arm'
+      ? ['--specs=nano.specs', '--specs=nosys.specs', `-DPROGRAM_ARGS=${['program', ...opts.args].map(cString).join(', ')}`]
+      : ['--specs=picolibc.specs'];
+  const args = [
+    ...opts.core.flags,
+    ...COMMON_FLAGS,
+    ...(opts.extraFlags ?? []),
+    ...system,
+    '-nostartfiles',
+    `-T${join(templates, emulator.linkerScript)}`,
+    `-L${templates}`,
+    '-Wl,--gc-sections',
+    `-I${join(opts.libraryDir, 'include')}`,
+    '-o',
+    opts.elf,
+    join(templates, emulator.startup),
+    opts.program,
+    ...sources,
+    '-lm',
+  ];
+  const r = spawnSync(opts.core.cc!, args, { encoding: 'utf8' });
+  // newlib's nosys stubs say they always fail: the programs never call them
+  const messages = (r.stderr ?? '').split('\n').filter((l) => l !== '' && !/is not implemented and will always fail/.test(l));
+  if (r.error) throw r.error;
+  if (r.status !== 0 || messages.length > 0) throw new Error(`${opts.core.cc} for ${opts.core.name} failed:\n${messages.join('\n')}`);
+}
+
+/** The QEMU command line that runs `elf` (plus `qemuFlags` before it). */
+function qemuCommand(core: LibraryCore, elf: string, args: readonly string[], qemuFlags: readonly string[]): [string, string[]] {
+  const emulator = emulatorOf(core);
+  if (emulator.qemu === 'qemu-system-arm')
+    return ['qemu-system-arm', ['-M', emulator.machine!, '-nographic', '-semihosting', ...qemuFlags, '-kernel', elf]];
+  return ['qemu-riscv32', [...qemuFlags, elf, ...args]];
+}
+
+/** What a program printed under the emulator, and its exit status. */
+export interface EmulatorRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `elf` (built by buildForEmulator with the same `args`) under the core's emulator, with a time limit. */
+export function runOnEmulator(core: LibraryCore, elf: string, args: readonly string[], timeoutMs = 120_000): EmulatorRun {
+  const [program, argv] = qemuCommand(core, elf, args, []);
+  const r = spawnSync(program, argv, {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    maxBuffer: 256 * 1024 * 1024,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * The instructions `elf` executes from start to exit, counted by QEMU itself: run one instruction
+ * per translation block (-singlestep) with every block's execution logged (-d exec, nochain so
+ * that none is skipped), the log's "Trace" lines are the instructions. Slow (about a million
+ * instructions a second): for benches.
+ */
+export function countInstructions(core: LibraryCore, elf: string, args: readonly string[], timeoutMs = 1_800_000): number {
+  const [program, argv] = qemuCommand(core, elf, args, ['-singlestep', '-d', 'nochain,exec', '-D', '/dev/stderr']);
+  const r = spawnSync('sh', ['-c', `"$0" "$@" 2>&1 >/dev/null | grep -c '^Trace'`, program, ...argv], {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+  });
+  if (r.error) throw r.error;
+  const count = Number(r.stdout.trim());
+  if (!Number.isInteger(count) || count === 0) throw new Error(`${program}: no instructions counted (${r.stderr.trim()})`);
+  return count;
+}
