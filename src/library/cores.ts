@@ -27,6 +27,8 @@ export interface LibraryCore {
   cc?: string;
   /** The code-generation flags for this core (the exported package files pass them). */
   flags: readonly string[];
+  /** What the cross compiler installed here needs to find a C library (Debian's RISC-V one: picolibc's specs). */
+  libcFlags?: readonly string[];
   /** float32 in hardware: the float kernels are fast; without it integer arithmetic is the default on Q8_0. */
   fpu: boolean;
   /** Arm's DSP extension: the int8 dot products take SXTB16 + SMLAD, four products in two instructions. */
@@ -78,6 +80,7 @@ export const LIBRARY_CORES: readonly LibraryCore[] = [
     description: 'RISC-V RV32IMC (ESP32-C3, ESP32-C6): no FPU, the integer kernels',
     cc: RV32,
     flags: ['-march=rv32imc', '-mabi=ilp32'],
+    libcFlags: ['--specs=picolibc.specs'],
     fpu: false,
     dsp: false,
     emulator: { qemu: 'qemu-riscv32', startup: 'rv32-linux-startup.c', linkerScript: 'rv32-linux.ld' },
