@@ -6,7 +6,7 @@
  * tokens must be the engine's) and the library-cores bench (sizes, instructions per token).
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../models/locate.js';
 import type { CoreEmulator, LibraryCore } from './cores.js';
@@ -93,17 +93,25 @@ export interface EmulatorRun {
   stderr: string;
 }
 
-/** Runs `elf` (built by buildForEmulator with the same `args`) under the core's emulator, with a time limit. */
+/**
+ * Runs `elf` (built by buildForEmulator with the same `args`) under the core's emulator, with a
+ * time limit. Its output goes to files (`elf`.stdout, .stderr), not pipes: qemu-system-arm puts
+ * its standard output in non-blocking mode, and what it writes to a full pipe is lost.
+ */
 export function runOnEmulator(core: LibraryCore, elf: string, args: readonly string[], timeoutMs = 120_000): EmulatorRun {
   const [program, argv] = qemuCommand(core, elf, args, []);
-  const r = spawnSync(program, argv, {
-    encoding: 'utf8',
-    timeout: timeoutMs,
-    maxBuffer: 256 * 1024 * 1024,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  const outPath = `${elf}.stdout`;
+  const errPath = `${elf}.stderr`;
+  const out = openSync(outPath, 'w');
+  const err = openSync(errPath, 'w');
+  try {
+    const r = spawnSync(program, argv, { timeout: timeoutMs, stdio: ['ignore', out, err] });
+    if (r.error) throw r.error;
+    return { status: r.status, stdout: readFileSync(outPath, 'utf8'), stderr: readFileSync(errPath, 'utf8') };
+  } finally {
+    closeSync(out);
+    closeSync(err);
+  }
 }
 
 /**
@@ -127,16 +135,21 @@ export function buildInstructionCounter(dir: string): string {
  * the same numbers, at a hundredth of the speed.)
  */
 export function countInstructions(core: LibraryCore, plugin: string, elf: string, args: readonly string[], timeoutMs = 600_000): number {
+  // the log (QEMU's stderr) to a file, as runOnEmulator's output; the program's own output is not needed
   const [program, argv] = qemuCommand(core, elf, args, ['-plugin', plugin, '-d', 'plugin']);
-  const r = spawnSync(program, argv, {
-    encoding: 'utf8',
-    timeout: timeoutMs,
-    maxBuffer: 256 * 1024 * 1024,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  if (r.error) throw r.error;
-  const m = /^instructions (\d+)$/m.exec(r.stderr);
-  if (r.status !== 0 || !m)
-    throw new Error(`${program} ${argv.join(' ')}: exit status ${r.status}, no instruction count:\n${r.stderr.slice(-500)}`);
+  const logPath = `${elf}.plugin-log`;
+  const log = openSync(logPath, 'w');
+  let status: number | null;
+  try {
+    const r = spawnSync(program, argv, { timeout: timeoutMs, stdio: ['ignore', 'ignore', log] });
+    if (r.error) throw r.error;
+    status = r.status;
+  } finally {
+    closeSync(log);
+  }
+  const text = readFileSync(logPath, 'utf8');
+  const m = /^instructions (\d+)$/m.exec(text);
+  if (status !== 0 || !m)
+    throw new Error(`${program} ${argv.join(' ')}: exit status ${status}, no instruction count:\n${text.slice(-500)}`);
   return Number(m[1]);
 }
