@@ -3,11 +3,12 @@
  * (an unknown format gets the list of known ones), and an output directory replaced only as a whole.
  */
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, expectUserError } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fixtures.js';
-import { needs } from '../helpers/needs.js';
+import { needs, requireNeeds } from '../helpers/needs.js';
 
 describe('llama2-embed export (command line)', function () {
   this.timeout(120_000);
@@ -81,7 +82,7 @@ describe('llama2-embed export (command line)', function () {
       expect(existsSync(out)).to.equal(false);
     });
 
-    it("exports for a board: its core's defaults (no FPU: Q8_0, integer) and its compiler and flags in the Makefile", () => {
+    it("exports for a board: its core's defaults (no FPU: Q8_0, integer) and its compiler and flags in the Makefile, which builds the library", function () {
       const out = join(tmp.dir, 'pico');
       const r = cli(['export', '--format', 'c', '--board', 'pico', '-o', out]);
       expect(r.status, r.stderr).to.equal(0);
@@ -91,6 +92,11 @@ describe('llama2-embed export (command line)', function () {
       const makefile = readFileSync(join(out, 'Makefile'), 'utf8');
       expect(makefile).to.contain('CC = arm-none-eabi-gcc\n');
       expect(makefile).to.contain('CORE_FLAGS = -mcpu=cortex-m0plus -mthumb\n');
+      requireNeeds(this, 'arm-none-eabi-gcc', 'make');
+      const made = spawnSync('make', ['-s'], { cwd: out, encoding: 'utf8' });
+      expect(made.status, made.stderr).to.equal(0);
+      expect(made.stderr).to.equal('');
+      expect(existsSync(join(out, 'libllama2_embed.a'))).to.equal(true);
     });
   });
 });

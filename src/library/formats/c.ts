@@ -17,15 +17,20 @@ function makefile(info: PackageInfo): string {
     ? `# exported for ${info.core.name}: its compiler and flags
 CC = ${info.core.cc}
 AR = ${info.core.cc!.replace(/gcc$/, 'ar')}
-CORE_FLAGS = ${info.core.flags.join(' ')}`
+CORE_FLAGS = ${info.core.flags.join(' ')}${
+        info.core.libcFlags
+          ? `\n# how Debian's ${info.core.cc} finds its C library; empty it for a toolchain with its own\nLIBC_FLAGS = ${info.core.libcFlags.join(' ')}`
+          : '\nLIBC_FLAGS ='
+      }`
     : `CC ?= cc
 AR ?= ar
-CORE_FLAGS =`;
+CORE_FLAGS =
+LIBC_FLAGS =`;
   return `${hashComment(info, cross ? 'make: libllama2_embed.a' : 'make: libllama2_embed.a, and the example examples/generate/generate.')}
 ${compiler}
 CFLAGS ?= -std=c99 -O2 -Wall -Wextra
 # llama2.c's float32 results need these, whatever CFLAGS says
-CFLAGS += $(CORE_FLAGS) ${EXACT_FLOAT_FLAGS.join(' ')} -Iinclude
+CFLAGS += $(CORE_FLAGS) $(LIBC_FLAGS) ${EXACT_FLOAT_FLAGS.join(' ')} -Iinclude
 LDLIBS ?= -lm
 OBJECTS = ${objects}
 
