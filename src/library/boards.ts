@@ -23,8 +23,9 @@ export interface LibraryBoard {
 
 const KB = 1024;
 const MB = 1024 * 1024;
-/** What each board keeps for the application around the library. */
+/** The flash each board keeps for the application's code around the library. */
 export const APPLICATION_FLASH_BYTES = 64 * KB;
+/** The RAM each board keeps for the application's stack and data around the library. */
 export const APPLICATION_RAM_BYTES = 16 * KB;
 
 /** Every board, in the order they are listed. */

@@ -16,7 +16,7 @@ import { planFor } from '../toolchain/build.js';
 import { makeStagingDir, replaceDir } from '../toolchain/output-dir.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
-import { boardByName, boardTarget, type LibraryBoard } from './boards.js';
+import { APPLICATION_FLASH_BYTES, APPLICATION_RAM_BYTES, boardByName, boardTarget, type LibraryBoard } from './boards.js';
 import { coreByName, type LibraryCore } from './cores.js';
 import { formatByName } from './formats/index.js';
 import type { LibraryFormat } from './formats/format.js';
@@ -133,7 +133,7 @@ export function exportLibrary(req: ExportRequest): ExportResult {
   if (!plan.fits) {
     // refused before anything is written, with what would fit
     throw new UserError(
-      `the library does not fit ${board ? `${board.name} (${board.description}; the application keeps 64 KB of its flash and 16 KB of its RAM)` : 'this machine'}:\n${plan.problems.map((p) => `  - ${p}`).join('\n')}`,
+      `the library does not fit ${board ? `${board.name} (${board.description}; the application keeps ${APPLICATION_FLASH_BYTES / 1024} KB of its flash and ${APPLICATION_RAM_BYTES / 1024} KB of its RAM)` : 'this machine'}:\n${plan.problems.map((p) => `  - ${p}`).join('\n')}`,
       2,
     );
   }
