@@ -12,7 +12,7 @@ export interface CoreEmulator {
   /** The QEMU program: a whole board (qemu-system-arm) or a Linux process (qemu-riscv32). */
   qemu: 'qemu-system-arm' | 'qemu-riscv32';
   /** qemu-system-arm's -M machine, whose memory map the linker script in templates/library/qemu/ follows. */
-  machine?: 'mps2-an386' | 'mps2-an505';
+  machine?: 'mps2-an386' | 'mps2-an500' | 'mps2-an505';
   /** The start-up file and the linker script there. */
   startup: string;
   linkerScript: string;
@@ -65,6 +65,7 @@ export const LIBRARY_CORES: readonly LibraryCore[] = [
     flags: ['-mcpu=cortex-m7', '-mthumb', '-mfpu=fpv5-d16', '-mfloat-abi=hard'],
     fpu: true,
     dsp: true,
+    emulator: { qemu: 'qemu-system-arm', machine: 'mps2-an500', startup: 'arm-startup.c', linkerScript: 'mps2-an500.ld' },
   },
   {
     name: 'cortex-m33',

@@ -1,7 +1,7 @@
 /**
  * The dot-product builtins' Arm DSP path (SXTB16 + SMLAD, kernel-builtins.h's DOT_Q8_DSP) against
- * their TypeScript twins, on the emulated Cortex-M4F and M33 (qemu-system-arm, mps2-an386 and
- * mps2-an505): every length up to 40 (the 4-wide steps and the scalar tails), group sizes with
+ * their TypeScript twins, on the emulated Cortex-M4F, M7 and M33 (qemu-system-arm, mps2-an386,
+ * mps2-an500 and mps2-an505): every length up to 40 (the 4-wide steps and the scalar tails), group sizes with
  * short last groups, unaligned offsets, and the extreme values whose products are largest.
  */
 import { expect } from 'chai';
@@ -84,13 +84,13 @@ function expected(all: ReturnType<typeof cases>): string[] {
   return lines;
 }
 
-describe('library: the DSP dot products (SXTB16 + SMLAD) on the emulated Cortex-M4F and M33 equal the TypeScript loops', function () {
+describe('library: the DSP dot products (SXTB16 + SMLAD) on the emulated Cortex-M4F, M7 and M33 equal the TypeScript loops', function () {
   needs('arm-none-eabi-gcc', 'qemu-system-arm');
   this.timeout(120_000);
   const tmp = tempDir();
   after(() => tmp.cleanup());
 
-  for (const name of ['cortex-m4f', 'cortex-m33']) {
+  for (const name of ['cortex-m4f', 'cortex-m7', 'cortex-m33']) {
     it(`${name}: dot_q8_rows4 and dot_q8_groups, every length and group size`, () => {
       const all = cases();
       // no library: the program is the builtins alone

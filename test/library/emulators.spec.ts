@@ -1,7 +1,8 @@
 /**
  * The exported library on the cores QEMU emulates, built with the core's flags (export --core) and
- * a start-up of our own (templates/library/qemu/): the Cortex-M4F on mps2-an386 and the Cortex-M33
- * on mps2-an505 (qemu-system-arm, semihosting; the DSP extension's SXTB16/SMLAD dot products), and
+ * a start-up of our own (templates/library/qemu/): the Cortex-M4F on mps2-an386, the Cortex-M7 on
+ * mps2-an500 and the Cortex-M33 on mps2-an505 (qemu-system-arm, semihosting; the DSP extension's
+ * SXTB16/SMLAD dot products), and
  * RV32IMC with picolibc under qemu-riscv32. A program written against llama2_embed.h alone must
  * print the reference engine's tokens and logits bit for bit, float and integer, greedy and
  * sampled; the c format's example must print llama2.c's text. Few tokens: a few seconds a run.
@@ -27,6 +28,7 @@ const LOGIT_POSITIONS = 2;
 const TOOLS: Record<string, Need[]> = {
   'cortex-m4f': ['arm-none-eabi-gcc', 'qemu-system-arm'],
   'cortex-m33': ['arm-none-eabi-gcc', 'qemu-system-arm'],
+  'cortex-m7': ['arm-none-eabi-gcc', 'qemu-system-arm'],
   rv32imc: ['riscv64-unknown-elf-gcc', 'qemu-riscv32'],
 };
 
@@ -38,12 +40,14 @@ const CASES: { core: string; library: Library; sampling: typeof SAMPLED; portabl
   { core: 'cortex-m33', library: 'q8_0', sampling: SAMPLED },
   { core: 'cortex-m33', library: 'q8_0-integer', sampling: GREEDY },
   { core: 'cortex-m33', library: 'q8_0-integer', sampling: SAMPLED, portable: true },
+  { core: 'cortex-m7', library: 'f32', sampling: SAMPLED },
+  { core: 'cortex-m7', library: 'q8_0-integer', sampling: GREEDY },
   { core: 'rv32imc', library: 'q8_0-integer', sampling: GREEDY },
   { core: 'rv32imc', library: 'q8_0-integer', sampling: SAMPLED },
   { core: 'rv32imc', library: 'q8_0', sampling: SAMPLED },
 ];
 
-describe('the exported library under QEMU: Cortex-M4F, Cortex-M33, RV32IMC', function () {
+describe('the exported library under QEMU: Cortex-M4F, Cortex-M7, Cortex-M33, RV32IMC', function () {
   needs('stories260K.bin', 'tok512.bin');
   this.timeout(300_000);
   const tmp = tempDir();
