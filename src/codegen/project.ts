@@ -114,6 +114,11 @@ export function emitProject(outDir: string, inputs: ProjectInputs, finalDir = ou
   );
 
   const templates = join(projectRoot(), 'templates');
+  // what l2e_model_info() reports of the weights (blobs.h)
+  const apiSummary = () => ({
+    modelHash: Buffer.from(modelHash).toString('hex'),
+    quant: plan.weights + (plan.arithmetic === 'integer' ? ' integer' : ''),
+  });
   const common = [
     'forward.h',
     'parallel.h',
@@ -145,8 +150,14 @@ export function emitProject(outDir: string, inputs: ProjectInputs, finalDir = ou
       tool,
       plan.buffers.some((b) => b.role === 'code'),
     );
+    // main.c generates its baked text through the library's API too (templates/rp2040/l2e_private.h)
+    emitApiSources(
+      { includeDir: outDir, srcDir: outDir },
+      { generated, summary: apiSummary(), weightsFnv1a: weightsFnv.value, blobs: 'incbin', program: 'rp2040' },
+    );
     const application = [
       'main.c',
+      'llama2_embed.c',
       'forward.c',
       'parallel.c',
       'protocol.c',
@@ -157,10 +168,9 @@ export function emitProject(outDir: string, inputs: ProjectInputs, finalDir = ou
     writeText(join(outDir, 'Makefile'), firmwareMakefile(target, tool, runtime, application));
   } else {
     // main.c generates through the library's API (llama2_embed.h), as a user of an exported library does
-    const quant = plan.weights + (plan.arithmetic === 'integer' ? ' integer' : '');
     emitApiSources(
       { includeDir: outDir, srcDir: outDir },
-      { generated, summary: { modelHash: Buffer.from(modelHash).toString('hex'), quant }, weightsFnv1a: weightsFnv.value, blobs: 'incbin' },
+      { generated, summary: apiSummary(), weightsFnv1a: weightsFnv.value, blobs: 'incbin' },
     );
     writeText(join(outDir, 'Makefile'), makefile(target, tool));
   }

@@ -146,6 +146,7 @@ export function emitLibrarySources(layout: SourceLayout, inputs: LibraryInputs):
  * blobs.h, l2e_private.h), in an exported library or in one of llama2-embed's own programs, which
  * use it too. `blobs`: `arrays` for a library's C arrays (weights.c, tokenizer_image.c), with the
  * l2e_ prefix on every internal name; `incbin` for a program's blobs.S, its names unchanged.
+ * `program`: whose l2e_private.h a program takes (templates/<program>/; default host).
  */
 export function emitApiSources(
   layout: SourceLayout,
@@ -154,12 +155,16 @@ export function emitApiSources(
     summary: Pick<LibrarySummary, 'modelHash' | 'quant'>;
     weightsFnv1a: number;
     blobs: 'arrays' | 'incbin';
+    program?: 'host' | 'rp2040';
   },
 ): void {
   const { includeDir, srcDir } = layout;
   write(join(includeDir, PUBLIC_HEADER), template('library', PUBLIC_HEADER));
   write(join(srcDir, 'llama2_embed.c'), template('library', 'llama2_embed.c'));
-  write(join(srcDir, 'l2e_private.h'), opts.blobs === 'arrays' ? template('library', 'l2e_private.h') : template('host', 'l2e_private.h'));
+  write(
+    join(srcDir, 'l2e_private.h'),
+    opts.blobs === 'arrays' ? template('library', 'l2e_private.h') : template(opts.program ?? 'host', 'l2e_private.h'),
+  );
   write(
     join(srcDir, 'blobs.h'),
     blobsHeader(

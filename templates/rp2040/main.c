@@ -4,9 +4,11 @@
  * TX, GP1 RX, 115200 8N1), or both: `build --stdio usb|uart|both` (STDIO_USB, STDIO_UART in
  * generation.h; USB by default).
  *
- * At reset, the generation baked in at build time (generation.h), printed as it goes: with the
- * tokenizer embedded (--embed-tokenizer), the text, like llama2.c run; otherwise `P <id>` /
- * `G <id>` lines for the host to decode. Then a statistics line:
+ * At reset, the generation baked in at build time (generation.h), run through the library's API
+ * (llama2_embed.h: l2e_init, l2e_generate_tokens with a callback per token, l2e_decode) and
+ * printed as it goes: with the tokenizer embedded (--embed-tokenizer), the text, like llama2.c
+ * run; otherwise `P <id>` / `G <id>` lines for the host to decode. Then a statistics line, timed
+ * from the first generated token (as run.c times from the end of the first step):
  *   achieved tok/s: 12.34 (N tokens, C cycles per token at F MHz)
  * A build with `-n 0` has no baked generation.
  *
@@ -29,7 +31,10 @@
 #include "forward.h"
 #include "generation.h"
 #include "kernels.h"
+#include "l2e_private.h"
+#include "llama2_embed.h"
 #include "model.h"
+#include "parallel.h"
 #include "protocol.h"
 #include "protocol_server.h"
 #include "rp2040.h"
@@ -40,8 +45,6 @@
 extern const unsigned char tokenizer_image[];
 extern const unsigned char tokenizer_image_end[];
 #endif
-
-#define BOS_TOKEN 1
 
 /* Where the protocol and the printing go (generation.h): USB CDC, UART0, or both. */
 #ifndef STDIO_USB
@@ -66,7 +69,8 @@ extern const unsigned char tokenizer_image_end[];
 #endif
 __attribute__((used, section(".rodata.firmware_tag"))) static const char firmware_tag[] = "llama2-embed firmware v1: target=rp2040 stdio=" STDIO_NAME;
 
-static int32_t sampler_order[VOCAB_SIZE];
+/* the sampler's scratch, the library's and the protocol server's (L2E_SHARED_SAMPLER_ORDER) */
+int32_t firmware_sampler_order[VOCAB_SIZE];
 static protocol_decoder decoder;
 
 /* ---------------------------------------------------------------------------------------------
@@ -205,16 +209,16 @@ static protocol_status poll_host(protocol_event* event) {
  * The generation baked in at build time.
  */
 
-static void print_token(int prev, int next, int from_prompt) {
+/* A prompt token: its text, or a `P <id>` line for the host to decode. */
+static void print_prompt_token(int prev, int token) {
 #if EMBED_TOKENIZER
-    (void)from_prompt;
-    size_t length;
-    const char* piece = tokenizer_decode(prev, next, &length);
-    write_out((const uint8_t*)piece, length);
+    const char* piece = l2e_decode(prev, token);
+    /* the pieces are C strings: the byte token <0x00> (id 3) is the NUL byte it stands for */
+    write_out((const uint8_t*)piece, token == 3 && piece[0] == '\0' ? 1 : strlen(piece));
 #else
     (void)prev;
-    out_str(from_prompt ? "P " : "G ");
-    out_u32((uint32_t)next);
+    out_str("P ");
+    out_u32((uint32_t)token);
     out_str("\n");
 #endif
 }
@@ -233,54 +237,74 @@ static void print_rate(uint64_t tokens, uint64_t cycles) {
 static const int prompt_tokens[] = GENERATION_PROMPT_TOKENS;
 #define NUM_PROMPT_TOKENS ((int)(sizeof prompt_tokens / sizeof prompt_tokens[0]))
 
+/* What the token callback keeps between two tokens. */
+typedef struct {
+    uint64_t start;            /* cycles_now() at the first generated token */
+    int timed;                 /* generated tokens after the first */
+    int interrupted;           /* a frame from the host stopped the generation: it is in *request */
+    protocol_event* request;
+} BakedRun;
+
+/* l2e_token_fn: prints a generated token, and gives way to a host that is talking to the board. */
+static int on_token(const char* piece, int token, void* user) {
+    BakedRun* run = user;
+#if EMBED_TOKENIZER
+    if (token != 1) write_out((const uint8_t*)piece, token == 3 && piece[0] == '\0' ? 1 : strlen(piece)); /* BOS ends the text: not printed */
+#else
+    (void)piece;
+    out_str("G ");
+    out_u32((uint32_t)token);
+    out_str("\n");
+#endif
+    if (token == 1) return 1;
+    /* as run.c: time from the end of the first step that generates */
+    if (run->start == 0) run->start = cycles_now();
+    else run->timed++;
+    /* bad frames are ignored here: this is text */
+    if (poll_host(run->request) == PROTOCOL_FRAME) {
+        run->interrupted = 1;
+        return 1;
+    }
+    return 0;
+}
+
 /* Runs and prints the baked generation. Returns 1 if a frame from the host cut it short: the
  * frame is in *request (valid until the next byte is decoded). */
 static int run_baked_generation(protocol_event* request) {
-    uint64_t rng_state = GENERATION_SEED;
     int steps = GENERATION_STEPS;
     if (steps < 0 || steps > SEQ_LEN) steps = SEQ_LEN;
+    /* the prompt's tokens, those of the positions that run (the first is printed as an id only) */
+#if !EMBED_TOKENIZER
+    print_prompt_token(0, prompt_tokens[0]);
+#endif
+    for (int i = 1; i < NUM_PROMPT_TOKENS && i <= steps; i++) print_prompt_token(prompt_tokens[i - 1], prompt_tokens[i]);
 
-#if !EMBED_TOKENIZER
-    out_str("P ");
-    out_u32((uint32_t)prompt_tokens[0]);
-    out_str("\n");
-#endif
-    uint64_t start = 0, end = 0;
-    int token = prompt_tokens[0], pos = 0, timed = 0, interrupted = 0;
-    while (pos < steps) {
-        float* logits = forward(token, pos);
-        int from_prompt = pos < NUM_PROMPT_TOKENS - 1;
-        int next = from_prompt ? prompt_tokens[pos + 1]
-                               : sample_logits(logits, GENERATION_TEMPERATURE, GENERATION_TOPP, sampler_order, &rng_state);
-        pos++;
-        if (next == BOS_TOKEN) { /* BOS ends the sequence, as in run.c */
-#if !EMBED_TOKENIZER
-            print_token(token, next, 0);
-#endif
-            break;
-        }
-        print_token(token, next, from_prompt);
-        token = next;
-        /* as run.c: time from the end of the first step */
-        if (start == 0) start = cycles_now();
-        else timed++;
-        /* a host is talking to the board: give way to it (bad frames are ignored here: this is text) */
-        if (poll_host(request) == PROTOCOL_FRAME) {
-            interrupted = 1;
-            break;
-        }
+    /* generation.h's sampling in l2e_params, where 0 means the default: greedy is a negative
+     * temperature, and top-p 0 (sample from every token) is top-p 1 */
+    l2e_params params = {steps, GENERATION_TEMPERATURE == 0.0f ? L2E_TEMPERATURE_GREEDY : GENERATION_TEMPERATURE,
+                         GENERATION_TOPP == 0.0f ? 1.0f : GENERATION_TOPP, GENERATION_SEED};
+    BakedRun run = {0, 0, 0, request};
+    int generated = l2e_generate_tokens(prompt_tokens, NUM_PROMPT_TOKENS, &params, on_token, &run);
+    uint64_t end = cycles_now();
+    if (generated < 0) {
+        out_str("llama2: ");
+        out_str(l2e_strerror(generated));
+        out_str("\n");
+        return 0;
     }
-    end = cycles_now();
+    /* positions run: the prompt's after the first, then one per generated token (or -n of the prompt's) */
+    int positions = generated > 0 ? NUM_PROMPT_TOKENS - 1 + generated : steps;
+    uint64_t cycles = run.start ? end - run.start : 0;
     out_str("\nachieved tok/s: ");
-    print_rate((uint64_t)timed, end - start);
+    print_rate((uint64_t)run.timed, cycles);
     out_str(" (");
-    out_u32((uint32_t)pos);
+    out_u32((uint32_t)positions);
     out_str(" tokens, ");
-    out_u64(timed ? (end - start) / (uint64_t)timed : 0);
+    out_u64(run.timed ? cycles / (uint64_t)run.timed : 0);
     out_str(" cycles per token at ");
     out_u32(RP2040_CLK_SYS_HZ / 1000000u);
     out_str(" MHz)\n");
-    return interrupted;
+    return run.interrupted;
 }
 #endif
 
@@ -291,7 +315,7 @@ static int run_baked_generation(protocol_event* request) {
 /* Serves the host forever. `first`: a frame already received (it is answered instead of an unasked HELLO). */
 static void serve_forever(const protocol_event* first) {
     /* the server's view of the board: its serial port (USB, UART0 or both) and its timer */
-    static const protocol_server server = {write_out, NULL, poll_host, timer_us, sampler_order};
+    static const protocol_server server = {write_out, NULL, poll_host, timer_us, firmware_sampler_order};
     if (!first) wait_for_host();
     protocol_send_delimiter(write_out); /* ends whatever the host's decoder holds */
     if (first) protocol_server_handle(&server, PROTOCOL_FRAME, first);
@@ -306,17 +330,21 @@ static void serve_forever(const protocol_event* first) {
 
 int main(void) {
     stdio_init();
+    int status = l2e_init(); /* the weights' size, the tokenizer (when embedded) */
+    if (status != L2E_OK) {
+        out_str("llama2: ");
+        out_str(l2e_strerror(status));
 #if EMBED_TOKENIZER
-    int tokenizer_status = tokenizer_init(tokenizer_image, (size_t)(tokenizer_image_end - tokenizer_image));
-    if (tokenizer_status != 0) {
-        out_str("llama2: the tokenizer compiled into this firmware does not fit its model: ");
-        out_str(tokenizer_error(tokenizer_status));
+        if (status == L2E_E_TOKENIZER) { /* the reason in words: l2e_init only says L2E_E_TOKENIZER */
+            out_str(": ");
+            out_str(tokenizer_error(tokenizer_init(tokenizer_image, (size_t)(tokenizer_image_end - tokenizer_image))));
+        }
+#endif
         out_str("\n");
         drain_output();
         return 1;
     }
-#endif
-    forward_init(DEFAULT_THREADS); /* --threads 2: core 1 takes half of every matmul, if it answers */
+    parallel_init(DEFAULT_THREADS); /* l2e_init runs on one core; --threads 2: core 1 takes half of every matmul, if it answers */
     protocol_decoder_init(&decoder);
     protocol_event request;
     int interrupted = 0;
