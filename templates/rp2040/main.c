@@ -7,8 +7,9 @@
  * At reset, the generation baked in at build time (generation.h), run through the library's API
  * (llama2_embed.h: l2e_init, l2e_generate_tokens with a callback per token, l2e_decode) and
  * printed as it goes: with the tokenizer embedded (--embed-tokenizer), the text, like llama2.c
- * run; otherwise `P <id>` / `G <id>` lines for the host to decode. Then a statistics line, timed
- * from the first generated token (as run.c times from the end of the first step):
+ * run; otherwise `P <id>` / `G <id>` lines for the host to decode. Then a statistics line over
+ * every position run, the first included (the prompt's run inside the call, out of a callback's
+ * sight: run.c starts its clock after the first):
  *   achieved tok/s: 12.34 (N tokens, C cycles per token at F MHz)
  * A build with `-n 0` has no baked generation.
  *
@@ -237,10 +238,8 @@ static void print_rate(uint64_t tokens, uint64_t cycles) {
 static const int prompt_tokens[] = GENERATION_PROMPT_TOKENS;
 #define NUM_PROMPT_TOKENS ((int)(sizeof prompt_tokens / sizeof prompt_tokens[0]))
 
-/* What the token callback keeps between two tokens. */
+/* What the token callback is given. */
 typedef struct {
-    uint64_t start;            /* cycles_now() at the first generated token */
-    int timed;                 /* generated tokens after the first */
     int interrupted;           /* a frame from the host stopped the generation: it is in *request */
     protocol_event* request;
 } BakedRun;
@@ -257,9 +256,6 @@ static int on_token(const char* piece, int token, void* user) {
     out_str("\n");
 #endif
     if (token == 1) return 1;
-    /* as run.c: time from the end of the first step that generates */
-    if (run->start == 0) run->start = cycles_now();
-    else run->timed++;
     /* bad frames are ignored here: this is text */
     if (poll_host(run->request) == PROTOCOL_FRAME) {
         run->interrupted = 1;
@@ -283,9 +279,10 @@ static int run_baked_generation(protocol_event* request) {
      * temperature, and top-p 0 (sample from every token) is top-p 1 */
     l2e_params params = {steps, GENERATION_TEMPERATURE == 0.0f ? L2E_TEMPERATURE_GREEDY : GENERATION_TEMPERATURE,
                          GENERATION_TOPP == 0.0f ? 1.0f : GENERATION_TOPP, GENERATION_SEED};
-    BakedRun run = {0, 0, 0, request};
+    BakedRun run = {0, request};
+    uint64_t start = cycles_now();
     int generated = l2e_generate_tokens(prompt_tokens, NUM_PROMPT_TOKENS, &params, on_token, &run);
-    uint64_t end = cycles_now();
+    uint64_t cycles = cycles_now() - start;
     if (generated < 0) {
         out_str("llama2: ");
         out_str(l2e_strerror(generated));
@@ -294,13 +291,12 @@ static int run_baked_generation(protocol_event* request) {
     }
     /* positions run: the prompt's after the first, then one per generated token (or -n of the prompt's) */
     int positions = generated > 0 ? NUM_PROMPT_TOKENS - 1 + generated : steps;
-    uint64_t cycles = run.start ? end - run.start : 0;
     out_str("\nachieved tok/s: ");
-    print_rate((uint64_t)run.timed, cycles);
+    print_rate((uint64_t)positions, cycles);
     out_str(" (");
     out_u32((uint32_t)positions);
     out_str(" tokens, ");
-    out_u64(run.timed ? cycles / (uint64_t)run.timed : 0);
+    out_u64(positions ? cycles / (uint64_t)positions : 0);
     out_str(" cycles per token at ");
     out_u32(RP2040_CLK_SYS_HZ / 1000000u);
     out_str(" MHz)\n");
