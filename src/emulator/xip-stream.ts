@@ -29,6 +29,7 @@
  */
 import { BasePeripheral, type RP2040 } from 'rp2040js';
 
+/** XIP_CTRL: the cache's control registers and the stream's. */
 export const XIP_CTRL_BASE = 0x14000000;
 /** The stream FIFO on the fast AHB-Lite side: what a DMA channel reads. */
 export const XIP_AUX_BASE = 0x50400000;
