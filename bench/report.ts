@@ -11,7 +11,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeCheckpoint } from '../src/checkpoint/write.js';
-import { locateModelFile, projectRoot } from '../src/models/locate.js';
+import { locateModelFile } from '../src/models/locate.js';
+import { projectRoot } from '../src/util/project-root.js';
 import { REPORT_DEFAULTS } from '../src/report/compare.js';
 import { randomModel, STORIES15M } from '../test/helpers/random-model.js';
 

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bootRomAvailable, defaultBootRomPath, readBootRom } from '../src/emulator/boot-rom.js';
 import { Rp2040Emulator, type LoadOptions } from '../src/emulator/rp2040.js';
-import { BOOT2_VARIANTS, type Boot2Variant } from '../src/flash/boot2.js';
+import { BOOT2_VARIANTS, type Boot2Variant } from '../src/firmware-image/boot2.js';
 import { build } from '../src/toolchain/build.js';
 
 const STEPS = 17;

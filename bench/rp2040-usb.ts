@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { Rp2040Emulator } from '../src/emulator/rp2040.js';
 import { runUntil, UsbCdcHost } from '../src/emulator/usb-cdc.js';
 import { loadForGeneration } from '../src/engine/load.js';
-import { projectRoot } from '../src/models/locate.js';
+import { projectRoot } from '../src/util/project-root.js';
 import { decodeFrame, encodeMessage, FrameDecoder, type Done } from '../src/serial/protocol.js';
 import { build } from '../src/toolchain/build.js';
 import { buildRp2040Program } from '../test/helpers/rp2040-program.js';

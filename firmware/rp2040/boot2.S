@@ -3,7 +3,7 @@
  *
  * At power-on the RP2040's boot ROM talks to the flash in the slowest, most widely supported way
  * (serial 03h reads), copies the first 256 bytes of flash to SRAM at 0x20041f00, checks that
- * their last 4 bytes are the CRC-32 of the first 252 (src/flash/boot2.ts appends it), and jumps
+ * their last 4 bytes are the CRC-32 of the first 252 (src/firmware-image/boot2.ts appends it), and jumps
  * to the copy. This code runs there, from SRAM: its job is to set up the SSI (the flash
  * interface) so that the 16 MB window at 0x10000000 reads flash directly (execute in place),
  * then to start the firmware through its vector table at 0x10000100.

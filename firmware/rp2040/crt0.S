@@ -9,7 +9,7 @@
  *
  * reset_handler prepares C: copies .data and .sram_text from flash to SRAM, zeroes .bss, calls
  * runtime_init() (clocks, UART, cycle counter) and main(), and passes main's result to
- * rp2040_exit(). The section boundaries come from the linker script (src/flash/linker-script.ts).
+ * rp2040_exit(). The section boundaries come from the linker script (src/firmware-image/linker-script.ts).
  */
 
     .syntax unified

@@ -4,7 +4,7 @@ import { ARITHMETICS, type Arithmetic } from '../plan/plan.js';
 import { QUANT_SCHEMES, type QuantScheme } from '../quant/schemes.js';
 import { FIRMWARE_STDIO, knownTargets, type FirmwareStdio } from '../plan/target.js';
 import type { BuildRequest, Reporter } from '../toolchain/build.js';
-import { parseFlashSize } from '../flash/linker-script.js';
+import { parseFlashSize } from '../firmware-image/linker-script.js';
 import { parseSampling, withGenerationOptions } from './generate.js';
 import { withSshOptions } from './monitor.js';
 
@@ -89,7 +89,7 @@ async function onDeviceOptions(args: BuildCommandArgs): Promise<BuildRequest['on
       2,
     );
   }
-  const { checkDestination } = await import('../flash/ssh-client.js');
+  const { checkDestination } = await import('../pi/ssh-client.js');
   checkDestination({ host: args.host, port: args.sshPort, identity: args.identity, options: args.sshOption });
   return { host: args.host, path: args.path, sshPort: args.sshPort, identity: args.identity, sshOptions: args.sshOption };
 }

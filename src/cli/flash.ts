@@ -1,7 +1,7 @@
 /**
- * `llama2-embed flash`: put the last build's firmware on a board (src/flash/deploy.ts, doc/flash.md),
- * or with --emulate run it in rp2040js with its UART on a pseudo-terminal (src/flash/emulate.ts,
- * doc/monitor.md), or with --host copy a Raspberry Pi's program to it over SSH (src/flash/ssh-deploy.ts,
+ * `llama2-embed flash`: put the last build's firmware on a board (src/pico/deploy.ts, doc/flash.md),
+ * or with --emulate run it in rp2040js with its UART on a pseudo-terminal (src/emulator/emulate.ts,
+ * doc/monitor.md), or with --host copy a Raspberry Pi's program to it over SSH (src/pi/ssh-deploy.ts,
  * doc/raspberry-pi.md). --monitor continues into `monitor` on that board, pty or Pi.
  */
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
@@ -92,7 +92,7 @@ async function flashOverSsh(args: FlashArgs): Promise<void> {
       2,
     );
   const dest = await sshDestination(args);
-  const { deployOverSsh } = await import('../flash/ssh-deploy.js');
+  const { deployOverSsh } = await import('../pi/ssh-deploy.js');
   const { defaultOutDir } = await import('../toolchain/build.js');
   const { remoteProgram } = await deployOverSsh({
     build: args.firmware ?? defaultOutDir(target.name),
@@ -124,7 +124,7 @@ async function flashBoard(args: FlashArgs): Promise<void> {
   }
   if (args.serial !== undefined) throw new UserError('--serial installs a service on a Pi: it goes with --host.', 2);
   if (args.bootrom !== undefined) report('note: --bootrom and --no-bootrom are for --emulate; a board always boots through its ROM');
-  const { deployToBoard } = await import('../flash/deploy.js');
+  const { deployToBoard } = await import('../pico/deploy.js');
   const { defaultOutDir } = await import('../toolchain/build.js');
   await deployToBoard({
     firmware: args.firmware ?? defaultOutDir(args.target),
@@ -140,7 +140,7 @@ async function flashBoard(args: FlashArgs): Promise<void> {
 async function emulate(args: FlashArgs): Promise<void> {
   if (args.method !== undefined) report('note: --method is for a real board; --emulate ignores it');
   if (args.monitor) (await import('../serial/port-choice.js')).checkBaudRate(args.baud); // before starting anything
-  const { EmulatedBoard } = await import('../flash/emulate.js');
+  const { EmulatedBoard } = await import('../emulator/emulate.js');
   const board = await EmulatedBoard.start({ firmware: args.firmware, target: args.target, report, bootRom: args.bootrom });
   try {
     if (args.monitor) {

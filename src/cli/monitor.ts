@@ -50,7 +50,7 @@ export function withSshOptions<T>(y: Argv<T>) {
 
 /** The SSH destination of --host and its options. */
 export async function sshDestination(args: MonitorArgs) {
-  const { checkDestination } = await import('../flash/ssh-client.js');
+  const { checkDestination } = await import('../pi/ssh-client.js');
   const dest = { host: args.host!, port: args.sshPort, identity: args.identity, options: args.sshOption };
   checkDestination(dest);
   return dest;
@@ -124,8 +124,8 @@ async function sshLink(args: MonitorArgs, target: string | undefined) {
       2,
     );
   const dest = await sshDestination(args);
-  const { sshConnector } = await import('../flash/ssh-link.js');
-  const { DEFAULT_REMOTE_DIR } = await import('../flash/ssh-deploy.js');
+  const { sshConnector } = await import('../pi/ssh-link.js');
+  const { DEFAULT_REMOTE_DIR } = await import('../pi/ssh-deploy.js');
   const path = args.path ?? DEFAULT_REMOTE_DIR;
   const hint = `llama2-embed flash --target ${target ?? 'rpi4'} --host ${args.host}${args.path === undefined ? '' : ` --path ${args.path}`}`;
   return sshConnector(dest, path, hint);

@@ -12,14 +12,20 @@ import { readCheckpoint } from '../checkpoint/read.js';
 import { writeCheckpoint } from '../checkpoint/write.js';
 import { locateModelFile } from '../models/locate.js';
 import { checkGroupSizeOption, chooseGroupSize, rowLengths, type GroupSizeChoice } from '../quant/group-size.js';
-import { describeScheme, matrixCount, quantizeModel, schemeOf, type QuantScheme } from '../quant/schemes.js';
+import {
+  QUANTIZED_SCHEMES,
+  describeScheme,
+  matrixCount,
+  quantizeModel,
+  schemeOf,
+  type QuantScheme,
+  type QuantizedScheme,
+} from '../quant/schemes.js';
 import { UserError } from '../util/errors.js';
 import { checkOutputFile } from '../util/paths.js';
 import { Progress, formatBytes } from '../util/progress.js';
 import { formatTable } from '../util/table.js';
 
-export const QUANTIZE_SCHEMES = ['q8_0', 'q4_0', 'mixed'] as const;
-export type QuantizeScheme = (typeof QUANTIZE_SCHEMES)[number];
 export const OUTPUT_FORMATS = ['auto', 'v2', 'own'] as const;
 export type OutputFormatChoice = (typeof OUTPUT_FORMATS)[number];
 
@@ -30,7 +36,7 @@ export interface QuantizeRequest {
   /** A path, or a bare name found by the model lookup. */
   input: string;
   output: string;
-  quant: QuantizeScheme;
+  quant: QuantizedScheme;
   groupSize?: number;
   format: OutputFormatChoice;
   /** No progress bar. */
@@ -45,7 +51,7 @@ export interface QuantizeSummary {
   inputBytes: number;
   output: string;
   outputBytes: number;
-  scheme: QuantizeScheme;
+  scheme: QuantizedScheme;
   groupSize: number;
   groupSizeReason: string;
   format: 'v2' | 'own';
@@ -65,7 +71,7 @@ function rowLengthText(config: Config): string {
 }
 
 /** Why a v2 file cannot hold these weights correctly (a short and a full explanation), or undefined when it can. */
-export function v2Problem(config: Config, scheme: QuantizeScheme, groupSize: number): { brief: string; full: string } | undefined {
+export function v2Problem(config: Config, scheme: QuantizedScheme, groupSize: number): { brief: string; full: string } | undefined {
   if (scheme !== 'q8_0') {
     const what = scheme === 'mixed' ? 'the mixed scheme has Q4_0 layer matrices' : 'these weights are Q4_0';
     const brief = `llama2.c's version 2 holds Q8_0 weights only, and ${what}`;
@@ -89,7 +95,7 @@ export function v2Problem(config: Config, scheme: QuantizeScheme, groupSize: num
 /** The format to write, and why. */
 export function chooseOutputFormat(
   config: Config,
-  scheme: QuantizeScheme,
+  scheme: QuantizedScheme,
   groupSize: number,
   requested: OutputFormatChoice,
 ): { format: 'v2' | 'own'; reason: string } {
@@ -166,7 +172,7 @@ export function formatQuantizeSummary(s: QuantizeSummary): string {
 interface QuantizeArgs {
   input: string;
   output: string;
-  quant: QuantizeScheme;
+  quant: QuantizedScheme;
   groupSize?: number;
   format: OutputFormatChoice;
   quiet: boolean;
@@ -184,8 +190,8 @@ export const quantizeCommand: CommandModule<object, QuantizeArgs> = {
       })
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'file to write' })
       .option('quant', {
-        choices: QUANTIZE_SCHEMES,
-        default: 'q8_0' as QuantizeScheme,
+        choices: QUANTIZED_SCHEMES,
+        default: 'q8_0' as QuantizedScheme,
         describe: 'q8_0: int8 everywhere; q4_0: int4 everywhere; mixed: int8 embedding and classifier, int4 layers',
       })
       .option('group-size', { type: 'number', describe: 'values per scale (default: chosen for the model and the precision)' })

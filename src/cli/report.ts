@@ -11,8 +11,8 @@ import { readFileSync } from 'node:fs';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { loadForGeneration } from '../engine/load.js';
 import { knownTargets, loadTarget } from '../plan/target.js';
-import { schemeOf } from '../quant/schemes.js';
-import { COMPARED_SCHEMES, REPORT_DEFAULTS, compareSchemes, type ComparedScheme, type QuantReport } from '../report/compare.js';
+import { QUANTIZED_SCHEMES, schemeOf, type QuantizedScheme } from '../quant/schemes.js';
+import { REPORT_DEFAULTS, compareSchemes, type QuantReport } from '../report/compare.js';
 import { reportToHtml } from '../report/html.js';
 import { reportToJson } from '../report/json.js';
 import { formatReport } from '../report/terminal.js';
@@ -41,20 +41,20 @@ interface ReportArgs {
 }
 
 /** Parses `--quant q8_0,q4_0,mixed`: known schemes, each once, in the order given. */
-export function parseSchemes(value: string): ComparedScheme[] {
+export function parseSchemes(value: string): QuantizedScheme[] {
   const names = value
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  if (names.length === 0) throw new UserError(`--quant needs at least one scheme: ${COMPARED_SCHEMES.join(', ')}.`, 2);
-  const out: ComparedScheme[] = [];
+  if (names.length === 0) throw new UserError(`--quant needs at least one scheme: ${QUANTIZED_SCHEMES.join(', ')}.`, 2);
+  const out: QuantizedScheme[] = [];
   for (const name of names) {
     if (name === 'f32')
       throw new UserError('--quant f32: fp32 is the reference every scheme is compared with; list only q8_0, q4_0, mixed.', 2);
-    if (!(COMPARED_SCHEMES as readonly string[]).includes(name)) {
-      throw new UserError(`--quant: unknown scheme "${name}". Known schemes: ${COMPARED_SCHEMES.join(', ')} (comma-separated).`, 2);
+    if (!(QUANTIZED_SCHEMES as readonly string[]).includes(name)) {
+      throw new UserError(`--quant: unknown scheme "${name}". Known schemes: ${QUANTIZED_SCHEMES.join(', ')} (comma-separated).`, 2);
     }
-    if (!out.includes(name as ComparedScheme)) out.push(name as ComparedScheme);
+    if (!out.includes(name as QuantizedScheme)) out.push(name as QuantizedScheme);
   }
   return out;
 }
@@ -89,7 +89,7 @@ function readEvalText(path: string): { path: string; text: string } {
 
 /** Every option checked, every input read: what the report will run with. */
 interface CheckedOptions {
-  schemes: ComparedScheme[];
+  schemes: QuantizedScheme[];
   sequences: number;
   length: number;
   greedyTokens: number;
@@ -197,7 +197,7 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
         describe: 'checkpoint (.bin), a path or a name found by the model lookup (default: stories260K.bin)',
       })
       .option('tokenizer', { alias: 'z', type: 'string', describe: 'tokenizer.bin (default: the one that goes with the model)' })
-      .option('quant', { type: 'string', default: COMPARED_SCHEMES.join(','), describe: 'schemes to compare with fp32, comma-separated' })
+      .option('quant', { type: 'string', default: QUANTIZED_SCHEMES.join(','), describe: 'schemes to compare with fp32, comma-separated' })
       .option('arithmetic', {
         choices: ['float', 'integer'] as const,
         default: 'float' as const,

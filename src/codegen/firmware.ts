@@ -5,9 +5,9 @@
  */
 import { copyFileSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildBoot2, checkBoot2, firmwareDir } from '../flash/boot2.js';
-import { rp2040LinkerScript } from '../flash/linker-script.js';
-import { encodeUf2 } from '../flash/uf2.js';
+import { buildBoot2, checkBoot2, firmwareDir } from '../firmware-image/boot2.js';
+import { rp2040LinkerScript } from '../firmware-image/linker-script.js';
+import { encodeUf2 } from '../firmware-image/uf2.js';
 import { clockDefines, clockSetup } from '../plan/rp2040-clock.js';
 import type { FirmwareStdio, Target } from '../plan/target.js';
 import { tempPathFor, writeFileAtomic } from '../util/atomic.js';

@@ -11,7 +11,7 @@
 import { Node, Project, SyntaxKind, type FunctionDeclaration, type SourceFile, type Statement } from 'ts-morph';
 import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { projectRoot } from '../models/locate.js';
+import { projectRoot } from '../util/project-root.js';
 import { UserError } from '../util/errors.js';
 import {
   cType,
@@ -141,6 +141,8 @@ export class KernelCompiler {
   private readonly consts = new Map<string, ModuleConst>();
   private readonly writtenParams = new Map<string, Set<string>>();
   private readonly viewsOf = new Map<string, Map<string, string>>();
+  /** Every C name declared so far (kernels, their helpers, constants), with where: one C program holds them all. */
+  private readonly declared = new Map<string, string>();
   /** The kernel being emitted: which of its arrays are written, and which parameter a local view looks into. */
   private current = { written: new Set<string>(), root: (n: string) => n };
 
@@ -260,6 +262,7 @@ export class KernelCompiler {
         const returnText = stmt.getReturnTypeNode()?.getText();
         const returns = returnText ? typeFromAnnotation(returnText) : undefined;
         if (!returns || isArray(returns)) throw this.unsupported(stmt, `return type ${returnText ?? '(none)'}: declare a scalar or void`);
+        this.declare(snakeCase(name), name, stmt);
         this.kernels.set(name, { name, params, returns, decl: stmt, file });
         continue;
       }
@@ -271,12 +274,29 @@ export class KernelCompiler {
           if (!type || isArray(type) || !init)
             throw this.unsupported(d, 'module-level value: only `const NAME: <scalar type> = <literal>` is allowed');
           if (stmt.getDeclarationKind() !== 'const') throw this.unsupported(d, 'module-level `let`: kernels keep no state between calls');
+          this.declare(d.getName(), d.getName(), d);
           this.consts.set(d.getName(), { name: d.getName(), type, init, file });
         }
         continue;
       }
       throw this.unsupported(stmt, stmt.getKindName());
     }
+  }
+
+  /**
+   * Claims `cName` for `name` declared at `node`. Each kernel file is a module of its own in
+   * TypeScript, but the generated C is one translation unit: two files' helpers of one name (or two
+   * names with one snake_case spelling) would otherwise silently become one function.
+   */
+  private declare(cName: string, name: string, node: Node): void {
+    const where = `${this.path(node.getSourceFile())}:${node.getStartLineNumber()}`;
+    const earlier = this.declared.get(cName);
+    if (earlier !== undefined) {
+      throw new KernelSyntaxError(
+        `${where}: the C name ${cName} is already declared at ${earlier}: kernels and their helpers share one C namespace; rename one of them`,
+      );
+    }
+    this.declared.set(cName, `${where} (${name})`);
   }
 
   /** Which array parameters each kernel writes through (directly, via a view, or via a callee). */

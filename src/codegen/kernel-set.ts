@@ -6,7 +6,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot } from '../models/locate.js';
+import { projectRoot } from '../util/project-root.js';
 import { BUILTINS_PRELUDE, KernelCompiler, snakeCase } from './kernel-compiler.js';
 
 let shared: KernelCompiler | undefined;

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Model } from '../checkpoint/model.js';
-import { projectRoot } from '../models/locate.js';
+import { projectRoot } from '../util/project-root.js';
 import type { Plan } from '../plan/plan.js';
 import { describeScheme } from '../quant/schemes.js';
 import type { Target } from '../plan/target.js';

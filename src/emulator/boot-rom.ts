@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { projectRoot } from '../models/locate.js';
+import { projectRoot } from '../util/project-root.js';
 import { UserError } from '../util/errors.js';
 
 export const BOOT_ROM_BYTES = 16 * 1024;

@@ -7,7 +7,7 @@
  */
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { projectRoot } from '../models/locate.js';
+import { projectRoot } from '../util/project-root.js';
 import type { Arithmetic } from '../plan/plan.js';
 import type { QuantScheme } from '../quant/schemes.js';
 import { planFor } from '../toolchain/build.js';

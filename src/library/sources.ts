@@ -14,7 +14,7 @@ import { emitForwardInt } from '../codegen/forward-int.js';
 import { KernelSet } from '../codegen/kernel-set.js';
 import { emitModelHeader } from '../codegen/model-header.js';
 import { weightsBlob } from '../codegen/weights-blob.js';
-import { projectRoot } from '../models/locate.js';
+import { projectRoot } from '../util/project-root.js';
 import type { Plan } from '../plan/plan.js';
 import { toFixedPoint } from '../quant/fixed-point.js';
 import { writeFileAtomic } from '../util/atomic.js';

@@ -8,21 +8,11 @@
  */
 import { existsSync, lstatSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { isAbsolute, join, resolve } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { checkInputFile } from '../util/paths.js';
+import { projectRoot } from '../util/project-root.js';
 import { findKnownFile } from './registry.js';
-
-/** The project's root directory (where package.json is), from this compiled file's location. */
-export function projectRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    dir = dirname(dir);
-  }
-  return process.cwd();
-}
 
 /** The user's model cache: `$LLAMA2_EMBED_CACHE`, else the platform's cache directory. */
 export function modelCacheDir(env: NodeJS.ProcessEnv = process.env): string {

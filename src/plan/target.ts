@@ -4,7 +4,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot } from '../models/locate.js';
+import { projectRoot } from '../util/project-root.js';
 import { UserError } from '../util/errors.js';
 
 export type MemoryKind = 'sram' | 'flash' | 'psram' | 'dram';

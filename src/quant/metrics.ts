@@ -1,6 +1,6 @@
 /**
  * What quantization costs, measured: pure functions over arrays, with no model or engine in sight
- * (src/quant/model-metrics.ts runs the engine). Everything is computed in double precision.
+ * (src/report/model-metrics.ts runs the engine). Everything is computed in double precision.
  *
  * - weight error: the largest absolute error, the root mean square error and the
  *   signal-to-quantization-noise ratio `SQNR = 10 · log10(Σ w² / Σ (w − ŵ)²)` in dB, where w is the

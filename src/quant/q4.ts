@@ -13,7 +13,7 @@
  */
 import type { F32Tensor, Q4Tensor } from '../checkpoint/model.js';
 import { groupsPerRow, q4RowBytes } from '../checkpoint/model.js';
-import { roundHalfEven } from './q8.js';
+import { roundHalfEven } from './rounding.js';
 
 export const Q4_MIN = -8;
 export const Q4_MAX = 7;

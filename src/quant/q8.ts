@@ -7,12 +7,7 @@
 import type { F32Tensor, Model, Q8Tensor, Tensor } from '../checkpoint/model.js';
 import { groupsPerRow } from '../checkpoint/model.js';
 import { dequantizeTensorQ4 } from './q4.js';
-
-/** Rounds to the nearest integer, ties to even (torch.round, numpy.round, IEEE roundTiesToEven). */
-export function roundHalfEven(x: number): number {
-  const r = Math.round(x); // ties toward +∞
-  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
+import { roundHalfEven } from './rounding.js';
 
 /**
  * An fp32 matrix in Q8_0 with groups of `groupSize` per row, as export.py computes it (above); an all-zero

@@ -21,6 +21,11 @@ import { dequantizeTensor, quantizeTensorQ8 } from './q8.js';
 export type QuantScheme = 'f32' | 'q8_0' | 'q4_0' | 'mixed';
 export const QUANT_SCHEMES: readonly QuantScheme[] = ['f32', 'q8_0', 'q4_0', 'mixed'];
 
+/** A scheme that quantizes (every one but f32): what `quantize` writes, and what `report` compares with fp32. */
+export type QuantizedScheme = Exclude<QuantScheme, 'f32'>;
+/** The schemes that quantize, in the order the CLI lists them. */
+export const QUANTIZED_SCHEMES: readonly QuantizedScheme[] = ['q8_0', 'q4_0', 'mixed'];
+
 /** Where a matrix sits in the model, which is what a scheme decides by. */
 export type MatrixRole = 'embedding' | 'classifier' | 'layer';
 

@@ -1,6 +1,6 @@
 /**
  * The quantization report as data: every scheme compared with the fp32 model, tensor by tensor
- * (src/quant/metrics.ts), as a whole model by running the reference engine (src/quant/model-metrics.ts),
+ * (src/quant/metrics.ts), as a whole model by running the reference engine (src/report/model-metrics.ts),
  * and in bytes against every known target (sizes.ts). The terminal, JSON and HTML renderings
  * (terminal.ts, json.ts, html.ts) only format a `QuantReport`; they compute nothing.
  */
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { CheckpointFormat, Config, Model, Tensor, WeightDType } from '../checkpoint/model.js';
 import { parameterCount } from '../checkpoint/model.js';
 import { BOS } from '../engine/generate.js';
-import { projectRoot } from '../models/locate.js';
+import { projectRoot } from '../util/project-root.js';
 import type { Target } from '../plan/target.js';
 import {
   errorStats,
@@ -28,15 +28,11 @@ import {
   compareOnSequences,
   type Candidate,
   type ProgressCallback,
-} from '../quant/model-metrics.js';
+} from './model-metrics.js';
 import { dequantizeTensor } from '../quant/q8.js';
-import { describeScheme, matrixCount, quantizeModel, type QuantScheme } from '../quant/schemes.js';
+import { describeScheme, matrixCount, quantizeModel, type QuantizedScheme } from '../quant/schemes.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { schemeSizes, type SchemeSizes } from './sizes.js';
-
-/** The schemes a report compares with fp32. */
-export type ComparedScheme = Exclude<QuantScheme, 'f32'>;
-export const COMPARED_SCHEMES: readonly ComparedScheme[] = ['q8_0', 'q4_0', 'mixed'];
 
 /** The prompts whose greedy continuations are compared. */
 export const DEFAULT_PROMPTS: readonly string[] = ['', 'Once upon a time', 'One day', 'Lily'];
@@ -82,7 +78,7 @@ export interface GreedyResult {
 }
 
 export interface SchemeReport {
-  scheme: ComparedScheme;
+  scheme: QuantizedScheme;
   description: string;
   groupSize: number;
   /** Why this group size, when it was chosen rather than given. */
@@ -106,7 +102,7 @@ export interface SchemeReport {
 export interface HistogramReport {
   tensor: string;
   /** The scheme under which this tensor has its lowest SQNR (it is drawn with that scheme's grid). */
-  scheme: ComparedScheme;
+  scheme: QuantizedScheme;
   sqnrDb: number;
   lo: number;
   hi: number;
@@ -115,7 +111,7 @@ export interface HistogramReport {
   maxAbsIndex: number;
   /** Per scheme, the grid of the group holding that value: the values `scale · k` its weights can take. */
   grids: {
-    scheme: ComparedScheme;
+    scheme: QuantizedScheme;
     dtype: WeightDType;
     groupSize: number;
     row: number;
@@ -138,7 +134,7 @@ export interface QuantReport {
     sharedClassifier: boolean;
   };
   settings: {
-    schemes: ComparedScheme[];
+    schemes: QuantizedScheme[];
     /** The --group-size given, or null (each scheme's own choice). */
     groupSize: number | null;
     sequences: number;
@@ -170,7 +166,7 @@ export interface ReportRequest {
   tokenizer: Tokenizer;
   modelPath: string;
   tokenizerPath: string;
-  schemes: readonly ComparedScheme[];
+  schemes: readonly QuantizedScheme[];
   groupSize?: number;
   sequences?: number;
   length?: number;
@@ -289,7 +285,7 @@ export function compareSchemes(req: ReportRequest): QuantReport {
     return { scheme, model: q.model, groupSize: q.groupSize as number, reason: q.choice?.reason ?? null };
   });
   quantizing.finish(schemes.join(', '));
-  const integer = (scheme: ComparedScheme) => Boolean(req.integer) && scheme === 'q8_0';
+  const integer = (scheme: QuantizedScheme) => Boolean(req.integer) && scheme === 'q8_0';
   const candidates: Candidate[] = quantized.map((q) => ({ name: q.scheme, model: q.model, integer: integer(q.scheme) }));
 
   // 2. divergence on text sampled from fp32
@@ -401,7 +397,7 @@ export function compareSchemes(req: ReportRequest): QuantReport {
 /** The histogram of the matrix with the lowest SQNR, with the grid of the group holding its largest value under each scheme. */
 function histogramReport(
   reference: Model,
-  quantized: { scheme: ComparedScheme; model: Model }[],
+  quantized: { scheme: QuantizedScheme; model: Model }[],
   reports: SchemeReport[],
 ): HistogramReport {
   let worst = { scheme: reports[0].scheme, index: 0, sqnr: Infinity };

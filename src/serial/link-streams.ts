@@ -1,7 +1,7 @@
 /**
  * The pair of streams a DeviceSession talks through (DeviceLink), over any connection that hands
  * its received bytes to subscribers, writes bytes, and can be lost: a serial port
- * (transport.ts) or a program running over SSH (src/flash/ssh-link.ts). Ending the writable side
+ * (transport.ts) or a program running over SSH (src/pi/ssh-link.ts). Ending the writable side
  * (as DeviceSession.close does) detaches the pair and leaves the connection open; the readable
  * side ends when detached and is destroyed when the connection is lost.
  */

@@ -34,7 +34,7 @@ export interface OpenedDevice {
 
 /**
  * How monitor reaches a device that is not on a serial port of this computer (a Raspberry Pi's
- * program over SSH: src/flash/ssh-link.ts): opening, and opening again after the link went away.
+ * program over SSH: src/pi/ssh-link.ts): opening, and opening again after the link went away.
  */
 export interface DeviceConnector {
   open(): Promise<OpenedDevice>;

@@ -52,7 +52,7 @@ export interface BuildRequest {
   sramWeights?: boolean;
   /** Firmware targets with FirmwareSpec.sramCode: run the forward pass from SRAM when it fits (default true; PlanOptions.sramCode). */
   sramCode?: boolean;
-  /** --on-device: compile on the Pi itself over SSH (its gcc and make) instead of with the cross compiler here (src/flash/ssh-build.ts). */
+  /** --on-device: compile on the Pi itself over SSH (its gcc and make) instead of with the cross compiler here (src/pi/ssh-build.ts). */
   onDevice?: OnDeviceOptions;
 }
 
@@ -359,12 +359,12 @@ async function buildOnDevice(
   },
 ): Promise<BuildResult> {
   const { outDir, staging, report, target } = built;
-  const { compileOnDevice } = await import('../flash/ssh-build.js');
+  const { compileOnDevice } = await import('../pi/ssh-build.js');
   const dest = { host: onDevice.host, port: onDevice.sshPort, identity: onDevice.identity, options: onDevice.sshOptions };
   report(`[4/4] compiling on ${onDevice.host}`, 'detail');
   const compileStarted = performance.now();
-  const { displayRemote } = await import('../flash/ssh-shell.js');
-  const { DEFAULT_REMOTE_DIR } = await import('../flash/ssh-deploy.js');
+  const { displayRemote } = await import('../pi/ssh-shell.js');
+  const { DEFAULT_REMOTE_DIR } = await import('../pi/ssh-deploy.js');
   const info: BuildInfo = { ...built.info, executable: displayRemote(onDevice.host, onDevice.path ?? DEFAULT_REMOTE_DIR, 'llama2') };
   const buildInfo = `${JSON.stringify(info, null, 2)}\n`;
   await compileOnDevice({ outDir: staging, target, dest, remoteDir: onDevice.path, buildInfo, report: (line) => report(line, 'detail') });

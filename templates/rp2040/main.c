@@ -56,7 +56,7 @@ extern const unsigned char tokenizer_image_end[];
 
 /* What this image speaks, for a tool that has only the image (`flash --emulate` of a firmware.uf2
  * copied out of its build directory): one NUL-terminated line in flash, found by its prefix
- * (src/flash/firmware-tag.ts). Nothing here reads it: its section is KEEP in memmap.ld. */
+ * (src/firmware-image/firmware-tag.ts). Nothing here reads it: its section is KEEP in memmap.ld. */
 #if STDIO_USB && STDIO_UART
 #define STDIO_NAME "both"
 #elif STDIO_USB

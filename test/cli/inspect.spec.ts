@@ -6,7 +6,7 @@ import { readCheckpoint } from '../../src/checkpoint/read.js';
 import { writeCheckpoint } from '../../src/checkpoint/write.js';
 import { formatInspectReport, inspectCheckpoint } from '../../src/cli/inspect.js';
 import type { InspectReport } from '../../src/cli/inspect.js';
-import { projectRoot } from '../../src/models/locate.js';
+import { projectRoot } from '../../src/util/project-root.js';
 import { formatTable } from '../../src/util/table.js';
 import { modelPath, modelsEnv, tempDir } from '../helpers/fixtures.js';
 import { quantizeModel } from '../checkpoint/synthetic.js';

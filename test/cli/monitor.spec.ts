@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { projectRoot } from '../../src/models/locate.js';
+import { projectRoot } from '../../src/util/project-root.js';
 import { RAW_PTY, SocatBridge } from '../../src/serial/pty.js';
 import { Tokenizer } from '../../src/tokenizer/tokenizer.js';
 import { build, type BuildResult } from '../../src/toolchain/build.js';

@@ -13,7 +13,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { partPathFor } from '../../src/models/download.js';
-import { projectRoot } from '../../src/models/locate.js';
+import { projectRoot } from '../../src/util/project-root.js';
 import { modelPath, tempDir } from '../helpers/fixtures.js';
 import { FileServer } from '../models/file-server.js';
 import { needs } from '../helpers/needs.js';

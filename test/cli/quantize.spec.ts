@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readCheckpoint, readCheckpointHeader } from '../../src/checkpoint/read.js';
 import { formatQuantizeSummary, quantizeCheckpoint, v2GroupSizes, type QuantizeRequest } from '../../src/cli/quantize.js';
-import { projectRoot } from '../../src/models/locate.js';
+import { projectRoot } from '../../src/util/project-root.js';
 import { quantizeModel } from '../../src/quant/schemes.js';
 import { modelPath, readGoldenIds, tempDir } from '../helpers/fixtures.js';
 import { greedyIds } from '../quant/greedy.js';

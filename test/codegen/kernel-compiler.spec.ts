@@ -2,11 +2,11 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUILTINS_PRELUDE, KernelCompiler, floatLiteral, snakeCase } from '../../src/codegen/kernel-compiler.js';
+import { BUILTINS_PRELUDE, KernelCompiler, KernelSyntaxError, floatLiteral, snakeCase } from '../../src/codegen/kernel-compiler.js';
 import { KernelSet, productKernels, specializedName } from '../../src/codegen/kernel-set.js';
 import { idiv } from '../../src/kernels/builtins.js';
 import { matmulQ8Groups } from '../../src/kernels/matmul.js';
-import { projectRoot } from '../../src/models/locate.js';
+import { projectRoot } from '../../src/util/project-root.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { normOf, mixed, scaleRows, sumSquares } from './fixtures/sample-kernels.js';
 import { randomQ8Matmul } from '../helpers/random-model.js';
@@ -169,6 +169,43 @@ int main(void) {
       cName: 'rope_dim64',
     });
     expect(() => clash.use('rope', { dim: 64 })).to.throw(/the C name rope_dim64 of rope \{"dim":64\} is taken by ropeDim/);
+  });
+
+  it('refuses two kernel files that declare one C name (a helper, a constant), naming both places, before any C is written', () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const head = `import { fround } from './builtins.js';\nimport type { f32 } from './types.js';\n`;
+      const files = (a: string, b: string) => {
+        writeFileSync(join(dir, 'first.ts'), head + a);
+        writeFileSync(join(dir, 'second.ts'), head + b);
+        return [join(dir, 'first.ts'), join(dir, 'second.ts')];
+      };
+      // each file's kernel has its own helper `scale`: one C program can hold only one of them
+      const helpers = files(
+        'function scale(x: f32): f32 {\n  return fround(x * 2);\n}\nexport function twice(x: f32): f32 {\n  return scale(x);\n}\n',
+        'function scale(x: f32): f32 {\n  return fround(x * 3);\n}\nexport function thrice(x: f32): f32 {\n  return scale(x);\n}\n',
+      );
+      expect(() => new KernelCompiler(helpers, dir)).to.throw(
+        KernelSyntaxError,
+        /^second\.ts:3: the C name scale is already declared at first\.ts:3 \(scale\): kernels and their helpers share one C namespace; rename one of them/,
+      );
+      // names that differ in TypeScript but not in C
+      const snake = files(
+        'export function sumSq(x: f32): f32 {\n  return x;\n}\n',
+        'export function sum_sq(x: f32): f32 {\n  return x;\n}\n',
+      );
+      expect(() => new KernelCompiler(snake, dir)).to.throw(
+        KernelSyntaxError,
+        /^second\.ts:3: the C name sum_sq is already declared at first\.ts:3 \(sumSq\)/,
+      );
+      const constants = files('const LIMIT: f32 = 1;\n', 'const LIMIT: f32 = 2;\n');
+      expect(() => new KernelCompiler(constants, dir)).to.throw(
+        KernelSyntaxError,
+        /^second\.ts:3: the C name LIMIT is already declared at first\.ts:3/,
+      );
+    } finally {
+      cleanup();
+    }
   });
 
   it("the product's matmulQ8Groups, specialized and vectorized (-O3 -march=native), equals its TypeScript bit for bit", () => {

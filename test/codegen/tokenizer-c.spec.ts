@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot } from '../../src/models/locate.js';
+import { projectRoot } from '../../src/util/project-root.js';
 import { Tokenizer } from '../../src/tokenizer/tokenizer.js';
 import { modelPath, tempDir } from '../helpers/fixtures.js';
 import { needs } from '../helpers/needs.js';

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MATMUL_GROUP } from '../../src/codegen/forward.js';
-import { projectRoot } from '../../src/models/locate.js';
+import { projectRoot } from '../../src/util/project-root.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { needs } from '../helpers/needs.js';
 

@@ -10,7 +10,7 @@ import { expect } from 'chai';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkCommandLine, CommandLineParsed } from '../../src/cli/main.js';
-import { projectRoot } from '../../src/models/locate.js';
+import { projectRoot } from '../../src/util/project-root.js';
 import { documentedCommands, shellWords } from './doc-commands.js';
 
 const ROOT = projectRoot();

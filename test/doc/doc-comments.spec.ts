@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { join, relative } from 'node:path';
 import { Node, Project, type SourceFile } from 'ts-morph';
-import { projectRoot } from '../../src/models/locate.js';
+import { projectRoot } from '../../src/util/project-root.js';
 
 const ROOT = projectRoot();
 

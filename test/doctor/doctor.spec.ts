@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { doctorReport } from '../../src/cli/doctor.js';
 import { MODEL_FILES, TOOLS, debianPackages, findTool, nodeIsRecentEnough, pullCommands } from '../../src/doctor/requirements.js';
-import { projectRoot } from '../../src/models/locate.js';
+import { projectRoot } from '../../src/util/project-root.js';
 import { tempDir } from '../helpers/fixtures.js';
 
 describe('doctor', function () {

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot } from '../../src/models/locate.js';
+import { projectRoot } from '../../src/util/project-root.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { isCI } from '../helpers/needs.js';
 

@@ -8,15 +8,15 @@
 import { expect } from 'chai';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bootRomAvailable, checkBootRom, defaultBootRomPath, readBootRom } from '../../src/emulator/boot-rom.js';
+import { checkBootRom, defaultBootRomPath, readBootRom } from '../../src/emulator/boot-rom.js';
 import { W25Q128JV, W25Q16JV } from '../../src/emulator/qspi-flash.js';
 import { BOOT2_SRAM_ENTRY, BootFailure, EmulatorError, Rp2040Emulator } from '../../src/emulator/rp2040.js';
-import { BOOT2_BYTES, BOOT2_VARIANTS, buildBoot2, firmwareDir } from '../../src/flash/boot2.js';
-import { bootOptions } from '../../src/flash/emulate.js';
+import { BOOT2_BYTES, BOOT2_VARIANTS, buildBoot2, firmwareDir } from '../../src/firmware-image/boot2.js';
+import { bootOptions } from '../../src/emulator/emulate.js';
 import { UserError } from '../../src/util/errors.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { assemblyImage } from '../helpers/rp2040-program.js';
-import { needs } from '../helpers/needs.js';
+import { needs, requireBootRom } from '../helpers/needs.js';
 
 /** Reads the vector table's first word through XIP (cached alias, then uncached 0x13…), then stops with r1 = 42. */
 const PROGRAM = `
@@ -36,7 +36,7 @@ describe('emulator/rp2040: booting through the boot ROM', function () {
   this.timeout(120_000);
   let rom: Uint8Array;
   before(function () {
-    if (!bootRomAvailable()) this.skip(); // the ROM image is not committed: ../shared/rp2040/bootrom-b1.bin
+    requireBootRom(this);
     rom = readBootRom();
   });
 

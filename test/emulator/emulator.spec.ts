@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EmulatorError, Rp2040Emulator } from '../../src/emulator/rp2040.js';
-import { encodeUf2 } from '../../src/flash/uf2.js';
+import { encodeUf2 } from '../../src/firmware-image/uf2.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { assemblyImage } from '../helpers/rp2040-program.js';
 import { needs } from '../helpers/needs.js';

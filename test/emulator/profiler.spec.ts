@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { functionAt, inlinedAt, readElfFunctions } from '../../src/emulator/elf-symbols.js';
 import { baseName, classifyChain, isRuntimeHelper, isSoftFloat, PcProfiler } from '../../src/emulator/profiler.js';
 import { Rp2040Emulator } from '../../src/emulator/rp2040.js';
-import { buildBoot2 } from '../../src/flash/boot2.js';
+import { buildBoot2 } from '../../src/firmware-image/boot2.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { needs } from '../helpers/needs.js';
 

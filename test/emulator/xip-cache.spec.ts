@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { Rp2040Emulator } from '../../src/emulator/rp2040.js';
 import { flashReadTiming, lineFillCycles, XIP_CACHE_BYTES, XipCache, type FlashReadTiming } from '../../src/emulator/xip-cache.js';
-import type { Boot2Variant } from '../../src/flash/boot2.js';
+import type { Boot2Variant } from '../../src/firmware-image/boot2.js';
 import { assemblyImage } from '../helpers/rp2040-program.js';
 import { needs } from '../helpers/needs.js';
 

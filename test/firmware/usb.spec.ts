@@ -7,16 +7,16 @@
  */
 import { expect } from 'chai';
 import { join } from 'node:path';
-import { bootRomAvailable, readBootRom } from '../../src/emulator/boot-rom.js';
+import { readBootRom } from '../../src/emulator/boot-rom.js';
 import { EmulatorError, Rp2040Emulator, type LoadOptions } from '../../src/emulator/rp2040.js';
 import { runUntil, UsbCdcHost, type LineCoding } from '../../src/emulator/usb-cdc.js';
 import { emitGenerationHeader } from '../../src/codegen/firmware.js';
-import { projectRoot } from '../../src/models/locate.js';
+import { projectRoot } from '../../src/util/project-root.js';
 import { build } from '../../src/toolchain/build.js';
 import { UserError } from '../../src/util/errors.js';
 import { modelPath, tempDir } from '../helpers/fixtures.js';
 import { buildRp2040Program } from '../helpers/rp2040-program.js';
-import { needs, requireNeeds } from '../helpers/needs.js';
+import { needs, requireBootRom, requireNeeds } from '../helpers/needs.js';
 
 function reports(output: string): Record<string, number> {
   return Object.fromEntries([...output.matchAll(/^(\w+)=(\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
@@ -111,14 +111,14 @@ describe('rp2040 USB serial (CDC-ACM), in rp2040js', function () {
   });
 
   it("booted through the boot ROM, names itself by the flash chip's unique id (4Bh), read from the chip model", async function () {
-    if (!bootRomAvailable()) this.skip(); // ../shared/rp2040/bootrom-b1.bin is not committed
+    requireBootRom(this);
     const { emu, host } = await started({ bootRom: readBootRom() });
     expect(emu.boot?.xipVerified).to.equal(true); // boot2 set XIP up again after the 4Bh
     expect(host.names?.serialNumber).to.equal('E6605838832A422F');
   });
 
   it("booted through the boot ROM, the 1200-baud touch reaches the ROM's reset_usb_boot: the watchdog reboot ends the run with a message", async function () {
-    if (!bootRomAvailable()) this.skip();
+    requireBootRom(this);
     const { emu, host } = await started({ bootRom: readBootRom() });
     void host.touch1200();
     let error: unknown;

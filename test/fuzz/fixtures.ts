@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCheckpoint } from '../../src/checkpoint/read.js';
 import { writeCheckpoint } from '../../src/checkpoint/write.js';
-import { projectRoot } from '../../src/models/locate.js';
+import { projectRoot } from '../../src/util/project-root.js';
 import { quantizeModel } from '../../src/quant/schemes.js';
 import { modelPath } from '../helpers/fixtures.js';
 import { syntheticModel } from '../checkpoint/synthetic.js';

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from '../../src/models/locate.js';
+import { projectRoot } from '../../src/util/project-root.js';
 import type { CaseRun, Category, FuzzCase, Outcome, RunResult } from './case.js';
 import type { Fixtures } from './fixtures.js';
 import { lostBytes, snapshot } from './snapshot.js';

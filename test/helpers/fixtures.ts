@@ -8,7 +8,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { locateModelFile, projectRoot } from '../../src/models/locate.js';
+import { locateModelFile } from '../../src/models/locate.js';
+import { projectRoot } from '../../src/util/project-root.js';
 import { Tokenizer } from '../../src/tokenizer/tokenizer.js';
 
 /** The path of a model file (throws a UserError that says how to get it when it is not here). */

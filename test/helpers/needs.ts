@@ -20,6 +20,7 @@ import {
   type ModelFileName,
   type ToolName,
 } from '../../src/doctor/requirements.js';
+import { bootRomAvailable, defaultBootRomPath } from '../../src/emulator/boot-rom.js';
 
 /** A model file or an external tool a test needs. */
 export type Need = ModelFileName | ToolName;
@@ -75,7 +76,20 @@ export function requireNeeds(ctx: Mocha.Context, ...list: Need[]): void {
   if (models.length === 1) reasons.unshift(whyMissing(models[0])!);
   if (models.length > 1)
     reasons.unshift(`${models.join(', ')} not found by the model lookup (get them: ${pullCommands(models, CLI_IN_A_CLONE).join(' && ')})`);
-  const reason = reasons.join('; ');
+  skipOrFail(ctx, reasons.join('; '));
+}
+
+/**
+ * The boot ROM's image (../shared/rp2040/bootrom-b1.bin, not committed: its license does not let
+ * us): skips the test without it, or fails under CI=true, where ../shared is beside the clone.
+ */
+export function requireBootRom(ctx: Mocha.Context): void {
+  if (bootRomAvailable()) return;
+  skipOrFail(ctx, `the RP2040 boot ROM image is not at ${defaultBootRomPath()} (see ../shared/rp2040/README.md)`);
+}
+
+/** Skips the running test or suite with `reason`, counted for the summary; under CI=true throws it instead. */
+function skipOrFail(ctx: Mocha.Context, reason: string): void {
   if (isCI()) throw new Error(`CI=true, and ${reason}`);
   const runnable = ctx.test as (Mocha.Runnable & { type?: string }) | undefined;
   const beforeAll = runnable?.type === 'hook' && /"before all" hook/.test(runnable.title);

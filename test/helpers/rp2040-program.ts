@@ -6,9 +6,9 @@
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildBoot2, firmwareDir, type Boot2Variant } from '../../src/flash/boot2.js';
-import { rp2040LinkerScript } from '../../src/flash/linker-script.js';
-import { encodeUf2 } from '../../src/flash/uf2.js';
+import { buildBoot2, firmwareDir, type Boot2Variant } from '../../src/firmware-image/boot2.js';
+import { rp2040LinkerScript } from '../../src/firmware-image/linker-script.js';
+import { encodeUf2 } from '../../src/firmware-image/uf2.js';
 import { loadTarget } from '../../src/plan/target.js';
 import { tempDir } from './fixtures.js';
 

@@ -13,7 +13,7 @@ import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { findTool, toolRequirement } from '../../src/doctor/requirements.js';
-import type { SshDestination } from '../../src/flash/ssh-client.js';
+import type { SshDestination } from '../../src/pi/ssh-client.js';
 
 /** The sshd the tests start: where doctor finds it (PATH, then /usr/sbin). Tests say needs('sshd', 'ssh-keygen'). */
 export const SSHD = findTool(toolRequirement('sshd')) ?? '/usr/sbin/sshd';

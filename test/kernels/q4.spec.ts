@@ -9,7 +9,7 @@ import { embedQ8 } from '../../src/kernels/embed.js';
 import { matmulQ8 } from '../../src/kernels/matmul.js';
 import { matmulQ4, q4At } from '../../src/kernels/matmul-q4.js';
 import { quantizeQ8 } from '../../src/kernels/quantize.js';
-import { projectRoot } from '../../src/models/locate.js';
+import { projectRoot } from '../../src/util/project-root.js';
 import { quantizeTensorQ4, unpackQ4 } from '../../src/quant/q4.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { requireNeeds } from '../helpers/needs.js';

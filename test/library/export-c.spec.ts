@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { loadForGeneration } from '../../src/engine/load.js';
 import { findExecutable } from '../../src/doctor/requirements.js';
 import { exportLibrary } from '../../src/library/export.js';
-import { projectRoot } from '../../src/models/locate.js';
+import { projectRoot } from '../../src/util/project-root.js';
 import { parseProgramOutput, runEngine } from '../helpers/engine-run.js';
 import { readGoldenFile, stories260K, tempDir } from '../helpers/fixtures.js';
 import { needs, requireNeeds } from '../helpers/needs.js';

@@ -11,7 +11,7 @@ import {
   MIN_CLOCK_MHZ,
 } from '../../src/plan/rp2040-clock.js';
 import { PLL_LIMITS, pllSettings, pllViolations } from '../../src/plan/rp2040-pll.js';
-import { projectRoot } from '../../src/models/locate.js';
+import { projectRoot } from '../../src/util/project-root.js';
 import { UserError } from '../../src/util/errors.js';
 
 /** Every exact setting, by brute force over the datasheet's ranges. */

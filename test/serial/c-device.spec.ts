@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot } from '../../src/models/locate.js';
+import { projectRoot } from '../../src/util/project-root.js';
 import {
   checkGenerate,
   decodeFrame,

@@ -1,7 +1,7 @@
 /** `export --format c`: a plain C library, with a Makefile and a CMake static library target. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { projectRoot } from '../../models/locate.js';
+import { projectRoot } from '../../util/project-root.js';
 import { EXACT_FLOAT_FLAGS, hashComment, type LibraryFormat, type PackageInfo } from './format.js';
 
 /** The host example, shared by the formats whose example runs on a computer. */

@@ -8,17 +8,17 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bootRomAvailable, readBootRom } from '../../src/emulator/boot-rom.js';
+import { readBootRom } from '../../src/emulator/boot-rom.js';
 import { W25Q128JV, W25Q16JV } from '../../src/emulator/qspi-flash.js';
 import { Rp2040Emulator } from '../../src/emulator/rp2040.js';
 import { loadForGeneration } from '../../src/engine/load.js';
-import { BOOT2_VARIANTS, buildBoot2 } from '../../src/flash/boot2.js';
+import { BOOT2_VARIANTS, buildBoot2 } from '../../src/firmware-image/boot2.js';
 import { encodeMessage, type TokenMessage } from '../../src/serial/protocol.js';
 import { build } from '../../src/toolchain/build.js';
 import { runEngine } from '../helpers/engine-run.js';
 import { stories260K, tempDir } from '../helpers/fixtures.js';
 import { deviceMessages } from '../helpers/device-messages.js';
-import { needs } from '../helpers/needs.js';
+import { needs, requireBootRom } from '../helpers/needs.js';
 
 const stories = stories260K; // looked up when read, after needs()
 
@@ -35,7 +35,7 @@ describe('rp2040 firmware booted through the boot ROM: each boot2, each flash ch
   let steps: number;
 
   before(async function () {
-    if (!bootRomAvailable()) this.skip();
+    requireBootRom(this);
     rom = readBootRom();
     // weights and code left in flash: every weight read goes over XIP, through the SSI's set-up
     await build(

@@ -2,8 +2,8 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { padBoot2 } from '../../src/flash/boot2.js';
-import { encodeUf2, RP2040_FAMILY_ID } from '../../src/flash/uf2.js';
+import { padBoot2 } from '../../src/firmware-image/boot2.js';
+import { encodeUf2, RP2040_FAMILY_ID } from '../../src/firmware-image/uf2.js';
 
 export function tempDir(prefix = 'deploy-'): string {
   return mkdtempSync(join(tmpdir(), `llama2-embed-${prefix}`));

@@ -1,6 +1,6 @@
-/** The line our RP2040 firmware carries to say what it speaks (src/flash/firmware-tag.ts), found in an image. */
+/** The line our RP2040 firmware carries to say what it speaks (src/firmware-image/firmware-tag.ts), found in an image. */
 import { expect } from 'chai';
-import { findFirmwareTag } from '../../src/flash/firmware-tag.js';
+import { findFirmwareTag } from '../../src/firmware-image/firmware-tag.js';
 
 const image = (...parts: (string | number[])[]) =>
   Uint8Array.from(parts.flatMap((p) => (typeof p === 'string' ? [...Buffer.from(p, 'latin1')] : p)));

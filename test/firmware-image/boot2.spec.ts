@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { boot2Crc, BOOT2_BYTES, buildBoot2, checkBoot2, crc32Mpeg2, padBoot2 } from '../../src/flash/boot2.js';
+import { boot2Crc, BOOT2_BYTES, buildBoot2, checkBoot2, crc32Mpeg2, padBoot2 } from '../../src/firmware-image/boot2.js';
 import { Rp2040Emulator } from '../../src/emulator/rp2040.js';
 import { needs, requireNeeds } from '../helpers/needs.js';
 

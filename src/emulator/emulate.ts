@@ -5,7 +5,7 @@
  *
  *   emulator USB CDC or UART0  ⇄  our end of a socat pty pair  ⇄  the user's end (printed), for monitor
  *
- * Which port: what the image says it speaks (its tag, src/flash/firmware-tag.ts), else the build's (`build --stdio`, in build-info.json): USB for `usb` and `both`
+ * Which port: what the image says it speaks (its tag, src/firmware-image/firmware-tag.ts), else the build's (`build --stdio`, in build-info.json): USB for `usb` and `both`
  * (src/emulator/usb-cdc.ts plays the computer: it enumerates the board and opens its port at once,
  * so the firmware's HELLO comes as soon as it starts serving), UART0 for `uart` and for builds
  * without the record (from before USB). Bytes from the firmware are written to our end as they
@@ -19,10 +19,10 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { readBuildInfo } from '../codegen/project.js';
 import { checkBuildFiles } from '../toolchain/build-info.js';
-import { readFirmwareTag } from './firmware-tag.js';
-import { bootRomAvailable, defaultBootRomPath, readBootRom } from '../emulator/boot-rom.js';
-import { Rp2040Emulator, EmulatorError, type LoadOptions } from '../emulator/rp2040.js';
-import { UsbCdcHost } from '../emulator/usb-cdc.js';
+import { readFirmwareTag } from '../firmware-image/firmware-tag.js';
+import { bootRomAvailable, defaultBootRomPath, readBootRom } from './boot-rom.js';
+import { Rp2040Emulator, EmulatorError, type LoadOptions } from './rp2040.js';
+import { UsbCdcHost } from './usb-cdc.js';
 import { RAW_PTY, SocatBridge } from '../serial/pty.js';
 import { SerialConnection } from '../serial/transport.js';
 import { UserError } from '../util/errors.js';

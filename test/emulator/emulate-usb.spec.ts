@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rp2040Emulator } from '../../src/emulator/rp2040.js';
-import { readFirmwareTag } from '../../src/flash/firmware-tag.js';
+import { readFirmwareTag } from '../../src/firmware-image/firmware-tag.js';
 import { runUntil, UsbCdcHost } from '../../src/emulator/usb-cdc.js';
 import { decodeFrame, FrameDecoder } from '../../src/serial/protocol.js';
 import { build } from '../../src/toolchain/build.js';

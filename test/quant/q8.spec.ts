@@ -5,7 +5,8 @@ import { loadForGeneration } from '../../src/engine/load.js';
 import { Sampler } from '../../src/engine/sampler.js';
 import { Transformer } from '../../src/engine/transformer.js';
 import { chooseGroupSize } from '../../src/quant/group-size.js';
-import { dequantizeTensor, quantizeTensorQ8, roundHalfEven } from '../../src/quant/q8.js';
+import { dequantizeTensor, quantizeTensorQ8 } from '../../src/quant/q8.js';
+import { roundHalfEven } from '../../src/quant/rounding.js';
 import { modelPath } from '../helpers/fixtures.js';
 import { requireNeeds } from '../helpers/needs.js';
 

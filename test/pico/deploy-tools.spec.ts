@@ -4,11 +4,11 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, w
 import { join } from 'node:path';
 import { FIRMWARE_OUTPUTS } from '../../src/codegen/firmware.js';
 import { BUILD_INFO } from '../../src/codegen/project.js';
-import { deployToBoard } from '../../src/flash/deploy.js';
-import { findExecutable } from '../../src/flash/external-tool.js';
-import { BUILD_INFO_FILE, FIRMWARE_FILE_NAMES, locateFirmware } from '../../src/flash/firmware-file.js';
-import { openocdArgs, tclQuote } from '../../src/flash/openocd.js';
-import { loadSerialPorts, PortOpenError, processesHolding } from '../../src/flash/touch1200.js';
+import { deployToBoard } from '../../src/pico/deploy.js';
+import { findExecutable } from '../../src/pico/external-tool.js';
+import { BUILD_INFO_FILE, FIRMWARE_FILE_NAMES, locateFirmware } from '../../src/firmware-image/firmware-file.js';
+import { openocdArgs, tclQuote } from '../../src/pico/openocd.js';
+import { loadSerialPorts, PortOpenError, processesHolding } from '../../src/pico/touch1200.js';
 import { UserError } from '../../src/util/errors.js';
 import { elfFile, tempDir, uf2File } from './deploy-fixtures.js';
 import { requireNeeds } from '../helpers/needs.js';

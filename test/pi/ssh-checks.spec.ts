@@ -5,12 +5,12 @@
  */
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { CONNECT_TIMEOUT_SECONDS, checkDestination, sshArgs } from '../../src/flash/ssh-client.js';
-import { classifySshFailure, sshFailure } from '../../src/flash/ssh-failure.js';
-import { checkSerialDevice, deviceUnitName, gadgetService, installScript } from '../../src/flash/ssh-gadget-service.js';
-import { protocolCommand } from '../../src/flash/ssh-link.js';
-import { absoluteRemoteDir, checkArchitecture, checkSpace, parseProbe, probeScript, type RemoteFacts } from '../../src/flash/ssh-probe.js';
-import { displayRemote, remotePath, shellQuote } from '../../src/flash/ssh-shell.js';
+import { CONNECT_TIMEOUT_SECONDS, checkDestination, sshArgs } from '../../src/pi/ssh-client.js';
+import { classifySshFailure, sshFailure } from '../../src/pi/ssh-failure.js';
+import { checkSerialDevice, deviceUnitName, gadgetService, installScript } from '../../src/pi/ssh-gadget-service.js';
+import { protocolCommand } from '../../src/pi/ssh-link.js';
+import { absoluteRemoteDir, checkArchitecture, checkSpace, parseProbe, probeScript, type RemoteFacts } from '../../src/pi/ssh-probe.js';
+import { displayRemote, remotePath, shellQuote } from '../../src/pi/ssh-shell.js';
 import { emitModelHeader } from '../../src/codegen/model-header.js';
 import { makePlan } from '../../src/plan/plan.js';
 import { loadTarget } from '../../src/plan/target.js';

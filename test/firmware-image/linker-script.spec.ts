@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildBoot2, firmwareDir } from '../../src/flash/boot2.js';
-import { DEFAULT_FLASH_BYTES, parseFlashSize, rp2040LinkerScript } from '../../src/flash/linker-script.js';
+import { buildBoot2, firmwareDir } from '../../src/firmware-image/boot2.js';
+import { DEFAULT_FLASH_BYTES, parseFlashSize, rp2040LinkerScript } from '../../src/firmware-image/linker-script.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { needs } from '../helpers/needs.js';
 

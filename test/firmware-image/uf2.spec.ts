@@ -10,7 +10,7 @@ import {
   UF2_MAGIC_END,
   UF2_MAGIC_START0,
   UF2_MAGIC_START1,
-} from '../../src/flash/uf2.js';
+} from '../../src/firmware-image/uf2.js';
 
 function bytes(n: number, seed = 1): Buffer {
   const out = Buffer.alloc(n);

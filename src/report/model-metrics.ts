@@ -22,7 +22,7 @@ import type { ForwardPass } from '../engine/generate.js';
 import { Transformer } from '../engine/transformer.js';
 import { IntTransformer } from '../engine/transformer-int.js';
 import { argmax } from '../kernels/sampling.js';
-import { argmaxOf, klDivergence, logSoftmax } from './metrics.js';
+import { argmaxOf, klDivergence, logSoftmax } from '../quant/metrics.js';
 
 /** A quantized model to compare with the reference, under its name (e.g. the scheme). */
 export interface Candidate {

@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rp2040Emulator } from '../../src/emulator/rp2040.js';
-import { EmulatedBoard, firmwareToEmulate } from '../../src/flash/emulate.js';
+import { EmulatedBoard, firmwareToEmulate } from '../../src/emulator/emulate.js';
 import type { MonitorSink } from '../../src/serial/monitor-output.js';
 import { decodeFrame, encodeMessage, FrameDecoder } from '../../src/serial/protocol.js';
 import { Monitor } from '../../src/serial/monitor.js';
@@ -56,7 +56,7 @@ describe('flash --emulate: the firmware in rp2040js behind a pseudo-terminal', f
   const boards: EmulatedBoard[] = [];
 
   before(async () => {
-    // UART0 on the pty (test/flash/emulate-usb.spec.ts does the same over USB)
+    // UART0 on the pty (test/emulator/emulate-usb.spec.ts does the same over USB)
     await build({ target: 'rp2040', ...stories, quant: 'q8_0', steps: 0, stdio: 'uart', out: serving }, quiet);
     await build(
       {

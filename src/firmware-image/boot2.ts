@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { projectRoot } from '../models/locate.js';
+import { projectRoot } from '../util/project-root.js';
 import { UserError } from '../util/errors.js';
 
 /** The size of boot2 in flash, CRC included. */

@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadForGeneration } from '../../src/engine/load.js';
-import { compileOnDevice } from '../../src/flash/ssh-build.js';
+import { compileOnDevice } from '../../src/pi/ssh-build.js';
 import { loadTarget } from '../../src/plan/target.js';
 import { cli, expectUserError } from '../helpers/cli.js';
 import { monitorJsonIdLines, runEngine } from '../helpers/engine-run.js';

@@ -7,9 +7,9 @@ import {
   nodeDriveFileSystem,
   type DriveFileSystem,
   type WritableFile,
-} from '../../src/flash/bootsel-drive.js';
-import { PortOpenError, type SerialPortInfo, type SerialPorts } from '../../src/flash/touch1200.js';
-import { deployUf2, type Uf2DeployEnvironment } from '../../src/flash/uf2-deploy.js';
+} from '../../src/pico/bootsel-drive.js';
+import { PortOpenError, type SerialPortInfo, type SerialPorts } from '../../src/pico/touch1200.js';
+import { deployUf2, type Uf2DeployEnvironment } from '../../src/pico/uf2-deploy.js';
 import { UserError } from '../../src/util/errors.js';
 import { ejectWhenComplete, fakeBootDrive, flashImage, tempDir, uf2File } from './deploy-fixtures.js';
 

@@ -10,7 +10,7 @@ import {
   greedyContinuation,
   identicalPrefix,
   type Candidate,
-} from '../../src/quant/model-metrics.js';
+} from '../../src/report/model-metrics.js';
 import { quantizeModel } from '../../src/quant/schemes.js';
 import { modelPath, readGoldenIds } from '../helpers/fixtures.js';
 import { needs } from '../helpers/needs.js';
@@ -20,7 +20,7 @@ function zeroed(model: Model): Model {
   return mapMatrices(model, (t: Tensor): Tensor => ({ dtype: 'f32', rows: t.rows, cols: t.cols, data: new Float32Array(t.rows * t.cols) }));
 }
 
-describe('quant/model-metrics (stories260K)', function () {
+describe('report/model-metrics (stories260K)', function () {
   needs('stories260K.bin', 'tok512.bin');
   this.timeout(300_000);
   let fp32: Model;
