@@ -7,12 +7,12 @@
  */
 import { expect } from 'chai';
 import { Simulator } from 'rp2040js';
-import { bootRomAvailable, readBootRom } from '../../src/emulator/boot-rom.js';
+import { readBootRom } from '../../src/emulator/boot-rom.js';
 import { Rp2040Emulator } from '../../src/emulator/rp2040.js';
 import { STREAM_COOLDOWN_CYCLES, XIP_AUX_BASE, XIP_CTRL_BASE, XipStream } from '../../src/emulator/xip-stream.js';
-import type { Boot2Variant } from '../../src/flash/boot2.js';
+import type { Boot2Variant } from '../../src/firmware-image/boot2.js';
 import { assemblyImage } from '../helpers/rp2040-program.js';
-import { needs } from '../helpers/needs.js';
+import { needs, requireBootRom } from '../helpers/needs.js';
 
 const STAT = XIP_CTRL_BASE + 0x08;
 const STREAM_ADDR = XIP_CTRL_BASE + 0x14;
@@ -181,7 +181,7 @@ table:
     });
 
     it('booted through the boot ROM, the stream reads through the SSI model as boot2 set it up', async function () {
-      if (!bootRomAvailable()) this.skip(); // the ROM image is not committed: ../shared/rp2040/bootrom-b1.bin
+      requireBootRom(this);
       const { report } = await stream('quad', { bootRom: readBootRom(), xipModel: true });
       expect(report).to.include({ words: WORDS, wordCycles: 40 });
     });
