@@ -8,7 +8,9 @@
  *
  * The context is what the plan fits to the SRAM (the builds print it: 191 positions with the
  * float KV cache), so 1 + 128 positions fit; the prompt is "Once upon a time", greedy. The last
- * rows shorten the integer build's context, which leaves SRAM for copies of the weights.
+ * rows shorten the integer build's context, which leaves SRAM for copies of the weights. The
+ * `--threads 2` row runs the default build on both emulated cores (core 1 takes half of every
+ * matmul's rows): its tok/s against the default row's is printed as a ratio, in core cycles.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,7 +56,15 @@ async function measure(
   dir: string,
   name: string,
   quant: QuantScheme,
-  options: { groupSize?: number; arithmetic?: Arithmetic; boot2?: 'safe' | 'fast' | 'quad'; seqLen?: number; sramCode?: boolean } = {},
+  options: {
+    groupSize?: number;
+    arithmetic?: Arithmetic;
+    boot2?: 'safe' | 'fast' | 'quad';
+    seqLen?: number;
+    sramCode?: boolean;
+    /** 2: core 1 takes half of every matmul's rows (both emulated cores run). */
+    threads?: number;
+  } = {},
 ): Promise<Row> {
   const out = join(dir, name.replace(/[^a-z0-9]+/gi, '-'));
   const built = await build(
@@ -128,6 +138,8 @@ async function benchRows(floatRows: boolean): Promise<void> {
     }
     // the default build, and the same with the dual-output and quad boot2 (fewer stall cycles per XIP miss)
     rows.push(await measure(dir, 'Q8_0, integer kernels (the default)', 'q8_0', { arithmetic: 'integer' }));
+    // both cores: core 1 takes half of every matmul's rows (src/emulator/second-core.ts runs it)
+    rows.push(await measure(dir, 'the default, --threads 2 (both cores)', 'q8_0', { arithmetic: 'integer', threads: 2 }));
     rows.push(await measure(dir, 'Q8_0, integer kernels, fast boot2', 'q8_0', { arithmetic: 'integer', boot2: 'fast' }));
     rows.push(await measure(dir, 'Q8_0, integer kernels, quad boot2', 'q8_0', { arithmetic: 'integer', boot2: 'quad' }));
     // shorter contexts leave SRAM for copies of the weights (read without flash misses)
@@ -154,6 +166,12 @@ async function benchRows(floatRows: boolean): Promise<void> {
       );
     }
     const main = rows.find((r) => r.name.includes('(the default)'))!;
+    const dual = rows.find((r) => r.name.includes('--threads 2'))!;
+    process.stdout.write(
+      `\nTwo cores against one (${dual.name} / ${main.name}), tok/s in core cycles: ` +
+        `no XIP model ${dual.tokensPerSecond.toFixed(2)} / ${main.tokensPerSecond.toFixed(2)} = ${(dual.tokensPerSecond / main.tokensPerSecond).toFixed(2)}×, ` +
+        `XIP model ${dual.xipTokensPerSecond.toFixed(2)} / ${main.xipTokensPerSecond.toFixed(2)} = ${(dual.xipTokensPerSecond / main.xipTokensPerSecond).toFixed(2)}×\n`,
+    );
     process.stdout.write(`\nWhere the cycles go (${main.name}, XIP model):\n${formatProfile(main.profile, 14).replace(/^/gm, '  ')}\n`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

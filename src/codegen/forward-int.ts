@@ -1,12 +1,15 @@
 /**
  * forward.c for an integer-mode plan (doc/kernels.md, "Integer mode"): the same structure as
- * llama2.c's `forward`, computing what src/engine/transformer-int.ts computes, with Q16.16
+ * llama2.c's `forward` (the steps of forwardSteps('integer'), src/engine/forward-steps.ts), computing
+ * what src/engine/transformer-int.ts computes by walking the same steps, with Q16.16
  * activations, an int8 KV cache and the fixed-point weights of src/quant/fixed-point.ts. The
  * matmuls split their rows over parallel.h's threads (the RP2040's second core with --threads 2).
  */
 import type { Plan } from '../plan/plan.js';
 import type { FixedModel } from '../quant/fixed-point.js';
 import { copyWeightsToSram, forwardPrologue } from './forward.js';
+import { forwardSteps, unsupportedStep, type Matrix, type Step, type Vector } from '../engine/forward-steps.js';
+import { cNormWeight, cVector, forwardFile, forwardFunction, matrixShapes, rowsFrom } from './forward-steps-c.js';
 import type { KernelSet } from './kernel-set.js';
 
 /**
@@ -37,7 +40,7 @@ export function emitForwardInt(plan: Plan, model: FixedModel, kernels: KernelSet
       name,
       `static void ${name}_rows(const void* job, int start, int end) {
     const MatmulQ8IntJob* m = job;
-    ${rowsKernel}(m->xout + start, m->xq, m->xm, m->wq + start * ${cols}, m->ws + start * ${Math.ceil(cols / gs)}, end - start);
+    ${rowsKernel}(m->xout + start, m->xq, m->xm, m->wq + ${rowsFrom(cols)}, m->ws + ${rowsFrom(Math.ceil(cols / gs))}, end - start);
 }
 
 /* xout (${rows}, Q16.16) = W (${rows} x ${cols}, Q8_0, scales shifted by ${shift}) · x (quantized in xq, xm) */
@@ -53,83 +56,74 @@ static void ${name}(int32_t* xout, const int8_t* xq, const int32_t* xm, const in
     );
     return name;
   };
-  /** `out = W · (xq, xm)`, W the layer's (or the model's) matrix `name`. */
-  const matmul = (out: string, name: string, rows: number, cols: number, shift: number, perLayer: boolean) => {
-    const fn = matmulFor(rows, cols, shift);
-    const values = perLayer ? ` + l * ${rows * cols}` : '';
-    const scales = perLayer ? ` + l * ${rows * Math.ceil(cols / gs)}` : '';
-    return `${fn}(${out}, s.xq, s.xm, w.${name}${values}, w.${name}_scales${scales});`;
+  const matrices = matrixShapes(c, plan.sharedClassifier);
+  /** `out = W · (xq, xm)`, W the layer's (or the model's) matrix `key`. */
+  const matmul = (out: string, key: Matrix): string => {
+    const m = matrices[key];
+    const shift = key === 'classifier' ? model.classifier.scaleShift : layer[key].scaleShift;
+    const fn = matmulFor(m.rows, m.cols, shift);
+    const perLayer = key !== 'classifier';
+    const values = perLayer ? ` + l * ${m.rows * m.cols}` : '';
+    const scales = perLayer ? ` + l * ${m.rows * Math.ceil(m.cols / gs)}` : '';
+    return `${fn}(${out}, s.xq, s.xm, w.${m.name}${values}, w.${m.name}_scales${scales});`;
   };
-  const classifier = plan.sharedClassifier ? 'token_embedding_table' : 'wcls';
+  /** xq, xm ← the vector `input` (its length: the columns of the matrix `key` it is multiplied by) quantized. */
+  const quantizeFor = (input: Vector, key: Matrix): string => `${quantize(matrices[key].cols)}(s.xq, s.xm, ${cVector(input)});`;
   const rmsnorm = kernels.use('rmsnormInt', { size: c.dim });
   const residual = kernels.use('residualAddInt', { n: c.dim });
+  const kvMul = c.nHeads / c.nKvHeads;
 
-  const body = `float* forward(int token, int pos) {
-    int32_t* x = s.x;
-
-    /* copy the token embedding into x (Q16.16) */
-    ${kernels.use('embedQ8Int', { dim: c.dim, groupSize: gs, scaleShift: model.tokenEmbedding.scaleShift })}(x, w.token_embedding_table, w.token_embedding_table_scales, token);
-
-    /* forward all the layers */
-    for (int l = 0; l < N_LAYERS; l++) {
-        /* attention rmsnorm, and xb quantized once for the three projections */
-        ${rmsnorm}(s.xb, x, w.rms_att_weight + l * DIM);
-        ${quantize(c.dim)}(s.xq, s.xm, s.xb);
-
-        /* qkv matmuls for this position */
-        ${matmul('s.q', 'wq', c.dim, c.dim, layer.wq.scaleShift, true)}
-        ${matmul('s.k', 'wk', kvDim, c.dim, layer.wk.scaleShift, true)}
-        ${matmul('s.v', 'wv', kvDim, c.dim, layer.wv.scaleShift, true)}
-
-        /* RoPE relative positional encoding: rotate q and k in each head */
-        ${kernels.use('ropeInt', { dim: c.dim, kvDim, headSize })}(s.q, s.k, w.rope_cos, w.rope_sin, pos);
-
-        /* k and v into the int8 kv cache at this position */
-        int loff = l * SEQ_LEN * KV_DIM;      /* kv cache layer offset */
-        int soff = l * SEQ_LEN * N_KV_HEADS;  /* and of its scale codes */
-        ${kernels.use('storeKvInt', { kvDim, headSize })}(s.key_cache, s.key_scale, s.value_cache, s.value_scale, s.k, s.v, w.kv_scale_table, loff + pos * KV_DIM, soff + pos * N_KV_HEADS);
-
-        /* multihead attention over the cache, into xb */
-        ${kernels.use('attentionInt', { nHeads: c.nHeads, headSize, kvDim, kvMul: c.nHeads / c.nKvHeads })}(s.xb, s.q, s.qq, s.qm, s.key_cache, s.key_scale, s.value_cache, s.value_scale, w.kv_scale_table, s.att, w.exp_table, loff, soff, pos);
-
-        /* final matmul to get the output of the attention, then the residual connection */
-        ${quantize(c.dim)}(s.xq, s.xm, s.xb);
-        ${matmul('s.xb2', 'wo', c.dim, c.dim, layer.wo.scaleShift, true)}
-        ${residual}(x, s.xb2);
-
-        /* ffn rmsnorm */
-        ${rmsnorm}(s.xb, x, w.rms_ffn_weight + l * DIM);
-        ${quantize(c.dim)}(s.xq, s.xm, s.xb);
-
-        /* w2(silu(w1(x)) * w3(x)) */
-        ${matmul('s.hb', 'w1', c.hiddenDim, c.dim, layer.w1.scaleShift, true)}
-        ${matmul('s.hb2', 'w3', c.hiddenDim, c.dim, layer.w3.scaleShift, true)}
-        ${kernels.use('swigluInt', { hiddenDim: c.hiddenDim })}(s.hb, s.hb2, w.exp_table);
-        ${quantize(c.hiddenDim)}(s.xq, s.xm, s.hb);
-        ${matmul('s.xb', 'w2', c.dim, c.hiddenDim, layer.w2.scaleShift, true)}
-
-        /* residual connection */
-        ${residual}(x, s.xb);
+  /** One step of the forward pass (src/engine/forward-steps.ts) in C. */
+  const writeStep = (step: Step, indent: string): string => {
+    const lines = (...list: string[]) => list.join(`\n${indent}`);
+    switch (step.op) {
+      case 'embed': {
+        const embed = kernels.use('embedQ8Int', { dim: c.dim, groupSize: gs, scaleShift: model.tokenEmbedding.scaleShift });
+        return `${embed}(x, w.token_embedding_table, w.token_embedding_table_scales, token);`;
+      }
+      case 'rmsnorm':
+        return `${rmsnorm}(${cVector(step.out)}, ${cVector(step.input)}, ${cNormWeight(step.weight)});`;
+      case 'matmuls':
+        // the input quantized once for all the step's matrices
+        return lines(quantizeFor(step.input, step.products[0].weight), ...step.products.map((p) => matmul(cVector(p.out), p.weight)));
+      case 'rope':
+        return `${kernels.use('ropeInt', { dim: c.dim, kvDim, headSize })}(s.q, ${cVector(step.k)}, w.rope_cos, w.rope_sin, pos);`;
+      case 'storeKv':
+        return `${kernels.use('storeKvInt', { kvDim, headSize })}(s.key_cache, s.key_scale, s.value_cache, s.value_scale, s.k, s.v, w.kv_scale_table, loff + pos * KV_DIM, soff + pos * N_KV_HEADS);`;
+      case 'attention':
+        return `${kernels.use('attentionInt', { nHeads: c.nHeads, headSize, kvDim, kvMul })}(s.xb, s.q, s.qq, s.qm, s.key_cache, s.key_scale, s.value_cache, s.value_scale, w.kv_scale_table, s.att, w.exp_table, loff, soff, pos);`;
+      case 'residual':
+        return `${residual}(x, ${cVector(step.input)});`;
+      case 'gatedFfn': {
+        const gate = cVector(step.gate.out);
+        const up = cVector(step.up.out);
+        return lines(
+          quantizeFor(step.input, step.gate.weight),
+          matmul(gate, step.gate.weight),
+          matmul(up, step.up.weight),
+          `${kernels.use('swigluInt', { hiddenDim: c.hiddenDim })}(${gate}, ${up}, w.exp_table);`,
+        );
+      }
+      case 'logitsToFloat':
+        return `${kernels.use('fixedToFloat', { n: c.vocabSize })}(s.logits, s.logits_fixed);`;
+      default:
+        throw unsupportedStep('the integer forward.c', step);
     }
+  };
 
-    /* final rmsnorm */
-    ${rmsnorm}(x, x, w.rms_final_weight);
-
-    /* classifier into logits, then float32 for the sampler */
-    ${quantize(c.dim)}(s.xq, s.xm, x);
-    ${matmul('s.logits_fixed', classifier, c.vocabSize, c.dim, model.classifier.scaleShift, false)}
-    ${kernels.use('fixedToFloat', { n: c.vocabSize })}(s.logits, s.logits_fixed);
-    return s.logits;
-}
+  const body = `${forwardFunction(forwardSteps('integer'), writeStep, { xType: 'int32_t', scaleOffsets: true, returns: 's.logits' })}
 
 /* integer mode samples the Q16.16 logits (src/kernels/sampling-int.ts); greedy the float32 ones */
 int sample_logits(float* logits, float temperature, float topp, int32_t* order, uint64_t* rng_state) {
     return ${kernels.use('sampleNextFixed')}(logits, s.logits_fixed, VOCAB_SIZE, temperature, topp, order, rng_state, w.exp_table);
 }`;
 
-  return `${forwardPrologue(plan, header, 'The activations (Q16.16) and the int8 KV cache')}
+  const main = `void forward_init(int threads) {
+${copyWeightsToSram(plan)}    parallel_init(threads);
+}
 
-typedef struct {
+${body}`;
+  const parallel = `typedef struct {
     int32_t* xout;
     const int8_t* xq;
     const int32_t* xm;
@@ -137,11 +131,6 @@ typedef struct {
     const int16_t* ws;
 } MatmulQ8IntJob;
 
-${[...wrappers.values()].join('\n')}
-void forward_init(int threads) {
-${copyWeightsToSram(plan)}    parallel_init(threads);
-}
-
-${body}
-`;
+${[...wrappers.values()].join('\n')}`;
+  return forwardFile(forwardPrologue(plan, header, 'The activations (Q16.16) and the int8 KV cache'), main.trim(), parallel);
 }

@@ -35,6 +35,7 @@ import { checkBootRom } from './boot-rom.js';
 import { IoQspi } from './io-qspi.js';
 import { PcProfiler, type Profile, type ProfilerOptions } from './profiler.js';
 import { QspiFlash, W25Q16JV, type FlashChipSpec } from './qspi-flash.js';
+import { SecondCore, type Core } from './second-core.js';
 import { Ssi } from './ssi.js';
 import { paceDma, type DmaPacingStats } from './dma-pacing.js';
 import { VregAndChipReset } from './vreg-chip-reset.js';
@@ -49,6 +50,12 @@ const UARTFR_RXFF = 1 << 6;
 /** Instructions between checks of the budgets, the RX queue and `until`. */
 const BATCH_INSTRUCTIONS = 50_000;
 const DEFAULT_MAX_SECONDS = 60;
+/**
+ * Both cores awake: each runs this many cycles in turn (core 0 first, then core 1 up to core 0's
+ * count). A core woken by the other's SEV resumes at most this late: a few hundred cycles per
+ * hand-off, against millions per token.
+ */
+const CORE_QUANTUM_CYCLES = 128;
 
 export type StopReason = 'break' | 'cycles' | 'timeout' | 'until';
 
@@ -215,6 +222,14 @@ export class Rp2040Emulator {
   private watchdogRebooted = false;
   /** Cycles the ROM took to start boot2 (when booting through it). */
   private boot2StartCycles?: number;
+  /** Core 1 (./second-core.ts): waits in the boot ROM until a firmware launches it. */
+  readonly core1: SecondCore;
+  /** Ends the single-core loop's batch: a breakpoint, a watchdog reboot, core 1 woke up. */
+  private stopBatch = false;
+  /** The core whose instruction runs (the XIP model tells instruction fetches by its PC). */
+  private executing: Core;
+  /** Both cores running with the XIP model: until when (in cycles) the flash is busy with a line fill. */
+  private flashBusyUntil = 0;
 
   private constructor(image: Uint8Array, address: number, options: LoadOptions) {
     if (address < RP2040_FLASH_BASE || address + image.length > RP2040_FLASH_BASE + FLASH_WINDOW_BYTES) {
@@ -243,12 +258,18 @@ export class Rp2040Emulator {
       core.LR = 0;
       core.PC = RP2040_FLASH_BASE;
     }
+    this.core1 = new SecondCore(this.mcu, options.bootRom !== undefined, this.logger);
+    this.core1.onWake = () => {
+      this.stopBatch = true;
+    };
+    this.executing = core;
     this.nanosPerCycle = 1e9 / this.mcu.clkSys;
     this.mcu.addClockListener((clkSys) => {
       this.nanosPerCycle = 1e9 / clkSys;
     });
     this.mcu.onBreak = (code) => {
       this.breakCode = code;
+      this.stopBatch = true;
     };
     const uart = this.mcu.uart[0];
     uart.onByte = (byte) => {
@@ -391,47 +412,50 @@ export class Rp2040Emulator {
       const batchLimit = Math.min(cycleLimit, core.cycles + BATCH_INSTRUCTIONS * 4);
       let idle = false;
       let sleepCycles = 0;
+      this.stopBatch = false;
       try {
-        for (let i = 0; i < BATCH_INSTRUCTIONS && core.cycles < batchLimit; i++) {
-          if (core.waiting) {
-            // WFI/WFE: the core sleeps until an interrupt, and its clock runs on (the cycles count
-            // them, as a board's SysTick would). Jump to the next timer event, within the cycle
-            // budget; with neither, only the host can wake it.
-            const nanos = clock.nanosToNextAlarm;
-            const budget = cycleLimit - core.cycles;
-            if (nanos <= 0 && budget === Infinity) {
-              idle = true;
-              break;
+        if (this.core1.awake) this.runBothCores(batchLimit, cycleLimit);
+        else
+          for (let i = 0; i < BATCH_INSTRUCTIONS && core.cycles < batchLimit; i++) {
+            if (core.waiting) {
+              // WFI/WFE: the core sleeps until an interrupt, and its clock runs on (the cycles count
+              // them, as a board's SysTick would). Jump to the next timer event, within the cycle
+              // budget; with neither, only the host can wake it.
+              const nanos = clock.nanosToNextAlarm;
+              const budget = cycleLimit - core.cycles;
+              if (nanos <= 0 && budget === Infinity) {
+                idle = true;
+                break;
+              }
+              const cycles = nanos <= 0 ? budget : Math.min(Math.ceil(nanos / this.nanosPerCycle), budget);
+              if (options.idleInRealTime) {
+                sleepCycles = Math.min(cycles, Math.round((IDLE_SLICE_MS * 1e6) / this.nanosPerCycle));
+                break;
+              }
+              this.sleep(cycles);
+            } else if (xip === undefined && profiler === undefined && !this.bootWatch) {
+              clock.tick(core.executeInstruction() * this.nanosPerCycle);
+            } else if (this.bootWatch) {
+              clock.tick(core.executeInstruction() * this.nanosPerCycle);
+              if (core.PC === BOOT2_SRAM_ENTRY) {
+                this.bootWatch = false;
+                this.boot2StartCycles = core.cycles;
+              } else if (this.usbBootEntered) break;
+            } else {
+              let cycles = core.executeInstruction();
+              if (xip !== undefined) {
+                // the flash reads of this instruction stalled the core: the cycles and the timers see it
+                let stall = xip.takeStall();
+                // a miss waits for a stream word already on the wire
+                if (stall > 0) stall += this.stream.coreMiss(clock.nanos, stall);
+                core.cycles += stall;
+                cycles += stall;
+              }
+              clock.tick(cycles * this.nanosPerCycle);
+              if (profiler !== undefined && core.cycles >= profiler.nextSample) profiler.sample(this.machineState(), core.cycles);
             }
-            const cycles = nanos <= 0 ? budget : Math.min(Math.ceil(nanos / this.nanosPerCycle), budget);
-            if (options.idleInRealTime) {
-              sleepCycles = Math.min(cycles, Math.round((IDLE_SLICE_MS * 1e6) / this.nanosPerCycle));
-              break;
-            }
-            this.sleep(cycles);
-          } else if (xip === undefined && profiler === undefined && !this.bootWatch) {
-            clock.tick(core.executeInstruction() * this.nanosPerCycle);
-          } else if (this.bootWatch) {
-            clock.tick(core.executeInstruction() * this.nanosPerCycle);
-            if (core.PC === BOOT2_SRAM_ENTRY) {
-              this.bootWatch = false;
-              this.boot2StartCycles = core.cycles;
-            } else if (this.usbBootEntered) break;
-          } else {
-            let cycles = core.executeInstruction();
-            if (xip !== undefined) {
-              // the flash reads of this instruction stalled the core: the cycles and the timers see it
-              let stall = xip.takeStall();
-              // a miss waits for a stream word already on the wire
-              if (stall > 0) stall += this.stream.coreMiss(clock.nanos, stall);
-              core.cycles += stall;
-              cycles += stall;
-            }
-            clock.tick(cycles * this.nanosPerCycle);
-            if (profiler !== undefined && core.cycles >= profiler.nextSample) profiler.sample(this.machineState(), core.cycles);
+            if (this.stopBatch) break;
           }
-          if (this.breakCode !== undefined || this.watchdogRebooted) break;
-        }
       } catch (err) {
         throw this.emulatorError(err);
       }
@@ -467,6 +491,88 @@ export class Rp2040Emulator {
       } else if (idle) await new Promise((resolve) => setTimeout(resolve, 1));
       else await yieldToEventLoop();
     }
+  }
+
+  /**
+   * Both cores awake, until core 1 sleeps again (or the batch ends): core 0 runs a quantum of
+   * cycles, then core 1 up to core 0's count. While core 0 sleeps, core 1 runs first, up to a
+   * quantum or the next timer event, and core 0's clock then follows it (a SEV of core 1 ends
+   * core 0's sleep where core 1 is). Time (the timers, `cycles`) follows core 0.
+   */
+  private runBothCores(batchLimit: number, cycleLimit: number): void {
+    const core0 = this.mcu.core;
+    const second = this.core1;
+    const clock = this.simulator.clock;
+    while (second.awake && core0.cycles < batchLimit && this.breakCode === undefined && !this.watchdogRebooted && !this.logger.fatal) {
+      if (!core0.waiting) {
+        const end = Math.min(core0.cycles + CORE_QUANTUM_CYCLES, batchLimit);
+        while (core0.cycles < end && !core0.waiting && this.breakCode === undefined) clock.tick(this.stepCore0() * this.nanosPerCycle);
+        this.runCore1Until(core0.cycles, false);
+      } else {
+        const nanos = clock.nanosToNextAlarm;
+        let target = Math.min(core0.cycles + CORE_QUANTUM_CYCLES, cycleLimit);
+        if (nanos > 0) target = Math.min(target, core0.cycles + Math.max(1, Math.ceil(nanos / this.nanosPerCycle)));
+        this.runCore1Until(target, true);
+        const until = core0.waiting ? target : Math.min(Math.max(core0.cycles, second.core.cycles), target);
+        this.sleep(until - core0.cycles);
+      }
+    }
+  }
+
+  /** One instruction of core 0 in the two-core loop, with what the single-core loop does around it; its cycles. */
+  private stepCore0(): number {
+    const core = this.mcu.core;
+    let cycles = core.executeInstruction();
+    if (this.xip !== undefined) {
+      const stall = this.queuedStall(core);
+      core.cycles += stall;
+      cycles += stall;
+    }
+    if (this.bootWatch && core.PC === BOOT2_SRAM_ENTRY) {
+      this.bootWatch = false;
+      this.boot2StartCycles = core.cycles;
+    }
+    const profiler = this.profiler;
+    if (profiler !== undefined && core.cycles >= profiler.nextSample) profiler.sample(this.machineState(), core.cycles);
+    return cycles;
+  }
+
+  /** Core 1 runs until its cycles reach `target` (a sleeping core 1 jumps there), or, if `untilCore0Wakes`, core 0 wakes. */
+  private runCore1Until(target: number, untilCore0Wakes: boolean): void {
+    const second = this.core1;
+    const core0 = this.mcu.core;
+    const xip = this.xip;
+    this.executing = second.core;
+    try {
+      while (second.core.cycles < target) {
+        const core = second.core;
+        if (!second.awake) {
+          if (core.cycles < target) core.cycles = target;
+          break;
+        }
+        core.executeInstruction();
+        if (xip !== undefined) core.cycles += this.queuedStall(core);
+        if ((untilCore0Wakes && !core0.waiting) || this.breakCode !== undefined) break;
+      }
+    } finally {
+      this.executing = core0;
+    }
+  }
+
+  /**
+   * The stall of the instruction a core just ran, with the XIP model, when both cores run: the
+   * cache is shared and so is the one QSPI bus behind it, so a line fill waits for the other
+   * core's fill still on the wire. (The cores run in turns of a quantum, so the other core's
+   * fill may be up to a quantum later in its own time: the flash is still never busy with two
+   * fills at once.) A word of the XIP stream on the wire delays it as well.
+   */
+  private queuedStall(core: Core): number {
+    const stall = this.xip!.takeStall();
+    if (stall === 0) return 0;
+    // and for a stream word on the wire (./xip-stream.ts)
+    const start = Math.max(core.cycles, this.flashBusyUntil) + this.stream.coreMiss(this.simulator.clock.nanos, stall);
+    this.flashBusyUntil = start + stall;
+    return this.flashBusyUntil - core.cycles;
   }
 
   /** The core asleep (WFI/WFE) for `cycles`: its clock, and the timers that follow it, run on. */
@@ -565,7 +671,6 @@ export class Rp2040Emulator {
       }
       return;
     }
-    const core = mcu.core;
     const read32 = proto.readUint32.bind(mcu);
     const read16 = proto.readUint16.bind(mcu);
     const read8 = proto.readUint8.bind(mcu);
@@ -588,7 +693,7 @@ export class Rp2040Emulator {
       address >>>= 0;
       if (!inXip(address)) return read16(address);
       if (xip !== undefined) {
-        const pc = (core.PC & ~1) >>> 0;
+        const pc = (this.executing.PC & ~1) >>> 0;
         xip.access(address, address === pc || address === pc + 2);
       }
       return direct ? view.getUint16(address & 0xffffff, true) : (word(address) >>> ((address & 2) * 8)) & 0xffff;
@@ -659,6 +764,7 @@ export class Rp2040Emulator {
       watchdog.alarm.enable = false;
       watchdog.timer.enable = false;
       this.watchdogRebooted = true;
+      this.stopBatch = true;
     };
   }
 

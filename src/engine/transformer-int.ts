@@ -14,7 +14,10 @@ import { ropeInt } from '../kernels/rope-int.js';
 import { fixedToFloat, swigluInt } from '../kernels/swiglu-int.js';
 import { fixedTables, toFixedPoint, type FixedMatrix, type FixedModel, type FixedTables } from '../quant/fixed-point.js';
 import { UserError } from '../util/errors.js';
+import { forwardSteps, unsupportedStep, type CacheRow, type Matrix, type NormWeight, type Step, type Vector } from './forward-steps.js';
 import type { FixedLogits } from './sampler.js';
+
+const INTEGER_STEPS = forwardSteps('integer');
 
 /** The softmax sums the Q14 probabilities of every position (each at most 2^14) in 32 bits. */
 export const INTEGER_MAX_SEQ_LEN = 131071;
@@ -97,7 +100,18 @@ export class IntTransformer {
     this.fixedLogits = { values: this.state.logitsFixed, expTable: this.tables.exp };
   }
 
+  /** Runs the model on `token` at position `pos` and returns the float32 logits (a view into the state). */
   forward(token: number, pos: number): Float32Array {
+    for (const step of INTEGER_STEPS.first) this.run(step, token, pos, 0);
+    for (let l = 0; l < this.config.nLayers; l++) {
+      for (const step of INTEGER_STEPS.layer) this.run(step, token, pos, l);
+    }
+    for (const step of INTEGER_STEPS.last) this.run(step, token, pos, this.config.nLayers);
+    return this.state.logits;
+  }
+
+  /** One step of the forward pass (./forward-steps.ts) for `token` at `pos`, in layer `l`. */
+  private run(step: Step, token: number, pos: number, l: number): void {
     const c = this.config;
     const s = this.state;
     const w = this.fixed;
@@ -105,76 +119,102 @@ export class IntTransformer {
     const dim = c.dim;
     const hs = headSize(c);
     const kv = kvDim(c);
-    const kvMul = c.nHeads / c.nKvHeads;
-    const gs = w.groupSize;
-    const emb = w.tokenEmbedding;
-
-    embedQ8Int(s.x, emb.q, emb.scales, token, dim, gs, emb.scaleShift);
-
-    for (let l = 0; l < c.nLayers; l++) {
-      const layer = w.layers[l];
-      // attention: rmsnorm, then q, k, v from one quantization of xb
-      rmsnormInt(s.xb, s.x, layer.rmsAtt, dim);
-      quantizeQ8Int(s.xq, s.xm, s.xb, dim, gs);
-      this.linear(s.q, layer.wq);
-      this.linear(s.k, layer.wk);
-      this.linear(s.v, layer.wv);
-      ropeInt(s.q, s.k, t.ropeCos, t.ropeSin, pos, dim, kv, hs);
-      const layerOffset = l * this.seqLen * kv;
-      const layerScales = l * this.seqLen * c.nKvHeads;
-      storeKvInt(
-        s.keyCache,
-        s.keyScale,
-        s.valueCache,
-        s.valueScale,
-        s.k,
-        s.v,
-        t.kvScale,
-        layerOffset + pos * kv,
-        layerScales + pos * c.nKvHeads,
-        kv,
-        hs,
-      );
-      attentionInt(
-        s.xb,
-        s.q,
-        s.qq,
-        s.qm,
-        s.keyCache,
-        s.keyScale,
-        s.valueCache,
-        s.valueScale,
-        t.kvScale,
-        s.att,
-        t.exp,
-        layerOffset,
-        layerScales,
-        pos,
-        c.nHeads,
-        hs,
-        kv,
-        kvMul,
-      );
-      quantizeQ8Int(s.xq, s.xm, s.xb, dim, gs);
-      this.linear(s.xb2, layer.wo);
-      residualAddInt(s.x, s.xb2, dim);
-
-      // feed-forward: rmsnorm, w2(silu(w1 x) * w3 x)
-      rmsnormInt(s.xb, s.x, layer.rmsFfn, dim);
-      quantizeQ8Int(s.xq, s.xm, s.xb, dim, gs);
-      this.linear(s.hb, layer.w1);
-      this.linear(s.hb2, layer.w3);
-      swigluInt(s.hb, s.hb2, t.exp, c.hiddenDim);
-      quantizeQ8Int(s.xq, s.xm, s.hb, c.hiddenDim, gs);
-      this.linear(s.xb, layer.w2);
-      residualAddInt(s.x, s.xb, dim);
+    const layerOffset = l * this.seqLen * kv;
+    const layerScales = l * this.seqLen * c.nKvHeads;
+    switch (step.op) {
+      case 'embed': {
+        const emb = w.tokenEmbedding;
+        embedQ8Int(s.x, emb.q, emb.scales, token, dim, w.groupSize, emb.scaleShift);
+        break;
+      }
+      case 'rmsnorm':
+        rmsnormInt(this.vector(step.out), this.vector(step.input), this.norm(step.weight, l), dim);
+        break;
+      case 'matmuls':
+        // the input quantized once for all the step's matrices (they share its length)
+        this.quantize(step.input);
+        for (const p of step.products) this.linear(this.vector(p.out), this.matrix(p.weight, l));
+        break;
+      case 'rope':
+        ropeInt(s.q, this.vector(step.k), t.ropeCos, t.ropeSin, pos, dim, kv, hs);
+        break;
+      case 'storeKv':
+        storeKvInt(
+          s.keyCache,
+          s.keyScale,
+          s.valueCache,
+          s.valueScale,
+          s.k,
+          s.v,
+          t.kvScale,
+          layerOffset + pos * kv,
+          layerScales + pos * c.nKvHeads,
+          kv,
+          hs,
+        );
+        break;
+      case 'attention':
+        attentionInt(
+          s.xb,
+          s.q,
+          s.qq,
+          s.qm,
+          s.keyCache,
+          s.keyScale,
+          s.valueCache,
+          s.valueScale,
+          t.kvScale,
+          s.att,
+          t.exp,
+          layerOffset,
+          layerScales,
+          pos,
+          c.nHeads,
+          hs,
+          kv,
+          c.nHeads / c.nKvHeads,
+        );
+        break;
+      case 'residual':
+        residualAddInt(s.x, this.vector(step.input), dim);
+        break;
+      case 'gatedFfn': {
+        const gate = this.vector(step.gate.out);
+        const up = this.vector(step.up.out);
+        this.quantize(step.input);
+        this.linear(gate, this.matrix(step.gate.weight, l));
+        this.linear(up, this.matrix(step.up.weight, l));
+        swigluInt(gate, up, t.exp, c.hiddenDim);
+        break;
+      }
+      case 'logitsToFloat':
+        fixedToFloat(s.logits, s.logitsFixed, c.vocabSize);
+        break;
+      default:
+        throw unsupportedStep('the integer engine', step);
     }
+  }
 
-    rmsnormInt(s.x, s.x, w.rmsFinal, dim);
-    quantizeQ8Int(s.xq, s.xm, s.x, dim, gs);
-    this.linear(s.logitsFixed, w.classifier);
-    fixedToFloat(s.logits, s.logitsFixed, c.vocabSize);
-    return s.logits;
+  /** A Q16.16 vector of the run state (the KV cache is int8: k and v reach it through storeKv). */
+  private vector(name: Vector | CacheRow): Int32Array {
+    if (name === 'logits' || name === 'keyCacheRow' || name === 'valueCacheRow') {
+      throw new Error(`internal: the integer engine has no Q16.16 vector ${name}`);
+    }
+    return this.state[name];
+  }
+
+  /** xq, xm ← the vector `name` quantized to int8 in groups. */
+  private quantize(name: Vector): void {
+    const x = this.vector(name);
+    quantizeQ8Int(this.state.xq, this.state.xm, x, x.length, this.fixed.groupSize);
+  }
+
+  private matrix(name: Matrix, l: number): FixedMatrix {
+    return name === 'classifier' ? this.fixed.classifier : this.fixed.layers[l][name];
+  }
+
+  private norm(name: NormWeight, l: number): Int32Array {
+    return name === 'rmsFinal' ? this.fixed.rmsFinal : this.fixed.layers[l][name];
   }
 
   /** out = W · x, x already quantized in xq, xm. */

@@ -1,6 +1,6 @@
 /**
- * The reference forward pass (llama2.c run.c `forward`, and runq.c's for Q8_0 and Q4_0 weights), built
- * from the kernels in src/kernels/. This is the oracle every compiled target is checked against.
+ * The reference forward pass (llama2.c run.c `forward`, and runq.c's for Q8_0 and Q4_0 weights): the
+ * steps of ./forward-steps.ts run with the kernels in src/kernels/. This is the oracle every compiled target is checked against.
  */
 import type { Config, Model, Tensor } from '../checkpoint/model.js';
 import { headSize, kvDim } from '../checkpoint/model.js';
@@ -14,7 +14,10 @@ import { residualAdd } from '../kernels/residual.js';
 import { rmsnorm } from '../kernels/rmsnorm.js';
 import { rope } from '../kernels/rope.js';
 import { swiglu } from '../kernels/swiglu.js';
+import { forwardSteps, unsupportedStep, type CacheRow, type Matrix, type NormWeight, type Step, type Vector } from './forward-steps.js';
 import { buildRopeTables, type RopeTables } from './rope-tables.js';
+
+const FLOAT_STEPS = forwardSteps('float');
 
 /** The activations and KV cache of one sequence (llama2.c `RunState`). */
 export class RunState {
@@ -72,43 +75,95 @@ export class Transformer {
 
   /** Runs the model on `token` at position `pos` and returns the logits (a view into the state). */
   forward(token: number, pos: number): Float32Array {
+    for (const step of FLOAT_STEPS.first) this.run(step, token, pos, 0);
+    for (let l = 0; l < this.config.nLayers; l++) {
+      for (const step of FLOAT_STEPS.layer) this.run(step, token, pos, l);
+    }
+    for (const step of FLOAT_STEPS.last) this.run(step, token, pos, this.config.nLayers);
+    return this.state.logits;
+  }
+
+  /** One step of the forward pass (./forward-steps.ts) for `token` at `pos`, in layer `l`. */
+  private run(step: Step, token: number, pos: number, l: number): void {
     const c = this.config;
     const s = this.state;
-    const w = this.model;
     const dim = c.dim;
-    const hs = headSize(c);
-    const kv = kvDim(c);
-    const kvMul = c.nHeads / c.nKvHeads;
-
-    embed(s.x, w.tokenEmbedding, token);
-
-    for (let l = 0; l < c.nLayers; l++) {
-      const layer = w.layers[l];
-      // attention: rmsnorm, then q, k, v (k and v straight into this position of the cache)
-      rmsnorm(s.xb, s.x, layer.rmsAtt, dim);
-      const layerOffset = l * this.seqLen * kv;
-      const k = s.keyCache.subarray(layerOffset + pos * kv, layerOffset + (pos + 1) * kv);
-      const v = s.valueCache.subarray(layerOffset + pos * kv, layerOffset + (pos + 1) * kv);
-      this.linear(s.q, s.xb, layer.wq);
-      this.linear(k, s.xb, layer.wk);
-      this.linear(v, s.xb, layer.wv);
-      rope(s.q, k, this.rope.cos, this.rope.sin, pos, dim, kv, hs);
-      attention(s.xb, s.q, s.keyCache, s.valueCache, s.att, layerOffset, pos, c.nHeads, hs, kv, kvMul, this.seqLen);
-      this.linear(s.xb2, s.xb, layer.wo);
-      residualAdd(s.x, s.xb2, dim);
-
-      // feed-forward: rmsnorm, w2(silu(w1 x) * w3 x)
-      rmsnorm(s.xb, s.x, layer.rmsFfn, dim);
-      this.linear(s.hb, s.xb, layer.w1);
-      this.linear(s.hb2, s.xb, layer.w3);
-      swiglu(s.hb, s.hb2, c.hiddenDim);
-      this.linear(s.xb, s.hb, layer.w2);
-      residualAdd(s.x, s.xb, dim);
+    switch (step.op) {
+      case 'embed':
+        embed(s.x, this.model.tokenEmbedding, token);
+        break;
+      case 'rmsnorm':
+        rmsnorm(this.vector(step.out, pos, l), this.vector(step.input, pos, l), this.norm(step.weight, l), dim);
+        break;
+      case 'matmuls': {
+        const input = this.vector(step.input, pos, l);
+        for (const p of step.products) this.linear(this.vector(p.out, pos, l), input, this.matrix(p.weight, l));
+        break;
+      }
+      case 'rope':
+        rope(s.q, this.vector(step.k, pos, l), this.rope.cos, this.rope.sin, pos, dim, kvDim(c), headSize(c));
+        break;
+      case 'attention': {
+        const kv = kvDim(c);
+        const layerOffset = l * this.seqLen * kv;
+        attention(
+          s.xb,
+          s.q,
+          s.keyCache,
+          s.valueCache,
+          s.att,
+          layerOffset,
+          pos,
+          c.nHeads,
+          headSize(c),
+          kv,
+          c.nHeads / c.nKvHeads,
+          this.seqLen,
+        );
+        break;
+      }
+      case 'residual':
+        residualAdd(s.x, this.vector(step.input, pos, l), dim);
+        break;
+      case 'gatedFfn': {
+        const input = this.vector(step.input, pos, l);
+        const gate = this.vector(step.gate.out, pos, l);
+        const up = this.vector(step.up.out, pos, l);
+        this.linear(gate, input, this.matrix(step.gate.weight, l));
+        this.linear(up, input, this.matrix(step.up.weight, l));
+        swiglu(gate, up, c.hiddenDim);
+        break;
+      }
+      default:
+        throw unsupportedStep('the float engine', step);
     }
+  }
 
-    rmsnorm(s.x, s.x, w.rmsFinal, dim);
-    this.linear(s.logits, s.x, w.classifier);
-    return s.logits;
+  /** A vector of the run state; the cache rows are layer l's at `pos`. */
+  private vector(name: Vector | CacheRow, pos: number, l: number): Float32Array {
+    const s = this.state;
+    switch (name) {
+      case 'keyCacheRow':
+      case 'valueCacheRow': {
+        const kv = kvDim(this.config);
+        const row = (l * this.seqLen + pos) * kv;
+        return (name === 'keyCacheRow' ? s.keyCache : s.valueCache).subarray(row, row + kv);
+      }
+      case 'k':
+      case 'v':
+      case 'logitsFixed':
+        throw new Error(`internal: the float engine has no vector ${name}`);
+      default:
+        return s[name];
+    }
+  }
+
+  private matrix(name: Matrix, l: number): Tensor {
+    return name === 'classifier' ? this.model.classifier : this.model.layers[l][name];
+  }
+
+  private norm(name: NormWeight, l: number): Float32Array {
+    return name === 'rmsFinal' ? this.model.rmsFinal : this.model.layers[l][name];
   }
 
   /**

@@ -5,8 +5,8 @@
  *
  * Core 1 waits in the boot ROM until core 0 sends it, through the SIO's inter-core FIFOs, the
  * sequence 0, 0, 1, vector table, stack pointer, entry point, each echoed back (datasheet 2.8.2).
- * If no echo comes within LAUNCH_TIMEOUT_US (an emulator that runs one core, such as rp2040js),
- * everything stays on core 0: parallel_worth() says no and the program runs as a single-core
+ * If no echo comes within LAUNCH_TIMEOUT_US (an emulator that runs one core, such as plain
+ * rp2040js; the project's harness runs both), everything stays on core 0: parallel_worth() says no and the program runs as a single-core
  * build would.
  *
  * Work hand-off: core 0 pushes the range function, the job and the row range (four FIFO words);

@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MATMUL_GROUP } from '../../src/codegen/forward.js';
+import { MATMUL_GROUP } from '../../src/codegen/forward-parallel.js';
 import { projectRoot } from '../../src/util/project-root.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { needs } from '../helpers/needs.js';

@@ -38,13 +38,13 @@ describe('rp2040 target, integer arithmetic (the default): firmware against the 
     const emu = await Rp2040Emulator.load(join(result.outDir, 'firmware.uf2'), { xipModel });
     const run = await emu.run({ maxSeconds: 600 });
     expect(run.reason, run.output.slice(-500)).to.equal('break');
-    return { plan: result.plan, output: run.output, log, xip: emu.xipReport };
+    return { plan: result.plan, output: run.output, log, xip: emu.xipReport, core1: emu.core1 };
   }
 
-  it("greedy to the end of a 128-position context: every token the engine's, the first 20 llama2.c's fp32 ones (a dual-core build, on the emulator's one core)", async () => {
-    // --threads 2 splits every matmul between the two cores; rp2040js runs one core, so the
-    // firmware finds no second core to launch and computes everything on core 0
-    const { plan, output } = await runFirmware('greedy', {
+  it("greedy to the end of a 128-position context: every token the engine's, the first 20 llama2.c's fp32 ones (a dual-core build, on both emulated cores)", async () => {
+    // --threads 2 splits every matmul between the two cores: the harness runs core 1
+    // (src/emulator/second-core.ts), so core 1 computes half of every matmul's rows
+    const { plan, output, core1 } = await runFirmware('greedy', {
       seqLen: 128,
       prompt: 'Once upon a time',
       steps: 128,
@@ -54,6 +54,7 @@ describe('rp2040 target, integer arithmetic (the default): firmware against the 
     expect(readFileSync(join(tmp.dir, 'greedy', 'forward.c'), 'utf8')).to.match(
       /parallel_rows\(matmul_172x64_q8_int_s\d+_rows, &job, 172\)/,
     );
+    expect(core1.inRomWait, 'core 1 was launched').to.equal(false);
     expect(plan.weights).to.equal('q8_0');
     expect(plan.arithmetic).to.equal('integer');
     expect(plan.seqLen).to.equal(128);
