@@ -25,6 +25,7 @@ export interface BuildArgs {
   stdio?: FirmwareStdio;
   sramWeights?: boolean;
   sramCode?: boolean;
+  streamWeights?: boolean;
 }
 
 /** --verbose and --quiet: how much of a build `build` and `run` print. */
@@ -132,6 +133,11 @@ export function withBuildOptions<T>(y: Argv<T>) {
       describe:
         "RP2040: run the forward pass and its kernels from SRAM (copied at boot) instead of through the XIP cache, taking that SRAM from the weights' copies (default: on when the state leaves room)",
     })
+    .option('stream-weights', {
+      type: 'boolean',
+      describe:
+        'RP2040, integer mode: stream the weight matrices not copied to SRAM from flash by DMA (the XIP stream FIFO) into an SRAM ring while the core computes, instead of reading them through the XIP cache (faster with the quad boot2; default off)',
+    })
     .option('clock', {
       type: 'number',
       describe:
@@ -166,6 +172,7 @@ export function buildRequest(args: BuildArgs): BuildRequest {
     stdio: args.stdio,
     sramWeights: args.sramWeights,
     sramCode: args.sramCode,
+    streamWeights: args.streamWeights,
   };
 }
 

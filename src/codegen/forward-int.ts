@@ -11,6 +11,7 @@ import { copyWeightsToSram, forwardPrologue } from './forward.js';
 import { forwardSteps, unsupportedStep, type Matrix, type Step, type Vector } from '../engine/forward-steps.js';
 import { cNormWeight, cVector, forwardFile, forwardFunction, matrixShapes, rowsFrom } from './forward-steps-c.js';
 import type { KernelSet } from './kernel-set.js';
+import { WeightStream } from './weight-stream.js';
 
 /**
  * forward.c for integer arithmetic: the whole forward pass of a llama2.c model in fixed point
@@ -57,12 +58,18 @@ static void ${name}(int32_t* xout, const int8_t* xq, const int32_t* xm, const in
     return name;
   };
   const matrices = matrixShapes(c, plan.sharedClassifier);
+  // the matrices not copied to SRAM come from the weight stream's ring (PlanOptions.streamWeights)
+  const stream = WeightStream.forPlan(plan);
   /** `out = W · (xq, xm)`, W the layer's (or the model's) matrix `key`. */
   const matmul = (out: string, key: Matrix): string => {
     const m = matrices[key];
     const shift = key === 'classifier' ? model.classifier.scaleShift : layer[key].scaleShift;
-    const fn = matmulFor(m.rows, m.cols, shift);
     const perLayer = key !== 'classifier';
+    if (stream?.streams(m.name)) {
+      const kernel = kernels.use('matmulQ8Int', { n: m.cols, groupSize: gs, scaleShift: shift });
+      return stream.matmul({ kernel, out, name: m.name, rows: m.rows, cols: m.cols, groupSize: gs, perLayer });
+    }
+    const fn = matmulFor(m.rows, m.cols, shift);
     const values = perLayer ? ` + l * ${m.rows * m.cols}` : '';
     const scales = perLayer ? ` + l * ${m.rows * Math.ceil(m.cols / gs)}` : '';
     return `${fn}(${out}, s.xq, s.xm, w.${m.name}${values}, w.${m.name}_scales${scales});`;
@@ -118,8 +125,10 @@ int sample_logits(float* logits, float temperature, float topp, int32_t* order, 
     return ${kernels.use('sampleNextFixed')}(logits, s.logits_fixed, VOCAB_SIZE, temperature, topp, order, rng_state, w.exp_table);
 }`;
 
-  const main = `void forward_init(int threads) {
-${copyWeightsToSram(plan)}    parallel_init(threads);
+  // the stream's table once forward() has taken its segments (WeightStream.matmul records them)
+  const streamTable = stream ? `#include "weight_stream.h"\n\n${stream.table(c.nLayers)}\n` : '';
+  const main = `${streamTable}void forward_init(int threads) {
+${copyWeightsToSram(plan)}${stream?.init() ?? ''}    parallel_init(threads);
 }
 
 ${body}`;

@@ -37,7 +37,22 @@ export interface PlanOptions {
    * weights' SRAM copies, which it pays more than (doc/rp2040.md).
    */
   sramCode?: { bytes: number; description: string };
+  /**
+   * Integer mode on a flash-XIP target with SRAM state (the RP2040): stream the weight matrices
+   * not copied to SRAM from flash by DMA into a ring of STREAM_RING_BYTES in SRAM (`weight_ring`,
+   * taken before the copies) while the core computes, instead of reading them through the XIP
+   * cache (doc/rp2040.md, "Streaming the weights").
+   */
+  streamWeights?: boolean;
 }
+
+/**
+ * The SRAM ring the streamed weights pass through (PlanOptions.streamWeights): deep enough that
+ * the stream keeps going through a layer's attention (its 10 cycles a byte with the quad boot2
+ * against about 5 for the core's int8 dot products), while every KiB of it is a KiB of weights
+ * that is not copied to SRAM and so streamed every token.
+ */
+export const STREAM_RING_BYTES = 16 * 1024;
 
 export type Arithmetic = 'float' | 'integer';
 export const ARITHMETICS: readonly Arithmetic[] = ['float', 'integer'];
@@ -332,7 +347,18 @@ export function makePlan(target: Target, config: Config, options: PlanOptions): 
   const code: BufferSpec[] = options.sramCode
     ? [{ name: 'sram_code', role: 'code', element: 'u8', count: options.sramCode.bytes, description: options.sramCode.description }]
     : [];
-  const specs = [...weightSpecs(config, options, seqLen), ...stateSpecs(config, options, seqLen), ...extra, ...code];
+  const ring: BufferSpec[] = options.streamWeights
+    ? [
+        {
+          name: 'weight_ring',
+          role: 'state',
+          element: 'u8',
+          count: STREAM_RING_BYTES,
+          description: 'weights streamed from flash by DMA (ring)',
+        },
+      ]
+    : [];
+  const specs = [...weightSpecs(config, options, seqLen), ...stateSpecs(config, options, seqLen), ...extra, ...ring, ...code];
   const offsets = new Map<string, number>();
   const place = (s: BufferSpec): PlannedBuffer => {
     const memory = s.role === 'weights' ? target.placement.weights : target.placement.state;

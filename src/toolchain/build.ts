@@ -52,6 +52,8 @@ export interface BuildRequest {
   sramWeights?: boolean;
   /** Firmware targets with FirmwareSpec.sramCode: run the forward pass from SRAM when it fits (default true; PlanOptions.sramCode). */
   sramCode?: boolean;
+  /** RP2040, integer mode: stream the weight matrices not copied to SRAM by DMA from the XIP stream (PlanOptions.streamWeights; default off). */
+  streamWeights?: boolean;
   /** --on-device: compile on the Pi itself over SSH (its gcc and make) instead of with the cross compiler here (src/pi/ssh-build.ts). */
   onDevice?: OnDeviceOptions;
 }
@@ -108,6 +110,7 @@ export function requestKey(req: BuildRequest, modelPath: string, tokenizerPath: 
     seqLen: req.seqLen ?? null,
     sramWeights: req.sramWeights ?? true,
     sramCode: req.sramCode ?? true,
+    ...(req.streamWeights ? { streamWeights: true } : {}),
     threads: req.threads ?? null,
     generic: req.generic ?? false,
     prompt: req.prompt ?? '',
@@ -171,7 +174,14 @@ export function planFor(req: BuildRequest, report: Reporter = () => {}) {
     sharedClassifier: loaded.model.sharedClassifier,
     extraState,
     sramWeights: req.sramWeights,
+    streamWeights: req.streamWeights,
   };
+  if (req.streamWeights && arithmetic !== 'integer') {
+    throw new UserError(
+      `--stream-weights streams the integer kernels' Q8_0 matrices; this build's arithmetic is ${arithmetic}: add --arithmetic integer (with --quant q8_0), or drop --stream-weights.`,
+      2,
+    );
+  }
   let plan = makePlan(target, loaded.model.config, options);
   if (!plan.fits && req.seqLen === undefined) {
     // like a board's SDK picking a heap size: shorten the context to what the memory holds, and say so
@@ -221,6 +231,18 @@ export function checkBuildOptions(req: BuildRequest): Target {
     if (target.firmware?.chip !== 'rp2040')
       throw new UserError(`--clock applies to rp2040 builds; ${target.name} runs at its own clock.`, 2);
     clockSetup(checkClockMHz(req.clockMHz), req.boot2 ?? target.firmware.boot2); // the PLL and the flash clock, before any work
+  }
+  if (req.streamWeights && target.firmware?.chip !== 'rp2040') {
+    throw new UserError(
+      `--stream-weights streams the weights from the RP2040's flash by DMA (its XIP stream FIFO); target ${target.name} has none: drop --stream-weights.`,
+      2,
+    );
+  }
+  if (req.streamWeights && req.arithmetic === 'float') {
+    throw new UserError(
+      "--stream-weights streams the integer kernels' Q8_0 matrices, and --arithmetic float was given: use --arithmetic integer (the default on rp2040), or drop --stream-weights.",
+      2,
+    );
   }
   const firmwareCores = target.firmware ? target.cpu.cores : 1;
   if (req.threads !== undefined && req.threads > 1 && !target.threads && req.threads > firmwareCores) {

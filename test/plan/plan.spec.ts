@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { checkProtocolLimits, longestFittingSeqLen, makePlan } from '../../src/plan/plan.js';
+import { checkProtocolLimits, longestFittingSeqLen, makePlan, STREAM_RING_BYTES } from '../../src/plan/plan.js';
 import { userError } from '../helpers/errors.js';
 import { formatPlan } from '../../src/plan/format.js';
 import { loadTarget, type Target } from '../../src/plan/target.js';
@@ -134,6 +134,17 @@ describe('plan: weights copied to SRAM on a board that reads them from flash', (
     // the whole context with its one-byte KV scale codes leaves room for it
     expect(makePlan(rp2040, stories260K, { ...integer, sramCode: code }).fits).to.equal(true);
     expect(makePlan(rp2040, stories260K, { ...integer, sramCode: { ...code, bytes: 200_000 } }).fits).to.equal(false);
+  });
+
+  it('streaming the weights takes a ring of STREAM_RING_BYTES in the state before the copies, and still fits the whole context', () => {
+    const copied = (p: ReturnType<typeof makePlan>) => copies(p).reduce((s, b) => s + b.bytes, 0);
+    const cache = makePlan(rp2040, stories260K, integer);
+    const stream = makePlan(rp2040, stories260K, { ...integer, streamWeights: true });
+    expect(stream.buffers.find((b) => b.name === 'weight_ring')).to.include({ role: 'state', memory: 'sram', bytes: STREAM_RING_BYTES });
+    expect(cache.buffers.find((b) => b.name === 'weight_ring')).to.equal(undefined);
+    expect(copied(stream)).to.be.below(copied(cache));
+    expect(stream.fits).to.equal(true);
+    expect(formatPlan(stream)).to.match(/weight_ring +sram \(state\) +16,384 .* weights streamed from flash by DMA/);
   });
 
   it('never copies on a target whose weights are in RAM already', () => {
