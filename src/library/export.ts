@@ -94,6 +94,7 @@ export function exportLibrary(req: ExportRequest): ExportResult {
     groupSize: req.groupSize,
     arithmetic,
     seqLen: req.seqLen,
+    threads: 1, // the library runs on its caller's thread (parallel-none.c)
   });
   const version = toolVersion();
   const tool = `llama2-embed ${version}`;

@@ -38,10 +38,9 @@ export interface PlanOptions {
    */
   sramCode?: { bytes: number; description: string };
   /**
-   * The threads a microcontroller's program splits its work over (default 1; a program for an
-   * operating system takes its count at run time). Integer arithmetic's attention then keeps a row
-   * of scores (att) for each part of the heads, so that the parts run at once (attentionParts);
-   * float arithmetic's att already has a row per head.
+   * The most threads the program splits its work over (default 1). Integer arithmetic's attention
+   * then keeps a row of scores (att) for each part of the heads, so that the parts run at once
+   * (attentionParts); float arithmetic's att already has a row per head.
    */
   threads?: number;
 }
@@ -206,8 +205,8 @@ function weightSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpec[] {
 }
 
 /** The run state, as llama2.c's RunState, plus the quantized activation and the sampler's scratch. */
-function stateSpecs(target: Target, c: Config, o: PlanOptions, seqLen: number): BufferSpec[] {
-  if (o.arithmetic === 'integer') return integerStateSpecs(c, o, seqLen, attentionParts(target, c, o));
+function stateSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpec[] {
+  if (o.arithmetic === 'integer') return integerStateSpecs(c, o, seqLen, attentionParts(c, o));
   const kv = kvDim(c);
   const specs: BufferSpec[] = [
     {
@@ -250,12 +249,11 @@ function stateSpecs(target: Target, c: Config, o: PlanOptions, seqLen: number): 
 
 /**
  * Integer arithmetic's attention: in how many parts its key/value heads are split, each part's
- * heads computed one after the other in its own row of att. One per key/value head for a program
- * with threads (an operating system's: their count is known only at run time), else one per
- * thread of `options.threads` (a microcontroller's cores), at most one per key/value head.
+ * heads computed one after the other in its own row of att: one per thread of `options.threads`,
+ * at most one per key/value head.
  */
-export function attentionParts(target: Target, c: Config, options: PlanOptions): number {
-  return target.threads ? c.nKvHeads : Math.max(1, Math.min(options.threads ?? 1, c.nKvHeads));
+export function attentionParts(c: Config, options: PlanOptions): number {
+  return Math.max(1, Math.min(options.threads ?? 1, c.nKvHeads));
 }
 
 /** The run state of the integer mode: Q16.16 activations, the int8 KV cache and its scales. */
@@ -356,7 +354,7 @@ export function makePlan(target: Target, config: Config, options: PlanOptions): 
   const code: BufferSpec[] = options.sramCode
     ? [{ name: 'sram_code', role: 'code', element: 'u8', count: options.sramCode.bytes, description: options.sramCode.description }]
     : [];
-  const specs = [...weightSpecs(config, options, seqLen), ...stateSpecs(target, config, options, seqLen), ...extra, ...code];
+  const specs = [...weightSpecs(config, options, seqLen), ...stateSpecs(config, options, seqLen), ...extra, ...code];
   const offsets = new Map<string, number>();
   const place = (s: BufferSpec): PlannedBuffer => {
     const memory = s.role === 'weights' ? target.placement.weights : target.placement.state;
@@ -408,7 +406,7 @@ function findProblems(plan: Plan, target: Target, options: PlanOptions): string[
     const advice: string[] = [];
     if (use.memory.name === target.placement.state) {
       const kvBytes = use.buffers.filter((b) => /_cache$|^(key|value)_max$/.test(b.name)).reduce((s, b) => s + b.bytes, 0);
-      const attRows = plan.arithmetic === 'integer' ? attentionParts(target, plan.config, options) : plan.config.nHeads;
+      const attRows = plan.arithmetic === 'integer' ? attentionParts(plan.config, options) : plan.config.nHeads;
       const perPosition = kvBytes / plan.seqLen + attRows * 4;
       const fewer = Math.ceil(over / perPosition);
       if (plan.seqLen - fewer >= 1) {

@@ -131,7 +131,7 @@ export function requestKey(req: BuildRequest, modelPath: string, tokenizerPath: 
 /**
  * The decisions of a build, before anything is generated: loads the target (with the firmware
  * options) and the model and tokenizer, picks the precision and arithmetic (the request's, else
- * the target's defaults that suit the checkpoint) and the threads, and makes the memory plan. Returns them with
+ * the target's defaults that suit the checkpoint), and makes the memory plan. Returns them with
  * the load time in seconds. A request the model or target cannot meet is a UserError.
  */
 export function planFor(req: BuildRequest, report: Reporter = () => {}) {
@@ -163,9 +163,6 @@ export function planFor(req: BuildRequest, report: Reporter = () => {}) {
   const vocab = loaded.model.config.vocabSize;
   const tokenizerBytes = 16 * vocab + statSync(loaded.tokenizerPath).size + 512 + 2 * loaded.tokenizer.maxTokenLength + 4;
   const extraState = withTokenizer ? [{ name: 'tokenizer', bytes: tokenizerBytes, description: `tokenizer tables (${vocab} tokens)` }] : [];
-  // a board's program uses all its cores unless told otherwise; the host's (cores 0: unknown) one;
-  // a microcontroller's, one core unless --threads asks for its others (the RP2040's second core)
-  const threads = req.threads ?? (target.threads ? Math.max(1, target.cpu.cores) : 1);
   const options = {
     weights: loaded.weights,
     groupSize: loaded.groupSize,
@@ -174,7 +171,9 @@ export function planFor(req: BuildRequest, report: Reporter = () => {}) {
     sharedClassifier: loaded.model.sharedClassifier,
     extraState,
     sramWeights: req.sramWeights,
-    threads,
+    // the most threads the program runs: --threads on a microcontroller; on an operating system,
+    // where the count is the program's own option, as many as the attention can use
+    threads: req.threads ?? (target.threads ? loaded.model.config.nKvHeads : 1),
   };
   let plan = makePlan(target, loaded.model.config, options);
   if (!plan.fits && req.seqLen === undefined) {
@@ -249,7 +248,9 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
   const planned = planFor(req, report);
   const { target, loaded, loadSeconds } = planned;
   let plan = planned.plan;
-  const threads = planned.options.threads;
+  // a board's program uses all its cores unless told otherwise; the host's (cores 0: unknown) one;
+  // a microcontroller's, one core unless --threads asks for its others (the RP2040's second core)
+  const threads = req.threads ?? (target.threads ? Math.max(1, target.cpu.cores) : 1);
   const generation: BakedGeneration | undefined =
     target.output === 'firmware'
       ? {
