@@ -310,7 +310,9 @@ function integerStateSpecs(c: Config, o: PlanOptions, seqLen: number, parts: num
       element: 'i32',
       count: parts * seqLen,
       description:
-        parts === 1 ? `attention scores of one head (${seqLen})` : `attention scores of one head per thread (${shape(parts, seqLen)})`,
+        parts === 1
+          ? `attention scores of one head (${seqLen})`
+          : `attention scores of one head per part of the heads (${shape(parts, seqLen)})`,
     },
     fixed('logits_fixed', c.vocabSize, 'output logits'),
     { name: 'logits', role: 'state', element: 'f32', count: c.vocabSize, description: 'output logits, float32 for the sampler' },
