@@ -114,7 +114,7 @@ export function withBuildOptions<T>(y: Argv<T>) {
     .option('seq-len', { type: 'number', describe: "context length, at most the model's (shrinks the KV cache)" })
     .option('threads', {
       type: 'number',
-      describe: 'matmul threads (host and Linux targets; rp2040: 2 puts its second core on the matmuls)',
+      describe: 'threads for the matmuls, attention heads and SwiGLU (host and Linux targets; rp2040: 2 puts its second core to work)',
     })
     .option('out', { alias: 'o', type: 'string', describe: 'output directory (default: build/<target>)' })
     .option('flash-size', { type: 'string', describe: "firmware: the board's flash size (2M for a Pico; 4M, 16M for others)" })

@@ -3,9 +3,11 @@
  * llama2.c's `forward` (the steps of forwardSteps('integer'), src/engine/forward-steps.ts), computing
  * what src/engine/transformer-int.ts computes by walking the same steps, with Q16.16
  * activations, an int8 KV cache and the fixed-point weights of src/quant/fixed-point.ts. The
- * matmuls split their rows over parallel.h's threads (the RP2040's second core with --threads 2).
+ * matmuls (with SwiGLU after the feed-forward's first two) split their rows over parallel.h's
+ * threads (the RP2040's second core with --threads 2), the attention its heads, when the plan
+ * gives att a row per part of the heads (src/plan/plan.ts, attentionParts).
  */
-import type { Plan } from '../plan/plan.js';
+import { buffer, type Plan } from '../plan/plan.js';
 import type { FixedModel } from '../quant/fixed-point.js';
 import { copyWeightsToSram, forwardPrologue } from './forward.js';
 import { forwardSteps, unsupportedStep, type Matrix, type Step, type Vector } from '../engine/forward-steps.js';
@@ -60,25 +62,111 @@ static void ${name}(int32_t* xout, const int8_t* xq, const int32_t* xm, const in
   const matrices = matrixShapes(c, plan.sharedClassifier);
   // the matrices not copied to SRAM come from the weight stream's ring (PlanOptions.streamWeights)
   const stream = WeightStream.forPlan(plan);
+  /** Whether the matrix `key` is read from the weight stream's ring (then on core 0 only). */
+  const streamed = (key: Matrix): boolean => stream?.streams(matrices[key].name) ?? false;
+  /** The wrapper of a product by the matrix `key`. */
+  const matmulOf = (key: Matrix): string => {
+    const m = matrices[key];
+    return matmulFor(m.rows, m.cols, key === 'classifier' ? model.classifier.scaleShift : layer[key].scaleShift);
+  };
+  /** The arguments after `out` of a product by the matrix `key` (of layer l): (xq, xm) and W's values and scales. */
+  const matmulArgs = (key: Matrix): string => {
+    const m = matrices[key];
+    const perLayer = key !== 'classifier';
+    const values = perLayer ? ` + l * ${m.rows * m.cols}` : '';
+    const scales = perLayer ? ` + l * ${m.rows * Math.ceil(m.cols / gs)}` : '';
+    return `s.xq, s.xm, w.${m.name}${values}, w.${m.name}_scales${scales}`;
+  };
   /** `out = W · (xq, xm)`, W the layer's (or the model's) matrix `key`. */
   const matmul = (out: string, key: Matrix): string => {
     const m = matrices[key];
-    const shift = key === 'classifier' ? model.classifier.scaleShift : layer[key].scaleShift;
-    const perLayer = key !== 'classifier';
-    if (stream?.streams(m.name)) {
+    if (streamed(key)) {
+      const shift = key === 'classifier' ? model.classifier.scaleShift : layer[key].scaleShift;
       const kernel = kernels.use('matmulQ8Int', { n: m.cols, groupSize: gs, scaleShift: shift });
-      return stream.matmul({ kernel, out, name: m.name, rows: m.rows, cols: m.cols, groupSize: gs, perLayer });
+      return stream!.matmul({ kernel, out, name: m.name, rows: m.rows, cols: m.cols, groupSize: gs, perLayer: key !== 'classifier' });
     }
-    const fn = matmulFor(m.rows, m.cols, shift);
-    const values = perLayer ? ` + l * ${m.rows * m.cols}` : '';
-    const scales = perLayer ? ` + l * ${m.rows * Math.ceil(m.cols / gs)}` : '';
-    return `${fn}(${out}, s.xq, s.xm, w.${m.name}${values}, w.${m.name}_scales${scales});`;
+    return `${matmulOf(key)}(${out}, ${matmulArgs(key)});`;
   };
   /** xq, xm ← the vector `input` (its length: the columns of the matrix `key` it is multiplied by) quantized. */
   const quantizeFor = (input: Vector, key: Matrix): string => `${quantize(matrices[key].cols)}(s.xq, s.xm, ${cVector(input)});`;
   const rmsnorm = kernels.use('rmsnormInt', { size: c.dim });
   const residual = kernels.use('residualAddInt', { n: c.dim });
   const kvMul = c.nHeads / c.nKvHeads;
+
+  // attention: each part of the key/value heads in its own row of att (the plan has one per thread)
+  const attParts = buffer(plan, 'att').count / plan.seqLen;
+  const attentionAll = kernels.use('attentionInt', { nHeads: c.nHeads, headSize, kvDim, kvMul });
+  /** The attention kernel's arguments up to the cache offsets, for the query heads from `head` on (a C expression, or '' for all). */
+  const attentionArgs = (head: string, att: string): string => {
+    const at = (n: string) => (head ? ` + ${head}${n}` : '');
+    return `s.xb${at(' * HEAD_SIZE')}, s.q${at(' * HEAD_SIZE')}, s.qq${at(' * HEAD_SIZE')}, s.qm${at('')}, s.key_cache, s.key_scale, s.value_cache, s.value_scale, w.kv_scale_table, ${att}, w.exp_table`;
+  };
+  const attentionWrapper = (): string => {
+    const heads = kernels.use('attentionInt', { headSize, kvDim, kvMul });
+    return `typedef struct {
+    int layer_offset; /* the layer's cache, in values */
+    int layer_scales; /* and in scale codes */
+    int pos;
+} AttentionIntJob;
+
+/*
+ * Parts [start, end) of the attention: part p is the key/value heads [p * N_KV_HEADS / ${attParts},
+ * (p + 1) * N_KV_HEADS / ${attParts}) with their KV_MUL query heads, computed in row p of att.
+ */
+static void attention_rows(const void* job, int start, int end) {
+    const AttentionIntJob* a = job;
+    for (int p = start; p < end; p++) {
+        int first = p * N_KV_HEADS / ${attParts};
+        int count = (p + 1) * N_KV_HEADS / ${attParts} - first;
+        ${heads}(${attentionArgs('first * KV_MUL', 's.att + p * SEQ_LEN')},
+            a->layer_offset + first * HEAD_SIZE, a->layer_scales + first, a->pos, count * KV_MUL);
+    }
+}
+
+/* Multihead attention over the layer's cache into xb, the heads split over the threads. */
+static void multihead_attention(int layer_offset, int layer_scales, int pos) {
+    if (!parallel_worth((pos + 1) * 2 * DIM)) {
+        ${attentionAll}(${attentionArgs('', 's.att')}, layer_offset, layer_scales, pos);
+        return;
+    }
+    AttentionIntJob job = {layer_offset, layer_scales, pos};
+    parallel_rows(attention_rows, &job, ${attParts});
+}
+`;
+  };
+
+  /**
+   * The feed-forward's first half as one job, `ffn_hidden(hb, hb2, l)`: each thread computes its
+   * rows of W_gate · x and W_up · x, then SwiGLU on them (which needs nothing from the other rows).
+   */
+  const ffnHiddenWrapper = (gate: Matrix, up: Matrix): string => {
+    const w1 = matmulOf(gate);
+    const w3 = matmulOf(up);
+    return `typedef struct {
+    MatmulQ8IntJob gate; /* hb = W1 · x */
+    MatmulQ8IntJob up;   /* hb2 = W3 · x */
+} FfnHiddenIntJob;
+
+static void ffn_hidden_rows(const void* job, int start, int end) {
+    const FfnHiddenIntJob* f = job;
+    ${w1}_rows(&f->gate, start, end);
+    ${w3}_rows(&f->up, start, end);
+    ${kernels.use('swigluInt')}(f->gate.xout + start, f->up.xout + start, w.exp_table, end - start);
+}
+
+/* hb = silu(W1 · x) * (W3 · x) (layer l, x quantized in xq, xm), the hidden rows split over the threads */
+static void ffn_hidden(int32_t* hb, int32_t* hb2, int l) {
+    if (!parallel_worth(2 * HIDDEN_DIM * DIM)) {
+        ${matmul('hb', gate)}
+        ${matmul('hb2', up)}
+        ${kernels.use('swigluInt', { hiddenDim: c.hiddenDim })}(hb, hb2, w.exp_table);
+        return;
+    }
+    FfnHiddenIntJob job = {{hb, ${matmulArgs(gate)}}, {hb2, ${matmulArgs(up)}}};
+    parallel_rows(ffn_hidden_rows, &job, HIDDEN_DIM);
+}
+`;
+  };
 
   /** One step of the forward pass (src/engine/forward-steps.ts) in C. */
   const writeStep = (step: Step, indent: string): string => {
@@ -98,19 +186,26 @@ static void ${name}(int32_t* xout, const int8_t* xq, const int32_t* xm, const in
       case 'storeKv':
         return `${kernels.use('storeKvInt', { kvDim, headSize })}(s.key_cache, s.key_scale, s.value_cache, s.value_scale, s.k, s.v, w.kv_scale_table, loff + pos * KV_DIM, soff + pos * N_KV_HEADS);`;
       case 'attention':
-        return `${kernels.use('attentionInt', { nHeads: c.nHeads, headSize, kvDim, kvMul })}(s.xb, s.q, s.qq, s.qm, s.key_cache, s.key_scale, s.value_cache, s.value_scale, w.kv_scale_table, s.att, w.exp_table, loff, soff, pos);`;
+        // on one thread (one row of att), the kernel over all the heads; else split by heads
+        if (attParts === 1) return `${attentionAll}(${attentionArgs('', 's.att')}, loff, soff, pos);`;
+        wrappers.set('multihead_attention', attentionWrapper());
+        return 'multihead_attention(loff, soff, pos);';
       case 'residual':
         return `${residual}(x, ${cVector(step.input)});`;
-      case 'gatedFfn': {
-        const gate = cVector(step.gate.out);
-        const up = cVector(step.up.out);
-        return lines(
-          quantizeFor(step.input, step.gate.weight),
-          matmul(gate, step.gate.weight),
-          matmul(up, step.up.weight),
-          `${kernels.use('swigluInt', { hiddenDim: c.hiddenDim })}(${gate}, ${up}, w.exp_table);`,
-        );
-      }
+      case 'gatedFfn':
+        if (streamed(step.gate.weight) || streamed(step.up.weight)) {
+          // streamed matrices go through the ring in order, on core 0: one after the other, then SwiGLU
+          const gate = cVector(step.gate.out);
+          const up = cVector(step.up.out);
+          return lines(
+            quantizeFor(step.input, step.gate.weight),
+            matmul(gate, step.gate.weight),
+            matmul(up, step.up.weight),
+            `${kernels.use('swigluInt', { hiddenDim: c.hiddenDim })}(${gate}, ${up}, w.exp_table);`,
+          );
+        }
+        wrappers.set('ffn_hidden', ffnHiddenWrapper(step.gate.weight, step.up.weight));
+        return lines(quantizeFor(step.input, step.gate.weight), `ffn_hidden(${cVector(step.gate.out)}, ${cVector(step.up.out)}, l);`);
       case 'logitsToFloat':
         return `${kernels.use('fixedToFloat', { n: c.vocabSize })}(s.logits, s.logits_fixed);`;
       default:

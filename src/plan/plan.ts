@@ -44,6 +44,12 @@ export interface PlanOptions {
    * cache (doc/rp2040.md, "Streaming the weights").
    */
   streamWeights?: boolean;
+  /**
+   * The most threads the program splits its work over (default 1). Integer arithmetic's attention
+   * then keeps a row of scores (att) for each part of the heads, so that the parts run at once
+   * (attentionParts); float arithmetic's att already has a row per head.
+   */
+  threads?: number;
 }
 
 /**
@@ -215,7 +221,7 @@ function weightSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpec[] {
 
 /** The run state, as llama2.c's RunState, plus the quantized activation and the sampler's scratch. */
 function stateSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpec[] {
-  if (o.arithmetic === 'integer') return integerStateSpecs(c, o, seqLen);
+  if (o.arithmetic === 'integer') return integerStateSpecs(c, o, seqLen, attentionParts(c, o));
   const kv = kvDim(c);
   const specs: BufferSpec[] = [
     {
@@ -256,8 +262,17 @@ function stateSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpec[] {
   return specs;
 }
 
+/**
+ * Integer arithmetic's attention: in how many parts its key/value heads are split, each part's
+ * heads computed one after the other in its own row of att: one per thread of `options.threads`,
+ * at most one per key/value head.
+ */
+export function attentionParts(c: Config, options: PlanOptions): number {
+  return Math.max(1, Math.min(options.threads ?? 1, c.nKvHeads));
+}
+
 /** The run state of the integer mode: Q16.16 activations, the int8 KV cache and its scales. */
-function integerStateSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpec[] {
+function integerStateSpecs(c: Config, o: PlanOptions, seqLen: number, parts: number): BufferSpec[] {
   const kv = kvDim(c);
   const widest = Math.max(c.dim, c.hiddenDim);
   const fixed = (name: string, count: number, description: string): BufferSpec => ({
@@ -304,7 +319,16 @@ function integerStateSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpe
     fixed('q', c.dim, 'query'),
     fixed('k', kv, 'key'),
     fixed('v', kv, 'value'),
-    { name: 'att', role: 'state', element: 'i32', count: seqLen, description: `attention scores of one head (${seqLen})` },
+    {
+      name: 'att',
+      role: 'state',
+      element: 'i32',
+      count: parts * seqLen,
+      description:
+        parts === 1
+          ? `attention scores of one head (${seqLen})`
+          : `attention scores of one head per part of the heads (${shape(parts, seqLen)})`,
+    },
     fixed('logits_fixed', c.vocabSize, 'output logits'),
     { name: 'logits', role: 'state', element: 'f32', count: c.vocabSize, description: 'output logits, float32 for the sampler' },
     { name: 'sampler_order', role: 'state', element: 'i32', count: c.vocabSize, description: 'top-p candidates', program: true },
@@ -410,7 +434,8 @@ function findProblems(plan: Plan, target: Target, options: PlanOptions): string[
     const advice: string[] = [];
     if (use.memory.name === target.placement.state) {
       const kvBytes = use.buffers.filter((b) => /_cache$|^(key|value)_max$/.test(b.name)).reduce((s, b) => s + b.bytes, 0);
-      const perPosition = kvBytes / plan.seqLen + (plan.arithmetic === 'integer' ? 4 : plan.config.nHeads * 4);
+      const attRows = plan.arithmetic === 'integer' ? attentionParts(plan.config, options) : plan.config.nHeads;
+      const perPosition = kvBytes / plan.seqLen + attRows * 4;
       const fewer = Math.ceil(over / perPosition);
       if (plan.seqLen - fewer >= 1) {
         advice.push(`--seq-len ${plan.seqLen - fewer} (the KV cache takes ${formatBytes(kvBytes)} at ${plan.seqLen} positions)`);

@@ -13,7 +13,7 @@
  */
 import type { Config, Model, Q8Tensor, Tensor } from '../checkpoint/model.js';
 import { LAYER_MATRICES, type LayerMatrixName } from '../checkpoint/model.js';
-import { buildRopeTables } from '../engine/rope-tables.js';
+import { buildRopeTables } from '../checkpoint/rope-tables.js';
 import { roundHalfAway } from '../kernels/builtins.js';
 import { UserError } from '../util/errors.js';
 

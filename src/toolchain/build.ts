@@ -188,6 +188,9 @@ export function planFor(
     extraState,
     sramWeights: req.sramWeights,
     streamWeights: req.streamWeights,
+    // the most threads the program runs: --threads on a microcontroller; on an operating system,
+    // where the count is the program's own option, as many as the attention can use
+    threads: req.threads ?? (target.threads ? loaded.model.config.nKvHeads : 1),
   };
   if (req.streamWeights && arithmetic !== 'integer') {
     throw new UserError(
