@@ -6,17 +6,19 @@
  * matmuls split their rows over parallel.h's threads (the RP2040's second core with --threads 2).
  */
 import type { Plan } from '../plan/plan.js';
-import type { FixedModel } from '../quant/fixed-point.js';
+import type { FixedMatrix, FixedModel } from '../quant/fixed-point.js';
 import { copyWeightsToSram, forwardPrologue } from './forward.js';
-import { forwardSteps, unsupportedStep, type Matrix, type Step, type Vector } from '../engine/forward-steps.js';
+import { CLASSIFIER_BLOCK, forwardSteps, unsupportedStep, type Matrix, type Step, type Vector } from '../engine/forward-steps.js';
 import { cNormWeight, cVector, forwardFile, forwardFunction, matrixShapes, rowsFrom } from './forward-steps-c.js';
 import type { KernelSet } from './kernel-set.js';
 
 /**
  * forward.c for integer arithmetic: the whole forward pass of a llama2.c model in fixed point
- * (Q16.16 activations, int8 KV cache, `model`'s Q8_0 weights with fixed-point group scales), for
+ * (Q16.16 activations, int8 KV cache, `model`'s Q8_0 or Q4_0 weights with fixed-point group scales), for
  * the shapes and memory plan of `plan`. Each matmul becomes a wrapper over a kernel specialized for
- * its shape and shift, split by rows over parallel.h's threads (the RP2040's second core).
+ * its shape and shift, split by rows (Q4_0: row pairs) over parallel.h's threads (the RP2040's second core).
+ * A plan whose classifier is in blocks (Plan.classifier) ends in the classifierArgmax step: forward()
+ * returns NULL and sample_logits() the greedy token.
  * Requests its kernels from `kernels`, whose emit() gives the matching kernels.h; returns the C
  * text, starting with `header`.
  */
@@ -31,44 +33,82 @@ export function emitForwardInt(plan: Plan, model: FixedModel, kernels: KernelSet
   // one wrapper per shape and scale shift: the specialized kernel on one core, or its row-range
   // twin (columns still constant) split by parallel_rows
   const wrappers = new Map<string, string>();
-  const matmulFor = (rows: number, cols: number, shift: number): string => {
-    const name = `matmul_${rows}x${cols}_q8_int_s${shift}`;
+  // Q8_0 rows take a byte per value; Q4_0 rows, in row-pair words (src/kernels/matmul-q4-int.ts), a word per 8 values
+  const rowElements = (m: FixedMatrix) => (m.dtype === 'q8_0' ? m.cols : m.cols / 8);
+  const matmulFor = (m: FixedMatrix, rows: number): string => {
+    const { cols, scaleShift: shift } = m;
+    const q4 = m.dtype === 'q4_0';
+    const name = `matmul_${rows}x${cols}_${q4 ? 'q4' : 'q8'}_int_s${shift}`;
     if (wrappers.has(name)) return name;
-    const whole = kernels.use('matmulQ8Int', { d: rows, n: cols, groupSize: gs, scaleShift: shift });
-    const rowsKernel = kernels.use('matmulQ8Int', { n: cols, groupSize: gs, scaleShift: shift });
+    const kernel = q4 ? 'matmulQ4Int' : 'matmulQ8Int';
+    // Q4_0 reads the activation widened (s.xw), and its rows are shared out between threads in pairs
+    const [elements, unit] = q4 ? ['int32_t', 2] : ['int8_t', 1];
+    const whole = kernels.use(kernel, { d: rows, n: cols, groupSize: gs, scaleShift: shift });
+    const rowsKernel = kernels.use(kernel, { n: cols, groupSize: gs, scaleShift: shift });
+    const first = rowsFrom(unit);
     wrappers.set(
       name,
       `static void ${name}_rows(const void* job, int start, int end) {
-    const MatmulQ8IntJob* m = job;
-    ${rowsKernel}(m->xout + start, m->xq, m->xm, m->wq + ${rowsFrom(cols)}, m->ws + ${rowsFrom(Math.ceil(cols / gs))}, end - start);
+    const MatmulIntJob* m = job;
+    ${rowsKernel}(m->xout + ${first}, (const ${elements}*)m->x, m->xm, (const ${elements}*)m->wq + ${rowsFrom(unit * rowElements(m))}, m->ws + ${rowsFrom(unit * Math.ceil(cols / gs))}, (end - start) * ${unit});
 }
 
-/* xout (${rows}, Q16.16) = W (${rows} x ${cols}, Q8_0, scales shifted by ${shift}) · x (quantized in xq, xm) */
-static void ${name}(int32_t* xout, const int8_t* xq, const int32_t* xm, const int8_t* wq, const int16_t* ws) {
+/* xout (${rows}, Q16.16) = W (${rows} x ${cols}, ${q4 ? 'Q4_0 in row-pair words' : 'Q8_0'}, scales shifted by ${shift}) · x (quantized in xq, xm${q4 ? ', widened in xw' : ''}) */
+static void ${name}(int32_t* xout, const ${elements}* x, const int32_t* xm, const ${elements}* wq, const int16_t* ws) {
     if (!parallel_worth(${rows} * ${cols})) {
-        ${whole}(xout, xq, xm, wq, ws);
+        ${whole}(xout, x, xm, wq, ws);
     } else {
-        MatmulQ8IntJob job = {xout, xq, xm, wq, ws};
-        parallel_rows(${name}_rows, &job, ${rows});
+        MatmulIntJob job = {xout, x, xm, wq, ws};
+        parallel_rows(${name}_rows, &job, ${rows / unit});
     }
 }
 `,
     );
     return name;
   };
+  const fixedMatrix = (key: Matrix): FixedMatrix => (key === 'classifier' ? model.classifier : layer[key]);
+  /** The quantized activation a matrix reads: int8 for Q8_0, widened to int32 for Q4_0. */
+  const activation = (m: FixedMatrix) => (m.dtype === 'q4_0' ? 's.xw' : 's.xq');
   const matrices = matrixShapes(c, plan.sharedClassifier);
   /** `out = W · (xq, xm)`, W the layer's (or the model's) matrix `key`. */
   const matmul = (out: string, key: Matrix): string => {
     const m = matrices[key];
-    const shift = key === 'classifier' ? model.classifier.scaleShift : layer[key].scaleShift;
-    const fn = matmulFor(m.rows, m.cols, shift);
+    const fm = fixedMatrix(key);
+    const fn = matmulFor(fm, m.rows);
     const perLayer = key !== 'classifier';
-    const values = perLayer ? ` + l * ${m.rows * m.cols}` : '';
+    const values = perLayer ? ` + l * ${m.rows * rowElements(fm)}` : '';
     const scales = perLayer ? ` + l * ${m.rows * Math.ceil(m.cols / gs)}` : '';
-    return `${fn}(${out}, s.xq, s.xm, w.${m.name}${values}, w.${m.name}_scales${scales});`;
+    return `${fn}(${out}, ${activation(fm)}, s.xm, w.${m.name}${values}, w.${m.name}_scales${scales});`;
   };
-  /** xq, xm ← the vector `input` (its length: the columns of the matrix `key` it is multiplied by) quantized. */
-  const quantizeFor = (input: Vector, key: Matrix): string => `${quantize(matrices[key].cols)}(s.xq, s.xm, ${cVector(input)});`;
+  /**
+   * xq, xm ← the vector `input` (its length: the columns of the matrix `key` it is multiplied by) quantized,
+   * and widened into xw when that matrix is Q4_0.
+   */
+  const quantizeFor = (input: Vector, key: Matrix): string => {
+    const n = matrices[key].cols;
+    const widen = fixedMatrix(key).dtype === 'q4_0' ? ` ${kernels.use('widenQ4Activation', { n, groupSize: gs })}(s.xw, s.xq);` : '';
+    return `${quantize(n)}(s.xq, s.xm, ${cVector(input)});${widen}`;
+  };
+  /** classifierArgmax: the classifier CLASSIFIER_BLOCK rows at a time into s.logits_block, each block folded into s.best. */
+  const classifierArgmax = (input: Vector, indent: string): string => {
+    const m = matrices.classifier;
+    const fm = model.classifier;
+    const block = Math.min(CLASSIFIER_BLOCK, m.rows);
+    const full = m.rows - (m.rows % block);
+    const fold = kernels.use('argmaxFixedBlock');
+    const rows = (count: number, first: string) =>
+      `${matmulFor(fm, count)}(s.logits_block, ${activation(fm)}, s.xm, w.${m.name} + ${first} * ${rowElements(fm)}, w.${m.name}_scales + ${first} * ${Math.ceil(m.cols / gs)});`;
+    const lines = [
+      quantizeFor(input, 'classifier'),
+      's.best[0] = -1;',
+      `for (int first = 0; first < ${full}; first += ${block}) {`,
+      `    ${rows(block, 'first')}`,
+      `    ${fold}(s.best, s.logits_block, first, ${block});`,
+      '}',
+      ...(full < m.rows ? [rows(m.rows - full, String(full)), `${fold}(s.best, s.logits_block, ${full}, ${m.rows - full});`] : []),
+    ];
+    return lines.join(`\n${indent}`);
+  };
   const rmsnorm = kernels.use('rmsnormInt', { size: c.dim });
   const residual = kernels.use('residualAddInt', { n: c.dim });
   const kvMul = c.nHeads / c.nKvHeads;
@@ -78,7 +118,8 @@ static void ${name}(int32_t* xout, const int8_t* xq, const int32_t* xm, const in
     const lines = (...list: string[]) => list.join(`\n${indent}`);
     switch (step.op) {
       case 'embed': {
-        const embed = kernels.use('embedQ8Int', { dim: c.dim, groupSize: gs, scaleShift: model.tokenEmbedding.scaleShift });
+        const kernel = model.tokenEmbedding.dtype === 'q8_0' ? 'embedQ8Int' : 'embedQ4Int';
+        const embed = kernels.use(kernel, { dim: c.dim, groupSize: gs, scaleShift: model.tokenEmbedding.scaleShift });
         return `${embed}(x, w.token_embedding_table, w.token_embedding_table_scales, token);`;
       }
       case 'rmsnorm':
@@ -106,17 +147,32 @@ static void ${name}(int32_t* xout, const int8_t* xq, const int32_t* xm, const in
       }
       case 'logitsToFloat':
         return `${kernels.use('fixedToFloat', { n: c.vocabSize })}(s.logits, s.logits_fixed);`;
+      case 'classifierArgmax':
+        return classifierArgmax(step.input, indent);
       default:
         throw unsupportedStep('the integer forward.c', step);
     }
   };
 
-  const body = `${forwardFunction(forwardSteps('integer'), writeStep, { xType: 'int32_t', scaleOffsets: true, returns: 's.logits' })}
-
-/* integer mode samples the Q16.16 logits (src/kernels/sampling-int.ts); greedy the float32 ones */
+  const blocks = plan.classifier === 'blocks';
+  const steps = forwardSteps('integer', plan.classifier);
+  const sampling = blocks
+    ? `/* the classifier kept no logits vector: greedy decoding only (the build and the protocol refuse a temperature) */
+int sample_logits(float* logits, float temperature, float topp, int32_t* order, uint64_t* rng_state) {
+    (void)logits;
+    (void)temperature;
+    (void)topp;
+    (void)order;
+    (void)rng_state;
+    return s.best[0];
+}`
+    : `/* integer mode samples the Q16.16 logits (src/kernels/sampling-int.ts); greedy the float32 ones */
 int sample_logits(float* logits, float temperature, float topp, int32_t* order, uint64_t* rng_state) {
     return ${kernels.use('sampleNextFixed')}(logits, s.logits_fixed, VOCAB_SIZE, temperature, topp, order, rng_state, w.exp_table);
 }`;
+  const body = `${forwardFunction(steps, writeStep, { xType: 'int32_t', scaleOffsets: true, returns: blocks ? 'NULL' : 's.logits' })}
+
+${sampling}`;
 
   const main = `void forward_init(int threads) {
 ${copyWeightsToSram(plan)}    parallel_init(threads);
@@ -125,11 +181,11 @@ ${copyWeightsToSram(plan)}    parallel_init(threads);
 ${body}`;
   const parallel = `typedef struct {
     int32_t* xout;
-    const int8_t* xq;
+    const void* x; /* the quantized activation: int8 (xq), or widened to int32 for Q4_0 (xw) */
     const int32_t* xm;
-    const int8_t* wq;
+    const void* wq; /* int8 (Q8_0) values, or Q4_0 in row-pair words */
     const int16_t* ws;
-} MatmulQ8IntJob;
+} MatmulIntJob;
 
 ${[...wrappers.values()].join('\n')}`;
   return forwardFile(forwardPrologue(plan, header, 'The activations (Q16.16) and the int8 KV cache'), main.trim(), parallel);

@@ -7,7 +7,15 @@ import { join, resolve } from 'node:path';
 import { loadForGeneration } from '../engine/load.js';
 import { emitProject, programFiles, writeBuildInfo, type ProjectInputs } from '../codegen/project.js';
 import { formatPlan, formatPlanSummary } from '../plan/format.js';
-import { checkProtocolLimits, longestFittingSeqLen, makePlan, type Arithmetic, type Plan, type PlanOptions } from '../plan/plan.js';
+import {
+  checkProtocolLimits,
+  q4ShapeProblem,
+  longestFittingSeqLen,
+  makePlan,
+  type Arithmetic,
+  type Plan,
+  type PlanOptions,
+} from '../plan/plan.js';
 import { checkClockMHz, clockSetup, describeClock } from '../plan/rp2040-clock.js';
 import { FIRMWARE_STDIO, loadTarget, withFirmwareOptions, type FirmwareStdio, type Target } from '../plan/target.js';
 import type { QuantScheme } from '../quant/schemes.js';
@@ -151,8 +159,9 @@ export function planFor(req: BuildRequest, report: Reporter = () => {}) {
     groupSize: req.groupSize,
     weightsForF32,
   });
-  // the target's arithmetic when it suits the weights (integer mode computes on Q8_0 weights only)
-  const arithmetic = req.arithmetic ?? (defaults.arithmetic === 'integer' && loaded.weights === 'q8_0' ? 'integer' : 'float');
+  // the target's arithmetic when it suits the weights (integer mode computes on quantized weights, Q4_0 in even groups)
+  const suitsInteger = loaded.weights !== 'f32' && q4ShapeProblem(loaded.model.config, loaded.weights, loaded.groupSize!) === undefined;
+  const arithmetic = req.arithmetic ?? (defaults.arithmetic === 'integer' && suitsInteger ? 'integer' : 'float');
   if (req.seqLen !== undefined && (!Number.isInteger(req.seqLen) || req.seqLen < 1 || req.seqLen > loaded.model.config.seqLen)) {
     throw new UserError(`--seq-len must be a whole number from 1 to the model's ${loaded.model.config.seqLen}, got ${req.seqLen}.`, 2);
   }
@@ -292,6 +301,13 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
     report(formatPlan(plan), 'detail');
     if (!staging || !plan.fits)
       throw new UserError(`the model does not fit ${target.name}:\n${plan.problems.map((p) => `  - ${p}`).join('\n')}`);
+    if (generation && plan.classifier === 'blocks' && generation.temperature !== 0) {
+      throw new UserError(
+        `${target.name} cannot hold this model's ${plan.config.vocabSize.toLocaleString('en-US')} logits: the classifier runs in blocks of rows with a running argmax, ` +
+          `so the firmware decodes greedily only, and --temperature ${generation.temperature} (the default is 1) would need every logit. Add --temperature 0.`,
+        2,
+      );
+    }
 
     report(`[3/4] writing the C project to ${outDir}`, 'detail');
     const emitStarted = performance.now();
