@@ -2,6 +2,7 @@
 import { benchEngine } from './engine.js';
 import { benchFuzz } from './fuzz.js';
 import { benchHost } from './host.js';
+import { benchLibraryCores } from './library-cores.js';
 import { benchPi } from './pi.js';
 import { benchQuantize } from './quantize.js';
 import { benchReport } from './report.js';
@@ -23,6 +24,7 @@ const suites: Record<string, () => void | Promise<void>> = {
   'rp2040-boot': benchRp2040Boot,
   'rp2040-15m': benchRp2040Stories15M,
   pi: benchPi,
+  'library-cores': benchLibraryCores,
   fuzz: benchFuzz,
 };
 // a misspelled suite (`npm run bench -- hots`) is refused, not taken for "run them all"

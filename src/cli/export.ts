@@ -3,6 +3,8 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import type { ExportRequest } from '../library/export.js'; // a type only: the module itself is loaded when export runs
 import { ARITHMETICS } from '../plan/plan.js';
 import { QUANT_SCHEMES } from '../quant/schemes.js';
+import { knownBoards } from '../library/boards.js';
+import { knownCores } from '../library/cores.js';
 import { knownFormats } from '../library/formats/index.js';
 
 /** The request export runs, and how much it says. */
@@ -19,6 +21,14 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
         type: 'string',
         demandOption: `name the ecosystem with --format: ${knownFormats().join(', ')}`,
         describe: `the ecosystem (${knownFormats().join(', ')})`,
+      })
+      .option('core', {
+        type: 'string',
+        describe: `the core the kernels are for (${knownCores().join(', ')}; default: the board's, else generic)`,
+      })
+      .option('board', {
+        type: 'string',
+        describe: `a board whose memory the library must fit (${knownBoards().join(', ')})`,
       })
       .option('model', { alias: 'm', type: 'string', describe: 'checkpoint (.bin), a path or a name found by the model lookup' })
       .option('tokenizer', { alias: 'z', type: 'string', describe: 'tokenizer.bin (default: the one that goes with the model)' })
@@ -41,6 +51,8 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
     const { exportLibrary } = await import('../library/export.js'); // loads the C code generator only when needed
     const result = exportLibrary({
       format: args.format,
+      core: args.core,
+      board: args.board,
       model: args.model,
       tokenizer: args.tokenizer,
       quant: args.quant,
@@ -52,7 +64,7 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
     if (!args.quiet) {
       const s = result.summary;
       process.stderr.write(
-        `exported ${result.outDir} (--format ${result.format.name})\n` +
+        `exported ${result.outDir} (--format ${result.format.name}, --core ${result.core.name}${result.board ? `, --board ${result.board.name}` : ''})\n` +
           `  ${s.quant}, seq_len ${result.seqLen}; ${s.weightsBytes.toLocaleString('en-US')} bytes of weights (read-only), ${s.stateBytes.toLocaleString('en-US')} bytes of state (RAM), model hash ${s.modelHash}\n`,
       );
     }

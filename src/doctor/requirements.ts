@@ -27,6 +27,7 @@ export interface ToolRequirement {
 export const TOOLS: readonly ToolRequirement[] = [
   { name: 'cc', usedFor: 'host programs (build/run --target host) and the C in the tests', debianPackages: ['build-essential'] },
   { name: 'make', usedFor: 'building every generated C project', debianPackages: ['build-essential'] },
+  { name: 'cmake', usedFor: 'the test that builds an exported library with its CMakeLists.txt', debianPackages: ['cmake'] },
   {
     name: 'arm-none-eabi-gcc',
     usedFor: 'RP2040 firmware (build --target rp2040) and its tests in the emulator',
@@ -45,6 +46,17 @@ export const TOOLS: readonly ToolRequirement[] = [
   {
     name: 'qemu-aarch64',
     usedFor: 'running Raspberry Pi programs on this machine (run --target rpi4, tests)',
+    debianPackages: ['qemu-user'],
+  },
+  {
+    name: 'qemu-system-arm',
+    usedFor:
+      'running the exported library on emulated Cortex-M4 and M33 boards (mps2-an386, mps2-an505), in the tests and the library-cores bench',
+    debianPackages: ['qemu-system-arm'],
+  },
+  {
+    name: 'qemu-riscv32',
+    usedFor: 'running the exported library built for RISC-V rv32imc, in the tests and the library-cores bench',
     debianPackages: ['qemu-user'],
   },
   { name: 'socat', usedFor: 'the serial-port tests (pseudo-terminal pairs)', debianPackages: ['socat'] },
@@ -69,10 +81,13 @@ export const TOOLS: readonly ToolRequirement[] = [
 export type ToolName =
   | 'cc'
   | 'make'
+  | 'cmake'
   | 'arm-none-eabi-gcc'
   | 'aarch64-linux-gnu-gcc'
   | 'riscv64-unknown-elf-gcc'
   | 'qemu-aarch64'
+  | 'qemu-system-arm'
+  | 'qemu-riscv32'
   | 'socat'
   | 'chromium'
   | 'ssh'

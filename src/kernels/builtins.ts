@@ -51,7 +51,8 @@ export function imin(a: i32, b: i32): i32 {
 /**
  * Four int8 dot products sharing one activation vector: out[r] = Σ_k x[xOff + k] · w[wOff + r·rowStride + k]
  * for r = 0..3. Values must lie in [-127, 127]. C: `dot_q8_rows4` in templates/common/kernel-builtins.h,
- * with an AVX2 / AVX-512 VNNI path (integer sums are exact in any order, so all paths agree).
+ * with AVX2 / AVX-512 VNNI, NEON / SDOT and Arm DSP (SXTB16 + SMLAD, Cortex-M4/M7/M33) paths (integer sums are exact
+ * in any order, so all paths agree).
  */
 export function dotQ8Rows4(out: Int32Array, x: Int8Array, xOff: i32, w: Int8Array, wOff: i32, rowStride: i32, n: i32): void {
   let s0 = 0;
@@ -75,7 +76,7 @@ export function dotQ8Rows4(out: Int32Array, x: Int8Array, xOff: i32, w: Int8Arra
  * The int8 dot products of consecutive groups of one row: out[g] = Σ x[xOff + k] · w[wOff + k] over
  * the columns k of group g (groupSize each, the last one possibly shorter; n columns in all).
  * Values must lie in [-127, 127]. C: `dot_q8_groups` in templates/common/kernel-builtins.h, with an
- * AVX2 / AVX-512 VNNI path that reduces four groups' sums at once.
+ * AVX2 / AVX-512 VNNI path that reduces four groups' sums at once and an Arm DSP (SXTB16 + SMLAD) path.
  */
 export function dotQ8Groups(out: Int32Array, x: Int8Array, xOff: i32, w: Int8Array, wOff: i32, n: i32, groupSize: i32): void {
   for (let g = 0; g * groupSize < n; g++) {

@@ -39,6 +39,14 @@ export interface SourceLayout {
 export const LIBRARY_SOURCES = ['llama2_embed.c', 'forward.c', 'tokenizer.c', 'parallel.c', 'weights.c', 'tokenizer_image.c'] as const;
 export const PUBLIC_HEADER = 'llama2_embed.h';
 
+/**
+ * The state of llama2_embed.c itself, for the plan: the prompt's tokens (SEQ_LEN + 4) and the
+ * sampler's order (VOCAB_SIZE), 4 bytes each.
+ */
+export function apiState(seqLen: number, vocabSize: number): { name: string; bytes: number; description: string }[] {
+  return [{ name: 'api', bytes: 4 * (seqLen + 4) + 4 * vocabSize, description: "llama2_embed.c's prompt tokens and sampler order" }];
+}
+
 /** What the exported library holds, for the package files and the command's summary. */
 export interface LibrarySummary {
   weightsBytes: number;
@@ -101,11 +109,9 @@ export function emitLibrarySources(layout: SourceLayout, inputs: LibraryInputs):
     ),
   );
   const quant = plan.weights + (plan.arithmetic === 'integer' ? ' integer' : '');
-  // llama2_embed.c's own: the prompt's tokens (SEQ_LEN + 4) and the sampler's order (VOCAB_SIZE), 4 bytes each
-  const apiBytes = 4 * (plan.seqLen + 4) + 4 * plan.config.vocabSize;
   const summary: LibrarySummary = {
     weightsBytes: weights.length,
-    stateBytes: plan.stateBytes + apiBytes,
+    stateBytes: plan.stateBytes, // the plan counts the tokenizer's tables and the API's buffers (apiState)
     modelHash: modelHash.toString('hex'),
     quant,
   };

@@ -141,13 +141,23 @@ export function requestKey(req: BuildRequest, modelPath: string, tokenizerPath: 
  * options) and the model and tokenizer, picks the precision and arithmetic (the request's, else
  * the target's defaults that suit the checkpoint), and makes the memory plan. Returns them with
  * the load time in seconds. A request the model or target cannot meet is a UserError.
+ *
+ * `library` (export): the target given as data (a board), and the state the library keeps besides
+ * the model's and the tokenizer's, given the context length; the context is then never shortened
+ * to fit, since a library that does not fit is refused.
  */
-export function planFor(req: BuildRequest, report: Reporter = () => {}) {
-  const target = withFirmwareOptions(loadTarget(req.target), {
-    flashBytes: req.flashBytes,
-    boot2: req.boot2,
-    clockHz: req.clockMHz === undefined ? undefined : req.clockMHz * 1e6,
-  });
+export function planFor(
+  req: BuildRequest,
+  report: Reporter = () => {},
+  library?: { target: Target; extraState: (seqLen: number, vocabSize: number) => NonNullable<PlanOptions['extraState']> },
+) {
+  const target =
+    library?.target ??
+    withFirmwareOptions(loadTarget(req.target), {
+      flashBytes: req.flashBytes,
+      boot2: req.boot2,
+      clockHz: req.clockMHz === undefined ? undefined : req.clockMHz * 1e6,
+    });
   const started = performance.now();
   const defaults = target.defaults ?? {};
   // the target's precision for an fp32 checkpoint (a quantized one keeps its own), Q8_0 for integer arithmetic
@@ -168,10 +178,13 @@ export function planFor(req: BuildRequest, report: Reporter = () => {}) {
   checkProtocolLimits(loaded.model.config, req.seqLen, loaded.modelPath);
   if (loaded.groupSizeChoice) report(`${loaded.weights} group size ${loaded.groupSize}: ${loaded.groupSizeChoice.reason}`, 'detail');
   // the tokenizer's tables live in RAM (templates/common/tokenizer.c): a pointer, a score and an index entry per token, and the pieces
-  const withTokenizer = target.output !== 'firmware' || Boolean(req.embedTokenizer);
+  const withTokenizer = Boolean(library) || target.output !== 'firmware' || Boolean(req.embedTokenizer);
   const vocab = loaded.model.config.vocabSize;
   const tokenizerBytes = 16 * vocab + statSync(loaded.tokenizerPath).size + 512 + 2 * loaded.tokenizer.maxTokenLength + 4;
-  const extraState = withTokenizer ? [{ name: 'tokenizer', bytes: tokenizerBytes, description: `tokenizer tables (${vocab} tokens)` }] : [];
+  const extraState = [
+    ...(withTokenizer ? [{ name: 'tokenizer', bytes: tokenizerBytes, description: `tokenizer tables (${vocab} tokens)` }] : []),
+    ...(library?.extraState(req.seqLen ?? loaded.model.config.seqLen, vocab) ?? []),
+  ];
   const options = {
     weights: loaded.weights,
     groupSize: loaded.groupSize,
@@ -182,7 +195,7 @@ export function planFor(req: BuildRequest, report: Reporter = () => {}) {
     sramWeights: req.sramWeights,
   };
   let plan = makePlan(target, loaded.model.config, options);
-  if (!plan.fits && req.seqLen === undefined) {
+  if (!plan.fits && req.seqLen === undefined && !library) {
     // like a board's SDK picking a heap size: shorten the context to what the memory holds, and say so
     const seqLen = longestFittingSeqLen(target, loaded.model.config, options);
     if (seqLen !== undefined) {

@@ -264,6 +264,42 @@ static inline int32_t mul_shr(int32_t a, int32_t b, int s) {
 /* Cortex-M0+: a hand-scheduled loop in assembly (firmware/rp2040/dot_q8.S) */
 #define DOT_Q8_ARMV6M 1
 void dot_q8_rows4_armv6m(int32_t* out, const int8_t* x, int x_off, const int8_t* w, int w_off, int row_stride, int n);
+#elif defined(__ARM_FEATURE_DSP) && !defined(__aarch64__) && !defined(LLAMA2_EMBED_NO_INTRINSICS)
+/*
+ * Cortex-M4, M7, M33 with the DSP extension (export --core cortex-m4f|cortex-m7|cortex-m33): four
+ * int8 products per two instructions. SXTB16 sign-extends bytes 0 and 2 of a word into its two
+ * 16-bit halves (with ROR #8 first: bytes 1 and 3); SMLAD adds both halves' 16 x 16-bit products
+ * to a 32-bit accumulator. The byte pairs of x and w line up, so two SMLADs add the word's four
+ * products exactly (|product| <= 127 * 127; SMLAD's sum wraps like C's, it only sets the Q flag).
+ */
+#define DOT_Q8_DSP 1
+static inline uint32_t dsp_sxtb16(uint32_t v) {
+    uint32_t r;
+    __asm__("sxtb16 %0, %1" : "=r"(r) : "r"(v));
+    return r;
+}
+static inline uint32_t dsp_sxtb16_ror8(uint32_t v) {
+    uint32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    return r;
+}
+static inline int32_t dsp_smlad(uint32_t a, uint32_t b, int32_t acc) {
+    int32_t r;
+    __asm__("smlad %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    return r;
+}
+static inline uint32_t dsp_load4(const int8_t* p) { /* the ARMv7-M/v8-M LDR takes unaligned addresses */
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+/* acc + the dot product of the four int8 values of x_even/x_odd (SXTB16'd) with those at w */
+#define DOT_Q8_DSP_STEP(acc, x_even, x_odd, wp)                      \
+    do {                                                             \
+        uint32_t wv = dsp_load4(wp);                                 \
+        acc = dsp_smlad(x_even, dsp_sxtb16(wv), acc);                \
+        acc = dsp_smlad(x_odd, dsp_sxtb16_ror8(wv), acc);            \
+    } while (0)
 #endif
 #ifndef DOT_Q8_TARGET
 #define DOT_Q8_TARGET
@@ -379,6 +415,15 @@ static inline DOT_Q8_TARGET void dot_q8_rows4(int32_t* out, const int8_t* x, int
         s2 = vgetq_lane_s32(total, 2);
         s3 = vgetq_lane_s32(total, 3);
     }
+#elif defined(DOT_Q8_DSP)
+    for (; k + 4 <= n; k += 4) {
+        uint32_t xv = dsp_load4(xp + k);
+        uint32_t x_even = dsp_sxtb16(xv), x_odd = dsp_sxtb16_ror8(xv);
+        DOT_Q8_DSP_STEP(s0, x_even, x_odd, w0 + k);
+        DOT_Q8_DSP_STEP(s1, x_even, x_odd, w1 + k);
+        DOT_Q8_DSP_STEP(s2, x_even, x_odd, w2 + k);
+        DOT_Q8_DSP_STEP(s3, x_even, x_odd, w3 + k);
+    }
 #endif
     for (; k < n; k++) {
         int xk = xp[k];
@@ -444,7 +489,14 @@ static inline void dot_q8_groups(int32_t* out, const int8_t* x, int x_off, const
     for (int start = g * group_size; start < n; start += group_size) {
         int end = n - start < group_size ? n : start + group_size;
         int32_t s = 0;
-        for (int k = start; k < end; k++) s += xp[k] * wp[k];
+        int k = start;
+#if defined(DOT_Q8_DSP)
+        for (; k + 4 <= end; k += 4) {
+            uint32_t xv = dsp_load4(xp + k);
+            DOT_Q8_DSP_STEP(s, dsp_sxtb16(xv), dsp_sxtb16_ror8(xv), wp + k);
+        }
+#endif
+        for (; k < end; k++) s += xp[k] * wp[k];
         out[g++] = s;
     }
 }

@@ -2,7 +2,7 @@
  * `export --format c` end to end: the library built with its Makefile, its example run, a program
  * of the tests written against llama2_embed.h alone linked to it; the tokens and logits must be
  * the reference engine's, bit for bit, in float and integer arithmetic. Then the sources compiled
- * strictly (C99, -Wall -Wextra -Werror) for the host and Arm's Cortex-M0+ and M4F, the header from
+ * strictly (C99, -Wall -Wextra -Werror) for the host and Arm's Cortex-M0+, M4F, M7 and M33, the header from
  * C++17, and every external symbol of the library prefixed l2e_.
  */
 import { expect } from 'chai';
@@ -11,6 +11,7 @@ import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadForGeneration } from '../../src/engine/load.js';
 import { findExecutable } from '../../src/doctor/requirements.js';
+import { coreByName } from '../../src/library/cores.js';
 import { exportLibrary } from '../../src/library/export.js';
 import { projectRoot } from '../../src/util/project-root.js';
 import { parseProgramOutput, runEngine } from '../helpers/engine-run.js';
@@ -105,7 +106,7 @@ describe('export --format c: the library against the engine', function () {
       expect(split.idLines).to.deep.equal(engine.idLines);
     });
 
-    it('compiles without a warning as C99 for the host, the Cortex-M0+ and the Cortex-M4F, and its header as C++17', function () {
+    it('compiles without a warning as C99 for the host, the Cortex-M0+, M4F, M7 and M33, and its header as C++17', function () {
       compile(['cc'], STRICT, SOURCES, dir);
       const cpp = join(dir, 'header.cpp');
       writeFileSync(
@@ -120,7 +121,9 @@ describe('export --format c: the library against the engine', function () {
       requireNeeds(this, 'arm-none-eabi-gcc');
       const library = SOURCES.filter((s) => s.startsWith('src/'));
       compile(['arm-none-eabi-gcc', '-mcpu=cortex-m0plus', '-mthumb'], STRICT, library, dir);
-      compile(['arm-none-eabi-gcc', '-mcpu=cortex-m4', '-mthumb', '-mfpu=fpv4-sp-d16', '-mfloat-abi=hard'], STRICT, library, dir);
+      // the DSP cores (export --core) take the SXTB16/SMLAD dot products: strict too
+      for (const core of ['cortex-m4f', 'cortex-m7', 'cortex-m33'])
+        compile(['arm-none-eabi-gcc', ...coreByName(core).flags], STRICT, library, dir);
     });
 
     it('l2e_init refuses weights that are not the ones exported (a byte changed), and the check can be compiled out', () => {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { exportLibrary } from '../../src/library/export.js';
 import { knownFormats } from '../../src/library/formats/index.js';
 import { stories260K, tempDir } from '../helpers/fixtures.js';
-import { needs } from '../helpers/needs.js';
+import { needs, requireNeeds } from '../helpers/needs.js';
 
 /** The library's C files as the exporter writes them. */
 const LIBRARY_C = ['forward.c', 'llama2_embed.c', 'parallel.c', 'tokenizer.c', 'tokenizer_image.c', 'weights.c'];
@@ -106,8 +106,8 @@ describe("export: each ecosystem's package files", function () {
   it('c: its CMakeLists.txt configures and builds the library and the example', function () {
     const dir = dirOf('c');
     const build = join(tmp.dir, 'c-cmake');
+    requireNeeds(this, 'cmake');
     const configure = spawnSync('cmake', ['-S', dir, '-B', build], { encoding: 'utf8' });
-    if (configure.error) this.skip(); // no cmake here
     expect(configure.status, configure.stderr).to.equal(0);
     const made = spawnSync('cmake', ['--build', build], { encoding: 'utf8' });
     expect(made.status, made.stderr + made.stdout).to.equal(0);

@@ -11,16 +11,30 @@ export function hostExample(): string {
 
 function makefile(info: PackageInfo): string {
   const objects = info.sources.map((s) => `src/${s.replace(/\.c$/, '.o')}`).join(' ');
-  return `${hashComment(info, 'make: libllama2_embed.a, and the example examples/generate/generate.')}
-CC ?= cc
+  const cross = info.core.cc !== undefined && info.core.flags.length > 0;
+  // a cross core: its compiler and flags, and the library only (the example needs an operating system's stdio and argv)
+  const compiler = cross
+    ? `# exported for ${info.core.name}: its compiler and flags
+CC = ${info.core.cc}
+AR = ${info.core.cc!.replace(/gcc$/, 'ar')}
+CORE_FLAGS = ${info.core.flags.join(' ')}${
+        info.core.libcFlags
+          ? `\n# how Debian's ${info.core.cc} finds its C library; empty it for a toolchain with its own\nLIBC_FLAGS = ${info.core.libcFlags.join(' ')}`
+          : '\nLIBC_FLAGS ='
+      }`
+    : `CC ?= cc
 AR ?= ar
+CORE_FLAGS =
+LIBC_FLAGS =`;
+  return `${hashComment(info, cross ? 'make: libllama2_embed.a' : 'make: libllama2_embed.a, and the example examples/generate/generate.')}
+${compiler}
 CFLAGS ?= -std=c99 -O2 -Wall -Wextra
 # llama2.c's float32 results need these, whatever CFLAGS says
-CFLAGS += ${EXACT_FLOAT_FLAGS.join(' ')} -Iinclude
+CFLAGS += $(CORE_FLAGS) $(LIBC_FLAGS) ${EXACT_FLOAT_FLAGS.join(' ')} -Iinclude
 LDLIBS ?= -lm
 OBJECTS = ${objects}
 
-all: libllama2_embed.a examples/generate/generate
+all: libllama2_embed.a${cross ? '' : ' examples/generate/generate'}
 
 libllama2_embed.a: $(OBJECTS)
 \t$(AR) rcs $@ $(OBJECTS)

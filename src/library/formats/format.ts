@@ -4,6 +4,7 @@
  */
 import type { Arithmetic } from '../../plan/plan.js';
 import type { QuantScheme } from '../../quant/schemes.js';
+import type { LibraryCore } from '../cores.js';
 import type { LibrarySummary } from '../sources.js';
 
 /** What every package file may say about the library. */
@@ -19,6 +20,8 @@ export interface PackageInfo {
   /** The library's C files, relative to its source directory. */
   sources: readonly string[];
   summary: LibrarySummary;
+  /** The core the library is exported for (its compiler flags). */
+  core: LibraryCore;
 }
 
 export interface LibraryFormat {
