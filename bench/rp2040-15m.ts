@@ -83,7 +83,7 @@ async function measureBuild(
   if (!m) throw new Error(`the firmware printed no statistics:\n${run.output.slice(-500)}`);
   const cyclesPerToken = Number(m[3]);
   const xip = emu.xipReport!;
-  // the stalls of the whole run (boot and the first pass included) against all its cycles
+  // the stalls of the whole run (boot and the first pass included; both cores' summed when two run) against all its cycles
   const flashShare = xip.stallCycles / run.cycles;
   const stallPerToken = cyclesPerToken * flashShare;
   const computePerToken = cyclesPerToken - stallPerToken;
