@@ -109,7 +109,7 @@ export function withBuildOptions<T>(y: Argv<T>) {
     .option('arithmetic', {
       choices: ARITHMETICS,
       describe:
-        "the kernels' arithmetic: float (float32, as llama2.c) or integer (fixed point and an int8 KV cache, for cores without an FPU; Q8_0 weights). Default: the target's (rp2040: integer)",
+        "the kernels' arithmetic: float (float32, as llama2.c) or integer (fixed point and an int8 KV cache, for cores without an FPU; Q8_0, or Q4_0 and mixed in shapes of multiples of 16). Default: the target's (rp2040: integer)",
     })
     .option('seq-len', { type: 'number', describe: "context length, at most the model's (shrinks the KV cache)" })
     .option('threads', {

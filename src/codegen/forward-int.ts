@@ -8,18 +8,20 @@
  * gives att a row per part of the heads (src/plan/plan.ts, attentionParts).
  */
 import { buffer, type Plan } from '../plan/plan.js';
-import type { FixedModel } from '../quant/fixed-point.js';
+import type { FixedMatrix, FixedModel } from '../quant/fixed-point.js';
 import { copyWeightsToSram, forwardPrologue } from './forward.js';
-import { forwardSteps, unsupportedStep, type Matrix, type Step, type Vector } from '../engine/forward-steps.js';
+import { CLASSIFIER_BLOCK, forwardSteps, unsupportedStep, type Matrix, type Step, type Vector } from '../engine/forward-steps.js';
 import { cNormWeight, cVector, forwardFile, forwardFunction, matrixShapes, rowsFrom } from './forward-steps-c.js';
 import type { KernelSet } from './kernel-set.js';
 import { WeightStream } from './weight-stream.js';
 
 /**
  * forward.c for integer arithmetic: the whole forward pass of a llama2.c model in fixed point
- * (Q16.16 activations, int8 KV cache, `model`'s Q8_0 weights with fixed-point group scales), for
+ * (Q16.16 activations, int8 KV cache, `model`'s Q8_0 or Q4_0 weights with fixed-point group scales), for
  * the shapes and memory plan of `plan`. Each matmul becomes a wrapper over a kernel specialized for
- * its shape and shift, split by rows over parallel.h's threads (the RP2040's second core).
+ * its shape and shift, split by rows (Q4_0: row pairs) over parallel.h's threads (the RP2040's second core).
+ * A plan whose classifier is in blocks (Plan.classifier) ends in the classifierArgmax step: forward()
+ * returns NULL and sample_logits() the greedy token.
  * Requests its kernels from `kernels`, whose emit() gives the matching kernels.h; returns the C
  * text, starting with `header`.
  */
@@ -34,61 +36,97 @@ export function emitForwardInt(plan: Plan, model: FixedModel, kernels: KernelSet
   // one wrapper per shape and scale shift: the specialized kernel on one core, or its row-range
   // twin (columns still constant) split by parallel_rows
   const wrappers = new Map<string, string>();
-  const matmulFor = (rows: number, cols: number, shift: number): string => {
-    const name = `matmul_${rows}x${cols}_q8_int_s${shift}`;
+  // Q8_0 rows take a byte per value; Q4_0 rows, in row-pair words (src/kernels/matmul-q4-int.ts), a word per 8 values
+  const rowElements = (m: FixedMatrix) => (m.dtype === 'q8_0' ? m.cols : m.cols / 8);
+  const matmulFor = (m: FixedMatrix, rows: number): string => {
+    const { cols, scaleShift: shift } = m;
+    const q4 = m.dtype === 'q4_0';
+    const name = `matmul_${rows}x${cols}_${q4 ? 'q4' : 'q8'}_int_s${shift}`;
     if (wrappers.has(name)) return name;
-    const whole = kernels.use('matmulQ8Int', { d: rows, n: cols, groupSize: gs, scaleShift: shift });
-    const rowsKernel = kernels.use('matmulQ8Int', { n: cols, groupSize: gs, scaleShift: shift });
+    const kernel = q4 ? 'matmulQ4Int' : 'matmulQ8Int';
+    // Q4_0 reads the activation widened (s.xw), and its rows are shared out between threads in pairs
+    const [elements, unit] = q4 ? ['int32_t', 2] : ['int8_t', 1];
+    const whole = kernels.use(kernel, { d: rows, n: cols, groupSize: gs, scaleShift: shift });
+    const rowsKernel = kernels.use(kernel, { n: cols, groupSize: gs, scaleShift: shift });
+    const first = rowsFrom(unit);
     wrappers.set(
       name,
       `static void ${name}_rows(const void* job, int start, int end) {
-    const MatmulQ8IntJob* m = job;
-    ${rowsKernel}(m->xout + start, m->xq, m->xm, m->wq + ${rowsFrom(cols)}, m->ws + ${rowsFrom(Math.ceil(cols / gs))}, end - start);
+    const MatmulIntJob* m = job;
+    ${rowsKernel}(m->xout + ${first}, (const ${elements}*)m->x, m->xm, (const ${elements}*)m->wq + ${rowsFrom(unit * rowElements(m))}, m->ws + ${rowsFrom(unit * Math.ceil(cols / gs))}, (end - start) * ${unit});
 }
 
-/* xout (${rows}, Q16.16) = W (${rows} x ${cols}, Q8_0, scales shifted by ${shift}) · x (quantized in xq, xm) */
-static void ${name}(int32_t* xout, const int8_t* xq, const int32_t* xm, const int8_t* wq, const int16_t* ws) {
+/* xout (${rows}, Q16.16) = W (${rows} x ${cols}, ${q4 ? 'Q4_0 in row-pair words' : 'Q8_0'}, scales shifted by ${shift}) · x (quantized in xq, xm${q4 ? ', widened in xw' : ''}) */
+static void ${name}(int32_t* xout, const ${elements}* x, const int32_t* xm, const ${elements}* wq, const int16_t* ws) {
     if (!parallel_worth(${rows} * ${cols})) {
-        ${whole}(xout, xq, xm, wq, ws);
+        ${whole}(xout, x, xm, wq, ws);
     } else {
-        MatmulQ8IntJob job = {xout, xq, xm, wq, ws};
-        parallel_rows(${name}_rows, &job, ${rows});
+        MatmulIntJob job = {xout, x, xm, wq, ws};
+        parallel_rows(${name}_rows, &job, ${rows / unit});
     }
 }
 `,
     );
     return name;
   };
+  const fixedMatrix = (key: Matrix): FixedMatrix => (key === 'classifier' ? model.classifier : layer[key]);
+  /** The quantized activation a matrix reads: int8 for Q8_0, widened to int32 for Q4_0. */
+  const activation = (m: FixedMatrix) => (m.dtype === 'q4_0' ? 's.xw' : 's.xq');
   const matrices = matrixShapes(c, plan.sharedClassifier);
   // the matrices not copied to SRAM come from the weight stream's ring (PlanOptions.streamWeights)
   const stream = WeightStream.forPlan(plan);
   /** Whether the matrix `key` is read from the weight stream's ring (then on core 0 only). */
   const streamed = (key: Matrix): boolean => stream?.streams(matrices[key].name) ?? false;
   /** The wrapper of a product by the matrix `key`. */
-  const matmulOf = (key: Matrix): string => {
-    const m = matrices[key];
-    return matmulFor(m.rows, m.cols, key === 'classifier' ? model.classifier.scaleShift : layer[key].scaleShift);
-  };
+  const matmulOf = (key: Matrix): string => matmulFor(fixedMatrix(key), matrices[key].rows);
   /** The arguments after `out` of a product by the matrix `key` (of layer l): (xq, xm) and W's values and scales. */
   const matmulArgs = (key: Matrix): string => {
     const m = matrices[key];
+    const fm = fixedMatrix(key);
     const perLayer = key !== 'classifier';
-    const values = perLayer ? ` + l * ${m.rows * m.cols}` : '';
+    const values = perLayer ? ` + l * ${m.rows * rowElements(fm)}` : '';
     const scales = perLayer ? ` + l * ${m.rows * Math.ceil(m.cols / gs)}` : '';
-    return `s.xq, s.xm, w.${m.name}${values}, w.${m.name}_scales${scales}`;
+    return `${activation(fm)}, s.xm, w.${m.name}${values}, w.${m.name}_scales${scales}`;
   };
   /** `out = W · (xq, xm)`, W the layer's (or the model's) matrix `key`. */
   const matmul = (out: string, key: Matrix): string => {
     const m = matrices[key];
     if (streamed(key)) {
-      const shift = key === 'classifier' ? model.classifier.scaleShift : layer[key].scaleShift;
-      const kernel = kernels.use('matmulQ8Int', { n: m.cols, groupSize: gs, scaleShift: shift });
+      // the stream carries Q8_0 rows only (the build refuses --stream-weights with other weights)
+      const kernel = kernels.use('matmulQ8Int', { n: m.cols, groupSize: gs, scaleShift: fixedMatrix(key).scaleShift });
       return stream!.matmul({ kernel, out, name: m.name, rows: m.rows, cols: m.cols, groupSize: gs, perLayer: key !== 'classifier' });
     }
     return `${matmulOf(key)}(${out}, ${matmulArgs(key)});`;
   };
-  /** xq, xm ← the vector `input` (its length: the columns of the matrix `key` it is multiplied by) quantized. */
-  const quantizeFor = (input: Vector, key: Matrix): string => `${quantize(matrices[key].cols)}(s.xq, s.xm, ${cVector(input)});`;
+  /**
+   * xq, xm ← the vector `input` (its length: the columns of the matrix `key` it is multiplied by) quantized,
+   * and widened into xw when that matrix is Q4_0.
+   */
+  const quantizeFor = (input: Vector, key: Matrix): string => {
+    const n = matrices[key].cols;
+    const widen = fixedMatrix(key).dtype === 'q4_0' ? ` ${kernels.use('widenQ4Activation', { n, groupSize: gs })}(s.xw, s.xq);` : '';
+    return `${quantize(n)}(s.xq, s.xm, ${cVector(input)});${widen}`;
+  };
+  /** classifierArgmax: the classifier CLASSIFIER_BLOCK rows at a time into s.logits_block, each block folded into s.best. */
+  const classifierArgmax = (input: Vector, indent: string): string => {
+    const m = matrices.classifier;
+    const fm = model.classifier;
+    const block = Math.min(CLASSIFIER_BLOCK, m.rows);
+    const full = m.rows - (m.rows % block);
+    const fold = kernels.use('argmaxFixedBlock');
+    const rows = (count: number, first: string) =>
+      `${matmulFor(fm, count)}(s.logits_block, ${activation(fm)}, s.xm, w.${m.name} + ${first} * ${rowElements(fm)}, w.${m.name}_scales + ${first} * ${Math.ceil(m.cols / gs)});`;
+    const lines = [
+      quantizeFor(input, 'classifier'),
+      's.best[0] = -1;',
+      `for (int first = 0; first < ${full}; first += ${block}) {`,
+      `    ${rows(block, 'first')}`,
+      `    ${fold}(s.best, s.logits_block, first, ${block});`,
+      '}',
+      ...(full < m.rows ? [rows(m.rows - full, String(full)), `${fold}(s.best, s.logits_block, ${full}, ${m.rows - full});`] : []),
+    ];
+    return lines.join(`\n${indent}`);
+  };
   const rmsnorm = kernels.use('rmsnormInt', { size: c.dim });
   const residual = kernels.use('residualAddInt', { n: c.dim });
   const kvMul = c.nHeads / c.nKvHeads;
@@ -135,6 +173,8 @@ static void multihead_attention(int layer_offset, int layer_scales, int pos) {
 `;
   };
 
+  /** Whether the thread jobs of a product by `key` take single rows (not streamed, not Q4_0's row pairs). */
+  const rowByRow = (key: Matrix): boolean => !streamed(key) && fixedMatrix(key).dtype === 'q8_0';
   /**
    * The feed-forward's first half as one job, `ffn_hidden(hb, hb2, l)`: each thread computes its
    * rows of W_gate · x and W_up · x, then SwiGLU on them (which needs nothing from the other rows).
@@ -143,8 +183,8 @@ static void multihead_attention(int layer_offset, int layer_scales, int pos) {
     const w1 = matmulOf(gate);
     const w3 = matmulOf(up);
     return `typedef struct {
-    MatmulQ8IntJob gate; /* hb = W1 · x */
-    MatmulQ8IntJob up;   /* hb2 = W3 · x */
+    MatmulIntJob gate; /* hb = W1 · x */
+    MatmulIntJob up;   /* hb2 = W3 · x */
 } FfnHiddenIntJob;
 
 static void ffn_hidden_rows(const void* job, int start, int end) {
@@ -173,7 +213,8 @@ static void ffn_hidden(int32_t* hb, int32_t* hb2, int l) {
     const lines = (...list: string[]) => list.join(`\n${indent}`);
     switch (step.op) {
       case 'embed': {
-        const embed = kernels.use('embedQ8Int', { dim: c.dim, groupSize: gs, scaleShift: model.tokenEmbedding.scaleShift });
+        const kernel = model.tokenEmbedding.dtype === 'q8_0' ? 'embedQ8Int' : 'embedQ4Int';
+        const embed = kernels.use(kernel, { dim: c.dim, groupSize: gs, scaleShift: model.tokenEmbedding.scaleShift });
         return `${embed}(x, w.token_embedding_table, w.token_embedding_table_scales, token);`;
       }
       case 'rmsnorm':
@@ -193,8 +234,9 @@ static void ffn_hidden(int32_t* hb, int32_t* hb2, int l) {
       case 'residual':
         return `${residual}(x, ${cVector(step.input)});`;
       case 'gatedFfn':
-        if (streamed(step.gate.weight) || streamed(step.up.weight)) {
-          // streamed matrices go through the ring in order, on core 0: one after the other, then SwiGLU
+        if (!rowByRow(step.gate.weight) || !rowByRow(step.up.weight)) {
+          // one product after the other, then SwiGLU: streamed matrices go through the ring in order
+          // on core 0, and Q4_0 ones are shared out in row pairs (each product still split by its wrapper)
           const gate = cVector(step.gate.out);
           const up = cVector(step.up.out);
           return lines(
@@ -208,17 +250,32 @@ static void ffn_hidden(int32_t* hb, int32_t* hb2, int l) {
         return lines(quantizeFor(step.input, step.gate.weight), `ffn_hidden(${cVector(step.gate.out)}, ${cVector(step.up.out)}, l);`);
       case 'logitsToFloat':
         return `${kernels.use('fixedToFloat', { n: c.vocabSize })}(s.logits, s.logits_fixed);`;
+      case 'classifierArgmax':
+        return classifierArgmax(step.input, indent);
       default:
         throw unsupportedStep('the integer forward.c', step);
     }
   };
 
-  const body = `${forwardFunction(forwardSteps('integer'), writeStep, { xType: 'int32_t', scaleOffsets: true, returns: 's.logits' })}
-
-/* integer mode samples the Q16.16 logits (src/kernels/sampling-int.ts); greedy the float32 ones */
+  const blocks = plan.classifier === 'blocks';
+  const steps = forwardSteps('integer', plan.classifier);
+  const sampling = blocks
+    ? `/* the classifier kept no logits vector: greedy decoding only (the build and the protocol refuse a temperature) */
+int sample_logits(float* logits, float temperature, float topp, int32_t* order, uint64_t* rng_state) {
+    (void)logits;
+    (void)temperature;
+    (void)topp;
+    (void)order;
+    (void)rng_state;
+    return s.best[0];
+}`
+    : `/* integer mode samples the Q16.16 logits (src/kernels/sampling-int.ts); greedy the float32 ones */
 int sample_logits(float* logits, float temperature, float topp, int32_t* order, uint64_t* rng_state) {
     return ${kernels.use('sampleNextFixed')}(logits, s.logits_fixed, VOCAB_SIZE, temperature, topp, order, rng_state, w.exp_table);
 }`;
+  const body = `${forwardFunction(steps, writeStep, { xType: 'int32_t', scaleOffsets: true, returns: blocks ? 'NULL' : 's.logits' })}
+
+${sampling}`;
 
   // the stream's table once forward() has taken its segments (WeightStream.matmul records them)
   const streamTable = stream ? `#include "weight_stream.h"\n\n${stream.table(c.nLayers)}\n` : '';
@@ -229,11 +286,11 @@ ${copyWeightsToSram(plan)}${stream?.init() ?? ''}    parallel_init(threads);
 ${body}`;
   const parallel = `typedef struct {
     int32_t* xout;
-    const int8_t* xq;
+    const void* x; /* the quantized activation: int8 (xq), or widened to int32 for Q4_0 (xw) */
     const int32_t* xm;
-    const int8_t* wq;
+    const void* wq; /* int8 (Q8_0) values, or Q4_0 in row-pair words */
     const int16_t* ws;
-} MatmulQ8IntJob;
+} MatmulIntJob;
 
 ${[...wrappers.values()].join('\n')}`;
   return forwardFile(forwardPrologue(plan, header, 'The activations (Q16.16) and the int8 KV cache'), main.trim(), parallel);

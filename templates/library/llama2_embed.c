@@ -29,7 +29,7 @@ static int pending = -1;    /* the token to run at `position` (the last one gene
 #endif
 
 static int prompt_tokens[L2E_MAX_PROMPT_BYTES + 4]; /* the pending token, then the prompt's: strlen + 3 while merging */
-static int32_t sampler_order[VOCAB_SIZE];
+static int32_t sampler_order[SAMPLER_ORDER_SIZE];
 
 static const l2e_info info = {
     MODEL_NAME,

@@ -66,7 +66,7 @@ extern const unsigned char tokenizer_image_end[];
 #endif
 __attribute__((used, section(".rodata.firmware_tag"))) static const char firmware_tag[] = "llama2-embed firmware v1: target=rp2040 stdio=" STDIO_NAME;
 
-static int32_t sampler_order[VOCAB_SIZE];
+static int32_t sampler_order[SAMPLER_ORDER_SIZE];
 static protocol_decoder decoder;
 
 /* ---------------------------------------------------------------------------------------------
