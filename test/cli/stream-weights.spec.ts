@@ -23,6 +23,7 @@ describe('cli: build and plan --stream-weights', function () {
       ['--target', 'rp2040', '--arithmetic', 'float'],
       /--stream-weights streams the integer kernels' Q8_0 matrices.*--arithmetic float/,
     ],
+    ['Q4_0 weights', ['--target', 'rp2040', '--quant', 'q4_0'], /--stream-weights streams Q8_0 matrices, and --quant q4_0 was given/],
   ] as const) {
     for (const command of ['build', 'plan']) {
       it(`${command} --stream-weights with ${why} is refused before the model is looked up`, () => {
