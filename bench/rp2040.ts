@@ -10,7 +10,7 @@
  * float KV cache), so 1 + 128 positions fit; the prompt is "Once upon a time", greedy. The last
  * rows shorten the integer build's context, which leaves SRAM for copies of the weights. The
  * `--threads 2` row runs the default build on both emulated cores (core 1 takes half of every
- * matmul's rows): its tok/s against the default row's is printed as a ratio, in core cycles.
+ * matmul's rows, of SwiGLU's and of the attention's heads): its tok/s against the default row's is printed as a ratio, in core cycles.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -62,7 +62,7 @@ async function measure(
     boot2?: 'safe' | 'fast' | 'quad';
     seqLen?: number;
     sramCode?: boolean;
-    /** 2: core 1 takes half of every matmul's rows (both emulated cores run). */
+    /** 2: core 1 takes half of every matmul's rows, of SwiGLU's and of the attention's heads (both emulated cores run). */
     threads?: number;
   } = {},
 ): Promise<Row> {
@@ -138,7 +138,7 @@ async function benchRows(floatRows: boolean): Promise<void> {
     }
     // the default build, and the same with the dual-output and quad boot2 (fewer stall cycles per XIP miss)
     rows.push(await measure(dir, 'Q8_0, integer kernels (the default)', 'q8_0', { arithmetic: 'integer' }));
-    // both cores: core 1 takes half of every matmul's rows (src/emulator/second-core.ts runs it)
+    // both cores: core 1 takes half of every matmul's rows, of SwiGLU's and of the heads (src/emulator/second-core.ts runs it)
     rows.push(await measure(dir, 'the default, --threads 2 (both cores)', 'q8_0', { arithmetic: 'integer', threads: 2 }));
     rows.push(await measure(dir, 'Q8_0, integer kernels, fast boot2', 'q8_0', { arithmetic: 'integer', boot2: 'fast' }));
     rows.push(await measure(dir, 'Q8_0, integer kernels, quad boot2', 'q8_0', { arithmetic: 'integer', boot2: 'quad' }));

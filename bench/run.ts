@@ -10,6 +10,8 @@ import { benchRp2040, benchRp2040Integer } from './rp2040.js';
 import { benchRp2040Boot } from './rp2040-boot.js';
 import { benchRp2040Usb } from './rp2040-usb.js';
 import { benchRp2040Sampling } from './rp2040-sampling.js';
+import { benchRp2040Stream } from './rp2040-stream.js';
+import { benchRp2040Stories15M } from './rp2040-15m.js';
 
 const suites: Record<string, () => void | Promise<void>> = {
   engine: benchEngine,
@@ -21,6 +23,8 @@ const suites: Record<string, () => void | Promise<void>> = {
   'rp2040-usb': benchRp2040Usb,
   'rp2040-sampling': benchRp2040Sampling,
   'rp2040-boot': benchRp2040Boot,
+  'rp2040-stream': benchRp2040Stream,
+  'rp2040-15m': benchRp2040Stories15M,
   pi: benchPi,
   'library-cores': benchLibraryCores,
   fuzz: benchFuzz,

@@ -25,6 +25,7 @@ export interface BuildArgs {
   stdio?: FirmwareStdio;
   sramWeights?: boolean;
   sramCode?: boolean;
+  streamWeights?: boolean;
 }
 
 /** --verbose and --quiet: how much of a build `build` and `run` print. */
@@ -108,12 +109,12 @@ export function withBuildOptions<T>(y: Argv<T>) {
     .option('arithmetic', {
       choices: ARITHMETICS,
       describe:
-        "the kernels' arithmetic: float (float32, as llama2.c) or integer (fixed point and an int8 KV cache, for cores without an FPU; Q8_0 weights). Default: the target's (rp2040: integer)",
+        "the kernels' arithmetic: float (float32, as llama2.c) or integer (fixed point and an int8 KV cache, for cores without an FPU; Q8_0, or Q4_0 and mixed in shapes of multiples of 16). Default: the target's (rp2040: integer)",
     })
     .option('seq-len', { type: 'number', describe: "context length, at most the model's (shrinks the KV cache)" })
     .option('threads', {
       type: 'number',
-      describe: 'matmul threads (host and Linux targets; rp2040: 2 puts its second core on the matmuls)',
+      describe: 'threads for the matmuls, attention heads and SwiGLU (host and Linux targets; rp2040: 2 puts its second core to work)',
     })
     .option('out', { alias: 'o', type: 'string', describe: 'output directory (default: build/<target>)' })
     .option('flash-size', { type: 'string', describe: "firmware: the board's flash size (2M for a Pico; 4M, 16M for others)" })
@@ -131,6 +132,11 @@ export function withBuildOptions<T>(y: Argv<T>) {
       type: 'boolean',
       describe:
         "RP2040: run the forward pass and its kernels from SRAM (copied at boot) instead of through the XIP cache, taking that SRAM from the weights' copies (default: on when the state leaves room)",
+    })
+    .option('stream-weights', {
+      type: 'boolean',
+      describe:
+        'RP2040, integer mode: stream the weight matrices not copied to SRAM from flash by DMA (the XIP stream FIFO) into an SRAM ring while the core computes, instead of reading them through the XIP cache (faster with the quad boot2; default off)',
     })
     .option('clock', {
       type: 'number',
@@ -166,6 +172,7 @@ export function buildRequest(args: BuildArgs): BuildRequest {
     stdio: args.stdio,
     sramWeights: args.sramWeights,
     sramCode: args.sramCode,
+    streamWeights: args.streamWeights,
   };
 }
 

@@ -36,7 +36,8 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       .option('group-size', { type: 'number', describe: 'group size of quantized weights (default: chosen for the model)' })
       .option('arithmetic', {
         choices: ARITHMETICS,
-        describe: "the kernels' arithmetic: float (float32, as llama2.c) or integer (fixed point, for cores without an FPU; Q8_0 weights)",
+        describe:
+          "the kernels' arithmetic: float (float32, as llama2.c) or integer (fixed point, for cores without an FPU; Q8_0, or Q4_0 and mixed in shapes of multiples of 16)",
       })
       .option('seq-len', { type: 'number', describe: "context length, at most the model's (shrinks the KV cache)" })
       .option('out', { alias: 'o', type: 'string', describe: 'output directory, replaced as a whole (default: build/library-<format>)' })

@@ -3,20 +3,25 @@
  * llama2.c's `forward` (the steps of forwardSteps('integer'), src/engine/forward-steps.ts), computing
  * what src/engine/transformer-int.ts computes by walking the same steps, with Q16.16
  * activations, an int8 KV cache and the fixed-point weights of src/quant/fixed-point.ts. The
- * matmuls split their rows over parallel.h's threads (the RP2040's second core with --threads 2).
+ * matmuls (with SwiGLU after the feed-forward's first two) split their rows over parallel.h's
+ * threads (the RP2040's second core with --threads 2), the attention its heads, when the plan
+ * gives att a row per part of the heads (src/plan/plan.ts, attentionParts).
  */
-import type { Plan } from '../plan/plan.js';
-import type { FixedModel } from '../quant/fixed-point.js';
+import { buffer, type Plan } from '../plan/plan.js';
+import type { FixedMatrix, FixedModel } from '../quant/fixed-point.js';
 import { copyWeightsToSram, forwardPrologue } from './forward.js';
-import { forwardSteps, unsupportedStep, type Matrix, type Step, type Vector } from '../engine/forward-steps.js';
+import { CLASSIFIER_BLOCK, forwardSteps, unsupportedStep, type Matrix, type Step, type Vector } from '../engine/forward-steps.js';
 import { cNormWeight, cVector, forwardFile, forwardFunction, matrixShapes, rowsFrom } from './forward-steps-c.js';
 import type { KernelSet } from './kernel-set.js';
+import { WeightStream } from './weight-stream.js';
 
 /**
  * forward.c for integer arithmetic: the whole forward pass of a llama2.c model in fixed point
- * (Q16.16 activations, int8 KV cache, `model`'s Q8_0 weights with fixed-point group scales), for
+ * (Q16.16 activations, int8 KV cache, `model`'s Q8_0 or Q4_0 weights with fixed-point group scales), for
  * the shapes and memory plan of `plan`. Each matmul becomes a wrapper over a kernel specialized for
- * its shape and shift, split by rows over parallel.h's threads (the RP2040's second core).
+ * its shape and shift, split by rows (Q4_0: row pairs) over parallel.h's threads (the RP2040's second core).
+ * A plan whose classifier is in blocks (Plan.classifier) ends in the classifierArgmax step: forward()
+ * returns NULL and sample_logits() the greedy token.
  * Requests its kernels from `kernels`, whose emit() gives the matching kernels.h; returns the C
  * text, starting with `header`.
  */
@@ -31,54 +36,185 @@ export function emitForwardInt(plan: Plan, model: FixedModel, kernels: KernelSet
   // one wrapper per shape and scale shift: the specialized kernel on one core, or its row-range
   // twin (columns still constant) split by parallel_rows
   const wrappers = new Map<string, string>();
-  const matmulFor = (rows: number, cols: number, shift: number): string => {
-    const name = `matmul_${rows}x${cols}_q8_int_s${shift}`;
+  // Q8_0 rows take a byte per value; Q4_0 rows, in row-pair words (src/kernels/matmul-q4-int.ts), a word per 8 values
+  const rowElements = (m: FixedMatrix) => (m.dtype === 'q8_0' ? m.cols : m.cols / 8);
+  const matmulFor = (m: FixedMatrix, rows: number): string => {
+    const { cols, scaleShift: shift } = m;
+    const q4 = m.dtype === 'q4_0';
+    const name = `matmul_${rows}x${cols}_${q4 ? 'q4' : 'q8'}_int_s${shift}`;
     if (wrappers.has(name)) return name;
-    const whole = kernels.use('matmulQ8Int', { d: rows, n: cols, groupSize: gs, scaleShift: shift });
-    const rowsKernel = kernels.use('matmulQ8Int', { n: cols, groupSize: gs, scaleShift: shift });
+    const kernel = q4 ? 'matmulQ4Int' : 'matmulQ8Int';
+    // Q4_0 reads the activation widened (s.xw), and its rows are shared out between threads in pairs
+    const [elements, unit] = q4 ? ['int32_t', 2] : ['int8_t', 1];
+    const whole = kernels.use(kernel, { d: rows, n: cols, groupSize: gs, scaleShift: shift });
+    const rowsKernel = kernels.use(kernel, { n: cols, groupSize: gs, scaleShift: shift });
+    const first = rowsFrom(unit);
     wrappers.set(
       name,
       `static void ${name}_rows(const void* job, int start, int end) {
-    const MatmulQ8IntJob* m = job;
-    ${rowsKernel}(m->xout + start, m->xq, m->xm, m->wq + ${rowsFrom(cols)}, m->ws + ${rowsFrom(Math.ceil(cols / gs))}, end - start);
+    const MatmulIntJob* m = job;
+    ${rowsKernel}(m->xout + ${first}, (const ${elements}*)m->x, m->xm, (const ${elements}*)m->wq + ${rowsFrom(unit * rowElements(m))}, m->ws + ${rowsFrom(unit * Math.ceil(cols / gs))}, (end - start) * ${unit});
 }
 
-/* xout (${rows}, Q16.16) = W (${rows} x ${cols}, Q8_0, scales shifted by ${shift}) · x (quantized in xq, xm) */
-static void ${name}(int32_t* xout, const int8_t* xq, const int32_t* xm, const int8_t* wq, const int16_t* ws) {
+/* xout (${rows}, Q16.16) = W (${rows} x ${cols}, ${q4 ? 'Q4_0 in row-pair words' : 'Q8_0'}, scales shifted by ${shift}) · x (quantized in xq, xm${q4 ? ', widened in xw' : ''}) */
+static void ${name}(int32_t* xout, const ${elements}* x, const int32_t* xm, const ${elements}* wq, const int16_t* ws) {
     if (!parallel_worth(${rows} * ${cols})) {
-        ${whole}(xout, xq, xm, wq, ws);
+        ${whole}(xout, x, xm, wq, ws);
     } else {
-        MatmulQ8IntJob job = {xout, xq, xm, wq, ws};
-        parallel_rows(${name}_rows, &job, ${rows});
+        MatmulIntJob job = {xout, x, xm, wq, ws};
+        parallel_rows(${name}_rows, &job, ${rows / unit});
     }
 }
 `,
     );
     return name;
   };
+  const fixedMatrix = (key: Matrix): FixedMatrix => (key === 'classifier' ? model.classifier : layer[key]);
+  /** The quantized activation a matrix reads: int8 for Q8_0, widened to int32 for Q4_0. */
+  const activation = (m: FixedMatrix) => (m.dtype === 'q4_0' ? 's.xw' : 's.xq');
   const matrices = matrixShapes(c, plan.sharedClassifier);
+  // the matrices not copied to SRAM come from the weight stream's ring (PlanOptions.streamWeights)
+  const stream = WeightStream.forPlan(plan);
+  /** Whether the matrix `key` is read from the weight stream's ring (then on core 0 only). */
+  const streamed = (key: Matrix): boolean => stream?.streams(matrices[key].name) ?? false;
+  /** The wrapper of a product by the matrix `key`. */
+  const matmulOf = (key: Matrix): string => matmulFor(fixedMatrix(key), matrices[key].rows);
+  /** The arguments after `out` of a product by the matrix `key` (of layer l): (xq, xm) and W's values and scales. */
+  const matmulArgs = (key: Matrix): string => {
+    const m = matrices[key];
+    const fm = fixedMatrix(key);
+    const perLayer = key !== 'classifier';
+    const values = perLayer ? ` + l * ${m.rows * rowElements(fm)}` : '';
+    const scales = perLayer ? ` + l * ${m.rows * Math.ceil(m.cols / gs)}` : '';
+    return `${activation(fm)}, s.xm, w.${m.name}${values}, w.${m.name}_scales${scales}`;
+  };
   /** `out = W · (xq, xm)`, W the layer's (or the model's) matrix `key`. */
   const matmul = (out: string, key: Matrix): string => {
     const m = matrices[key];
-    const shift = key === 'classifier' ? model.classifier.scaleShift : layer[key].scaleShift;
-    const fn = matmulFor(m.rows, m.cols, shift);
-    const perLayer = key !== 'classifier';
-    const values = perLayer ? ` + l * ${m.rows * m.cols}` : '';
-    const scales = perLayer ? ` + l * ${m.rows * Math.ceil(m.cols / gs)}` : '';
-    return `${fn}(${out}, s.xq, s.xm, w.${m.name}${values}, w.${m.name}_scales${scales});`;
+    if (streamed(key)) {
+      // the stream carries Q8_0 rows only (the build refuses --stream-weights with other weights)
+      const kernel = kernels.use('matmulQ8Int', { n: m.cols, groupSize: gs, scaleShift: fixedMatrix(key).scaleShift });
+      return stream!.matmul({ kernel, out, name: m.name, rows: m.rows, cols: m.cols, groupSize: gs, perLayer: key !== 'classifier' });
+    }
+    return `${matmulOf(key)}(${out}, ${matmulArgs(key)});`;
   };
-  /** xq, xm ← the vector `input` (its length: the columns of the matrix `key` it is multiplied by) quantized. */
-  const quantizeFor = (input: Vector, key: Matrix): string => `${quantize(matrices[key].cols)}(s.xq, s.xm, ${cVector(input)});`;
+  /**
+   * xq, xm ← the vector `input` (its length: the columns of the matrix `key` it is multiplied by) quantized,
+   * and widened into xw when that matrix is Q4_0.
+   */
+  const quantizeFor = (input: Vector, key: Matrix): string => {
+    const n = matrices[key].cols;
+    const widen = fixedMatrix(key).dtype === 'q4_0' ? ` ${kernels.use('widenQ4Activation', { n, groupSize: gs })}(s.xw, s.xq);` : '';
+    return `${quantize(n)}(s.xq, s.xm, ${cVector(input)});${widen}`;
+  };
+  /** classifierArgmax: the classifier CLASSIFIER_BLOCK rows at a time into s.logits_block, each block folded into s.best. */
+  const classifierArgmax = (input: Vector, indent: string): string => {
+    const m = matrices.classifier;
+    const fm = model.classifier;
+    const block = Math.min(CLASSIFIER_BLOCK, m.rows);
+    const full = m.rows - (m.rows % block);
+    const fold = kernels.use('argmaxFixedBlock');
+    const rows = (count: number, first: string) =>
+      `${matmulFor(fm, count)}(s.logits_block, ${activation(fm)}, s.xm, w.${m.name} + ${first} * ${rowElements(fm)}, w.${m.name}_scales + ${first} * ${Math.ceil(m.cols / gs)});`;
+    const lines = [
+      quantizeFor(input, 'classifier'),
+      's.best[0] = -1;',
+      `for (int first = 0; first < ${full}; first += ${block}) {`,
+      `    ${rows(block, 'first')}`,
+      `    ${fold}(s.best, s.logits_block, first, ${block});`,
+      '}',
+      ...(full < m.rows ? [rows(m.rows - full, String(full)), `${fold}(s.best, s.logits_block, ${full}, ${m.rows - full});`] : []),
+    ];
+    return lines.join(`\n${indent}`);
+  };
   const rmsnorm = kernels.use('rmsnormInt', { size: c.dim });
   const residual = kernels.use('residualAddInt', { n: c.dim });
   const kvMul = c.nHeads / c.nKvHeads;
+
+  // attention: each part of the key/value heads in its own row of att (the plan has one per thread)
+  const attParts = buffer(plan, 'att').count / plan.seqLen;
+  const attentionAll = kernels.use('attentionInt', { nHeads: c.nHeads, headSize, kvDim, kvMul });
+  /** The attention kernel's arguments up to the cache offsets, for the query heads from `head` on (a C expression, or '' for all). */
+  const attentionArgs = (head: string, att: string): string => {
+    const at = (n: string) => (head ? ` + ${head}${n}` : '');
+    return `s.xb${at(' * HEAD_SIZE')}, s.q${at(' * HEAD_SIZE')}, s.qq${at(' * HEAD_SIZE')}, s.qm${at('')}, s.key_cache, s.key_scale, s.value_cache, s.value_scale, w.kv_scale_table, ${att}, w.exp_table`;
+  };
+  const attentionWrapper = (): string => {
+    const heads = kernels.use('attentionInt', { headSize, kvDim, kvMul });
+    return `typedef struct {
+    int layer_offset; /* the layer's cache, in values */
+    int layer_scales; /* and in scale codes */
+    int pos;
+} AttentionIntJob;
+
+/*
+ * Parts [start, end) of the attention: part p is the key/value heads [p * N_KV_HEADS / ${attParts},
+ * (p + 1) * N_KV_HEADS / ${attParts}) with their KV_MUL query heads, computed in row p of att.
+ */
+static void attention_rows(const void* job, int start, int end) {
+    const AttentionIntJob* a = job;
+    for (int p = start; p < end; p++) {
+        int first = p * N_KV_HEADS / ${attParts};
+        int count = (p + 1) * N_KV_HEADS / ${attParts} - first;
+        ${heads}(${attentionArgs('first * KV_MUL', 's.att + p * SEQ_LEN')},
+            a->layer_offset + first * HEAD_SIZE, a->layer_scales + first, a->pos, count * KV_MUL);
+    }
+}
+
+/* Multihead attention over the layer's cache into xb, the heads split over the threads. */
+static void multihead_attention(int layer_offset, int layer_scales, int pos) {
+    if (!parallel_worth((pos + 1) * 2 * DIM)) {
+        ${attentionAll}(${attentionArgs('', 's.att')}, layer_offset, layer_scales, pos);
+        return;
+    }
+    AttentionIntJob job = {layer_offset, layer_scales, pos};
+    parallel_rows(attention_rows, &job, ${attParts});
+}
+`;
+  };
+
+  /** Whether the thread jobs of a product by `key` take single rows (not streamed, not Q4_0's row pairs). */
+  const rowByRow = (key: Matrix): boolean => !streamed(key) && fixedMatrix(key).dtype === 'q8_0';
+  /**
+   * The feed-forward's first half as one job, `ffn_hidden(hb, hb2, l)`: each thread computes its
+   * rows of W_gate · x and W_up · x, then SwiGLU on them (which needs nothing from the other rows).
+   */
+  const ffnHiddenWrapper = (gate: Matrix, up: Matrix): string => {
+    const w1 = matmulOf(gate);
+    const w3 = matmulOf(up);
+    return `typedef struct {
+    MatmulIntJob gate; /* hb = W1 · x */
+    MatmulIntJob up;   /* hb2 = W3 · x */
+} FfnHiddenIntJob;
+
+static void ffn_hidden_rows(const void* job, int start, int end) {
+    const FfnHiddenIntJob* f = job;
+    ${w1}_rows(&f->gate, start, end);
+    ${w3}_rows(&f->up, start, end);
+    ${kernels.use('swigluInt')}(f->gate.xout + start, f->up.xout + start, w.exp_table, end - start);
+}
+
+/* hb = silu(W1 · x) * (W3 · x) (layer l, x quantized in xq, xm), the hidden rows split over the threads */
+static void ffn_hidden(int32_t* hb, int32_t* hb2, int l) {
+    if (!parallel_worth(2 * HIDDEN_DIM * DIM)) {
+        ${matmul('hb', gate)}
+        ${matmul('hb2', up)}
+        ${kernels.use('swigluInt', { hiddenDim: c.hiddenDim })}(hb, hb2, w.exp_table);
+        return;
+    }
+    FfnHiddenIntJob job = {{hb, ${matmulArgs(gate)}}, {hb2, ${matmulArgs(up)}}};
+    parallel_rows(ffn_hidden_rows, &job, HIDDEN_DIM);
+}
+`;
+  };
 
   /** One step of the forward pass (src/engine/forward-steps.ts) in C. */
   const writeStep = (step: Step, indent: string): string => {
     const lines = (...list: string[]) => list.join(`\n${indent}`);
     switch (step.op) {
       case 'embed': {
-        const embed = kernels.use('embedQ8Int', { dim: c.dim, groupSize: gs, scaleShift: model.tokenEmbedding.scaleShift });
+        const kernel = model.tokenEmbedding.dtype === 'q8_0' ? 'embedQ8Int' : 'embedQ4Int';
+        const embed = kernels.use(kernel, { dim: c.dim, groupSize: gs, scaleShift: model.tokenEmbedding.scaleShift });
         return `${embed}(x, w.token_embedding_table, w.token_embedding_table_scales, token);`;
       }
       case 'rmsnorm':
@@ -91,45 +227,70 @@ static void ${name}(int32_t* xout, const int8_t* xq, const int32_t* xm, const in
       case 'storeKv':
         return `${kernels.use('storeKvInt', { kvDim, headSize })}(s.key_cache, s.key_scale, s.value_cache, s.value_scale, s.k, s.v, w.kv_scale_table, loff + pos * KV_DIM, soff + pos * N_KV_HEADS);`;
       case 'attention':
-        return `${kernels.use('attentionInt', { nHeads: c.nHeads, headSize, kvDim, kvMul })}(s.xb, s.q, s.qq, s.qm, s.key_cache, s.key_scale, s.value_cache, s.value_scale, w.kv_scale_table, s.att, w.exp_table, loff, soff, pos);`;
+        // on one thread (one row of att), the kernel over all the heads; else split by heads
+        if (attParts === 1) return `${attentionAll}(${attentionArgs('', 's.att')}, loff, soff, pos);`;
+        wrappers.set('multihead_attention', attentionWrapper());
+        return 'multihead_attention(loff, soff, pos);';
       case 'residual':
         return `${residual}(x, ${cVector(step.input)});`;
-      case 'gatedFfn': {
-        const gate = cVector(step.gate.out);
-        const up = cVector(step.up.out);
-        return lines(
-          quantizeFor(step.input, step.gate.weight),
-          matmul(gate, step.gate.weight),
-          matmul(up, step.up.weight),
-          `${kernels.use('swigluInt', { hiddenDim: c.hiddenDim })}(${gate}, ${up}, w.exp_table);`,
-        );
-      }
+      case 'gatedFfn':
+        if (!rowByRow(step.gate.weight) || !rowByRow(step.up.weight)) {
+          // one product after the other, then SwiGLU: streamed matrices go through the ring in order
+          // on core 0, and Q4_0 ones are shared out in row pairs (each product still split by its wrapper)
+          const gate = cVector(step.gate.out);
+          const up = cVector(step.up.out);
+          return lines(
+            quantizeFor(step.input, step.gate.weight),
+            matmul(gate, step.gate.weight),
+            matmul(up, step.up.weight),
+            `${kernels.use('swigluInt', { hiddenDim: c.hiddenDim })}(${gate}, ${up}, w.exp_table);`,
+          );
+        }
+        wrappers.set('ffn_hidden', ffnHiddenWrapper(step.gate.weight, step.up.weight));
+        return lines(quantizeFor(step.input, step.gate.weight), `ffn_hidden(${cVector(step.gate.out)}, ${cVector(step.up.out)}, l);`);
       case 'logitsToFloat':
         return `${kernels.use('fixedToFloat', { n: c.vocabSize })}(s.logits, s.logits_fixed);`;
+      case 'classifierArgmax':
+        return classifierArgmax(step.input, indent);
       default:
         throw unsupportedStep('the integer forward.c', step);
     }
   };
 
-  const body = `${forwardFunction(forwardSteps('integer'), writeStep, { xType: 'int32_t', scaleOffsets: true, returns: 's.logits' })}
-
-/* integer mode samples the Q16.16 logits (src/kernels/sampling-int.ts); greedy the float32 ones */
+  const blocks = plan.classifier === 'blocks';
+  const steps = forwardSteps('integer', plan.classifier);
+  const sampling = blocks
+    ? `/* the classifier kept no logits vector: greedy decoding only (the build and the protocol refuse a temperature) */
+int sample_logits(float* logits, float temperature, float topp, int32_t* order, uint64_t* rng_state) {
+    (void)logits;
+    (void)temperature;
+    (void)topp;
+    (void)order;
+    (void)rng_state;
+    return s.best[0];
+}`
+    : `/* integer mode samples the Q16.16 logits (src/kernels/sampling-int.ts); greedy the float32 ones */
 int sample_logits(float* logits, float temperature, float topp, int32_t* order, uint64_t* rng_state) {
     return ${kernels.use('sampleNextFixed')}(logits, s.logits_fixed, VOCAB_SIZE, temperature, topp, order, rng_state, w.exp_table);
 }`;
+  const body = `${forwardFunction(steps, writeStep, { xType: 'int32_t', scaleOffsets: true, returns: blocks ? 'NULL' : 's.logits' })}
 
-  const main = `void forward_init(int threads) {
-${copyWeightsToSram(plan)}    parallel_init(threads);
+${sampling}`;
+
+  // the stream's table once forward() has taken its segments (WeightStream.matmul records them)
+  const streamTable = stream ? `#include "weight_stream.h"\n\n${stream.table(c.nLayers)}\n` : '';
+  const main = `${streamTable}void forward_init(int threads) {
+${copyWeightsToSram(plan)}${stream?.init() ?? ''}    parallel_init(threads);
 }
 
 ${body}`;
   const parallel = `typedef struct {
     int32_t* xout;
-    const int8_t* xq;
+    const void* x; /* the quantized activation: int8 (xq), or widened to int32 for Q4_0 (xw) */
     const int32_t* xm;
-    const int8_t* wq;
+    const void* wq; /* int8 (Q8_0) values, or Q4_0 in row-pair words */
     const int16_t* ws;
-} MatmulQ8IntJob;
+} MatmulIntJob;
 
 ${[...wrappers.values()].join('\n')}`;
   return forwardFile(forwardPrologue(plan, header, 'The activations (Q16.16) and the int8 KV cache'), main.trim(), parallel);

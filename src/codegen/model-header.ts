@@ -45,6 +45,12 @@ export function emitModelHeader(plan: Plan, info: ModelHeaderInfo, header: strin
       JSON.stringify(plan.arithmetic),
       plan.arithmetic === 'integer' ? 'Q16.16 activations, int8 KV cache, fixed-point scales' : 'float32, as llama2.c',
     ),
+    define(
+      'GREEDY_ONLY',
+      plan.classifier === 'blocks' ? 1 : 0,
+      plan.classifier === 'blocks' ? 'the classifier in row blocks keeps no logits vector: temperature 0 only' : 'any temperature',
+    ),
+    define('SAMPLER_ORDER_SIZE', plan.classifier === 'blocks' ? 1 : c.vocabSize, "the top-p sampler's candidates"),
   ];
   if (plan.weights !== 'f32') {
     const gs = plan.groupSize!;

@@ -6,7 +6,7 @@
  */
 import type { Model, Tensor } from '../checkpoint/model.js';
 import { LAYER_MATRICES, type LayerMatrixName } from '../checkpoint/model.js';
-import { buildRopeTables } from '../engine/rope-tables.js';
+import { buildRopeTables } from '../checkpoint/rope-tables.js';
 import type { Plan, PlannedBuffer } from '../plan/plan.js';
 import { fixedTables, toFixedPoint, type FixedMatrix, type FixedModel } from '../quant/fixed-point.js';
 

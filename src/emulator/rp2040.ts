@@ -37,8 +37,10 @@ import { PcProfiler, type Profile, type ProfilerOptions } from './profiler.js';
 import { QspiFlash, W25Q16JV, type FlashChipSpec } from './qspi-flash.js';
 import { SecondCore, type Core } from './second-core.js';
 import { Ssi } from './ssi.js';
+import { paceDma, type DmaPacingStats } from './dma-pacing.js';
 import { VregAndChipReset } from './vreg-chip-reset.js';
 import { flashReadTiming, lineFillCycles, XipCache, type FlashReadTiming, type XipStats } from './xip-cache.js';
+import { DREQ_XIP_STREAM, XipStream, type XipStreamStats } from './xip-stream.js';
 
 export const INITIAL_SP = 0x20042000;
 /** rp2040js's flash array: the 16 MiB XIP window. */
@@ -166,6 +168,14 @@ export interface LoadOptions {
   flashChip?: FlashChipSpec;
 }
 
+/** The XIP stream's and the DMA's counts, and a stream word's flash read as the SSI was set up. */
+export interface StreamReport extends XipStreamStats {
+  dma: DmaPacingStats;
+  /** clk_sys cycles a streamed word takes on the wire (1 without the XIP model: flash has no wait states then). */
+  wordCycles: number;
+  word?: FlashReadTiming;
+}
+
 /** The XIP model's counts, and the line fill as the SSI was set up. */
 export interface XipReport extends XipStats {
   hitRate: number;
@@ -198,6 +208,10 @@ export class Rp2040Emulator {
   private readonly readSsi?: () => FlashReadTiming | undefined;
   /** The PC-sampling profiler (LoadOptions.profile), if on. */
   private readonly profiler?: PcProfiler;
+  /** XIP_CTRL and its stream FIFO (./xip-stream.ts), and the DMA's counts (./dma-pacing.ts). */
+  private readonly stream: XipStream;
+  private readonly dmaStats: DmaPacingStats;
+  private readonly streamTiming?: () => FlashReadTiming | undefined;
   /** The flash chip and the SSI in front of it (LoadOptions.bootRom), if booting through the ROM. */
   private readonly flashChip?: { chip: QspiFlash; ssi: Ssi };
   /** Booting through the ROM and boot2 has not started yet: watch where the ROM goes. */
@@ -268,9 +282,12 @@ export class Rp2040Emulator {
     if (options.xipModel) {
       const overhead = typeof options.xipModel === 'object' ? (options.xipModel.overheadCycles ?? 0) : 0;
       this.readSsi = this.ssiTiming(overhead);
+      this.streamTiming = this.ssiTiming(overhead, 4);
       this.xip = new XipCache(this.readSsi);
     }
     this.routeXipReads();
+    this.stream = this.installStream();
+    this.dmaStats = paceDma(this.mcu, this.xip && (() => this.xip!.takeStall()));
     if (options.profile) {
       if (!options.profile.elf) throw new Error('Rp2040Emulator: profiling needs the firmware ELF (options.profile.elf)');
       this.profiler = new PcProfiler(options.profile.elf, options.profile);
@@ -428,7 +445,9 @@ export class Rp2040Emulator {
               let cycles = core.executeInstruction();
               if (xip !== undefined) {
                 // the flash reads of this instruction stalled the core: the cycles and the timers see it
-                const stall = xip.takeStall();
+                let stall = xip.takeStall();
+                // a miss waits for a stream word already on the wire
+                if (stall > 0) stall += this.stream.coreMiss(clock.nanos, stall);
                 core.cycles += stall;
                 cycles += stall;
               }
@@ -545,12 +564,13 @@ export class Rp2040Emulator {
    * cache is shared and so is the one QSPI bus behind it, so a line fill waits for the other
    * core's fill still on the wire. (The cores run in turns of a quantum, so the other core's
    * fill may be up to a quantum later in its own time: the flash is still never busy with two
-   * fills at once.)
+   * fills at once.) A word of the XIP stream on the wire delays it as well.
    */
   private queuedStall(core: Core): number {
     const stall = this.xip!.takeStall();
     if (stall === 0) return 0;
-    const start = Math.max(core.cycles, this.flashBusyUntil);
+    // and for a stream word on the wire (./xip-stream.ts)
+    const start = Math.max(core.cycles, this.flashBusyUntil) + this.stream.coreMiss(this.simulator.clock.nanos, stall);
     this.flashBusyUntil = start + stall;
     return this.flashBusyUntil - core.cycles;
   }
@@ -587,8 +607,35 @@ export class Rp2040Emulator {
     }
   }
 
-  /** The line fill timing from the SSI's registers as the firmware set them (XIP_SSI at 0x18000000). */
-  private ssiTiming(overheadCycles: number): () => FlashReadTiming | undefined {
+  /** The stream's and the DMA's counts so far (a firmware that streams weights: doc/rp2040.md). */
+  get streamReport(): StreamReport {
+    const word = this.streamTiming?.();
+    return { ...this.stream.stats, dma: { ...this.dmaStats }, wordCycles: this.streamWordCycles(), word };
+  }
+
+  /** XIP_CTRL and the stream FIFO: words read through the SSI model when booting through the ROM, else from the flash array. */
+  private installStream(): XipStream {
+    const mcu = this.mcu;
+    const flash = mcu.flash;
+    const view = new DataView(flash.buffer, flash.byteOffset, flash.byteLength);
+    const ssi = this.flashChip?.ssi;
+    return XipStream.install(mcu, {
+      readWord: (offset) => (ssi ? ssi.xipRead32(offset) : view.getUint32(offset, true)),
+      wordCycles: () => this.streamWordCycles(),
+      setDreq: (asserted) => (asserted ? mcu.dma.setDREQ(DREQ_XIP_STREAM) : mcu.dma.clearDREQ(DREQ_XIP_STREAM)),
+      flushCache: () => this.xip?.flush(),
+      cacheCounts: () => ({ hits: this.xip?.stats.hits ?? 0, accesses: this.xip?.stats.accesses ?? 0 }),
+    });
+  }
+
+  /** A stream word's flash read: its wire time with the XIP model, one cycle without (rp2040js's flash has no wait states). */
+  private streamWordCycles(): number {
+    const t = this.streamTiming?.();
+    return t ? lineFillCycles(t) : 1;
+  }
+
+  /** The flash read timing from the SSI's registers as the firmware set them (XIP_SSI at 0x18000000): a cache line, or `dataBytes`. */
+  private ssiTiming(overheadCycles: number, dataBytes?: number): () => FlashReadTiming | undefined {
     const mcu = this.mcu;
     const read = mcu.readUint32.bind(mcu);
     const SSI = 0x18000000;
@@ -596,6 +643,7 @@ export class Rp2040Emulator {
       flashReadTiming(
         { ctrlr0: read(SSI + 0x00), ssienr: read(SSI + 0x08), baudr: read(SSI + 0x14), spiCtrlr0: read(SSI + 0xf4) },
         overheadCycles,
+        dataBytes,
       );
   }
 

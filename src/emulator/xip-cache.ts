@@ -52,7 +52,7 @@ export interface FlashReadTiming {
   /** Address and mode bits. */
   addressClocks: number;
   dummyClocks: number;
-  /** 64 bits over the data lines. */
+  /** The data bits over the data lines: 64 for a cache line, 32 for a word of the stream FIFO (./xip-stream.ts). */
   dataClocks: number;
   /** SSI BAUDR: clk_sys cycles per SCK period. */
   sckDivisor: number;
@@ -83,9 +83,10 @@ export interface SsiRegisters {
  * CTRLR0.SPI_FRF (bits 22:21): data lines 1, 2 or 4. SPI_CTRLR0: XIP_CMD (31:24), WAIT_CYCLES
  * (15:11), INST_L (9:8: 0, 4, 8 or 16 bits), ADDR_L (5:2, in 4-bit units), TRANS_TYPE (1:0: 0 =
  * command and address on one line, 1 = address on the data lines, 2 = both on the data lines).
- * In the standard SPI format (SPI_FRF 0) everything goes over one line.
+ * In the standard SPI format (SPI_FRF 0) everything goes over one line. `dataBytes`: what one
+ * transfer reads (a cache line, 8, by default; the stream FIFO reads 4).
  */
-export function flashReadTiming(r: SsiRegisters, overheadCycles = 0): FlashReadTiming | undefined {
+export function flashReadTiming(r: SsiRegisters, overheadCycles = 0, dataBytes = XIP_LINE_BYTES): FlashReadTiming | undefined {
   if (!(r.ssienr & 1)) return undefined;
   const sckDivisor = r.baudr & 0xfffe; // SCKDV: even values only, bit 0 reads as 0
   if (sckDivisor === 0) return undefined;
@@ -97,7 +98,7 @@ export function flashReadTiming(r: SsiRegisters, overheadCycles = 0): FlashReadT
   const wait = frf === 0 ? 0 : (r.spiCtrlr0 >>> 11) & 0x1f;
   const commandClocks = instBits / (transType === 2 ? lines : 1);
   const addressClocks = addrBits / (transType >= 1 ? lines : 1);
-  const dataClocks = (XIP_LINE_BYTES * 8) / lines;
+  const dataClocks = (dataBytes * 8) / lines;
   const command = (r.spiCtrlr0 >>> 24) & 0xff;
   const format = `${transType === 2 ? lines : 1}-${transType >= 1 ? lines : 1}-${lines}`;
   return {

@@ -2,6 +2,7 @@
 import { fround } from '../kernels/builtins.js';
 import { sampleNextFixed } from '../kernels/sampling-int.js';
 import { sampleNext } from '../kernels/sampling.js';
+import { UserError } from '../util/errors.js';
 
 export interface SamplerSettings {
   /** 0 = greedy (argmax); otherwise logits are divided by it before the softmax. */
@@ -16,6 +17,11 @@ export interface SamplerSettings {
 export interface FixedLogits {
   readonly values: Int32Array;
   readonly expTable: Int32Array;
+  /**
+   * Set when the classifier ran in blocks (forward-steps.ts, classifierArgmax): [the greedy token, its
+   * logit], and no logits vector. Only greedy decoding can take it.
+   */
+  readonly best?: Int32Array;
 }
 
 /**
@@ -43,9 +49,17 @@ export class Sampler {
   /**
    * Picks a token; for temperature > 0 the logits are turned into probabilities in place. With
    * `fixed` (the integer engine), sampling is integer mode's (src/kernels/sampling-int.ts) on its
-   * Q16.16 logits, which it overwrites.
+   * Q16.16 logits, which it overwrites; when the classifier ran in blocks (`fixed.best`), the greedy
+   * token it found (a UserError at any other temperature).
    */
   sample(logits: Float32Array, fixed?: FixedLogits): number {
+    if (fixed?.best) {
+      if (this.temperature !== 0)
+        throw new UserError(
+          `the classifier ran in blocks of rows and kept only its largest logit, so only greedy decoding (temperature 0) can follow it, not temperature ${this.temperature}.`,
+        );
+      return fixed.best[0];
+    }
     if (fixed)
       return sampleNextFixed(logits, fixed.values, this.vocabSize, this.temperature, this.topp, this.order, this.rngState, fixed.expTable);
     return sampleNext(logits, this.vocabSize, this.temperature, this.topp, this.order, this.rngState);

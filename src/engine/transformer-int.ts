@@ -8,16 +8,26 @@
 import { headSize, kvDim, type Config, type Model } from '../checkpoint/model.js';
 import { attentionInt, storeKvInt } from '../kernels/attention-int.js';
 import { embedQ8Int, matmulQ8Int, residualAddInt } from '../kernels/matmul-int.js';
+import { argmaxFixedBlock, embedQ4Int, matmulQ4Int, widenQ4Activation } from '../kernels/matmul-q4-int.js';
 import { rmsnormInt } from '../kernels/rmsnorm-int.js';
 import { quantizeQ8Int } from '../kernels/quantize-int.js';
 import { ropeInt } from '../kernels/rope-int.js';
 import { fixedToFloat, swigluInt } from '../kernels/swiglu-int.js';
 import { fixedTables, toFixedPoint, type FixedMatrix, type FixedModel, type FixedTables } from '../quant/fixed-point.js';
 import { UserError } from '../util/errors.js';
-import { forwardSteps, unsupportedStep, type CacheRow, type Matrix, type NormWeight, type Step, type Vector } from './forward-steps.js';
+import {
+  CLASSIFIER_BLOCK,
+  forwardSteps,
+  unsupportedStep,
+  type CacheRow,
+  type ClassifierLayout,
+  type ForwardSteps,
+  type Matrix,
+  type NormWeight,
+  type Step,
+  type Vector,
+} from './forward-steps.js';
 import type { FixedLogits } from './sampler.js';
-
-const INTEGER_STEPS = forwardSteps('integer');
 
 /** The softmax sums the Q14 probabilities of every position (each at most 2^14) in 32 bits. */
 export const INTEGER_MAX_SEQ_LEN = 131071;
@@ -73,9 +83,12 @@ export class IntRunState {
 }
 
 /**
- * The integer-mode engine: built from a Q8_0 Model (converted by toFixedPoint, which throws a UserError
- * for other weights) or a FixedModel; `forward(token, pos)` returns float32 logits, a view into `state`
- * that the next call overwrites. Throws a UserError for a context over INTEGER_MAX_SEQ_LEN.
+ * The integer-mode engine: built from a Q8_0, Q4_0 or mixed Model (converted by toFixedPoint, which throws a
+ * UserError for f32 weights) or a FixedModel; `forward(token, pos)` returns float32 logits, a view into `state`
+ * that the next call overwrites. With `options.classifier` 'blocks' it walks the steps of a build whose
+ * logits do not fit its SRAM: forward() then returns no logits (an empty vector) and leaves the greedy
+ * token in `fixedLogits.best`, which the Sampler takes at temperature 0 (and refuses any other).
+ * Throws a UserError for a context over INTEGER_MAX_SEQ_LEN.
  */
 export class IntTransformer {
   readonly config: Config;
@@ -85,8 +98,14 @@ export class IntTransformer {
   private readonly tables: FixedTables;
   /** The Q16.16 logits (filled by forward) and the exponential's table: what integer-mode sampling reads. */
   readonly fixedLogits: FixedLogits;
+  private readonly steps: ForwardSteps;
+  /** The quantized activation widened for the Q4_0 matmul (widenQ4Activation): the widest row and its group sums. */
+  private readonly xw: Int32Array;
+  /** classifierArgmax's block of logits and its running [token, logit]. */
+  private readonly logitsBlock = new Int32Array(CLASSIFIER_BLOCK);
+  private readonly best = new Int32Array(2);
 
-  constructor(model: Model | FixedModel, seqLen = model.config.seqLen) {
+  constructor(model: Model | FixedModel, seqLen = model.config.seqLen, options: { classifier?: ClassifierLayout } = {}) {
     this.fixed = 'format' in model ? toFixedPoint(model) : model;
     this.config = model.config;
     this.seqLen = Math.min(seqLen, model.config.seqLen);
@@ -97,17 +116,21 @@ export class IntTransformer {
     }
     this.state = new IntRunState(this.config, this.seqLen, this.fixed.groupSize);
     this.tables = fixedTables(this.config, this.seqLen);
-    this.fixedLogits = { values: this.state.logitsFixed, expTable: this.tables.exp };
+    const blocks = options.classifier === 'blocks';
+    this.steps = forwardSteps('integer', options.classifier);
+    this.fixedLogits = { values: this.state.logitsFixed, expTable: this.tables.exp, ...(blocks ? { best: this.best } : {}) };
+    const widest = Math.max(this.config.dim, this.config.hiddenDim);
+    this.xw = new Int32Array(widest + Math.ceil(widest / this.fixed.groupSize));
   }
 
-  /** Runs the model on `token` at position `pos` and returns the float32 logits (a view into the state). */
+  /** Runs the model on `token` at position `pos` and returns the float32 logits (a view into the state; empty with the classifier in blocks). */
   forward(token: number, pos: number): Float32Array {
-    for (const step of INTEGER_STEPS.first) this.run(step, token, pos, 0);
+    for (const step of this.steps.first) this.run(step, token, pos, 0);
     for (let l = 0; l < this.config.nLayers; l++) {
-      for (const step of INTEGER_STEPS.layer) this.run(step, token, pos, l);
+      for (const step of this.steps.layer) this.run(step, token, pos, l);
     }
-    for (const step of INTEGER_STEPS.last) this.run(step, token, pos, this.config.nLayers);
-    return this.state.logits;
+    for (const step of this.steps.last) this.run(step, token, pos, this.config.nLayers);
+    return this.fixedLogits.best ? NO_LOGITS : this.state.logits;
   }
 
   /** One step of the forward pass (./forward-steps.ts) for `token` at `pos`, in layer `l`. */
@@ -124,7 +147,8 @@ export class IntTransformer {
     switch (step.op) {
       case 'embed': {
         const emb = w.tokenEmbedding;
-        embedQ8Int(s.x, emb.q, emb.scales, token, dim, w.groupSize, emb.scaleShift);
+        if (emb.dtype === 'q8_0') embedQ8Int(s.x, emb.q, emb.scales, token, dim, w.groupSize, emb.scaleShift);
+        else embedQ4Int(s.x, emb.q, emb.scales, token, dim, w.groupSize, emb.scaleShift);
         break;
       }
       case 'rmsnorm':
@@ -190,6 +214,17 @@ export class IntTransformer {
       case 'logitsToFloat':
         fixedToFloat(s.logits, s.logitsFixed, c.vocabSize);
         break;
+      case 'classifierArgmax': {
+        this.quantize(step.input);
+        const m = w.classifier;
+        this.best[0] = -1;
+        for (let first = 0; first < c.vocabSize; first += CLASSIFIER_BLOCK) {
+          const count = Math.min(CLASSIFIER_BLOCK, c.vocabSize - first);
+          this.linear(this.logitsBlock, rowsOf(m, first, count));
+          argmaxFixedBlock(this.best, this.logitsBlock, first, count);
+        }
+        break;
+      }
       default:
         throw unsupportedStep('the integer engine', step);
     }
@@ -217,8 +252,24 @@ export class IntTransformer {
     return name === 'rmsFinal' ? this.fixed.rmsFinal : this.fixed.layers[l][name];
   }
 
-  /** out = W · x, x already quantized in xq, xm. */
+  /** out = W · x, x already quantized in xq, xm (and widened for a Q4_0 W). */
   private linear(out: Int32Array, m: FixedMatrix): void {
-    matmulQ8Int(out, this.state.xq, this.state.xm, m.q, m.scales, m.cols, m.rows, m.groupSize, m.scaleShift);
+    if (m.dtype === 'q8_0') {
+      matmulQ8Int(out, this.state.xq, this.state.xm, m.q, m.scales, m.cols, m.rows, m.groupSize, m.scaleShift);
+    } else {
+      widenQ4Activation(this.xw, this.state.xq, m.cols, m.groupSize);
+      matmulQ4Int(out, this.xw, this.state.xm, m.q, m.scales, m.cols, m.rows, m.groupSize, m.scaleShift);
+    }
   }
+}
+
+/** What forward() returns when the classifier runs in blocks: no logits vector. */
+const NO_LOGITS = new Float32Array(0);
+
+/** Rows first .. first + count - 1 of a matrix, as a matrix of their own (views, not copies); first even for Q4_0's row pairs. */
+function rowsOf(m: FixedMatrix, first: number, count: number): FixedMatrix {
+  const groups = Math.ceil(m.cols / m.groupSize);
+  const scales = m.scales.subarray(first * groups, (first + count) * groups);
+  if (m.dtype === 'q8_0') return { ...m, rows: count, q: m.q.subarray(first * m.cols, (first + count) * m.cols), scales };
+  return { ...m, rows: count, q: m.q.subarray((first * m.cols) / 8, ((first + count) * m.cols) / 8), scales };
 }

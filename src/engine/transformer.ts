@@ -15,7 +15,7 @@ import { rmsnorm } from '../kernels/rmsnorm.js';
 import { rope } from '../kernels/rope.js';
 import { swiglu } from '../kernels/swiglu.js';
 import { forwardSteps, unsupportedStep, type CacheRow, type Matrix, type NormWeight, type Step, type Vector } from './forward-steps.js';
-import { buildRopeTables, type RopeTables } from './rope-tables.js';
+import { buildRopeTables, type RopeTables } from '../checkpoint/rope-tables.js';
 
 const FLOAT_STEPS = forwardSteps('float');
 

@@ -44,7 +44,9 @@ export function storeKvInt(
  * sums are brought to p_t / Σp and divided by 127 at the end, one product per value (one product
  * per position instead of two, and a 16-bit p_t makes it a short one on the M0+). The layer's
  * cache starts at `layerOffset` (kvDim values per position) and `layerScales` (nKvHeads scale
- * codes per position, their scales in scaleTable).
+ * codes per position, their scales in scaleTable). A thread's share of the heads is a call with
+ * nHeads its heads (whole key/value heads), xb, q, qq, qm starting at its first query head and
+ * layerOffset, layerScales at its first key/value head: each head's arithmetic is the same.
  */
 export function attentionInt(
   xb: Int32Array,
@@ -66,7 +68,8 @@ export function attentionInt(
   kvDim: i32,
   kvMul: i32,
 ): void {
-  const nKvHeads: i32 = idiv(nHeads, kvMul);
+  // the scale codes' stride: every key/value head's, also when this call computes only some heads
+  const nKvHeads: i32 = idiv(kvDim, headSize);
   quantizeQ8Int(qq, qm, q, nHeads * headSize, headSize);
   // 2^16 / (127² · sqrt(headSize)), the query scale's factor, in Q28: each head's share is then one
   // integer product (float32 arithmetic per head was soft float on the M0+)

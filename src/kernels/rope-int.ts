@@ -5,7 +5,7 @@ import type { i32 } from './types.js';
 /**
  * Rotates each pair (v[i], v[i+1]) of every head of q, and of k for the first kvDim entries, by
  * the angle pos · freq(i mod headSize). The tables hold round(cos · 2^30) and round(sin · 2^30)
- * of the float tables (src/engine/rope-tables.ts), indexed [pos · headSize/2 + (i mod headSize)/2].
+ * of the float tables (src/checkpoint/rope-tables.ts), indexed [pos · headSize/2 + (i mod headSize)/2].
  */
 export function ropeInt(
   q: Int32Array,

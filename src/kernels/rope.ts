@@ -1,6 +1,6 @@
 /**
  * Rotary position embedding (llama2.c run.c, inside `forward`), with the cosines and sines read
- * from tables built once per model (see src/engine/rope-tables.ts) instead of calling cosf/sinf
+ * from tables built once per model (see src/checkpoint/rope-tables.ts) instead of calling cosf/sinf
  * per token.
  */
 import { fround, idiv } from './builtins.js';

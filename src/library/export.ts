@@ -126,6 +126,7 @@ export function exportLibrary(req: ExportRequest): ExportResult {
       arithmetic,
       seqLen: req.seqLen,
       sramWeights: false, // the library reads its weights in place: no SRAM copies at start-up
+      threads: 1, // the library runs on its caller's thread (parallel-none.c)
     },
     () => {},
     { target: board ? boardTarget(board) : loadTarget('host'), extraState: apiState },

@@ -6,8 +6,10 @@
  */
 import type { Config, WeightDType } from '../checkpoint/model.js';
 import { headSize, kvDim } from '../checkpoint/model.js';
+import { fitsQ4Pairs } from '../quant/fixed-point.js';
 import { describeScheme, precisionFor, type MatrixRole, type QuantScheme } from '../quant/schemes.js';
 import { UserError } from '../util/errors.js';
+import { CLASSIFIER_BLOCK, type ClassifierLayout } from '../engine/forward-steps.js';
 import { formatBytes } from '../util/progress.js';
 import type { Memory, Target } from './target.js';
 
@@ -22,7 +24,8 @@ export interface PlanOptions {
   extraState?: { name: string; bytes: number; description: string }[];
   /**
    * The kernels' arithmetic: 'float' (llama2.c's float32, the default) or 'integer' (Q16.16
-   * activations, an int8 KV cache, fixed-point scales: for cores without an FPU; Q8_0 weights only).
+   * activations, an int8 KV cache, fixed-point scales: for cores without an FPU; Q8_0, Q4_0 or
+   * mixed weights, Q4_0 with an even group size).
    */
   arithmetic?: Arithmetic;
   /**
@@ -37,7 +40,28 @@ export interface PlanOptions {
    * weights' SRAM copies, which it pays more than (doc/rp2040.md).
    */
   sramCode?: { bytes: number; description: string };
+  /**
+   * Integer mode on a flash-XIP target with SRAM state (the RP2040): stream the weight matrices
+   * not copied to SRAM from flash by DMA into a ring of STREAM_RING_BYTES in SRAM (`weight_ring`,
+   * taken before the copies) while the core computes, instead of reading them through the XIP
+   * cache (doc/rp2040.md, "Streaming the weights").
+   */
+  streamWeights?: boolean;
+  /**
+   * The most threads the program splits its work over (default 1). Integer arithmetic's attention
+   * then keeps a row of scores (att) for each part of the heads, so that the parts run at once
+   * (attentionParts); float arithmetic's att already has a row per head.
+   */
+  threads?: number;
 }
+
+/**
+ * The SRAM ring the streamed weights pass through (PlanOptions.streamWeights): deep enough that
+ * the stream keeps going through a layer's attention (its 10 cycles a byte with the quad boot2
+ * against about 5 for the core's int8 dot products), while every KiB of it is a KiB of weights
+ * that is not copied to SRAM and so streamed every token.
+ */
+export const STREAM_RING_BYTES = 16 * 1024;
 
 export type Arithmetic = 'float' | 'integer';
 export const ARITHMETICS: readonly Arithmetic[] = ['float', 'integer'];
@@ -80,6 +104,12 @@ export interface Plan {
   arithmetic: Arithmetic;
   seqLen: number;
   sharedClassifier: boolean;
+  /**
+   * How the classifier's logits are kept: 'whole' (a vector of vocab_size, as llama2.c), or
+   * 'blocks' (integer mode with a vocabulary whose vectors would take more than half the state's
+   * memory: CLASSIFIER_BLOCK rows at a time folded into a running argmax; greedy decoding only).
+   */
+  classifier: ClassifierLayout;
   buffers: PlannedBuffer[];
   memories: MemoryUse[];
   /** Size of the weights blob (all weight buffers, aligned). */
@@ -88,6 +118,43 @@ export interface Plan {
   fits: boolean;
   /** One sentence per memory that overflows, with what would make it fit. */
   problems: string[];
+}
+
+/** Flash sizes of microcontroller boards, in MB, smallest first (the RP2040's XIP window ends at 16 MB). */
+const BOARD_FLASH_MB = [4, 8, 16];
+
+/**
+ * Why the integer kernels cannot take `weights` for this model's shapes, or undefined when they can:
+ * their Q4_0 matmul reads two rows and 16 columns at a time (src/kernels/matmul-q4-int.ts), so every
+ * Q4_0 matrix needs an even number of rows, and its columns and the group size multiples of 16.
+ */
+export function q4ShapeProblem(config: Config, weights: QuantScheme, groupSize: number): string | undefined {
+  if (weights === 'q8_0' || weights === 'f32') return undefined;
+  const matrices: [string, number, number, MatrixRole][] = [
+    ['the token embedding', config.vocabSize, config.dim, 'embedding'],
+    ['wq, wo', config.dim, config.dim, 'layer'],
+    ['wk, wv', kvDim(config), config.dim, 'layer'],
+    ['w1, w3', config.hiddenDim, config.dim, 'layer'],
+    ['w2', config.dim, config.hiddenDim, 'layer'],
+  ];
+  const bad = matrices.filter(([, rows, cols, role]) => precisionFor(weights, role) === 'q4_0' && !fitsQ4Pairs({ rows, cols, groupSize }));
+  if (bad.length === 0) return undefined;
+  const [name, rows, cols] = bad[0];
+  return (
+    `the integer Q4_0 matmul reads two rows and 16 columns at a time, and ${name} is ${rows} × ${cols} in groups of ${groupSize} ` +
+    '(it needs an even number of rows, and columns and a group size that are multiples of 16). Use --group-size 32 if the shapes allow it, or --quant q8_0.'
+  );
+}
+
+/**
+ * 'blocks' for an integer-mode plan whose vocabulary-sized vectors (the Q16.16 logits, their
+ * float32 copy and the sampler's candidates: 12 bytes a token) would take more than half of the
+ * state's memory (stories15M's 32,000 tokens on the RP2040: 375 KiB of 252 KiB), else 'whole'.
+ */
+export function classifierLayout(target: Target, config: Config, arithmetic: Arithmetic | undefined): ClassifierLayout {
+  const state = target.memories.find((m) => m.name === target.placement.state);
+  if (arithmetic !== 'integer' || !state || state.bytes === null) return 'whole';
+  return 12 * config.vocabSize > state.bytes / 2 ? 'blocks' : 'whole';
 }
 
 /** Weights are aligned for SIMD loads and cache lines; state for SIMD. */
@@ -137,11 +204,18 @@ function weightSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpec[] {
     const values =
       dtype === 'q8_0'
         ? { element: 'i8' as const, count: layers * rows * cols, description: `${what}, int8 (${shape(layers, rows, cols)})` }
-        : {
-            element: 'u8' as const,
-            count: layers * rows * Math.ceil(cols / 2),
-            description: `${what}, int4 pairs (${shape(layers, rows, Math.ceil(cols / 2))})`,
-          };
+        : integer
+          ? {
+              // the integer kernels' row-pair words (src/kernels/matmul-q4-int.ts): 8 values of two rows per word
+              element: 'i32' as const,
+              count: (layers * rows * cols) / 8,
+              description: `${what}, int4 in row-pair words (${shape(layers, rows / 2, cols / 4)})`,
+            }
+          : {
+              element: 'u8' as const,
+              count: layers * rows * Math.ceil(cols / 2),
+              description: `${what}, int4 pairs (${shape(layers, rows, Math.ceil(cols / 2))})`,
+            };
     specs.push({ name, role: 'weights', ...values, matrix: dtype });
     specs.push({
       name: `${name}_scales`,
@@ -199,8 +273,8 @@ function weightSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpec[] {
 }
 
 /** The run state, as llama2.c's RunState, plus the quantized activation and the sampler's scratch. */
-function stateSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpec[] {
-  if (o.arithmetic === 'integer') return integerStateSpecs(c, o, seqLen);
+function stateSpecs(c: Config, o: PlanOptions, seqLen: number, classifier: ClassifierLayout): BufferSpec[] {
+  if (o.arithmetic === 'integer') return integerStateSpecs(c, o, seqLen, attentionParts(c, o), classifier);
   const kv = kvDim(c);
   const specs: BufferSpec[] = [
     {
@@ -241,8 +315,17 @@ function stateSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpec[] {
   return specs;
 }
 
+/**
+ * Integer arithmetic's attention: in how many parts its key/value heads are split, each part's
+ * heads computed one after the other in its own row of att: one per thread of `options.threads`,
+ * at most one per key/value head.
+ */
+export function attentionParts(c: Config, options: PlanOptions): number {
+  return Math.max(1, Math.min(options.threads ?? 1, c.nKvHeads));
+}
+
 /** The run state of the integer mode: Q16.16 activations, the int8 KV cache and its scales. */
-function integerStateSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpec[] {
+function integerStateSpecs(c: Config, o: PlanOptions, seqLen: number, parts: number, classifier: ClassifierLayout): BufferSpec[] {
   const kv = kvDim(c);
   const widest = Math.max(c.dim, c.hiddenDim);
   const fixed = (name: string, count: number, description: string): BufferSpec => ({
@@ -289,12 +372,39 @@ function integerStateSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpe
     fixed('q', c.dim, 'query'),
     fixed('k', kv, 'key'),
     fixed('v', kv, 'value'),
-    { name: 'att', role: 'state', element: 'i32', count: seqLen, description: `attention scores of one head (${seqLen})` },
-    fixed('logits_fixed', c.vocabSize, 'output logits'),
-    { name: 'logits', role: 'state', element: 'f32', count: c.vocabSize, description: 'output logits, float32 for the sampler' },
-    { name: 'sampler_order', role: 'state', element: 'i32', count: c.vocabSize, description: 'top-p candidates', program: true },
+    {
+      name: 'att',
+      role: 'state',
+      element: 'i32',
+      count: parts * seqLen,
+      description:
+        parts === 1
+          ? `attention scores of one head (${seqLen})`
+          : `attention scores of one head per part of the heads (${shape(parts, seqLen)})`,
+    },
+    ...(classifier === 'whole'
+      ? ([
+          fixed('logits_fixed', c.vocabSize, 'output logits'),
+          { name: 'logits', role: 'state', element: 'f32', count: c.vocabSize, description: 'output logits, float32 for the sampler' },
+          { name: 'sampler_order', role: 'state', element: 'i32', count: c.vocabSize, description: 'top-p candidates', program: true },
+        ] as BufferSpec[])
+      : ([
+          fixed('logits_block', Math.min(CLASSIFIER_BLOCK, c.vocabSize), `output logits, ${CLASSIFIER_BLOCK} tokens at a time`),
+          { name: 'best', role: 'state', element: 'i32', count: 2, description: 'greedy: the best token so far and its logit' },
+        ] as BufferSpec[])),
     { name: 'xq', role: 'state', element: 'i8', count: widest, description: 'quantized activation' },
     { name: 'xm', role: 'state', element: 'i32', count: groupsOf(widest, o.groupSize!), description: 'quantized activation, group maxima' },
+    ...(o.weights === 'q8_0'
+      ? []
+      : [
+          {
+            name: 'xw',
+            role: 'state',
+            element: 'i32',
+            count: widest + groupsOf(widest, o.groupSize!),
+            description: 'quantized activation widened for the Q4_0 matmul, and its group sums',
+          } as BufferSpec,
+        ]),
     { name: 'qq', role: 'state', element: 'i8', count: c.dim, description: 'quantized query' },
     { name: 'qm', role: 'state', element: 'i32', count: c.nHeads, description: 'quantized query, head maxima' },
   ];
@@ -314,11 +424,15 @@ function integerStateSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpe
  * for integer arithmetic without Q8_0 weights.
  */
 export function makePlan(target: Target, config: Config, options: PlanOptions): Plan {
-  if (options.arithmetic === 'integer' && options.weights !== 'q8_0') {
-    throw new UserError(`--arithmetic integer needs Q8_0 weights (--quant q8_0); the weights are ${options.weights}.`, 2);
+  if (options.arithmetic === 'integer' && options.weights === 'f32') {
+    throw new UserError('--arithmetic integer needs quantized weights (--quant q8_0, q4_0 or mixed); the weights are f32.', 2);
   }
   if (options.weights !== 'f32' && !(Number.isInteger(options.groupSize) && options.groupSize! > 0)) {
     throw new Error(`makePlan: ${options.weights} weights need a positive integer group size`);
+  }
+  if (options.arithmetic === 'integer') {
+    const unsuited = q4ShapeProblem(config, options.weights, options.groupSize!);
+    if (unsuited) throw new UserError(`--arithmetic integer: ${unsuited}`, 2);
   }
   const seqLen = Math.min(options.seqLen ?? config.seqLen, config.seqLen);
   const extra: BufferSpec[] = (options.extraState ?? []).map((e) => ({
@@ -332,7 +446,19 @@ export function makePlan(target: Target, config: Config, options: PlanOptions): 
   const code: BufferSpec[] = options.sramCode
     ? [{ name: 'sram_code', role: 'code', element: 'u8', count: options.sramCode.bytes, description: options.sramCode.description }]
     : [];
-  const specs = [...weightSpecs(config, options, seqLen), ...stateSpecs(config, options, seqLen), ...extra, ...code];
+  const ring: BufferSpec[] = options.streamWeights
+    ? [
+        {
+          name: 'weight_ring',
+          role: 'state',
+          element: 'u8',
+          count: STREAM_RING_BYTES,
+          description: 'weights streamed from flash by DMA (ring)',
+        },
+      ]
+    : [];
+  const classifier = classifierLayout(target, config, options.arithmetic);
+  const specs = [...weightSpecs(config, options, seqLen), ...stateSpecs(config, options, seqLen, classifier), ...extra, ...ring, ...code];
   const offsets = new Map<string, number>();
   const place = (s: BufferSpec): PlannedBuffer => {
     const memory = s.role === 'weights' ? target.placement.weights : target.placement.state;
@@ -363,6 +489,7 @@ export function makePlan(target: Target, config: Config, options: PlanOptions): 
     arithmetic: options.arithmetic ?? 'float',
     seqLen,
     sharedClassifier: options.sharedClassifier,
+    classifier,
     buffers,
     memories,
     weightsBytes,
@@ -384,7 +511,8 @@ function findProblems(plan: Plan, target: Target, options: PlanOptions): string[
     const advice: string[] = [];
     if (use.memory.name === target.placement.state) {
       const kvBytes = use.buffers.filter((b) => /_cache$|^(key|value)_max$/.test(b.name)).reduce((s, b) => s + b.bytes, 0);
-      const perPosition = kvBytes / plan.seqLen + (plan.arithmetic === 'integer' ? 4 : plan.config.nHeads * 4);
+      const attRows = plan.arithmetic === 'integer' ? attentionParts(plan.config, options) : plan.config.nHeads;
+      const perPosition = kvBytes / plan.seqLen + attRows * 4;
       const fewer = Math.ceil(over / perPosition);
       if (plan.seqLen - fewer >= 1) {
         advice.push(`--seq-len ${plan.seqLen - fewer} (the KV cache takes ${formatBytes(kvBytes)} at ${plan.seqLen} positions)`);
@@ -400,7 +528,7 @@ function findProblems(plan: Plan, target: Target, options: PlanOptions): string[
         advice.push(`not a shorter context: even at --seq-len 1 the state needs more than ${formatBytes(capacity)} (${biggest})`);
       }
     }
-    if (use.memory.name === target.placement.weights && plan.arithmetic === 'float') {
+    if (use.memory.name === target.placement.weights) {
       // smaller weights, from the largest that fits
       const order: QuantScheme[] = ['q8_0', 'mixed', 'q4_0'];
       for (const weights of order.slice(order.indexOf(options.weights) + 1)) {
@@ -412,9 +540,14 @@ function findProblems(plan: Plan, target: Target, options: PlanOptions): string[
       }
     }
     const fw = target.firmware;
-    if (use.memory.name === target.placement.weights && fw && fw.flashBytes < 16 * 1024 * 1024) {
-      const onBigFlash = 16 * 1024 * 1024 - fw.boot2Bytes - fw.codeReserveBytes;
-      if (use.used <= onBigFlash) advice.push('a board with 16 MB of flash (--flash-size 16M)');
+    if (use.memory.name === target.placement.weights && fw) {
+      // the smallest flash chip boards carry (up to the 16 MB the RP2040's XIP window addresses) that holds this plan
+      const board = BOARD_FLASH_MB.find(
+        (mb) => mb * 1024 * 1024 > fw.flashBytes && use.used <= mb * 1024 * 1024 - fw.boot2Bytes - fw.codeReserveBytes,
+      );
+      if (board !== undefined) advice.push(`a board with ${board} MB of flash (--flash-size ${board}M)`);
+      else
+        advice.push(`no board of up to ${BOARD_FLASH_MB[BOARD_FLASH_MB.length - 1]} MB of flash holds ${formatBytes(use.used)} of weights`);
     }
     advice.push('a target with more memory (a Raspberry Pi runs the models that a microcontroller cannot)');
     problems.push(

@@ -1,5 +1,5 @@
 /**
- * The integer mode's view of a Q8_0 model (doc/kernels.md, "Integer mode"): every number the
+ * The integer mode's view of a Q8_0, Q4_0 or mixed model (doc/kernels.md, "Integer mode"): every number the
  * integer kernels read, converted once, on the host, from the float32 numbers of the checkpoint.
  *
  * - Group scales: ws = round(scale / 127 · 2^shift), one `shift` per kind of matrix (the same for
@@ -11,21 +11,39 @@
  * The reference engine (src/engine/transformer-int.ts) and the code generator both read these, so
  * the firmware and the engine compute with the same integers.
  */
-import type { Config, Model, Q8Tensor, Tensor } from '../checkpoint/model.js';
-import { LAYER_MATRICES, type LayerMatrixName } from '../checkpoint/model.js';
-import { buildRopeTables } from '../engine/rope-tables.js';
+import type { Config, Model, Q4Tensor, Q8Tensor, Tensor } from '../checkpoint/model.js';
+import { LAYER_MATRICES, q4RowBytes, type LayerMatrixName } from '../checkpoint/model.js';
+import { buildRopeTables } from '../checkpoint/rope-tables.js';
 import { roundHalfAway } from '../kernels/builtins.js';
 import { UserError } from '../util/errors.js';
 
-export interface FixedMatrix {
+/** A Q8_0 matrix of the integer mode: int8 values and fixed-point group scales. */
+export interface FixedQ8Matrix {
+  dtype: 'q8_0';
   rows: number;
   cols: number;
   groupSize: number;
   q: Int8Array;
-  /** round(scale / 127 · 2^scaleShift), one per group: below 2^15 (scaleShiftFor), so 16 bits. */
+  /** round(scale / 127 · 2^scaleShift), one per group: below 2^15 in magnitude (scaleShiftFor), so 16 bits. */
   scales: Int16Array;
   scaleShift: number;
 }
+
+/**
+ * A Q4_0 matrix of the integer mode: the 4-bit values in row-pair words (q4PairWords, the layout
+ * of src/kernels/matmul-q4-int.ts) and fixed-point scales as FixedQ8Matrix's.
+ */
+export interface FixedQ4Matrix {
+  dtype: 'q4_0';
+  rows: number;
+  cols: number;
+  groupSize: number;
+  q: Int32Array;
+  scales: Int16Array;
+  scaleShift: number;
+}
+
+export type FixedMatrix = FixedQ8Matrix | FixedQ4Matrix;
 
 export interface FixedLayer {
   rmsAtt: Int32Array;
@@ -112,36 +130,73 @@ export function scaleShiftFor(maxScale: number): number {
   return shift;
 }
 
-function requireQ8(t: Tensor, name: string): Q8Tensor {
-  if (t.dtype !== 'q8_0') {
+function requireQuantized(t: Tensor, name: string): Q8Tensor | Q4Tensor {
+  if (t.dtype === 'f32') {
     throw new UserError(
-      `integer mode needs Q8_0 weights, but ${name} is ${t.dtype}; build with --quant q8_0 (or without --arithmetic integer).`,
+      `integer mode needs quantized weights, but ${name} is f32; build with --quant q8_0, q4_0 or mixed (or without --arithmetic integer).`,
+    );
+  }
+  if (t.dtype === 'q4_0' && !fitsQ4Pairs(t)) {
+    throw new UserError(
+      `integer mode reads Q4_0 matrices two rows and 16 columns at a time: it needs an even number of rows and columns and a group size ` +
+        `that are multiples of 16, but ${name} is ${t.rows} × ${t.cols} in groups of ${t.groupSize}. Quantize with --group-size 32, or use --quant q8_0.`,
     );
   }
   return t;
 }
 
-function fixedMatrix(t: Q8Tensor, shift: number): FixedMatrix {
-  const scales = Int16Array.from(t.scales, (s) => Math.round((s / 127) * 2 ** shift));
-  return { rows: t.rows, cols: t.cols, groupSize: t.groupSize, q: t.q, scales, scaleShift: shift };
+/** Whether a Q4_0 matrix's shape suits the integer kernels' row-pair layout (see matmul-q4-int.ts). */
+export function fitsQ4Pairs(t: { rows: number; cols: number; groupSize: number }): boolean {
+  return t.rows % 2 === 0 && t.cols % 16 === 0 && t.groupSize % 16 === 0;
 }
 
+/**
+ * The values of a Q4_0 tensor (Q4Tensor's packing: row by row, two per byte) in row-pair words:
+ * word k of pair p holds columns 4k..4k+3 of row 2p in bits 0..15 and of row 2p + 1 in bits
+ * 16..31, a nibble each (the stored v + 8), column 4k + c at bits 4c and 16 + 4c.
+ */
+export function q4PairWords(t: Q4Tensor): Int32Array {
+  const rowBytes = q4RowBytes(t.cols);
+  const wordsPerPair = t.cols / 4;
+  const out = new Int32Array((t.rows / 2) * wordsPerPair);
+  for (let row = 0; row < t.rows; row++) {
+    for (let j = 0; j < t.cols; j++) {
+      const nibble = (t.q[row * rowBytes + (j >> 1)] >> ((j & 1) << 2)) & 15;
+      out[(row >> 1) * wordsPerPair + (j >> 2)] |= nibble << ((row & 1) * 16 + (j & 3) * 4);
+    }
+  }
+  return out;
+}
+
+function fixedMatrix(t: Q8Tensor | Q4Tensor, shift: number): FixedMatrix {
+  // Q4_0 scales may be negative (src/quant/q4.ts): the shift keeps their magnitude below 2^15
+  const scales = Int16Array.from(t.scales, (s) => Math.round((s / 127) * 2 ** shift));
+  const shape = { rows: t.rows, cols: t.cols, groupSize: t.groupSize, scales, scaleShift: shift };
+  return t.dtype === 'q8_0' ? { dtype: 'q8_0', q: t.q, ...shape } : { dtype: 'q4_0', q: q4PairWords(t), ...shape };
+}
+
+/** The largest magnitude among the scales (Q8_0's are never negative, Q4_0's may be). */
 function maxOf(values: Float32Array): number {
   let m = 0;
-  for (const v of values) if (v > m) m = v;
+  for (const v of values) if (Math.abs(v) > m) m = Math.abs(v);
   return m;
 }
 
 /**
- * The integer mode's view of `model`, converted as above (the int8 values are shared, not copied). Throws a
- * UserError unless every matrix is Q8_0 with one group size, or when a number does not fit its fixed-point format.
+ * The integer mode's view of `model`, converted as above (the int8 values are shared, not copied; the int4 ones
+ * rearranged in row-pair words). Throws a UserError unless every matrix is Q8_0 or Q4_0 (in the shapes fitsQ4Pairs
+ * allows) with one group size, or when a number does not fit its fixed-point format.
  */
 export function toFixedPoint(model: Model): FixedModel {
-  const embedding = requireQ8(model.tokenEmbedding, 'the token embedding');
-  const classifier = model.sharedClassifier ? embedding : requireQ8(model.classifier, 'the classifier');
+  const embedding = requireQuantized(model.tokenEmbedding, 'the token embedding');
+  const classifier = model.sharedClassifier ? embedding : requireQuantized(model.classifier, 'the classifier');
   const groupSize = embedding.groupSize;
   const matrices = model.layers.map(
-    (l, i) => Object.fromEntries(LAYER_MATRICES.map((m) => [m, requireQ8(l[m], `layers.${i}.${m}`)])) as Record<LayerMatrixName, Q8Tensor>,
+    (l, i) =>
+      Object.fromEntries(LAYER_MATRICES.map((m) => [m, requireQuantized(l[m], `layers.${i}.${m}`)])) as Record<
+        LayerMatrixName,
+        Q8Tensor | Q4Tensor
+      >,
   );
   for (const [i, l] of matrices.entries()) {
     for (const m of LAYER_MATRICES) {

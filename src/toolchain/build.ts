@@ -7,7 +7,15 @@ import { join, resolve } from 'node:path';
 import { loadForGeneration } from '../engine/load.js';
 import { emitProject, programFiles, writeBuildInfo, type ProjectInputs } from '../codegen/project.js';
 import { formatPlan, formatPlanSummary } from '../plan/format.js';
-import { checkProtocolLimits, longestFittingSeqLen, makePlan, type Arithmetic, type Plan, type PlanOptions } from '../plan/plan.js';
+import {
+  checkProtocolLimits,
+  q4ShapeProblem,
+  longestFittingSeqLen,
+  makePlan,
+  type Arithmetic,
+  type Plan,
+  type PlanOptions,
+} from '../plan/plan.js';
 import { checkClockMHz, clockSetup, describeClock } from '../plan/rp2040-clock.js';
 import { FIRMWARE_STDIO, loadTarget, withFirmwareOptions, type FirmwareStdio, type Target } from '../plan/target.js';
 import type { QuantScheme } from '../quant/schemes.js';
@@ -52,6 +60,8 @@ export interface BuildRequest {
   sramWeights?: boolean;
   /** Firmware targets with FirmwareSpec.sramCode: run the forward pass from SRAM when it fits (default true; PlanOptions.sramCode). */
   sramCode?: boolean;
+  /** RP2040, integer mode: stream the weight matrices not copied to SRAM by DMA from the XIP stream (PlanOptions.streamWeights; default off). */
+  streamWeights?: boolean;
   /** --on-device: compile on the Pi itself over SSH (its gcc and make) instead of with the cross compiler here (src/pi/ssh-build.ts). */
   onDevice?: OnDeviceOptions;
 }
@@ -108,6 +118,7 @@ export function requestKey(req: BuildRequest, modelPath: string, tokenizerPath: 
     seqLen: req.seqLen ?? null,
     sramWeights: req.sramWeights ?? true,
     sramCode: req.sramCode ?? true,
+    ...(req.streamWeights ? { streamWeights: true } : {}),
     threads: req.threads ?? null,
     generic: req.generic ?? false,
     prompt: req.prompt ?? '',
@@ -161,8 +172,9 @@ export function planFor(
     groupSize: req.groupSize,
     weightsForF32,
   });
-  // the target's arithmetic when it suits the weights (integer mode computes on Q8_0 weights only)
-  const arithmetic = req.arithmetic ?? (defaults.arithmetic === 'integer' && loaded.weights === 'q8_0' ? 'integer' : 'float');
+  // the target's arithmetic when it suits the weights (integer mode computes on quantized weights, Q4_0 in even groups)
+  const suitsInteger = loaded.weights !== 'f32' && q4ShapeProblem(loaded.model.config, loaded.weights, loaded.groupSize!) === undefined;
+  const arithmetic = req.arithmetic ?? (defaults.arithmetic === 'integer' && suitsInteger ? 'integer' : 'float');
   if (req.seqLen !== undefined && (!Number.isInteger(req.seqLen) || req.seqLen < 1 || req.seqLen > loaded.model.config.seqLen)) {
     throw new UserError(`--seq-len must be a whole number from 1 to the model's ${loaded.model.config.seqLen}, got ${req.seqLen}.`, 2);
   }
@@ -184,7 +196,23 @@ export function planFor(
     sharedClassifier: loaded.model.sharedClassifier,
     extraState,
     sramWeights: req.sramWeights,
+    streamWeights: req.streamWeights,
+    // the most threads the program runs: --threads on a microcontroller; on an operating system,
+    // where the count is the program's own option, as many as the attention can use
+    threads: req.threads ?? (target.threads ? loaded.model.config.nKvHeads : 1),
   };
+  if (req.streamWeights && arithmetic === 'integer' && loaded.weights !== 'q8_0') {
+    throw new UserError(
+      `--stream-weights streams Q8_0 matrices, and ${loaded.modelPath}'s weights are ${loaded.weights}: build it with --quant q8_0, or drop --stream-weights.`,
+      2,
+    );
+  }
+  if (req.streamWeights && arithmetic !== 'integer') {
+    throw new UserError(
+      `--stream-weights streams the integer kernels' Q8_0 matrices; this build's arithmetic is ${arithmetic}: add --arithmetic integer (with --quant q8_0), or drop --stream-weights.`,
+      2,
+    );
+  }
   let plan = makePlan(target, loaded.model.config, options);
   if (!plan.fits && req.seqLen === undefined && !library) {
     // like a board's SDK picking a heap size: shorten the context to what the memory holds, and say so
@@ -234,6 +262,24 @@ export function checkBuildOptions(req: BuildRequest): Target {
     if (target.firmware?.chip !== 'rp2040')
       throw new UserError(`--clock applies to rp2040 builds; ${target.name} runs at its own clock.`, 2);
     clockSetup(checkClockMHz(req.clockMHz), req.boot2 ?? target.firmware.boot2); // the PLL and the flash clock, before any work
+  }
+  if (req.streamWeights && target.firmware?.chip !== 'rp2040') {
+    throw new UserError(
+      `--stream-weights streams the weights from the RP2040's flash by DMA (its XIP stream FIFO); target ${target.name} has none: drop --stream-weights.`,
+      2,
+    );
+  }
+  if (req.streamWeights && req.quant !== undefined && req.quant !== 'q8_0') {
+    throw new UserError(
+      `--stream-weights streams Q8_0 matrices, and --quant ${req.quant} was given: use --quant q8_0, or drop --stream-weights.`,
+      2,
+    );
+  }
+  if (req.streamWeights && req.arithmetic === 'float') {
+    throw new UserError(
+      "--stream-weights streams the integer kernels' Q8_0 matrices, and --arithmetic float was given: use --arithmetic integer (the default on rp2040), or drop --stream-weights.",
+      2,
+    );
   }
   const firmwareCores = target.firmware ? target.cpu.cores : 1;
   if (req.threads !== undefined && req.threads > 1 && !target.threads && req.threads > firmwareCores) {
@@ -305,6 +351,13 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
     report(formatPlan(plan), 'detail');
     if (!staging || !plan.fits)
       throw new UserError(`the model does not fit ${target.name}:\n${plan.problems.map((p) => `  - ${p}`).join('\n')}`);
+    if (generation && plan.classifier === 'blocks' && generation.temperature !== 0) {
+      throw new UserError(
+        `${target.name} cannot hold this model's ${plan.config.vocabSize.toLocaleString('en-US')} logits: the classifier runs in blocks of rows with a running argmax, ` +
+          `so the firmware decodes greedily only, and --temperature ${generation.temperature} (the default is 1) would need every logit. Add --temperature 0.`,
+        2,
+      );
+    }
 
     report(`[3/4] writing the C project to ${outDir}`, 'detail');
     const emitStarted = performance.now();

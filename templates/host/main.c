@@ -34,7 +34,7 @@ extern const unsigned char tokenizer_image_end[];
 
 #define MAX_PROMPT_BYTES 4096
 static int prompt_tokens[MAX_PROMPT_BYTES + 3 + SEQ_LEN]; /* the prompt's, then (for --dump-logits) the generated ones */
-static int32_t sampler_order[VOCAB_SIZE]; /* the protocol server's sampler scratch */
+static int32_t sampler_order[SAMPLER_ORDER_SIZE]; /* the protocol server's sampler scratch */
 
 /* below this the tokens came too fast for the clock to tell their rate */
 #define MIN_MEASURED_US 5000.0

@@ -38,10 +38,10 @@ static int prompt_tokens[L2E_MAX_PROMPT_BYTES + 4]; /* the pending token, then t
 #endif
 #ifdef L2E_SHARED_SAMPLER_ORDER
 /* the program's sampler scratch (l2e_private.h), which its protocol server uses too: SRAM is short */
-extern int32_t L2E_SHARED_SAMPLER_ORDER[VOCAB_SIZE];
+extern int32_t L2E_SHARED_SAMPLER_ORDER[SAMPLER_ORDER_SIZE];
 #define sampler_order L2E_SHARED_SAMPLER_ORDER
 #else
-static int32_t sampler_order[VOCAB_SIZE];
+static int32_t sampler_order[SAMPLER_ORDER_SIZE];
 #endif
 
 static const l2e_info info = {

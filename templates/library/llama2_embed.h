@@ -125,7 +125,8 @@ int l2e_generate(const char *prompt, const l2e_params *params, l2e_token_fn on_t
  * Cost: one forward pass of the transformer (about 2 x the number of parameters multiply-adds,
  * plus attention over pos + 1 positions).
  * Returns NULL when the library is not initialized, the token is outside 0 .. vocab_size - 1 or
- * the position outside 0 .. seq_len - 1.
+ * the position outside 0 .. seq_len - 1, and always in a build that keeps no logits (a vocabulary
+ * too large for the board's RAM: the classifier runs in row blocks and the build decodes greedily).
  */
 const float *l2e_forward(int token, int pos);
 

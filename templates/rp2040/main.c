@@ -71,7 +71,7 @@ extern const unsigned char tokenizer_image_end[];
 __attribute__((used, section(".rodata.firmware_tag"))) static const char firmware_tag[] = "llama2-embed firmware v1: target=rp2040 stdio=" STDIO_NAME;
 
 /* the sampler's scratch, the library's and the protocol server's (L2E_SHARED_SAMPLER_ORDER) */
-int32_t firmware_sampler_order[VOCAB_SIZE];
+int32_t firmware_sampler_order[SAMPLER_ORDER_SIZE];
 static protocol_decoder decoder;
 
 /* ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 /*
  * parallel.h on the RP2040's two cores: with `--threads 2`, core 1 takes the second half of every
- * matmul's rows while core 0 does the first half. Every row is computed by one core in its own
+ * job's rows (a matmul's, the feed-forward's hidden rows with SwiGLU, the attention's parts of
+ * the heads) while core 0 does the first half. Every row is computed by one core in its own
  * order, so the results are the same as on one core (doc/rp2040.md, "Dual core").
  *
  * Core 1 waits in the boot ROM until core 0 sends it, through the SIO's inter-core FIFOs, the
@@ -31,7 +32,7 @@ uint64_t timer_us(void);
 
 static int cores = 1;
 
-/* core 1's stack: a matmul range needs a few hundred bytes */
+/* core 1's stack: a matmul range or an attention part needs a few hundred bytes */
 static uint32_t core1_stack[256] __attribute__((aligned(8)));
 
 static void fifo_push(uint32_t word) {
@@ -100,7 +101,7 @@ int parallel_worth(long work) {
 
 /*
  * Core 1's share starts here: half the rows, rounded down to a multiple of 4, or just half when
- * that would leave core 0 nothing (the 4 key/value heads of an attention job).
+ * that would leave core 0 nothing (the 2 parts of an attention job: a row of att each).
  */
 int parallel_split(int rows) {
     int split = (rows / 2) & ~3;

@@ -36,8 +36,12 @@ describe('cli: plan and build against a board', function () {
     const out = join(tmp.dir, 'out');
     const message = expectUserError(cli(['build', '--target', 'rp2040', '-m', checkpoint, '-z', 'tokenizer.bin', '-o', out]));
     expect(message).to.match(/the model does not fit rp2040/);
-    expect(message).to.match(/flash \(flash\): the plan needs 9\.\d MiB but rp2040 has 1\.9 MiB/);
-    expect(message).to.match(/even at --seq-len 1 the state needs more than 252\.0 KiB \(logits 125\.0 KiB/);
+    // Q4_0 in the integer kernels (the Pico's default arithmetic): 8.2 MiB, and the classifier in blocks, so that
+    // a shorter context fits the SRAM
+    expect(message).to.match(
+      /flash \(flash\): the plan needs 8\.2 MiB but rp2040 has 1\.9 MiB.*a board with 16 MB of flash \(--flash-size 16M\)/,
+    );
+    expect(message).to.match(/sram \(sram\): .*What would fit: --seq-len \d\d /);
     expect(message).to.match(/a Raspberry Pi runs the models that a microcontroller cannot/);
   });
 

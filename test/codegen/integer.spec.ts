@@ -13,6 +13,9 @@ import { rejectedUserError } from '../helpers/errors.js';
 import { tempDir, stories260K } from '../helpers/fixtures.js';
 import { handOverEveryJob } from '../helpers/hand-over.js';
 import { needs } from '../helpers/needs.js';
+import { randomModel } from '../helpers/random-model.js';
+import { writeCheckpoint } from '../../src/checkpoint/write.js';
+import { quantizeModel } from '../../src/quant/schemes.js';
 
 const quiet = () => {};
 
@@ -100,10 +103,56 @@ describe('host target, integer arithmetic: generated C against the integer engin
     });
   }
 
-  it('refuses weights other than Q8_0 with advice', async () => {
-    const err = await rejectedUserError(
+  it('Q4_0 and mixed weights in row-pair words (a random model whose shapes suit them): logits bit-identical, 2 threads splitting the row pairs', async () => {
+    const config = { dim: 64, hiddenDim: 160, nLayers: 2, nHeads: 4, nKvHeads: 2, vocabSize: 512, seqLen: 64 };
+    for (const quant of ['q4_0', 'mixed'] as const) {
+      const model = quantizeModel(randomModel(config, 5, { sharedClassifier: false }), quant, { groupSize: 32 }).model;
+      const checkpoint = join(tmp.dir, `random-${quant}.bin`);
+      writeCheckpoint(checkpoint, model, 'own');
+      const out = join(tmp.dir, `int-${quant}`);
+      const result = await build({ target: 'host', model: checkpoint, tokenizer: stories.tokenizer, arithmetic: 'integer', out }, quiet);
+      expect(result.plan).to.include({ weights: quant, arithmetic: 'integer', classifier: 'whole' });
+      const prompt = loaded.tokenizer.encode('One day', true, false);
+      const engine = runEngine(model, prompt, 24, { temperature: 0.8, topp: 0.9, seed: 7 }, 8, { arithmetic: 'integer' });
+      const everyJob = handOverEveryJob(out);
+      for (const threads of ['1', '2']) {
+        const args = [
+          '-i',
+          'One day',
+          '-n',
+          '24',
+          '-t',
+          '0.8',
+          '-p',
+          '0.9',
+          '-s',
+          '7',
+          '--format',
+          'ids',
+          '--dump-logits',
+          '8',
+          '--threads',
+          threads,
+        ];
+        const c = parseProgramOutput(runProgram(threads === '1' ? result.info.executable : everyJob, args));
+        for (let pos = 0; pos < 8; pos++)
+          expect(
+            Buffer.from(c.logitBits[pos].buffer).equals(Buffer.from(engine.logitBits[pos].buffer)),
+            `${quant}, position ${pos}`,
+          ).to.equal(true);
+        expect(c.idLines, `${quant}, ${threads} threads`).to.deep.equal(engine.idLines);
+      }
+    }
+  });
+
+  it("refuses Q4_0 shapes the integer matmul cannot read (stories260K's rows of 172) and f32 weights, with advice", async () => {
+    const q4 = await rejectedUserError(
       build({ target: 'host', ...stories, quant: 'q4_0', arithmetic: 'integer', out: join(tmp.dir, 'int-q4') }, quiet),
     );
-    expect(err.message).to.match(/--arithmetic integer needs Q8_0 weights \(--quant q8_0\); the weights are q4_0/);
+    expect(q4.message).to.match(/w2 is 64 × 172 in groups of 32 .*or --quant q8_0/);
+    const f32 = await rejectedUserError(
+      build({ target: 'host', ...stories, quant: 'f32', arithmetic: 'integer', out: join(tmp.dir, 'int-f32') }, quiet),
+    );
+    expect(f32.message).to.match(/--arithmetic integer needs quantized weights \(--quant q8_0, q4_0 or mixed\); the weights are f32/);
   });
 });

@@ -44,6 +44,23 @@ describe('integer-mode engine against llama2.c goldens', () => {
     });
   }
 
+  it('with the classifier in row blocks (the step of a build whose logits do not fit its SRAM): the greedy tokens, and only greedy', () => {
+    const prompt = loaded.tokenizer.encode('Once upon a time', true, false);
+    const whole = new IntTransformer(loaded.model, 64);
+    const blocks = new IntTransformer(loaded.model, 64, { classifier: 'blocks' });
+    const greedyOf = (t: IntTransformer) => [
+      ...generate(t, new Sampler(loaded.model.config.vocabSize, { temperature: 0, topp: 0.9, seed: 1 }), prompt, 64),
+    ];
+    const a = greedyOf(whole).map((s) => s.next);
+    const b = greedyOf(blocks).map((s) => s.next);
+    expect(b).to.deep.equal(a);
+    expect(a.length).to.be.above(50);
+    // no logits vector to sample from
+    expect(blocks.forward(1, 0)).to.have.length(0);
+    const sampler = new Sampler(loaded.model.config.vocabSize, { temperature: 1, topp: 0.9, seed: 1 });
+    expect(() => sampler.sample(blocks.forward(1, 0), blocks.fixedLogits)).to.throw(/only greedy decoding \(temperature 0\)/);
+  });
+
   it('runs to the end of a short context and stops there', () => {
     const prompt = loaded.tokenizer.encode('Once upon a time', true, false);
     const out = greedy(prompt, 0, 40);
@@ -51,10 +68,10 @@ describe('integer-mode engine against llama2.c goldens', () => {
     expect(out.length).to.be.greaterThan(20);
   });
 
-  it('refuses weights that are not Q8_0, and contexts beyond what its softmax sums', () => {
+  it('refuses f32 weights, and contexts beyond what its softmax sums', () => {
     const f32 = loadForGeneration(stories260K);
     expect(() => new IntTransformer(f32.model)).to.throw(
-      /integer mode needs Q8_0 weights, but the token embedding is f32; build with --quant q8_0/,
+      /integer mode needs quantized weights, but the token embedding is f32; build with --quant q8_0, q4_0 or mixed/,
     );
     const long = { ...loaded.model, config: { ...loaded.model.config, seqLen: 131072 } };
     expect(() => new IntTransformer(long)).to.throw(/contexts of up to 131071 positions/);

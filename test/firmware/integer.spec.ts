@@ -38,7 +38,7 @@ describe('rp2040 target, integer arithmetic (the default): firmware against the 
     const emu = await Rp2040Emulator.load(join(result.outDir, 'firmware.uf2'), { xipModel });
     const run = await emu.run({ maxSeconds: 600 });
     expect(run.reason, run.output.slice(-500)).to.equal('break');
-    return { plan: result.plan, output: run.output, log, xip: emu.xipReport, core1: emu.core1 };
+    return { plan: result.plan, output: run.output, log, xip: emu.xipReport, core1: emu.core1, stream: emu.streamReport };
   }
 
   it("greedy to the end of a 128-position context: every token the engine's, the first 20 llama2.c's fp32 ones (a dual-core build, on both emulated cores)", async () => {
@@ -105,5 +105,39 @@ describe('rp2040 target, integer arithmetic (the default): firmware against the 
     expect(idLines(output)).to.deep.equal(engine.idLines);
     expect(xip!.lineFill?.cycles).to.equal(56); // EBh continuous read: 8 address + 4 dummy + 16 data SCK at clk_sys / 2
     expect(readFileSync(join(tmp.dir, 'quad', 'Makefile'), 'utf8')).to.match(/-DBOOT2_QUAD/);
+  });
+
+  it("--stream-weights: the matrices not copied to SRAM come by DMA from the XIP stream, 40 cycles a word with the quad boot2; the engine's tokens", async () => {
+    const steps = 6;
+    const run = await runFirmware(
+      'stream',
+      { prompt: 'Once upon a time', steps, temperature: 0, boot2: 'quad', streamWeights: true },
+      true,
+    );
+    const engine = runEngine(
+      loaded.model,
+      loaded.tokenizer.encode('Once upon a time', true, false),
+      steps,
+      { temperature: 0, topp: 0.9, seed: 1 },
+      0,
+      { arithmetic: 'integer' },
+    );
+    expect(idLines(run.output)).to.deep.equal(engine.idLines);
+    const forward = readFileSync(join(tmp.dir, 'stream', 'forward.c'), 'utf8');
+    expect(forward).to.match(/static const WeightSegment weight_segments\[\] = \{/);
+    expect(forward).to.match(/const int8_t\* wv = weight_stream_take\(\);/);
+    const ring = run.plan.buffers.find((b) => b.name === 'weight_ring')!;
+    expect(ring).to.include({ memory: 'sram', bytes: 16 * 1024 });
+    // every matrix not copied to SRAM, every token: its values and scales
+    const copied = new Set(run.plan.buffers.filter((b) => b.copyOf).map((b) => b.copyOf));
+    const matrices = ['wq', 'wk', 'wv', 'wo', 'w1', 'w2', 'w3', 'token_embedding_table'];
+    const perToken = run.plan.buffers
+      .filter((b) => b.role === 'weights' && matrices.some((m) => b.name === m || b.name === `${m}_scales`) && !copied.has(b.name))
+      .reduce((n, b) => n + b.bytes, 0);
+    expect(run.stream.words * 4).to.be.at.least(steps * perToken);
+    expect(run.stream.wordCycles).to.equal(40);
+    // the weights no longer go through the cache: boot (the copies to SRAM) and a few hundred misses a
+    // token (code, norms, RoPE rows), where reading them through it misses some 28 thousand times a token
+    expect(run.xip!.misses).to.be.below(10_000);
   });
 });

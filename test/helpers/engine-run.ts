@@ -1,5 +1,6 @@
 /** Runs the reference engine the way a generated program runs, for comparisons in tests. */
 import type { Model } from '../../src/checkpoint/model.js';
+import type { ClassifierLayout } from '../../src/engine/forward-steps.js';
 import { loadForGeneration } from '../../src/engine/load.js';
 import { generate } from '../../src/engine/generate.js';
 import { Sampler, type SamplerSettings } from '../../src/engine/sampler.js';
@@ -20,6 +21,8 @@ export interface EngineOptions {
   arithmetic?: Arithmetic;
   /** A shorter context than the model's (as a build that fits a board has). */
   seqLen?: number;
+  /** Integer arithmetic: the classifier in row blocks into a running argmax, as a build whose logits do not fit its SRAM (greedy only). */
+  classifier?: ClassifierLayout;
 }
 
 export function runEngine(
@@ -30,7 +33,10 @@ export function runEngine(
   logitPositions = 0,
   options: EngineOptions = {},
 ): EngineRun {
-  const transformer = options.arithmetic === 'integer' ? new IntTransformer(model, options.seqLen) : new Transformer(model, options.seqLen);
+  const transformer =
+    options.arithmetic === 'integer'
+      ? new IntTransformer(model, options.seqLen, { classifier: options.classifier })
+      : new Transformer(model, options.seqLen);
   const sampler = new Sampler(model.config.vocabSize, sampling);
   const idLines = promptIds.map((id) => `P ${id}`);
   const logitBits: Uint32Array[] = [];

@@ -35,7 +35,12 @@ function matrix(rng: Random, rows: number, cols: number): F32Tensor {
   return { dtype: 'f32', rows, cols, data: rng.fill(new Float32Array(rows * cols), Math.sqrt(3 / cols)) };
 }
 
-export function randomModel(config: Config, seed = 1): Model {
+/**
+ * A model of `config`'s shapes with seeded random weights. `options.sharedClassifier` false gives it a
+ * classifier of its own (drawn after everything else), whose greedy tokens vary where a shared one's
+ * mostly repeat the current token (its embedding dominates the residual stream of random layers).
+ */
+export function randomModel(config: Config, seed = 1, options: { sharedClassifier?: boolean } = {}): Model {
   const rng = new Random(seed);
   const kv = kvDim(config);
   const norm = () => rng.fill(new Float32Array(config.dim), 0.1, 1);
@@ -59,7 +64,12 @@ export function randomModel(config: Config, seed = 1): Model {
       w3: matrix(rng, config.hiddenDim, config.dim),
     });
   }
-  return { config, format: 'v1', tokenEmbedding, layers, rmsFinal: norm(), classifier: tokenEmbedding, sharedClassifier: true };
+  const rmsFinal = norm();
+  if (options.sharedClassifier === false) {
+    const classifier = matrix(rng, config.vocabSize, config.dim);
+    return { config, format: 'v1', tokenEmbedding, layers, rmsFinal, classifier, sharedClassifier: false };
+  }
+  return { config, format: 'v1', tokenEmbedding, layers, rmsFinal, classifier: tokenEmbedding, sharedClassifier: true };
 }
 
 /** The operands of a Q8_0 matmul (n columns, d rows, groups of gs), pseudo-random from `next`. */

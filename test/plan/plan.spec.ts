@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { checkProtocolLimits, longestFittingSeqLen, makePlan } from '../../src/plan/plan.js';
+import { buffer, checkProtocolLimits, longestFittingSeqLen, makePlan, STREAM_RING_BYTES } from '../../src/plan/plan.js';
 import { userError } from '../helpers/errors.js';
 import { formatPlan } from '../../src/plan/format.js';
-import { loadTarget, type Target } from '../../src/plan/target.js';
+import { loadTarget, withFirmwareOptions, type Target } from '../../src/plan/target.js';
 
 const stories260K = { dim: 64, hiddenDim: 172, nLayers: 5, nHeads: 8, nKvHeads: 4, vocabSize: 512, seqLen: 512 };
 
@@ -74,6 +74,59 @@ describe('plan: stories15M on a Raspberry Pi Pico', () => {
   });
 });
 
+describe('plan: stories15M on an RP2040 board with 16 MB of flash (integer arithmetic, Q4_0)', () => {
+  const stories15M = { dim: 288, hiddenDim: 768, nLayers: 6, nHeads: 6, nKvHeads: 6, vocabSize: 32000, seqLen: 256 };
+  const sixteen = withFirmwareOptions(loadTarget('rp2040'), { flashBytes: 16 * 1024 * 1024 });
+  const integerQ4 = { weights: 'q4_0' as const, groupSize: 32, sharedClassifier: true, arithmetic: 'integer' as const };
+
+  it('computes the classifier in blocks: no vocabulary-sized buffer in SRAM, and a context of what the SRAM holds', () => {
+    const seqLen = longestFittingSeqLen(sixteen, stories15M, integerQ4)!;
+    expect(seqLen).to.be.within(60, 70); // int8 KV cache: 6 layers × 2 × 288 bytes + 12 scale codes a position
+    const plan = makePlan(sixteen, stories15M, { ...integerQ4, seqLen });
+    expect(plan.fits, plan.problems.join('\n')).to.equal(true);
+    expect(plan.classifier).to.equal('blocks');
+    const names = plan.buffers.map((b) => b.name);
+    expect(names).to.include.members(['logits_block', 'best', 'xw']);
+    expect(names).not.to.include.members(['logits', 'logits_fixed', 'sampler_order']);
+    expect(buffer(plan, 'logits_block').bytes).to.equal(64 * 4);
+    // the Q4_0 values in row-pair words: half a byte a value, as packed
+    expect(buffer(plan, 'token_embedding_table')).to.include({ element: 'i32', bytes: (32000 * 288) / 2, memory: 'flash' });
+    expect(buffer(plan, 'key_cache').bytes).to.equal(6 * seqLen * 288);
+    expect(plan.weightsBytes).to.be.within(8 * 2 ** 20, 8.5 * 2 ** 20);
+    expect(makePlan(sixteen, stories15M, { ...integerQ4, seqLen: seqLen + 1 }).fits).to.equal(false);
+  });
+
+  it('keeps the whole logits vector where it fits (stories260K), so that sampling stays possible', () => {
+    const plan = makePlan(loadTarget('rp2040'), stories260K, { ...integerQ4, weights: 'q8_0', seqLen: 64 });
+    expect(plan.classifier).to.equal('whole');
+    expect(plan.buffers.map((b) => b.name)).to.include.members(['logits', 'sampler_order']);
+  });
+
+  it("on the Pico's 2 MB the weights do not fit: it names the smallest board that holds them", () => {
+    const plan = makePlan(loadTarget('rp2040'), stories15M, { ...integerQ4, seqLen: 32 });
+    expect(plan.fits).to.equal(false);
+    expect(plan.problems.join('\n')).to.match(
+      /flash \(flash\): the plan needs 8\.2 MiB but rp2040 has 1\.9 MiB.*a board with 16 MB of flash \(--flash-size 16M\)/,
+    );
+  });
+
+  it('refuses a model no board holds even in Q4_0 (stories110M), with the sizes', () => {
+    const stories110M = { dim: 768, hiddenDim: 2048, nLayers: 12, nHeads: 12, nKvHeads: 12, vocabSize: 32000, seqLen: 1024 };
+    const plan = makePlan(sixteen, stories110M, { ...integerQ4, seqLen: 1 });
+    expect(plan.fits).to.equal(false);
+    const text = plan.problems.join('\n');
+    expect(text).to.match(/flash \(flash\): the plan needs 58\.8 MiB but rp2040 has 15\.9 MiB/);
+    expect(text).to.match(/no board of up to 16 MB of flash holds 58\.8 MiB of weights/);
+    expect(text).to.match(/a Raspberry Pi runs the models that a microcontroller cannot/);
+  });
+
+  it('refuses Q4_0 shapes the integer matmul cannot read (rows of 172: stories260K), saying what to use', () => {
+    expect(userError(() => makePlan(loadTarget('rp2040'), stories260K, { ...integerQ4, seqLen: 64 })).message).to.match(
+      /w2 is 64 × 172 in groups of 32 .*or --quant q8_0/,
+    );
+  });
+});
+
 describe('plan: weights copied to SRAM on a board that reads them from flash', () => {
   const rp2040 = loadTarget('rp2040');
   const integer = { weights: 'q8_0' as const, groupSize: 64, sharedClassifier: true, arithmetic: 'integer' as const };
@@ -134,6 +187,17 @@ describe('plan: weights copied to SRAM on a board that reads them from flash', (
     // the whole context with its one-byte KV scale codes leaves room for it
     expect(makePlan(rp2040, stories260K, { ...integer, sramCode: code }).fits).to.equal(true);
     expect(makePlan(rp2040, stories260K, { ...integer, sramCode: { ...code, bytes: 200_000 } }).fits).to.equal(false);
+  });
+
+  it('streaming the weights takes a ring of STREAM_RING_BYTES in the state before the copies, and still fits the whole context', () => {
+    const copied = (p: ReturnType<typeof makePlan>) => copies(p).reduce((s, b) => s + b.bytes, 0);
+    const cache = makePlan(rp2040, stories260K, integer);
+    const stream = makePlan(rp2040, stories260K, { ...integer, streamWeights: true });
+    expect(stream.buffers.find((b) => b.name === 'weight_ring')).to.include({ role: 'state', memory: 'sram', bytes: STREAM_RING_BYTES });
+    expect(cache.buffers.find((b) => b.name === 'weight_ring')).to.equal(undefined);
+    expect(copied(stream)).to.be.below(copied(cache));
+    expect(stream.fits).to.equal(true);
+    expect(formatPlan(stream)).to.match(/weight_ring +sram \(state\) +16,384 .* weights streamed from flash by DMA/);
   });
 
   it('never copies on a target whose weights are in RAM already', () => {

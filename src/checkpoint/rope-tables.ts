@@ -5,8 +5,8 @@
  * rounded once from double precision. They are built once on the host: the engine uses them, and the
  * code generator writes the same numbers into the C program, so no target calls its own libm.
  */
-import type { Config } from '../checkpoint/model.js';
-import { headSize } from '../checkpoint/model.js';
+import type { Config } from './model.js';
+import { headSize } from './model.js';
 
 export interface RopeTables {
   cos: Float32Array; // [seqLen, headSize / 2]

@@ -1,0 +1,89 @@
+/**
+ * stories15M's shapes on an RP2040 board with 16 MB of flash (issue 19): Q4_0 weights in row-pair
+ * words, integer kernels, the classifier in row blocks with a running argmax. A seeded random model
+ * of those shapes (the real checkpoint is not downloaded here) with a classifier of its own, so that
+ * the greedy tokens vary: the firmware's first tokens, on rp2040js with the XIP timing model, must be
+ * the integer engine's, bit for bit. Speed is measured by `npm run bench -- rp2040-15m`.
+ */
+import { expect } from 'chai';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeCheckpoint } from '../../src/checkpoint/write.js';
+import { Rp2040Emulator } from '../../src/emulator/rp2040.js';
+import { loadForGeneration } from '../../src/engine/load.js';
+import { quantizeModel } from '../../src/quant/schemes.js';
+import { build } from '../../src/toolchain/build.js';
+import { runEngine } from '../helpers/engine-run.js';
+import { modelPath, tempDir } from '../helpers/fixtures.js';
+import { rejectedUserError } from '../helpers/errors.js';
+import { needs } from '../helpers/needs.js';
+import { randomModel, STORIES15M } from '../helpers/random-model.js';
+
+const SIXTEEN_MB = 16 * 1024 * 1024;
+
+describe("rp2040 with 16 MB of flash: a random model of stories15M's shapes, Q4_0, integer kernels", function () {
+  needs('tokenizer.bin', 'arm-none-eabi-gcc', 'make');
+  this.timeout(1_200_000);
+  const tmp = tempDir();
+  after(() => tmp.cleanup());
+  let checkpoint: string;
+  before(() => {
+    checkpoint = join(tmp.dir, 'random15M-q4_0.bin');
+    const model = randomModel(STORIES15M, 3, { sharedClassifier: false });
+    writeCheckpoint(checkpoint, quantizeModel(model, 'q4_0', { groupSize: 32 }).model, 'own');
+  });
+
+  it("greedy from BOS: the first 4 tokens are the integer engine's, with the XIP timing model", async () => {
+    const out = join(tmp.dir, 'greedy');
+    const result = await build(
+      {
+        target: 'rp2040',
+        model: checkpoint,
+        tokenizer: modelPath('tokenizer.bin'),
+        flashBytes: SIXTEEN_MB,
+        boot2: 'quad',
+        prompt: '',
+        steps: 4,
+        temperature: 0,
+        exitAfterGeneration: true,
+        stdio: 'uart',
+        out,
+      },
+      () => {},
+    );
+    const plan = result.plan;
+    expect(plan).to.include({ weights: 'q4_0', arithmetic: 'integer', classifier: 'blocks' });
+    expect(plan.seqLen).to.be.within(60, 70);
+    expect(plan.weightsBytes).to.be.above(12 * 2 ** 20); // a classifier of its own: 13 MiB, beyond an 8 MB board
+    const emu = await Rp2040Emulator.load(join(out, 'firmware.uf2'), { xipModel: true });
+    const run = await emu.run({ maxSeconds: 1_000 });
+    expect(run.reason, run.output.slice(-500)).to.equal('break');
+    const ids = run.output.split('\n').filter((l) => /^[PG] \d+$/.test(l));
+
+    const loaded = loadForGeneration({ model: checkpoint, tokenizer: modelPath('tokenizer.bin') });
+    const engine = runEngine(loaded.model, [1], 4, { temperature: 0, topp: 0.9, seed: 1 }, 0, {
+      arithmetic: 'integer',
+      seqLen: plan.seqLen,
+      classifier: 'blocks', // the same steps as the firmware
+    });
+    expect(ids).to.deep.equal(engine.idLines);
+    const generated = ids.filter((l) => l.startsWith('G '));
+    expect(generated.length).to.equal(4);
+    expect(new Set(generated).size, 'varied tokens, not one repeated').to.be.above(1);
+    // every token's weights (the classifier's 5.3 MiB and the layers' 3 MiB, not the embedding's
+    // other rows) came through the XIP cache from the 16 MB flash, 8 bytes a miss
+    expect(emu.xipReport!.data.misses).to.be.above((4 * 8 * 2 ** 20) / 8);
+  });
+
+  it('refuses a sampled generation after planning, before any C is written: the blocked classifier keeps no logits vector', async () => {
+    const out = join(tmp.dir, 'sampled');
+    const err = await rejectedUserError(
+      build(
+        { target: 'rp2040', model: checkpoint, tokenizer: modelPath('tokenizer.bin'), flashBytes: SIXTEEN_MB, temperature: 1, out },
+        () => {},
+      ),
+    );
+    expect(err.message).to.match(/cannot hold this model's 32,000 logits.*--temperature 1 .*Add --temperature 0\./s);
+    expect(existsSync(out)).to.equal(false);
+  });
+});
