@@ -173,6 +173,11 @@ static void multihead_attention(int layer_offset, int layer_scales, int pos) {
 `;
   };
 
+  /** hb = W_gate · x, hb2 = W_up · x, then hb = SwiGLU(hb, hb2): one product after the other, as C lines joined by `separator`. */
+  const ffnInOrder = (gate: Matrix, up: Matrix, hb: string, hb2: string, separator: string): string =>
+    [matmul(hb, gate), matmul(hb2, up), `${kernels.use('swigluInt', { hiddenDim: c.hiddenDim })}(${hb}, ${hb2}, w.exp_table);`].join(
+      separator,
+    );
   /** Whether the thread jobs of a product by `key` take single rows (not streamed, not Q4_0's row pairs). */
   const rowByRow = (key: Matrix): boolean => !streamed(key) && fixedMatrix(key).dtype === 'q8_0';
   /**
@@ -197,9 +202,7 @@ static void ffn_hidden_rows(const void* job, int start, int end) {
 /* hb = silu(W1 · x) * (W3 · x) (layer l, x quantized in xq, xm), the hidden rows split over the threads */
 static void ffn_hidden(int32_t* hb, int32_t* hb2, int l) {
     if (!parallel_worth(2 * HIDDEN_DIM * DIM)) {
-        ${matmul('hb', gate)}
-        ${matmul('hb2', up)}
-        ${kernels.use('swigluInt', { hiddenDim: c.hiddenDim })}(hb, hb2, w.exp_table);
+        ${ffnInOrder(gate, up, 'hb', 'hb2', '\n        ')}
         return;
     }
     FfnHiddenIntJob job = {{hb, ${matmulArgs(gate)}}, {hb2, ${matmulArgs(up)}}};
@@ -235,16 +238,10 @@ static void ffn_hidden(int32_t* hb, int32_t* hb2, int l) {
         return `${residual}(x, ${cVector(step.input)});`;
       case 'gatedFfn':
         if (!rowByRow(step.gate.weight) || !rowByRow(step.up.weight)) {
-          // one product after the other, then SwiGLU: streamed matrices go through the ring in order
-          // on core 0, and Q4_0 ones are shared out in row pairs (each product still split by its wrapper)
-          const gate = cVector(step.gate.out);
-          const up = cVector(step.up.out);
-          return lines(
-            quantizeFor(step.input, step.gate.weight),
-            matmul(gate, step.gate.weight),
-            matmul(up, step.up.weight),
-            `${kernels.use('swigluInt', { hiddenDim: c.hiddenDim })}(${gate}, ${up}, w.exp_table);`,
-          );
+          // streamed matrices go through the ring in order on core 0, and Q4_0 ones are shared out
+          // in row pairs: one product after the other (each still split by its wrapper)
+          const ffn = ffnInOrder(step.gate.weight, step.up.weight, cVector(step.gate.out), cVector(step.up.out), `\n${indent}`);
+          return lines(quantizeFor(step.input, step.gate.weight), ffn);
         }
         wrappers.set('ffn_hidden', ffnHiddenWrapper(step.gate.weight, step.up.weight));
         return lines(quantizeFor(step.input, step.gate.weight), `ffn_hidden(${cVector(step.gate.out)}, ${cVector(step.up.out)}, l);`);
