@@ -140,9 +140,14 @@ export function q4ShapeProblem(config: Config, weights: QuantScheme, groupSize: 
   const bad = matrices.filter(([, rows, cols, role]) => precisionFor(weights, role) === 'q4_0' && !fitsQ4Pairs({ rows, cols, groupSize }));
   if (bad.length === 0) return undefined;
   const [name, rows, cols] = bad[0];
+  // only the group size can be chosen: say so when it is all that is wrong with every bad matrix
+  const groupSizeHelps = bad.every(([, r, c]) => fitsQ4Pairs({ rows: r, cols: c, groupSize: 16 }));
+  const advice = groupSizeHelps
+    ? 'Use --group-size 16 or 32, or --quant q8_0.'
+    : 'No group size helps that shape: use --arithmetic float, or --quant q8_0.';
   return (
     `the integer Q4_0 matmul reads two rows and 16 columns at a time, and ${name} is ${rows} × ${cols} in groups of ${groupSize} ` +
-    '(it needs an even number of rows, and columns and a group size that are multiples of 16). Use --group-size 32 if the shapes allow it, or --quant q8_0.'
+    `(it needs an even number of rows, and columns and a group size that are multiples of 16). ${advice}`
   );
 }
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { buffer, checkProtocolLimits, longestFittingSeqLen, makePlan, STREAM_RING_BYTES } from '../../src/plan/plan.js';
+import { buffer, checkProtocolLimits, longestFittingSeqLen, makePlan, q4ShapeProblem, STREAM_RING_BYTES } from '../../src/plan/plan.js';
 import { userError } from '../helpers/errors.js';
 import { formatPlan } from '../../src/plan/format.js';
 import { loadTarget, withFirmwareOptions, type Target } from '../../src/plan/target.js';
@@ -222,5 +222,29 @@ describe('plan: what the serial protocol (16-bit ids and positions) can carry', 
     );
     expect(userError(() => checkProtocolLimits(long, 70_000, 'long.bin')).message).to.match(/--seq-len is 70,000 positions/);
     checkProtocolLimits(long, 65_535, 'long.bin');
+  });
+});
+
+describe('plan: which Q4_0 shapes the integer kernels take (two rows, 16 columns at a time)', () => {
+  const stories15M = { dim: 288, hiddenDim: 768, nLayers: 6, nHeads: 6, nKvHeads: 6, vocabSize: 32000, seqLen: 256 };
+
+  it('takes Q8_0 and f32 whatever the shapes, and Q4_0 in rows pairs of 16-column groups', () => {
+    expect(q4ShapeProblem(stories260K, 'q8_0', 30)).to.equal(undefined);
+    expect(q4ShapeProblem(stories260K, 'f32', 30)).to.equal(undefined);
+    expect(q4ShapeProblem(stories15M, 'q4_0', 32)).to.equal(undefined);
+    expect(q4ShapeProblem(stories15M, 'mixed', 32)).to.equal(undefined);
+  });
+
+  it('refuses a group size that is not a multiple of 16, and says which to use', () => {
+    const problem = q4ShapeProblem(stories15M, 'q4_0', 24);
+    expect(problem).to.contain('the token embedding is 32000 × 288 in groups of 24');
+    expect(problem).to.contain('Use --group-size 16 or 32, or --quant q8_0.');
+  });
+
+  it('refuses a shape no group size fixes (stories260K: 172 hidden columns), without suggesting one', () => {
+    const problem = q4ShapeProblem(stories260K, 'q4_0', 32);
+    expect(problem).to.contain('w2 is 64 × 172 in groups of 32');
+    expect(problem).to.contain('No group size helps that shape: use --arithmetic float, or --quant q8_0.');
+    expect(problem).to.not.contain('--group-size');
   });
 });
