@@ -7,85 +7,24 @@
 import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUILTINS_PRELUDE } from '../../src/codegen/kernel-compiler.js';
-import { dotQ8Rows4 } from '../../src/kernels/builtins.js';
+import { dotCases, dotExpected, dotProgram } from '../helpers/dot-builtins.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { crossCompile, functionsUsing, runQemu, runQemuOk } from './qemu.js';
 import { needs } from '../helpers/needs.js';
 
-const ROW_STRIDE = 320;
 /** Every length up to 40 (the 16- and 8-wide steps and the scalar tail in every combination), then group and row sizes. */
 const LENGTHS = [...Array.from({ length: 40 }, (_, i) => i + 1), 44, 48, 63, 64, 65, 96, 127, 128, 172, 256, 288, 300];
-
-interface Case {
-  name: string;
-  x: Int8Array;
-  w: Int8Array;
-}
-
-/** Pseudo-random int8 in [-127, 127] with the extremes planted, and the all-extreme vectors that would overflow 16-bit sums of three products. */
-function cases(): Case[] {
-  let seed = 2024;
-  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
-  const random = (length: number) =>
-    Int8Array.from({ length }, (_, i) => (i % 29 === 0 ? 127 : i % 31 === 0 ? -127 : (next() % 255) - 127));
-  const filled = (length: number, v: number) => new Int8Array(length).fill(v);
-  const wLength = ROW_STRIDE * 4 + 16;
-  return [
-    { name: 'random', x: random(ROW_STRIDE), w: random(wLength) },
-    { name: 'x = 127, w = 127', x: filled(ROW_STRIDE, 127), w: filled(wLength, 127) },
-    { name: 'x = -127, w = 127', x: filled(ROW_STRIDE, -127), w: filled(wLength, 127) },
-    { name: 'x = -127, w = -127', x: filled(ROW_STRIDE, -127), w: filled(wLength, -127) },
-  ];
-}
-
-function program(all: Case[]): string {
-  const arrays = all.map(
-    (c, i) =>
-      `static const int8_t x${i}[] = {${Array.from(c.x).join(',')}};\nstatic const int8_t w${i}[] = {${Array.from(c.w).join(',')}};`,
-  );
-  return `#include <stdint.h>
-#include <stdio.h>
-${BUILTINS_PRELUDE}
-${arrays.join('\n')}
-static const int8_t* const xs[] = {${all.map((_, i) => `x${i}`).join(', ')}};
-static const int8_t* const ws[] = {${all.map((_, i) => `w${i}`).join(', ')}};
-static const int lengths[] = {${LENGTHS.join(', ')}};
-int main(void) {
-    int32_t out[4];
-    for (unsigned c = 0; c < ${all.length}; c++) {
-        for (unsigned i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
-            int n = lengths[i] < ${ROW_STRIDE - 7} ? lengths[i] : ${ROW_STRIDE - 7};
-            dot_q8_rows4(out, xs[c], 3, ws[c], 7, ${ROW_STRIDE}, n);
-            printf("%d %d %d %d\\n", out[0], out[1], out[2], out[3]);
-        }
-    }
-    return 0;
-}
-`;
-}
-
-function expected(all: Case[]): string[] {
-  const out = new Int32Array(4);
-  const lines: string[] = [];
-  for (const c of all) {
-    for (const length of LENGTHS) {
-      dotQ8Rows4(out, c.x, 3, c.w, 7, ROW_STRIDE, Math.min(length, ROW_STRIDE - 7));
-      lines.push(Array.from(out).join(' '));
-    }
-  }
-  return lines;
-}
+const RUNS = { rowStride: 320, lengths: LENGTHS, groupSizes: [] };
 
 describe('pi: dot_q8_rows4 on AArch64 (qemu-aarch64) equals the TypeScript loop', function () {
   needs('aarch64-linux-gnu-gcc', 'qemu-aarch64');
   this.timeout(300_000);
   const tmp = tempDir('llama2-embed-pi-builtins-');
   after(() => tmp.cleanup());
-  const all = cases();
-  const want = expected(all);
+  const all = dotCases(RUNS.rowStride, 2024);
+  const want = dotExpected(all, RUNS);
   const source = join(tmp.dir, 'dot.c');
-  before(() => writeFileSync(source, program(all)));
+  before(() => writeFileSync(source, dotProgram(all, RUNS)));
 
   const check = (stdout: string) => {
     const got = stdout.trim().split('\n');
