@@ -42,3 +42,18 @@ export function report(title: string, baseline: Measurement, others: Measurement
   for (const r of rows)
     process.stdout.write(`  ${r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('   ')}\n`);
 }
+
+/** The firmware's statistics line (templates/rp2040/main.c): tok/s, positions timed, cycles per token and the clock. */
+export interface FirmwareStatistics {
+  tokensPerSecond: number;
+  positions: number;
+  cyclesPerToken: number;
+  mhz: number;
+}
+
+/** Reads the statistics line a firmware prints after its story (`achieved tok/s: …`); throws, with the output's end, when there is none. */
+export function firmwareStatistics(output: string, what = 'the firmware'): FirmwareStatistics {
+  const m = /achieved tok\/s: ([\d.]+) \((\d+) tokens, (\d+) cycles per token at (\d+) MHz\)/.exec(output);
+  if (!m) throw new Error(`${what} printed no statistics:\n${output.slice(-500)}`);
+  return { tokensPerSecond: Number(m[1]), positions: Number(m[2]), cyclesPerToken: Number(m[3]), mhz: Number(m[4]) };
+}

@@ -23,6 +23,7 @@ import { build } from '../src/toolchain/build.js';
 import { runEngine } from '../test/helpers/engine-run.js';
 import { modelPath } from '../test/helpers/fixtures.js';
 import { randomModel, STORIES15M } from '../test/helpers/random-model.js';
+import { firmwareStatistics } from './harness.js';
 
 const PROMPT = 'Once upon a time';
 /** Positions run: the prompt's 5 and 16 generated tokens. */
@@ -79,9 +80,8 @@ async function measureBuild(
   );
   const emu = await Rp2040Emulator.load(join(out, 'firmware.uf2'), { xipModel: true, profile: { intervalCycles: PROFILE_INTERVAL } });
   const run = await emu.run({ maxSeconds: 7200 });
-  const m = /achieved tok\/s: ([\d.]+) \((\d+) tokens, (\d+) cycles per token at (\d+) MHz\)/.exec(run.output);
-  if (!m) throw new Error(`the firmware printed no statistics:\n${run.output.slice(-500)}`);
-  const cyclesPerToken = Number(m[3]);
+  const stats = firmwareStatistics(run.output);
+  const { cyclesPerToken } = stats;
   const xip = emu.xipReport!;
   // the stalls of the whole run (boot and the first pass included; both cores' summed when two run) against all its cycles
   const flashShare = xip.stallCycles / run.cycles;
@@ -101,7 +101,7 @@ async function measureBuild(
   process.stdout.write(
     `\nstories15M's shapes (random weights, seed 2), Q4_0 group size 32, integer kernels, RP2040 with 16 MB flash, quad boot2, ${threads === 1 ? 'one core' : 'both cores (--threads 2: the row pairs of every matmul split between them)'}, rp2040js with the XIP model\n` +
       `  seq_len ${built.plan.seqLen} (what the SRAM holds), classifier in blocks (${built.plan.classifier}); weights ${mib(built.plan.weightsBytes)} in flash\n` +
-      `  ${fmt(cyclesPerToken)} cycles/token = ${((CLOCK_MHZ * 1e6) / cyclesPerToken).toFixed(2)} tok/s at ${CLOCK_MHZ} MHz (the firmware's own figure: ${m[1]} tok/s over ${m[2]} positions)\n` +
+      `  ${fmt(cyclesPerToken)} cycles/token = ${((CLOCK_MHZ * 1e6) / cyclesPerToken).toFixed(2)} tok/s at ${CLOCK_MHZ} MHz (the firmware's own figure: ${stats.tokensPerSecond} tok/s over ${stats.positions} positions)\n` +
       `  bound: flash stalls ${fmt(stallPerToken)} cycles/token (${(100 * flashShare).toFixed(1)}%), compute ${fmt(computePerToken)} (${(100 * (1 - flashShare)).toFixed(1)}%): compute / flash = ${(computePerToken / stallPerToken).toFixed(2)}\n` +
       `  XIP: ${fmt(xip.misses)} misses (${fmt(xip.fetch.misses)} code, ${fmt(xip.data.misses)} data), ${xip.lineFill?.cycles} cycles each (${xip.lineFill?.describe}); hit rate ${(100 * xip.hitRate).toFixed(2)}%\n` +
       `  tokens: ${same ? `the ${GENERATED} generated tokens equal the integer engine's, bit for bit` : `DIFFERENT from the integer engine's:\n    firmware ${ids.join(', ')}\n    engine   ${engine.idLines.join(', ')}`}\n` +

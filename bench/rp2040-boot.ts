@@ -17,6 +17,7 @@ import { bootRomAvailable, defaultBootRomPath, readBootRom } from '../src/emulat
 import { Rp2040Emulator, type LoadOptions } from '../src/emulator/rp2040.js';
 import { BOOT2_VARIANTS, type Boot2Variant } from '../src/firmware-image/boot2.js';
 import { build } from '../src/toolchain/build.js';
+import { firmwareStatistics } from './harness.js';
 
 const STEPS = 17;
 const REPEATS = 2;
@@ -30,12 +31,6 @@ interface Run {
   boot2StartCycles?: number;
 }
 
-function cyclesPerToken(output: string): number {
-  const m = /achieved tok\/s: [\d.]+ \(\d+ tokens, (\d+) cycles per token/.exec(output);
-  if (!m) throw new Error(`the firmware printed no statistics:\n${output.slice(-500)}`);
-  return Number(m[1]);
-}
-
 async function runOnce(file: string, options: LoadOptions): Promise<Run> {
   const emu = await Rp2040Emulator.load(file, options);
   const cpu = process.cpuUsage();
@@ -46,7 +41,7 @@ async function runOnce(file: string, options: LoadOptions): Promise<Run> {
   return {
     emulatedMHz: result.emulatedMHz,
     cpuMHz,
-    cyclesPerToken: cyclesPerToken(result.output),
+    cyclesPerToken: firmwareStatistics(result.output).cyclesPerToken,
     totalCycles: result.cycles,
     boot2StartCycles: emu.boot?.boot2StartCycles,
   };
@@ -96,7 +91,7 @@ export async function benchRp2040Boot(): Promise<void> {
       const oldXip = await runOnce(file, { xipModel: true });
       const romEmu = await Rp2040Emulator.load(file, { bootRom, xipModel: true });
       const romXipRun = await romEmu.run({ maxSeconds: 600 });
-      const romXip = cyclesPerToken(romXipRun.output);
+      const romXip = firmwareStatistics(romXipRun.output).cyclesPerToken;
       const fill = romEmu.xipReport?.lineFill;
       process.stdout.write(
         `  boot2 ${variant.padEnd(5)} old start: ${old.cpuMHz.toFixed(1).padStart(5)} emulated MHz per CPU second (${old.emulatedMHz.toFixed(1)} per wall-clock second), ${old.cyclesPerToken.toLocaleString('en-US')} cycles/token\n` +

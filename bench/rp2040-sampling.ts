@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rp2040Emulator } from '../src/emulator/rp2040.js';
 import { build } from '../src/toolchain/build.js';
+import { firmwareStatistics } from './harness.js';
 
 /** Forward passes: the firmware times from the end of the first one. */
 const STEPS = 49;
@@ -43,9 +44,8 @@ async function measure(dir: string, name: string, sampling: { temperature: numbe
     () => {},
   );
   const run = await (await Rp2040Emulator.load(join(out, 'firmware.uf2'))).run({ maxSeconds: 600 });
-  const m = /achieved tok\/s: ([\d.]+) \((\d+) tokens, (\d+) cycles per token at (\d+) MHz\)/.exec(run.output);
-  if (!m) throw new Error(`${name}: the firmware printed no statistics:\n${run.output.slice(-500)}`);
-  return { name, tokensPerSecond: Number(m[1]), tokens: Number(m[2]), cycles: Number(m[3]), mhz: Number(m[4]) };
+  const stats = firmwareStatistics(run.output, `${name}: the firmware`);
+  return { name, tokensPerSecond: stats.tokensPerSecond, tokens: stats.positions, cycles: stats.cyclesPerToken, mhz: stats.mhz };
 }
 
 export async function benchRp2040Sampling(): Promise<void> {

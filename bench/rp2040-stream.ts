@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { Rp2040Emulator, type StreamReport, type XipReport } from '../src/emulator/rp2040.js';
 import type { Boot2Variant } from '../src/firmware-image/boot2.js';
 import { build } from '../src/toolchain/build.js';
+import { firmwareStatistics } from './harness.js';
 
 const TIMED = 128;
 const STEPS = TIMED + 1;
@@ -50,13 +51,12 @@ async function measure(dir: string, boot2: Boot2Variant, stream: boolean): Promi
   );
   const emu = await Rp2040Emulator.load(join(out, 'firmware.uf2'), { xipModel: true });
   const run = await emu.run({ maxSeconds: 7200 });
-  const m = /achieved tok\/s: ([\d.]+) \((\d+) tokens, (\d+) cycles per token/.exec(run.output);
-  if (!m) throw new Error(`the firmware printed no statistics:\n${run.output.slice(-500)}`);
+  const stats = firmwareStatistics(run.output);
   return {
     boot2,
     stream,
-    cycles: Number(m[3]),
-    tokensPerSecond: Number(m[1]),
+    cycles: stats.cyclesPerToken,
+    tokensPerSecond: stats.tokensPerSecond,
     xip: emu.xipReport!,
     words: emu.streamReport,
     // the story, without the statistics line

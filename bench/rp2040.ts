@@ -21,6 +21,7 @@ import type { Arithmetic } from '../src/plan/plan.js';
 import type { QuantScheme } from '../src/quant/schemes.js';
 import { build } from '../src/toolchain/build.js';
 import { readSectionSizes } from '../src/toolchain/sections.js';
+import { firmwareStatistics } from './harness.js';
 
 /** Forward passes timed: the firmware times from the end of the first one. */
 const TIMED = 128;
@@ -44,12 +45,6 @@ interface Row {
   /** Weights the plan copies to SRAM at boot (PlanOptions.sramWeights). */
   sramWeightsBytes: number;
   emulatedMHz: number;
-}
-
-function statistics(output: string) {
-  const m = /achieved tok\/s: ([\d.]+) \((\d+) tokens, (\d+) cycles per token at (\d+) MHz\)/.exec(output);
-  if (!m) throw new Error(`the firmware printed no statistics:\n${output.slice(-500)}`);
-  return { tokensPerSecond: Number(m[1]), positions: Number(m[2]), cycles: Number(m[3]) };
 }
 
 async function measure(
@@ -83,19 +78,19 @@ async function measure(
     () => {},
   );
   const plain = await (await Rp2040Emulator.load(join(out, 'firmware.uf2'))).run({ maxSeconds: 1800 });
-  const p = statistics(plain.output);
+  const p = firmwareStatistics(plain.output);
   const emu = await Rp2040Emulator.load(join(out, 'firmware.uf2'), { xipModel: true, profile: { intervalCycles: PROFILE_INTERVAL } });
   const modelled = await emu.run({ maxSeconds: 3600 });
-  const x = statistics(modelled.output);
+  const x = firmwareStatistics(modelled.output);
   const sections = readSectionSizes(join(out, 'firmware.elf'), 'arm-none-eabi-gcc');
   const sum = (low: number, high: number) =>
     [...sections.values()].filter((s) => s.address >= low && s.address < high).reduce((n, s) => n + s.bytes, 0);
   return {
     name,
-    cycles: p.cycles,
+    cycles: p.cyclesPerToken,
     tokensPerSecond: p.tokensPerSecond,
     timed: p.positions - 1,
-    xipCycles: x.cycles,
+    xipCycles: x.cyclesPerToken,
     xipTokensPerSecond: x.tokensPerSecond,
     xip: emu.xipReport!,
     profile: emu.profile!,
