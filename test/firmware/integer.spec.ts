@@ -140,4 +140,31 @@ describe('rp2040 target, integer arithmetic (the default): firmware against the 
     // token (code, norms, RoPE rows), where reading them through it misses some 28 thousand times a token
     expect(run.xip!.misses).to.be.below(10_000);
   });
+
+  it("--stream-weights with --threads 2: the streamed products stay on core 0 in the ring's order, the attention's heads go to both cores; the engine's tokens", async () => {
+    const steps = 4;
+    const run = await runFirmware(
+      'stream-2',
+      { prompt: 'Once upon a time', steps, temperature: 0, boot2: 'quad', streamWeights: true, threads: 2 },
+      true,
+    );
+    const engine = runEngine(
+      loaded.model,
+      loaded.tokenizer.encode('Once upon a time', true, false),
+      steps,
+      { temperature: 0, topp: 0.9, seed: 1 },
+      0,
+      {
+        arithmetic: 'integer',
+      },
+    );
+    expect(idLines(run.output)).to.deep.equal(engine.idLines);
+    expect(run.core1.inRomWait, 'core 1 was launched').to.equal(false);
+    const forward = readFileSync(join(tmp.dir, 'stream-2', 'forward.c'), 'utf8');
+    expect(forward).to.match(/multihead_attention\(loff, soff, pos\);/);
+    expect(forward, 'no feed-forward job over streamed matrices').to.not.match(/ffn_hidden\(/);
+    expect(forward, 'SwiGLU in forward(), after the two streamed products').to.match(
+      /swiglu_int_hidden172\(s\.hb, s\.hb2, w\.exp_table\);/,
+    );
+  });
 });
