@@ -11,7 +11,7 @@ import { buffer, type Plan } from '../plan/plan.js';
 import type { FixedMatrix, FixedModel } from '../quant/fixed-point.js';
 import { copyWeightsToSram, forwardPrologue } from './forward.js';
 import { CLASSIFIER_BLOCK, forwardSteps, unsupportedStep, type Matrix, type Step, type Vector } from '../engine/forward-steps.js';
-import { cNormWeight, cVector, forwardFile, forwardFunction, matrixShapes, rowsFrom } from './forward-steps-c.js';
+import { cacheNames, cNormWeight, cVector, forwardFile, forwardFunction, matrixShapes, rowsFrom } from './forward-steps-c.js';
 import type { KernelSet } from './kernel-set.js';
 import { WeightStream } from './weight-stream.js';
 
@@ -132,7 +132,8 @@ static void ${name}(int32_t* xout, const ${elements}* x, const int32_t* xm, cons
   const kvMul = c.nHeads / c.nKvHeads;
 
   // attention: each part of the key/value heads in its own row of att (the plan has one per thread)
-  const attParts = buffer(plan, 'att').count / plan.seqLen;
+  const attParts = buffer(plan, 'att').count / plan.cacheRows;
+  const cache = cacheNames(plan);
   const attentionAll = kernels.use('attentionInt', { nHeads: c.nHeads, headSize, kvDim, kvMul });
   /** The attention kernel's arguments up to the cache offsets, for the query heads from `head` on (a C expression, or '' for all). */
   const attentionArgs = (head: string, att: string): string => {
@@ -156,7 +157,7 @@ static void attention_rows(const void* job, int start, int end) {
     for (int p = start; p < end; p++) {
         int first = p * N_KV_HEADS / ${attParts};
         int count = (p + 1) * N_KV_HEADS / ${attParts} - first;
-        ${heads}(${attentionArgs('first * KV_MUL', 's.att + p * SEQ_LEN')},
+        ${heads}(${attentionArgs('first * KV_MUL', `s.att + p * ${cache.rows}`)},
             a->layer_offset + first * HEAD_SIZE, a->layer_scales + first, a->pos, count * KV_MUL);
     }
 }
@@ -228,12 +229,12 @@ static void ffn_hidden(int32_t* hb, int32_t* hb2, int l) {
       case 'rope':
         return `${kernels.use('ropeInt', { dim: c.dim, kvDim, headSize })}(s.q, ${cVector(step.k)}, w.rope_cos, w.rope_sin, pos);`;
       case 'storeKv':
-        return `${kernels.use('storeKvInt', { kvDim, headSize })}(s.key_cache, s.key_scale, s.value_cache, s.value_scale, s.k, s.v, w.kv_scale_table, loff + pos * KV_DIM, soff + pos * N_KV_HEADS);`;
+        return `${kernels.use('storeKvInt', { kvDim, headSize })}(s.key_cache, s.key_scale, s.value_cache, s.value_scale, s.k, s.v, w.kv_scale_table, loff + ${cache.row} * KV_DIM, soff + ${cache.row} * N_KV_HEADS);`;
       case 'attention':
         // on one thread (one row of att), the kernel over all the heads; else split by heads
-        if (attParts === 1) return `${attentionAll}(${attentionArgs('', 's.att')}, loff, soff, pos);`;
+        if (attParts === 1) return `${attentionAll}(${attentionArgs('', 's.att')}, loff, soff, ${cache.last});`;
         wrappers.set('multihead_attention', attentionWrapper());
-        return 'multihead_attention(loff, soff, pos);';
+        return `multihead_attention(loff, soff, ${cache.last});`;
       case 'residual':
         return `${residual}(x, ${cVector(step.input)});`;
       case 'gatedFfn':

@@ -9,7 +9,7 @@ import type { WeightDType } from '../checkpoint/model.js';
 import type { Matrix } from '../engine/forward-steps.js';
 import type { Plan } from '../plan/plan.js';
 import { buffer, groupsOf } from '../plan/plan.js';
-import { matrixShapes, rowsFrom, type MatrixShape } from './forward-steps-c.js';
+import { cacheNames, matrixShapes, rowsFrom, type MatrixShape } from './forward-steps-c.js';
 import type { KernelSet } from './kernel-set.js';
 
 /**
@@ -232,7 +232,8 @@ ${this.ffn}`;
     const kvDim = (c.dim * c.nKvHeads) / c.nHeads;
     // generic builds keep run.c's one position at a time (the benchmarks' baseline)
     const attentionKernel = this.kernels.isGeneric ? 'attention' : 'attentionBlocked';
-    const shapes = { headSize, kvDim, kvMul: c.nHeads / c.nKvHeads, seqLen: this.plan.seqLen };
+    // att has a row of the cache's length per head (seq_len, or a bounded cache's rows)
+    const shapes = { headSize, kvDim, kvMul: c.nHeads / c.nKvHeads, seqLen: this.plan.cacheRows };
     const attention = this.kernels.use(attentionKernel, { nHeads: c.nHeads, ...shapes });
     const attentionHeads = this.kernels.use(attentionKernel, shapes);
     return `typedef struct {
@@ -246,7 +247,7 @@ ${this.ffn}`;
 static void attention_rows(const void* job, int start, int end) {
     const AttentionJob* a = job;
     int first = start * KV_MUL; /* the first query head */
-    ${attentionHeads}(a->xb + first * HEAD_SIZE, a->q + first * HEAD_SIZE, s.key_cache, s.value_cache, s.att + first * SEQ_LEN,
+    ${attentionHeads}(a->xb + first * HEAD_SIZE, a->q + first * HEAD_SIZE, s.key_cache, s.value_cache, s.att + first * ${cacheNames(this.plan).rows},
         a->layer_offset + start * HEAD_SIZE, a->pos, (end - start) * KV_MUL);
 }
 

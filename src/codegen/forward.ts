@@ -10,7 +10,7 @@ import type { Plan } from '../plan/plan.js';
 import { buffer } from '../plan/plan.js';
 import { C_ELEMENT } from './ctypes.js';
 import { FloatParallel } from './forward-parallel.js';
-import { cNormWeight, cVector, forwardFile, forwardFunction } from './forward-steps-c.js';
+import { cacheNames, cNormWeight, cVector, forwardFile, forwardFunction } from './forward-steps-c.js';
 import type { KernelSet } from './kernel-set.js';
 
 /**
@@ -71,7 +71,7 @@ export function emitForward(plan: Plan, kernels: KernelSet, header: string): str
       case 'rope':
         return `${rope}(s.q, ${cVector(step.k)}, w.rope_cos, w.rope_sin, pos);`;
       case 'attention':
-        return 'multihead_attention(s.xb, s.q, loff, pos);';
+        return `multihead_attention(s.xb, s.q, loff, ${cacheNames(plan).last});`;
       case 'residual':
         return `${residual}(x, ${cVector(step.input)});`;
       case 'gatedFfn': {
@@ -87,7 +87,7 @@ export function emitForward(plan: Plan, kernels: KernelSet, header: string): str
 ${copyWeightsToSram(plan)}    parallel_init(threads);
 }
 
-${forwardFunction(forwardSteps('float'), writeStep, { xType: 'float', returns: 's.logits' })}
+${forwardFunction(forwardSteps('float'), writeStep, { xType: 'float', returns: 's.logits', boundedCache: plan.kvWindow !== undefined })}
 
 int sample_logits(float* logits, float temperature, float topp, int32_t* order, uint64_t* rng_state) {
     return ${kernels.use('sampleNext')}(logits, VOCAB_SIZE, temperature, topp, order, rng_state);
