@@ -271,7 +271,7 @@ int sample_logits(float* logits, float temperature, float topp, int32_t* order, 
 int sample_logits(float* logits, float temperature, float topp, int32_t* order, uint64_t* rng_state) {
     return ${kernels.use('sampleNextFixed')}(logits, s.logits_fixed, VOCAB_SIZE, temperature, topp, order, rng_state, w.exp_table);
 }`;
-  const body = `${forwardFunction(steps, writeStep, { xType: 'int32_t', scaleOffsets: true, returns: blocks ? 'NULL' : 's.logits' })}
+  const body = `${forwardFunction(steps, writeStep, { xType: 'int32_t', scaleOffsets: true, returns: blocks ? 'NULL' : 's.logits', boundedCache: plan.kvWindow !== undefined })}
 
 ${sampling}`;
 
