@@ -12,6 +12,7 @@ import { benchRp2040Usb } from './rp2040-usb.js';
 import { benchRp2040Sampling } from './rp2040-sampling.js';
 import { benchRp2040Stream } from './rp2040-stream.js';
 import { benchRp2040Stories15M } from './rp2040-15m.js';
+import { benchSamplingBlocks } from './sampling-blocks.js';
 
 const suites: Record<string, () => void | Promise<void>> = {
   engine: benchEngine,
@@ -28,6 +29,7 @@ const suites: Record<string, () => void | Promise<void>> = {
   pi: benchPi,
   'library-cores': benchLibraryCores,
   fuzz: benchFuzz,
+  'sampling-blocks': benchSamplingBlocks,
 };
 // a misspelled suite (`npm run bench -- hots`) is refused, not taken for "run them all"
 const unknown = process.argv.slice(2).filter((a) => !(a in suites));

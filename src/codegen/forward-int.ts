@@ -20,8 +20,8 @@ import { WeightStream } from './weight-stream.js';
  * (Q16.16 activations, int8 KV cache, `model`'s Q8_0 or Q4_0 weights with fixed-point group scales), for
  * the shapes and memory plan of `plan`. Each matmul becomes a wrapper over a kernel specialized for
  * its shape and shift, split by rows (Q4_0: row pairs) over parallel.h's threads (the RP2040's second core).
- * A plan whose classifier is in blocks (Plan.classifier) ends in the classifierArgmax step: forward()
- * returns NULL and sample_logits() the greedy token.
+ * A plan whose classifier is in blocks (Plan.classifier) stops forward() at the final rmsnorm (it
+ * returns NULL), and sample_logits() runs the classifier a block at a time.
  * Requests its kernels from `kernels`, whose emit() gives the matching kernels.h; returns the C
  * text, starting with `header`.
  */
@@ -100,32 +100,61 @@ static void ${name}(int32_t* xout, const ${elements}* x, const int32_t* xm, cons
   };
   /**
    * xq, xm ← the vector `input` (its length: the columns of the matrix `key` it is multiplied by) quantized,
-   * and widened into xw when that matrix is Q4_0.
+   * and widened into xw when that matrix is Q4_0; `cInput` names the vector in C (outside forward(), x is s.x).
    */
-  const quantizeFor = (input: Vector, key: Matrix): string => {
+  const quantizeFor = (input: Vector, key: Matrix, cInput = cVector(input)): string => {
     const n = matrices[key].cols;
     const widen = fixedMatrix(key).dtype === 'q4_0' ? ` ${kernels.use('widenQ4Activation', { n, groupSize: gs })}(s.xw, s.xq);` : '';
-    return `${quantize(n)}(s.xq, s.xm, ${cVector(input)});${widen}`;
+    return `${quantize(n)}(s.xq, s.xm, ${cInput});${widen}`;
   };
-  /** classifierArgmax: the classifier CLASSIFIER_BLOCK rows at a time into s.logits_block, each block folded into s.best. */
-  const classifierArgmax = (input: Vector, indent: string): string => {
+  /**
+   * sample_logits for a classifier in blocks: the classifier CLASSIFIER_BLOCK rows at a time into
+   * s.logits_block, each block folded into the running argmax (greedy) or top-p's candidates (as
+   * the engine's Sampler.sampleFromBlocks), then the token.
+   */
+  const sampleFromBlocks = (): string => {
     const m = matrices.classifier;
     const fm = model.classifier;
     const block = Math.min(CLASSIFIER_BLOCK, m.rows);
     const full = m.rows - (m.rows % block);
-    const fold = kernels.use('argmaxFixedBlock');
     const rows = (count: number, first: string) =>
       `${matmulFor(fm, count)}(s.logits_block, ${activation(fm)}, s.xm, w.${m.name} + ${first} * ${rowElements(fm)}, w.${m.name}_scales + ${first} * ${Math.ceil(m.cols / gs)});`;
-    const lines = [
-      quantizeFor(input, 'classifier'),
-      's.best[0] = -1;',
-      `for (int first = 0; first < ${full}; first += ${block}) {`,
-      `    ${rows(block, 'first')}`,
-      `    ${fold}(s.best, s.logits_block, first, ${block});`,
-      '}',
-      ...(full < m.rows ? [rows(m.rows - full, String(full)), `${fold}(s.best, s.logits_block, ${full}, ${m.rows - full});`] : []),
-    ];
-    return lines.join(`\n${indent}`);
+    const argmax = kernels.use('argmaxFixedBlock');
+    const fold = kernels.use('foldCandidates');
+    return `/* the logits_block of tokens first .. first + count - 1 into the running argmax (inv_temp 0: greedy) or the candidates */
+static void fold_block(int first, int count, int32_t inv_temp) {
+    if (inv_temp == 0)
+        ${argmax}(s.best, s.logits_block, first, count);
+    else
+        ${fold}(s.sampler_tally, s.sampler_top_logits, s.sampler_top_ids, SAMPLER_CANDIDATES, s.logits_block, first, count, VOCAB_SIZE, inv_temp, w.exp_table);
+}
+
+/*
+ * The classifier kept no logits vector (forward() stopped at the final rmsnorm): it runs here, a block
+ * of ${block} rows at a time, each block folded into the running argmax at temperature 0, else into the
+ * SAMPLER_CANDIDATES largest logits and the tally of the others (src/kernels/sampling-blocks-int.ts).
+ */
+int sample_logits(float* logits, float temperature, float topp, int32_t* order, uint64_t* rng_state) {
+    (void)logits;
+    int32_t inv_temp = temperature == 0.0f ? 0 : ${kernels.use('inverseTemperatureQ16')}(temperature);
+    if (inv_temp == 0)
+        s.best[0] = -1;
+    else
+        ${kernels.use('candidatesStart')}(s.sampler_tally);
+    ${quantizeFor('x', 'classifier', 's.x')}
+    for (int first = 0; first < ${full}; first += ${block}) {
+        ${rows(block, 'first')}
+        fold_block(first, ${block}, inv_temp);
+    }
+${
+  full < m.rows
+    ? `    ${rows(m.rows - full, String(full))}
+    fold_block(${full}, ${m.rows - full}, inv_temp);
+`
+    : ''
+}    if (inv_temp == 0) return s.best[0];
+    return ${kernels.use('sampleCandidates')}(s.sampler_tally, s.sampler_top_logits, s.sampler_top_ids, VOCAB_SIZE, inv_temp, topp, order, rng_state, w.exp_table);
+}`;
   };
   const rmsnorm = kernels.use('rmsnormInt', { size: c.dim });
   const residual = kernels.use('residualAddInt', { n: c.dim });
@@ -247,8 +276,6 @@ static void ffn_hidden(int32_t* hb, int32_t* hb2, int l) {
         return lines(quantizeFor(step.input, step.gate.weight), `ffn_hidden(${cVector(step.gate.out)}, ${cVector(step.up.out)}, l);`);
       case 'logitsToFloat':
         return `${kernels.use('fixedToFloat', { n: c.vocabSize })}(s.logits, s.logits_fixed);`;
-      case 'classifierArgmax':
-        return classifierArgmax(step.input, indent);
       default:
         throw unsupportedStep('the integer forward.c', step);
     }
@@ -257,15 +284,7 @@ static void ffn_hidden(int32_t* hb, int32_t* hb2, int l) {
   const blocks = plan.classifier === 'blocks';
   const steps = forwardSteps('integer', plan.classifier);
   const sampling = blocks
-    ? `/* the classifier kept no logits vector: greedy decoding only (the build and the protocol refuse a temperature) */
-int sample_logits(float* logits, float temperature, float topp, int32_t* order, uint64_t* rng_state) {
-    (void)logits;
-    (void)temperature;
-    (void)topp;
-    (void)order;
-    (void)rng_state;
-    return s.best[0];
-}`
+    ? sampleFromBlocks()
     : `/* integer mode samples the Q16.16 logits (src/kernels/sampling-int.ts); greedy the float32 ones */
 int sample_logits(float* logits, float temperature, float topp, int32_t* order, uint64_t* rng_state) {
     return ${kernels.use('sampleNextFixed')}(logits, s.logits_fixed, VOCAB_SIZE, temperature, topp, order, rng_state, w.exp_table);

@@ -2,6 +2,7 @@
 import { headSize, kvDim } from '../checkpoint/model.js';
 import type { Plan } from '../plan/plan.js';
 import { groupsOf } from '../plan/plan.js';
+import { SAMPLER_CANDIDATES } from '../engine/forward-steps.js';
 import { describeScheme } from '../quant/schemes.js';
 
 export interface ModelHeaderInfo {
@@ -46,11 +47,13 @@ export function emitModelHeader(plan: Plan, info: ModelHeaderInfo, header: strin
       plan.arithmetic === 'integer' ? 'Q16.16 activations, int8 KV cache, fixed-point scales' : 'float32, as llama2.c',
     ),
     define(
-      'GREEDY_ONLY',
-      plan.classifier === 'blocks' ? 1 : 0,
-      plan.classifier === 'blocks' ? 'the classifier in row blocks keeps no logits vector: temperature 0 only' : 'any temperature',
+      'SAMPLER_ORDER_SIZE',
+      plan.classifier === 'blocks' ? SAMPLER_CANDIDATES : c.vocabSize,
+      plan.classifier === 'blocks' ? "the top-p sampler's candidates (the classifier in row blocks)" : "the top-p sampler's candidates",
     ),
-    define('SAMPLER_ORDER_SIZE', plan.classifier === 'blocks' ? 1 : c.vocabSize, "the top-p sampler's candidates"),
+    ...(plan.classifier === 'blocks'
+      ? [define('SAMPLER_CANDIDATES', SAMPLER_CANDIDATES, 'the largest logits kept for top-p: the nucleus is capped at this many tokens')]
+      : []),
   ];
   if (plan.weights !== 'f32') {
     const gs = plan.groupSize!;

@@ -9,7 +9,8 @@ import { headSize, kvDim } from '../checkpoint/model.js';
 import { fitsQ4Pairs } from '../quant/fixed-point.js';
 import { describeScheme, precisionFor, type MatrixRole, type QuantScheme } from '../quant/schemes.js';
 import { UserError } from '../util/errors.js';
-import { CLASSIFIER_BLOCK, type ClassifierLayout } from '../engine/forward-steps.js';
+import { CLASSIFIER_BLOCK, SAMPLER_CANDIDATES, type ClassifierLayout } from '../engine/forward-steps.js';
+import { TALLY_SIZE } from '../kernels/sampling-blocks-int.js';
 import { formatBytes } from '../util/progress.js';
 import type { Memory, Target } from './target.js';
 
@@ -107,7 +108,8 @@ export interface Plan {
   /**
    * How the classifier's logits are kept: 'whole' (a vector of vocab_size, as llama2.c), or
    * 'blocks' (integer mode with a vocabulary whose vectors would take more than half the state's
-   * memory: CLASSIFIER_BLOCK rows at a time folded into a running argmax; greedy decoding only).
+   * memory: CLASSIFIER_BLOCK rows at a time, each folded into the sampler's running argmax, or into
+   * top-p's SAMPLER_CANDIDATES candidates: src/kernels/sampling-blocks-int.ts).
    */
   classifier: ClassifierLayout;
   buffers: PlannedBuffer[];
@@ -330,6 +332,33 @@ export function attentionParts(c: Config, options: PlanOptions): number {
 }
 
 /** The run state of the integer mode: Q16.16 activations, the int8 KV cache and its scales. */
+/**
+ * What the sampler keeps when the classifier runs in blocks at a temperature above 0
+ * (src/kernels/sampling-blocks-int.ts): the candidates' logits and ids, the tally of the other
+ * tokens, and the nucleus' order (the program's sampler_order, SAMPLER_CANDIDATES long here).
+ */
+function samplerCandidateBuffers(): BufferSpec[] {
+  const k = SAMPLER_CANDIDATES;
+  return [
+    {
+      name: 'sampler_top_logits',
+      role: 'state',
+      element: 'i32',
+      count: k,
+      description: `top-p: the ${k} largest logits, then their weights`,
+    },
+    { name: 'sampler_top_ids', role: 'state', element: 'i32', count: k, description: `top-p: the ${k} largest logits' tokens` },
+    {
+      name: 'sampler_tally',
+      role: 'state',
+      element: 'i32',
+      count: TALLY_SIZE,
+      description: 'top-p: the maximum, and the weight of the other tokens',
+    },
+    { name: 'sampler_order', role: 'state', element: 'i32', count: k, description: 'top-p candidates', program: true },
+  ];
+}
+
 function integerStateSpecs(c: Config, o: PlanOptions, seqLen: number, parts: number, classifier: ClassifierLayout): BufferSpec[] {
   const kv = kvDim(c);
   const widest = Math.max(c.dim, c.hiddenDim);
@@ -396,6 +425,7 @@ function integerStateSpecs(c: Config, o: PlanOptions, seqLen: number, parts: num
       : ([
           fixed('logits_block', Math.min(CLASSIFIER_BLOCK, c.vocabSize), `output logits, ${CLASSIFIER_BLOCK} tokens at a time`),
           { name: 'best', role: 'state', element: 'i32', count: 2, description: 'greedy: the best token so far and its logit' },
+          ...samplerCandidateBuffers(),
         ] as BufferSpec[])),
     { name: 'xq', role: 'state', element: 'i8', count: widest, description: 'quantized activation' },
     { name: 'xm', role: 'state', element: 'i32', count: groupsOf(widest, o.groupSize!), description: 'quantized activation, group maxima' },

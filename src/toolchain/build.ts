@@ -351,14 +351,6 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
     report(formatPlan(plan), 'detail');
     if (!staging || !plan.fits)
       throw new UserError(`the model does not fit ${target.name}:\n${plan.problems.map((p) => `  - ${p}`).join('\n')}`);
-    if (generation && plan.classifier === 'blocks' && generation.temperature !== 0) {
-      throw new UserError(
-        `${target.name} cannot hold this model's ${plan.config.vocabSize.toLocaleString('en-US')} logits: the classifier runs in blocks of rows with a running argmax, ` +
-          `so the firmware decodes greedily only, and --temperature ${generation.temperature} (the default is 1) would need every logit. Add --temperature 0.`,
-        2,
-      );
-    }
-
     report(`[3/4] writing the C project to ${outDir}`, 'detail');
     const emitStarted = performance.now();
     const info = emitProject(staging, project(plan), outDir);

@@ -3,6 +3,7 @@ import { buffer, checkProtocolLimits, longestFittingSeqLen, makePlan, q4ShapePro
 import { userError } from '../helpers/errors.js';
 import { formatPlan } from '../../src/plan/format.js';
 import { loadTarget, withFirmwareOptions, type Target } from '../../src/plan/target.js';
+import { SAMPLER_CANDIDATES } from '../../src/engine/forward-steps.js';
 
 const stories260K = { dim: 64, hiddenDim: 172, nLayers: 5, nHeads: 8, nKvHeads: 4, vocabSize: 512, seqLen: 512 };
 
@@ -86,9 +87,12 @@ describe('plan: stories15M on an RP2040 board with 16 MB of flash (integer arith
     expect(plan.fits, plan.problems.join('\n')).to.equal(true);
     expect(plan.classifier).to.equal('blocks');
     const names = plan.buffers.map((b) => b.name);
-    expect(names).to.include.members(['logits_block', 'best', 'xw']);
-    expect(names).not.to.include.members(['logits', 'logits_fixed', 'sampler_order']);
+    expect(names).to.include.members(['logits_block', 'best', 'xw', 'sampler_top_logits', 'sampler_top_ids', 'sampler_tally']);
+    expect(names).not.to.include.members(['logits', 'logits_fixed']);
     expect(buffer(plan, 'logits_block').bytes).to.equal(64 * 4);
+    // top-p's candidates, their tokens and the nucleus' order instead of 375 KiB of vocabulary-sized vectors
+    for (const name of ['sampler_top_logits', 'sampler_top_ids', 'sampler_order'])
+      expect(buffer(plan, name).bytes).to.equal(SAMPLER_CANDIDATES * 4);
     // the Q4_0 values in row-pair words: half a byte a value, as packed
     expect(buffer(plan, 'token_embedding_table')).to.include({ element: 'i32', bytes: (32000 * 288) / 2, memory: 'flash' });
     expect(buffer(plan, 'key_cache').bytes).to.equal(6 * seqLen * 288);

@@ -1,0 +1,74 @@
+/**
+ * Sampling with the classifier in row blocks on the RP2040 (issue 19): a small seeded random model
+ * with stories15M's 32,000-token vocabulary (one layer of dim 64, so that a token takes a fraction
+ * of the 15M shape's emulated time), whose logits do not fit the SRAM, so that the plan runs the
+ * classifier in blocks. The firmware's tokens, greedy and at temperature 1 with top-p 0.9, must be
+ * the integer engine's with the same steps (src/kernels/sampling-blocks-int.ts), bit for bit.
+ */
+import { expect } from 'chai';
+import { join } from 'node:path';
+import { writeCheckpoint } from '../../src/checkpoint/write.js';
+import { Rp2040Emulator } from '../../src/emulator/rp2040.js';
+import { loadForGeneration } from '../../src/engine/load.js';
+import { SAMPLER_CANDIDATES } from '../../src/engine/forward-steps.js';
+import { buffer } from '../../src/plan/plan.js';
+import { quantizeModel } from '../../src/quant/schemes.js';
+import { build } from '../../src/toolchain/build.js';
+import { runEngine } from '../helpers/engine-run.js';
+import { modelPath, tempDir } from '../helpers/fixtures.js';
+import { needs } from '../helpers/needs.js';
+import { randomModel } from '../helpers/random-model.js';
+
+const SMALL_32K = { dim: 64, hiddenDim: 128, nLayers: 1, nHeads: 4, nKvHeads: 4, vocabSize: 32000, seqLen: 32 };
+const STEPS = 4;
+
+describe('rp2040: sampling from a classifier in row blocks (a small random model with a 32,000-token vocabulary)', function () {
+  needs('tokenizer.bin', 'arm-none-eabi-gcc', 'make');
+  this.timeout(600_000);
+  const tmp = tempDir();
+  after(() => tmp.cleanup());
+  let checkpoint: string;
+  before(() => {
+    checkpoint = join(tmp.dir, 'random-32k-q4_0.bin');
+    writeCheckpoint(
+      checkpoint,
+      quantizeModel(randomModel(SMALL_32K, 5, { sharedClassifier: false }), 'q4_0', { groupSize: 32 }).model,
+      'own',
+    );
+  });
+
+  for (const sampling of [
+    { temperature: 1, topp: 0.9, seed: 7 },
+    { temperature: 0, topp: 0.9, seed: 1 },
+  ]) {
+    it(`temperature ${sampling.temperature}, top-p ${sampling.topp}: the first ${STEPS} tokens are the integer engine's`, async () => {
+      const out = join(tmp.dir, `t${sampling.temperature}`);
+      const { plan } = await build(
+        {
+          target: 'rp2040',
+          model: checkpoint,
+          tokenizer: modelPath('tokenizer.bin'),
+          flashBytes: 16 * 1024 * 1024,
+          prompt: '',
+          steps: STEPS,
+          ...sampling,
+          seed: BigInt(sampling.seed),
+          exitAfterGeneration: true,
+          stdio: 'uart',
+          out,
+        },
+        () => {},
+      );
+      expect(plan).to.include({ arithmetic: 'integer', classifier: 'blocks' });
+      expect(buffer(plan, 'sampler_top_ids').count).to.equal(SAMPLER_CANDIDATES);
+      const run = await (await Rp2040Emulator.load(join(out, 'firmware.uf2'))).run({ maxSeconds: 300 });
+      expect(run.reason, run.output.slice(-500)).to.equal('break');
+      const ids = run.output.split('\n').filter((l) => /^[PG] \d+$/.test(l));
+
+      const loaded = loadForGeneration({ model: checkpoint, tokenizer: modelPath('tokenizer.bin') });
+      const engine = runEngine(loaded.model, [1], STEPS, sampling, 0, { arithmetic: 'integer', seqLen: plan.seqLen, classifier: 'blocks' });
+      expect(ids).to.deep.equal(engine.idLines);
+      expect(ids.filter((l) => l.startsWith('G '))).to.have.length(STEPS);
+    });
+  }
+});
