@@ -8,13 +8,28 @@
  * candidates of a build, so smaller k stand in for a larger vocabulary. Prints, per k, the draws
  * that differ, the draws whose candidates held every token of non-zero weight (then the tokens must
  * agree), and those whose nucleus (the plain sampler's) was larger than k.
+ *
+ * Then what the blocked sampler costs on the RP2040 (rp2040js, core cycles, no XIP model): a random
+ * model of dim 64, one layer and stories15M's 32,000 tokens (so that the plan runs the classifier
+ * in blocks), 6 tokens from BOS greedy, at temperature 1 / top-p 0.9 and at temperature 1 without
+ * top-p; cycles per token from the firmware's statistics line.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeCheckpoint } from '../src/checkpoint/write.js';
+import { Rp2040Emulator } from '../src/emulator/rp2040.js';
 import { loadForGeneration } from '../src/engine/load.js';
 import { CLASSIFIER_BLOCK, SAMPLER_CANDIDATES } from '../src/engine/forward-steps.js';
 import { IntTransformer } from '../src/engine/transformer-int.js';
 import { mulShr } from '../src/kernels/builtins.js';
 import { candidatesStart, foldCandidates, sampleCandidates, TALLY_SIZE } from '../src/kernels/sampling-blocks-int.js';
 import { inverseTemperatureQ16, sampleNextFixed, softmaxWeights } from '../src/kernels/sampling-int.js';
+import { quantizeModel } from '../src/quant/schemes.js';
+import { build } from '../src/toolchain/build.js';
+import { modelPath } from '../test/helpers/fixtures.js';
+import { randomModel } from '../test/helpers/random-model.js';
+import { firmwareStatistics } from './harness.js';
 
 const PROMPTS = ['Once upon a time', 'One day', 'Lily and Tom', 'The little dog'];
 const STEPS = 128;
@@ -50,7 +65,60 @@ function nucleusSize(logits: Int32Array, n: number, temperature: number, topp: n
 }
 
 /** `npm run bench -- sampling-blocks` */
-export function benchSamplingBlocks(): void {
+export async function benchSamplingBlocks(): Promise<void> {
+  compareWithPlainSampler();
+  await firmwareCost();
+}
+
+/** The firmware's cycles per token with the classifier in blocks: greedy, and sampled (see the file's comment). */
+async function firmwareCost(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'llama2-embed-bench-sampling-blocks-'));
+  try {
+    const config = { dim: 64, hiddenDim: 128, nLayers: 1, nHeads: 4, nKvHeads: 4, vocabSize: 32000, seqLen: 32 };
+    const checkpoint = join(dir, 'random-32k-q4_0.bin');
+    writeCheckpoint(checkpoint, quantizeModel(randomModel(config, 5, { sharedClassifier: false }), 'q4_0', { groupSize: 32 }).model, 'own');
+    process.stdout.write(
+      '\n## the RP2040 (rp2040js, 133 MHz, no XIP model): a random model of dim 64, 1 layer, 32,000 tokens, Q4_0, 6 tokens from BOS\n',
+    );
+    let greedyCycles = 0;
+    for (const sampling of [
+      { temperature: 0, topp: 0.9 },
+      { temperature: 1, topp: 0.9 },
+      { temperature: 1, topp: 1 },
+    ]) {
+      const out = join(dir, `t${sampling.temperature}-p${sampling.topp}`);
+      await build(
+        {
+          target: 'rp2040',
+          model: checkpoint,
+          tokenizer: modelPath('tokenizer.bin'),
+          flashBytes: 16 * 1024 * 1024,
+          prompt: '',
+          steps: 6,
+          ...sampling,
+          seed: 7n,
+          exitAfterGeneration: true,
+          stdio: 'uart',
+          out,
+        },
+        () => {},
+      );
+      const run = await (await Rp2040Emulator.load(join(out, 'firmware.uf2'))).run({ maxSeconds: 600 });
+      const cycles = firmwareStatistics(run.output, `temperature ${sampling.temperature}: the firmware`).cyclesPerToken;
+      if (sampling.temperature === 0) greedyCycles = cycles;
+      const extra =
+        sampling.temperature === 0 ? '' : `, ${((cycles - greedyCycles) / config.vocabSize).toFixed(1)} cycles a logit more than greedy`;
+      process.stdout.write(
+        `temperature ${sampling.temperature}, top-p ${sampling.topp}: ${cycles.toLocaleString('en-US')} cycles a token${extra}\n`,
+      );
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Both samplers on the same logits, for each setting and k (see the file's comment). */
+function compareWithPlainSampler(): void {
   const loaded = loadForGeneration({ model: 'stories260K.bin', weights: 'q8_0' });
   const n = loaded.model.config.vocabSize;
   process.stdout.write(

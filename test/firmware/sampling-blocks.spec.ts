@@ -6,6 +6,7 @@
  * the integer engine's with the same steps (src/kernels/sampling-blocks-int.ts), bit for bit.
  */
 import { expect } from 'chai';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeCheckpoint } from '../../src/checkpoint/write.js';
 import { Rp2040Emulator } from '../../src/emulator/rp2040.js';
@@ -14,6 +15,7 @@ import { SAMPLER_CANDIDATES } from '../../src/engine/forward-steps.js';
 import { buffer } from '../../src/plan/plan.js';
 import { quantizeModel } from '../../src/quant/schemes.js';
 import { build } from '../../src/toolchain/build.js';
+import { cli, expectUserError } from '../helpers/cli.js';
 import { runEngine } from '../helpers/engine-run.js';
 import { modelPath, tempDir } from '../helpers/fixtures.js';
 import { needs } from '../helpers/needs.js';
@@ -71,4 +73,16 @@ describe('rp2040: sampling from a classifier in row blocks (a small random model
       expect(ids.filter((l) => l.startsWith('G '))).to.have.length(STEPS);
     });
   }
+
+  it('refuses a temperature or top-p out of range for such a build before any C is written, saying what it takes', () => {
+    for (const [option, value, message] of [
+      ['--temperature', '-0.5', /--temperature \(-t\) must be a number ≥ 0 \(0 = greedy\), got -0\.5/],
+      ['--topp', '1.5', /--topp \(-p\) must be a number between 0 and 1, got 1\.5/],
+    ] as const) {
+      const out = join(tmp.dir, `bad${option}`);
+      const args = ['build', '--target', 'rp2040', '--flash-size', '16M', '-m', checkpoint, '-z', modelPath('tokenizer.bin'), '-o', out];
+      expect(expectUserError(cli([...args, option, value]), 2)).to.match(message);
+      expect(existsSync(out)).to.equal(false);
+    }
+  });
 });
