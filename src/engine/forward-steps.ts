@@ -91,7 +91,7 @@ export type ClassifierLayout = 'whole' | 'blocks';
  * prompt's positions, which sample nothing, skip it.
  */
 export function forwardSteps(arithmetic: ForwardArithmetic, classifier: ClassifierLayout = 'whole'): ForwardSteps {
-  if (classifier === 'blocks' && arithmetic !== 'integer') throw new Error('internal: the classifier in blocks is an integer-mode step');
+  if (classifier === 'blocks' && arithmetic !== 'integer') throw new Error('internal: the classifier in blocks is an integer-mode layout');
   const int8Cache = arithmetic === 'integer';
   const k = int8Cache ? 'k' : 'keyCacheRow';
   const v = int8Cache ? 'v' : 'valueCacheRow';
