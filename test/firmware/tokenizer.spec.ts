@@ -3,7 +3,9 @@
  * linked with templates/common/tokenizer.c and the tables src/codegen/tokenizer-tables.ts generates
  * (TOKENIZER_TABLES), for tok512.bin and for the 32,000-piece tokenizer.bin. Every text must encode
  * to the ids src/tokenizer gives, and every pair decode to its bytes; the same program with the
- * tokenizer parsed at init (tok512.bin) says what the tables save at boot.
+ * tokenizer parsed at init (tok512.bin) says what the tables save at boot. Then a stories260K
+ * firmware built with --embed-tokenizer: it encodes its baked prompt at reset from those tables and
+ * prints the reference engine's text.
  */
 import { expect } from 'chai';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -11,9 +13,12 @@ import { join } from 'node:path';
 import { emitTokenizerTables, emitTokenizerTablesHeader } from '../../src/codegen/tokenizer-tables.js';
 import { Rp2040Emulator } from '../../src/emulator/rp2040.js';
 import { cByteArray } from '../../src/library/c-array.js';
+import { loadForGeneration } from '../../src/engine/load.js';
+import { build } from '../../src/toolchain/build.js';
 import { Tokenizer } from '../../src/tokenizer/tokenizer.js';
+import { runEngine } from '../helpers/engine-run.js';
 import { projectRoot } from '../../src/util/project-root.js';
-import { modelPath, tempDir } from '../helpers/fixtures.js';
+import { modelPath, stories260K, tempDir } from '../helpers/fixtures.js';
 import { needs } from '../helpers/needs.js';
 import { buildRp2040Program } from '../helpers/rp2040-program.js';
 
@@ -40,7 +45,7 @@ interface Run {
 }
 
 describe('the tokenizer in flash (TOKENIZER_TABLES) on the RP2040, in rp2040js', function () {
-  needs('tok512.bin', 'tokenizer.bin', 'arm-none-eabi-gcc', 'make');
+  needs('stories260K.bin', 'tok512.bin', 'tokenizer.bin', 'arm-none-eabi-gcc', 'make');
   this.timeout(600_000);
   const tmp = tempDir();
   after(() => tmp.cleanup());
@@ -130,5 +135,51 @@ describe('the tokenizer in flash (TOKENIZER_TABLES) on the RP2040, in rp2040js',
     const r = await run('llama2', 'tokenizer.bin', 32000);
     expectReference(r, 'tokenizer.bin', 32000);
     console.log(`      tokenizer.bin: "${TEXTS[0]}" encodes in ${r.encoded[0].cycles} cycles, "${TEXTS[2]}" in ${r.encoded[2].cycles}`);
+  });
+
+  it("stories260K with --embed-tokenizer: the firmware encodes its prompt at reset and prints the reference engine's text", async () => {
+    const prompt = 'Zoë saw a dog';
+    const loaded = loadForGeneration({ ...stories260K, weights: 'q8_0' }); // the rp2040 target's default, with its group size
+    const promptIds = loaded.tokenizer.encode(prompt, true, false);
+    const steps = promptIds.length + 1; // two tokens generated
+    const out = join(tmp.dir, 'stories260K');
+    const log: string[] = [];
+    const result = await build(
+      {
+        target: 'rp2040',
+        ...stories260K,
+        prompt,
+        steps,
+        temperature: 0,
+        embedTokenizer: true,
+        exitAfterGeneration: true,
+        stdio: 'uart',
+        out,
+      },
+      (line) => log.push(line),
+    );
+    // the tables in flash, counted by the plan and measured against the linker's section
+    const tables = result.plan.buffers.find((b) => b.name === 'tokenizer_tables')!;
+    expect(tables).to.include({ memory: 'flash', role: 'tables' });
+    expect(log.join('\n')).to.match(/tokenizer tables \(in flash\)/);
+    // SRAM: the merge buffer (2 × 7 + 4 bytes) and the prompt's ids (strlen + 3), nothing per token
+    expect(result.plan.buffers.find((b) => b.name === 'tokenizer_scratch')!.bytes).to.equal(18 + 4 * (Buffer.byteLength(prompt) + 3));
+    const emu = await Rp2040Emulator.load(join(out, 'firmware.uf2'));
+    let firstByte = 0;
+    emu.onUartByte(() => (firstByte ||= emu.cycles));
+    const run = await emu.run({ maxSeconds: 300 });
+    expect(run.reason, run.output.slice(-500)).to.equal('break');
+
+    const engine = runEngine(loaded.model, promptIds, steps, { temperature: 0, topp: 0.9, seed: 1 }, 0, {
+      arithmetic: 'integer',
+      seqLen: result.plan.seqLen,
+    });
+    const ids = engine.idLines.map((l) => Number(l.slice(2)));
+    expect(ids.length).to.equal(promptIds.length + 2);
+    // what the firmware writes: each token's piece after the one before (BOS's own is not printed)
+    const expected = Buffer.concat(ids.slice(1).map((id, i) => loaded.tokenizer.decode(ids[i], id)));
+    expect(emu.outputBuffer.subarray(0, expected.length).toString('hex')).to.equal(expected.toString('hex'));
+    expect(run.output.slice(Buffer.from(expected).toString('utf8').length)).to.match(/^\nachieved tok\/s: /);
+    console.log(`      stories260K with the tokenizer embedded: the first byte out after ${firstByte} cycles`);
   });
 });
