@@ -59,6 +59,19 @@ export function cStringLiteral(text: string): string {
 }
 
 /**
+ * Refuses (UserError) a prompt that a firmware encoding it at reset (`embedTokenizer`) cannot hold:
+ * one with a NUL byte, where its C string would end.
+ */
+export function checkBakedPrompt(prompt: string, embedTokenizer: boolean): void {
+  if (embedTokenizer && prompt.includes('\0')) {
+    throw new UserError(
+      'the prompt holds a NUL byte, and a firmware with --embed-tokenizer encodes its prompt as a C string, which ends there: remove it, or build without --embed-tokenizer (the host then tokenizes it).',
+      2,
+    );
+  }
+}
+
+/**
  * generation.h: the generation a firmware runs at reset (the prompt's text, which a firmware with
  * the tokenizer encodes itself, and its tokens from the host for one without; steps, temperature,
  * top-p, seed) and where its stdio goes (USB CDC, UART0 or both). Throws an Error if the prompt
@@ -68,12 +81,7 @@ export function cStringLiteral(text: string): string {
 export function emitGenerationHeader(g: BakedGeneration, header: string): string {
   if (g.promptTokens.length < 1) throw new Error('a baked generation needs at least BOS');
   const prompt = g.prompt ?? '';
-  if (g.embedTokenizer && prompt.includes('\0')) {
-    throw new UserError(
-      'the prompt holds a NUL byte, and a firmware with --embed-tokenizer encodes its prompt as a C string, which ends there: remove it, or build without --embed-tokenizer (the host then tokenizes it).',
-      2,
-    );
-  }
+  checkBakedPrompt(prompt, g.embedTokenizer);
   return `${header}
 #ifndef LLAMA2_EMBED_GENERATION_H
 #define LLAMA2_EMBED_GENERATION_H

@@ -22,7 +22,7 @@ import type { QuantScheme } from '../quant/schemes.js';
 import { UserError } from '../util/errors.js';
 import { formatBytes } from '../util/progress.js';
 import { comparePlanWithSections, readSectionSizes } from './sections.js';
-import { finishFirmware, FIRMWARE_OUTPUTS, type BakedGeneration } from '../codegen/firmware.js';
+import { checkBakedPrompt, finishFirmware, FIRMWARE_OUTPUTS, type BakedGeneration } from '../codegen/firmware.js';
 import { tablesOf } from '../codegen/tokenizer-tables.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { buildFileProblems, hashFiles, readBuildInfo, type BuildInfo } from './build-info.js';
@@ -275,6 +275,7 @@ export function tokenizerMemory(
  */
 export function checkBuildRequest(req: BuildRequest): { target: Target; outDir: string } {
   const target = checkBuildOptions(req);
+  if (target.output === 'firmware') checkBakedPrompt(req.prompt ?? '', req.embedTokenizer ?? false);
   const outDir = resolve(req.out ?? defaultOutDir(target.name));
   checkOutputDir(outDir);
   return { target, outDir };
