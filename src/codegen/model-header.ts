@@ -9,6 +9,8 @@ export interface ModelHeaderInfo {
   modelName: string;
   tokenizerBytes: number;
   tokenizerMaxTokenLength: number;
+  /** The tokenizer is const tables generated at build time (a firmware's, in flash), not parsed at init. */
+  tokenizerTables?: boolean;
   defaultThreads: number;
   /** First 8 bytes of the SHA-256 of weights.bin: MODEL_HASH, sent in the protocol's HELLO. */
   modelHash?: Uint8Array;
@@ -74,6 +76,11 @@ export function emitModelHeader(plan: Plan, info: ModelHeaderInfo, header: strin
     '/* the program */',
     define('TOKENIZER_BYTES', info.tokenizerBytes),
     define('TOKENIZER_MAX_TOKEN_LENGTH', info.tokenizerMaxTokenLength),
+    define(
+      'TOKENIZER_TABLES',
+      info.tokenizerTables ? 1 : 0,
+      info.tokenizerTables ? 'const tables in flash (tokenizer_tables.c), nothing parsed at init' : 'tokenizer.bin parsed at init',
+    ),
     define('DEFAULT_THREADS', info.defaultThreads),
     define('MODEL_NAME', JSON.stringify(info.modelName)),
     define('TARGET_NAME', JSON.stringify(plan.target), "the target built for: the protocol's HELLO says it"),

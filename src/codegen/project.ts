@@ -23,6 +23,8 @@ import { weightsBlob } from './weights-blob.js';
 import { BUILD_INFO, type BuildInfo } from '../toolchain/build-info.js';
 import { Fnv1a32 } from '../library/c-array.js';
 import { emitApiSources } from '../library/sources.js';
+import { Tokenizer } from '../tokenizer/tokenizer.js';
+import { emitTokenizerTables, emitTokenizerTablesHeader } from './tokenizer-tables.js';
 
 export interface ProjectInputs {
   plan: Plan;
@@ -75,6 +77,11 @@ export function emitProject(outDir: string, inputs: ProjectInputs, finalDir = ou
     `for target ${target.name}.\n * Do not edit: run llama2-embed build again.\n */`;
 
   const tokenizerImage = readFileSync(inputs.tokenizerPath);
+  const firmware = target.output === 'firmware';
+  // a host program always carries its tokenizer; a firmware only when asked (the host decodes),
+  // as const tables generated here, read in place from flash (tokenizer-tables.ts)
+  const withTokenizer = !firmware || Boolean(inputs.generation?.embedTokenizer);
+  const tokenizerTables = firmware && withTokenizer;
   const kernels = new KernelSet(undefined, { generic: inputs.generic });
   const forwardHeader = generated('The forward pass of the transformer, in the manner of llama2.c run.c.');
   // the integer mode's fixed-point weights: converted once, for forward.c's constants and the blob
@@ -98,20 +105,31 @@ export function emitProject(outDir: string, inputs: ProjectInputs, finalDir = ou
         modelName: basename(inputs.modelPath),
         tokenizerBytes: tokenizerImage.length,
         tokenizerMaxTokenLength: tokenizerImage.readInt32LE(0),
+        tokenizerTables,
         defaultThreads: inputs.threads,
         modelHash,
       },
       generated("The model's shapes and memory plan."),
     ),
   );
-  const firmware = target.output === 'firmware';
-  // a host program always carries its tokenizer; a firmware only when asked (the host decodes)
-  const withTokenizer = !firmware || Boolean(inputs.generation?.embedTokenizer);
-  writeFileAtomic(join(outDir, 'tokenizer.bin'), [withTokenizer ? tokenizerImage : Buffer.alloc(0)]);
+  // a host program parses tokenizer.bin at init (templates/common/tokenizer.c)
+  writeFileAtomic(join(outDir, 'tokenizer.bin'), [withTokenizer && !tokenizerTables ? tokenizerImage : Buffer.alloc(0)]);
   writeText(
     join(outDir, 'blobs.S'),
-    blobsAssembly(generated('The weights and the tokenizer, linked into the program as read-only data.'), firmware, withTokenizer),
+    blobsAssembly(
+      generated('The weights and the tokenizer, linked into the program as read-only data.'),
+      firmware,
+      withTokenizer && !tokenizerTables,
+    ),
   );
+  if (tokenizerTables) {
+    const tokenizer = Tokenizer.read(inputs.tokenizerPath, model.config.vocabSize);
+    const what = generated(
+      `The tokenizer's tables, built from ${basename(inputs.tokenizerPath)} at build time and read in place from flash (templates/common/tokenizer.c).`,
+    );
+    writeFileAtomic(join(outDir, 'tokenizer_tables.c'), emitTokenizerTables(tokenizer, what));
+    writeText(join(outDir, 'tokenizer_tables.h'), emitTokenizerTablesHeader(what));
+  }
 
   const templates = join(projectRoot(), 'templates');
   // what l2e_model_info() reports of the weights (blobs.h)
@@ -163,7 +181,7 @@ export function emitProject(outDir: string, inputs: ProjectInputs, finalDir = ou
       'protocol.c',
       'protocol_server.c',
       'blobs.S',
-      ...(withTokenizer ? ['tokenizer.c'] : []),
+      ...(withTokenizer ? ['tokenizer.c', 'tokenizer_tables.c'] : []),
     ];
     writeText(join(outDir, 'Makefile'), firmwareMakefile(target, tool, runtime, application));
   } else {

@@ -100,6 +100,30 @@ describe('plan: stories15M on an RP2040 board with 16 MB of flash (integer arith
     expect(makePlan(sixteen, stories15M, { ...integerQ4, seqLen: seqLen + 1 }).fits).to.equal(false);
   });
 
+  it("counts a firmware's tokenizer tables in flash beside the weights, outside the blob, and refuses a flash they overflow", () => {
+    const seqLen = longestFittingSeqLen(sixteen, stories15M, integerQ4)!;
+    const tables = [{ name: 'tokenizer_tables', bytes: 529_868, description: 'tokenizer' }];
+    const plan = makePlan(sixteen, stories15M, { ...integerQ4, seqLen, tables });
+    expect(plan.fits, plan.problems.join('\n')).to.equal(true);
+    const without = makePlan(sixteen, stories15M, { ...integerQ4, seqLen });
+    expect(plan.weightsBytes).to.equal(without.weightsBytes); // not in the weights blob (WEIGHTS_BYTES)
+    expect(buffer(plan, 'tokenizer_tables')).to.include({ role: 'tables', memory: 'flash', offset: 0, bytes: 529_868 });
+    const flash = (p: typeof plan) => p.memories.find((m) => m.memory.name === 'flash')!.used;
+    expect(flash(plan)).to.equal(flash(without) + 529_868);
+    expect(formatPlan(plan)).to.match(/tokenizer_tables +flash \(tables\) +529,868/);
+    // no SRAM: the state is the same
+    expect(plan.stateBytes).to.equal(without.stateBytes);
+    // tables of exactly the flash the weights leave fit; 4 bytes more do not, and the plan says so
+    const small = { dim: 64, hiddenDim: 128, nLayers: 2, nHeads: 4, nKvHeads: 4, vocabSize: 512, seqLen: 64 };
+    const q8 = { ...integerQ4, weights: 'q8_0' as const };
+    const room = sixteen.memories.find((m) => m.name === 'flash')!.bytes! - makePlan(sixteen, small, q8).weightsBytes;
+    expect(room).to.be.above(15 * 2 ** 20);
+    expect(makePlan(sixteen, small, { ...q8, tables: [{ ...tables[0], bytes: room }] }).fits).to.equal(true);
+    const over = makePlan(sixteen, small, { ...q8, tables: [{ ...tables[0], bytes: room + 4 }] });
+    expect(over.fits).to.equal(false);
+    expect(over.problems.join('\n')).to.match(/flash \(flash\): the plan needs/);
+  });
+
   it('keeps the whole logits vector where it fits (stories260K), so that sampling stays possible', () => {
     const plan = makePlan(loadTarget('rp2040'), stories260K, { ...integerQ4, weights: 'q8_0', seqLen: 64 });
     expect(plan.classifier).to.equal('whole');
