@@ -254,7 +254,7 @@ ${EXECUTABLE}: $(OBJECTS)
 \t$(CC) $(CFLAGS) -o $@ $(OBJECTS) $(LDLIBS)
 
 forward.o: forward.c forward.h kernels.h model.h parallel.h
-main.o: main.c forward.h kernels.h model.h protocol.h protocol_server.h tokenizer.h llama2_embed.h
+main.o: main.c forward.h model.h protocol.h protocol_server.h tokenizer.h llama2_embed.h
 llama2_embed.o: llama2_embed.c llama2_embed.h l2e_private.h blobs.h forward.h model.h tokenizer.h
 tokenizer.o: tokenizer.c tokenizer.h model.h
 parallel.o: parallel.c parallel.h
