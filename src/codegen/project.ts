@@ -1,5 +1,6 @@
 /**
- * The C project for one model, plan and target: generated sources (model.h, kernels.h, forward.c),
+ * The C project for one model, plan and target: generated sources (model.h, forward.c and
+ * forward_parallel.c with their kernels.h and kernels_parallel.h),
  * the weights blob and the tokenizer image (linked in by blobs.S), the hand-written templates
  * (main.c, tokenizer.c, parallel.c) and a Makefile. Every file is written atomically; generated
  * files say that they are generated, by what and from what.
@@ -14,10 +15,8 @@ import { describeScheme } from '../quant/schemes.js';
 import type { Target } from '../plan/target.js';
 import { tempPathFor, writeFileAtomic } from '../util/atomic.js';
 import { emitFirmwareRuntime, emitGenerationHeader, FIRMWARE_OUTPUTS, firmwareMakefile, type BakedGeneration } from './firmware.js';
-import { emitForward } from './forward.js';
-import { emitForwardInt } from './forward-int.js';
+import { emitForwardFiles, FORWARD_SOURCES } from './forward-files.js';
 import { toFixedPoint } from '../quant/fixed-point.js';
-import { KernelSet } from './kernel-set.js';
 import { emitModelHeader } from './model-header.js';
 import { weightsBlob } from './weights-blob.js';
 import { BUILD_INFO, type BuildInfo } from '../toolchain/build-info.js';
@@ -75,16 +74,11 @@ export function emitProject(outDir: string, inputs: ProjectInputs, finalDir = ou
     `for target ${target.name}.\n * Do not edit: run llama2-embed build again.\n */`;
 
   const tokenizerImage = readFileSync(inputs.tokenizerPath);
-  const kernels = new KernelSet(undefined, { generic: inputs.generic });
-  const forwardHeader = generated('The forward pass of the transformer, in the manner of llama2.c run.c.');
   // the integer mode's fixed-point weights: converted once, for forward.c's constants and the blob
   const fixed = plan.arithmetic === 'integer' ? toFixedPoint(model) : undefined;
-  const forward = fixed ? emitForwardInt(plan, fixed, kernels, forwardHeader) : emitForward(plan, kernels, forwardHeader);
-  writeText(join(outDir, 'forward.c'), forward);
-  writeText(
-    join(outDir, 'kernels.h'),
-    kernels.emit(generated("The kernels, compiled from the TypeScript in src/kernels/ and specialized for this model's shapes.")),
-  );
+  for (const [name, text] of Object.entries(emitForwardFiles(plan, fixed, generated, { generic: inputs.generic }).files)) {
+    writeText(join(outDir, name), text);
+  }
   // weights.bin first: model.h carries its hash (the HELLO of doc/protocol.md)
   const weightsHash = createHash('sha256');
   const weightsFnv = new Fnv1a32();
@@ -158,7 +152,7 @@ export function emitProject(outDir: string, inputs: ProjectInputs, finalDir = ou
     const application = [
       'main.c',
       'llama2_embed.c',
-      'forward.c',
+      ...FORWARD_SOURCES,
       'parallel.c',
       'protocol.c',
       'protocol_server.c',
@@ -248,12 +242,13 @@ function makefile(target: Target, tool: string): string {
 CC = ${t.cc}
 CFLAGS = ${t.cflags.join(' ')}
 LDLIBS = ${t.ldflags.join(' ')}
-OBJECTS = main.o llama2_embed.o forward.o tokenizer.o parallel.o protocol.o protocol_server.o blobs.o
+OBJECTS = main.o llama2_embed.o forward.o forward_parallel.o tokenizer.o parallel.o protocol.o protocol_server.o blobs.o
 
 ${EXECUTABLE}: $(OBJECTS)
 \t$(CC) $(CFLAGS) -o $@ $(OBJECTS) $(LDLIBS)
 
 forward.o: forward.c forward.h kernels.h model.h parallel.h
+forward_parallel.o: forward_parallel.c kernels_parallel.h model.h parallel.h
 main.o: main.c forward.h model.h protocol.h protocol_server.h tokenizer.h llama2_embed.h
 llama2_embed.o: llama2_embed.c llama2_embed.h l2e_private.h blobs.h forward.h model.h tokenizer.h
 tokenizer.o: tokenizer.c tokenizer.h model.h

@@ -1,7 +1,7 @@
 /**
  * The library's C sources for one model: the public header (templates/library/llama2_embed.h,
  * the same for every model), the API over the forward pass (llama2_embed.c), and the sources a
- * build generates (forward.c, kernels.h, model.h) or shares with llama2-embed's programs
+ * build generates (forward.c, forward_parallel.c, their kernels.h and kernels_parallel.h, model.h) or shares with llama2-embed's programs
  * (tokenizer.c, parallel.c), each made to include l2e_private.h first so that its external names
  * carry the l2e_ prefix. The weights and the tokenizer are C arrays (weights.c, tokenizer_image.c).
  */
@@ -9,9 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Model } from '../checkpoint/model.js';
-import { emitForward } from '../codegen/forward.js';
-import { emitForwardInt } from '../codegen/forward-int.js';
-import { KernelSet } from '../codegen/kernel-set.js';
+import { emitForwardFiles } from '../codegen/forward-files.js';
 import { emitModelHeader } from '../codegen/model-header.js';
 import { weightsBlob } from '../codegen/weights-blob.js';
 import { projectRoot } from '../util/project-root.js';
@@ -36,7 +34,15 @@ export interface SourceLayout {
 }
 
 /** The library's C files, in the order a build lists them. */
-export const LIBRARY_SOURCES = ['llama2_embed.c', 'forward.c', 'tokenizer.c', 'parallel.c', 'weights.c', 'tokenizer_image.c'] as const;
+export const LIBRARY_SOURCES = [
+  'llama2_embed.c',
+  'forward.c',
+  'forward_parallel.c',
+  'tokenizer.c',
+  'parallel.c',
+  'weights.c',
+  'tokenizer_image.c',
+] as const;
 export const PUBLIC_HEADER = 'llama2_embed.h';
 
 /**
@@ -82,15 +88,12 @@ export function emitLibrarySources(layout: SourceLayout, inputs: LibraryInputs):
   mkdirSync(includeDir, { recursive: true });
   mkdirSync(srcDir, { recursive: true });
 
-  const kernels = new KernelSet();
   const fixed = plan.arithmetic === 'integer' ? toFixedPoint(model) : undefined;
-  const forwardHeader = generated('The forward pass of the transformer, in the manner of llama2.c run.c.');
-  const forward = fixed ? emitForwardInt(plan, fixed, kernels, forwardHeader) : emitForward(plan, kernels, forwardHeader);
-  write(join(srcDir, 'forward.c'), `${PRIVATE_INCLUDE}${forward}`);
-  write(
-    join(srcDir, 'kernels.h'),
-    kernels.emit(generated("The kernels, compiled from the TypeScript in src/kernels/ and specialized for this model's shapes.")),
-  );
+  const { files, functions } = emitForwardFiles(plan, fixed, generated);
+  // forward_parallel.c's functions that forward.c calls have external names too: as l2e_private.h's, prefixed
+  const prefixed = functions.map((name) => `#define ${name} l2e_internal_${name}\n`).join('');
+  for (const file of ['forward.c', 'forward_parallel.c'] as const) write(join(srcDir, file), `${PRIVATE_INCLUDE}${prefixed}${files[file]}`);
+  for (const file of ['kernels.h', 'kernels_parallel.h'] as const) write(join(srcDir, file), files[file]);
 
   const weights = Buffer.concat([...weightsBlob(plan, model, fixed)]);
   const modelHash = createHash('sha256').update(weights).digest().subarray(0, 8);
