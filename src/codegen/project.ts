@@ -19,7 +19,6 @@ import { emitForwardFiles, FORWARD_SOURCES } from './forward-files.js';
 import { toFixedPoint } from '../quant/fixed-point.js';
 import { emitModelHeader } from './model-header.js';
 import { weightsBlob } from './weights-blob.js';
-import { BUILD_INFO, type BuildInfo } from '../toolchain/build-info.js';
 import { Fnv1a32 } from '../library/c-array.js';
 import { emitApiSources } from '../library/sources.js';
 
@@ -34,11 +33,16 @@ export interface ProjectInputs {
   generic?: boolean;
   /** Firmware targets: what to generate at reset. */
   generation?: BakedGeneration;
-  /** What the build was asked for, recorded in build-info.json so `run` knows when to rebuild. */
-  request: Record<string, unknown>;
 }
 
-export { BUILD_INFO, readBuildInfo, type BuildInfo } from '../toolchain/build-info.js';
+/** What emitProject knows for build-info.json (src/toolchain/build-info.ts): the generator, and the program's path once built. */
+export interface WrittenProject {
+  /** `llama2-embed <version>`. */
+  tool: string;
+  /** The program (the host's executable, a firmware's ELF) in the directory's final place. */
+  executable: string;
+}
+
 export const EXECUTABLE = 'llama2';
 
 function toolVersion(): string {
@@ -58,11 +62,11 @@ function copyAtomic(from: string, to: string): void {
 }
 
 /**
- * Writes the C project into `outDir` and returns what its build-info.json will say (without the
- * program's hashes, known once compiled). `finalDir` is where the directory will be once complete
+ * Writes the C project into `outDir` and returns what only it knows of what its build-info.json
+ * will say. `finalDir` is where the directory will be once complete
  * (a build writes into a staging directory and renames it there): the executable's recorded path.
  */
-export function emitProject(outDir: string, inputs: ProjectInputs, finalDir = outDir): BuildInfo {
+export function emitProject(outDir: string, inputs: ProjectInputs, finalDir = outDir): WrittenProject {
   const { plan, target, model } = inputs;
   mkdirSync(outDir, { recursive: true });
   const tool = toolVersion();
@@ -169,33 +173,12 @@ export function emitProject(outDir: string, inputs: ProjectInputs, finalDir = ou
     writeText(join(outDir, 'Makefile'), makefile(target, tool));
   }
 
-  const info: BuildInfo = {
-    tool,
-    target: target.name,
-    model: inputs.modelPath,
-    tokenizer: inputs.tokenizerPath,
-    request: inputs.request,
-    executable: join(finalDir, firmware ? FIRMWARE_OUTPUTS.elf : EXECUTABLE),
-    plan: {
-      weights: plan.weights,
-      groupSize: plan.groupSize,
-      seqLen: plan.seqLen,
-      weightsBytes: plan.weightsBytes,
-      stateBytes: plan.stateBytes,
-    },
-    ...(inputs.generation?.stdio ? { stdio: inputs.generation.stdio } : {}),
-  };
-  return info;
+  return { tool, executable: join(finalDir, firmware ? FIRMWARE_OUTPUTS.elf : EXECUTABLE) };
 }
 
 /** The program files a build for `target` makes, by name in its directory (whose hashes build-info.json records). */
 export function programFiles(target: Target): string[] {
   return target.output === 'firmware' ? [FIRMWARE_OUTPUTS.elf, FIRMWARE_OUTPUTS.bin, FIRMWARE_OUTPUTS.uf2] : [EXECUTABLE];
-}
-
-/** Records a finished build (written last, so its presence means the build completed). */
-export function writeBuildInfo(outDir: string, info: BuildInfo): void {
-  writeText(join(outDir, BUILD_INFO), `${JSON.stringify(info, null, 2)}\n`);
 }
 
 /** Passes the chunks through, adding each to `hash` and `fnv`. */
