@@ -19,7 +19,7 @@ import { emitForwardFiles, FORWARD_SOURCES } from './forward-files.js';
 import { toFixedPoint } from '../quant/fixed-point.js';
 import { emitModelHeader } from './model-header.js';
 import { weightsBlob } from './weights-blob.js';
-import { Fnv1a32 } from '../library/c-array.js';
+import { Fnv1a32 } from './c-array.js';
 import { emitApiSources } from '../library/sources.js';
 
 export interface ProjectInputs {

@@ -16,7 +16,7 @@ import { projectRoot } from '../util/project-root.js';
 import type { Plan } from '../plan/plan.js';
 import { toFixedPoint } from '../quant/fixed-point.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { cByteArray, fnv1a32 } from './c-array.js';
+import { cByteArray, fnv1a32 } from '../codegen/c-array.js';
 
 export interface LibraryInputs {
   plan: Plan;
