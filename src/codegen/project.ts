@@ -20,7 +20,7 @@ import { toFixedPoint } from '../quant/fixed-point.js';
 import { emitModelHeader } from './model-header.js';
 import { weightsBlob } from './weights-blob.js';
 import { Fnv1a32 } from './c-array.js';
-import { emitApiSources } from '../library/sources.js';
+import { emitApiSources } from './api-sources.js';
 
 export interface ProjectInputs {
   plan: Plan;
