@@ -163,7 +163,8 @@ ${FIRMWARE_OUTPUTS.elf}: $(OBJECTS) memmap.ld
 \t$(CC) $(CFLAGS) -o $@ $(OBJECTS) $(LDFLAGS)
 
 forward.o: forward.c forward.h kernels.h model.h parallel.h
-main.o: main.c forward.h kernels.h model.h generation.h llama2_embed.h l2e_private.h parallel.h protocol.h protocol_server.h rp2040.h usb.h
+forward_parallel.o: forward_parallel.c kernels_parallel.h model.h parallel.h
+main.o: main.c forward.h model.h generation.h llama2_embed.h l2e_private.h parallel.h protocol.h protocol_server.h rp2040.h usb.h
 llama2_embed.o: llama2_embed.c llama2_embed.h l2e_private.h blobs.h forward.h model.h generation.h
 protocol.o: protocol.c protocol.h
 protocol_server.o: protocol_server.c protocol_server.h protocol.h forward.h model.h

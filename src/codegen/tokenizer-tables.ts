@@ -14,7 +14,7 @@
  * stories15M's 32,000-token tokenizer.bin: 517 KiB (the pieces 205 KiB, the offsets and scores
  * 125 KiB each, the sorted ids 62.5 KiB).
  */
-import { cByteArray } from '../library/c-array.js';
+import { cByteArray } from './c-array.js';
 import { floatLiteral } from './kernel-compiler.js';
 import { pieceKey } from '../tokenizer/piece-index.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';

@@ -5,7 +5,7 @@
 import { rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadForGeneration } from '../engine/load.js';
-import { emitProject, programFiles, writeBuildInfo, type ProjectInputs } from '../codegen/project.js';
+import { emitProject, programFiles, type ProjectInputs, type WrittenProject } from '../codegen/project.js';
 import { formatPlan, formatPlanSummary } from '../plan/format.js';
 import {
   checkProtocolLimits,
@@ -25,7 +25,7 @@ import { comparePlanWithSections, readSectionSizes } from './sections.js';
 import { checkBakedPrompt, finishFirmware, FIRMWARE_OUTPUTS, type BakedGeneration } from '../codegen/firmware.js';
 import { tablesOf } from '../codegen/tokenizer-tables.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import { buildFileProblems, hashFiles, readBuildInfo, type BuildInfo } from './build-info.js';
+import { buildFileProblems, hashFiles, readBuildInfo, writeBuildInfo, type BuildInfo } from './build-info.js';
 import { checkOutputDir, makeStagingDir, replaceDir } from './output-dir.js';
 import { requireTool, runMake } from './make.js';
 
@@ -379,8 +379,8 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
     threads,
     generic: req.generic,
     generation,
-    request: requestKey(req, loaded.modelPath, loaded.tokenizerPath),
   });
+  const request = requestKey(req, loaded.modelPath, loaded.tokenizerPath);
   const sramCode = sramCodeObjects(target, req);
   if (plan.fits) requireTool(target.toolchain.cc, `to build for ${target.name}`, installHint(target.toolchain.cc));
   const staging = plan.fits ? makeStagingDir(outDir) : undefined;
@@ -397,7 +397,7 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
       throw new UserError(`the model does not fit ${target.name}:\n${plan.problems.map((p) => `  - ${p}`).join('\n')}`);
     report(`[3/4] writing the C project to ${outDir}`, 'detail');
     const emitStarted = performance.now();
-    const info = emitProject(staging, project(plan), outDir);
+    const info = buildInfo(project(plan), emitProject(staging, project(plan), outDir), request);
     const emitSeconds = (performance.now() - emitStarted) / 1000;
 
     if (req.onDevice) return await buildOnDevice(req.onDevice, { info, plan, outDir, staging, target, report, loadSeconds, emitSeconds });
@@ -438,6 +438,27 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
   } finally {
     if (staging && !keepStaging) rmSync(staging, { recursive: true, force: true });
   }
+}
+
+/** What build-info.json says of a project written from `inputs` (`written`: what emitProject returned), asked for by `request`, before its program's hashes. */
+function buildInfo(inputs: ProjectInputs, written: WrittenProject, request: Record<string, unknown>): BuildInfo {
+  const { plan } = inputs;
+  return {
+    tool: written.tool,
+    target: inputs.target.name,
+    model: inputs.modelPath,
+    tokenizer: inputs.tokenizerPath,
+    request,
+    executable: written.executable,
+    plan: {
+      weights: plan.weights,
+      groupSize: plan.groupSize,
+      seqLen: plan.seqLen,
+      weightsBytes: plan.weightsBytes,
+      stateBytes: plan.stateBytes,
+    },
+    ...(inputs.generation?.stdio ? { stdio: inputs.generation.stdio } : {}),
+  };
 }
 
 /** The default output of a finished build: what, where, and the sizes against the board. */

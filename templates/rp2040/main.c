@@ -32,7 +32,6 @@
 
 #include "forward.h"
 #include "generation.h"
-#include "kernels.h"
 #include "l2e_private.h"
 #include "llama2_embed.h"
 #include "model.h"

@@ -12,7 +12,7 @@ import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { emitTokenizerTables, emitTokenizerTablesHeader } from '../../src/codegen/tokenizer-tables.js';
 import { Rp2040Emulator } from '../../src/emulator/rp2040.js';
-import { cByteArray } from '../../src/library/c-array.js';
+import { cByteArray } from '../../src/codegen/c-array.js';
 import { loadForGeneration } from '../../src/engine/load.js';
 import { build } from '../../src/toolchain/build.js';
 import { Tokenizer } from '../../src/tokenizer/tokenizer.js';
