@@ -79,12 +79,12 @@ export class WeightStream {
     };
     this.calls.push(call);
     const layer = m.perLayer ? `l * ${m.rows} + ` : '';
-    const values = call.values ? 'weight_stream_take()' : `w.${m.name} + (${layer}r) * ${m.cols}`;
-    const scales = call.scales ? 'weight_stream_take()' : `w.${m.name}_scales + (${layer}r) * ${groups}`;
+    const values = call.values ? 'weight_stream_take()' : `forward_weights.${m.name} + (${layer}r) * ${m.cols}`;
+    const scales = call.scales ? 'weight_stream_take()' : `forward_weights.${m.name}_scales + (${layer}r) * ${groups}`;
     return `for (int r = 0; r < ${m.rows}; r += ${blockRows}) { /* ${m.name}: blocks of ${blockRows} rows from the stream */
             const int8_t* wv = ${values};
             const int16_t* ws = ${scales};
-            ${m.kernel}(${m.out} + r, s.xq, s.xm, wv, ws, ${m.rows} - r < ${blockRows} ? ${m.rows} - r : ${blockRows});
+            ${m.kernel}(${m.out} + r, forward_state.xq, forward_state.xm, wv, ws, ${m.rows} - r < ${blockRows} ? ${m.rows} - r : ${blockRows});
             weight_stream_release();
         }`;
   }
@@ -117,6 +117,6 @@ ${rows.join('\n')}
 
   /** forward_init's start of the stream. */
   init(): string {
-    return '    weight_stream_init(weight_segments, sizeof weight_segments / sizeof weight_segments[0], s.weight_ring, sizeof s.weight_ring);\n';
+    return '    weight_stream_init(weight_segments, sizeof weight_segments / sizeof weight_segments[0], forward_state.weight_ring, sizeof forward_state.weight_ring);\n';
   }
 }

@@ -22,12 +22,14 @@ describe('codegen/weight-stream: the streamed matmuls and their segment table', 
     const stream = WeightStream.forPlan(plan)!;
     const copied = new Set(plan.buffers.filter((b) => b.copyOf).map((b) => b.copyOf));
     expect(stream.streams('wq')).to.equal(!copied.has('wq') || !copied.has('wq_scales'));
-    const w2 = stream.matmul({ kernel: 'k', out: 's.xb', name: 'w2', rows: 64, cols: 172, groupSize: 64, perLayer: true });
-    const wq = stream.matmul({ kernel: 'k', out: 's.q', name: 'wq', rows: 64, cols: 64, groupSize: 64, perLayer: true });
+    const w2 = stream.matmul({ kernel: 'k', out: 'forward_state.xb', name: 'w2', rows: 64, cols: 172, groupSize: 64, perLayer: true });
+    const wq = stream.matmul({ kernel: 'k', out: 'forward_state.q', name: 'wq', rows: 64, cols: 64, groupSize: 64, perLayer: true });
     // w2's rows are 172 bytes: 4096 / 172 = 23.8, so blocks of 22 rows (even: their 3 scales each are whole words)
     expect(w2).to.match(/for \(int r = 0; r < 64; r \+= 22\)/);
     expect(wq).to.match(/for \(int r = 0; r < 64; r \+= 64\)/);
-    expect(w2).to.match(/k\(s\.xb \+ r, s\.xq, s\.xm, wv, ws, 64 - r < 22 \? 64 - r : 22\);\s+weight_stream_release\(\);/);
+    expect(w2).to.match(
+      /k\(forward_state\.xb \+ r, forward_state\.xq, forward_state\.xm, wv, ws, 64 - r < 22 \? 64 - r : 22\);\s+weight_stream_release\(\);/,
+    );
     const table = stream.table(2);
     const rows = [...table.matchAll(/\{model_weights \+ OFFSET_(\w+) \+ (\d+), (\d+)\}/g)].map((m) => ({
       buffer: m[1],
@@ -53,6 +55,8 @@ describe('codegen/weight-stream: the streamed matmuls and their segment table', 
       expect(r.bytes % 4, `${r.buffer} of ${r.bytes}`).to.equal(0);
       if (!r.buffer.endsWith('_SCALES')) expect(r.bytes).to.be.at.most(STREAM_BLOCK_BYTES);
     }
-    expect(stream.init()).to.match(/weight_stream_init\(weight_segments, .*, s\.weight_ring, sizeof s\.weight_ring\);/);
+    expect(stream.init()).to.match(
+      /weight_stream_init\(weight_segments, .*, forward_state\.weight_ring, sizeof forward_state\.weight_ring\);/,
+    );
   });
 });

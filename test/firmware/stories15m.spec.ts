@@ -1,21 +1,22 @@
 /**
  * stories15M's shapes on an RP2040 board with 16 MB of flash (issue 19): Q4_0 weights in row-pair
- * words, integer kernels, the classifier in row blocks with a running argmax. A seeded random model
+ * words, integer kernels, the classifier in row blocks into a running argmax. A seeded random model
  * of those shapes (the real checkpoint is not downloaded here) with a classifier of its own, so that
  * the greedy tokens vary: the firmware's first tokens, on rp2040js with the XIP timing model, must be
- * the integer engine's, bit for bit. Speed is measured by `npm run bench -- rp2040-15m`.
+ * the integer engine's, bit for bit. With --embed-tokenizer, tokenizer.bin's 32,000 pieces are
+ * const tables in flash and the firmware encodes its prompt itself. Speed is measured by
+ * `npm run bench -- rp2040-15m`.
  */
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeCheckpoint } from '../../src/checkpoint/write.js';
 import { Rp2040Emulator } from '../../src/emulator/rp2040.js';
 import { loadForGeneration } from '../../src/engine/load.js';
 import { quantizeModel } from '../../src/quant/schemes.js';
 import { build } from '../../src/toolchain/build.js';
+import { tablesOf } from '../../src/codegen/tokenizer-tables.js';
 import { runEngine } from '../helpers/engine-run.js';
 import { modelPath, tempDir } from '../helpers/fixtures.js';
-import { rejectedUserError } from '../helpers/errors.js';
 import { needs } from '../helpers/needs.js';
 import { randomModel, STORIES15M } from '../helpers/random-model.js';
 
@@ -75,15 +76,52 @@ describe("rp2040 with 16 MB of flash: a random model of stories15M's shapes, Q4_
     expect(emu.xipReport!.data.misses).to.be.above((4 * 8 * 2 ** 20) / 8);
   });
 
-  it('refuses a sampled generation after planning, before any C is written: the blocked classifier keeps no logits vector', async () => {
-    const out = join(tmp.dir, 'sampled');
-    const err = await rejectedUserError(
-      build(
-        { target: 'rp2040', model: checkpoint, tokenizer: modelPath('tokenizer.bin'), flashBytes: SIXTEEN_MB, temperature: 1, out },
-        () => {},
-      ),
+  it("with --embed-tokenizer: tokenizer.bin's tables in flash, the prompt encoded on the board, the engine's text", async () => {
+    const out = join(tmp.dir, 'tokenizer');
+    const prompt = 'Once';
+    const log: string[] = [];
+    const result = await build(
+      {
+        target: 'rp2040',
+        model: checkpoint,
+        tokenizer: modelPath('tokenizer.bin'),
+        flashBytes: SIXTEEN_MB,
+        quant: 'q4_0',
+        prompt,
+        steps: 2, // BOS, " Once", then one token generated
+        temperature: 0,
+        embedTokenizer: true,
+        exitAfterGeneration: true,
+        stdio: 'uart',
+        out,
+      },
+      (line) => log.push(line),
     );
-    expect(err.message).to.match(/cannot hold this model's 32,000 logits.*--temperature 1 .*Add --temperature 0\./s);
-    expect(existsSync(out)).to.equal(false);
+    const plan = result.plan;
+    const loaded = loadForGeneration({ model: checkpoint, tokenizer: modelPath('tokenizer.bin') });
+    const tables = plan.buffers.find((b) => b.name === 'tokenizer_tables')!;
+    expect(tables).to.include({ memory: 'flash', role: 'tables', bytes: tablesOf(loaded.tokenizer).total });
+    expect(tables.bytes).to.be.within(500_000, 560_000);
+    const flash = plan.memories.find((m) => m.memory.name === 'flash')!;
+    expect(flash.used).to.equal(plan.weightsBytes + tables.bytes);
+    // the SRAM holds encode's merge buffer (2 × 27 + 4) and the prompt's ids (strlen + 3), not the vocabulary
+    expect(plan.buffers.find((b) => b.name === 'tokenizer_scratch')!.bytes).to.equal(58 + 4 * (prompt.length + 3));
+    expect(log.join('\n')).to.match(/tokenizer tables \(in flash\)/);
+
+    const emu = await Rp2040Emulator.load(join(out, 'firmware.uf2'));
+    const run = await emu.run({ maxSeconds: 1_000 });
+    expect(run.reason, run.output.slice(-500)).to.equal('break');
+    const promptIds = loaded.tokenizer.encode(prompt, true, false);
+    expect(promptIds.length).to.equal(2);
+    const engine = runEngine(loaded.model, promptIds, 2, { temperature: 0, topp: 0.9, seed: 1 }, 0, {
+      arithmetic: 'integer',
+      seqLen: plan.seqLen,
+      classifier: 'blocks',
+    });
+    const ids = engine.idLines.map((l) => Number(l.slice(2)));
+    expect(ids.length).to.equal(3);
+    const expected = Buffer.concat(ids.slice(1).map((id, i) => loaded.tokenizer.decode(ids[i], id)));
+    expect(emu.outputBuffer.subarray(0, expected.length).toString('hex')).to.equal(expected.toString('hex'));
+    expect(emu.outputBuffer.subarray(expected.length).toString('utf8')).to.match(/^\nachieved tok\/s: /);
   });
 });
