@@ -84,7 +84,8 @@ const MAX_GROUPS = 4;
 
 /**
  * dotQ4PairScaled's cases: groups of 16 and 32 over 32 and 64 columns, every shift 1..16, random
- * and extreme activations, weights and scales (xm up to ±2^31, ws up to ±32767); a draw whose
+ * and extreme activations, weights and scales (dot products of ±32512, the most a group of 32
+ * makes; xm up to ±2^31, ws up to ±32767); a draw whose
  * result the twin refuses (a product beyond 32 bits, which no model's scales make) is drawn again
  * with smaller activation scales.
  */
@@ -103,11 +104,14 @@ function scaledCases(): ScaledCase[] {
       [64, 32],
     ]) {
       const groups = n / groupSize;
-      const extreme = (shift + n + groupSize) % 3 === 0;
-      const xq = Int8Array.from({ length: n }, (_, k) => (extreme ? (k & 1 ? 127 : -127) : (next() % 255) - 127));
+      // random, or one of the extremes: both rows' dot products (values nibble - 8) at -32512 (x = 127
+      // against -8), at +32512, of opposite signs, or mixed
+      const kind = (shift + n / 16 + groupSize / 16) % 5;
+      const extreme = kind !== 0;
+      const xq = Int8Array.from({ length: n }, (_, k) => [(next() % 255) - 127, 127, -127, 127, k & 1 ? 127 : -127][kind]);
       const xw = new Int32Array(COLUMNS);
       widenQ4Activation(xw, xq, n, groupSize);
-      const w = pairWords((r, j) => (extreme ? ((j + r) % 3 === 0 ? 15 : 0) : next() % 16));
+      const w = pairWords((r, j) => [next() % 16, 0, 0, r ? 15 : 0, (j + r) % 3 === 0 ? 15 : 0][kind]);
       const ws = Int16Array.from({ length: 2 * MAX_GROUPS }, (_, i) => (extreme ? (i & 1 ? 32767 : -32767) : (next() % 65535) - 32767));
       for (let bits = 31; bits > 0; bits--) {
         const xm = Int32Array.from({ length: MAX_GROUPS }, (_, g) => {
