@@ -8,7 +8,7 @@
  *
  * Prints the cycles per token (the firmware's SysTick, from the end of the first forward pass) and
  * tok/s at 133 MHz, what bounds it (the core's cycles stalled on XIP misses against the rest, and
- * the flash's share), where the cycles go (PC samples), and checks that the 16 tokens are the
+ * the flash's share), where the cycles go (PC samples), and checks that the generated tokens are the
  * integer engine's, bit for bit.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -26,13 +26,22 @@ import { randomModel, STORIES15M } from '../test/helpers/random-model.js';
 import { firmwareStatistics } from './harness.js';
 
 const PROMPT = 'Once upon a time';
-/** Positions run: the prompt's 5 and 16 generated tokens. */
-const GENERATED = 16;
+/**
+ * Positions run: the prompt's 5 and 16 generated tokens; LLAMA2_EMBED_15M_TOKENS=4 generates fewer
+ * (the cycles per token change little with the position at this context, and each token is ~1.5 s
+ * of emulation on one host core).
+ */
+const GENERATED = Number(process.env.LLAMA2_EMBED_15M_TOKENS) || 16;
+/** The builds measured: one core, then both; LLAMA2_EMBED_15M_THREADS=1 (or 2) measures one of them. */
+const THREADS = process.env.LLAMA2_EMBED_15M_THREADS ? [Number(process.env.LLAMA2_EMBED_15M_THREADS)] : [1, 2];
 const PROFILE_INTERVAL = 9973;
 const CLOCK_MHZ = 133;
 
 /** `npm run bench -- rp2040-15m` */
 export async function benchRp2040Stories15M(): Promise<void> {
+  if (!Number.isInteger(GENERATED) || GENERATED < 1 || THREADS.some((t) => t !== 1 && t !== 2)) {
+    throw new Error(`LLAMA2_EMBED_15M_TOKENS must be a whole number >= 1 (${GENERATED}) and LLAMA2_EMBED_15M_THREADS 1 or 2 (${THREADS})`);
+  }
   const dir = mkdtempSync(join(tmpdir(), 'llama2-embed-bench-rp2040-15m-'));
   try {
     const checkpoint = join(dir, 'random15M-q4_0.bin');
@@ -42,7 +51,7 @@ export async function benchRp2040Stories15M(): Promise<void> {
     const loaded = loadForGeneration({ model: checkpoint, tokenizer });
     const prompt = loaded.tokenizer.encode(PROMPT, true, false);
     const steps = prompt.length - 1 + GENERATED;
-    for (const threads of [1, 2]) {
+    for (const threads of THREADS) {
       if (!(await measureBuild(dir, checkpoint, tokenizer, loaded, prompt, steps, threads))) process.exitCode = 1;
     }
   } finally {

@@ -70,7 +70,9 @@ describe('cli: plan and build against a board', function () {
     expect(kept.stdout).to.match(/^ +w1 +flash \(weights\)/m);
     expect(kept.stdout).not.to.match(/_sram /);
     // the forward pass's code: measured by build, said by plan
-    expect(copied.stdout).to.match(/build also runs forward\.o, forward_parallel\.o, dot_q8\.o, divider\.o from SRAM when it fits/);
+    expect(copied.stdout).to.match(
+      /build also runs forward\.o, forward_parallel\.o, dot_q8\.o, dot_q4\.o, divider\.o from SRAM when it fits/,
+    );
     expect(cli(['plan', '--target', 'rp2040', '--no-sram-code']).stdout).not.to.match(/build also runs/);
   });
 

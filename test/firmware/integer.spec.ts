@@ -79,7 +79,7 @@ describe('rp2040 target, integer arithmetic (the default): firmware against the 
     expect(code).to.include({ name: 'sram_code', memory: 'sram' });
     expect(code.bytes).to.be.within(4096, 64 * 1024);
     expect(log.join('\n')).to.match(
-      /compiling forward\.o, forward_parallel\.o, dot_q8\.o, divider\.o to measure the code to run from SRAM/,
+      /compiling forward\.o, forward_parallel\.o, dot_q8\.o, dot_q4\.o, divider\.o to measure the code to run from SRAM/,
     );
     expect(log.join('\n')).to.match(/code run from SRAM \(\.sram_text\) +[\d.]+ KiB +[\d.]+ KiB/);
     const engine = runEngine(
