@@ -23,7 +23,7 @@ import type { Target } from '../plan/target.js';
 import { UserError } from '../util/errors.js';
 import { formatBytes, Progress } from '../util/progress.js';
 import { makeStep } from '../toolchain/make.js';
-import { BUILD_INFO_FILE } from '../firmware-image/firmware-file.js';
+import { BUILD_INFO_FILE } from '../pico/firmware-file.js';
 import { checkDestination, CONNECT_TIMEOUT_SECONDS, runRemote, runRemoteOk, spawnRemote, type SshDestination } from './ssh-client.js';
 import { SSH_FAILED, sshFailure, sshMissing } from './ssh-failure.js';
 import { checkArchitecture, checkSpace, probeRemote, PROGRAM_NAME, type RemoteFacts } from './ssh-probe.js';

@@ -18,7 +18,7 @@ import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { formatBytes, Progress } from '../util/progress.js';
-import { BUILD_INFO_FILE } from '../firmware-image/firmware-file.js';
+import { BUILD_INFO_FILE } from '../pico/firmware-file.js';
 import { checkBuildFiles } from '../toolchain/build-info.js';
 import { checkDestination, runRemote, runRemoteOk, type SshDestination } from './ssh-client.js';
 import { checkSerialDevice, gadgetService, installGadgetService } from './ssh-gadget-service.js';

@@ -11,7 +11,7 @@
  */
 import { loadTarget } from '../plan/target.js';
 import { UserError } from '../util/errors.js';
-import { checkArmElf, checkBuiltFor, checkRp2040Uf2, locateFirmware, requireFirmwareFile } from '../firmware-image/firmware-file.js';
+import { checkArmElf, checkBuiltFor, checkRp2040Uf2, locateFirmware, requireFirmwareFile } from './firmware-file.js';
 import { flashWithOpenocd } from './openocd.js';
 import { flashWithPicotool } from './picotool.js';
 import { defaultUf2DeployEnvironment, deployUf2 } from './uf2-deploy.js';

@@ -5,7 +5,7 @@
  */
 import { existsSync, openSync, readFileSync, readSync, closeSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { BOOT2_BYTES, boot2Crc } from './boot2.js';
+import { BOOT2_BYTES, boot2Crc } from '../firmware-image/boot2.js';
 import {
   decodeUf2,
   parseUf2Blocks,
@@ -14,7 +14,7 @@ import {
   UF2_FLAG_NOT_MAIN_FLASH,
   type Uf2Block,
   type Uf2Image,
-} from './uf2.js';
+} from '../firmware-image/uf2.js';
 import { UserError, describeError } from '../util/errors.js';
 import { checkBuildFiles } from '../toolchain/build-info.js';
 

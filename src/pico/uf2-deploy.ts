@@ -31,7 +31,7 @@ import {
   type DriveSearch,
   type ProgressLike,
 } from './bootsel-drive.js';
-import { checkRp2040Uf2, describeFamily } from '../firmware-image/firmware-file.js';
+import { checkRp2040Uf2, describeFamily } from './firmware-file.js';
 import {
   describePort,
   isDebugProbe,

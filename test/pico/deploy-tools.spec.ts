@@ -6,7 +6,7 @@ import { FIRMWARE_OUTPUTS } from '../../src/codegen/firmware.js';
 import { BUILD_INFO } from '../../src/toolchain/build-info.js';
 import { deployToBoard } from '../../src/pico/deploy.js';
 import { findExecutable } from '../../src/pico/external-tool.js';
-import { BUILD_INFO_FILE, FIRMWARE_FILE_NAMES, locateFirmware } from '../../src/firmware-image/firmware-file.js';
+import { BUILD_INFO_FILE, FIRMWARE_FILE_NAMES, locateFirmware } from '../../src/pico/firmware-file.js';
 import { openocdArgs, tclQuote } from '../../src/pico/openocd.js';
 import { loadSerialPorts, PortOpenError, processesHolding } from '../../src/pico/touch1200.js';
 import { UserError } from '../../src/util/errors.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { buildFileProblems, checkBuildFiles, hashFiles, type BuildInfo } from '../../src/toolchain/build-info.js';
 import { requestKey } from '../../src/toolchain/build.js';
 import { checkOutputDir, cleanLeftovers, makeStagingDir, replaceDir } from '../../src/toolchain/output-dir.js';
-import { locateFirmware } from '../../src/firmware-image/firmware-file.js';
+import { locateFirmware } from '../../src/pico/firmware-file.js';
 import { locateProgram } from '../../src/pi/ssh-deploy.js';
 import { userError } from '../helpers/errors.js';
 import { tempDir } from '../helpers/fixtures.js';
