@@ -75,7 +75,7 @@ static void ${name}(int32_t* xout, const ${elements}* x, const int32_t* xm, cons
   const matrices = matrixShapes(c, plan.sharedClassifier);
   // the matrices not copied to SRAM come from the weight stream's ring (PlanOptions.streamWeights)
   const stream = WeightStream.forPlan(plan);
-  /** Whether the matrix `key` is read from the weight stream's ring (then on core 0 only). */
+  /** Whether the matrix `key` is read from the weight stream's ring (in the table's order: one product after the other). */
   const streamed = (key: Matrix): boolean => stream?.streams(matrices[key].name) ?? false;
   /** The wrapper of a product by the matrix `key`. */
   const matmulOf = (key: Matrix): string => matmulFor(fixedMatrix(key), matrices[key].rows);
@@ -88,14 +88,36 @@ static void ${name}(int32_t* xout, const ${elements}* x, const int32_t* xm, cons
     const scales = perLayer ? ` + l * ${m.rows * Math.ceil(m.cols / gs)}` : '';
     return `${activation(fm)}, s.xm, w.${m.name}${values}, w.${m.name}_scales${scales}`;
   };
+  /**
+   * The product by the matrix `key` read from the weight stream's ring, a block of rows at a time,
+   * each block by the wrapper for its shape (split between the threads as any matmul): `out(first)`
+   * where the block from row `first` goes, `after` what follows each block (the classifier's argmax).
+   */
+  const streamedMatmul = (
+    key: Matrix,
+    out: (first: string) => string,
+    after?: (first: string, count: number) => string,
+    maxBlockRows?: number,
+  ) => {
+    const m = matrices[key];
+    const fm = fixedMatrix(key);
+    return stream!.matmul({
+      wrapper: (count) => matmulFor(fm, count),
+      out,
+      x: activation(fm),
+      q4: fm.dtype === 'q4_0',
+      name: m.name,
+      rows: m.rows,
+      cols: m.cols,
+      groupSize: gs,
+      perLayer: key !== 'classifier',
+      maxBlockRows,
+      after,
+    });
+  };
   /** `out = W · (xq, xm)`, W the layer's (or the model's) matrix `key`. */
   const matmul = (out: string, key: Matrix): string => {
-    const m = matrices[key];
-    if (streamed(key)) {
-      // the stream carries Q8_0 rows only (the build refuses --stream-weights with other weights)
-      const kernel = kernels.use('matmulQ8Int', { n: m.cols, groupSize: gs, scaleShift: fixedMatrix(key).scaleShift });
-      return stream!.matmul({ kernel, out, name: m.name, rows: m.rows, cols: m.cols, groupSize: gs, perLayer: key !== 'classifier' });
-    }
+    if (streamed(key)) return streamedMatmul(key, (first) => `${out} + ${first}`);
     return `${matmulOf(key)}(${out}, ${matmulArgs(key)});`;
   };
   /**
@@ -114,6 +136,15 @@ static void ${name}(int32_t* xout, const ${elements}* x, const int32_t* xm, cons
     const block = Math.min(CLASSIFIER_BLOCK, m.rows);
     const full = m.rows - (m.rows % block);
     const fold = kernels.use('argmaxFixedBlock');
+    if (streamed('classifier')) {
+      const streamedBlocks = streamedMatmul(
+        'classifier',
+        () => 's.logits_block',
+        (first, count) => `${fold}(s.best, s.logits_block, ${first}, ${count});`,
+        block,
+      );
+      return [quantizeFor(input, 'classifier'), 's.best[0] = -1;', streamedBlocks].join(`\n${indent}`);
+    }
     const rows = (count: number, first: string) =>
       `${matmulFor(fm, count)}(s.logits_block, ${activation(fm)}, s.xm, w.${m.name} + ${first} * ${rowElements(fm)}, w.${m.name}_scales + ${first} * ${Math.ceil(m.cols / gs)});`;
     const lines = [
@@ -238,8 +269,8 @@ static void ffn_hidden(int32_t* hb, int32_t* hb2, int l) {
         return `${residual}(x, ${cVector(step.input)});`;
       case 'gatedFfn':
         if (!rowByRow(step.gate.weight) || !rowByRow(step.up.weight)) {
-          // streamed matrices go through the ring in order on core 0, and Q4_0 ones are shared out
-          // in row pairs: one product after the other (each still split by its wrapper)
+          // streamed matrices go through the ring in the table's order (a block at a time), and Q4_0
+          // ones are shared out in row pairs: one product after the other (each still split by its wrapper)
           const ffn = ffnInOrder(step.gate.weight, step.up.weight, cVector(step.gate.out), cVector(step.up.out), `\n${indent}`);
           return lines(quantizeFor(step.input, step.gate.weight), ffn);
         }
