@@ -118,7 +118,7 @@ async function measureBuild(
       `  bound: flash stalls ${fmt(stallPerToken)} cycles/token (${(100 * flashShare).toFixed(1)}%), compute ${fmt(computePerToken)} (${(100 * (1 - flashShare)).toFixed(1)}%): compute / flash = ${(computePerToken / stallPerToken).toFixed(2)}\n` +
       `  XIP: ${fmt(xip.misses)} misses (${fmt(xip.fetch.misses)} code, ${fmt(xip.data.misses)} data), ${xip.lineFill?.cycles} cycles each (${xip.lineFill?.describe}); hit rate ${(100 * xip.hitRate).toFixed(2)}%\n` +
       (stream
-        ? `  stream: ${fmt((words.words / run.cycles) * cyclesPerToken)} words/token (${words.wordCycles} cycles each: ${fmt((words.words / run.cycles) * cyclesPerToken * words.wordCycles)} cycles/token on the wire), core misses waited ${fmt(words.coreWaitCycles)} cycles in all, ${words.underflows} underflows\n`
+        ? `  stream: ${fmt((words.words / run.cycles) * cyclesPerToken)} words/token (${words.wordCycles} cycles each: ${fmt((words.words / run.cycles) * cyclesPerToken * words.wordCycles)} cycles/token on the wire, ${(100 * (words.words / run.cycles) * words.wordCycles).toFixed(1)}% of the token's cycles: the bound when near 100%), core misses waited ${fmt(words.coreWaitCycles)} cycles in all, ${words.underflows} underflows\n`
         : '') +
       `  tokens: ${same ? `the ${GENERATED} generated tokens equal the integer engine's, bit for bit` : `DIFFERENT from the integer engine's:\n    firmware ${ids.join(', ')}\n    engine   ${engine.idLines.join(', ')}`}\n` +
       `  emulated at ${run.emulatedMHz.toFixed(1)} MHz\n\nWhere the cycles go:\n${formatProfile(emu.profile!, 12).replace(/^/gm, '  ')}\n`,
