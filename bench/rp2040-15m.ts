@@ -6,12 +6,12 @@
  * the W25Q128JV of such boards supports). At 133 MHz, on one core, then on both (`--threads 2`:
  * the row pairs of every matmul split between the cores, both emulated), each with the weights read
  * through the XIP cache and streamed by DMA from the XIP stream FIFO (`--stream-weights`).
- * L2E_BENCH_15M_ROWS=stream (or cache) runs only those rows: each takes minutes.
+ * LLAMA2_EMBED_15M_ROWS=stream (or cache) runs only those rows: each takes minutes.
  *
  * Prints the cycles per token (the firmware's SysTick, from the end of the first forward pass) and
  * tok/s at 133 MHz (and at 200 MHz: `--clock 200` keeps boot2's SSI divisor, so the flash takes the
  * same cycles), what bounds it (the core's cycles stalled on XIP misses against the rest, and
- * the flash's share), where the cycles go (PC samples), and checks that the 16 tokens are the
+ * the flash's share), where the cycles go (PC samples), and checks that the generated tokens are the
  * integer engine's, bit for bit.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -29,13 +29,27 @@ import { randomModel, STORIES15M } from '../test/helpers/random-model.js';
 import { firmwareStatistics } from './harness.js';
 
 const PROMPT = 'Once upon a time';
-/** Positions run: the prompt's 5 and 16 generated tokens. */
-const GENERATED = 16;
+/**
+ * Positions run: the prompt's 5 and 16 generated tokens; LLAMA2_EMBED_15M_TOKENS=4 generates fewer
+ * (the cycles per token change little with the position at this context, and each token is ~1.5 s
+ * of emulation on one host core).
+ */
+const GENERATED = Number(process.env.LLAMA2_EMBED_15M_TOKENS) || 16;
+/** The builds measured: one core, then both; LLAMA2_EMBED_15M_THREADS=1 (or 2) measures one of them. */
+const THREADS = process.env.LLAMA2_EMBED_15M_THREADS ? [Number(process.env.LLAMA2_EMBED_15M_THREADS)] : [1, 2];
+/** The weights' paths measured: through the XIP cache, then streamed; LLAMA2_EMBED_15M_ROWS=cache (or stream) measures one. */
+const ROWS = process.env.LLAMA2_EMBED_15M_ROWS;
 const PROFILE_INTERVAL = 9973;
 const CLOCK_MHZ = 133;
 
 /** `npm run bench -- rp2040-15m` */
 export async function benchRp2040Stories15M(): Promise<void> {
+  if (!Number.isInteger(GENERATED) || GENERATED < 1 || THREADS.some((t) => t !== 1 && t !== 2)) {
+    throw new Error(`LLAMA2_EMBED_15M_TOKENS must be a whole number >= 1 (${GENERATED}) and LLAMA2_EMBED_15M_THREADS 1 or 2 (${THREADS})`);
+  }
+  if (ROWS !== undefined && ROWS !== 'cache' && ROWS !== 'stream') {
+    throw new Error(`LLAMA2_EMBED_15M_ROWS must be cache or stream (${ROWS})`);
+  }
   const dir = mkdtempSync(join(tmpdir(), 'llama2-embed-bench-rp2040-15m-'));
   try {
     const checkpoint = join(dir, 'random15M-q4_0.bin');
@@ -45,10 +59,9 @@ export async function benchRp2040Stories15M(): Promise<void> {
     const loaded = loadForGeneration({ model: checkpoint, tokenizer });
     const prompt = loaded.tokenizer.encode(PROMPT, true, false);
     const steps = prompt.length - 1 + GENERATED;
-    const rows = process.env.L2E_BENCH_15M_ROWS;
-    for (const threads of [1, 2]) {
+    for (const threads of THREADS) {
       for (const stream of [false, true]) {
-        if (rows !== undefined && rows !== (stream ? 'stream' : 'cache')) continue;
+        if (ROWS !== undefined && ROWS !== (stream ? 'stream' : 'cache')) continue;
         if (!(await measureBuild(dir, checkpoint, tokenizer, loaded, prompt, steps, threads, stream))) process.exitCode = 1;
       }
     }

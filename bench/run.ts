@@ -12,6 +12,8 @@ import { benchRp2040Usb } from './rp2040-usb.js';
 import { benchRp2040Sampling } from './rp2040-sampling.js';
 import { benchRp2040Stream } from './rp2040-stream.js';
 import { benchRp2040Stories15M } from './rp2040-15m.js';
+import { benchSamplingBlocks } from './sampling-blocks.js';
+import { benchRp2040Tokenizer } from './rp2040-tokenizer.js';
 
 const suites: Record<string, () => void | Promise<void>> = {
   engine: benchEngine,
@@ -25,9 +27,11 @@ const suites: Record<string, () => void | Promise<void>> = {
   'rp2040-boot': benchRp2040Boot,
   'rp2040-stream': benchRp2040Stream,
   'rp2040-15m': benchRp2040Stories15M,
+  'rp2040-tokenizer': benchRp2040Tokenizer,
   pi: benchPi,
   'library-cores': benchLibraryCores,
   fuzz: benchFuzz,
+  'sampling-blocks': benchSamplingBlocks,
 };
 // a misspelled suite (`npm run bench -- hots`) is refused, not taken for "run them all"
 const unknown = process.argv.slice(2).filter((a) => !(a in suites));

@@ -6,20 +6,33 @@ import { buildRequest, withBuildOptions, type BuildArgs } from './build.js';
 
 interface PlanArgs extends BuildArgs {
   json: boolean;
+  embedTokenizer: boolean;
+  prompt?: string;
 }
 
 export const planCommand: CommandModule<object, PlanArgs> = {
   command: 'plan',
   describe: 'print where every buffer of a model would live on a target, and whether it fits',
   builder: (y) =>
-    withBuildOptions(y).option('json', {
-      type: 'boolean',
-      default: false,
-      describe: 'print the plan as JSON',
-    }) as unknown as Argv<PlanArgs>,
+    withBuildOptions(y)
+      .option('json', {
+        type: 'boolean',
+        default: false,
+        describe: 'print the plan as JSON',
+      })
+      .option('embed-tokenizer', {
+        type: 'boolean',
+        default: false,
+        describe: "firmware: count the tokenizer build --embed-tokenizer compiles in (its tables in flash, encode's scratch in SRAM)",
+      })
+      .option('prompt', {
+        alias: 'i',
+        type: 'string',
+        describe: 'firmware with --embed-tokenizer: the prompt it encodes at reset (its ids take SRAM)',
+      }) as unknown as Argv<PlanArgs>,
   handler: async (args: ArgumentsCamelCase<PlanArgs>) => {
     const { checkBuildOptions, planFor, sramCodeObjects } = await import('../toolchain/build.js');
-    const request = buildRequest(args);
+    const request = { ...buildRequest(args), embedTokenizer: args.embedTokenizer, prompt: args.prompt };
     checkBuildOptions(request);
     const { plan, target } = planFor(request, (line) => process.stderr.write(`${line}\n`));
     process.stdout.write(args.json ? `${JSON.stringify(plan, null, 2)}\n` : `${formatPlan(plan)}\n`);

@@ -16,6 +16,9 @@ import { floatLiteral } from './kernel-compiler.js';
 
 /** What the firmware generates at reset. */
 export interface BakedGeneration {
+  /** The prompt's text: a firmware with the tokenizer embedded encodes it at reset (default ''). */
+  prompt?: string;
+  /** The prompt tokenized on the host (BOS first): what a firmware without the tokenizer runs. */
   promptTokens: number[];
   steps: number;
   temperature: number;
@@ -45,18 +48,46 @@ function runtimeSources(chip: string): string[] {
   return readdirSync(firmwareDir(chip)).filter((f) => /\.(c|S|h)$/.test(f));
 }
 
+/** `text` as a C string literal: printable ASCII as itself, every other byte an octal escape. */
+export function cStringLiteral(text: string): string {
+  let literal = '';
+  for (const byte of Buffer.from(text, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    literal += byte >= 0x20 && byte < 0x7f && c !== '"' && c !== '\\' && c !== '?' ? c : `\\${byte.toString(8).padStart(3, '0')}`;
+  }
+  return `"${literal}"`;
+}
+
 /**
- * generation.h: the generation a firmware runs at reset (the prompt already tokenized on the host,
- * steps, temperature, top-p, seed) and where its stdio goes (USB CDC, UART0 or both). Throws an
- * Error if the prompt lacks even BOS (a bug in the caller, which always tokenizes one in).
+ * Refuses (UserError) a prompt that a firmware encoding it at reset (`embedTokenizer`) cannot hold:
+ * one with a NUL byte, where its C string would end.
+ */
+export function checkBakedPrompt(prompt: string, embedTokenizer: boolean): void {
+  if (embedTokenizer && prompt.includes('\0')) {
+    throw new UserError(
+      'the prompt holds a NUL byte, and a firmware with --embed-tokenizer encodes its prompt as a C string, which ends there: remove it, or build without --embed-tokenizer (the host then tokenizes it).',
+      2,
+    );
+  }
+}
+
+/**
+ * generation.h: the generation a firmware runs at reset (the prompt's text, which a firmware with
+ * the tokenizer encodes itself, and its tokens from the host for one without; steps, temperature,
+ * top-p, seed) and where its stdio goes (USB CDC, UART0 or both). Throws an Error if the prompt
+ * lacks even BOS (a bug in the caller, which always tokenizes one in), a UserError for a prompt
+ * with a NUL byte when the firmware encodes it (its C string would end there).
  */
 export function emitGenerationHeader(g: BakedGeneration, header: string): string {
   if (g.promptTokens.length < 1) throw new Error('a baked generation needs at least BOS');
+  const prompt = g.prompt ?? '';
+  checkBakedPrompt(prompt, g.embedTokenizer);
   return `${header}
 #ifndef LLAMA2_EMBED_GENERATION_H
 #define LLAMA2_EMBED_GENERATION_H
 
-/* the prompt, tokenized on the host at build time (BOS first) */
+/* the prompt, as text (encoded at reset with EMBED_TOKENIZER) and tokenized on the host at build time (BOS first) */
+#define GENERATION_PROMPT ${cStringLiteral(prompt)}
 #define GENERATION_PROMPT_TOKENS { ${g.promptTokens.join(', ')} }
 #define GENERATION_STEPS ${g.steps}
 #define GENERATION_TEMPERATURE ${floatLiteral(Math.fround(g.temperature))}
@@ -132,11 +163,14 @@ ${FIRMWARE_OUTPUTS.elf}: $(OBJECTS) memmap.ld
 \t$(CC) $(CFLAGS) -o $@ $(OBJECTS) $(LDFLAGS)
 
 forward.o: forward.c forward.h kernels.h model.h parallel.h
-main.o: main.c forward.h kernels.h model.h generation.h llama2_embed.h l2e_private.h parallel.h protocol.h protocol_server.h rp2040.h usb.h
+forward_parallel.o: forward_parallel.c kernels_parallel.h model.h parallel.h
+main.o: main.c forward.h model.h generation.h llama2_embed.h l2e_private.h parallel.h protocol.h protocol_server.h rp2040.h usb.h
 llama2_embed.o: llama2_embed.c llama2_embed.h l2e_private.h blobs.h forward.h model.h generation.h
 protocol.o: protocol.c protocol.h
 protocol_server.o: protocol_server.c protocol_server.h protocol.h forward.h model.h
-blobs.o: blobs.S weights.bin tokenizer.bin
+tokenizer.o: tokenizer.c tokenizer.h tokenizer_tables.h model.h
+tokenizer_tables.o: tokenizer_tables.c tokenizer_tables.h model.h
+blobs.o: blobs.S weights.bin
 boot2_image.o: boot2_image.S boot2.bin
 
 %.o: %.c

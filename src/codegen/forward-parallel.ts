@@ -1,5 +1,5 @@
 /**
- * The thread-pool wrappers of a float forward.c (they follow forward() in the file): for each
+ * The thread-pool wrappers of a float forward pass (forward_parallel.c; forward.c calls them): for each
  * matrix shape and precision a wrapper that runs its specialized kernel on the calling thread, or
  * hands its rows to parallel.h's threads (parallel_rows) when the work is worth it; matrices that
  * share one input as one job (matmul_qkv); the feed-forward's hidden layer with its SwiGLU
@@ -9,7 +9,7 @@ import type { WeightDType } from '../checkpoint/model.js';
 import type { Matrix } from '../engine/forward-steps.js';
 import type { Plan } from '../plan/plan.js';
 import { buffer, groupsOf } from '../plan/plan.js';
-import { matrixShapes, rowsFrom, type MatrixShape } from './forward-steps-c.js';
+import { matrixShapes, parallelFunction, rowsFrom, type MatrixShape, type ParallelFunction } from './forward-steps-c.js';
 import type { KernelSet } from './kernel-set.js';
 
 /**
@@ -22,8 +22,8 @@ import type { KernelSet } from './kernel-set.js';
  */
 const PER_ROW_FROM_COLS = 512;
 
-/** In a matmul wrapper of quantized weights: x reaches the kernels quantized (s.xq, s.xs), by the caller. */
-const UNUSED_INPUT = '    (void)x; /* quantized by the caller: the matmuls read s.xq and s.xs */';
+/** In a matmul wrapper of quantized weights: x reaches the kernels quantized (forward_state.xq, forward_state.xs), by the caller. */
+const UNUSED_INPUT = '    (void)x; /* quantized by the caller: the matmuls read forward_state.xq and forward_state.xs */';
 
 /** One product of a group: its output vector's C name and its matrix. */
 export interface GroupPart {
@@ -38,11 +38,11 @@ export interface GroupPart {
 export class FloatParallel {
   private readonly matrices: Record<Matrix, MatrixShape>;
   private readonly gs: number;
-  private readonly wrappers = new Map<string, string>();
+  private readonly wrappers = new Map<string, ParallelFunction>();
   private readonly jobs = new Set<WeightDType>();
-  private readonly groups: string[] = [];
-  private readonly attentionWrapper: string;
-  private ffn = '';
+  private readonly groups: ParallelFunction[] = [];
+  private readonly attentionWrapper: ParallelFunction;
+  private ffn?: ParallelFunction;
 
   constructor(
     private readonly plan: Plan,
@@ -65,15 +65,15 @@ export class FloatParallel {
 
   /**
    * The arguments after `out` of a matmul by the matrix `key` (of layer `layer`, a C expression,
-   * or '' for the classifier): the input (or, for quantized weights, s.xq and s.xs) and the weights.
+   * or '' for the classifier): the input (or, for quantized weights, forward_state.xq and forward_state.xs) and the weights.
    */
   args(input: string, key: Matrix, layer: string): string {
     const m = this.matrices[key];
     const dtype = this.dtypeOf(key);
     const perLayer = layer ? ` + ${layer} * ${m.rowsMacro} * ${dtype === 'q4_0' ? `((${m.colsMacro} + 1) / 2)` : m.colsMacro}` : '';
-    if (dtype === 'f32') return `${input}, w.${m.name}${perLayer}`;
+    if (dtype === 'f32') return `${input}, forward_weights.${m.name}${perLayer}`;
     const scales = layer ? ` + ${layer} * ${m.rowsMacro} * ${groupsMacro(m.colsMacro)}` : '';
-    return `s.xq, s.xs, w.${m.name}${perLayer}, w.${m.name}_scales${scales}`;
+    return `forward_state.xq, forward_state.xs, forward_weights.${m.name}${perLayer}, forward_weights.${m.name}_scales${scales}`;
   }
 
   /**
@@ -93,21 +93,21 @@ export class FloatParallel {
       const rowsKernel = kernels.use('matmulF32', { n: m.cols });
       this.wrappers.set(
         shapeName,
-        `static void ${shapeName}_rows(const void* job, int start, int end) {
+        parallelFunction(shapeName, 'float* xout, const float* x, const float* w', {
+          before: `static void ${shapeName}_rows(const void* job, int start, int end) {
     const MatmulF32Job* m = job;
     ${rowsKernel}(m->xout + start, m->x, m->w + ${rowsFrom(m.cols)}, end - start);
 }
-
-/* xout (${m.rows}) = W (${m.rows} x ${m.cols}) · x (${m.cols}) */
-static void ${shapeName}(float* xout, const float* x, const float* w) {
-    if (!parallel_worth(${m.rows} * ${m.cols})) {
+`,
+          comment: `/* xout (${m.rows}) = W (${m.rows} x ${m.cols}) · x (${m.cols}) */`,
+          body: `    if (!parallel_worth(${m.rows} * ${m.cols})) {
         ${whole}(xout, x, w);
     } else {
         MatmulF32Job job = {xout, x, w};
         parallel_rows(${shapeName}_rows, &job, ${m.rows});
     }
-}
 `,
+        }),
       );
       return shapeName;
     }
@@ -122,21 +122,21 @@ static void ${shapeName}(float* xout, const float* x, const float* w) {
     const weight = dtype === 'q8_0' ? 'int8_t' : 'uint8_t';
     this.wrappers.set(
       shapeName,
-      `static void ${shapeName}_rows(const void* job, int start, int end) {
+      parallelFunction(shapeName, `float* xout, const int8_t* xq, const float* xs, const ${weight}* wq, const float* ws`, {
+        before: `static void ${shapeName}_rows(const void* job, int start, int end) {
     const ${job}* m = job;
     ${rowsKernel}(m->xout + start, m->xq, m->xs, m->wq + ${rowsFrom(rowBytes)}, m->ws + ${rowsFrom(groupsOf(m.cols, gs))}, end - start);
 }
-
-/* xout (${m.rows}) = W (${m.rows} x ${m.cols}, ${dtype === 'q8_0' ? 'Q8_0' : 'Q4_0'}) · x (quantized in xq, xs) */
-static void ${shapeName}(float* xout, const int8_t* xq, const float* xs, const ${weight}* wq, const float* ws) {
-    if (!parallel_worth(${m.rows} * ${m.cols})) {
+`,
+        comment: `/* xout (${m.rows}) = W (${m.rows} x ${m.cols}, ${dtype === 'q8_0' ? 'Q8_0' : 'Q4_0'}) · x (quantized in xq, xs) */`,
+        body: `    if (!parallel_worth(${m.rows} * ${m.cols})) {
         ${whole}(xout, xq, xs, wq, ws);
     } else {
         ${job} job = {xout, xq, xs, wq, ws};
         parallel_rows(${shapeName}_rows, &job, ${m.rows});
     }
-}
 `,
+      }),
     );
     return shapeName;
   }
@@ -155,11 +155,12 @@ static void ${shapeName}(float* xout, const int8_t* xq, const float* xs, const $
       throw new Error(`internal: ${name} groups matrices that cannot share one job`);
     }
     const fns = parts.map((p) => this.matmul(p.key));
-    const outs = parts.map((p) => p.out.replace(/^s\./, ''));
+    const outs = parts.map((p) => p.out.replace(/^forward_state\./, ''));
     const rows = parts.map((p) => matrices[p.key].rowsMacro);
-    this.groups.push(`/* ${what}: one job of ${rows.join(' + ')} rows on several threads */
-static void ${name}(${outs.map((o) => `float* ${o}`).join(', ')}, const float* x, int l) {
-${dtype === 'f32' ? '' : `${UNUSED_INPUT}\n`}    if (!parallel_worth((${rows.join(' + ')}) * ${colsMacro})) {
+    this.groups.push(
+      parallelFunction(name, `${outs.map((o) => `float* ${o}`).join(', ')}, const float* x, int l`, {
+        comment: `/* ${what}: one job of ${rows.join(' + ')} rows on several threads */`,
+        body: `${dtype === 'f32' ? '' : `${UNUSED_INPUT}\n`}    if (!parallel_worth((${rows.join(' + ')}) * ${colsMacro})) {
 ${parts.map((p, i) => `        ${fns[i]}(${outs[i]}, ${this.args('x', p.key, 'l')});`).join('\n')}
         return;
     }
@@ -168,8 +169,9 @@ ${parts.map((p, i) => `        {${outs[i]}, ${this.args('x', p.key, 'l')}},`).jo
     };
     MatmulGroup group = {${parts.length}, {${fns.map((f) => `${f}_rows`).join(', ')}}, {${parts.map((_, i) => `&jobs[${i}]`).join(', ')}}, {${rows.join(', ')}}};
     parallel_rows(matmul_group_rows, &group, ${rows.join(' + ')});
-}
-`);
+`,
+      }),
+    );
   }
 
   /**
@@ -187,7 +189,8 @@ ${parts.map((p, i) => `        {${outs[i]}, ${this.args('x', p.key, 'l')}},`).jo
     const w1 = this.matmul(gate);
     const w3 = this.matmul(up);
     const ffnJob = jobName(ffnDtype);
-    this.ffn = `typedef struct {
+    this.ffn = parallelFunction('ffn_hidden', 'float* hb, float* hb2, const float* x, int l', {
+      before: `typedef struct {
     ${ffnJob} gate; /* hb = W1 · x */
     ${ffnJob} up;   /* hb2 = W3 · x */
 } FfnHiddenJob;
@@ -198,10 +201,9 @@ static void ffn_hidden_rows(const void* job, int start, int end) {
     ${w3}_rows(&f->up, start, end);
     ${swigluRange}(f->gate.xout + start, f->up.xout + start, end - start);
 }
-
-/* hb = silu(W1 · x) * (W3 · x) (layer l), the hidden rows split over the threads */
-static void ffn_hidden(float* hb, float* hb2, const float* x, int l) {
-${ffnDtype === 'f32' ? '' : `${UNUSED_INPUT}\n`}    if (!parallel_worth(2 * HIDDEN_DIM * DIM)) {
+`,
+      comment: '/* hb = silu(W1 · x) * (W3 · x) (layer l), the hidden rows split over the threads */',
+      body: `${ffnDtype === 'f32' ? '' : `${UNUSED_INPUT}\n`}    if (!parallel_worth(2 * HIDDEN_DIM * DIM)) {
         ${w1}(hb, ${this.args('x', gate, 'l')});
         ${w3}(hb2, ${this.args('x', up, 'l')});
         ${swiglu}(hb, hb2);
@@ -209,24 +211,24 @@ ${ffnDtype === 'f32' ? '' : `${UNUSED_INPUT}\n`}    if (!parallel_worth(2 * HIDD
     }
     FfnHiddenJob job = {{hb, ${this.args('x', gate, 'l')}}, {hb2, ${this.args('x', up, 'l')}}};
     parallel_rows(ffn_hidden_rows, &job, HIDDEN_DIM);
-}
-`;
+`,
+    });
   }
 
-  /** The C of every wrapper recorded: the job structs, the matmuls, the groups, the attention, the feed-forward. */
-  text(): string {
-    return `${[...this.jobs].map(jobStruct).join('\n\n')}
-
-${[...this.wrappers.values()].join('\n')}
-${MATMUL_GROUP}
-
-${this.groups.join('\n')}
-${this.attentionWrapper}
-${this.ffn}`;
+  /** forward_parallel.c's C, every wrapper recorded: the job structs, the matmuls, the groups, the attention, the feed-forward. */
+  parts(): (string | ParallelFunction)[] {
+    return [
+      [...this.jobs].map(jobStruct).join('\n\n'),
+      ...this.wrappers.values(),
+      MATMUL_GROUP,
+      ...this.groups,
+      this.attentionWrapper,
+      ...(this.ffn ? [this.ffn] : []),
+    ];
   }
 
   /** multihead_attention(xb, q, layer_offset, pos): the attention, its key/value heads split over the threads. */
-  private attention(): string {
+  private attention(): ParallelFunction {
     const c = this.plan.config;
     const headSize = c.dim / c.nHeads;
     const kvDim = (c.dim * c.nKvHeads) / c.nHeads;
@@ -235,7 +237,8 @@ ${this.ffn}`;
     const shapes = { headSize, kvDim, kvMul: c.nHeads / c.nKvHeads, seqLen: this.plan.seqLen };
     const attention = this.kernels.use(attentionKernel, { nHeads: c.nHeads, ...shapes });
     const attentionHeads = this.kernels.use(attentionKernel, shapes);
-    return `typedef struct {
+    return parallelFunction('multihead_attention', 'float* xb, const float* q, int layer_offset, int pos', {
+      before: `typedef struct {
     float* xb;
     const float* q;
     int layer_offset;
@@ -246,22 +249,21 @@ ${this.ffn}`;
 static void attention_rows(const void* job, int start, int end) {
     const AttentionJob* a = job;
     int first = start * KV_MUL; /* the first query head */
-    ${attentionHeads}(a->xb + first * HEAD_SIZE, a->q + first * HEAD_SIZE, s.key_cache, s.value_cache, s.att + first * SEQ_LEN,
+    ${attentionHeads}(a->xb + first * HEAD_SIZE, a->q + first * HEAD_SIZE, forward_state.key_cache, forward_state.value_cache, forward_state.att + first * SEQ_LEN,
         a->layer_offset + start * HEAD_SIZE, a->pos, (end - start) * KV_MUL);
 }
-
-/* Multihead attention over the layer's cache into xb, the heads split over the threads. */
-static void multihead_attention(float* xb, const float* q, int layer_offset, int pos) {
-    /* a score and a weighted value per position, head and dimension, each a float product worth about
+`,
+      comment: "/* Multihead attention over the layer's cache into xb, the heads split over the threads. */",
+      body: `    /* a score and a weighted value per position, head and dimension, each a float product worth about
      * four of the int8 ones parallel_worth counts (measured on x86: 0.16 ns against 0.05) */
     if (!parallel_worth((pos + 1) * 2 * DIM * 4)) {
-        ${attention}(xb, q, s.key_cache, s.value_cache, s.att, layer_offset, pos);
+        ${attention}(xb, q, forward_state.key_cache, forward_state.value_cache, forward_state.att, layer_offset, pos);
         return;
     }
     AttentionJob job = {xb, q, layer_offset, pos};
     parallel_rows(attention_rows, &job, N_KV_HEADS);
-}
-`;
+`,
+    });
   }
 }
 

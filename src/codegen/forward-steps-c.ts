@@ -5,10 +5,11 @@
  */
 import type { Config } from '../checkpoint/model.js';
 import type { CacheRow, ForwardSteps, Matrix, NormWeight, Step, Vector } from '../engine/forward-steps.js';
+import type { KernelSet } from './kernel-set.js';
 
 /** A matrix as forward.c multiplies by it: out[rows] = W · x[cols]. */
 export interface MatrixShape {
-  /** The weights buffer's name in C (`w.${name}`, and `w.${name}_scales` when quantized). */
+  /** The weights buffer's name in C (`forward_weights.${name}`, and `forward_weights.${name}_scales` when quantized). */
   name: string;
   rows: number;
   cols: number;
@@ -39,20 +40,24 @@ export function matrixShapes(c: Config, sharedClassifier: boolean): Record<Matri
 }
 
 /**
- * A vector of the run state in forward.c: `x` (forward's alias of s.x), `k` and `v` (pointers to
+ * A vector of the run state in forward.c: `x` (forward's alias of forward_state.x), `k` and `v` (pointers to
  * the KV cache's row, which forward sets up per layer, when the steps write the cache in place),
- * `s.name` for the others.
+ * `forward_state.name` for the others.
  */
 export function cVector(name: Vector | CacheRow): string {
   if (name === 'x') return 'x';
   if (name === 'keyCacheRow') return 'k';
   if (name === 'valueCacheRow') return 'v';
-  return `s.${name.replace(/[A-Z]/g, (ch) => `_${ch.toLowerCase()}`)}`;
+  return `forward_state.${name.replace(/[A-Z]/g, (ch) => `_${ch.toLowerCase()}`)}`;
 }
 
 /** The RMSNorm weights of layer `l` (or the final ones) in forward.c. */
 export function cNormWeight(name: NormWeight): string {
-  return name === 'rmsAtt' ? 'w.rms_att_weight + l * DIM' : name === 'rmsFfn' ? 'w.rms_ffn_weight + l * DIM' : 'w.rms_final_weight';
+  return name === 'rmsAtt'
+    ? 'forward_weights.rms_att_weight + l * DIM'
+    : name === 'rmsFfn'
+      ? 'forward_weights.rms_ffn_weight + l * DIM'
+      : 'forward_weights.rms_final_weight';
 }
 
 /** Whether a step writes the KV cache's row in place (float arithmetic: forward then points k and v at it). */
@@ -64,26 +69,26 @@ function writesCacheRows(steps: Step[]): boolean {
  * forward() in C, as run.c's: `first`'s steps, the layer loop over `layer`'s, then `last`'s, each
  * step's C (from `writeStep`, given the indent of its further lines) under its note. `xType` is
  * the activations' element type; the layer loop starts with the KV cache's offsets (`loff`, and
- * `soff` for `scaleOffsets`, the int8 cache's scale codes).
+ * `soff` for `scaleOffsets`, the int8 cache's scale codes). `prologue` (C lines) runs first.
  */
 export function forwardFunction(
   steps: ForwardSteps,
   writeStep: (step: Step, indent: string) => string,
-  options: { xType: string; scaleOffsets?: boolean; returns: string },
+  options: { xType: string; scaleOffsets?: boolean; returns: string; prologue?: string },
 ): string {
   const section = (list: Step[], indent: string) =>
     list.map((step) => `${indent}/* ${step.note} */\n${indent}${writeStep(step, indent)}`).join('\n\n');
   const cacheRows = writesCacheRows(steps.layer)
     ? `
         /* key and value point to the kv cache at this position */
-        float* k = s.key_cache + loff + pos * KV_DIM;
-        float* v = s.value_cache + loff + pos * KV_DIM;
+        float* k = forward_state.key_cache + loff + pos * KV_DIM;
+        float* v = forward_state.value_cache + loff + pos * KV_DIM;
 `
     : '';
   const scales = options.scaleOffsets ? '\n        int soff = l * SEQ_LEN * N_KV_HEADS; /* and of its scale codes */' : '';
   return `float* forward(int token, int pos) {
-    ${options.xType}* x = s.x;
-
+    ${options.xType}* x = forward_state.x;
+${options.prologue ?? ''}
 ${section(steps.first, '    ')}
 
     /* forward all the layers */
@@ -104,28 +109,91 @@ export function rowsFrom(n: number): string {
 }
 
 /**
- * forward.c in the order run.c reads: the state and weights (`prologue`), then what forward()
- * calls of the thread-pool wrappers (declared only), forward_init, forward() and sample_logits
- * (`main`), and last the wrappers themselves (`wrappers`: the job structs and the functions that
- * split a kernel's rows over parallel.h's threads). The declarations are the wrappers' functions
- * that do not end in `_rows` (those are what parallel_rows calls).
+ * A function of forward_parallel.c that forward() calls (a thread-pool wrapper): its signature,
+ * `void name(params)`, which forward.c declares, and its C (its job struct and the `_rows`
+ * functions parallel_rows calls first, all static, then the function itself).
  */
-export function forwardFile(prologue: string, main: string, wrappers: string): string {
-  const declared = [...wrappers.matchAll(/^static void (\w+)\((.*)\) \{$/gm)]
-    .filter((m) => !m[1].endsWith('_rows'))
-    .map((m) => `static void ${m[1]}(${m[2]});`);
-  return `${prologue}
+export interface ParallelFunction {
+  name: string;
+  signature: string;
+  text: string;
+}
 
-/* forward()'s matmuls and attention, split by rows over parallel.h's threads: defined at the end of the file */
-${declared.join('\n')}
+/** A ParallelFunction: `void name(params)`, defined after `before` (its job struct, its `_rows` functions) by `comment` and `body`. */
+export function parallelFunction(
+  name: string,
+  params: string,
+  parts: { before?: string; comment: string; body: string },
+): ParallelFunction {
+  const signature = `void ${name}(${params})`;
+  return { name, signature, text: `${parts.before ? `${parts.before}\n` : ''}${parts.comment}\n${signature} {\n${parts.body}}\n` };
+}
+
+/** The kernels each file of the forward pass calls: forward.c's (its kernels.h) and forward_parallel.c's (kernels_parallel.h). */
+export interface ForwardKernels {
+  forward: KernelSet;
+  parallel: KernelSet;
+}
+
+/**
+ * The generated C of one forward pass: forward.c and forward_parallel.c (their kernels.h and
+ * kernels_parallel.h are their KernelSets'), and the names of forward_parallel.c's functions that
+ * forward.c calls (external names, which an exported library prefixes).
+ */
+export interface ForwardSources {
+  forward: string;
+  parallel: string;
+  functions: string[];
+}
+
+/**
+ * forward.c and forward_parallel.c, each starting with its `headers`. forward.c in the order
+ * run.c reads: the `types` (RunState, TransformerWeights), their `definitions`, the declarations
+ * of forward_parallel.c's functions, then forward_init, forward() and sample_logits (`main`).
+ * forward_parallel.c: the same types, forward.c's state and weights declared, then `parallel` in
+ * order: static C (the job structs several functions take) and the functions forward() calls.
+ */
+export function forwardSources(
+  headers: { forward: string; parallel: string },
+  types: string,
+  definitions: string,
+  main: string,
+  parallel: (string | ParallelFunction)[],
+): ForwardSources {
+  const functions = parallel.filter((part): part is ParallelFunction => typeof part !== 'string');
+  const forward = `${includes(headers.forward, ['forward.h', 'kernels.h', 'model.h', 'parallel.h'], ['string.h'])}
+
+${types}
+
+${definitions}
+
+/* forward()'s matmuls and attention, split by rows over parallel.h's threads (forward_parallel.c) */
+${functions.map((f) => `${f.signature};`).join('\n')}
 
 ${main}
+`;
+  const wrappers = `${includes(headers.parallel, ['kernels_parallel.h', 'model.h', 'parallel.h'], [])}
+
+/* forward.c's types (one description writes both files' copies: src/codegen/forward.ts, forwardTypes) */
+${types}
+
+/* defined in forward.c */
+extern RunState forward_state;
+extern const TransformerWeights forward_weights;
 
 /*
  * The thread-pool wrappers: each runs its kernel on the calling thread when the work is too small
  * to share (parallel_worth), else hands parallel_rows a job whose *_rows function computes a range of rows.
  */
 
-${wrappers.trim()}
+${parallel.map((part) => (typeof part === 'string' ? part : part.text).trim()).join('\n\n')}
 `;
+  return { forward, parallel: wrappers, functions: functions.map((f) => f.name) };
+}
+
+function includes(header: string, local: string[], system: string[]): string {
+  return `${header}
+${['stdint.h', ...system].map((h) => `#include <${h}>`).join('\n')}
+
+${local.map((h) => `#include "${h}"`).join('\n')}`;
 }

@@ -99,12 +99,17 @@ const BUILTIN_RETURNS: Record<string, KernelType> = {
   idiv: 'i32',
   imin: 'i32',
   dotQ8Rows4: 'void',
+  dotQ4Pair: 'void',
+  dotQ4PairScaled: 'void',
   dotQ8Groups: 'void',
   mulShr: 'i32',
   toI32: 'i32',
   fixedToF32: 'f32',
   greaterF32: 'bool',
 };
+
+/** The builtins that write into the array given as their first argument. */
+const BUILTIN_OUTPUTS = new Set(['dotQ8Rows4', 'dotQ8Groups', 'dotQ4Pair', 'dotQ4PairScaled']);
 
 /** C definitions of the builtins that are not in C's own libraries (templates/common/kernel-builtins.h). */
 export const BUILTINS_PRELUDE = readFileSync(join(projectRoot(), 'templates', 'common', 'kernel-builtins.h'), 'utf8');
@@ -330,7 +335,14 @@ export class KernelCompiler {
             mark(left.getExpression().getText());
         }
         for (const call of k.decl.getDescendantsOfKind(SyntaxKind.CallExpression)) {
-          const callee = this.kernels.get(call.getExpression().getText());
+          const name = call.getExpression().getText();
+          // the builtins that fill an array write their first argument (dotQ4PairScaled: a kernel's output)
+          if (BUILTIN_OUTPUTS.has(name)) {
+            const out = call.getArguments()[0];
+            if (out) mark(out.getText());
+            continue;
+          }
+          const callee = this.kernels.get(name);
           if (!callee) continue;
           const calleeWritten = this.writtenParams.get(callee.name)!;
           call.getArguments().forEach((arg, i) => {
@@ -764,6 +776,8 @@ export class KernelCompiler {
         roundHalfAway: ['f64'],
         imin: ['i32', 'i32'],
         dotQ8Rows4: ['i32[]', 'i8[]', 'i32', 'i8[]', 'i32', 'i32', 'i32'],
+        dotQ4Pair: ['i32[]', 'i32[]', 'i32', 'i32[]', 'i32', 'i32'],
+        dotQ4PairScaled: ['i32[]', 'i32', 'i32[]', 'i32[]', 'i32[]', 'i32', 'i16[]', 'i32', 'i32', 'i32', 'i32'],
         dotQ8Groups: ['i32[]', 'i8[]', 'i32', 'i8[]', 'i32', 'i32', 'i32'],
         mulShr: ['i32', 'i32', 'i32'],
         toI32: ['f64'],

@@ -92,31 +92,58 @@ export class KernelSet {
     return Boolean(this.options.generic);
   }
 
-  /** kernels.h: constants, prototypes, then every requested kernel and the generic ones they call. */
-  emit(header: string): string {
+  /**
+   * The C names of the kernels both this set and `other` (another C file's of the same program)
+   * define that the two files can share, compiled once (emit's `external` and `declared`): the
+   * functions that return nothing. The helpers that return a value stay `static inline` in each
+   * file, inlined in its loops, and so do a generic build's run-time wrappers.
+   */
+  sharedWith(other: KernelSet): Set<string> {
+    const theirs = other.functions();
+    return new Set([...this.functions()].filter((name) => theirs.has(name)));
+  }
+
+  /**
+   * kernels.h (or another C file's header of kernels, with the include guard `guard`): constants,
+   * prototypes, then every requested kernel and the generic ones they call. Kernels named in
+   * `external` are defined without `static` (another C file calls them too); those in `declared`
+   * are only declared (another C file's header defines them). Both are sharedWith's names.
+   */
+  emit(header: string, options: { guard?: string; external?: Set<string>; declared?: Set<string> } = {}): string {
+    const { guard = 'LLAMA2_EMBED_KERNELS_H', external = new Set<string>(), declared = new Set<string>() } = options;
     const generic = [...this.generic].sort();
     const specialized = [...this.requests.values()].sort((a, b) => a.cName.localeCompare(b.cName));
-    const all = [...generic, ...specialized.map((r) => r.kernel)];
+    const all = [
+      ...generic.filter((k) => !declared.has(snakeCase(k))),
+      ...specialized.filter((r) => !declared.has(r.cName)).map((r) => r.kernel),
+    ];
     // Helpers that return a value (expF32, argmax...) are small and called inside loops: `inline`
     // lets GCC inline them there at -O3 even where it is called from several kernels, and a loop of
     // exponentials then vectorizes (a call would keep it scalar).
-    const storageOf = (name: string): string => (this.compiler.signature(name).returns === 'void' ? 'static' : 'static inline');
+    const storageOf = (name: string, cName: string): string =>
+      external.has(cName) || declared.has(cName) ? '' : this.returnsNothing(name) ? 'static' : 'static inline';
     const prototypes = [
-      ...generic.map((k) => this.compiler.emitPrototype(k, { storage: storageOf(k) })),
-      ...specialized.map((r) => this.compiler.emitPrototype(r.kernel, { storage: 'static', bind: r.bind, cName: r.cName })),
+      ...generic.map((k) => this.compiler.emitPrototype(k, { storage: storageOf(k, snakeCase(k)) })),
+      ...specialized.map((r) =>
+        this.compiler.emitPrototype(r.kernel, { storage: storageOf(r.kernel, r.cName), bind: r.bind, cName: r.cName }),
+      ),
     ];
     const bodies = [
-      ...generic.map((k) => this.compiler.emitFunction(k, { storage: storageOf(k) })),
-      ...specialized.map((r) =>
-        this.options.generic
-          ? this.runtimeWrapper(r)
-          : this.compiler.emitFunction(r.kernel, { storage: 'static', bind: r.bind, cName: r.cName }),
-      ),
+      ...generic
+        .filter((k) => !declared.has(snakeCase(k)))
+        .map((k) => this.compiler.emitFunction(k, { storage: storageOf(k, snakeCase(k)) })),
+      ...specialized
+        .filter((r) => !declared.has(r.cName))
+        .map((r) =>
+          this.options.generic
+            ? this.runtimeWrapper(r)
+            : this.compiler.emitFunction(r.kernel, { storage: storageOf(r.kernel, r.cName), bind: r.bind, cName: r.cName }),
+        ),
     ];
     return [
       header,
-      '#ifndef LLAMA2_EMBED_KERNELS_H',
-      '#define LLAMA2_EMBED_KERNELS_H',
+      `#ifndef ${guard}`,
+      `#define ${guard}`,
       '',
       '#include <math.h>',
       '#include <stdbool.h>',
@@ -132,6 +159,18 @@ export class KernelSet {
       '#endif',
       '',
     ].join('\n');
+  }
+
+  /** Whether the kernel `name` returns nothing (a function proper, not a helper computing a value). */
+  private returnsNothing(name: string): boolean {
+    return this.compiler.signature(name).returns === 'void';
+  }
+
+  /** The C names of the functions this set defines that can be shared with another C file (sharedWith). */
+  private functions(): Set<string> {
+    const names = [...this.generic].filter((k) => this.returnsNothing(k)).map((k) => snakeCase(k));
+    if (!this.options.generic) names.push(...[...this.requests.values()].map((r) => r.cName));
+    return new Set(names);
   }
 
   /** A specialized kernel's name and signature, calling the generic kernel with run-time shapes. */

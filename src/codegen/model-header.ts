@@ -2,12 +2,15 @@
 import { headSize, kvDim } from '../checkpoint/model.js';
 import type { Plan } from '../plan/plan.js';
 import { groupsOf } from '../plan/plan.js';
+import { SAMPLER_CANDIDATES } from '../engine/forward-steps.js';
 import { describeScheme } from '../quant/schemes.js';
 
 export interface ModelHeaderInfo {
   modelName: string;
   tokenizerBytes: number;
   tokenizerMaxTokenLength: number;
+  /** The tokenizer is const tables generated at build time (a firmware's, in flash), not parsed at init. */
+  tokenizerTables?: boolean;
   defaultThreads: number;
   /** First 8 bytes of the SHA-256 of weights.bin: MODEL_HASH, sent in the protocol's HELLO. */
   modelHash?: Uint8Array;
@@ -46,11 +49,13 @@ export function emitModelHeader(plan: Plan, info: ModelHeaderInfo, header: strin
       plan.arithmetic === 'integer' ? 'Q16.16 activations, int8 KV cache, fixed-point scales' : 'float32, as llama2.c',
     ),
     define(
-      'GREEDY_ONLY',
-      plan.classifier === 'blocks' ? 1 : 0,
-      plan.classifier === 'blocks' ? 'the classifier in row blocks keeps no logits vector: temperature 0 only' : 'any temperature',
+      'SAMPLER_ORDER_SIZE',
+      plan.classifier === 'blocks' ? SAMPLER_CANDIDATES : c.vocabSize,
+      plan.classifier === 'blocks' ? "the top-p sampler's candidates (the classifier in row blocks)" : "the top-p sampler's candidates",
     ),
-    define('SAMPLER_ORDER_SIZE', plan.classifier === 'blocks' ? 1 : c.vocabSize, "the top-p sampler's candidates"),
+    ...(plan.classifier === 'blocks'
+      ? [define('SAMPLER_CANDIDATES', SAMPLER_CANDIDATES, 'the largest logits kept for top-p: the nucleus is capped at this many tokens')]
+      : []),
   ];
   if (plan.weights !== 'f32') {
     const gs = plan.groupSize!;
@@ -71,6 +76,11 @@ export function emitModelHeader(plan: Plan, info: ModelHeaderInfo, header: strin
     '/* the program */',
     define('TOKENIZER_BYTES', info.tokenizerBytes),
     define('TOKENIZER_MAX_TOKEN_LENGTH', info.tokenizerMaxTokenLength),
+    define(
+      'TOKENIZER_TABLES',
+      info.tokenizerTables ? 1 : 0,
+      info.tokenizerTables ? 'const tables in flash (tokenizer_tables.c), nothing parsed at init' : 'tokenizer.bin parsed at init',
+    ),
     define('DEFAULT_THREADS', info.defaultThreads),
     define('MODEL_NAME', JSON.stringify(info.modelName)),
     define('TARGET_NAME', JSON.stringify(plan.target), "the target built for: the protocol's HELLO says it"),

@@ -1,5 +1,6 @@
 /**
- * The C project for one model, plan and target: generated sources (model.h, kernels.h, forward.c),
+ * The C project for one model, plan and target: generated sources (model.h, forward.c and
+ * forward_parallel.c with their kernels.h and kernels_parallel.h),
  * the weights blob and the tokenizer image (linked in by blobs.S), the hand-written templates
  * (main.c, tokenizer.c, parallel.c) and a Makefile. Every file is written atomically; generated
  * files say that they are generated, by what and from what.
@@ -14,15 +15,14 @@ import { describeScheme } from '../quant/schemes.js';
 import type { Target } from '../plan/target.js';
 import { tempPathFor, writeFileAtomic } from '../util/atomic.js';
 import { emitFirmwareRuntime, emitGenerationHeader, FIRMWARE_OUTPUTS, firmwareMakefile, type BakedGeneration } from './firmware.js';
-import { emitForward } from './forward.js';
-import { emitForwardInt } from './forward-int.js';
+import { emitForwardFiles, FORWARD_SOURCES } from './forward-files.js';
 import { toFixedPoint } from '../quant/fixed-point.js';
-import { KernelSet } from './kernel-set.js';
 import { emitModelHeader } from './model-header.js';
 import { weightsBlob } from './weights-blob.js';
-import { BUILD_INFO, type BuildInfo } from '../toolchain/build-info.js';
-import { Fnv1a32 } from '../library/c-array.js';
-import { emitApiSources } from '../library/sources.js';
+import { Fnv1a32 } from './c-array.js';
+import { emitApiSources } from './api-sources.js';
+import { Tokenizer } from '../tokenizer/tokenizer.js';
+import { emitTokenizerTables, emitTokenizerTablesHeader } from './tokenizer-tables.js';
 
 export interface ProjectInputs {
   plan: Plan;
@@ -35,11 +35,16 @@ export interface ProjectInputs {
   generic?: boolean;
   /** Firmware targets: what to generate at reset. */
   generation?: BakedGeneration;
-  /** What the build was asked for, recorded in build-info.json so `run` knows when to rebuild. */
-  request: Record<string, unknown>;
 }
 
-export { BUILD_INFO, readBuildInfo, type BuildInfo } from '../toolchain/build-info.js';
+/** What emitProject knows for build-info.json (src/toolchain/build-info.ts): the generator, and the program's path once built. */
+export interface WrittenProject {
+  /** `llama2-embed <version>`. */
+  tool: string;
+  /** The program (the host's executable, a firmware's ELF) in the directory's final place. */
+  executable: string;
+}
+
 export const EXECUTABLE = 'llama2';
 
 function toolVersion(): string {
@@ -59,11 +64,11 @@ function copyAtomic(from: string, to: string): void {
 }
 
 /**
- * Writes the C project into `outDir` and returns what its build-info.json will say (without the
- * program's hashes, known once compiled). `finalDir` is where the directory will be once complete
+ * Writes the C project into `outDir` and returns what only it knows of what its build-info.json
+ * will say. `finalDir` is where the directory will be once complete
  * (a build writes into a staging directory and renames it there): the executable's recorded path.
  */
-export function emitProject(outDir: string, inputs: ProjectInputs, finalDir = outDir): BuildInfo {
+export function emitProject(outDir: string, inputs: ProjectInputs, finalDir = outDir): WrittenProject {
   const { plan, target, model } = inputs;
   mkdirSync(outDir, { recursive: true });
   const tool = toolVersion();
@@ -75,16 +80,16 @@ export function emitProject(outDir: string, inputs: ProjectInputs, finalDir = ou
     `for target ${target.name}.\n * Do not edit: run llama2-embed build again.\n */`;
 
   const tokenizerImage = readFileSync(inputs.tokenizerPath);
-  const kernels = new KernelSet(undefined, { generic: inputs.generic });
-  const forwardHeader = generated('The forward pass of the transformer, in the manner of llama2.c run.c.');
+  const firmware = target.output === 'firmware';
+  // a host program always carries its tokenizer; a firmware only when asked (the host decodes),
+  // as const tables generated here, read in place from flash (tokenizer-tables.ts)
+  const withTokenizer = !firmware || Boolean(inputs.generation?.embedTokenizer);
+  const tokenizerTables = firmware && withTokenizer;
   // the integer mode's fixed-point weights: converted once, for forward.c's constants and the blob
   const fixed = plan.arithmetic === 'integer' ? toFixedPoint(model) : undefined;
-  const forward = fixed ? emitForwardInt(plan, fixed, kernels, forwardHeader) : emitForward(plan, kernels, forwardHeader);
-  writeText(join(outDir, 'forward.c'), forward);
-  writeText(
-    join(outDir, 'kernels.h'),
-    kernels.emit(generated("The kernels, compiled from the TypeScript in src/kernels/ and specialized for this model's shapes.")),
-  );
+  for (const [name, text] of Object.entries(emitForwardFiles(plan, fixed, generated, { generic: inputs.generic }).files)) {
+    writeText(join(outDir, name), text);
+  }
   // weights.bin first: model.h carries its hash (the HELLO of doc/protocol.md)
   const weightsHash = createHash('sha256');
   const weightsFnv = new Fnv1a32();
@@ -98,20 +103,31 @@ export function emitProject(outDir: string, inputs: ProjectInputs, finalDir = ou
         modelName: basename(inputs.modelPath),
         tokenizerBytes: tokenizerImage.length,
         tokenizerMaxTokenLength: tokenizerImage.readInt32LE(0),
+        tokenizerTables,
         defaultThreads: inputs.threads,
         modelHash,
       },
       generated("The model's shapes and memory plan."),
     ),
   );
-  const firmware = target.output === 'firmware';
-  // a host program always carries its tokenizer; a firmware only when asked (the host decodes)
-  const withTokenizer = !firmware || Boolean(inputs.generation?.embedTokenizer);
-  writeFileAtomic(join(outDir, 'tokenizer.bin'), [withTokenizer ? tokenizerImage : Buffer.alloc(0)]);
+  // a host program parses tokenizer.bin at init (templates/common/tokenizer.c)
+  writeFileAtomic(join(outDir, 'tokenizer.bin'), [withTokenizer && !tokenizerTables ? tokenizerImage : Buffer.alloc(0)]);
   writeText(
     join(outDir, 'blobs.S'),
-    blobsAssembly(generated('The weights and the tokenizer, linked into the program as read-only data.'), firmware, withTokenizer),
+    blobsAssembly(
+      generated('The weights and the tokenizer, linked into the program as read-only data.'),
+      firmware,
+      withTokenizer && !tokenizerTables,
+    ),
   );
+  if (tokenizerTables) {
+    const tokenizer = Tokenizer.read(inputs.tokenizerPath, model.config.vocabSize);
+    const what = generated(
+      `The tokenizer's tables, built from ${basename(inputs.tokenizerPath)} at build time and read in place from flash (templates/common/tokenizer.c).`,
+    );
+    writeFileAtomic(join(outDir, 'tokenizer_tables.c'), emitTokenizerTables(tokenizer, what));
+    writeText(join(outDir, 'tokenizer_tables.h'), emitTokenizerTablesHeader(what));
+  }
 
   const templates = join(projectRoot(), 'templates');
   // what l2e_model_info() reports of the weights (blobs.h)
@@ -158,12 +174,12 @@ export function emitProject(outDir: string, inputs: ProjectInputs, finalDir = ou
     const application = [
       'main.c',
       'llama2_embed.c',
-      'forward.c',
+      ...FORWARD_SOURCES,
       'parallel.c',
       'protocol.c',
       'protocol_server.c',
       'blobs.S',
-      ...(withTokenizer ? ['tokenizer.c'] : []),
+      ...(withTokenizer ? ['tokenizer.c', 'tokenizer_tables.c'] : []),
     ];
     writeText(join(outDir, 'Makefile'), firmwareMakefile(target, tool, runtime, application));
   } else {
@@ -175,33 +191,12 @@ export function emitProject(outDir: string, inputs: ProjectInputs, finalDir = ou
     writeText(join(outDir, 'Makefile'), makefile(target, tool));
   }
 
-  const info: BuildInfo = {
-    tool,
-    target: target.name,
-    model: inputs.modelPath,
-    tokenizer: inputs.tokenizerPath,
-    request: inputs.request,
-    executable: join(finalDir, firmware ? FIRMWARE_OUTPUTS.elf : EXECUTABLE),
-    plan: {
-      weights: plan.weights,
-      groupSize: plan.groupSize,
-      seqLen: plan.seqLen,
-      weightsBytes: plan.weightsBytes,
-      stateBytes: plan.stateBytes,
-    },
-    ...(inputs.generation?.stdio ? { stdio: inputs.generation.stdio } : {}),
-  };
-  return info;
+  return { tool, executable: join(finalDir, firmware ? FIRMWARE_OUTPUTS.elf : EXECUTABLE) };
 }
 
 /** The program files a build for `target` makes, by name in its directory (whose hashes build-info.json records). */
 export function programFiles(target: Target): string[] {
   return target.output === 'firmware' ? [FIRMWARE_OUTPUTS.elf, FIRMWARE_OUTPUTS.bin, FIRMWARE_OUTPUTS.uf2] : [EXECUTABLE];
-}
-
-/** Records a finished build (written last, so its presence means the build completed). */
-export function writeBuildInfo(outDir: string, info: BuildInfo): void {
-  writeText(join(outDir, BUILD_INFO), `${JSON.stringify(info, null, 2)}\n`);
 }
 
 /** Passes the chunks through, adding each to `hash` and `fnv`. */
@@ -248,13 +243,14 @@ function makefile(target: Target, tool: string): string {
 CC = ${t.cc}
 CFLAGS = ${t.cflags.join(' ')}
 LDLIBS = ${t.ldflags.join(' ')}
-OBJECTS = main.o llama2_embed.o forward.o tokenizer.o parallel.o protocol.o protocol_server.o blobs.o
+OBJECTS = main.o llama2_embed.o forward.o forward_parallel.o tokenizer.o parallel.o protocol.o protocol_server.o blobs.o
 
 ${EXECUTABLE}: $(OBJECTS)
 \t$(CC) $(CFLAGS) -o $@ $(OBJECTS) $(LDLIBS)
 
 forward.o: forward.c forward.h kernels.h model.h parallel.h
-main.o: main.c forward.h kernels.h model.h protocol.h protocol_server.h tokenizer.h llama2_embed.h
+forward_parallel.o: forward_parallel.c kernels_parallel.h model.h parallel.h
+main.o: main.c forward.h model.h protocol.h protocol_server.h tokenizer.h llama2_embed.h
 llama2_embed.o: llama2_embed.c llama2_embed.h l2e_private.h blobs.h forward.h model.h tokenizer.h
 tokenizer.o: tokenizer.c tokenizer.h model.h
 parallel.o: parallel.c parallel.h

@@ -131,7 +131,7 @@ export class WeightStream {
       return [
         `const ${valueType}* wv = ${values};`,
         `const int16_t* ws = ${scales};`,
-        `${m.wrapper(count)}(${m.out(first)}, ${m.x}, s.xm, wv, ws);`,
+        `${m.wrapper(count)}(${m.out(first)}, ${m.x}, forward_state.xm, wv, ws);`,
         'weight_stream_release();',
         ...(m.after ? [m.after(first, count)] : []),
       ].join(`\n${indent}`);
@@ -141,6 +141,21 @@ export class WeightStream {
             ${block('r', blockRows, '            ')}
         }`;
     return full < m.rows ? `${loop}\n        {\n            ${block(String(full), m.rows - full, '            ')}\n        }` : loop;
+  }
+
+  /**
+   * C that takes and gives back, unread, the segments of the streamed matmul by `name` (recorded
+   * by matmul() before): for a position whose classifier is not computed, so that the next take
+   * is the segment the table has next.
+   */
+  skip(name: string): string {
+    const call = this.calls.find((c) => c.name === name);
+    if (!call) throw new Error(`internal: ${name} is not streamed`);
+    const takes = Math.ceil(call.rows / call.blockRows) * (Number(call.values) + Number(call.scales));
+    return `for (int i = 0; i < ${takes}; i++) { /* ${name}: ${takes} segments */
+            (void)weight_stream_take();
+            weight_stream_release();
+        }`;
   }
 
   /** The segment table, one token's takes in order: the layers' matmuls layer by layer, then the others. */
@@ -171,6 +186,6 @@ ${rows.join('\n')}
 
   /** forward_init's start of the stream. */
   init(): string {
-    return '    weight_stream_init(weight_segments, sizeof weight_segments / sizeof weight_segments[0], s.weight_ring, sizeof s.weight_ring);\n';
+    return '    weight_stream_init(weight_segments, sizeof weight_segments / sizeof weight_segments[0], forward_state.weight_ring, sizeof forward_state.weight_ring);\n';
   }
 }

@@ -17,8 +17,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { readBuildInfo } from '../codegen/project.js';
-import { checkBuildFiles } from '../toolchain/build-info.js';
+import { checkBuildFiles, readBuildInfo } from '../toolchain/build-info.js';
 import { readFirmwareTag } from '../firmware-image/firmware-tag.js';
 import { bootRomAvailable, defaultBootRomPath, readBootRom } from './boot-rom.js';
 import { Rp2040Emulator, EmulatorError, type LoadOptions } from './rp2040.js';

@@ -56,7 +56,7 @@ export function baseName(name: string): string {
  */
 export function classifyChain(chain: readonly string[]): { category: ProfileCategory; kernel: string } {
   const names = chain.map(baseName);
-  const category: ProfileCategory = names.some((n) => /^(matmul|dot_q8)/.test(n))
+  const category: ProfileCategory = names.some((n) => /^(matmul|dot_q[48])/.test(n))
     ? 'matmul'
     : names.some((n) => /^attention/.test(n))
       ? 'attention'

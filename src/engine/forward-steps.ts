@@ -53,13 +53,7 @@ export type Step =
   /** gate.out ← silu(W_gate · input) * (W_up · input), up.out a scratch vector (SwiGLU's hidden layer) */
   | { op: 'gatedFfn'; input: Vector; gate: Product; up: Product; note: string }
   /** logits ← logitsFixed as float32 (for the sampler) */
-  | { op: 'logitsToFloat'; note: string }
-  /**
-   * best ← [the token, its logit] of the classifier's largest logit (float32 comparison, the lowest id
-   * among equal ones: llama2.c's argmax), the classifier · input computed a block of rows at a time,
-   * each block folded in as it comes: no vocabulary-sized logits vector (integer arithmetic; greedy only)
-   */
-  | { op: 'classifierArgmax'; input: Vector; note: string };
+  | { op: 'logitsToFloat'; note: string };
 
 /** The steps of one forward pass: `first` once, `layer` for each layer l, then `last`. */
 export interface ForwardSteps {
@@ -71,10 +65,19 @@ export interface ForwardSteps {
 /** The arithmetic a forward pass computes in (doc/kernels.md): float32 as llama2.c, or fixed point. */
 export type ForwardArithmetic = 'float' | 'integer';
 
-/** Rows of the classifier computed per block by classifierArgmax (and the length of the logits' block in a build). */
+/** Rows of the classifier computed per block when it runs in blocks (and the length of the logits' block in a build). */
 export const CLASSIFIER_BLOCK = 64;
 
-/** How the classifier's logits are kept (src/plan/plan.ts, Plan.classifier): a whole vector, or row blocks into a running argmax. */
+/**
+ * The candidates a sampler keeps when the classifier runs in blocks (src/kernels/sampling-blocks-int.ts):
+ * the nucleus of top-p sampling is capped at this many tokens. 12 bytes each in the state.
+ */
+export const SAMPLER_CANDIDATES = 256;
+
+/**
+ * How the classifier's logits are kept (src/plan/plan.ts, Plan.classifier): a whole vector, or row
+ * blocks, each folded into the sampler's running argmax or candidates as it comes.
+ */
 export type ClassifierLayout = 'whole' | 'blocks';
 
 /**
@@ -82,11 +85,13 @@ export type ClassifierLayout = 'whole' | 'blocks';
  * the k and v matmuls write straight into the cache's row; integer arithmetic keeps an int8 cache
  * with per-head scales, so k and v are computed in Q16.16, rotated, then stored (storeKv), and its
  * logits are Q16.16 until the last step. With `classifier` 'blocks' (integer arithmetic only: a
- * vocabulary whose logits do not fit the SRAM) the pass ends in classifierArgmax instead of the
- * classifier's matmul and the float32 logits.
+ * vocabulary whose logits do not fit the SRAM) the pass ends at the final RMSNorm: the sampler runs
+ * the classifier a block of rows at a time (IntTransformer.classifierBlocks, sample_logits in C),
+ * since only it knows what to keep of each block (the argmax, or top-p's candidates), and the
+ * prompt's positions, which sample nothing, skip it.
  */
 export function forwardSteps(arithmetic: ForwardArithmetic, classifier: ClassifierLayout = 'whole'): ForwardSteps {
-  if (classifier === 'blocks' && arithmetic !== 'integer') throw new Error('internal: the classifier in blocks is an integer-mode step');
+  if (classifier === 'blocks' && arithmetic !== 'integer') throw new Error('internal: the classifier in blocks is an integer-mode layout');
   const int8Cache = arithmetic === 'integer';
   const k = int8Cache ? 'k' : 'keyCacheRow';
   const v = int8Cache ? 'v' : 'valueCacheRow';
@@ -122,7 +127,7 @@ export function forwardSteps(arithmetic: ForwardArithmetic, classifier: Classifi
   const logits = int8Cache ? 'logitsFixed' : 'logits';
   const classifierSteps: Step[] =
     classifier === 'blocks'
-      ? [{ op: 'classifierArgmax', input: 'x', note: 'classifier a block of rows at a time, each folded into the running argmax' }]
+      ? []
       : [
           { op: 'matmuls', input: 'x', products: [{ out: logits, weight: 'classifier' }], note: 'classifier into logits' },
           ...(int8Cache ? [{ op: 'logitsToFloat', note: 'the logits as float32, for the sampler' } as const] : []),

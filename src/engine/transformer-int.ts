@@ -8,7 +8,7 @@
 import { headSize, kvDim, type Config, type Model } from '../checkpoint/model.js';
 import { attentionInt, storeKvInt } from '../kernels/attention-int.js';
 import { embedQ8Int, matmulQ8Int, residualAddInt } from '../kernels/matmul-int.js';
-import { argmaxFixedBlock, embedQ4Int, matmulQ4Int, widenQ4Activation } from '../kernels/matmul-q4-int.js';
+import { embedQ4Int, matmulQ4Int, widenQ4Activation } from '../kernels/matmul-q4-int.js';
 import { rmsnormInt } from '../kernels/rmsnorm-int.js';
 import { quantizeQ8Int } from '../kernels/quantize-int.js';
 import { ropeInt } from '../kernels/rope-int.js';
@@ -27,7 +27,7 @@ import {
   type Step,
   type Vector,
 } from './forward-steps.js';
-import type { FixedLogits } from './sampler.js';
+import type { ClassifierFold, FixedLogits } from './sampler.js';
 
 /** The softmax sums the Q14 probabilities of every position (each at most 2^14) in 32 bits. */
 export const INTEGER_MAX_SEQ_LEN = 131071;
@@ -86,8 +86,8 @@ export class IntRunState {
  * The integer-mode engine: built from a Q8_0, Q4_0 or mixed Model (converted by toFixedPoint, which throws a
  * UserError for f32 weights) or a FixedModel; `forward(token, pos)` returns float32 logits, a view into `state`
  * that the next call overwrites. With `options.classifier` 'blocks' it walks the steps of a build whose
- * logits do not fit its SRAM: forward() then returns no logits (an empty vector) and leaves the greedy
- * token in `fixedLogits.best`, which the Sampler takes at temperature 0 (and refuses any other).
+ * logits do not fit its SRAM: forward() then stops at the final RMSNorm and returns no logits (an
+ * empty vector), and the Sampler runs the classifier a block at a time (`fixedLogits.blocks`).
  * Throws a UserError for a context over INTEGER_MAX_SEQ_LEN.
  */
 export class IntTransformer {
@@ -101,9 +101,8 @@ export class IntTransformer {
   private readonly steps: ForwardSteps;
   /** The quantized activation widened for the Q4_0 matmul (widenQ4Activation): the widest row and its group sums. */
   private readonly xw: Int32Array;
-  /** classifierArgmax's block of logits and its running [token, logit]. */
+  /** The classifier's block of logits when it runs in blocks (classifierBlocks). */
   private readonly logitsBlock = new Int32Array(CLASSIFIER_BLOCK);
-  private readonly best = new Int32Array(2);
 
   constructor(model: Model | FixedModel, seqLen = model.config.seqLen, options: { classifier?: ClassifierLayout } = {}) {
     this.fixed = 'format' in model ? toFixedPoint(model) : model;
@@ -118,7 +117,11 @@ export class IntTransformer {
     this.tables = fixedTables(this.config, this.seqLen);
     const blocks = options.classifier === 'blocks';
     this.steps = forwardSteps('integer', options.classifier);
-    this.fixedLogits = { values: this.state.logitsFixed, expTable: this.tables.exp, ...(blocks ? { best: this.best } : {}) };
+    this.fixedLogits = {
+      values: this.state.logitsFixed,
+      expTable: this.tables.exp,
+      ...(blocks ? { blocks: (fold: ClassifierFold) => this.classifierBlocks(fold) } : {}),
+    };
     const widest = Math.max(this.config.dim, this.config.hiddenDim);
     this.xw = new Int32Array(widest + Math.ceil(widest / this.fixed.groupSize));
   }
@@ -130,7 +133,22 @@ export class IntTransformer {
       for (const step of this.steps.layer) this.run(step, token, pos, l);
     }
     for (const step of this.steps.last) this.run(step, token, pos, this.config.nLayers);
-    return this.fixedLogits.best ? NO_LOGITS : this.state.logits;
+    return this.fixedLogits.blocks ? NO_LOGITS : this.state.logits;
+  }
+
+  /**
+   * The classifier · x after a forward() whose classifier is in blocks: CLASSIFIER_BLOCK rows at a
+   * time (the last block possibly shorter) into one block of Q16.16 logits, each handed to `fold`
+   * with its first token, in token order, as sample_logits does in C.
+   */
+  classifierBlocks(fold: ClassifierFold): void {
+    const vocab = this.config.vocabSize;
+    this.quantize('x');
+    for (let first = 0; first < vocab; first += CLASSIFIER_BLOCK) {
+      const count = Math.min(CLASSIFIER_BLOCK, vocab - first);
+      this.linear(this.logitsBlock, rowsOf(this.fixed.classifier, first, count));
+      fold(this.logitsBlock, first, count);
+    }
   }
 
   /** One step of the forward pass (./forward-steps.ts) for `token` at `pos`, in layer `l`. */
@@ -214,17 +232,6 @@ export class IntTransformer {
       case 'logitsToFloat':
         fixedToFloat(s.logits, s.logitsFixed, c.vocabSize);
         break;
-      case 'classifierArgmax': {
-        this.quantize(step.input);
-        const m = w.classifier;
-        this.best[0] = -1;
-        for (let first = 0; first < c.vocabSize; first += CLASSIFIER_BLOCK) {
-          const count = Math.min(CLASSIFIER_BLOCK, c.vocabSize - first);
-          this.linear(this.logitsBlock, rowsOf(m, first, count));
-          argmaxFixedBlock(this.best, this.logitsBlock, first, count);
-        }
-        break;
-      }
       default:
         throw unsupportedStep('the integer engine', step);
     }

@@ -24,7 +24,7 @@ import { checkBuildFiles } from '../toolchain/build-info.js';
  * that the two agree).
  */
 export const FIRMWARE_FILE_NAMES = { uf2: 'firmware.uf2', elf: 'firmware.elf' } as const;
-/** What `build` writes last in its output directory (BUILD_INFO in src/codegen/project.ts). */
+/** What `build` writes last in its output directory (BUILD_INFO in src/toolchain/build-info.ts). */
 export const BUILD_INFO_FILE = 'build-info.json';
 
 export interface FirmwareFiles {

@@ -5,6 +5,7 @@
  *         0x10000100  .text          the vector table (crt0.S), then code
  *                     .model_weights the model's weights blob: input sections .rodata.model_weights*
  *                                    and .model_weights*, 64-byte aligned, kept even if unreferenced
+ *                     .tokenizer_tables  the tokenizer's tables, when embedded (.rodata.tokenizer_tables)
  *                     .rodata        other constants
  *                     (load images of .data and .sram_text)
  *   SRAM  0x20000000  .data          initialised variables (copied from flash by crt0.S)
@@ -127,6 +128,12 @@ SECTIONS
     KEEP(*(.rodata.model_weights .rodata.model_weights.* .model_weights .model_weights.*))
     . = ALIGN(4);
     __model_weights_end__ = .;
+  } > FLASH
+
+  /* The tokenizer's tables (tokenizer_tables.c), in a section of their own that the build measures. */
+  .tokenizer_tables : ALIGN(4) {
+    *(.rodata.tokenizer_tables)
+    . = ALIGN(4);
   } > FLASH
 
   .rodata : ALIGN(4) {

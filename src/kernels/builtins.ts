@@ -73,6 +73,77 @@ export function dotQ8Rows4(out: Int32Array, x: Int8Array, xOff: i32, w: Int8Arra
 }
 
 /**
+ * The Q4_0 row pair's dot products (src/kernels/matmul-q4-int.ts has the layout): out[0] and
+ * out[1] = Σ_k xw[xOff + k] · n_k over the n columns k of rows 0 and 1 of the pair whose words
+ * start at wq[wOff], n_k the stored nibble (0..15, the value + 8: the caller takes 8 · Σ x out).
+ * n must be a multiple of 16 and |xw| <= 127 (int8 activations widened to int32). Computed as C
+ * does it: word k's nibbles masked by 0x000F000F put column 4k + c of both rows into one number
+ * n0 + n1 · 2^16, so one product serves both rows; 16 columns are summed before the halves are
+ * taken apart, |Σ x · n| <= 16 · 127 · 15 = 30480 < 2^15 keeping each half exact.
+ * C: `dot_q4_pair` in templates/common/kernel-builtins.h, on the Cortex-M0+ the assembly of
+ * firmware/rp2040/dot_q4.S (test/firmware/dot-q4.spec.ts checks it against this twin).
+ */
+export function dotQ4Pair(out: Int32Array, xw: Int32Array, xOff: i32, wq: Int32Array, wOff: i32, n: i32): void {
+  let sum0 = 0;
+  let sum1 = 0;
+  for (let c = 0; c < n; c += 16) {
+    let acc = 0;
+    for (let k = c; k < c + 16; k += 4) {
+      const w = wq[wOff + (k >> 2)];
+      acc += xw[xOff + k] * (w & 0x000f000f);
+      acc += xw[xOff + k + 1] * ((w >>> 4) & 0x000f000f);
+      acc += xw[xOff + k + 2] * ((w >>> 8) & 0x000f000f);
+      acc += xw[xOff + k + 3] * ((w >>> 12) & 0x000f000f);
+    }
+    const low = (acc << 16) >> 16; // the low half, signed
+    sum0 += low;
+    sum1 += (acc - low) / 65536; // exact: acc - low is a multiple of 2^16 below 2^31
+  }
+  out[0] = sum0;
+  out[1] = sum1;
+}
+
+/**
+ * A Q4_0 row pair's two outputs (src/kernels/matmul-q4-int.ts, matmulQ4Int): for r = 0, 1,
+ * out[outOff + r] = Σ_g mulShr(ws[wsOff + r · groups + g], mulShr(dot_r,g - xw[n + g], xm[g], 16), shift)
+ * over the groups g of n columns, dot_r,g = dotQ4Pair's sum of row r over group g (the words from
+ * wq[wOff]), xw[n + g] = 8 · Σ x over group g (widenQ4Activation), so that dot - xw[n + g] is the
+ * dot product with the values v = nibble - 8. n and the group size must be multiples of 16 (the
+ * last group may be shorter).
+ * C: `dot_q4_pair_scaled` in templates/common/kernel-builtins.h; on the Cortex-M0+, for groups
+ * of 16 or 32 columns (n a multiple) and shifts 1..16, all of it in the assembly of firmware/rp2040/dot_q4.S,
+ * where both products are short ones (|dot - bias| <= 32 · 127 · 8 < 2^15, ws below 2^15).
+ */
+export function dotQ4PairScaled(
+  out: Int32Array,
+  outOff: i32,
+  xw: Int32Array,
+  xm: Int32Array,
+  wq: Int32Array,
+  wOff: i32,
+  ws: Int16Array,
+  wsOff: i32,
+  n: i32,
+  groupSize: i32,
+  shift: i32,
+): void {
+  const groups = Math.ceil(n / groupSize);
+  const dots = new Int32Array(2);
+  let v0 = 0;
+  let v1 = 0;
+  for (let g = 0; g < groups; g++) {
+    const start = g * groupSize;
+    dotQ4Pair(dots, xw, start, wq, wOff + (start >> 2), Math.min(groupSize, n - start));
+    const bias = xw[n + g];
+    const m = xm[g];
+    v0 += mulShr(ws[wsOff + g], mulShr(dots[0] - bias, m, 16), shift);
+    v1 += mulShr(ws[wsOff + groups + g], mulShr(dots[1] - bias, m, 16), shift);
+  }
+  out[outOff] = v0;
+  out[outOff + 1] = v1;
+}
+
+/**
  * The int8 dot products of consecutive groups of one row: out[g] = Σ x[xOff + k] · w[wOff + k] over
  * the columns k of group g (groupSize each, the last one possibly shorter; n columns in all).
  * Values must lie in [-127, 127]. C: `dot_q8_groups` in templates/common/kernel-builtins.h, with an

@@ -17,15 +17,12 @@
  * sign-extended, are row 0's sum and whose rest, shifted down, row 1's. The + 8 of the storage is
  * taken out once per group: Σ x · (n - 8) = Σ x · n - 8 · Σ x, with 8 · Σ x computed once per call.
  * Every sum is exact, so the result equals matmulQ8Int's on the same values stored as int8
- * (test/kernels/q4-int.spec.ts checks it).
+ * (test/kernels/q4-int.spec.ts checks it). A row pair's sums and scales are the builtin
+ * dotQ4PairScaled's, in assembly on the Cortex-M0+ (firmware/rp2040/dot_q4.S: 26 cycles a word of
+ * 8 products, about 70 a group for both rows' scales).
  */
-import { fixedToF32, greaterF32, idiv, imin, mulShr } from './builtins.js';
+import { dotQ4PairScaled, fixedToF32, greaterF32, idiv, imin, mulShr } from './builtins.js';
 import type { i32 } from './types.js';
-
-/** Columns summed in one 32-bit accumulator before its two 16-bit halves are taken apart. */
-const LANE_COLUMNS: i32 = 16;
-/** Column c of both rows of a pair, shifted down to bits 0..3 and 16..19. */
-const NIBBLE_PAIR: i32 = 983055; // 0x000F000F
 
 /**
  * The activation for matmulQ4Int: xw[j] = xq[j] (j < n: 32-bit loads, which the M0+ can address
@@ -44,12 +41,6 @@ export function widenQ4Activation(xw: Int32Array, xq: Int8Array, n: i32, groupSi
     }
     xw[n + g] = 8 * sum;
   }
-}
-
-/** A 32-bit value's low 16 bits as a signed number. */
-function low16(v: i32): i32 {
-  const bits: i32 = v & 65535;
-  return bits - ((bits & 32768) << 1);
 }
 
 /**
@@ -74,34 +65,7 @@ export function matmulQ4Int(
   const words: i32 = n >> 2;
   const shift: i32 = scaleShift - 16;
   for (let i: i32 = 0; i < d; i += 2) {
-    const pair: i32 = (i >> 1) * words;
-    let v0: i32 = 0;
-    let v1: i32 = 0;
-    for (let g: i32 = 0; g < groups; g++) {
-      const start: i32 = g * groupSize;
-      const end: i32 = imin(start + groupSize, n);
-      let sum0: i32 = 0;
-      let sum1: i32 = 0;
-      for (let c: i32 = start; c < end; c += LANE_COLUMNS) {
-        let acc: i32 = 0;
-        for (let k: i32 = c; k < c + LANE_COLUMNS; k += 4) {
-          const w: i32 = wq[pair + (k >> 2)];
-          acc += xw[k] * (w & NIBBLE_PAIR);
-          acc += xw[k + 1] * ((w >> 4) & NIBBLE_PAIR);
-          acc += xw[k + 2] * ((w >> 8) & NIBBLE_PAIR);
-          acc += xw[k + 3] * ((w >> 12) & NIBBLE_PAIR);
-        }
-        const low: i32 = low16(acc);
-        sum0 += low;
-        sum1 += (acc - low) >> 16;
-      }
-      const bias: i32 = xw[n + g];
-      const m: i32 = xm[g];
-      v0 += mulShr(ws[i * groups + g], mulShr(sum0 - bias, m, 16), shift);
-      v1 += mulShr(ws[(i + 1) * groups + g], mulShr(sum1 - bias, m, 16), shift);
-    }
-    xout[i] = v0;
-    xout[i + 1] = v1;
+    dotQ4PairScaled(xout, i, xw, xm, wq, (i >> 1) * words, ws, i * groups, n, groupSize, shift);
   }
 }
 
@@ -132,7 +96,9 @@ export function argmaxFixedBlock(best: Int32Array, block: Int32Array, first: i32
   let bestValue: i32 = best[1];
   for (let i: i32 = 0; i < count; i++) {
     const v: i32 = block[i];
-    if (bestToken < 0 || greaterF32(fixedToF32(v), fixedToF32(bestValue))) {
+    // v <= bestValue cannot win: the conversion to float32 is monotone (it rounds), so only a
+    // larger integer is converted and compared (a few logits a token instead of 32,000 conversions)
+    if (bestToken < 0 || (v > bestValue && greaterF32(fixedToF32(v), fixedToF32(bestValue)))) {
       bestToken = first + i;
       bestValue = v;
     }

@@ -1,7 +1,8 @@
 /**
  * The library's C sources for one model: the public header (templates/library/llama2_embed.h,
- * the same for every model), the API over the forward pass (llama2_embed.c), and the sources a
- * build generates (forward.c, kernels.h, model.h) or shares with llama2-embed's programs
+ * the same for every model), the API over the forward pass (llama2_embed.c, written by
+ * src/codegen/api-sources.ts, as for llama2-embed's own programs), and the sources a
+ * build generates (forward.c, forward_parallel.c, their kernels.h and kernels_parallel.h, model.h) or shares with llama2-embed's programs
  * (tokenizer.c, parallel.c), each made to include l2e_private.h first so that its external names
  * carry the l2e_ prefix. The weights and the tokenizer are C arrays (weights.c, tokenizer_image.c).
  */
@@ -9,16 +10,15 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Model } from '../checkpoint/model.js';
-import { emitForward } from '../codegen/forward.js';
-import { emitForwardInt } from '../codegen/forward-int.js';
-import { KernelSet } from '../codegen/kernel-set.js';
+import { emitApiSources, type ApiSummary, type SourceLayout } from '../codegen/api-sources.js';
+import { emitForwardFiles } from '../codegen/forward-files.js';
 import { emitModelHeader } from '../codegen/model-header.js';
 import { weightsBlob } from '../codegen/weights-blob.js';
 import { projectRoot } from '../util/project-root.js';
 import type { Plan } from '../plan/plan.js';
 import { toFixedPoint } from '../quant/fixed-point.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { cByteArray, fnv1a32 } from './c-array.js';
+import { cByteArray, fnv1a32 } from '../codegen/c-array.js';
 
 export interface LibraryInputs {
   plan: Plan;
@@ -29,15 +29,16 @@ export interface LibraryInputs {
   generated: (what: string) => string;
 }
 
-/** Where the sources go: the public header's directory and the sources' (the same one for Arduino). */
-export interface SourceLayout {
-  includeDir: string;
-  srcDir: string;
-}
-
 /** The library's C files, in the order a build lists them. */
-export const LIBRARY_SOURCES = ['llama2_embed.c', 'forward.c', 'tokenizer.c', 'parallel.c', 'weights.c', 'tokenizer_image.c'] as const;
-export const PUBLIC_HEADER = 'llama2_embed.h';
+export const LIBRARY_SOURCES = [
+  'llama2_embed.c',
+  'forward.c',
+  'forward_parallel.c',
+  'tokenizer.c',
+  'parallel.c',
+  'weights.c',
+  'tokenizer_image.c',
+] as const;
 
 /**
  * The state of llama2_embed.c itself, for the plan: the prompt's tokens (SEQ_LEN + 4) and the
@@ -48,12 +49,9 @@ export function apiState(seqLen: number, vocabSize: number): { name: string; byt
 }
 
 /** What the exported library holds, for the package files and the command's summary. */
-export interface LibrarySummary {
+export interface LibrarySummary extends ApiSummary {
   weightsBytes: number;
   stateBytes: number;
-  /** First 8 bytes of the weights' SHA-256, in hex (l2e_info.model_hash). */
-  modelHash: string;
-  quant: string;
 }
 
 const PRIVATE_INCLUDE = '#include "l2e_private.h" /* the l2e_ prefix on this file\'s external names */\n';
@@ -82,15 +80,12 @@ export function emitLibrarySources(layout: SourceLayout, inputs: LibraryInputs):
   mkdirSync(includeDir, { recursive: true });
   mkdirSync(srcDir, { recursive: true });
 
-  const kernels = new KernelSet();
   const fixed = plan.arithmetic === 'integer' ? toFixedPoint(model) : undefined;
-  const forwardHeader = generated('The forward pass of the transformer, in the manner of llama2.c run.c.');
-  const forward = fixed ? emitForwardInt(plan, fixed, kernels, forwardHeader) : emitForward(plan, kernels, forwardHeader);
-  write(join(srcDir, 'forward.c'), `${PRIVATE_INCLUDE}${forward}`);
-  write(
-    join(srcDir, 'kernels.h'),
-    kernels.emit(generated("The kernels, compiled from the TypeScript in src/kernels/ and specialized for this model's shapes.")),
-  );
+  const { files, functions } = emitForwardFiles(plan, fixed, generated);
+  // forward_parallel.c's functions that forward.c calls have external names too: as l2e_private.h's, prefixed
+  const prefixed = functions.map((name) => `#define ${name} l2e_internal_${name}\n`).join('');
+  for (const file of ['forward.c', 'forward_parallel.c'] as const) write(join(srcDir, file), `${PRIVATE_INCLUDE}${prefixed}${files[file]}`);
+  for (const file of ['kernels.h', 'kernels_parallel.h'] as const) write(join(srcDir, file), files[file]);
 
   const weights = Buffer.concat([...weightsBlob(plan, model, fixed)]);
   const modelHash = createHash('sha256').update(weights).digest().subarray(0, 8);
@@ -139,72 +134,4 @@ export function emitLibrarySources(layout: SourceLayout, inputs: LibraryInputs):
     asLibrarySource(template('common', 'parallel-none.c'), 'templates/common/parallel-none.c (one thread)'),
   );
   return summary;
-}
-
-/**
- * The API over the forward pass (llama2_embed.h, llama2_embed.c and what it includes:
- * blobs.h, l2e_private.h), in an exported library or in one of llama2-embed's own programs, which
- * use it too. `blobs`: `arrays` for a library's C arrays (weights.c, tokenizer_image.c), with the
- * l2e_ prefix on every internal name; `incbin` for a program's blobs.S, its names unchanged.
- * `program`: whose l2e_private.h a program takes (templates/<program>/; default host).
- */
-export function emitApiSources(
-  layout: SourceLayout,
-  opts: {
-    generated: (what: string) => string;
-    summary: Pick<LibrarySummary, 'modelHash' | 'quant'>;
-    weightsFnv1a: number;
-    blobs: 'arrays' | 'incbin';
-    program?: 'host' | 'rp2040';
-  },
-): void {
-  const { includeDir, srcDir } = layout;
-  write(join(includeDir, PUBLIC_HEADER), template('library', PUBLIC_HEADER));
-  write(join(srcDir, 'llama2_embed.c'), template('library', 'llama2_embed.c'));
-  write(
-    join(srcDir, 'l2e_private.h'),
-    opts.blobs === 'arrays' ? template('library', 'l2e_private.h') : template(opts.program ?? 'host', 'l2e_private.h'),
-  );
-  write(
-    join(srcDir, 'blobs.h'),
-    blobsHeader(
-      opts.generated('The weights and the tokenizer, and what l2e_init checks them against.'),
-      opts.summary,
-      opts.weightsFnv1a,
-      opts.blobs,
-    ),
-  );
-}
-
-function blobsHeader(
-  header: string,
-  summary: Pick<LibrarySummary, 'modelHash' | 'quant'>,
-  fnv: number,
-  blobs: 'arrays' | 'incbin',
-): string {
-  const declarations =
-    blobs === 'arrays'
-      ? `/* weights.c, tokenizer_image.c */
-extern const unsigned char model_weights[];
-extern const unsigned long model_weights_bytes;
-extern const unsigned char tokenizer_image[];
-extern const unsigned long tokenizer_image_bytes;`
-      : `/* blobs.S: weights.bin (the plan's WEIGHTS_BYTES, which build checks) and tokenizer.bin, .incbin'd */
-extern const unsigned char model_weights[];
-extern const unsigned char tokenizer_image[];
-extern const unsigned char tokenizer_image_end[];
-#define model_weights_bytes ((unsigned long)WEIGHTS_BYTES)
-#define tokenizer_image_bytes ((unsigned long)(tokenizer_image_end - tokenizer_image))`;
-  return `${header}
-#ifndef L2E_BLOBS_H
-#define L2E_BLOBS_H
-
-#define WEIGHTS_FNV1A 0x${fnv.toString(16).padStart(8, '0')}u /* 32-bit FNV-1a of the weights blob */
-#define MODEL_HASH_HEX "${summary.modelHash}" /* first 8 bytes of its SHA-256 */
-#define QUANT_NAME "${summary.quant}"
-
-${declarations}
-
-#endif
-`;
 }

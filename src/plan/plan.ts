@@ -9,7 +9,8 @@ import { headSize, kvDim } from '../checkpoint/model.js';
 import { fitsQ4Pairs } from '../quant/fixed-point.js';
 import { describeScheme, precisionFor, type MatrixRole, type QuantScheme } from '../quant/schemes.js';
 import { UserError } from '../util/errors.js';
-import { CLASSIFIER_BLOCK, type ClassifierLayout } from '../engine/forward-steps.js';
+import { CLASSIFIER_BLOCK, SAMPLER_CANDIDATES, type ClassifierLayout } from '../engine/forward-steps.js';
+import { TALLY_SIZE } from '../kernels/sampling-blocks-int.js';
 import { formatBytes } from '../util/progress.js';
 import type { Memory, Target } from './target.js';
 
@@ -20,8 +21,14 @@ export interface PlanOptions {
   /** Context length (and KV cache length); default and maximum: the model's. */
   seqLen?: number;
   sharedClassifier: boolean;
-  /** State the program keeps besides the model's (e.g. the tokenizer's tables), in bytes. */
+  /** State the program keeps besides the model's (e.g. the tokenizer's merge buffer), in bytes. */
   extraState?: { name: string; bytes: number; description: string }[];
+  /**
+   * Constant tables the program reads in place beside the weights, outside the weights blob (a
+   * firmware's tokenizer: src/codegen/tokenizer-tables.ts), in bytes: they take the weights'
+   * memory (flash) but no SRAM.
+   */
+  tables?: { name: string; bytes: number; description: string }[];
   /**
    * The kernels' arithmetic: 'float' (llama2.c's float32, the default) or 'integer' (Q16.16
    * activations, an int8 KV cache, fixed-point scales: for cores without an FPU; Q8_0, Q4_0 or
@@ -72,8 +79,11 @@ const ELEMENT_BYTES: Record<ElementType, number> = { f32: 4, i8: 1, u8: 1, i16: 
 export interface PlannedBuffer {
   /** The C name of the buffer (a field of TransformerWeights or RunState). */
   name: string;
-  /** code: not data but program text run from this memory (PlanOptions.sramCode) */
-  role: 'weights' | 'state' | 'code';
+  /**
+   * code: not data but program text run from this memory (PlanOptions.sramCode); tables: constants
+   * read in place from the weights' memory, outside the weights blob (PlanOptions.tables)
+   */
+  role: 'weights' | 'state' | 'code' | 'tables';
   element: ElementType;
   count: number;
   bytes: number;
@@ -107,7 +117,8 @@ export interface Plan {
   /**
    * How the classifier's logits are kept: 'whole' (a vector of vocab_size, as llama2.c), or
    * 'blocks' (integer mode with a vocabulary whose vectors would take more than half the state's
-   * memory: CLASSIFIER_BLOCK rows at a time folded into a running argmax; greedy decoding only).
+   * memory: CLASSIFIER_BLOCK rows at a time, each folded into the sampler's running argmax, or into
+   * top-p's SAMPLER_CANDIDATES candidates: src/kernels/sampling-blocks-int.ts).
    */
   classifier: ClassifierLayout;
   buffers: PlannedBuffer[];
@@ -175,7 +186,7 @@ export function groupsOf(n: number, groupSize: number): number {
 
 interface BufferSpec {
   name: string;
-  role: 'weights' | 'state' | 'code';
+  role: 'weights' | 'state' | 'code' | 'tables';
   element: ElementType;
   count: number;
   description: string;
@@ -330,6 +341,33 @@ export function attentionParts(c: Config, options: PlanOptions): number {
 }
 
 /** The run state of the integer mode: Q16.16 activations, the int8 KV cache and its scales. */
+/**
+ * What the sampler keeps when the classifier runs in blocks at a temperature above 0
+ * (src/kernels/sampling-blocks-int.ts): the candidates' logits and ids, the tally of the other
+ * tokens, and the nucleus' order (the program's sampler_order, SAMPLER_CANDIDATES long here).
+ */
+function samplerCandidateBuffers(): BufferSpec[] {
+  const k = SAMPLER_CANDIDATES;
+  return [
+    {
+      name: 'sampler_top_logits',
+      role: 'state',
+      element: 'i32',
+      count: k,
+      description: `top-p: the ${k} largest logits, then their weights`,
+    },
+    { name: 'sampler_top_ids', role: 'state', element: 'i32', count: k, description: `top-p: the ${k} largest logits' tokens` },
+    {
+      name: 'sampler_tally',
+      role: 'state',
+      element: 'i32',
+      count: TALLY_SIZE,
+      description: 'top-p: the maximum, and the weight of the other tokens',
+    },
+    { name: 'sampler_order', role: 'state', element: 'i32', count: k, description: 'top-p candidates', program: true },
+  ];
+}
+
 function integerStateSpecs(c: Config, o: PlanOptions, seqLen: number, parts: number, classifier: ClassifierLayout): BufferSpec[] {
   const kv = kvDim(c);
   const widest = Math.max(c.dim, c.hiddenDim);
@@ -396,6 +434,7 @@ function integerStateSpecs(c: Config, o: PlanOptions, seqLen: number, parts: num
       : ([
           fixed('logits_block', Math.min(CLASSIFIER_BLOCK, c.vocabSize), `output logits, ${CLASSIFIER_BLOCK} tokens at a time`),
           { name: 'best', role: 'state', element: 'i32', count: 2, description: 'greedy: the best token so far and its logit' },
+          ...samplerCandidateBuffers(),
         ] as BufferSpec[])),
     { name: 'xq', role: 'state', element: 'i8', count: widest, description: 'quantized activation' },
     { name: 'xm', role: 'state', element: 'i32', count: groupsOf(widest, o.groupSize!), description: 'quantized activation, group maxima' },
@@ -423,8 +462,9 @@ function integerStateSpecs(c: Config, o: PlanOptions, seqLen: number, parts: num
  * - the run state, in `target.placement.state`: the KV cache for `seqLen` positions (default and maximum:
  *   the model's), the activations, logits and sampler scratch, then `extraState`; 64-byte aligned;
  * - code run from SRAM (`sramCode`), counted in the state's memory; and, on a flash-XIP target with SRAM
- *   state, SRAM copies of the hottest weight tensors that still fit beside both (`sramWeights`, default on).
- * Offsets count from the start of each region (the weights blob, the state, the code). A plan that does not
+ *   state, SRAM copies of the hottest weight tensors that still fit beside both (`sramWeights`, default on);
+ * - constant tables read in place (`tables`: a firmware's tokenizer), in the weights' memory after the blob.
+ * Offsets count from the start of each region (the weights blob, the state, the code, the tables). A plan that does not
  * fit is returned all the same, with `fits` false and `problems` saying what would fit. Throws a UserError
  * for integer arithmetic without Q8_0 weights.
  */
@@ -448,6 +488,14 @@ export function makePlan(target: Target, config: Config, options: PlanOptions): 
     description: e.description,
     program: true,
   }));
+  const tables: BufferSpec[] = (options.tables ?? []).map((t) => ({
+    name: t.name,
+    role: 'tables',
+    element: 'u8',
+    count: t.bytes,
+    description: t.description,
+    program: true,
+  }));
   const code: BufferSpec[] = options.sramCode
     ? [{ name: 'sram_code', role: 'code', element: 'u8', count: options.sramCode.bytes, description: options.sramCode.description }]
     : [];
@@ -463,11 +511,18 @@ export function makePlan(target: Target, config: Config, options: PlanOptions): 
       ]
     : [];
   const classifier = classifierLayout(target, config, options.arithmetic);
-  const specs = [...weightSpecs(config, options, seqLen), ...stateSpecs(config, options, seqLen, classifier), ...extra, ...ring, ...code];
+  const specs = [
+    ...weightSpecs(config, options, seqLen),
+    ...stateSpecs(config, options, seqLen, classifier),
+    ...extra,
+    ...ring,
+    ...code,
+    ...tables,
+  ];
   const offsets = new Map<string, number>();
   const place = (s: BufferSpec): PlannedBuffer => {
-    const memory = s.role === 'weights' ? target.placement.weights : target.placement.state;
-    const align = s.role === 'weights' ? WEIGHT_ALIGN : s.role === 'code' ? CODE_ALIGN : STATE_ALIGN;
+    const memory = s.role === 'weights' || s.role === 'tables' ? target.placement.weights : target.placement.state;
+    const align = s.role === 'weights' ? WEIGHT_ALIGN : s.role === 'code' || s.role === 'tables' ? CODE_ALIGN : STATE_ALIGN;
     const key = `${memory}/${s.role}`;
     const offset = alignUp(offsets.get(key) ?? 0, align);
     const bytes = s.count * ELEMENT_BYTES[s.element];
@@ -479,11 +534,13 @@ export function makePlan(target: Target, config: Config, options: PlanOptions): 
   for (const copy of sramCopies(target, options, buffers, offsets.get(`${target.placement.state}/state`) ?? 0, codeBytes, config, seqLen))
     buffers.push(place(copy));
   const weightsBytes = alignUp(offsets.get(`${target.placement.weights}/weights`) ?? 0, WEIGHT_ALIGN);
+  const tablesBytes = alignUp(offsets.get(`${target.placement.weights}/tables`) ?? 0, CODE_ALIGN);
   const stateBytes = alignUp(offsets.get(`${target.placement.state}/state`) ?? 0, STATE_ALIGN);
   const memories: MemoryUse[] = target.memories.map((memory) => {
     const inIt = buffers.filter((b) => b.memory === memory.name);
     const used =
-      (memory.name === target.placement.weights ? weightsBytes : 0) + (memory.name === target.placement.state ? stateBytes + codeBytes : 0);
+      (memory.name === target.placement.weights ? weightsBytes + tablesBytes : 0) +
+      (memory.name === target.placement.state ? stateBytes + codeBytes : 0);
     return { memory, used, buffers: inIt };
   });
   const plan: Plan = {

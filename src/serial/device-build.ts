@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { BUILD_INFO, readBuildInfo } from '../codegen/project.js';
+import { BUILD_INFO, readBuildInfo } from '../toolchain/build-info.js';
 import { defaultTokenizerFor } from '../engine/load.js';
 import { isPlainFileName, locateModelFile, modelSearchPath } from '../models/locate.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../util/atomic.js';
 import { UserError } from '../util/errors.js';
 
 export interface BuildInfo {
@@ -30,6 +31,11 @@ export interface BuildInfo {
 
 /** The name of the file, in a build directory. */
 export const BUILD_INFO = 'build-info.json';
+
+/** Records a finished build in `dir` (written last, so its presence means the build completed). */
+export function writeBuildInfo(dir: string, info: BuildInfo): void {
+  writeFileAtomic(join(dir, BUILD_INFO), [Buffer.from(`${JSON.stringify(info, null, 2)}\n`, 'utf8')]);
+}
 
 /** build-info.json of `dir`, or undefined when there is none or it is not JSON. */
 export function readBuildInfo(dir: string): BuildInfo | undefined {

@@ -5,7 +5,7 @@
 import { rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadForGeneration } from '../engine/load.js';
-import { emitProject, programFiles, writeBuildInfo, type ProjectInputs } from '../codegen/project.js';
+import { emitProject, programFiles, type ProjectInputs, type WrittenProject } from '../codegen/project.js';
 import { streamRowsProblem } from '../codegen/weight-stream.js';
 import { formatPlan, formatPlanSummary } from '../plan/format.js';
 import {
@@ -23,8 +23,10 @@ import type { QuantScheme } from '../quant/schemes.js';
 import { UserError } from '../util/errors.js';
 import { formatBytes } from '../util/progress.js';
 import { comparePlanWithSections, readSectionSizes } from './sections.js';
-import { finishFirmware, FIRMWARE_OUTPUTS, type BakedGeneration } from '../codegen/firmware.js';
-import { buildFileProblems, hashFiles, readBuildInfo, type BuildInfo } from './build-info.js';
+import { checkBakedPrompt, finishFirmware, FIRMWARE_OUTPUTS, type BakedGeneration } from '../codegen/firmware.js';
+import { tablesOf } from '../codegen/tokenizer-tables.js';
+import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import { buildFileProblems, hashFiles, readBuildInfo, writeBuildInfo, type BuildInfo } from './build-info.js';
 import { checkOutputDir, makeStagingDir, replaceDir } from './output-dir.js';
 import { requireTool, runMake } from './make.js';
 
@@ -181,14 +183,9 @@ export function planFor(
   }
   checkProtocolLimits(loaded.model.config, req.seqLen, loaded.modelPath);
   if (loaded.groupSizeChoice) report(`${loaded.weights} group size ${loaded.groupSize}: ${loaded.groupSizeChoice.reason}`, 'detail');
-  // the tokenizer's tables live in RAM (templates/common/tokenizer.c): a pointer, a score and an index entry per token, and the pieces
-  const withTokenizer = Boolean(library) || target.output !== 'firmware' || Boolean(req.embedTokenizer);
   const vocab = loaded.model.config.vocabSize;
-  const tokenizerBytes = 16 * vocab + statSync(loaded.tokenizerPath).size + 512 + 2 * loaded.tokenizer.maxTokenLength + 4;
-  const extraState = [
-    ...(withTokenizer ? [{ name: 'tokenizer', bytes: tokenizerBytes, description: `tokenizer tables (${vocab} tokens)` }] : []),
-    ...(library?.extraState(req.seqLen ?? loaded.model.config.seqLen, vocab) ?? []),
-  ];
+  const tokenizer = tokenizerMemory(target, req, loaded.tokenizer, statSync(loaded.tokenizerPath).size, Boolean(library));
+  const extraState = [...tokenizer.state, ...(library?.extraState(req.seqLen ?? loaded.model.config.seqLen, vocab) ?? [])];
   const options = {
     weights: loaded.weights,
     groupSize: loaded.groupSize,
@@ -196,6 +193,7 @@ export function planFor(
     seqLen: req.seqLen,
     sharedClassifier: loaded.model.sharedClassifier,
     extraState,
+    tables: tokenizer.tables,
     sramWeights: req.sramWeights,
     streamWeights: req.streamWeights,
     // the most threads the program runs: --threads on a microcontroller; on an operating system,
@@ -234,11 +232,56 @@ export function planFor(
 }
 
 /**
+ * What the program's tokenizer takes (templates/common/tokenizer.c), as the plan counts it:
+ * - a firmware with --embed-tokenizer reads const tables generated at build time in place from
+ *   flash (src/codegen/tokenizer-tables.ts); its SRAM holds only encode's merge buffer and the
+ *   baked prompt's tokens (main.c encodes it at reset: strlen + 3 ids while merging);
+ * - a host or Raspberry Pi program, or an exported library, parses tokenizer.bin (`fileBytes`)
+ *   into RAM at init: the pieces, an offset, a score and a sorted id per token, the merge buffer;
+ * - a firmware without it: nothing (the host decodes).
+ */
+export function tokenizerMemory(
+  target: Target,
+  req: Pick<BuildRequest, 'embedTokenizer' | 'prompt'>,
+  tokenizer: Tokenizer,
+  fileBytes: number,
+  library: boolean,
+): { state: { name: string; bytes: number; description: string }[]; tables: { name: string; bytes: number; description: string }[] } {
+  const vocab = tokenizer.vocabSize;
+  const mergeBuffer = 2 * tokenizer.maxTokenLength + 4;
+  if (target.output === 'firmware' && !library) {
+    if (!req.embedTokenizer) return { state: [], tables: [] };
+    const sizes = tablesOf(tokenizer);
+    const promptIds = 4 * (Buffer.byteLength(req.prompt ?? '', 'utf8') + 3);
+    return {
+      state: [
+        {
+          name: 'tokenizer_scratch',
+          bytes: mergeBuffer + promptIds,
+          description: `encode's merge buffer (${mergeBuffer} bytes) and the baked prompt's ids (${promptIds} bytes)`,
+        },
+      ],
+      tables: [
+        {
+          name: 'tokenizer_tables',
+          bytes: sizes.total,
+          description: `tokenizer (${vocab} tokens): pieces ${sizes.pieces}, offsets ${sizes.offsets}, scores ${sizes.scores}, sorted ids ${sizes.sortedIds}`,
+        },
+      ],
+    };
+  }
+  // tokenizer_init's static arrays: the pieces with their NULs (fewer bytes than the file), 10 bytes a token, the merge buffer
+  const parsed = fileBytes + 10 * vocab + mergeBuffer;
+  return { state: [{ name: 'tokenizer', bytes: parsed, description: `tokenizer, parsed at init (${vocab} tokens)` }], tables: [] };
+}
+
+/**
  * The mistakes in a build's options that can be told before anything is loaded: the target, the
  * threads, --stdio, --on-device and the output directory. Returns the target and the output directory.
  */
 export function checkBuildRequest(req: BuildRequest): { target: Target; outDir: string } {
   const target = checkBuildOptions(req);
+  if (target.output === 'firmware') checkBakedPrompt(req.prompt ?? '', req.embedTokenizer ?? false);
   const outDir = resolve(req.out ?? defaultOutDir(target.name));
   checkOutputDir(outDir);
   return { target, outDir };
@@ -316,6 +359,7 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
   const generation: BakedGeneration | undefined =
     target.output === 'firmware'
       ? {
+          prompt: req.prompt ?? '',
           promptTokens: loaded.tokenizer.encode(req.prompt ?? '', true, false),
           steps: req.steps ?? 256,
           temperature: req.temperature ?? 1.0,
@@ -341,8 +385,8 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
     threads,
     generic: req.generic,
     generation,
-    request: requestKey(req, loaded.modelPath, loaded.tokenizerPath),
   });
+  const request = requestKey(req, loaded.modelPath, loaded.tokenizerPath);
   const sramCode = sramCodeObjects(target, req);
   if (plan.fits) requireTool(target.toolchain.cc, `to build for ${target.name}`, installHint(target.toolchain.cc));
   const staging = plan.fits ? makeStagingDir(outDir) : undefined;
@@ -357,17 +401,9 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
     report(formatPlan(plan), 'detail');
     if (!staging || !plan.fits)
       throw new UserError(`the model does not fit ${target.name}:\n${plan.problems.map((p) => `  - ${p}`).join('\n')}`);
-    if (generation && plan.classifier === 'blocks' && generation.temperature !== 0) {
-      throw new UserError(
-        `${target.name} cannot hold this model's ${plan.config.vocabSize.toLocaleString('en-US')} logits: the classifier runs in blocks of rows with a running argmax, ` +
-          `so the firmware decodes greedily only, and --temperature ${generation.temperature} (the default is 1) would need every logit. Add --temperature 0.`,
-        2,
-      );
-    }
-
     report(`[3/4] writing the C project to ${outDir}`, 'detail');
     const emitStarted = performance.now();
-    const info = emitProject(staging, project(plan), outDir);
+    const info = buildInfo(project(plan), emitProject(staging, project(plan), outDir), request);
     const emitSeconds = (performance.now() - emitStarted) / 1000;
 
     if (req.onDevice) return await buildOnDevice(req.onDevice, { info, plan, outDir, staging, target, report, loadSeconds, emitSeconds });
@@ -408,6 +444,27 @@ export async function build(req: BuildRequest, report: Reporter): Promise<BuildR
   } finally {
     if (staging && !keepStaging) rmSync(staging, { recursive: true, force: true });
   }
+}
+
+/** What build-info.json says of a project written from `inputs` (`written`: what emitProject returned), asked for by `request`, before its program's hashes. */
+function buildInfo(inputs: ProjectInputs, written: WrittenProject, request: Record<string, unknown>): BuildInfo {
+  const { plan } = inputs;
+  return {
+    tool: written.tool,
+    target: inputs.target.name,
+    model: inputs.modelPath,
+    tokenizer: inputs.tokenizerPath,
+    request,
+    executable: written.executable,
+    plan: {
+      weights: plan.weights,
+      groupSize: plan.groupSize,
+      seqLen: plan.seqLen,
+      weightsBytes: plan.weightsBytes,
+      stateBytes: plan.stateBytes,
+    },
+    ...(inputs.generation?.stdio ? { stdio: inputs.generation.stdio } : {}),
+  };
 }
 
 /** The default output of a finished build: what, where, and the sizes against the board. */

@@ -40,11 +40,14 @@ export function comparePlanWithSections(
     .filter(([name, s]) => s.address >= 0x20000000 && s.address < 0x20042000 && name !== '.stack')
     .reduce((n, [, s]) => n + s.bytes, 0);
   const code = plan.buffers.find((b) => b.role === 'code');
+  const tables = plan.buffers.filter((b) => b.role === 'tables').reduce((n, b) => n + b.bytes, 0);
+  const tablesLinked = sections.get('.tokenizer_tables')?.bytes ?? 0;
   const sramText = sections.get('.sram_text')?.bytes ?? 0;
   const rows = [
     ['weights (in flash)', formatBytes(plan.weightsBytes), weights ? formatBytes(weights.bytes) : 'not found'],
     ['run state (in SRAM, .bss)', formatBytes(plan.stateBytes), `${formatBytes(bss)} (.bss, with the firmware's own)`],
     ...(code ? [['code run from SRAM (.sram_text)', formatBytes(code.bytes), formatBytes(sramText)]] : []),
+    ...(tables > 0 ? [['tokenizer tables (in flash)', formatBytes(tables), formatBytes(tablesLinked)]] : []),
     ['flash, all sections', '', formatBytes(flashUsed)],
     ['SRAM, all sections', '', formatBytes(ramUsed)],
   ];
@@ -61,6 +64,12 @@ export function comparePlanWithSections(
   if (bss > plan.stateBytes + ramReserveBytes) {
     throw new UserError(
       `${elf}: .bss holds ${bss} bytes, more than the plan's ${plan.stateBytes} bytes of state and the ${ramReserveBytes} bytes kept for the firmware (a bug in the plan).`,
+    );
+  }
+  // the tables the plan counts in flash are the ones linked
+  if (tables > 0 && tablesLinked !== tables) {
+    throw new UserError(
+      `${elf}: .tokenizer_tables holds ${tablesLinked} bytes but the plan counts ${tables} bytes of tokenizer tables (a bug in the plan).`,
     );
   }
   // the measured objects plus room for veneers: the linker's section must not be larger

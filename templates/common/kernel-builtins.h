@@ -439,6 +439,98 @@ static inline DOT_Q8_TARGET void dot_q8_rows4(int32_t* out, const int8_t* x, int
 }
 
 /*
+ * The builtin dotQ4Pair: out[0], out[1] = sum over the n columns k (a multiple of 16) of
+ * x[x_off + k] times the stored nibble (0..15) of rows 0 and 1 of the Q4_0 row pair whose words
+ * start at w + w_off (src/kernels/matmul-q4-int.ts has the layout). x in [-127, 127]. Word j's
+ * nibbles masked by 0x000F000F put column 4j + c of both rows into one number n0 + n1 * 2^16, so
+ * one product serves both rows; 16 columns are summed before the halves are taken apart
+ * (|sum| <= 16 * 127 * 15 = 30480 < 2^15: the low half sign-extended is row 0's, the rest row 1's,
+ * and the whole is below 2^31). On the Cortex-M0+ the assembly of firmware/rp2040/dot_q4.S
+ * (GCC's loop for this C took ~45 cycles a word, the assembly 26; test/firmware/dot-q4.spec.ts
+ * checks it against the TypeScript twin).
+ */
+#if defined(__ARM_ARCH_6M__) && !defined(LLAMA2_EMBED_NO_INTRINSICS)
+#define DOT_Q4_ARMV6M 1
+void dot_q4_pair_armv6m(int32_t* out, const int32_t* x, const int32_t* w, int n);
+#endif
+static inline void dot_q4_pair(int32_t* out, const int32_t* x, int x_off, const int32_t* w, int w_off, int n) {
+#if defined(DOT_Q4_ARMV6M)
+    dot_q4_pair_armv6m(out, x + x_off, w + w_off, n);
+#else
+    const int32_t* xp = x + x_off;
+    const int32_t* wp = w + w_off;
+    int32_t s0 = 0, s1 = 0;
+    for (int c = 0; c < n; c += 16) {
+        int32_t acc = 0;
+        for (int j = 0; j < 4; j++) {
+            uint32_t wv = (uint32_t)wp[(c >> 2) + j];
+            const int32_t* xj = xp + c + 4 * j;
+            acc += xj[0] * (int32_t)(wv & 0x000F000Fu);
+            acc += xj[1] * (int32_t)((wv >> 4) & 0x000F000Fu);
+            acc += xj[2] * (int32_t)((wv >> 8) & 0x000F000Fu);
+            acc += xj[3] * (int32_t)((wv >> 12) & 0x000F000Fu);
+        }
+        int32_t low = (int16_t)acc;
+        s0 += low;
+        s1 += (acc - low) >> 16;
+    }
+    out[0] = s0;
+    out[1] = s1;
+#endif
+}
+
+/*
+ * The builtin dotQ4PairScaled: a Q4_0 row pair's two outputs, out[out_off + r] = the sum over the
+ * groups g of mul_shr(ws[ws_off + r * groups + g], mul_shr(dot - x[n + g], xm[g], 16), shift),
+ * dot = dot_q4_pair's sum of row r over group g and x[n + g] = 8 * the sum of x over group g
+ * (widenQ4Activation). n and group_size multiples of 16, the last group possibly shorter.
+ *
+ * On the Cortex-M0+, for groups of 16 or 32 columns filling n and shifts 1..16 (scaleShift
+ * 17..32; with the shapes specialized this test folds away), the assembly of
+ * firmware/rp2040/dot_q4.S does the whole row pair with both products short ones, exactly as
+ * mul_shr's 16-bit path: |dot - x[n + g]| <= 32 * 127 * 8 < 2^15 and |ws| < 2^15. A row pair of
+ * stories15M (288 columns, 9 groups): 2,838 cycles (test/firmware/dot-q4.spec.ts), where GCC's
+ * loop around dot_q4_pair's assembly took about 3,500 and the kernel compiled whole about 5,000
+ * (compute cycles of `npm run bench -- rp2040-15m` per row pair).
+ */
+#if defined(DOT_Q4_ARMV6M)
+/* what the assembly reads besides the activation and the weights (the offsets in dot_q4.S) */
+typedef struct {
+    const int32_t* xm;      /* 0: the activation's group scales */
+    const int16_t* ws;      /* 4: row 0's weight scales; row 1's follow, groups later */
+    int groups;             /* 8 */
+    int lanes;              /* 12: 16-column lanes a group, 1 or 2 */
+    int shift;              /* 16: 1..16 */
+    const int32_t* bias;    /* 20: x + n, 8 * the sum of x per group */
+    int up;                 /* 24: 16 - shift */
+    int32_t half;           /* 28: 2^(shift - 1), the rounding */
+} DotQ4PairScaledJob;
+void dot_q4_pair_scaled_armv6m(int32_t* out, const int32_t* x, const int32_t* w, const DotQ4PairScaledJob* job);
+#endif
+static inline void dot_q4_pair_scaled(int32_t* out, int out_off, const int32_t* x, const int32_t* xm, const int32_t* w, int w_off,
+                                      const int16_t* ws, int ws_off, int n, int group_size, int shift) {
+    int groups = (n + group_size - 1) / group_size;
+#if defined(DOT_Q4_ARMV6M)
+    if ((group_size == 16 || group_size == 32) && n % group_size == 0 && shift >= 1 && shift <= 16) {
+        DotQ4PairScaledJob job = {xm, ws + ws_off, groups, group_size / 16, shift, x + n, 16 - shift, (int32_t)1 << (shift - 1)};
+        dot_q4_pair_scaled_armv6m(out + out_off, x, w + w_off, &job);
+        return;
+    }
+#endif
+    int32_t dots[2];
+    int32_t v0 = 0, v1 = 0;
+    for (int g = 0; g < groups; g++) {
+        int start = g * group_size;
+        dot_q4_pair(dots, x, start, w, w_off + (start >> 2), imin(group_size, n - start));
+        int32_t bias = x[n + g], m = xm[g];
+        v0 += mul_shr(ws[ws_off + g], mul_shr(dots[0] - bias, m, 16), shift);
+        v1 += mul_shr(ws[ws_off + groups + g], mul_shr(dots[1] - bias, m, 16), shift);
+    }
+    out[out_off] = v0;
+    out[out_off + 1] = v1;
+}
+
+/*
  * The int8 dot products of the consecutive groups of one row: out[g] = sum over the columns k of
  * group g (group_size of them, the last group possibly shorter, n columns in all) of
  * x[x_off + k] * w[w_off + k]. Values in [-127, 127], as for dot_q8_rows4. With AVX2, groups of a

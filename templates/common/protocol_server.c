@@ -100,13 +100,6 @@ static void serve_generate(const protocol_server* server, const protocol_event* 
     protocol_generate g;
     uint32_t detail;
     int refused = protocol_parse_generate(request, &g, protocol_prompt, MAX_PROTOCOL_PROMPT, VOCAB_SIZE, &detail);
-#if GREEDY_ONLY
-    /* the classifier keeps no logits vector (model.h): greedy decoding only */
-    if (!refused && g.temperature != 0.0f) {
-        refused = PROTOCOL_ERR_BAD_PARAMETERS;
-        detail = 0;
-    }
-#endif
     if (refused) {
         protocol_server_error(server, (uint8_t)refused, g.request_id, detail);
         return;

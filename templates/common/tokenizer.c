@@ -1,8 +1,16 @@
 /*
  * The llama2.c tokenizer, with static storage. Encoding follows run.c's `encode` step by step:
- * the vocabulary is sorted once for binary search, text is split into UTF-8 codepoints (unknown
- * ones fall back to byte tokens, id = byte + 3), then the adjacent pair whose concatenation has
- * the highest score is merged until no pair is in the vocabulary.
+ * pieces are found by binary search in the vocabulary sorted by strcmp, text is split into UTF-8
+ * codepoints (unknown ones fall back to byte tokens, id = byte + 3), then the adjacent pair whose
+ * concatenation has the highest score is merged until no pair is in the vocabulary.
+ *
+ * Two ways to hold the vocabulary, one layout (every piece a C string in one array, an offset, a
+ * score and a sorted position per token):
+ * - TOKENIZER_TABLES (model.h; a firmware): const tables generated at build time
+ *   (tokenizer_tables.c, src/codegen/tokenizer-tables.ts), read in place from flash. Nothing to
+ *   parse or sort at boot; the SRAM holds only the merge buffer.
+ * - otherwise (host and Raspberry Pi programs, exported libraries): tokenizer_init parses a
+ *   tokenizer.bin image into static arrays sized by VOCAB_SIZE and TOKENIZER_BYTES, and sorts.
  */
 #include "tokenizer.h"
 
@@ -12,32 +20,68 @@
 
 #include "model.h"
 
-typedef struct {
-    const char* str;
-    int id;
-} TokenIndex;
+/* the sorted index holds 16-bit ids (the serial protocol's, too) */
+_Static_assert(VOCAB_SIZE <= 65536, "the tokenizer's sorted index holds 16-bit ids");
 
-static char* vocab[VOCAB_SIZE];
+#if TOKENIZER_TABLES
+#include "tokenizer_tables.h"
+#define pieces tokenizer_pieces
+#define piece_offsets tokenizer_piece_offsets
+#define vocab_scores tokenizer_scores
+#define sorted_ids tokenizer_sorted_ids
+#else
+static char pieces[TOKENIZER_BYTES]; /* every piece, NUL-terminated */
+static uint32_t piece_offsets[VOCAB_SIZE];
 static float vocab_scores[VOCAB_SIZE];
-static TokenIndex sorted_vocab[VOCAB_SIZE];
-static char piece_storage[TOKENIZER_BYTES]; /* every piece, NUL-terminated */
-static unsigned char byte_pieces[512];      /* "\x00\0\x01\0..." for byte tokens */
+static uint16_t sorted_ids[VOCAB_SIZE];
+#endif
 static char merge_buffer[2 * TOKENIZER_MAX_TOKEN_LENGTH + 4];
 
-static int compare_tokens(const void* a, const void* b) {
-    return strcmp(((const TokenIndex*)a)->str, ((const TokenIndex*)b)->str);
+/* "\x00\0\x01\0...\xff\0": the byte tokens' text, as C strings (const: in flash on a firmware) */
+#define BYTE_PIECES_4(b) (b), 0, (b) + 1, 0, (b) + 2, 0, (b) + 3, 0
+#define BYTE_PIECES_16(b) BYTE_PIECES_4(b), BYTE_PIECES_4((b) + 4), BYTE_PIECES_4((b) + 8), BYTE_PIECES_4((b) + 12)
+#define BYTE_PIECES_64(b) BYTE_PIECES_16(b), BYTE_PIECES_16((b) + 16), BYTE_PIECES_16((b) + 32), BYTE_PIECES_16((b) + 48)
+static const unsigned char byte_pieces[512] = {BYTE_PIECES_64(0), BYTE_PIECES_64(64), BYTE_PIECES_64(128), BYTE_PIECES_64(192)};
+
+/* the piece of token `id`, as a C string */
+static const char* piece(int id) {
+    return pieces + piece_offsets[id];
+}
+
+/*
+ * run.c's str_lookup: the id of the piece equal to `str`, or -1. Probes as glibc's bsearch does
+ * (the middle of the remaining range), so that a vocabulary with a piece twice gives the id the
+ * reference tokenizer gives (src/tokenizer/piece-index.ts).
+ */
+static int str_lookup(const char* str) {
+    size_t lo = 0, hi = VOCAB_SIZE;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int id = sorted_ids[mid];
+        int order = strcmp(str, piece(id));
+        if (order < 0) {
+            hi = mid;
+        } else if (order > 0) {
+            lo = mid + 1;
+        } else {
+            return id;
+        }
+    }
+    return -1;
+}
+
+#if !TOKENIZER_TABLES
+/* strcmp order, equal pieces by id: the order the generated tables have, whatever qsort's stability */
+static int compare_ids(const void* a, const void* b) {
+    int x = *(const uint16_t*)a, y = *(const uint16_t*)b;
+    int order = strcmp(piece(x), piece(y));
+    return order != 0 ? order : x - y;
 }
 
 static int32_t read_i32(const unsigned char* p) {
     int32_t v;
     memcpy(&v, p, sizeof v);
     return v;
-}
-
-static int str_lookup(const char* str) {
-    TokenIndex key = {str, 0};
-    const TokenIndex* found = bsearch(&key, sorted_vocab, VOCAB_SIZE, sizeof(TokenIndex), compare_tokens);
-    return found ? found->id : -1;
 }
 
 int tokenizer_init(const unsigned char* image, size_t size) {
@@ -52,26 +96,22 @@ int tokenizer_init(const unsigned char* image, size_t size) {
         pos += 8;
         if (len < 0 || pos + (size_t)len > size) return TOKENIZER_TRUNCATED;
         /* the merge buffer holds two pieces of at most max_token_length bytes */
-        if (len > max_token_length || stored + (size_t)len + 1 > sizeof piece_storage) return TOKENIZER_PIECE_TOO_LONG;
-        memcpy(piece_storage + stored, image + pos, (size_t)len);
-        piece_storage[stored + (size_t)len] = '\0';
-        vocab[i] = piece_storage + stored;
+        if (len > max_token_length || stored + (size_t)len + 1 > sizeof pieces) return TOKENIZER_PIECE_TOO_LONG;
+        memcpy(pieces + stored, image + pos, (size_t)len);
+        pieces[stored + (size_t)len] = '\0';
+        piece_offsets[i] = (uint32_t)stored;
         stored += (size_t)len + 1;
         pos += (size_t)len;
-        sorted_vocab[i].str = vocab[i];
-        sorted_vocab[i].id = i;
+        sorted_ids[i] = (uint16_t)i;
     }
     /* a tokenizer of another vocabulary (more pieces than the model's VOCAB_SIZE) */
     if (pos != size) return TOKENIZER_TOO_MANY_PIECES;
-    for (int i = 0; i < 256; i++) {
-        byte_pieces[i * 2] = (unsigned char)i;
-        byte_pieces[i * 2 + 1] = '\0';
-    }
-    qsort(sorted_vocab, VOCAB_SIZE, sizeof(TokenIndex), compare_tokens);
+    qsort(sorted_ids, VOCAB_SIZE, sizeof sorted_ids[0], compare_ids);
     /* the dummy prefix of every non-empty text */
     if (str_lookup(" ") < 0) return TOKENIZER_NO_SPACE;
     return 0;
 }
+#endif
 
 const char* tokenizer_error(int code) {
     switch (code) {
@@ -93,7 +133,7 @@ int tokenizer_encode(const char* text, int bos, int eos, int* tokens) {
     /* the dummy prefix: SentencePiece adds a space before non-empty text */
     if (text[0] != '\0') {
         int space = str_lookup(" ");
-        if (space < 0) return TOKENIZER_NO_SPACE; /* tokenizer_init refuses such a tokenizer */
+        if (space < 0) return TOKENIZER_NO_SPACE; /* tokenizer_init (the build, for tables) refuses such a tokenizer */
         tokens[n++] = space;
     }
 
@@ -122,9 +162,10 @@ int tokenizer_encode(const char* text, int bos, int eos, int* tokens) {
         float best_score = -1e10f;
         int best_id = -1, best_idx = -1;
         for (int i = 0; i < n - 1; i++) {
-            size_t a = strlen(vocab[tokens[i]]), b = strlen(vocab[tokens[i + 1]]);
-            memcpy(merge_buffer, vocab[tokens[i]], a);
-            memcpy(merge_buffer + a, vocab[tokens[i + 1]], b + 1);
+            const char *left = piece(tokens[i]), *right = piece(tokens[i + 1]);
+            size_t a = strlen(left), b = strlen(right);
+            memcpy(merge_buffer, left, a);
+            memcpy(merge_buffer + a, right, b + 1);
             int id = str_lookup(merge_buffer);
             if (id != -1 && vocab_scores[id] > best_score) {
                 best_score = vocab_scores[id];
@@ -149,16 +190,16 @@ static int hex_digit(char c) {
 }
 
 const char* tokenizer_decode(int prev, int token, size_t* length) {
-    const char* piece = vocab[token];
+    const char* text = piece(token);
     /* after BOS, SentencePiece drops the leading space */
-    if (prev == 1 && piece[0] == ' ') piece++;
+    if (prev == 1 && text[0] == ' ') text++;
     /* a byte piece "<0xAB>" (as run.c's sscanf "<0x%02hhX>" reads it) is the raw byte */
-    if (piece[0] == '<' && piece[1] == '0' && piece[2] == 'x' && hex_digit(piece[3]) >= 0) {
-        int value = hex_digit(piece[3]);
-        if (hex_digit(piece[4]) >= 0) value = value * 16 + hex_digit(piece[4]);
+    if (text[0] == '<' && text[1] == '0' && text[2] == 'x' && hex_digit(text[3]) >= 0) {
+        int value = hex_digit(text[3]);
+        if (hex_digit(text[4]) >= 0) value = value * 16 + hex_digit(text[4]);
         *length = 1;
         return (const char*)byte_pieces + value * 2;
     }
-    *length = strlen(piece);
-    return piece;
+    *length = strlen(text);
+    return text;
 }

@@ -1,12 +1,17 @@
 /*
  * The llama2.c tokenizer (tokenizer.bin) for programs that carry their vocabulary: encode exactly
  * as llama2.c's run.c does (the reference engine's src/tokenizer/ is checked against it), decode
- * to raw bytes. Storage is static, sized by VOCAB_SIZE and TOKENIZER_BYTES from model.h.
+ * to raw bytes. With TOKENIZER_TABLES (model.h; a firmware) the vocabulary is const tables
+ * generated at build time (tokenizer_tables.c), ready without tokenizer_init; otherwise
+ * tokenizer_init parses a tokenizer.bin image into static storage sized by VOCAB_SIZE and
+ * TOKENIZER_BYTES.
  */
 #ifndef LLAMA2_EMBED_TOKENIZER_H
 #define LLAMA2_EMBED_TOKENIZER_H
 
 #include <stddef.h>
+
+#include "model.h"
 
 /* What tokenizer_init and tokenizer_encode return when they refuse (tokenizer_error says it in words). */
 #define TOKENIZER_TRUNCATED (-1)
@@ -21,7 +26,9 @@
  * VOCAB_SIZE pieces, a piece is longer than its max_token_length, or it lacks the " " piece that
  * every non-empty text starts with.
  */
+#if !TOKENIZER_TABLES
 int tokenizer_init(const unsigned char* image, size_t size);
+#endif
 
 /* The message for a code tokenizer_init or tokenizer_encode returned. */
 const char* tokenizer_error(int code);

@@ -22,7 +22,6 @@
 
 #include "model.h"
 #include "forward.h"
-#include "kernels.h"
 #include "llama2_embed.h"
 #include "protocol.h"
 #include "protocol_server.h"

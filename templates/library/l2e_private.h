@@ -12,6 +12,10 @@
 #define forward_init l2e_internal_forward_init
 #define forward l2e_internal_forward
 #define sample_logits l2e_internal_sample_logits
+/* forward.c's state and weights, which forward_parallel.c reads too (the names of its wrappers and
+ * of the kernels both files call depend on the model: #defined at the top of both files) */
+#define forward_state l2e_internal_forward_state
+#define forward_weights l2e_internal_forward_weights
 /* parallel.h (parallel.c: one thread) */
 #define parallel_init l2e_internal_parallel_init
 #define parallel_worth l2e_internal_parallel_worth

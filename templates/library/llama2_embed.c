@@ -74,7 +74,8 @@ int l2e_init(void) {
 #ifndef L2E_SKIP_WEIGHTS_CHECK
     if (fnv1a(model_weights, WEIGHTS_BYTES) != WEIGHTS_FNV1A) return L2E_E_WEIGHTS;
 #endif
-#ifndef L2E_NO_TOKENIZER
+#if !defined(L2E_NO_TOKENIZER) && !TOKENIZER_TABLES
+    /* a firmware's tables (TOKENIZER_TABLES) were built and checked at build time: nothing to parse */
     if (tokenizer_init(tokenizer_image, tokenizer_image_bytes) != 0) return L2E_E_TOKENIZER;
 #endif
     forward_init(1);

@@ -6,8 +6,9 @@
  *
  * At reset, the generation baked in at build time (generation.h), run through the library's API
  * (llama2_embed.h: l2e_init, l2e_generate_tokens with a callback per token, l2e_decode) and
- * printed as it goes: with the tokenizer embedded (--embed-tokenizer), the text, like llama2.c
- * run; otherwise `P <id>` / `G <id>` lines for the host to decode. Then a statistics line over
+ * printed as it goes: with the tokenizer embedded (--embed-tokenizer; its tables in flash), the
+ * prompt encoded here (l2e_encode) and the text, like llama2.c run; otherwise the prompt's
+ * tokens from the host and `P <id>` / `G <id>` lines for the host to decode. Then a statistics line over
  * every position run, the first included (the prompt's run inside the call, out of a callback's
  * sight: run.c starts its clock after the first):
  *   achieved tok/s: 12.34 (N tokens, C cycles per token at F MHz)
@@ -31,7 +32,6 @@
 
 #include "forward.h"
 #include "generation.h"
-#include "kernels.h"
 #include "l2e_private.h"
 #include "llama2_embed.h"
 #include "model.h"
@@ -40,12 +40,6 @@
 #include "protocol_server.h"
 #include "rp2040.h"
 #include "usb.h"
-
-#if EMBED_TOKENIZER
-#include "tokenizer.h"
-extern const unsigned char tokenizer_image[];
-extern const unsigned char tokenizer_image_end[];
-#endif
 
 /* Where the protocol and the printing go (generation.h): USB CDC, UART0, or both. */
 #ifndef STDIO_USB
@@ -235,8 +229,14 @@ static void print_rate(uint64_t tokens, uint64_t cycles) {
 }
 
 #if GENERATION_STEPS != 0
+#if EMBED_TOKENIZER
+/* the prompt's text, encoded at reset: strlen + 3 ids while merging (tokenizer_encode) */
+static const char prompt_text[] = GENERATION_PROMPT;
+static int prompt_tokens[sizeof prompt_text + 2];
+#else
+/* the prompt tokenized on the host at build time */
 static const int prompt_tokens[] = GENERATION_PROMPT_TOKENS;
-#define NUM_PROMPT_TOKENS ((int)(sizeof prompt_tokens / sizeof prompt_tokens[0]))
+#endif
 
 /* What the token callback is given. */
 typedef struct {
@@ -267,13 +267,24 @@ static int on_token(const char* piece, int token, void* user) {
 /* Runs and prints the baked generation. Returns 1 if a frame from the host cut it short: the
  * frame is in *request (valid until the next byte is decoded). */
 static int run_baked_generation(protocol_event* request) {
+#if EMBED_TOKENIZER
+    const int num_prompt_tokens = l2e_encode(prompt_text, 1, 0, prompt_tokens, (int)(sizeof prompt_tokens / sizeof prompt_tokens[0]));
+    if (num_prompt_tokens < 0) {
+        out_str("llama2: ");
+        out_str(l2e_strerror(num_prompt_tokens));
+        out_str("\n");
+        return 0;
+    }
+#else
+    const int num_prompt_tokens = (int)(sizeof prompt_tokens / sizeof prompt_tokens[0]);
+#endif
     int steps = GENERATION_STEPS;
     if (steps < 0 || steps > SEQ_LEN) steps = SEQ_LEN;
     /* the prompt's tokens, those of the positions that run (the first is printed as an id only) */
 #if !EMBED_TOKENIZER
     print_prompt_token(0, prompt_tokens[0]);
 #endif
-    for (int i = 1; i < NUM_PROMPT_TOKENS && i <= steps; i++) print_prompt_token(prompt_tokens[i - 1], prompt_tokens[i]);
+    for (int i = 1; i < num_prompt_tokens && i <= steps; i++) print_prompt_token(prompt_tokens[i - 1], prompt_tokens[i]);
 
     /* generation.h's sampling in l2e_params, where 0 means the default: greedy is a negative
      * temperature, and top-p 0 (sample from every token) is top-p 1 */
@@ -281,7 +292,7 @@ static int run_baked_generation(protocol_event* request) {
                          GENERATION_TOPP == 0.0f ? 1.0f : GENERATION_TOPP, GENERATION_SEED};
     BakedRun run = {0, request};
     uint64_t start = cycles_now();
-    int generated = l2e_generate_tokens(prompt_tokens, NUM_PROMPT_TOKENS, &params, on_token, &run);
+    int generated = l2e_generate_tokens(prompt_tokens, num_prompt_tokens, &params, on_token, &run);
     uint64_t cycles = cycles_now() - start;
     if (generated < 0) {
         out_str("llama2: ");
@@ -290,7 +301,7 @@ static int run_baked_generation(protocol_event* request) {
         return 0;
     }
     /* positions run: the prompt's after the first, then one per generated token (or -n of the prompt's) */
-    int positions = generated > 0 ? NUM_PROMPT_TOKENS - 1 + generated : steps;
+    int positions = generated > 0 ? num_prompt_tokens - 1 + generated : steps;
     out_str("\nachieved tok/s: ");
     print_rate((uint64_t)positions, cycles);
     out_str(" (");
@@ -326,16 +337,10 @@ static void serve_forever(const protocol_event* first) {
 
 int main(void) {
     stdio_init();
-    int status = l2e_init(); /* the weights' size, the tokenizer (when embedded) */
+    int status = l2e_init(); /* the weights' size (the tokenizer's tables were checked at build time) */
     if (status != L2E_OK) {
         out_str("llama2: ");
         out_str(l2e_strerror(status));
-#if EMBED_TOKENIZER
-        if (status == L2E_E_TOKENIZER) { /* the reason in words: l2e_init only says L2E_E_TOKENIZER */
-            out_str(": ");
-            out_str(tokenizer_error(tokenizer_init(tokenizer_image, (size_t)(tokenizer_image_end - tokenizer_image))));
-        }
-#endif
         out_str("\n");
         drain_output();
         return 1;

@@ -30,6 +30,16 @@ describe('cli: plan and build against a board', function () {
     expect(r.stdout).to.match(/flash \(flash\): .* of 1\.9 MiB/);
   });
 
+  it("counts the tokenizer --embed-tokenizer compiles in: its tables in flash, the prompt's encoding in SRAM", () => {
+    const r = cli(['plan', '--target', 'rp2040', '--embed-tokenizer', '-i', 'Once upon a time']);
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.match(/tokenizer_tables +flash \(tables\) +7,760 .*tokenizer \(512 tokens\)/);
+    // the merge buffer (2 × 7 + 4 bytes) and the 16-byte prompt's ids (16 + 3)
+    expect(r.stdout).to.match(/tokenizer_scratch +sram \(state\) +94 /);
+    const without = cli(['plan', '--target', 'rp2040']);
+    expect(without.stdout).not.to.match(/tokenizer/);
+  });
+
   it('refuses stories15M on the Pico before writing any C, saying why and what to do', () => {
     const checkpoint = join(tmp.dir, 'stories15M-shaped.bin');
     writeCheckpoint(checkpoint, quantizeModel(randomModel(STORIES15M, 2), 'q4_0', { groupSize: 32 }).model, 'own');
@@ -60,7 +70,9 @@ describe('cli: plan and build against a board', function () {
     expect(kept.stdout).to.match(/^ +w1 +flash \(weights\)/m);
     expect(kept.stdout).not.to.match(/_sram /);
     // the forward pass's code: measured by build, said by plan
-    expect(copied.stdout).to.match(/build also runs forward\.o, dot_q8\.o, divider\.o from SRAM when it fits/);
+    expect(copied.stdout).to.match(
+      /build also runs forward\.o, forward_parallel\.o, dot_q8\.o, dot_q4\.o, divider\.o from SRAM when it fits/,
+    );
     expect(cli(['plan', '--target', 'rp2040', '--no-sram-code']).stdout).not.to.match(/build also runs/);
   });
 

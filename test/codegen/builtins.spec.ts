@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  dotQ4Pair,
   dotQ8Groups,
   dotQ8Rows4,
   fabsf,
@@ -216,6 +217,38 @@ int main(void) {
     const out = new Int32Array(4);
     lengths.forEach((n, i) => {
       dotQ8Rows4(out, x, 3, w, 5, rowStride, Math.min(n, rowStride - 5));
+      expect(c[i], `n = ${n}`).to.equal(Array.from(out).join(' '));
+    });
+  });
+
+  it('dotQ4Pair: the portable C (two rows per product, lanes of 16 columns) equals the TypeScript twin', () => {
+    const lengths = [0, 16, 32, 48, 64, 288];
+    let seed = 5;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    // activations in [-127, 127] with runs of the extremes; words of random nibbles, some all 15 or all 0
+    const x = Int32Array.from({ length: 320 }, (_, i) => (i % 40 < 16 ? (i % 80 < 40 ? 127 : -127) : (next() % 255) - 127));
+    const w = Int32Array.from({ length: 80 }, (_, i) =>
+      i % 9 === 0 ? -1 : i % 9 === 1 ? 0 : i % 9 === 2 ? 0x88888888 | 0 : next() | (next() << 16),
+    );
+    const program = `#include <stdint.h>
+#include <stdio.h>
+${BUILTINS_PRELUDE}
+static const int32_t x[] = {${Array.from(x).join(', ')}};
+static const int32_t w[] = {${Array.from(w, (v) => `(int32_t)${v >>> 0}u`).join(', ')}};
+static const int lengths[] = {${lengths.join(', ')}};
+int main(void) {
+    int32_t out[2];
+    for (unsigned i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
+      dot_q4_pair(out, x, 16, w, 4, lengths[i]);
+      printf("%d %d\\n", out[0], out[1]);
+    }
+    return 0;
+}
+`;
+    const c = runC(program, []);
+    const out = new Int32Array(2);
+    lengths.forEach((n, i) => {
+      dotQ4Pair(out, x, 16, w, 4, n);
       expect(c[i], `n = ${n}`).to.equal(Array.from(out).join(' '));
     });
   });

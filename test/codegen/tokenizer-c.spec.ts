@@ -1,7 +1,8 @@
 /**
  * The C tokenizer that host programs and firmwares with --embed-tokenizer carry
  * (templates/common/tokenizer.c), compiled here under AddressSanitizer and UBSan with a small
- * harness: a tokenizer that does not match the model's vocabulary, or lacks a piece encoding
+ * harness, reading tokenizer.bin at init or (TOKENIZER_TABLES) the tables generated at build time:
+ * a tokenizer that does not match the model's vocabulary, or lacks a piece encoding
  * needs, must be refused with a message and a non-zero exit, never read or written out of bounds.
  */
 import { expect } from 'chai';
@@ -10,6 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/util/project-root.js';
 import { Tokenizer } from '../../src/tokenizer/tokenizer.js';
+import { emitTokenizerTables, emitTokenizerTablesHeader } from '../../src/codegen/tokenizer-tables.js';
 import { modelPath, tempDir } from '../helpers/fixtures.js';
 import { needs } from '../helpers/needs.js';
 
@@ -26,11 +28,15 @@ int main(int argc, char** argv) {
     FILE* f = fopen(argv[1], "rb");
     size_t size = fread(image, 1, sizeof image, f);
     fclose(f);
+#if !TOKENIZER_TABLES
     int status = tokenizer_init(image, size);
     if (status != 0) {
         fprintf(stderr, "refused: %s\\n", tokenizer_error(status));
         return 1;
     }
+#else
+    (void)size; /* the tables were generated from the same file at build time */
+#endif
     int n = tokenizer_encode(argv[2], 1, 0, tokens);
     if (n < 0) {
         fprintf(stderr, "refused: %s\\n", tokenizer_error(n));
@@ -62,20 +68,28 @@ describe('C tokenizer (templates/common/tokenizer.c): refuses a tokenizer that d
   after(() => tmp.cleanup());
 
   /** Compiles the tokenizer for a model of `vocabSize` tokens, sized for `image`, and runs it on `image` and `text`. */
-  function run(name: string, vocabSize: number, image: Buffer, text: string) {
+  function run(name: string, vocabSize: number, image: Buffer, text: string, tables = false) {
     const dir = join(tmp.dir, name);
     execFileSync('mkdir', ['-p', dir]);
     const file = join(dir, 'tokenizer.bin');
+    const common = join(projectRoot(), 'templates', 'common');
     writeFileSync(file, image);
     writeFileSync(join(dir, 'harness.c'), HARNESS);
     writeFileSync(
       join(dir, 'model.h'),
-      `#define VOCAB_SIZE ${vocabSize}\n#define TOKENIZER_BYTES ${image.length}\n#define TOKENIZER_MAX_TOKEN_LENGTH ${Math.max(1, image.readInt32LE(0))}\n`,
+      `#define VOCAB_SIZE ${vocabSize}\n#define TOKENIZER_BYTES ${image.length}\n#define TOKENIZER_MAX_TOKEN_LENGTH ${Math.max(1, image.readInt32LE(0))}\n` +
+        `#define TOKENIZER_TABLES ${tables ? 1 : 0}\n`,
     );
-    const common = join(projectRoot(), 'templates', 'common');
+    const sources = [join(dir, 'harness.c'), join(common, 'tokenizer.c')];
+    if (tables) {
+      const tokenizer = Tokenizer.read(file, vocabSize);
+      writeFileSync(join(dir, 'tokenizer_tables.c'), Buffer.concat([...emitTokenizerTables(tokenizer, '/* test */')]));
+      writeFileSync(join(dir, 'tokenizer_tables.h'), emitTokenizerTablesHeader('/* test */'));
+      sources.push(join(dir, 'tokenizer_tables.c'));
+    }
     const exe = join(dir, 'harness');
     const flags = ['-std=c99', '-Wall', '-Wextra', '-Werror', '-g', '-O1', '-fsanitize=address,undefined', '-fno-sanitize-recover=all'];
-    execFileSync('cc', [...flags, `-I${dir}`, `-I${common}`, '-o', exe, join(dir, 'harness.c'), join(common, 'tokenizer.c')], {
+    execFileSync('cc', [...flags, `-I${dir}`, `-I${common}`, '-o', exe, ...sources], {
       stdio: 'pipe',
     });
     const r = spawnSync(exe, [file, text], { encoding: 'utf8', env: { ...process.env, ASAN_OPTIONS: 'detect_leaks=0' } });
@@ -95,6 +109,20 @@ describe('C tokenizer (templates/common/tokenizer.c): refuses a tokenizer that d
     expect(r.status, r.stderr).to.equal(0);
     const expected = Tokenizer.read(modelPath('tok512.bin'), 512).encode('Once upon a time', true, false);
     expect(r.stdout.trim().split('\n').map(Number)).to.deep.equal(expected);
+  });
+
+  it('encodes as the reference from the tables generated at build time (TOKENIZER_TABLES), tok512.bin and tokenizer.bin', () => {
+    // merges across words, byte fallback, emoji, a long text: under AddressSanitizer
+    const text = 'Lily saw a big dog. "Hi!" she said — Zoë, naïve 日本 🙂 '.repeat(20);
+    for (const [name, vocabSize] of [
+      ['tok512.bin', 512],
+      ['tokenizer.bin', 32000],
+    ] as const) {
+      const r = run(`tables-${vocabSize}`, vocabSize, readFileSync(modelPath(name)), text, true);
+      expect(r.status, r.stderr).to.equal(0);
+      const expected = Tokenizer.read(modelPath(name), vocabSize).encode(text, true, false);
+      expect(r.stdout.trim().split('\n').map(Number)).to.deep.equal(expected);
+    }
   });
 
   it("refuses Llama 2's 32,000-piece tokenizer.bin for a 512-token model", () => {

@@ -22,16 +22,16 @@ describe('codegen/weight-stream: the streamed matmuls and their segment table', 
     const stream = WeightStream.forPlan(plan)!;
     const copied = new Set(plan.buffers.filter((b) => b.copyOf).map((b) => b.copyOf));
     expect(stream.streams('wq')).to.equal(!copied.has('wq') || !copied.has('wq_scales'));
-    const q8 = { wrapper: (rows: number) => `mm${rows}`, x: 's.xq', q4: false, groupSize: 64, perLayer: true };
-    const w2 = stream.matmul({ ...q8, out: (r) => `s.xb + ${r}`, name: 'w2', rows: 64, cols: 172 });
-    const wq = stream.matmul({ ...q8, out: (r) => `s.q + ${r}`, name: 'wq', rows: 64, cols: 64 });
+    const q8 = { wrapper: (rows: number) => `mm${rows}`, x: 'forward_state.xq', q4: false, groupSize: 64, perLayer: true };
+    const w2 = stream.matmul({ ...q8, out: (r) => `forward_state.xb + ${r}`, name: 'w2', rows: 64, cols: 172 });
+    const wq = stream.matmul({ ...q8, out: (r) => `forward_state.q + ${r}`, name: 'wq', rows: 64, cols: 64 });
     // w2's rows are 172 bytes: 4096 / 172 = 23.8, so blocks of 22 rows (even: their 3 scales each are whole words),
     // two of them, then the last 20 rows, each by the wrapper for its rows
     expect(w2).to.match(/for \(int r = 0; r < 44; r \+= 22\)/);
-    expect(w2).to.match(/mm22\(s\.xb \+ r, s\.xq, s\.xm, wv, ws\);\s+weight_stream_release\(\);/);
-    expect(w2).to.match(/mm20\(s\.xb \+ 44, s\.xq, s\.xm, wv, ws\);\s+weight_stream_release\(\);/);
+    expect(w2).to.match(/mm22\(forward_state\.xb \+ r, forward_state\.xq, forward_state\.xm, wv, ws\);\s+weight_stream_release\(\);/);
+    expect(w2).to.match(/mm20\(forward_state\.xb \+ 44, forward_state\.xq, forward_state\.xm, wv, ws\);\s+weight_stream_release\(\);/);
     expect(wq).to.match(/for \(int r = 0; r < 64; r \+= 64\)/);
-    expect(wq).to.not.match(/mm\d+\(s\.q \+ 64/);
+    expect(wq).to.not.match(/mm\d+\(forward_state\.q \+ 64/);
     const table = stream.table(2);
     const rows = [...table.matchAll(/\{model_weights \+ OFFSET_(\w+) \+ (\d+), (\d+)\}/g)].map((m) => ({
       buffer: m[1],
@@ -57,7 +57,9 @@ describe('codegen/weight-stream: the streamed matmuls and their segment table', 
       expect(r.bytes % 4, `${r.buffer} of ${r.bytes}`).to.equal(0);
       if (!r.buffer.endsWith('_SCALES')) expect(r.bytes).to.be.at.most(STREAM_BLOCK_BYTES);
     }
-    expect(stream.init()).to.match(/weight_stream_init\(weight_segments, .*, s\.weight_ring, sizeof s\.weight_ring\);/);
+    expect(stream.init()).to.match(
+      /weight_stream_init\(weight_segments, .*, forward_state\.weight_ring, sizeof forward_state\.weight_ring\);/,
+    );
   });
 
   it("Q4_0 (row-pair words, half a byte a value): blocks of 16 rows or a multiple, so that two cores each take half of a block's row pairs", () => {
@@ -73,14 +75,14 @@ describe('codegen/weight-stream: the streamed matmuls and their segment table', 
     expect(streamBlockRows(64, 172, false)).to.equal(22);
   });
 
-  it("a Q4_0 classifier in blocks: each block's logits into s.logits_block, folded into the running argmax, the segments' offsets in the row-pair words' bytes", () => {
+  it("a Q4_0 classifier in blocks: each block's logits into forward_state.logits_block, folded into the running argmax, the segments' offsets in the row-pair words' bytes", () => {
     const shape = { dim: 288, hiddenDim: 768, nLayers: 1, nHeads: 6, nKvHeads: 6, vocabSize: 32000, seqLen: 8 };
     const plan = makePlan(loadTarget('rp2040'), shape, { ...integer, weights: 'q4_0', groupSize: 32, streamWeights: true });
     const stream = WeightStream.forPlan(plan)!;
     const c = stream.matmul({
       wrapper: (rows) => `mm${rows}`,
-      out: () => 's.logits_block',
-      x: 's.xw',
+      out: () => 'forward_state.logits_block',
+      x: 'forward_state.xw',
       q4: true,
       name: 'token_embedding_table',
       rows: 32000,
@@ -88,12 +90,12 @@ describe('codegen/weight-stream: the streamed matmuls and their segment table', 
       groupSize: 32,
       perLayer: false,
       maxBlockRows: 64,
-      after: (first, count) => `fold(s.best, s.logits_block, ${first}, ${count});`,
+      after: (first, count) => `fold(forward_state.best, forward_state.logits_block, ${first}, ${count});`,
     });
     expect(c).to.match(/for \(int r = 0; r < 32000; r \+= 32\)/);
     expect(c).to.match(/const int32_t\* wv = weight_stream_take\(\);/);
     expect(c).to.match(
-      /mm32\(s\.logits_block, s\.xw, s\.xm, wv, ws\);\s+weight_stream_release\(\);\s+fold\(s\.best, s\.logits_block, r, 32\);/,
+      /mm32\(forward_state\.logits_block, forward_state\.xw, forward_state\.xm, wv, ws\);\s+weight_stream_release\(\);\s+fold\(forward_state\.best, forward_state\.logits_block, r, 32\);/,
     );
     const rows = [...stream.table(1).matchAll(/\{model_weights \+ OFFSET_(\w+) \+ (\d+), (\d+)\}/g)].map((m) => [
       m[1],

@@ -51,7 +51,7 @@ describe('rp2040 target, integer arithmetic (the default): firmware against the 
       temperature: 0,
       threads: 2,
     });
-    expect(readFileSync(join(tmp.dir, 'greedy', 'forward.c'), 'utf8')).to.match(
+    expect(readFileSync(join(tmp.dir, 'greedy', 'forward_parallel.c'), 'utf8')).to.match(
       /parallel_rows\(matmul_172x64_q8_int_s\d+_rows, &job, 172\)/,
     );
     expect(core1.inRomWait, 'core 1 was launched').to.equal(false);
@@ -78,7 +78,9 @@ describe('rp2040 target, integer arithmetic (the default): firmware against the 
     const code = plan.buffers.find((b) => b.role === 'code')!;
     expect(code).to.include({ name: 'sram_code', memory: 'sram' });
     expect(code.bytes).to.be.within(4096, 64 * 1024);
-    expect(log.join('\n')).to.match(/compiling forward\.o, dot_q8\.o, divider\.o to measure the code to run from SRAM/);
+    expect(log.join('\n')).to.match(
+      /compiling forward\.o, forward_parallel\.o, dot_q8\.o, dot_q4\.o, divider\.o to measure the code to run from SRAM/,
+    );
     expect(log.join('\n')).to.match(/code run from SRAM \(\.sram_text\) +[\d.]+ KiB +[\d.]+ KiB/);
     const engine = runEngine(
       loaded.model,
@@ -164,7 +166,7 @@ describe('rp2040 target, integer arithmetic (the default): firmware against the 
     expect(forward).to.match(/multihead_attention\(loff, soff, pos\);/);
     expect(forward, 'no feed-forward job over streamed matrices').to.not.match(/ffn_hidden\(/);
     expect(forward, 'SwiGLU in forward(), after the two streamed products').to.match(
-      /swiglu_int_hidden172\(s\.hb, s\.hb2, w\.exp_table\);/,
+      /swiglu_int_hidden172\(forward_state\.hb, forward_state\.hb2, forward_weights\.exp_table\);/,
     );
     // a streamed block goes through the wrapper for its rows, which hands half of them to core 1
     const block = /(matmul_\d+x\d+_q8_int_s\d+)\(s\.hb \+ r, s\.xq, s\.xm, wv, ws\);/.exec(forward);

@@ -21,7 +21,7 @@ export interface EngineOptions {
   arithmetic?: Arithmetic;
   /** A shorter context than the model's (as a build that fits a board has). */
   seqLen?: number;
-  /** Integer arithmetic: the classifier in row blocks into a running argmax, as a build whose logits do not fit its SRAM (greedy only). */
+  /** Integer arithmetic: the classifier in row blocks, run by the sampler, as a build whose logits do not fit its SRAM. */
   classifier?: ClassifierLayout;
 }
 

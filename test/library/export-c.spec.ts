@@ -35,6 +35,7 @@ const STRICT = ['-std=c99', '-O2', '-Wall', '-Wextra', '-Werror', '-ffp-contract
 const SOURCES = [
   'src/llama2_embed.c',
   'src/forward.c',
+  'src/forward_parallel.c',
   'src/tokenizer.c',
   'src/parallel.c',
   'src/weights.c',

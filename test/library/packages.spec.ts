@@ -14,7 +14,7 @@ import { stories260K, tempDir } from '../helpers/fixtures.js';
 import { needs, requireNeeds } from '../helpers/needs.js';
 
 /** The library's C files as the exporter writes them. */
-const LIBRARY_C = ['forward.c', 'llama2_embed.c', 'parallel.c', 'tokenizer.c', 'tokenizer_image.c', 'weights.c'];
+const LIBRARY_C = ['forward.c', 'forward_parallel.c', 'llama2_embed.c', 'parallel.c', 'tokenizer.c', 'tokenizer_image.c', 'weights.c'];
 
 function read(dir: string, path: string): string {
   expect(existsSync(join(dir, path)), `${path} exists`).to.equal(true);

@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIRMWARE_OUTPUTS } from '../../src/codegen/firmware.js';
-import { BUILD_INFO } from '../../src/codegen/project.js';
+import { BUILD_INFO } from '../../src/toolchain/build-info.js';
 import { deployToBoard } from '../../src/pico/deploy.js';
 import { findExecutable } from '../../src/pico/external-tool.js';
 import { BUILD_INFO_FILE, FIRMWARE_FILE_NAMES, locateFirmware } from '../../src/firmware-image/firmware-file.js';

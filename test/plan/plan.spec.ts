@@ -3,6 +3,7 @@ import { buffer, checkProtocolLimits, longestFittingSeqLen, makePlan, q4ShapePro
 import { userError } from '../helpers/errors.js';
 import { formatPlan } from '../../src/plan/format.js';
 import { loadTarget, withFirmwareOptions, type Target } from '../../src/plan/target.js';
+import { SAMPLER_CANDIDATES } from '../../src/engine/forward-steps.js';
 
 const stories260K = { dim: 64, hiddenDim: 172, nLayers: 5, nHeads: 8, nKvHeads: 4, vocabSize: 512, seqLen: 512 };
 
@@ -86,14 +87,41 @@ describe('plan: stories15M on an RP2040 board with 16 MB of flash (integer arith
     expect(plan.fits, plan.problems.join('\n')).to.equal(true);
     expect(plan.classifier).to.equal('blocks');
     const names = plan.buffers.map((b) => b.name);
-    expect(names).to.include.members(['logits_block', 'best', 'xw']);
-    expect(names).not.to.include.members(['logits', 'logits_fixed', 'sampler_order']);
+    expect(names).to.include.members(['logits_block', 'best', 'xw', 'sampler_top_logits', 'sampler_top_ids', 'sampler_tally']);
+    expect(names).not.to.include.members(['logits', 'logits_fixed']);
     expect(buffer(plan, 'logits_block').bytes).to.equal(64 * 4);
+    // top-p's candidates, their tokens and the nucleus' order instead of 375 KiB of vocabulary-sized vectors
+    for (const name of ['sampler_top_logits', 'sampler_top_ids', 'sampler_order'])
+      expect(buffer(plan, name).bytes).to.equal(SAMPLER_CANDIDATES * 4);
     // the Q4_0 values in row-pair words: half a byte a value, as packed
     expect(buffer(plan, 'token_embedding_table')).to.include({ element: 'i32', bytes: (32000 * 288) / 2, memory: 'flash' });
     expect(buffer(plan, 'key_cache').bytes).to.equal(6 * seqLen * 288);
     expect(plan.weightsBytes).to.be.within(8 * 2 ** 20, 8.5 * 2 ** 20);
     expect(makePlan(sixteen, stories15M, { ...integerQ4, seqLen: seqLen + 1 }).fits).to.equal(false);
+  });
+
+  it("counts a firmware's tokenizer tables in flash beside the weights, outside the blob, and refuses a flash they overflow", () => {
+    const seqLen = longestFittingSeqLen(sixteen, stories15M, integerQ4)!;
+    const tables = [{ name: 'tokenizer_tables', bytes: 529_868, description: 'tokenizer' }];
+    const plan = makePlan(sixteen, stories15M, { ...integerQ4, seqLen, tables });
+    expect(plan.fits, plan.problems.join('\n')).to.equal(true);
+    const without = makePlan(sixteen, stories15M, { ...integerQ4, seqLen });
+    expect(plan.weightsBytes).to.equal(without.weightsBytes); // not in the weights blob (WEIGHTS_BYTES)
+    expect(buffer(plan, 'tokenizer_tables')).to.include({ role: 'tables', memory: 'flash', offset: 0, bytes: 529_868 });
+    const flash = (p: typeof plan) => p.memories.find((m) => m.memory.name === 'flash')!.used;
+    expect(flash(plan)).to.equal(flash(without) + 529_868);
+    expect(formatPlan(plan)).to.match(/tokenizer_tables +flash \(tables\) +529,868/);
+    // no SRAM: the state is the same
+    expect(plan.stateBytes).to.equal(without.stateBytes);
+    // tables of exactly the flash the weights leave fit; 4 bytes more do not, and the plan says so
+    const small = { dim: 64, hiddenDim: 128, nLayers: 2, nHeads: 4, nKvHeads: 4, vocabSize: 512, seqLen: 64 };
+    const q8 = { ...integerQ4, weights: 'q8_0' as const };
+    const room = sixteen.memories.find((m) => m.name === 'flash')!.bytes! - makePlan(sixteen, small, q8).weightsBytes;
+    expect(room).to.be.above(15 * 2 ** 20);
+    expect(makePlan(sixteen, small, { ...q8, tables: [{ ...tables[0], bytes: room }] }).fits).to.equal(true);
+    const over = makePlan(sixteen, small, { ...q8, tables: [{ ...tables[0], bytes: room + 4 }] });
+    expect(over.fits).to.equal(false);
+    expect(over.problems.join('\n')).to.match(/flash \(flash\): the plan needs/);
   });
 
   it('keeps the whole logits vector where it fits (stories260K), so that sampling stays possible', () => {
