@@ -126,8 +126,8 @@ export class WeightStream {
     const [valueType, rowElements] = m.q4 ? ['int32_t', m.cols / 8] : ['int8_t', m.cols];
     const layer = m.perLayer ? `l * ${m.rows} + ` : '';
     const block = (first: string, count: number, indent: string) => {
-      const values = call.values ? 'weight_stream_take()' : `w.${m.name} + (${layer}${first}) * ${rowElements}`;
-      const scales = call.scales ? 'weight_stream_take()' : `w.${m.name}_scales + (${layer}${first}) * ${groups}`;
+      const values = call.values ? 'weight_stream_take()' : `forward_weights.${m.name} + (${layer}${first}) * ${rowElements}`;
+      const scales = call.scales ? 'weight_stream_take()' : `forward_weights.${m.name}_scales + (${layer}${first}) * ${groups}`;
       return [
         `const ${valueType}* wv = ${values};`,
         `const int16_t* ws = ${scales};`,
