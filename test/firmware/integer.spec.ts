@@ -169,8 +169,9 @@ describe('rp2040 target, integer arithmetic (the default): firmware against the 
       /swiglu_int_hidden172\(forward_state\.hb, forward_state\.hb2, forward_weights\.exp_table\);/,
     );
     // a streamed block goes through the wrapper for its rows, which hands half of them to core 1
-    const block = /(matmul_\d+x\d+_q8_int_s\d+)\(s\.hb \+ r, s\.xq, s\.xm, wv, ws\);/.exec(forward);
+    const block = /(matmul_\d+x\d+_q8_int_s\d+)\(forward_state\.hb \+ r, forward_state\.xq, forward_state\.xm, wv, ws\);/.exec(forward);
     expect(block, 'w1 a block at a time through a wrapper').to.not.equal(null);
-    expect(forward).to.match(new RegExp(`static void ${block![1]}\\(.*\\n.*parallel_worth[\\s\\S]*?parallel_rows\\(${block![1]}_rows`));
+    const wrappers = readFileSync(join(tmp.dir, 'stream-2', 'forward_parallel.c'), 'utf8');
+    expect(wrappers).to.match(new RegExp(`void ${block![1]}\\(.*\\n.*parallel_worth[\\s\\S]*?parallel_rows\\(${block![1]}_rows`));
   });
 });
