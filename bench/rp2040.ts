@@ -19,6 +19,7 @@ import { formatProfile, type Profile } from '../src/emulator/profiler.js';
 import { Rp2040Emulator, type XipReport } from '../src/emulator/rp2040.js';
 import type { Arithmetic } from '../src/plan/plan.js';
 import type { QuantScheme } from '../src/quant/schemes.js';
+import type { KvWindow } from '../src/engine/kv-window.js';
 import { build } from '../src/toolchain/build.js';
 import { readSectionSizes } from '../src/toolchain/sections.js';
 import { firmwareStatistics } from './harness.js';
@@ -56,6 +57,8 @@ async function measure(
     arithmetic?: Arithmetic;
     boot2?: 'safe' | 'fast' | 'quad';
     seqLen?: number;
+    /** A bounded KV cache (--kv-window): an approximation past SINKS + WINDOW positions (doc/kv-window.md). */
+    kvWindow?: KvWindow;
     sramCode?: boolean;
     /** 2: core 1 takes half of every matmul's rows, of SwiGLU's and of the attention's heads (both emulated cores run). */
     threads?: number;
@@ -140,6 +143,14 @@ async function benchRows(floatRows: boolean): Promise<void> {
     // shorter contexts leave SRAM for copies of the weights (read without flash misses)
     rows.push(await measure(dir, 'the same, --seq-len 256', 'q8_0', { arithmetic: 'integer', boot2: 'quad', seqLen: 256 }));
     rows.push(await measure(dir, 'the same, --seq-len 144', 'q8_0', { arithmetic: 'integer', boot2: 'quad', seqLen: 144 }));
+    // the whole context with a bounded KV cache: the same SRAM for copies, and attention over 64 rows at most (approximate past 64)
+    rows.push(
+      await measure(dir, 'the same, --kv-window 4+60', 'q8_0', {
+        arithmetic: 'integer',
+        boot2: 'quad',
+        kvWindow: { sinks: 4, window: 60 },
+      }),
+    );
     const base = rows[0];
     const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
     const pct = (x: number) => `${(100 * x).toFixed(1)}%`;

@@ -7,6 +7,7 @@ import type { BuildRequest, Reporter } from '../toolchain/build.js';
 import { parseFlashSize } from '../firmware-image/linker-script.js';
 import { parseSampling, withGenerationOptions } from './generate.js';
 import { withSshOptions } from './monitor.js';
+import { parseKvWindow } from '../engine/kv-window.js';
 
 export interface BuildArgs {
   target: string;
@@ -16,6 +17,7 @@ export interface BuildArgs {
   groupSize?: number;
   arithmetic?: Arithmetic;
   seqLen?: number;
+  kvWindow?: string;
   threads?: number;
   out?: string;
   generic?: boolean;
@@ -112,6 +114,11 @@ export function withBuildOptions<T>(y: Argv<T>) {
         "the kernels' arithmetic: float (float32, as llama2.c) or integer (fixed point and an int8 KV cache, for cores without an FPU; Q8_0, or Q4_0 and mixed in shapes of multiples of 16). Default: the target's (rp2040: integer)",
     })
     .option('seq-len', { type: 'number', describe: "context length, at most the model's (shrinks the KV cache)" })
+    .option('kv-window', {
+      type: 'string',
+      describe:
+        'SINKS+WINDOW (e.g. 4+60): a bounded KV cache of the first SINKS positions and the latest WINDOW, whatever the context (StreamingLLM); exact up to SINKS+WINDOW positions, an approximation after (doc/kv-window.md). Default: exact, a row per position',
+    })
     .option('threads', {
       type: 'number',
       describe: 'threads for the matmuls, attention heads and SwiGLU (host and Linux targets; rp2040: 2 puts its second core to work)',
@@ -152,7 +159,7 @@ export function withBuildOptions<T>(y: Argv<T>) {
 
 /**
  * The build request (src/toolchain/build.ts) from `build`'s parsed options: --flash-size parsed to
- * bytes (UserError if malformed), --clock still in MHz.
+ * bytes and --kv-window to its sinks and window (UserError if malformed), --clock still in MHz.
  */
 export function buildRequest(args: BuildArgs): BuildRequest {
   return {
@@ -163,6 +170,7 @@ export function buildRequest(args: BuildArgs): BuildRequest {
     groupSize: args.groupSize,
     arithmetic: args.arithmetic,
     seqLen: args.seqLen,
+    kvWindow: args.kvWindow === undefined ? undefined : parseKvWindow(args.kvWindow),
     threads: args.threads,
     out: args.out,
     generic: args.generic,

@@ -1,4 +1,5 @@
 /** `llama2-embed export`: the model as a C library with a stable API, packaged for an ecosystem. */
+import { parseKvWindow } from '../engine/kv-window.js';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import type { ExportRequest } from '../library/export.js'; // a type only: the module itself is loaded when export runs
 import { ARITHMETICS } from '../plan/plan.js';
@@ -8,7 +9,9 @@ import { knownCores } from '../library/cores.js';
 import { knownFormats } from '../library/formats/index.js';
 
 /** The request export runs, and how much it says. */
-interface ExportArgs extends ExportRequest {
+interface ExportArgs extends Omit<ExportRequest, 'kvWindow'> {
+  /** SINKS+WINDOW, parsed by parseKvWindow. */
+  kvWindow?: string;
   quiet?: boolean;
 }
 
@@ -40,6 +43,11 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
           "the kernels' arithmetic: float (float32, as llama2.c) or integer (fixed point, for cores without an FPU; Q8_0, or Q4_0 and mixed in shapes of multiples of 16)",
       })
       .option('seq-len', { type: 'number', describe: "context length, at most the model's (shrinks the KV cache)" })
+      .option('kv-window', {
+        type: 'string',
+        describe:
+          'SINKS+WINDOW (e.g. 4+60): a bounded KV cache of the first and the latest positions, an approximation past SINKS+WINDOW (doc/kv-window.md)',
+      })
       .option('out', { alias: 'o', type: 'string', describe: 'output directory, replaced as a whole (default: build/library-<format>)' })
       .option('quiet', { alias: 'q', type: 'boolean', describe: 'print nothing but errors' })
       .example('$0 export --format c -o llama2_embed', 'include/llama2_embed.h, src/, a Makefile, CMakeLists.txt and examples/generate/')
@@ -49,6 +57,7 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       ) as unknown as Argv<ExportArgs>,
   handler: async (args: ArgumentsCamelCase<ExportArgs>) => {
     const { exportLibrary } = await import('../library/export.js'); // loads the C code generator only when needed
+    const kvWindow = args.kvWindow === undefined ? undefined : parseKvWindow(args.kvWindow);
     const result = exportLibrary({
       format: args.format,
       core: args.core,
@@ -59,6 +68,7 @@ export const exportCommand: CommandModule<object, ExportArgs> = {
       groupSize: args.groupSize,
       arithmetic: args.arithmetic,
       seqLen: args.seqLen,
+      kvWindow,
       out: args.out,
     });
     if (!args.quiet) {

@@ -9,6 +9,7 @@ import { loadForGeneration } from '../engine/load.js';
 import { QUANT_SCHEMES, type QuantScheme } from '../quant/schemes.js';
 import { Sampler } from '../engine/sampler.js';
 import { Transformer } from '../engine/transformer.js';
+import { checkKvWindow, parseKvWindow } from '../engine/kv-window.js';
 import { StreamingDecoder } from '../tokenizer/tokenizer.js';
 import { UserError } from '../util/errors.js';
 import { summaryEventLine, tokenEventLine, type EndReason } from '../util/generation-events.js';
@@ -28,6 +29,7 @@ interface GenerateArgs {
   seed?: string;
   quant?: QuantScheme;
   groupSize?: number;
+  kvWindow?: string;
   format: OutputFormat;
 }
 
@@ -87,6 +89,11 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
         describe: "weights precision (default: the checkpoint's own); --weights: its old name",
       })
       .option('group-size', { type: 'number', describe: 'group size of quantized weights (default: chosen for the model)' })
+      .option('kv-window', {
+        type: 'string',
+        describe:
+          'SINKS+WINDOW (e.g. 4+60): a bounded KV cache of the first SINKS positions and the latest WINDOW (StreamingLLM); exact up to SINKS+WINDOW positions, an approximation after (doc/kv-window.md)',
+      })
       .option('format', { choices: OUTPUT_FORMATS, default: 'text' as OutputFormat, describe: 'text, token ids (P/G lines) or JSON lines' })
       .option('verbose', {
         alias: 'v',
@@ -95,20 +102,23 @@ export const generateCommand: CommandModule<object, GenerateArgs> = {
         describe: 'also say how the group size of quantized weights was chosen',
       })
       .example('$0 generate -i "Once upon a time" -t 0', 'greedy story from stories260K')
-      .example('$0 generate -m stories260K.bin --quant q8_0 --format ids', 'int8 weights, token ids') as unknown as Argv<GenerateArgs>,
+      .example('$0 generate -m stories260K.bin --quant q8_0 --format ids', 'int8 weights, token ids')
+      .example('$0 generate -n 0 -t 0 --kv-window 4+60', 'the whole context with a cache of 64 positions') as unknown as Argv<GenerateArgs>,
   handler: (args: ArgumentsCamelCase<GenerateArgs>) => runGenerate(args),
 };
 
 function runGenerate(args: GenerateArgs): void {
   const sampling = parseSampling(args);
+  const kvWindow = args.kvWindow === undefined ? undefined : parseKvWindow(args.kvWindow);
   const loaded = loadForGeneration({ model: args.model, tokenizer: args.tokenizer, weights: args.quant, groupSize: args.groupSize });
   const { model, tokenizer } = loaded;
+  if (kvWindow) checkKvWindow(kvWindow, model.config.seqLen, `${loaded.modelPath}'s context (seq_len)`);
   if (loaded.groupSizeChoice && args.format === 'text' && args.verbose) {
     process.stderr.write(`${loaded.weights} group size ${loaded.groupSize}: ${loaded.groupSizeChoice.reason}\n`);
   }
   const huge = hugeWeightWarning(loaded.modelPath, model);
   if (huge) process.stderr.write(`warning: ${huge}\n`);
-  const transformer = new Transformer(model);
+  const transformer = new Transformer(model, model.config.seqLen, kvWindow);
   const sampler = new Sampler(model.config.vocabSize, sampling);
   const promptTokens = tokenizer.encode(args.prompt, true, false);
   const cut = promptCutNotice(promptTokens.length, sampling.steps, model.config.seqLen);

@@ -21,6 +21,7 @@ import { checkInputFile, checkOutputFile } from '../util/paths.js';
 import { UserError, describeError } from '../util/errors.js';
 import { Progress } from '../util/progress.js';
 import { OutputSink } from './output.js';
+import { checkKvWindow, parseKvWindow, type KvWindow } from '../engine/kv-window.js';
 
 interface ReportArgs {
   model?: string;
@@ -34,6 +35,7 @@ interface ReportArgs {
   seed: number;
   eval?: string;
   evalTokens: number;
+  kvWindow?: string;
   out?: string;
   json?: string;
   verbose: boolean;
@@ -96,14 +98,15 @@ interface CheckedOptions {
   seed: number;
   evalTokens: number;
   evalText?: { path: string; text: string };
+  kvWindow?: KvWindow;
   /** File to write the JSON to; undefined for none or stdout (`jsonToStdout`). */
   jsonFile?: string;
 }
 
 /**
  * Checks every option before anything long starts: numbers, schemes, the --eval text (read here),
- * the output directories. What depends on the model (--length, --greedy-tokens against its
- * seq_len) is checked by `checkAgainstModel` right after loading it.
+ * the output directories. What depends on the model (--length, --greedy-tokens and --kv-window
+ * against its seq_len) is checked by `checkAgainstModel` right after loading it.
  */
 function checkOptions(args: ReportArgs): CheckedOptions {
   const schemes = parseSchemes(args.quant);
@@ -113,6 +116,7 @@ function checkOptions(args: ReportArgs): CheckedOptions {
   const seed = wholeNumber('seed', args.seed, 1);
   const evalTokens = wholeNumber('eval-tokens', args.evalTokens, 1);
   if (args.groupSize !== undefined) wholeNumber('group-size', args.groupSize, 1, 1 << 20);
+  const kvWindow = args.kvWindow === undefined ? undefined : parseKvWindow(args.kvWindow);
   const jsonFile = args.json === undefined || jsonToStdout(args.json) ? undefined : args.json;
   for (const [flag, path] of [
     ['--out', args.out],
@@ -121,7 +125,7 @@ function checkOptions(args: ReportArgs): CheckedOptions {
     if (path !== undefined) checkOutputFile(path, { flag, inputs: [args.eval] });
   }
   const evalText = args.eval === undefined ? undefined : readEvalText(args.eval);
-  return { schemes, sequences, length, greedyTokens, seed, evalTokens, evalText, jsonFile };
+  return { schemes, sequences, length, greedyTokens, seed, evalTokens, evalText, kvWindow, jsonFile };
 }
 
 function checkAgainstModel(o: CheckedOptions, seqLen: number): void {
@@ -130,6 +134,28 @@ function checkAgainstModel(o: CheckedOptions, seqLen: number): void {
   if (o.greedyTokens > seqLen) {
     throw new UserError(
       `--greedy-tokens ${o.greedyTokens} is more than the model's context holds (seq_len ${seqLen}); use at most ${seqLen}.`,
+      2,
+    );
+  }
+  if (o.kvWindow) checkWindowAgainst(o, o.kvWindow, seqLen);
+}
+
+/** --kv-window against the model's context, then against --length and --greedy-tokens: the text must go past its rows. */
+function checkWindowAgainst(o: CheckedOptions, kvWindow: KvWindow, seqLen: number): void {
+  checkKvWindow(kvWindow, seqLen, "the model's context (seq_len)");
+  const { length, greedyTokens } = o;
+  const given = `${kvWindow.sinks}+${kvWindow.window}`;
+  const rows = kvWindow.sinks + kvWindow.window;
+  const more = Math.min(seqLen, rows * 2);
+  if (length <= rows) {
+    throw new UserError(
+      `--kv-window ${given} is exact for the first ${rows} positions, and --length ${length} measures no further: use --length ${more} (or more than ${rows}).`,
+      2,
+    );
+  }
+  if (greedyTokens > 0 && greedyTokens <= rows) {
+    throw new UserError(
+      `--kv-window ${given} is exact for the first ${rows} positions, and --greedy-tokens ${greedyTokens} generates no further: use --greedy-tokens ${more} (or more than ${rows}; 0 for no greedy pass).`,
       2,
     );
   }
@@ -169,6 +195,7 @@ export function runReport(args: ReportArgs): QuantReport {
     evalTokens: o.evalTokens,
     targets,
     integer: args.arithmetic === 'integer',
+    kvWindow: o.kvWindow,
     progress: (label, total) => new Progress(label, total, { quiet: args.quiet, unit: 'items' }),
   });
 
@@ -218,6 +245,11 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
         default: REPORT_DEFAULTS.evalTokens,
         describe: 'measure perplexity on at most this many tokens of the --eval text',
       })
+      .option('kv-window', {
+        type: 'string',
+        describe:
+          'SINKS+WINDOW: also measure a bounded KV cache (as build --kv-window) against the full context, on the same text and prompts (--length and --greedy-tokens must go past SINKS+WINDOW)',
+      })
       .option('out', { type: 'string', describe: 'write the report as one self-contained HTML file' })
       .option('json', {
         type: 'string',
@@ -230,6 +262,10 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       .example(
         '$0 report --sequences 32 --length 128 --greedy-tokens 256',
         'steadier figures: more text, longer greedy runs (takes longer)',
+      )
+      .example(
+        '$0 report --quant q8_0 --kv-window 4+28 --length 128 --greedy-tokens 128',
+        'what a cache of 32 positions costs over 128',
       ) as unknown as Argv<ReportArgs>,
   handler: (args: ArgumentsCamelCase<ReportArgs>) => {
     runReport(args);

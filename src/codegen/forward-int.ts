@@ -12,6 +12,7 @@ import type { FixedMatrix, FixedModel } from '../quant/fixed-point.js';
 import { copyWeightsToSram, forwardDefinitions, forwardTypes } from './forward.js';
 import { CLASSIFIER_BLOCK, forwardSteps, unsupportedStep, type Matrix, type Step, type Vector } from '../engine/forward-steps.js';
 import {
+  cacheNames,
   cNormWeight,
   cVector,
   forwardFunction,
@@ -211,7 +212,8 @@ ${classifierBlocks}    if (inv_temp == 0) return forward_state.best[0];
   const kvMul = c.nHeads / c.nKvHeads;
 
   // attention: each part of the key/value heads in its own row of att (the plan has one per thread)
-  const attParts = buffer(plan, 'att').count / plan.seqLen;
+  const attParts = buffer(plan, 'att').count / plan.cacheRows;
+  const cache = cacheNames(plan);
   /** The attention kernel over all the heads, from the kernels of `set`. */
   const attentionAll = (set: KernelSet) => set.use('attentionInt', { nHeads: c.nHeads, headSize, kvDim, kvMul });
   /** The attention kernel's arguments up to the cache offsets, for the query heads from `head` on (a C expression, or '' for all). */
@@ -237,7 +239,7 @@ static void attention_rows(const void* job, int start, int end) {
     for (int p = start; p < end; p++) {
         int first = p * N_KV_HEADS / ${attParts};
         int count = (p + 1) * N_KV_HEADS / ${attParts} - first;
-        ${heads}(${attentionArgs('first * KV_MUL', 'forward_state.att + p * SEQ_LEN')},
+        ${heads}(${attentionArgs('first * KV_MUL', `forward_state.att + p * ${cache.rows}`)},
             a->layer_offset + first * HEAD_SIZE, a->layer_scales + first, a->pos, count * KV_MUL);
     }
 }
@@ -313,12 +315,12 @@ static void ffn_hidden_rows(const void* job, int start, int end) {
       case 'rope':
         return `${kernels.use('ropeInt', { dim: c.dim, kvDim, headSize })}(forward_state.q, ${cVector(step.k)}, forward_weights.rope_cos, forward_weights.rope_sin, pos);`;
       case 'storeKv':
-        return `${kernels.use('storeKvInt', { kvDim, headSize })}(forward_state.key_cache, forward_state.key_scale, forward_state.value_cache, forward_state.value_scale, forward_state.k, forward_state.v, forward_weights.kv_scale_table, loff + pos * KV_DIM, soff + pos * N_KV_HEADS);`;
+        return `${kernels.use('storeKvInt', { kvDim, headSize })}(forward_state.key_cache, forward_state.key_scale, forward_state.value_cache, forward_state.value_scale, forward_state.k, forward_state.v, forward_weights.kv_scale_table, loff + ${cache.row} * KV_DIM, soff + ${cache.row} * N_KV_HEADS);`;
       case 'attention':
         // on one thread (one row of att), the kernel over all the heads; else split by heads
-        if (attParts === 1) return `${attentionAll(kernels)}(${attentionArgs('', 'forward_state.att')}, loff, soff, pos);`;
+        if (attParts === 1) return `${attentionAll(kernels)}(${attentionArgs('', 'forward_state.att')}, loff, soff, ${cache.last});`;
         wrappers.set('multihead_attention', attentionWrapper());
-        return 'multihead_attention(loff, soff, pos);';
+        return `multihead_attention(loff, soff, ${cache.last});`;
       case 'residual':
         return `${residual}(x, ${cVector(step.input)});`;
       case 'gatedFfn':
@@ -361,7 +363,7 @@ static int classifier_unread;
     classifier_unread = 1;
 `
     : '';
-  const body = `${unread}${forwardFunction(steps, writeStep, { xType: 'int32_t', scaleOffsets: true, returns: blocks ? 'NULL' : 'forward_state.logits', prologue })}
+  const body = `${unread}${forwardFunction(steps, writeStep, { xType: 'int32_t', scaleOffsets: true, returns: blocks ? 'NULL' : 'forward_state.logits', boundedCache: plan.kvWindow !== undefined, prologue })}
 
 ${sampling}`;
 

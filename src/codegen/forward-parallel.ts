@@ -9,7 +9,7 @@ import type { WeightDType } from '../checkpoint/model.js';
 import type { Matrix } from '../engine/forward-steps.js';
 import type { Plan } from '../plan/plan.js';
 import { buffer, groupsOf } from '../plan/plan.js';
-import { matrixShapes, parallelFunction, rowsFrom, type MatrixShape, type ParallelFunction } from './forward-steps-c.js';
+import { cacheNames, matrixShapes, parallelFunction, rowsFrom, type MatrixShape, type ParallelFunction } from './forward-steps-c.js';
 import type { KernelSet } from './kernel-set.js';
 
 /**
@@ -234,7 +234,8 @@ static void ffn_hidden_rows(const void* job, int start, int end) {
     const kvDim = (c.dim * c.nKvHeads) / c.nHeads;
     // generic builds keep run.c's one position at a time (the benchmarks' baseline)
     const attentionKernel = this.kernels.isGeneric ? 'attention' : 'attentionBlocked';
-    const shapes = { headSize, kvDim, kvMul: c.nHeads / c.nKvHeads, seqLen: this.plan.seqLen };
+    // att has a row of the cache's length per head (seq_len, or a bounded cache's rows)
+    const shapes = { headSize, kvDim, kvMul: c.nHeads / c.nKvHeads, seqLen: this.plan.cacheRows };
     const attention = this.kernels.use(attentionKernel, { nHeads: c.nHeads, ...shapes });
     const attentionHeads = this.kernels.use(attentionKernel, shapes);
     return parallelFunction('multihead_attention', 'float* xb, const float* q, int layer_offset, int pos', {
@@ -249,7 +250,7 @@ static void ffn_hidden_rows(const void* job, int start, int end) {
 static void attention_rows(const void* job, int start, int end) {
     const AttentionJob* a = job;
     int first = start * KV_MUL; /* the first query head */
-    ${attentionHeads}(a->xb + first * HEAD_SIZE, a->q + first * HEAD_SIZE, forward_state.key_cache, forward_state.value_cache, forward_state.att + first * SEQ_LEN,
+    ${attentionHeads}(a->xb + first * HEAD_SIZE, a->q + first * HEAD_SIZE, forward_state.key_cache, forward_state.value_cache, forward_state.att + first * ${cacheNames(this.plan).rows},
         a->layer_offset + start * HEAD_SIZE, a->pos, (end - start) * KV_MUL);
 }
 `,

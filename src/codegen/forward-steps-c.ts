@@ -5,7 +5,18 @@
  */
 import type { Config } from '../checkpoint/model.js';
 import type { CacheRow, ForwardSteps, Matrix, NormWeight, Step, Vector } from '../engine/forward-steps.js';
+import type { Plan } from '../plan/plan.js';
 import type { KernelSet } from './kernel-set.js';
+
+/**
+ * The KV cache's names in forward.c: `rows`, the macro of its rows per layer (and of att's per
+ * head); `row`, the C expression of this position's row; `last`, of the last row attention reads.
+ * The exact cache keeps run.c's SEQ_LEN and pos; a bounded one (--kv-window, src/engine/kv-window.ts)
+ * has KV_ROWS rows, and forward() computes kv_row and kv_last once per position.
+ */
+export function cacheNames(plan: Plan): { rows: string; row: string; last: string } {
+  return plan.kvWindow ? { rows: 'KV_ROWS', row: 'kv_row', last: 'kv_last' } : { rows: 'SEQ_LEN', row: 'pos', last: 'pos' };
+}
 
 /** A matrix as forward.c multiplies by it: out[rows] = W · x[cols]. */
 export interface MatrixShape {
@@ -69,31 +80,44 @@ function writesCacheRows(steps: Step[]): boolean {
  * forward() in C, as run.c's: `first`'s steps, the layer loop over `layer`'s, then `last`'s, each
  * step's C (from `writeStep`, given the indent of its further lines) under its note. `xType` is
  * the activations' element type; the layer loop starts with the KV cache's offsets (`loff`, and
- * `soff` for `scaleOffsets`, the int8 cache's scale codes). `prologue` (C lines) runs first.
+ * `soff` for `scaleOffsets`, the int8 cache's scale codes), with `boundedCache` (a plan with
+ * --kv-window) after this position's row of the cache and the last row attention reads.
+ * `prologue` (C lines) runs first.
  */
 export function forwardFunction(
   steps: ForwardSteps,
   writeStep: (step: Step, indent: string) => string,
-  options: { xType: string; scaleOffsets?: boolean; returns: string; prologue?: string },
+  options: { xType: string; scaleOffsets?: boolean; returns: string; boundedCache?: boolean; prologue?: string },
 ): string {
+  const rows = options.boundedCache ? 'KV_ROWS' : 'SEQ_LEN';
+  const row = options.boundedCache ? 'kv_row' : 'pos';
   const section = (list: Step[], indent: string) =>
     list.map((step) => `${indent}/* ${step.note} */\n${indent}${writeStep(step, indent)}`).join('\n\n');
   const cacheRows = writesCacheRows(steps.layer)
     ? `
         /* key and value point to the kv cache at this position */
-        float* k = forward_state.key_cache + loff + pos * KV_DIM;
-        float* v = forward_state.value_cache + loff + pos * KV_DIM;
+        float* k = forward_state.key_cache + loff + ${row} * KV_DIM;
+        float* v = forward_state.value_cache + loff + ${row} * KV_DIM;
 `
     : '';
-  const scales = options.scaleOffsets ? '\n        int soff = l * SEQ_LEN * N_KV_HEADS; /* and of its scale codes */' : '';
+  const scales = options.scaleOffsets ? `\n        int soff = l * ${rows} * N_KV_HEADS; /* and of its scale codes */` : '';
+  const bounded = options.boundedCache
+    ? `
+    /* the bounded KV cache (--kv-window KV_SINKS+KV_WINDOW): positions below KV_ROWS have their own
+     * row; later ones go round a ring of KV_WINDOW rows after the KV_SINKS first, each overwriting
+     * the oldest. Keys are stored after RoPE, so attention reads the rows in any order: rows 0 … kv_last. */
+    int kv_row = pos < KV_ROWS ? pos : KV_SINKS + (pos - KV_SINKS) % KV_WINDOW;
+    int kv_last = pos < KV_ROWS ? pos : KV_ROWS - 1;
+`
+    : '';
   return `float* forward(int token, int pos) {
     ${options.xType}* x = forward_state.x;
-${options.prologue ?? ''}
+${options.prologue ?? ''}${bounded}
 ${section(steps.first, '    ')}
 
     /* forward all the layers */
     for (int l = 0; l < N_LAYERS; l++) {
-        int loff = l * SEQ_LEN * KV_DIM; /* kv cache layer offset */${scales}
+        int loff = l * ${rows} * KV_DIM; /* kv cache layer offset */${scales}
 ${cacheRows}
 ${section(steps.layer, '        ')}
     }

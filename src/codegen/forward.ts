@@ -12,7 +12,15 @@ import type { Plan } from '../plan/plan.js';
 import { buffer } from '../plan/plan.js';
 import { C_ELEMENT } from './ctypes.js';
 import { FloatParallel } from './forward-parallel.js';
-import { cNormWeight, cVector, forwardFunction, forwardSources, type ForwardKernels, type ForwardSources } from './forward-steps-c.js';
+import {
+  cacheNames,
+  cNormWeight,
+  cVector,
+  forwardFunction,
+  forwardSources,
+  type ForwardKernels,
+  type ForwardSources,
+} from './forward-steps-c.js';
 
 /**
  * forward.c for float arithmetic: llama2.c's `forward` for this model and plan, its weights f32,
@@ -73,7 +81,7 @@ export function emitForward(plan: Plan, sets: ForwardKernels, headers: { forward
       case 'rope':
         return `${rope}(forward_state.q, ${cVector(step.k)}, forward_weights.rope_cos, forward_weights.rope_sin, pos);`;
       case 'attention':
-        return 'multihead_attention(forward_state.xb, forward_state.q, loff, pos);';
+        return `multihead_attention(forward_state.xb, forward_state.q, loff, ${cacheNames(plan).last});`;
       case 'residual':
         return `${residual}(x, ${cVector(step.input)});`;
       case 'gatedFfn': {
@@ -89,7 +97,7 @@ export function emitForward(plan: Plan, sets: ForwardKernels, headers: { forward
 ${copyWeightsToSram(plan)}    parallel_init(threads);
 }
 
-${forwardFunction(forwardSteps('float'), writeStep, { xType: 'float', returns: 'forward_state.logits' })}
+${forwardFunction(forwardSteps('float'), writeStep, { xType: 'float', returns: 'forward_state.logits', boundedCache: plan.kvWindow !== undefined })}
 
 int sample_logits(float* logits, float temperature, float topp, int32_t* order, uint64_t* rng_state) {
     return ${kernels.use('sampleNext')}(logits, VOCAB_SIZE, temperature, topp, order, rng_state);

@@ -57,6 +57,16 @@ export function emitModelHeader(plan: Plan, info: ModelHeaderInfo, header: strin
       ? [define('SAMPLER_CANDIDATES', SAMPLER_CANDIDATES, 'the largest logits kept for top-p: the nucleus is capped at this many tokens')]
       : []),
   ];
+  if (plan.kvWindow) {
+    // the bounded KV cache (--kv-window, src/engine/kv-window.ts): forward.c's kv_row and kv_last
+    lines.push(
+      '',
+      '/* the bounded KV cache: an approximation once a text is longer than KV_ROWS positions */',
+      define('KV_SINKS', plan.kvWindow.sinks, 'first positions kept (attention sinks)'),
+      define('KV_WINDOW', plan.kvWindow.window, 'latest positions kept, in a ring'),
+      define('KV_ROWS', plan.cacheRows, 'rows of the KV cache per layer: KV_SINKS + KV_WINDOW'),
+    );
+  }
   if (plan.weights !== 'f32') {
     const gs = plan.groupSize!;
     lines.push(

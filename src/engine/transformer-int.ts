@@ -28,13 +28,15 @@ import {
   type Vector,
 } from './forward-steps.js';
 import type { ClassifierFold, FixedLogits } from './sampler.js';
+import { kvCacheRows, kvLastRow, kvRow, type KvWindow } from './kv-window.js';
 
 /** The softmax sums the Q14 probabilities of every position (each at most 2^14) in 32 bits. */
 export const INTEGER_MAX_SEQ_LEN = 131071;
 
 /**
- * The integer mode's run state for `seqLen` positions: Q16.16 activations, the int8 KV cache with a
- * scale code per position and KV head, and the int8 activation and query with their maxima.
+ * The integer mode's run state for a cache of `cacheRows` rows per layer (seq_len, or SINKS + WINDOW
+ * for a bounded cache): Q16.16 activations, the int8 KV cache with a scale code per row and KV head,
+ * and the int8 activation and query with their maxima.
  */
 export class IntRunState {
   readonly x: Int32Array;
@@ -45,11 +47,11 @@ export class IntRunState {
   readonly q: Int32Array;
   readonly k: Int32Array;
   readonly v: Int32Array;
-  readonly att: Int32Array; // [seq_len]: one head at a time
+  readonly att: Int32Array; // [cache rows]: one head at a time
   readonly logitsFixed: Int32Array;
   readonly logits: Float32Array;
-  readonly keyCache: Int8Array; // [n_layers, seq_len, kv_dim]
-  readonly keyScale: Uint8Array; // [n_layers, seq_len, n_kv_heads]: codes of kvScaleTable
+  readonly keyCache: Int8Array; // [n_layers, cache rows, kv_dim]
+  readonly keyScale: Uint8Array; // [n_layers, cache rows, n_kv_heads]: codes of kvScaleTable
   readonly valueCache: Int8Array;
   readonly valueScale: Uint8Array;
   readonly xq: Int8Array;
@@ -57,7 +59,7 @@ export class IntRunState {
   readonly qq: Int8Array;
   readonly qm: Int32Array;
 
-  constructor(c: Config, seqLen: number, groupSize: number) {
+  constructor(c: Config, cacheRows: number, groupSize: number) {
     const kv = kvDim(c);
     const widest = Math.max(c.dim, c.hiddenDim);
     this.x = new Int32Array(c.dim);
@@ -68,13 +70,13 @@ export class IntRunState {
     this.q = new Int32Array(c.dim);
     this.k = new Int32Array(kv);
     this.v = new Int32Array(kv);
-    this.att = new Int32Array(seqLen);
+    this.att = new Int32Array(cacheRows);
     this.logitsFixed = new Int32Array(c.vocabSize);
     this.logits = new Float32Array(c.vocabSize);
-    this.keyCache = new Int8Array(c.nLayers * seqLen * kv);
-    this.keyScale = new Uint8Array(c.nLayers * seqLen * c.nKvHeads);
-    this.valueCache = new Int8Array(c.nLayers * seqLen * kv);
-    this.valueScale = new Uint8Array(c.nLayers * seqLen * c.nKvHeads);
+    this.keyCache = new Int8Array(c.nLayers * cacheRows * kv);
+    this.keyScale = new Uint8Array(c.nLayers * cacheRows * c.nKvHeads);
+    this.valueCache = new Int8Array(c.nLayers * cacheRows * kv);
+    this.valueScale = new Uint8Array(c.nLayers * cacheRows * c.nKvHeads);
     this.xq = new Int8Array(widest);
     this.xm = new Int32Array(Math.ceil(widest / groupSize));
     this.qq = new Int8Array(c.dim);
@@ -88,11 +90,15 @@ export class IntRunState {
  * that the next call overwrites. With `options.classifier` 'blocks' it walks the steps of a build whose
  * logits do not fit its SRAM: forward() then stops at the final RMSNorm and returns no logits (an
  * empty vector), and the Sampler runs the classifier a block at a time (`fixedLogits.blocks`).
- * Throws a UserError for a context over INTEGER_MAX_SEQ_LEN.
+ * `options.kvWindow` bounds the KV cache to its sinks and window (./kv-window.ts). Throws a UserError
+ * for a context over INTEGER_MAX_SEQ_LEN.
  */
 export class IntTransformer {
   readonly config: Config;
   readonly seqLen: number;
+  /** The KV cache's rows per layer: seqLen, or SINKS + WINDOW with a bounded cache. */
+  readonly cacheRows: number;
+  readonly kvWindow?: KvWindow;
   readonly state: IntRunState;
   readonly fixed: FixedModel;
   private readonly tables: FixedTables;
@@ -104,7 +110,11 @@ export class IntTransformer {
   /** The classifier's block of logits when it runs in blocks (classifierBlocks). */
   private readonly logitsBlock = new Int32Array(CLASSIFIER_BLOCK);
 
-  constructor(model: Model | FixedModel, seqLen = model.config.seqLen, options: { classifier?: ClassifierLayout } = {}) {
+  constructor(
+    model: Model | FixedModel,
+    seqLen = model.config.seqLen,
+    options: { classifier?: ClassifierLayout; kvWindow?: KvWindow } = {},
+  ) {
     this.fixed = 'format' in model ? toFixedPoint(model) : model;
     this.config = model.config;
     this.seqLen = Math.min(seqLen, model.config.seqLen);
@@ -113,7 +123,9 @@ export class IntTransformer {
         `integer mode handles contexts of up to ${INTEGER_MAX_SEQ_LEN} positions; use --seq-len ${INTEGER_MAX_SEQ_LEN} or less.`,
       );
     }
-    this.state = new IntRunState(this.config, this.seqLen, this.fixed.groupSize);
+    this.kvWindow = options.kvWindow;
+    this.cacheRows = kvCacheRows(this.seqLen, options.kvWindow);
+    this.state = new IntRunState(this.config, this.cacheRows, this.fixed.groupSize);
     this.tables = fixedTables(this.config, this.seqLen);
     const blocks = options.classifier === 'blocks';
     this.steps = forwardSteps('integer', options.classifier);
@@ -160,8 +172,9 @@ export class IntTransformer {
     const dim = c.dim;
     const hs = headSize(c);
     const kv = kvDim(c);
-    const layerOffset = l * this.seqLen * kv;
-    const layerScales = l * this.seqLen * c.nKvHeads;
+    const layerOffset = l * this.cacheRows * kv;
+    const layerScales = l * this.cacheRows * c.nKvHeads;
+    const row = kvRow(pos, this.cacheRows, this.kvWindow);
     switch (step.op) {
       case 'embed': {
         const emb = w.tokenEmbedding;
@@ -189,8 +202,8 @@ export class IntTransformer {
           s.k,
           s.v,
           t.kvScale,
-          layerOffset + pos * kv,
-          layerScales + pos * c.nKvHeads,
+          layerOffset + row * kv,
+          layerScales + row * c.nKvHeads,
           kv,
           hs,
         );
@@ -210,7 +223,7 @@ export class IntTransformer {
           t.exp,
           layerOffset,
           layerScales,
-          pos,
+          kvLastRow(pos, this.cacheRows),
           c.nHeads,
           hs,
           kv,

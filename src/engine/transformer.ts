@@ -16,6 +16,7 @@ import { rope } from '../kernels/rope.js';
 import { swiglu } from '../kernels/swiglu.js';
 import { forwardSteps, unsupportedStep, type CacheRow, type Matrix, type NormWeight, type Step, type Vector } from './forward-steps.js';
 import { buildRopeTables, type RopeTables } from '../checkpoint/rope-tables.js';
+import { kvCacheRows, kvLastRow, kvRow, type KvWindow } from './kv-window.js';
 
 const FLOAT_STEPS = forwardSteps('float');
 
@@ -27,14 +28,15 @@ export class RunState {
   readonly hb: Float32Array; // feed-forward hidden [hidden_dim]
   readonly hb2: Float32Array; // feed-forward hidden [hidden_dim]
   readonly q: Float32Array; // query [dim]
-  readonly att: Float32Array; // attention scores [n_heads, seq_len]
+  readonly att: Float32Array; // attention scores [n_heads, cache rows]
   readonly logits: Float32Array; // [vocab_size]
-  readonly keyCache: Float32Array; // [n_layers, seq_len, kv_dim]
-  readonly valueCache: Float32Array; // [n_layers, seq_len, kv_dim]
+  readonly keyCache: Float32Array; // [n_layers, cache rows, kv_dim]
+  readonly valueCache: Float32Array; // [n_layers, cache rows, kv_dim]
   readonly xq: Int8Array; // a quantized activation [max(dim, hidden_dim)]
   readonly xs: Float32Array; // its group scales
 
-  constructor(c: Config, seqLen: number) {
+  /** `cacheRows`: the KV cache's rows per layer (seq_len, or SINKS + WINDOW for a bounded cache). */
+  constructor(c: Config, cacheRows: number) {
     const kv = kvDim(c);
     const widest = Math.max(c.dim, c.hiddenDim);
     this.x = new Float32Array(c.dim);
@@ -43,10 +45,10 @@ export class RunState {
     this.hb = new Float32Array(c.hiddenDim);
     this.hb2 = new Float32Array(c.hiddenDim);
     this.q = new Float32Array(c.dim);
-    this.att = new Float32Array(c.nHeads * seqLen);
+    this.att = new Float32Array(c.nHeads * cacheRows);
     this.logits = new Float32Array(c.vocabSize);
-    this.keyCache = new Float32Array(c.nLayers * seqLen * kv);
-    this.valueCache = new Float32Array(c.nLayers * seqLen * kv);
+    this.keyCache = new Float32Array(c.nLayers * cacheRows * kv);
+    this.valueCache = new Float32Array(c.nLayers * cacheRows * kv);
     this.xq = new Int8Array(widest);
     this.xs = new Float32Array(widest);
   }
@@ -59,17 +61,24 @@ export class RunState {
 export class Transformer {
   readonly config: Config;
   readonly seqLen: number;
+  /** The KV cache's rows per layer: seqLen, or SINKS + WINDOW with a bounded cache (./kv-window.ts). */
+  readonly cacheRows: number;
   readonly state: RunState;
   private readonly rope: RopeTables;
 
-  /** `seqLen` may shorten the model's context (and KV cache); it cannot lengthen it. */
+  /**
+   * `seqLen` may shorten the model's context (and KV cache); it cannot lengthen it. `kvWindow`
+   * bounds the cache to its sinks and window (an approximation once the text is longer).
+   */
   constructor(
     readonly model: Model,
     seqLen = model.config.seqLen,
+    readonly kvWindow?: KvWindow,
   ) {
     this.config = model.config;
     this.seqLen = Math.min(seqLen, model.config.seqLen);
-    this.state = new RunState(this.config, this.seqLen);
+    this.cacheRows = kvCacheRows(this.seqLen, kvWindow);
+    this.state = new RunState(this.config, this.cacheRows);
     this.rope = buildRopeTables(this.config, this.seqLen);
   }
 
@@ -105,7 +114,8 @@ export class Transformer {
         break;
       case 'attention': {
         const kv = kvDim(c);
-        const layerOffset = l * this.seqLen * kv;
+        const layerOffset = l * this.cacheRows * kv;
+        // the rows filled so far: positions 0 … pos, or the sinks and the window once it goes round
         attention(
           s.xb,
           s.q,
@@ -113,12 +123,12 @@ export class Transformer {
           s.valueCache,
           s.att,
           layerOffset,
-          pos,
+          kvLastRow(pos, this.cacheRows),
           c.nHeads,
           headSize(c),
           kv,
           c.nHeads / c.nKvHeads,
-          this.seqLen,
+          this.cacheRows,
         );
         break;
       }
@@ -139,14 +149,14 @@ export class Transformer {
     }
   }
 
-  /** A vector of the run state; the cache rows are layer l's at `pos`. */
+  /** A vector of the run state; the cache rows are layer l's for `pos` (./kv-window.ts, kvRow). */
   private vector(name: Vector | CacheRow, pos: number, l: number): Float32Array {
     const s = this.state;
     switch (name) {
       case 'keyCacheRow':
       case 'valueCacheRow': {
         const kv = kvDim(this.config);
-        const row = (l * this.seqLen + pos) * kv;
+        const row = (l * this.cacheRows + kvRow(pos, this.cacheRows, this.kvWindow)) * kv;
         return (name === 'keyCacheRow' ? s.keyCache : s.valueCache).subarray(row, row + kv);
       }
       case 'k':

@@ -6,6 +6,7 @@
  * output directory and renamed into place once complete, export-info.json last, so that an
  * existing output directory is only ever replaced as a whole.
  */
+import type { KvWindow } from '../engine/kv-window.js';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { projectRoot } from '../util/project-root.js';
@@ -35,6 +36,8 @@ export interface ExportRequest {
   groupSize?: number;
   arithmetic?: Arithmetic;
   seqLen?: number;
+  /** A bounded KV cache (--kv-window); default the exact one. */
+  kvWindow?: KvWindow;
   out?: string;
 }
 
@@ -125,6 +128,7 @@ export function exportLibrary(req: ExportRequest): ExportResult {
       groupSize: req.groupSize,
       arithmetic,
       seqLen: req.seqLen,
+      kvWindow: req.kvWindow,
       sramWeights: false, // the library reads its weights in place: no SRAM copies at start-up
       threads: 1, // the library runs on its caller's thread (parallel-none.c)
     },

@@ -15,7 +15,7 @@ export function formatPlan(plan: Plan): string {
     (plan.arithmetic === 'integer' ? '; integer arithmetic (Q16.16, int8 KV cache)' : '');
   const title =
     `Memory plan for ${plan.target}: dim ${c.dim}, hidden ${c.hiddenDim}, ${c.nLayers} layers, ${c.nHeads} heads ` +
-    `(${c.nKvHeads} KV), vocab ${c.vocabSize}, seq_len ${plan.seqLen}; ${precision}`;
+    `(${c.nKvHeads} KV), vocab ${c.vocabSize}, seq_len ${plan.seqLen}${boundedCache(plan)}; ${precision}`;
   // offsets count from the start of the weights blob, or of the run state
   const rows = plan.buffers.map((b) => [
     b.name,
@@ -53,5 +53,12 @@ export function formatPlanSummary(plan: Plan): string {
       const capacity = m.memory.bytes;
       return `${m.memory.name} ${formatBytes(m.used)}${capacity === null ? '' : ` of ${formatBytes(capacity)} (${((100 * m.used) / capacity).toFixed(0)}%)`}`;
     });
-  return `  ${precision}, seq_len ${plan.seqLen}; ${uses.join(', ')}`;
+  return `  ${precision}, seq_len ${plan.seqLen}${boundedCache(plan)}; ${uses.join(', ')}`;
+}
+
+/** ", KV cache bounded to 4+60 positions (approximate past 64)" for a plan with --kv-window, else "". */
+function boundedCache(plan: Plan): string {
+  if (!plan.kvWindow) return '';
+  const { sinks, window } = plan.kvWindow;
+  return `, KV cache bounded to ${sinks}+${window} positions (approximate past ${plan.cacheRows})`;
 }

@@ -11,6 +11,7 @@ import { describeScheme, precisionFor, type MatrixRole, type QuantScheme } from 
 import { UserError } from '../util/errors.js';
 import { CLASSIFIER_BLOCK, SAMPLER_CANDIDATES, type ClassifierLayout } from '../engine/forward-steps.js';
 import { TALLY_SIZE } from '../kernels/sampling-blocks-int.js';
+import { describeKvWindow, kvCacheRows, type KvWindow } from '../engine/kv-window.js';
 import { formatBytes } from '../util/progress.js';
 import type { Memory, Target } from './target.js';
 
@@ -20,6 +21,11 @@ export interface PlanOptions {
   groupSize?: number;
   /** Context length (and KV cache length); default and maximum: the model's. */
   seqLen?: number;
+  /**
+   * A bounded KV cache (src/engine/kv-window.ts): SINKS + WINDOW rows per layer whatever the
+   * context, an approximation once the text is longer. Default: a row per position (exact).
+   */
+  kvWindow?: KvWindow;
   sharedClassifier: boolean;
   /** State the program keeps besides the model's (e.g. the tokenizer's merge buffer), in bytes. */
   extraState?: { name: string; bytes: number; description: string }[];
@@ -113,6 +119,10 @@ export interface Plan {
   groupSize?: number;
   arithmetic: Arithmetic;
   seqLen: number;
+  /** The bounded KV cache, when asked for (PlanOptions.kvWindow). */
+  kvWindow?: KvWindow;
+  /** The KV cache's rows per layer (and the attention scores' per head): seqLen, or SINKS + WINDOW. */
+  cacheRows: number;
   sharedClassifier: boolean;
   /**
    * How the classifier's logits are kept: 'whole' (a vector of vocab_size, as llama2.c), or
@@ -288,24 +298,27 @@ function weightSpecs(c: Config, o: PlanOptions, seqLen: number): BufferSpec[] {
   return specs;
 }
 
-/** The run state, as llama2.c's RunState, plus the quantized activation and the sampler's scratch. */
-function stateSpecs(c: Config, o: PlanOptions, seqLen: number, classifier: ClassifierLayout): BufferSpec[] {
-  if (o.arithmetic === 'integer') return integerStateSpecs(c, o, seqLen, attentionParts(c, o), classifier);
+/**
+ * The run state, as llama2.c's RunState, plus the quantized activation and the sampler's scratch;
+ * the KV cache and the attention scores have `rows` rows (seq_len, or a bounded cache's SINKS + WINDOW).
+ */
+function stateSpecs(c: Config, o: PlanOptions, rows: number, classifier: ClassifierLayout): BufferSpec[] {
+  if (o.arithmetic === 'integer') return integerStateSpecs(c, o, rows, attentionParts(c, o), classifier);
   const kv = kvDim(c);
   const specs: BufferSpec[] = [
     {
       name: 'key_cache',
       role: 'state',
       element: 'f32',
-      count: c.nLayers * seqLen * kv,
-      description: `KV cache, keys (${shape(c.nLayers, seqLen, kv)})`,
+      count: c.nLayers * rows * kv,
+      description: `KV cache, keys${windowNote(o)} (${shape(c.nLayers, rows, kv)})`,
     },
     {
       name: 'value_cache',
       role: 'state',
       element: 'f32',
-      count: c.nLayers * seqLen * kv,
-      description: `KV cache, values (${shape(c.nLayers, seqLen, kv)})`,
+      count: c.nLayers * rows * kv,
+      description: `KV cache, values${windowNote(o)} (${shape(c.nLayers, rows, kv)})`,
     },
     { name: 'x', role: 'state', element: 'f32', count: c.dim, description: 'activation' },
     { name: 'xb', role: 'state', element: 'f32', count: c.dim, description: 'activation inside a residual branch' },
@@ -313,7 +326,7 @@ function stateSpecs(c: Config, o: PlanOptions, seqLen: number, classifier: Class
     { name: 'hb', role: 'state', element: 'f32', count: c.hiddenDim, description: 'feed-forward hidden' },
     { name: 'hb2', role: 'state', element: 'f32', count: c.hiddenDim, description: 'feed-forward hidden' },
     { name: 'q', role: 'state', element: 'f32', count: c.dim, description: 'query' },
-    { name: 'att', role: 'state', element: 'f32', count: c.nHeads * seqLen, description: `attention scores (${shape(c.nHeads, seqLen)})` },
+    { name: 'att', role: 'state', element: 'f32', count: c.nHeads * rows, description: `attention scores (${shape(c.nHeads, rows)})` },
     { name: 'logits', role: 'state', element: 'f32', count: c.vocabSize, description: 'output logits' },
     { name: 'sampler_order', role: 'state', element: 'i32', count: c.vocabSize, description: 'top-p candidates', program: true },
   ];
@@ -340,7 +353,6 @@ export function attentionParts(c: Config, options: PlanOptions): number {
   return Math.max(1, Math.min(options.threads ?? 1, c.nKvHeads));
 }
 
-/** The run state of the integer mode: Q16.16 activations, the int8 KV cache and its scales. */
 /**
  * What the sampler keeps when the classifier runs in blocks at a temperature above 0
  * (src/kernels/sampling-blocks-int.ts): the candidates' logits and ids, the tally of the other
@@ -368,6 +380,12 @@ function samplerCandidateBuffers(): BufferSpec[] {
   ];
 }
 
+/** ", a bounded cache of 4+60" in a KV cache buffer's description, when it is one. */
+function windowNote(o: PlanOptions): string {
+  return o.kvWindow ? `, bounded ${describeKvWindow(o.kvWindow)}` : '';
+}
+
+/** The run state of the integer mode: Q16.16 activations, the int8 KV cache and its scales (`seqLen` rows per layer). */
 function integerStateSpecs(c: Config, o: PlanOptions, seqLen: number, parts: number, classifier: ClassifierLayout): BufferSpec[] {
   const kv = kvDim(c);
   const widest = Math.max(c.dim, c.hiddenDim);
@@ -384,28 +402,28 @@ function integerStateSpecs(c: Config, o: PlanOptions, seqLen: number, parts: num
       role: 'state',
       element: 'i8',
       count: c.nLayers * seqLen * kv,
-      description: `KV cache, keys, int8 (${shape(c.nLayers, seqLen, kv)})`,
+      description: `KV cache, keys, int8${windowNote(o)} (${shape(c.nLayers, seqLen, kv)})`,
     },
     {
       name: 'key_scale',
       role: 'state',
       element: 'u8',
       count: c.nLayers * seqLen * c.nKvHeads,
-      description: `KV cache, keys, scale codes (${shape(c.nLayers, seqLen, c.nKvHeads)})`,
+      description: `KV cache, keys, scale codes${windowNote(o)} (${shape(c.nLayers, seqLen, c.nKvHeads)})`,
     },
     {
       name: 'value_cache',
       role: 'state',
       element: 'i8',
       count: c.nLayers * seqLen * kv,
-      description: `KV cache, values, int8 (${shape(c.nLayers, seqLen, kv)})`,
+      description: `KV cache, values, int8${windowNote(o)} (${shape(c.nLayers, seqLen, kv)})`,
     },
     {
       name: 'value_scale',
       role: 'state',
       element: 'u8',
       count: c.nLayers * seqLen * c.nKvHeads,
-      description: `KV cache, values, scale codes (${shape(c.nLayers, seqLen, c.nKvHeads)})`,
+      description: `KV cache, values, scale codes${windowNote(o)} (${shape(c.nLayers, seqLen, c.nKvHeads)})`,
     },
     fixed('x', c.dim, 'activation'),
     fixed('xb', c.dim, 'activation inside a residual branch'),
@@ -480,6 +498,7 @@ export function makePlan(target: Target, config: Config, options: PlanOptions): 
     if (unsuited) throw new UserError(`--arithmetic integer: ${unsuited}`, 2);
   }
   const seqLen = Math.min(options.seqLen ?? config.seqLen, config.seqLen);
+  const cacheRows = kvCacheRows(seqLen, options.kvWindow);
   const extra: BufferSpec[] = (options.extraState ?? []).map((e) => ({
     name: e.name,
     role: 'state',
@@ -513,7 +532,7 @@ export function makePlan(target: Target, config: Config, options: PlanOptions): 
   const classifier = classifierLayout(target, config, options.arithmetic);
   const specs = [
     ...weightSpecs(config, options, seqLen),
-    ...stateSpecs(config, options, seqLen, classifier),
+    ...stateSpecs(config, options, cacheRows, classifier),
     ...extra,
     ...ring,
     ...code,
@@ -550,6 +569,8 @@ export function makePlan(target: Target, config: Config, options: PlanOptions): 
     groupSize: options.weights !== 'f32' ? options.groupSize : undefined,
     arithmetic: options.arithmetic ?? 'float',
     seqLen,
+    ...(options.kvWindow && cacheRows < seqLen ? { kvWindow: options.kvWindow } : {}),
+    cacheRows,
     sharedClassifier: options.sharedClassifier,
     classifier,
     buffers,
@@ -574,9 +595,14 @@ function findProblems(plan: Plan, target: Target, options: PlanOptions): string[
     if (use.memory.name === target.placement.state) {
       const kvBytes = use.buffers.filter((b) => /_cache$|^(key|value)_max$/.test(b.name)).reduce((s, b) => s + b.bytes, 0);
       const attRows = plan.arithmetic === 'integer' ? attentionParts(plan.config, options) : plan.config.nHeads;
-      const perPosition = kvBytes / plan.seqLen + attRows * 4;
+      const perPosition = kvBytes / plan.cacheRows + attRows * 4;
       const fewer = Math.ceil(over / perPosition);
-      if (plan.seqLen - fewer >= 1) {
+      if (plan.kvWindow && plan.cacheRows - fewer >= 1) {
+        // a bounded cache does not grow with the context: a smaller window is what shrinks it
+        const window = Math.max(1, plan.cacheRows - fewer - plan.kvWindow.sinks);
+        const sinks = plan.cacheRows - fewer - window;
+        advice.push(`--kv-window ${sinks}+${window} (the KV cache takes ${formatBytes(kvBytes)} at ${plan.cacheRows} rows)`);
+      } else if (plan.seqLen - fewer >= 1) {
         advice.push(`--seq-len ${plan.seqLen - fewer} (the KV cache takes ${formatBytes(kvBytes)} at ${plan.seqLen} positions)`);
       } else {
         // no context is short enough: say what else fills the memory (vocabulary-sized buffers, typically)

@@ -27,12 +27,14 @@ import {
   compareOnSampledText,
   compareOnSequences,
   type Candidate,
+  type ForcedStats,
   type ProgressCallback,
 } from './model-metrics.js';
 import { dequantizeTensor } from '../quant/q8.js';
 import { describeScheme, matrixCount, quantizeModel, type QuantizedScheme } from '../quant/schemes.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { schemeSizes, type SchemeSizes } from './sizes.js';
+import type { KvWindow } from '../engine/kv-window.js';
 
 /** The prompts whose greedy continuations are compared. */
 export const DEFAULT_PROMPTS: readonly string[] = ['', 'Once upon a time', 'One day', 'Lily'];
@@ -99,6 +101,28 @@ export interface SchemeReport {
   greedy: GreedyResult[];
 }
 
+/**
+ * The bounded KV cache (--kv-window) against the full context: the fp32 model twice, on the same
+ * sampled text (teacher forced) and after the same prompts (greedy) as the schemes.
+ */
+export interface KvWindowReport {
+  sinks: number;
+  window: number;
+  /** Its rows per layer (SINKS + WINDOW): positions below this are exact. */
+  rows: number;
+  sampled: {
+    positions: number;
+    /** Mean KL(p_full ‖ p_bounded) over every position, the exact ones (KL 0) included. */
+    meanKl: number;
+    /** The same over the positions from `rows` on, the only ones the window changes. */
+    meanKlPastWindow: number;
+    maxKl: number;
+    top1Agreement: number;
+    klByPosition: number[];
+  };
+  greedy: GreedyResult[];
+}
+
 export interface HistogramReport {
   tensor: string;
   /** The scheme under which this tensor has its lowest SQNR (it is drawn with that scheme's grid). */
@@ -154,6 +178,8 @@ export interface QuantReport {
     greedy: { prompt: string; promptTokens: number[]; tokens: number[]; text: string }[];
   };
   schemes: SchemeReport[];
+  /** The bounded KV cache's cost, when --kv-window was given. */
+  kvWindow: KvWindowReport | null;
   histogram: HistogramReport;
 }
 
@@ -182,6 +208,8 @@ export interface ReportRequest {
   progress?: PhaseProgress;
   /** Run the Q8_0 candidate with the integer kernels (what an RP2040 build computes); others stay float32. */
   integer?: boolean;
+  /** Also measure a bounded KV cache of these sinks and window against the full context (fp32). */
+  kvWindow?: KvWindow;
 }
 
 interface NamedMatrix {
@@ -293,7 +321,11 @@ export function compareSchemes(req: ReportRequest): QuantReport {
     progress,
     `sampling ${sequences} × ${length} tokens, comparing ${schemes.length} scheme${schemes.length === 1 ? '' : 's'}`,
   );
-  const sampled = compareOnSampledText(reference, candidates, { sequences, length, seed, onProgress: sampling.onProgress });
+  // the bounded KV cache rides along as one more candidate: fp32 with the window, on the same text
+  const window: Candidate[] = req.kvWindow
+    ? [{ name: `kv ${req.kvWindow.sinks}+${req.kvWindow.window}`, model: reference, kvWindow: req.kvWindow }]
+    : [];
+  const sampled = compareOnSampledText(reference, [...candidates, ...window], { sequences, length, seed, onProgress: sampling.onProgress });
   sampling.finish(`${sequences * length} positions`);
 
   // 3. perplexity on the --eval text
@@ -317,8 +349,8 @@ export function compareSchemes(req: ReportRequest): QuantReport {
   if (greedyTokens === 0) prompts.length = 0;
   const greedyPrompts = prompts.map((text) => ({ text, tokens: req.tokenizer.encode(text, true, false) }));
   const greedying = phase(progress, `greedy ${greedyTokens} tokens after ${prompts.length} prompts`);
-  const greedy = compareGreedy(reference, candidates, greedyPrompts, greedyTokens, greedying.onProgress);
-  greedying.finish(`${prompts.length * (1 + schemes.length)} continuations`);
+  const greedy = compareGreedy(reference, [...candidates, ...window], greedyPrompts, greedyTokens, greedying.onProgress);
+  greedying.finish(`${prompts.length * (1 + candidates.length + window.length)} continuations`);
 
   // 5. sizes
   const referenceSizes = schemeSizes(reference, 'f32', undefined, req.targets);
@@ -337,23 +369,12 @@ export function compareSchemes(req: ReportRequest): QuantReport {
       perplexity: evalResult
         ? perplexity(evalResult.candidates[i].meanNll * evalResult.candidates[i].positions, evalResult.candidates[i].positions)
         : null,
-      greedy: greedy.map((g) => {
-        const c = g.candidates[i];
-        let firstDifference: GreedyResult['firstDifference'] = null;
-        if (c.identical < c.total) {
-          const promptText = tokenTexts(req.tokenizer, BOS, g.prompt.tokens.slice(1)).join('');
-          const common = tokenTexts(req.tokenizer, g.prompt.tokens.at(-1)!, g.reference.slice(0, c.identical)).join('');
-          const prev = c.identical > 0 ? g.reference[c.identical - 1] : g.prompt.tokens.at(-1)!;
-          firstDifference = {
-            context: lastChars(promptText + common, 60),
-            reference: tokenTexts(req.tokenizer, prev, [g.reference[c.identical]])[0],
-            candidate: tokenTexts(req.tokenizer, prev, [c.tokens[c.identical]])[0],
-          };
-        }
-        return { prompt: g.prompt.text, identical: c.identical, total: c.total, tokens: c.tokens, firstDifference };
-      }),
+      greedy: greedyResults(req.tokenizer, greedy, i),
     };
   });
+  const kvWindow = req.kvWindow
+    ? kvWindowReport(req.kvWindow, sampled.candidates.at(-1)!, greedyResults(req.tokenizer, greedy, candidates.length))
+    : null;
 
   return {
     tool: toolVersion(),
@@ -391,6 +412,48 @@ export function compareSchemes(req: ReportRequest): QuantReport {
     },
     schemes: schemeReports,
     histogram: histogramReport(reference, quantized, schemeReports),
+    kvWindow,
+  };
+}
+
+/** Candidate `i`'s greedy continuations against the reference's: how far each is identical, and where it parts. */
+function greedyResults(tokenizer: Tokenizer, greedy: ReturnType<typeof compareGreedy>, i: number): GreedyResult[] {
+  return greedy.map((g) => {
+    const c = g.candidates[i];
+    let firstDifference: GreedyResult['firstDifference'] = null;
+    if (c.identical < c.total) {
+      const promptText = tokenTexts(tokenizer, BOS, g.prompt.tokens.slice(1)).join('');
+      const common = tokenTexts(tokenizer, g.prompt.tokens.at(-1)!, g.reference.slice(0, c.identical)).join('');
+      const prev = c.identical > 0 ? g.reference[c.identical - 1] : g.prompt.tokens.at(-1)!;
+      firstDifference = {
+        context: lastChars(promptText + common, 60),
+        reference: tokenTexts(tokenizer, prev, [g.reference[c.identical]])[0],
+        candidate: tokenTexts(tokenizer, prev, [c.tokens[c.identical]])[0],
+      };
+    }
+    return { prompt: g.prompt.text, identical: c.identical, total: c.total, tokens: c.tokens, firstDifference };
+  });
+}
+
+/** The bounded cache's figures from its run as a candidate: the mean KL also over the positions past its rows alone. */
+function kvWindowReport(kv: KvWindow, s: ForcedStats, greedy: GreedyResult[]): KvWindowReport {
+  const rows = kv.sinks + kv.window;
+  // every sequence has the same length: the mean over positions ≥ rows is the mean of their per-position means
+  const past = s.klByPosition.slice(rows);
+  const meanKlPastWindow = past.length > 0 ? past.reduce((a, b) => a + b, 0) / past.length : 0;
+  return {
+    sinks: kv.sinks,
+    window: kv.window,
+    rows,
+    sampled: {
+      positions: s.positions,
+      meanKl: s.meanKl,
+      meanKlPastWindow,
+      maxKl: s.maxKl,
+      top1Agreement: s.top1Agreement,
+      klByPosition: s.klByPosition,
+    },
+    greedy,
   };
 }
 

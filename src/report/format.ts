@@ -53,6 +53,9 @@ export const SCHEME_COLORS: Record<string, string> = {
   mixed: '#009e73',
 };
 
+/** The bounded KV cache's colour in charts (Okabe-Ito's reddish purple, beside the schemes'). */
+export const KV_WINDOW_COLOR = '#cc79a7';
+
 /** How many matrices both renderings single out per scheme as its worst (lowest SQNR). */
 export const WORST_TENSORS = 3;
 

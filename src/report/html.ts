@@ -2,12 +2,13 @@
  * The report as one self-contained HTML file (`--out FILE`): inline CSS, inline SVG charts
  * (svg.ts), no scripts, nothing fetched from anywhere. Sections: summary, error per layer and
  * tensor (an SQNR heatmap per scheme), KL along the sequence, a histogram of the worst matrix
- * with its quantization grid, sizes against the targets, greedy divergence, and every tensor's
+ * with its quantization grid (and, with --kv-window, the bounded KV cache's KL and greedy texts), sizes against the targets, greedy divergence, and every tensor's
  * figures in a table that opens on demand.
  */
 import { formatBytes } from '../util/progress.js';
 import type { QuantReport, SchemeReport } from './compare.js';
 import {
+  KV_WINDOW_COLOR,
   SCHEME_COLORS,
   formatByteCount,
   formatDb,
@@ -101,6 +102,7 @@ export function reportToHtml(r: QuantReport): string {
   parts.push(summarySection(r));
   parts.push(errorSection(r));
   parts.push(klSection(r));
+  parts.push(kvWindowSection(r));
   parts.push(histogramSection(r));
   parts.push(sizeSection(r));
   parts.push(greedySection(r));
@@ -242,6 +244,45 @@ function klSection(r: QuantReport): string {
     '<h2>Divergence along the sequence</h2>' +
     `<figure>${chart}<figcaption>Averaged over the ${r.settings.sequences} sequences at each position: whether the error grows as the ` +
     'context (and the KV cache built from quantized weights) gets longer.</figcaption></figure>'
+  );
+}
+
+/** The bounded KV cache (--kv-window) against the full context: its KL along the sequence beside the schemes', and its greedy texts. */
+function kvWindowSection(r: QuantReport): string {
+  const kv = r.kvWindow;
+  if (!kv) return '';
+  const name = `kv ${kv.sinks}+${kv.window}`;
+  const chart = lineChart({
+    title: `Mean KL(p_full ‖ p_bounded) at each position, --kv-window ${kv.sinks}+${kv.window} (fp32), beside each scheme's KL`,
+    series: [
+      { label: name, color: KV_WINDOW_COLOR, values: kv.sampled.klByPosition },
+      ...r.schemes.map((x) => ({ label: x.scheme, color: SCHEME_COLORS[x.scheme], values: x.sampled.klByPosition })),
+    ],
+    xTitle: 'position in the sequence (0 = after BOS)',
+    yTitle: 'KL (nats, log scale)',
+    logY: true,
+  });
+  const x = kv.sampled;
+  const rows = kv.greedy
+    .map((g) => {
+      const diff = g.firstDifference
+        ? `<div class="diff">${esc(g.firstDifference.context)} <span class="tok">${esc(g.firstDifference.reference)}</span> full / ` +
+          `<span class="tok">${esc(g.firstDifference.candidate)}</span> bounded</div>`
+        : '<div class="diff">all identical</div>';
+      return `<tr>${td(esc(formatPrompt(g.prompt)))}<td><b>${g.identical}</b> / ${g.total}${diff}</td></tr>`;
+    })
+    .join('');
+  return (
+    '<h2>Bounded KV cache</h2>' +
+    `<p>A cache of ${kv.rows} positions (the first ${kv.sinks}, the attention sinks, and a window of the latest ${kv.window}) against the ` +
+    `full context, both fp32, on the same sampled text: exact up to position ${kv.rows - 1} (no line there), an approximation after. ` +
+    `Mean KL ${formatKl(x.meanKlPastWindow)} nats over the positions past ${kv.rows} (${formatKl(x.meanKl)} over all), max ${formatKl(x.maxKl)}, ` +
+    `top-1 agreement ${formatPercent(x.top1Agreement)}.</p>` +
+    `<figure>${chart}<figcaption>Averaged over the ${r.settings.sequences} sequences at each position. ` +
+    'The schemes are drawn for scale: what forgetting the middle of the text costs against what quantization costs.</figcaption></figure>' +
+    (rows
+      ? `<p>Greedy tokens identical to the full context's before the first difference, after each prompt:</p><table><tr><th>prompt</th><th>${esc(name)}</th></tr>${rows}</table>`
+      : '')
   );
 }
 

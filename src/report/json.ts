@@ -3,7 +3,7 @@
  * two fields in front that identify it:
  *
  *   { "format": "llama2-embed-quant-report", "version": 1, "tool": ..., "model": ..., "settings": ...,
- *     "reference": ..., "schemes": [...], "histogram": ... }
+ *     "reference": ..., "schemes": [...], "histogram": ..., "kvWindow": ... }
  *
  * Numbers that JSON cannot hold become null: the SQNR of a matrix that quantization left unchanged
  * (Infinity). Fields are only ever added within a version; a change of meaning or a removal raises

@@ -21,6 +21,7 @@ import { Sampler } from '../engine/sampler.js';
 import type { ForwardPass } from '../engine/generate.js';
 import { Transformer } from '../engine/transformer.js';
 import { IntTransformer } from '../engine/transformer-int.js';
+import type { KvWindow } from '../engine/kv-window.js';
 import { argmax } from '../kernels/sampling.js';
 import { argmaxOf, klDivergence, logSoftmax } from '../quant/metrics.js';
 
@@ -30,11 +31,13 @@ export interface Candidate {
   model: Model;
   /** Run it with the integer kernels (Q8_0 models; what an RP2040 build computes) instead of float32. */
   integer?: boolean;
+  /** Run it with a bounded KV cache (--kv-window): the same model, an approximate attention. */
+  kvWindow?: KvWindow;
 }
 
 /** The engine a candidate runs on. */
-function engineFor(model: Model, seqLen: number, integer = false): ForwardPass {
-  return integer ? new IntTransformer(model, seqLen) : new Transformer(model, seqLen);
+function engineFor(model: Model, seqLen: number, integer = false, kvWindow?: KvWindow): ForwardPass {
+  return integer ? new IntTransformer(model, seqLen, { kvWindow }) : new Transformer(model, seqLen, kvWindow);
 }
 
 export type ProgressCallback = (done: number, total: number) => void;
@@ -80,7 +83,7 @@ function runLockstep(
 ): ForcedComparison {
   const longest = Math.max(1, ...lengths);
   const refT = new Transformer(reference, longest);
-  const candT = candidates.map((c) => engineFor(c.model, longest, c.integer));
+  const candT = candidates.map((c) => engineFor(c.model, longest, c.integer, c.kvWindow));
   const vocab = reference.config.vocabSize;
   for (const c of candidates) {
     if (c.model.config.vocabSize !== vocab)
@@ -224,10 +227,17 @@ export function chunksForPerplexity(textTokens: readonly number[], seqLen: numbe
  * starts with BOS), fewer only when the context ends. Unlike run.c, generation goes on past a
  * generated BOS, so that every prompt is compared over the same number of tokens.
  */
-export function greedyContinuation(model: Model, prompt: readonly number[], count: number, onStep?: () => void, integer = false): number[] {
+export function greedyContinuation(
+  model: Model,
+  prompt: readonly number[],
+  count: number,
+  onStep?: () => void,
+  integer = false,
+  kvWindow?: KvWindow,
+): number[] {
   if (prompt.length < 1) throw new RangeError('greedyContinuation: the prompt needs at least one token (BOS)');
   const steps = greedySteps(model, prompt, count);
-  const transformer = engineFor(model, steps, integer);
+  const transformer = engineFor(model, steps, integer, kvWindow);
   const out: number[] = [];
   let token = prompt[0];
   for (let pos = 0; pos < steps; pos++) {
@@ -290,7 +300,7 @@ export function compareGreedy(
       prompt,
       reference: ref,
       candidates: candidates.map((c) => {
-        const tokens = greedyContinuation(c.model, prompt.tokens, count, step, c.integer);
+        const tokens = greedyContinuation(c.model, prompt.tokens, count, step, c.integer, c.kvWindow);
         return { name: c.name, tokens, identical: identicalPrefix(ref, tokens), total: ref.length };
       }),
     };

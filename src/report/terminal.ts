@@ -6,7 +6,7 @@
  */
 import { formatBytes } from '../util/progress.js';
 import { formatTable } from '../util/table.js';
-import type { QuantReport, SchemeReport } from './compare.js';
+import type { KvWindowReport, QuantReport, SchemeReport } from './compare.js';
 import { fitLine, targetFits } from './fit.js';
 import { formatDb, formatError, formatKl, formatPercent, formatPerplexity, formatPrompt, formatShare, worstTensors } from './format.js';
 
@@ -36,6 +36,11 @@ export function formatReport(r: QuantReport, options: TerminalOptions = {}): str
   out.push('Summary (KL and top-1: next-token distributions on the sampled text, against fp32)');
   out.push(summaryTable(r));
   out.push('');
+
+  if (r.kvWindow) {
+    out.push(...kvWindowLines(r.kvWindow));
+    out.push('');
+  }
 
   out.push('Lowest SQNR (the matrices quantization moved most)');
   out.push(
@@ -83,6 +88,18 @@ export function formatReport(r: QuantReport, options: TerminalOptions = {}): str
     out.push('--verbose: every matrix and every prompt; --out FILE: the same with charts (HTML); --json: for scripts');
   }
   return `${out.join('\n')}\n`;
+}
+
+/** The bounded KV cache against the full context (fp32 both): KL past the window, top-1, and where each greedy text parts. */
+function kvWindowLines(kv: KvWindowReport): string[] {
+  const x = kv.sampled;
+  const greedy = kv.greedy.map((g) => (g.identical < g.total ? `${g.identical} / ${g.total}` : `all ${g.total}`));
+  return [
+    `Bounded KV cache --kv-window ${kv.sinks}+${kv.window} (an approximation past ${kv.rows} positions), fp32 against the full context`,
+    `  on the sampled text: mean KL ${formatKl(x.meanKlPastWindow)} nats over the positions past ${kv.rows} (${formatKl(x.meanKl)} over all), ` +
+      `max ${formatKl(x.maxKl)}, top-1 agreement ${formatPercent(x.top1Agreement)}`,
+    ...(greedy.length > 0 ? [`  greedy tokens identical before the first difference, per prompt: ${greedy.join(', ')}`] : []),
+  ];
 }
 
 /** "the first 256 of 1,024 tokens of story.txt". */

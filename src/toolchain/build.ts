@@ -2,6 +2,7 @@
  * `build`: checkpoint → (quantized) model → memory plan → C project → program. Each step reports
  * its progress; a plan that does not fit stops the build before any C is written.
  */
+import { checkKvWindow, type KvWindow } from '../engine/kv-window.js';
 import { rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadForGeneration } from '../engine/load.js';
@@ -39,6 +40,8 @@ export interface BuildRequest {
   /** The kernels' arithmetic (default: the target's, for the weights chosen). */
   arithmetic?: Arithmetic;
   seqLen?: number;
+  /** A bounded KV cache (--kv-window, src/engine/kv-window.ts); default the exact one. */
+  kvWindow?: KvWindow;
   threads?: number;
   out?: string;
   /** Kernels not specialized for the model's shapes (a baseline for benchmarks). */
@@ -119,6 +122,7 @@ export function requestKey(req: BuildRequest, modelPath: string, tokenizerPath: 
     groupSize: req.groupSize ?? null,
     arithmetic: req.arithmetic ?? null,
     seqLen: req.seqLen ?? null,
+    ...(req.kvWindow ? { kvWindow: `${req.kvWindow.sinks}+${req.kvWindow.window}` } : {}),
     sramWeights: req.sramWeights ?? true,
     sramCode: req.sramCode ?? true,
     ...(req.streamWeights ? { streamWeights: true } : {}),
@@ -182,6 +186,10 @@ export function planFor(
     throw new UserError(`--seq-len must be a whole number from 1 to the model's ${loaded.model.config.seqLen}, got ${req.seqLen}.`, 2);
   }
   checkProtocolLimits(loaded.model.config, req.seqLen, loaded.modelPath);
+  if (req.kvWindow) {
+    const context = req.seqLen === undefined ? `${loaded.modelPath}'s context (seq_len)` : '--seq-len';
+    checkKvWindow(req.kvWindow, req.seqLen ?? loaded.model.config.seqLen, context);
+  }
   if (loaded.groupSizeChoice) report(`${loaded.weights} group size ${loaded.groupSize}: ${loaded.groupSizeChoice.reason}`, 'detail');
   const vocab = loaded.model.config.vocabSize;
   const tokenizer = tokenizerMemory(target, req, loaded.tokenizer, statSync(loaded.tokenizerPath).size, Boolean(library));
@@ -191,6 +199,7 @@ export function planFor(
     groupSize: loaded.groupSize,
     arithmetic,
     seqLen: req.seqLen,
+    kvWindow: req.kvWindow,
     sharedClassifier: loaded.model.sharedClassifier,
     extraState,
     tables: tokenizer.tables,

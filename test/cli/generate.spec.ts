@@ -30,6 +30,35 @@ describe('cli: generate', function () {
     expect(r.stdout).to.equal(readGoldenFile('stories260K_f32_t1.0_p0.9_s42_one_day.ids'));
   });
 
+  it('--kv-window: the engine with the bounded cache, the golden ids while the text fits it; a window as long as the context refused', function () {
+    requireNeeds(this, 'stories260K.bin', 'tok512.bin');
+    const args = [
+      'generate',
+      '-m',
+      'stories260K.bin',
+      '-z',
+      'tok512.bin',
+      '-i',
+      'One day',
+      '-t',
+      '1.0',
+      '-p',
+      '0.9',
+      '-s',
+      '42',
+      '--format',
+      'ids',
+    ];
+    const golden = readGoldenFile('stories260K_f32_t1.0_p0.9_s42_one_day.ids').split('\n');
+    const r = cli([...args, '--kv-window', '4+28']);
+    expect(r.status, r.stderr).to.equal(0);
+    const lines = r.stdout.split('\n');
+    // P lines for BOS and the 2 prompt tokens, then G lines: positions 0 … 31 are exact
+    expect(lines.slice(0, 33)).to.deep.equal(golden.slice(0, 33));
+    expect(lines).not.to.deep.equal(golden);
+    expect(expectUserError(cli([...args, '--kv-window', '12+500']), 2)).to.contain('--kv-window 12+500 keeps 512 positions');
+  });
+
   it("prints llama2.c's text, and tokens per second on stderr", function () {
     requireNeeds(this, 'stories260K.bin', 'tok512.bin');
     const r = cli(['generate', '-i', 'Once upon a time', '-t', '0']);

@@ -39,6 +39,26 @@ describe('cli: options are checked before any work', function () {
     });
   }
 
+  it('--kv-window is SINKS+WINDOW, refused otherwise before the model is looked up (build, plan, run, export, generate, report)', function () {
+    this.timeout(180_000);
+    const cases: [string, string][] = [
+      ['build', '64'],
+      ['plan', '4+0'],
+      ['run', 'four'],
+      ['export', '4-60'],
+      ['generate', '4+'],
+      ['report', '+60'],
+    ];
+    for (const [command, bad] of cases) {
+      const r = cli([command, ...COMMANDS[command], '--kv-window', bad], { cwd: dir, env, timeout: 30_000 });
+      // had the option been taken, the missing model would be the complaint
+      expect(expectUserError(r, 2), `${command} --kv-window ${bad}`)
+        .to.contain('--kv-window must be SINKS+WINDOW')
+        .and.contain(`got "${bad}"`);
+    }
+    expect(readdirSync(dir)).to.deep.equal([]);
+  });
+
   it('an option that takes one value refuses a second, naming it', function () {
     const stderr = expectUserError(cli(['generate', '-z', 'a.bin', '-z', 'b.bin'], { cwd: dir, env }), 2);
     expect(stderr).to.contain('--tokenizer / -z was given 2 times ("a.bin", "b.bin"); it takes one value');

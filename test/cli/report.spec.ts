@@ -168,6 +168,33 @@ describe('cli: report', function () {
     expect(JSON.parse(readFileSync(json, 'utf8')).settings.eval).to.include({ used: 600, chunks: 2 });
   });
 
+  it('--kv-window measures the bounded KV cache against the full context on the same text and prompts', () => {
+    const json = join(dir, 'report.json');
+    const html = join(dir, 'report.html');
+    const args = ['report', '--quant', 'q8_0', '--sequences', '2', '--length', '40', '--greedy-tokens', '40', '--json', json];
+    const r = cli([...args, '--kv-window', '4+12', '--out', html]);
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.contain('Bounded KV cache --kv-window 4+12 (an approximation past 16 positions)');
+    const doc = JSON.parse(readFileSync(json, 'utf8'));
+    expect(doc.kvWindow).to.include({ sinks: 4, window: 12, rows: 16 });
+    const kl: number[] = doc.kvWindow.sampled.klByPosition;
+    expect(kl).to.have.length(40);
+    // exact while the text fits the cache, then the forgotten positions show
+    expect(kl.slice(0, 16).every((x) => x === 0)).to.equal(true);
+    expect(kl.slice(16).every((x) => x > 0)).to.equal(true);
+    expect(doc.kvWindow.sampled.meanKlPastWindow).to.be.closeTo(kl.slice(16).reduce((a, b) => a + b, 0) / 24, 1e-12);
+    // after BOS alone, the first 16 greedy tokens come from exact positions
+    const bosOnly = doc.kvWindow.greedy.find((g: { prompt: string }) => g.prompt === '');
+    expect(bosOnly.identical).to.be.within(16, 39);
+    expect(readFileSync(html, 'utf8')).to.contain('<h2>Bounded KV cache</h2>');
+    // the schemes' figures are those of a report without the window: the same text, the same prompts
+    const plain = cli([...args, '-q']);
+    expect(plain.status, plain.stderr).to.equal(0);
+    const without = JSON.parse(readFileSync(json, 'utf8'));
+    expect(without.kvWindow).to.equal(null);
+    expect(without.schemes).to.deep.equal(doc.schemes);
+  });
+
   it('an unknown scheme is a usage error that lists the known ones', () => {
     const msg = expectUserError(cli(['report', '--quant', 'q8_0,q3_k']), 2);
     expect(msg).to.contain('unknown scheme "q3_k"').and.contain('q8_0, q4_0, mixed');
@@ -215,6 +242,10 @@ describe('cli: report', function () {
       [['--json', join(dir, 'missing', 'r.json')], 2, 'does not exist'],
       [['--eval', dir], 1, 'is a directory'],
       [['-z', join(dir, 'nope.bin')], 1, 'no such file'],
+      [['--kv-window', '4'], 2, '--kv-window must be SINKS+WINDOW'],
+      [['--kv-window', '4+28'], 2, '--length 32 measures no further: use --length 64'],
+      [['--kv-window', '4+28', '--length', '64'], 2, '--greedy-tokens 32 generates no further'],
+      [['--kv-window', '4+508', '--length', '512', '--greedy-tokens', '0'], 2, '--kv-window 4+508 keeps 512 positions'],
     ];
     for (const [args, status, message] of cases) {
       const r = cli(['report', ...args]);

@@ -1,6 +1,7 @@
 /** Runs the reference engine the way a generated program runs, for comparisons in tests. */
 import type { Model } from '../../src/checkpoint/model.js';
 import type { ClassifierLayout } from '../../src/engine/forward-steps.js';
+import type { KvWindow } from '../../src/engine/kv-window.js';
 import { loadForGeneration } from '../../src/engine/load.js';
 import { generate } from '../../src/engine/generate.js';
 import { Sampler, type SamplerSettings } from '../../src/engine/sampler.js';
@@ -23,6 +24,8 @@ export interface EngineOptions {
   seqLen?: number;
   /** Integer arithmetic: the classifier in row blocks, run by the sampler, as a build whose logits do not fit its SRAM. */
   classifier?: ClassifierLayout;
+  /** A bounded KV cache (--kv-window), as a build with that option keeps. */
+  kvWindow?: KvWindow;
 }
 
 export function runEngine(
@@ -35,8 +38,8 @@ export function runEngine(
 ): EngineRun {
   const transformer =
     options.arithmetic === 'integer'
-      ? new IntTransformer(model, options.seqLen, { classifier: options.classifier })
-      : new Transformer(model, options.seqLen);
+      ? new IntTransformer(model, options.seqLen, { classifier: options.classifier, kvWindow: options.kvWindow })
+      : new Transformer(model, options.seqLen, options.kvWindow);
   const sampler = new Sampler(model.config.vocabSize, sampling);
   const idLines = promptIds.map((id) => `P ${id}`);
   const logitBits: Uint32Array[] = [];

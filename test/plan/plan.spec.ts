@@ -100,6 +100,26 @@ describe('plan: stories15M on an RP2040 board with 16 MB of flash (integer arith
     expect(makePlan(sixteen, stories15M, { ...integerQ4, seqLen: seqLen + 1 }).fits).to.equal(false);
   });
 
+  it('with a bounded KV cache (--kv-window 4+28): the whole 256-position context fits, the cache counted at 32 rows', () => {
+    const kvWindow = { sinks: 4, window: 28 };
+    expect(longestFittingSeqLen(sixteen, stories15M, { ...integerQ4, kvWindow })).to.equal(undefined); // fits as it is
+    const plan = makePlan(sixteen, stories15M, { ...integerQ4, kvWindow });
+    expect(plan.fits, plan.problems.join('\n')).to.equal(true);
+    expect(plan).to.include({ seqLen: 256, cacheRows: 32 });
+    expect(buffer(plan, 'key_cache').bytes).to.equal(6 * 32 * 288);
+    expect(buffer(plan, 'value_scale').bytes).to.equal(6 * 32 * 6);
+    expect(buffer(plan, 'att').count).to.equal(32);
+    // the RoPE tables still cover every position
+    expect(buffer(plan, 'rope_cos').count).to.equal(256 * 24);
+    expect(formatPlan(plan)).to.contain('seq_len 256, KV cache bounded to 4+28 positions (approximate past 32)');
+    // a window too large for the SRAM: the advice is a smaller window, not a shorter context
+    const tooLarge = makePlan(sixteen, stories15M, { ...integerQ4, kvWindow: { sinks: 4, window: 200 } });
+    expect(tooLarge.fits).to.equal(false);
+    const advice = /--kv-window 4\+(\d+)/.exec(tooLarge.problems.join('\n'));
+    expect(advice, tooLarge.problems.join('\n')).not.to.equal(null);
+    expect(makePlan(sixteen, stories15M, { ...integerQ4, kvWindow: { sinks: 4, window: Number(advice![1]) } }).fits).to.equal(true);
+  });
+
   it("counts a firmware's tokenizer tables in flash beside the weights, outside the blob, and refuses a flash they overflow", () => {
     const seqLen = longestFittingSeqLen(sixteen, stories15M, integerQ4)!;
     const tables = [{ name: 'tokenizer_tables', bytes: 529_868, description: 'tokenizer' }];

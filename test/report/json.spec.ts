@@ -13,7 +13,18 @@ describe('report/json', function () {
   });
 
   it('identifies itself, then has the documented top-level fields', () => {
-    expect(Object.keys(doc)).to.deep.equal(['format', 'version', 'tool', 'model', 'settings', 'reference', 'schemes', 'histogram']);
+    expect(Object.keys(doc)).to.deep.equal([
+      'format',
+      'version',
+      'tool',
+      'model',
+      'settings',
+      'reference',
+      'schemes',
+      'histogram',
+      'kvWindow',
+    ]);
+    expect(doc.kvWindow).to.equal(null); // no --kv-window
     expect(doc.format).to.equal(REPORT_JSON_FORMAT);
     expect(doc.version).to.equal(REPORT_JSON_VERSION);
     expect(doc.model).to.include({ format: 'v0', parameters: 260_032, sharedClassifier: true });
