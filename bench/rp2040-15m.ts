@@ -4,10 +4,13 @@
  * its speed is the same, as every shape and every byte read is), Q4_0 with groups of 32, integer
  * kernels, the classifier in row blocks with a running argmax, the quad boot2 (EBh, 4-4-4, which
  * the W25Q128JV of such boards supports). At 133 MHz, on one core, then on both (`--threads 2`:
- * the row pairs of every matmul split between the cores, both emulated).
+ * the row pairs of every matmul split between the cores, both emulated), each with the weights read
+ * through the XIP cache and streamed by DMA from the XIP stream FIFO (`--stream-weights`).
+ * LLAMA2_EMBED_15M_ROWS=stream (or cache) runs only those rows: each takes minutes.
  *
  * Prints the cycles per token (the firmware's SysTick, from the end of the first forward pass) and
- * tok/s at 133 MHz, what bounds it (the core's cycles stalled on XIP misses against the rest, and
+ * tok/s at 133 MHz (and at 200 MHz: `--clock 200` keeps boot2's SSI divisor, so the flash takes the
+ * same cycles), what bounds it (the core's cycles stalled on XIP misses against the rest, and
  * the flash's share), where the cycles go (PC samples), and checks that the generated tokens are the
  * integer engine's, bit for bit.
  */
@@ -34,6 +37,8 @@ const PROMPT = 'Once upon a time';
 const GENERATED = Number(process.env.LLAMA2_EMBED_15M_TOKENS) || 16;
 /** The builds measured: one core, then both; LLAMA2_EMBED_15M_THREADS=1 (or 2) measures one of them. */
 const THREADS = process.env.LLAMA2_EMBED_15M_THREADS ? [Number(process.env.LLAMA2_EMBED_15M_THREADS)] : [1, 2];
+/** The weights' paths measured: through the XIP cache, then streamed; LLAMA2_EMBED_15M_ROWS=cache (or stream) measures one. */
+const ROWS = process.env.LLAMA2_EMBED_15M_ROWS;
 const PROFILE_INTERVAL = 9973;
 const CLOCK_MHZ = 133;
 
@@ -41,6 +46,9 @@ const CLOCK_MHZ = 133;
 export async function benchRp2040Stories15M(): Promise<void> {
   if (!Number.isInteger(GENERATED) || GENERATED < 1 || THREADS.some((t) => t !== 1 && t !== 2)) {
     throw new Error(`LLAMA2_EMBED_15M_TOKENS must be a whole number >= 1 (${GENERATED}) and LLAMA2_EMBED_15M_THREADS 1 or 2 (${THREADS})`);
+  }
+  if (ROWS !== undefined && ROWS !== 'cache' && ROWS !== 'stream') {
+    throw new Error(`LLAMA2_EMBED_15M_ROWS must be cache or stream (${ROWS})`);
   }
   const dir = mkdtempSync(join(tmpdir(), 'llama2-embed-bench-rp2040-15m-'));
   try {
@@ -52,14 +60,20 @@ export async function benchRp2040Stories15M(): Promise<void> {
     const prompt = loaded.tokenizer.encode(PROMPT, true, false);
     const steps = prompt.length - 1 + GENERATED;
     for (const threads of THREADS) {
-      if (!(await measureBuild(dir, checkpoint, tokenizer, loaded, prompt, steps, threads))) process.exitCode = 1;
+      for (const stream of [false, true]) {
+        if (ROWS !== undefined && ROWS !== (stream ? 'stream' : 'cache')) continue;
+        if (!(await measureBuild(dir, checkpoint, tokenizer, loaded, prompt, steps, threads, stream))) process.exitCode = 1;
+      }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** Builds for `threads` cores, runs 16 greedy tokens with the XIP model, prints the figures; true when the tokens are the engine's. */
+/**
+ * Builds for `threads` cores, the weights through the cache or streamed (`stream`), runs 16 greedy
+ * tokens with the XIP model, prints the figures; true when the tokens are the engine's.
+ */
 async function measureBuild(
   dir: string,
   checkpoint: string,
@@ -68,8 +82,9 @@ async function measureBuild(
   prompt: number[],
   steps: number,
   threads: number,
+  stream: boolean,
 ): Promise<boolean> {
-  const out = join(dir, `build-${threads}`);
+  const out = join(dir, `build-${threads}-${stream ? 'stream' : 'cache'}`);
   const built = await build(
     {
       target: 'rp2040',
@@ -84,6 +99,7 @@ async function measureBuild(
       stdio: 'uart',
       out,
       threads,
+      streamWeights: stream,
     },
     () => {},
   );
@@ -92,6 +108,7 @@ async function measureBuild(
   const stats = firmwareStatistics(run.output);
   const { cyclesPerToken } = stats;
   const xip = emu.xipReport!;
+  const words = emu.streamReport;
   // the stalls of the whole run (boot and the first pass included; both cores' summed when two run) against all its cycles
   const flashShare = xip.stallCycles / run.cycles;
   const stallPerToken = cyclesPerToken * flashShare;
@@ -108,11 +125,14 @@ async function measureBuild(
   const mib = (n: number) => `${(n / 2 ** 20).toFixed(2)} MiB`;
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
   process.stdout.write(
-    `\nstories15M's shapes (random weights, seed 2), Q4_0 group size 32, integer kernels, RP2040 with 16 MB flash, quad boot2, ${threads === 1 ? 'one core' : 'both cores (--threads 2: the row pairs of every matmul split between them)'}, rp2040js with the XIP model\n` +
+    `\nstories15M's shapes (random weights, seed 2), Q4_0 group size 32, integer kernels, RP2040 with 16 MB flash, quad boot2, ${threads === 1 ? 'one core' : 'both cores (--threads 2: the row pairs of every matmul split between them)'}, ${stream ? 'the weights STREAMED by DMA from the XIP stream FIFO (--stream-weights)' : 'the weights through the XIP cache'}, rp2040js with the XIP model\n` +
       `  seq_len ${built.plan.seqLen} (what the SRAM holds), classifier in blocks (${built.plan.classifier}); weights ${mib(built.plan.weightsBytes)} in flash\n` +
-      `  ${fmt(cyclesPerToken)} cycles/token = ${((CLOCK_MHZ * 1e6) / cyclesPerToken).toFixed(2)} tok/s at ${CLOCK_MHZ} MHz (the firmware's own figure: ${stats.tokensPerSecond} tok/s over ${stats.positions} positions)\n` +
+      `  ${fmt(cyclesPerToken)} cycles/token = ${((CLOCK_MHZ * 1e6) / cyclesPerToken).toFixed(2)} tok/s at ${CLOCK_MHZ} MHz, ${((200 * 1e6) / cyclesPerToken).toFixed(2)} at 200 MHz (the firmware's own figure: ${stats.tokensPerSecond} tok/s over ${stats.positions} positions)\n` +
       `  bound: flash stalls ${fmt(stallPerToken)} cycles/token (${(100 * flashShare).toFixed(1)}%), compute ${fmt(computePerToken)} (${(100 * (1 - flashShare)).toFixed(1)}%): compute / flash = ${(computePerToken / stallPerToken).toFixed(2)}\n` +
       `  XIP: ${fmt(xip.misses)} misses (${fmt(xip.fetch.misses)} code, ${fmt(xip.data.misses)} data), ${xip.lineFill?.cycles} cycles each (${xip.lineFill?.describe}); hit rate ${(100 * xip.hitRate).toFixed(2)}%\n` +
+      (stream
+        ? `  stream: ${fmt((words.words / run.cycles) * cyclesPerToken)} words/token (${words.wordCycles} cycles each: ${fmt((words.words / run.cycles) * cyclesPerToken * words.wordCycles)} cycles/token on the wire, ${(100 * (words.words / run.cycles) * words.wordCycles).toFixed(1)}% of the token's cycles: the bound when near 100%), core misses waited ${fmt(words.coreWaitCycles)} cycles in all, ${words.underflows} underflows\n`
+        : '') +
       `  tokens: ${same ? `the ${GENERATED} generated tokens equal the integer engine's, bit for bit` : `DIFFERENT from the integer engine's:\n    firmware ${ids.join(', ')}\n    engine   ${engine.idLines.join(', ')}`}\n` +
       `  emulated at ${run.emulatedMHz.toFixed(1)} MHz\n\nWhere the cycles go:\n${formatProfile(emu.profile!, 12).replace(/^/gm, '  ')}\n`,
   );

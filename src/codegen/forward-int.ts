@@ -95,7 +95,7 @@ export function emitForwardInt(
   const matrices = matrixShapes(c, plan.sharedClassifier);
   // the matrices not copied to SRAM come from the weight stream's ring (PlanOptions.streamWeights)
   const stream = WeightStream.forPlan(plan);
-  /** Whether the matrix `key` is read from the weight stream's ring (then on core 0 only). */
+  /** Whether the matrix `key` is read from the weight stream's ring (in the table's order: one product after the other). */
   const streamed = (key: Matrix): boolean => stream?.streams(matrices[key].name) ?? false;
   /** The wrapper of a product by the matrix `key`. */
   const matmulOf = (key: Matrix): string => matmulFor(fixedMatrix(key), matrices[key].rows);
@@ -108,14 +108,36 @@ export function emitForwardInt(
     const scales = perLayer ? ` + l * ${m.rows * Math.ceil(m.cols / gs)}` : '';
     return `${activation(fm)}, forward_state.xm, forward_weights.${m.name}${values}, forward_weights.${m.name}_scales${scales}`;
   };
-  /** `out = W · (xq, xm)`, W the layer's (or the model's) matrix `key`, in forward.c (`set`: its kernels) or forward_parallel.c. */
-  const matmul = (out: string, key: Matrix, set: KernelSet): string => {
+  /**
+   * The product by the matrix `key` read from the weight stream's ring, a block of rows at a time,
+   * each block by the wrapper for its shape (split between the threads as any matmul): `out(first)`
+   * where the block from row `first` goes, `after` what follows each block (the classifier's argmax).
+   */
+  const streamedMatmul = (
+    key: Matrix,
+    out: (first: string) => string,
+    after?: (first: string, count: number) => string,
+    maxBlockRows?: number,
+  ) => {
     const m = matrices[key];
-    if (streamed(key)) {
-      // the stream carries Q8_0 rows only (the build refuses --stream-weights with other weights)
-      const kernel = set.use('matmulQ8Int', { n: m.cols, groupSize: gs, scaleShift: fixedMatrix(key).scaleShift });
-      return stream!.matmul({ kernel, out, name: m.name, rows: m.rows, cols: m.cols, groupSize: gs, perLayer: key !== 'classifier' });
-    }
+    const fm = fixedMatrix(key);
+    return stream!.matmul({
+      wrapper: (count) => matmulFor(fm, count),
+      out,
+      x: activation(fm),
+      q4: fm.dtype === 'q4_0',
+      name: m.name,
+      rows: m.rows,
+      cols: m.cols,
+      groupSize: gs,
+      perLayer: key !== 'classifier',
+      maxBlockRows,
+      after,
+    });
+  };
+  /** `out = W · (xq, xm)`, W the layer's (or the model's) matrix `key`. */
+  const matmul = (out: string, key: Matrix): string => {
+    if (streamed(key)) return streamedMatmul(key, (first) => `${out} + ${first}`);
     return `${matmulOf(key)}(${out}, ${matmulArgs(key)});`;
   };
   /**
@@ -144,6 +166,22 @@ export function emitForwardInt(
       `${matmulFor(fm, count)}(forward_state.logits_block, ${activation(fm)}, forward_state.xm, forward_weights.${m.name} + ${first} * ${rowElements(fm)}, forward_weights.${m.name}_scales + ${first} * ${Math.ceil(m.cols / gs)});`;
     const argmax = kernels.use('argmaxFixedBlock');
     const fold = kernels.use('foldCandidates');
+    // streamed, the blocks come from the ring in the stream's order (and forward() skips them when
+    // no token is sampled: classifier_unread); else from flash, a block at a time
+    const classifierBlocks = streamed('classifier')
+      ? `    classifier_unread = 0;
+    ${streamedMatmul(
+      'classifier',
+      () => 'forward_state.logits_block',
+      (first, count) => `fold_block(${first}, ${count}, inv_temp);`,
+      block,
+    )}
+`
+      : `    for (int first = 0; first < ${full}; first += ${block}) {
+        ${rows(block, 'first')}
+        fold_block(first, ${block}, inv_temp);
+    }
+${full < m.rows ? `    ${rows(m.rows - full, String(full))}\n    fold_block(${full}, ${m.rows - full}, inv_temp);\n` : ''}`;
     return `/* the logits_block of tokens first .. first + count - 1 into the running argmax (inv_temp 0: greedy) or the candidates */
 static void fold_block(int first, int count, int32_t inv_temp) {
     if (inv_temp == 0)
@@ -165,17 +203,7 @@ int sample_logits(float* logits, float temperature, float topp, int32_t* order, 
     else
         ${kernels.use('candidatesStart')}(forward_state.sampler_tally);
     ${quantizeFor('x', 'classifier', 'forward_state.x')}
-    for (int first = 0; first < ${full}; first += ${block}) {
-        ${rows(block, 'first')}
-        fold_block(first, ${block}, inv_temp);
-    }
-${
-  full < m.rows
-    ? `    ${rows(m.rows - full, String(full))}
-    fold_block(${full}, ${m.rows - full}, inv_temp);
-`
-    : ''
-}    if (inv_temp == 0) return forward_state.best[0];
+${classifierBlocks}    if (inv_temp == 0) return forward_state.best[0];
     return ${kernels.use('sampleCandidates')}(forward_state.sampler_tally, forward_state.sampler_top_logits, forward_state.sampler_top_ids, VOCAB_SIZE, inv_temp, topp, order, rng_state, forward_weights.exp_table);
 }`;
   };
@@ -233,8 +261,8 @@ static void attention_rows(const void* job, int start, int end) {
    */
   const ffnInOrder = (gate: Matrix, up: Matrix, hb: string, hb2: string, separator: string, set: KernelSet): string =>
     [
-      matmul(hb, gate, set),
-      matmul(hb2, up, set),
+      matmul(hb, gate),
+      matmul(hb2, up),
       `${set.use('swigluInt', { hiddenDim: c.hiddenDim })}(${hb}, ${hb2}, forward_weights.exp_table);`,
     ].join(separator);
   /** Whether the thread jobs of a product by `key` take single rows (not streamed, not Q4_0's row pairs). */
@@ -283,10 +311,7 @@ static void ffn_hidden_rows(const void* job, int start, int end) {
         return `${rmsnorm}(${cVector(step.out)}, ${cVector(step.input)}, ${cNormWeight(step.weight)});`;
       case 'matmuls':
         // the input quantized once for all the step's matrices
-        return lines(
-          quantizeFor(step.input, step.products[0].weight),
-          ...step.products.map((p) => matmul(cVector(p.out), p.weight, kernels)),
-        );
+        return lines(quantizeFor(step.input, step.products[0].weight), ...step.products.map((p) => matmul(cVector(p.out), p.weight)));
       case 'rope':
         return `${kernels.use('ropeInt', { dim: c.dim, kvDim, headSize })}(forward_state.q, ${cVector(step.k)}, forward_weights.rope_cos, forward_weights.rope_sin, pos);`;
       case 'storeKv':
@@ -300,8 +325,8 @@ static void ffn_hidden_rows(const void* job, int start, int end) {
         return `${residual}(x, ${cVector(step.input)});`;
       case 'gatedFfn':
         if (!rowByRow(step.gate.weight) || !rowByRow(step.up.weight)) {
-          // streamed matrices go through the ring in order on core 0, and Q4_0 ones are shared out
-          // in row pairs: one product after the other (each still split by its wrapper)
+          // streamed matrices go through the ring in the table's order (a block at a time), and Q4_0
+          // ones are shared out in row pairs: one product after the other (each still split by its wrapper)
           const ffn = ffnInOrder(step.gate.weight, step.up.weight, cVector(step.gate.out), cVector(step.up.out), `\n${indent}`, kernels);
           return lines(quantizeFor(step.input, step.gate.weight), ffn);
         }
@@ -322,7 +347,23 @@ static void ffn_hidden_rows(const void* job, int start, int end) {
 int sample_logits(float* logits, float temperature, float topp, int32_t* order, uint64_t* rng_state) {
     return ${kernels.use('sampleNextFixed')}(logits, forward_state.logits_fixed, VOCAB_SIZE, temperature, topp, order, rng_state, forward_weights.exp_table);
 }`;
-  const body = `${forwardFunction(steps, writeStep, { xType: 'int32_t', scaleOffsets: true, returns: blocks ? 'NULL' : 'forward_state.logits', boundedCache: plan.kvWindow !== undefined })}
+  // a streamed classifier in blocks is read by sample_logits, which positions that sample nothing
+  // (the prompt) do not call: forward() then skips its segments, keeping the ring in the table's order
+  const skipsClassifier = blocks && streamed('classifier');
+  const unread = skipsClassifier
+    ? `/* 1 from forward() until sample_logits has read the classifier's rows from the stream */
+static int classifier_unread;
+
+`
+    : '';
+  const prologue = skipsClassifier
+    ? `    if (classifier_unread) { /* the last position sampled nothing: its classifier rows, unread */
+        ${stream!.skip(matrices.classifier.name)}
+    }
+    classifier_unread = 1;
+`
+    : '';
+  const body = `${unread}${forwardFunction(steps, writeStep, { xType: 'int32_t', scaleOffsets: true, returns: blocks ? 'NULL' : 'forward_state.logits', boundedCache: plan.kvWindow !== undefined, prologue })}
 
 ${sampling}`;
 

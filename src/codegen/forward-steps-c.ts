@@ -82,11 +82,12 @@ function writesCacheRows(steps: Step[]): boolean {
  * the activations' element type; the layer loop starts with the KV cache's offsets (`loff`, and
  * `soff` for `scaleOffsets`, the int8 cache's scale codes), with `boundedCache` (a plan with
  * --kv-window) after this position's row of the cache and the last row attention reads.
+ * `prologue` (C lines) runs first.
  */
 export function forwardFunction(
   steps: ForwardSteps,
   writeStep: (step: Step, indent: string) => string,
-  options: { xType: string; scaleOffsets?: boolean; returns: string; boundedCache?: boolean },
+  options: { xType: string; scaleOffsets?: boolean; returns: string; boundedCache?: boolean; prologue?: string },
 ): string {
   const rows = options.boundedCache ? 'KV_ROWS' : 'SEQ_LEN';
   const row = options.boundedCache ? 'kv_row' : 'pos';
@@ -111,7 +112,7 @@ export function forwardFunction(
     : '';
   return `float* forward(int token, int pos) {
     ${options.xType}* x = forward_state.x;
-${bounded}
+${options.prologue ?? ''}${bounded}
 ${section(steps.first, '    ')}
 
     /* forward all the layers */

@@ -7,6 +7,7 @@ import { rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadForGeneration } from '../engine/load.js';
 import { emitProject, programFiles, type ProjectInputs, type WrittenProject } from '../codegen/project.js';
+import { streamRowsProblem } from '../codegen/weight-stream.js';
 import { formatPlan, formatPlanSummary } from '../plan/format.js';
 import {
   checkProtocolLimits,
@@ -208,17 +209,22 @@ export function planFor(
     // where the count is the program's own option, as many as the attention can use
     threads: req.threads ?? (target.threads ? loaded.model.config.nKvHeads : 1),
   };
-  if (req.streamWeights && arithmetic === 'integer' && loaded.weights !== 'q8_0') {
+  if (req.streamWeights && arithmetic !== 'integer') {
     throw new UserError(
-      `--stream-weights streams Q8_0 matrices, and ${loaded.modelPath}'s weights are ${loaded.weights}: build it with --quant q8_0, or drop --stream-weights.`,
+      `--stream-weights streams the integer kernels' Q8_0 or Q4_0 matrices; this build's arithmetic is ${arithmetic}: add --arithmetic integer, or drop --stream-weights.`,
       2,
     );
   }
-  if (req.streamWeights && arithmetic !== 'integer') {
+  if (req.streamWeights && loaded.weights !== 'q8_0' && loaded.weights !== 'q4_0') {
     throw new UserError(
-      `--stream-weights streams the integer kernels' Q8_0 matrices; this build's arithmetic is ${arithmetic}: add --arithmetic integer (with --quant q8_0), or drop --stream-weights.`,
+      `--stream-weights streams Q8_0 or Q4_0 matrices, and ${loaded.modelPath}'s weights are ${loaded.weights} (a stream of mixed weights is not built): build it with --quant q8_0 or --quant q4_0, or drop --stream-weights.`,
       2,
     );
+  }
+  if (req.streamWeights) {
+    const c = loaded.model.config;
+    const problem = streamRowsProblem(Math.max(c.dim, c.hiddenDim), loaded.weights === 'q4_0', loaded.groupSize ?? c.dim);
+    if (problem) throw new UserError(`--stream-weights: ${problem}; drop --stream-weights.`, 2);
   }
   let plan = makePlan(target, loaded.model.config, options);
   if (!plan.fits && req.seqLen === undefined && !library) {
@@ -321,15 +327,15 @@ export function checkBuildOptions(req: BuildRequest): Target {
       2,
     );
   }
-  if (req.streamWeights && req.quant !== undefined && req.quant !== 'q8_0') {
+  if (req.streamWeights && req.quant !== undefined && req.quant !== 'q8_0' && req.quant !== 'q4_0') {
     throw new UserError(
-      `--stream-weights streams Q8_0 matrices, and --quant ${req.quant} was given: use --quant q8_0, or drop --stream-weights.`,
+      `--stream-weights streams Q8_0 or Q4_0 matrices, and --quant ${req.quant} was given (a stream of ${req.quant === 'mixed' ? 'mixed weights' : 'float32 weights'} is not built): use --quant q8_0 or --quant q4_0, or drop --stream-weights.`,
       2,
     );
   }
   if (req.streamWeights && req.arithmetic === 'float') {
     throw new UserError(
-      "--stream-weights streams the integer kernels' Q8_0 matrices, and --arithmetic float was given: use --arithmetic integer (the default on rp2040), or drop --stream-weights.",
+      "--stream-weights streams the integer kernels' Q8_0 or Q4_0 matrices, and --arithmetic float was given: use --arithmetic integer (the default on rp2040), or drop --stream-weights.",
       2,
     );
   }

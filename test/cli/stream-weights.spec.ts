@@ -21,9 +21,18 @@ describe('cli: build and plan --stream-weights', function () {
     [
       'float arithmetic',
       ['--target', 'rp2040', '--arithmetic', 'float'],
-      /--stream-weights streams the integer kernels' Q8_0 matrices.*--arithmetic float/,
+      /--stream-weights streams the integer kernels' Q8_0 or Q4_0 matrices.*--arithmetic float/,
     ],
-    ['Q4_0 weights', ['--target', 'rp2040', '--quant', 'q4_0'], /--stream-weights streams Q8_0 matrices, and --quant q4_0 was given/],
+    [
+      'mixed weights',
+      ['--target', 'rp2040', '--quant', 'mixed'],
+      /--stream-weights streams Q8_0 or Q4_0 matrices, and --quant mixed was given \(a stream of mixed weights is not built\)/,
+    ],
+    [
+      'float32 weights',
+      ['--target', 'rp2040', '--quant', 'f32'],
+      /--stream-weights streams Q8_0 or Q4_0 matrices, and --quant f32 was given \(a stream of float32 weights is not built\)/,
+    ],
   ] as const) {
     for (const command of ['build', 'plan']) {
       it(`${command} --stream-weights with ${why} is refused before the model is looked up`, () => {

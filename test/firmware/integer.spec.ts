@@ -143,7 +143,7 @@ describe('rp2040 target, integer arithmetic (the default): firmware against the 
     expect(run.xip!.misses).to.be.below(10_000);
   });
 
-  it("--stream-weights with --threads 2: the streamed products stay on core 0 in the ring's order, the attention's heads go to both cores; the engine's tokens", async () => {
+  it("--stream-weights with --threads 2: the streamed products in the ring's order, each block's rows split between the cores, the attention's heads too; the engine's tokens", async () => {
     const steps = 4;
     const run = await runFirmware(
       'stream-2',
@@ -168,5 +168,10 @@ describe('rp2040 target, integer arithmetic (the default): firmware against the 
     expect(forward, 'SwiGLU in forward(), after the two streamed products').to.match(
       /swiglu_int_hidden172\(forward_state\.hb, forward_state\.hb2, forward_weights\.exp_table\);/,
     );
+    // a streamed block goes through the wrapper for its rows, which hands half of them to core 1
+    const block = /(matmul_\d+x\d+_q8_int_s\d+)\(forward_state\.hb \+ r, forward_state\.xq, forward_state\.xm, wv, ws\);/.exec(forward);
+    expect(block, 'w1 a block at a time through a wrapper').to.not.equal(null);
+    const wrappers = readFileSync(join(tmp.dir, 'stream-2', 'forward_parallel.c'), 'utf8');
+    expect(wrappers).to.match(new RegExp(`void ${block![1]}\\(.*\\n.*parallel_worth[\\s\\S]*?parallel_rows\\(${block![1]}_rows`));
   });
 });

@@ -8,6 +8,7 @@
  * `npm run bench -- rp2040-15m`.
  */
 import { expect } from 'chai';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeCheckpoint } from '../../src/checkpoint/write.js';
 import { Rp2040Emulator } from '../../src/emulator/rp2040.js';
@@ -19,6 +20,7 @@ import { runEngine } from '../helpers/engine-run.js';
 import { modelPath, tempDir } from '../helpers/fixtures.js';
 import { needs } from '../helpers/needs.js';
 import { randomModel, STORIES15M } from '../helpers/random-model.js';
+import type { Config } from '../../src/checkpoint/model.js';
 
 const SIXTEEN_MB = 16 * 1024 * 1024;
 
@@ -123,5 +125,89 @@ describe("rp2040 with 16 MB of flash: a random model of stories15M's shapes, Q4_
     const expected = Buffer.concat(ids.slice(1).map((id, i) => loaded.tokenizer.decode(ids[i], id)));
     expect(emu.outputBuffer.subarray(0, expected.length).toString('hex')).to.equal(expected.toString('hex'));
     expect(emu.outputBuffer.subarray(expected.length).toString('utf8')).to.match(/^\nachieved tok\/s: /);
+  });
+});
+
+/**
+ * The same kind of model with its weights streamed (`--stream-weights`, doc/rp2040.md "Streaming the
+ * weights"): every Q4_0 matrix, the 32,000-row classifier included, comes by DMA from the XIP stream
+ * FIFO into the SRAM ring, a block of row pairs at a time, while the core computes. A small model with
+ * a 32,000-token vocabulary (so that its classifier is in blocks too) runs fast enough to check one and
+ * two cores; stories15M's own shapes run for 2 tokens.
+ */
+describe('rp2040 with 16 MB of flash: Q4_0 weights streamed by DMA from the XIP stream (--stream-weights)', function () {
+  needs('tokenizer.bin', 'arm-none-eabi-gcc', 'make');
+  this.timeout(1_200_000);
+  const tmp = tempDir();
+  after(() => tmp.cleanup());
+
+  /** Builds a random model of `config` (a classifier of its own), Q4_0 in groups of 32, streamed; runs it with the XIP model; compares with the engine. */
+  async function streamed(name: string, config: Config, prompt: string, steps: number, threads: number) {
+    const checkpoint = join(tmp.dir, `${name}.bin`);
+    if (!existsSync(checkpoint)) {
+      const model = randomModel(config, 3, { sharedClassifier: false });
+      writeCheckpoint(checkpoint, quantizeModel(model, 'q4_0', { groupSize: 32 }).model, 'own');
+    }
+    const out = join(tmp.dir, `${name}-${threads}`);
+    const { plan } = await build(
+      {
+        target: 'rp2040',
+        model: checkpoint,
+        tokenizer: modelPath('tokenizer.bin'),
+        flashBytes: SIXTEEN_MB,
+        boot2: 'quad',
+        streamWeights: true,
+        threads,
+        prompt,
+        steps,
+        temperature: 0,
+        exitAfterGeneration: true,
+        stdio: 'uart',
+        out,
+      },
+      () => {},
+    );
+    expect(plan).to.include({ weights: 'q4_0', arithmetic: 'integer', classifier: 'blocks' });
+    const emu = await Rp2040Emulator.load(join(out, 'firmware.uf2'), { xipModel: true });
+    const run = await emu.run({ maxSeconds: 1_000 });
+    expect(run.reason, run.output.slice(-500)).to.equal('break');
+    const ids = run.output.split('\n').filter((l) => /^[PG] \d+$/.test(l));
+    const loaded = loadForGeneration({ model: checkpoint, tokenizer: modelPath('tokenizer.bin') });
+    const engine = runEngine(loaded.model, loaded.tokenizer.encode(prompt, true, false), steps, { temperature: 0, topp: 0.9, seed: 1 }, 0, {
+      arithmetic: 'integer',
+      seqLen: plan.seqLen,
+      classifier: 'blocks',
+    });
+    expect(ids).to.deep.equal(engine.idLines);
+    expect(new Set(ids.filter((l) => l.startsWith('G '))).size, 'varied tokens, not one repeated').to.be.above(1);
+    // every matrix not copied to SRAM, every token, through the stream: its values and scales (the
+    // embedding table is read a row at a time, through the cache)
+    const copied = new Set(plan.buffers.filter((b) => b.copyOf).map((b) => b.copyOf));
+    const perToken = plan.buffers
+      .filter((b) => b.role === 'weights' && /^(wq|wk|wv|wo|w1|w2|w3|wcls)(_scales)?$/.test(b.name) && !copied.has(b.name))
+      .reduce((n, b) => n + b.bytes, 0);
+    expect(emu.streamReport.words * 4).to.be.at.least(steps * perToken);
+    expect(emu.streamReport.underflows).to.equal(0);
+    // and not through the cache: boot, the code, the norms and the embedding's rows, not the matrices
+    expect(emu.xipReport!.data.misses).to.be.below((steps * perToken) / 8 / 50);
+    const forward = readFileSync(join(out, 'forward.c'), 'utf8');
+    expect(forward, 'the classifier from the ring, each block folded into the argmax or the candidates').to.match(
+      /weight_stream_release\(\);\s+fold_block\(r, (32|64), inv_temp\);/,
+    );
+    return { plan, run, emu };
+  }
+
+  const small: Config = { dim: 64, hiddenDim: 192, nLayers: 5, nHeads: 8, nKvHeads: 4, vocabSize: 32000, seqLen: 512 };
+  for (const threads of [1, 2]) {
+    it(`a 32,000-token model of dim 64, ${threads === 1 ? 'one core' : "both cores (each takes half of every block's row pairs)"}: a 5-token prompt (whose positions skip the classifier's segments) and 4 tokens, the integer engine's`, async () => {
+      const { emu } = await streamed('small', small, 'Once upon a time', 8, threads);
+      if (threads === 2) expect(emu.core1.inRomWait, 'core 1 was launched').to.equal(false);
+    });
+  }
+
+  it("stories15M's shapes, one core: the first 2 tokens are the integer engine's", async () => {
+    const { plan } = await streamed('stories15M', STORIES15M, '', 2, 1);
+    expect(plan.buffers.find((b) => b.name === 'weight_ring')).to.include({ memory: 'sram', bytes: 16 * 1024 });
+    expect(plan.seqLen).to.be.within(55, 70);
   });
 });
