@@ -70,6 +70,15 @@ export const W25Q128JV: FlashChipSpec = {
 };
 export const FLASH_CHIPS: readonly FlashChipSpec[] = [W25Q16JV, W25Q128JV];
 
+/**
+ * The board's chip for an image of `bytes`: the Pico's W25Q16JV when the image fits its 2 MB, else
+ * the smallest chip that holds it (a build for a 16 MB board, `--flash-size 16M`, gets the
+ * W25Q128JV of such boards); the largest when none does (the load then says the image is too big).
+ */
+export function flashChipFor(bytes: number): FlashChipSpec {
+  return FLASH_CHIPS.find((chip) => chip.capacityBytes >= bytes) ?? FLASH_CHIPS[FLASH_CHIPS.length - 1];
+}
+
 /** Status register bits (section 7.1). */
 export const SR1_BUSY = 1 << 0;
 export const SR1_WEL = 1 << 1;

@@ -34,7 +34,7 @@ import { decodeUf2, RP2040_FAMILY_ID, RP2040_FLASH_BASE } from '../firmware-imag
 import { checkBootRom } from './boot-rom.js';
 import { IoQspi } from './io-qspi.js';
 import { PcProfiler, type Profile, type ProfilerOptions } from './profiler.js';
-import { QspiFlash, W25Q16JV, type FlashChipSpec } from './qspi-flash.js';
+import { flashChipFor, QspiFlash, type FlashChipSpec } from './qspi-flash.js';
 import { SecondCore, type Core } from './second-core.js';
 import { Ssi } from './ssi.js';
 import { paceDma, type DmaPacingStats } from './dma-pacing.js';
@@ -164,7 +164,7 @@ export interface LoadOptions {
    * in place at 0x10000000, with rp2040js's SSI (the old, faster start).
    */
   bootRom?: Uint8Array;
-  /** The flash chip on the board when booting through the ROM (default W25Q16JV, the Pico's). */
+  /** The flash chip on the board when booting through the ROM (default: the Pico's W25Q16JV, or the smallest chip that holds a larger image). */
   flashChip?: FlashChipSpec;
 }
 
@@ -249,7 +249,7 @@ export class Rp2040Emulator {
       const rom = options.bootRom;
       // loadBootrom resets the chip: SP and PC from the ROM's vector table (0x0, 0x4), flash erased
       this.mcu.loadBootrom(new Uint32Array(rom.buffer.slice(rom.byteOffset, rom.byteOffset + rom.length)));
-      this.flashChip = this.installFlashChip(image, options.flashChip ?? W25Q16JV);
+      this.flashChip = this.installFlashChip(image, options.flashChip ?? flashChipFor(address - RP2040_FLASH_BASE + image.length));
       this.bootWatch = true;
       this.catchWatchdogReboot();
     } else {

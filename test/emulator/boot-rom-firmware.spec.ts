@@ -77,4 +77,18 @@ describe('rp2040 firmware booted through the boot ROM: each boot2, each flash ch
       });
     }
   }
+
+  it("boots an image larger than the Pico's 2 MB on the 16 MB W25Q128JV without being told (a --flash-size 16M build)", async () => {
+    const big = Buffer.alloc(2 * 1024 * 1024 + 4096); // the firmware, then zeros past 2 MB
+    image.copy(big, 0);
+    buildBoot2({ variant: 'quad' }).copy(big, 0);
+    const emu = Rp2040Emulator.fromImage(big, 0x10000000, { bootRom: rom });
+    const hello = await emu.run({ until: () => deviceMessages(emu).some((m) => m.type === 'hello'), maxSeconds: 120 });
+    expect(hello.reason, hello.output.slice(-300)).to.equal('until');
+    expect(emu.boot).to.include({ chip: W25Q128JV.name, xipVerified: true });
+    // the Pico's chip still, for an image that fits it
+    const small = Rp2040Emulator.fromImage(image, 0x10000000, { bootRom: rom });
+    await small.run({ until: () => deviceMessages(small).some((m) => m.type === 'hello'), maxSeconds: 120 });
+    expect(small.boot).to.include({ chip: W25Q16JV.name });
+  });
 });
