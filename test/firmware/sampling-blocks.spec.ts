@@ -23,7 +23,7 @@ import { build } from '../../src/toolchain/build.js';
 import { cli, expectUserError } from '../helpers/cli.js';
 import { runEngine } from '../helpers/engine-run.js';
 import { modelPath, tempDir } from '../helpers/fixtures.js';
-import { needs, requireNeeds } from '../helpers/needs.js';
+import { needs, requireBootRom, requireNeeds } from '../helpers/needs.js';
 import { randomModel } from '../helpers/random-model.js';
 
 const SMALL_32K = { dim: 64, hiddenDim: 128, nLayers: 1, nHeads: 4, nKvHeads: 4, vocabSize: 32000, seqLen: 32 };
@@ -81,7 +81,7 @@ describe('rp2040: sampling from a classifier in row blocks (a small random model
 
   it("answers a GENERATE with a temperature over the serial protocol (monitor on the emulated UART): the engine's tokens", async function () {
     requireNeeds(this, 'socat');
-    needs('socat');
+    requireBootRom(this);
     const serving = join(tmp.dir, 'serving');
     await build(
       {
@@ -95,8 +95,8 @@ describe('rp2040: sampling from a classifier in row blocks (a small random model
       },
       () => {},
     );
-    // boot2 in place: the boot ROM path models the Pico's 2 MB flash chip, and this image is larger
-    const board = await EmulatedBoard.start({ firmware: serving, bootRom: false });
+    // as flash --emulate runs it: through the boot ROM, on the 16 MB chip this image (over 2 MB) needs
+    const board = await EmulatedBoard.start({ firmware: serving });
     const sampling = { temperature: 0.8, topp: 0.95, seed: 11 };
     try {
       const monitor = await Monitor.connect({
