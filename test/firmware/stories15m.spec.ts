@@ -142,13 +142,20 @@ describe('rp2040 with 16 MB of flash: Q4_0 weights streamed by DMA from the XIP 
   after(() => tmp.cleanup());
 
   /** Builds a random model of `config` (a classifier of its own), Q4_0 in groups of 32, streamed; runs it with the XIP model; compares with the engine. */
-  async function streamed(name: string, config: Config, prompt: string, steps: number, threads: number) {
+  async function streamed(
+    name: string,
+    config: Config,
+    prompt: string,
+    steps: number,
+    threads: number,
+    sampling = { temperature: 0, topp: 0.9, seed: 1 },
+  ) {
     const checkpoint = join(tmp.dir, `${name}.bin`);
     if (!existsSync(checkpoint)) {
       const model = randomModel(config, 3, { sharedClassifier: false });
       writeCheckpoint(checkpoint, quantizeModel(model, 'q4_0', { groupSize: 32 }).model, 'own');
     }
-    const out = join(tmp.dir, `${name}-${threads}`);
+    const out = join(tmp.dir, `${name}-${threads}-t${sampling.temperature}`);
     const { plan } = await build(
       {
         target: 'rp2040',
@@ -160,7 +167,8 @@ describe('rp2040 with 16 MB of flash: Q4_0 weights streamed by DMA from the XIP 
         threads,
         prompt,
         steps,
-        temperature: 0,
+        ...sampling,
+        seed: BigInt(sampling.seed),
         exitAfterGeneration: true,
         stdio: 'uart',
         out,
@@ -173,7 +181,7 @@ describe('rp2040 with 16 MB of flash: Q4_0 weights streamed by DMA from the XIP 
     expect(run.reason, run.output.slice(-500)).to.equal('break');
     const ids = run.output.split('\n').filter((l) => /^[PG] \d+$/.test(l));
     const loaded = loadForGeneration({ model: checkpoint, tokenizer: modelPath('tokenizer.bin') });
-    const engine = runEngine(loaded.model, loaded.tokenizer.encode(prompt, true, false), steps, { temperature: 0, topp: 0.9, seed: 1 }, 0, {
+    const engine = runEngine(loaded.model, loaded.tokenizer.encode(prompt, true, false), steps, sampling, 0, {
       arithmetic: 'integer',
       seqLen: plan.seqLen,
       classifier: 'blocks',
@@ -204,6 +212,10 @@ describe('rp2040 with 16 MB of flash: Q4_0 weights streamed by DMA from the XIP 
       if (threads === 2) expect(emu.core1.inRomWait, 'core 1 was launched').to.equal(false);
     });
   }
+
+  it("a 32,000-token model of dim 64, both cores, sampled (temperature 1, top-p 0.9): the candidates folded from the ring, the integer engine's tokens", async () => {
+    await streamed('small', small, 'Once upon a time', 8, 2, { temperature: 1, topp: 0.9, seed: 7 });
+  });
 
   it("stories15M's shapes, one core: the first 2 tokens are the integer engine's", async () => {
     const { plan } = await streamed('stories15M', STORIES15M, '', 2, 1);
