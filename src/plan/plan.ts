@@ -603,7 +603,10 @@ function findProblems(plan: Plan, target: Target, options: PlanOptions): string[
         const sinks = plan.cacheRows - fewer - window;
         advice.push(`--kv-window ${sinks}+${window} (the KV cache takes ${formatBytes(kvBytes)} at ${plan.cacheRows} rows)`);
       } else if (plan.seqLen - fewer >= 1) {
-        advice.push(`--seq-len ${plan.seqLen - fewer} (the KV cache takes ${formatBytes(kvBytes)} at ${plan.seqLen} positions)`);
+        // the estimate leaves out what else grows with the context (scale codes, RoPE tables):
+        // the longest context that fits, found by planning it, unless this plan is one of that search's
+        const fitting = searchingSeqLen ? undefined : longestContext(target, plan.config, options);
+        advice.push(`--seq-len ${fitting ?? plan.seqLen - fewer} (the KV cache takes ${formatBytes(kvBytes)} at ${plan.seqLen} positions)`);
       } else {
         // no context is short enough: say what else fills the memory (vocabulary-sized buffers, typically)
         const fixed = use.buffers
@@ -717,9 +720,23 @@ export function buffer(plan: Plan, name: string): PlannedBuffer {
   return b;
 }
 
+/** True while longestContext plans the contexts it tries: their problems need no advice of their own. */
+let searchingSeqLen = false;
+
+/** longestFittingSeqLen for a plan's advice, which the plans it makes do not advise in turn. */
+function longestContext(target: Target, config: Config, options: PlanOptions): number | undefined {
+  searchingSeqLen = true;
+  try {
+    return longestFittingSeqLen(target, config, options);
+  } finally {
+    searchingSeqLen = false;
+  }
+}
+
 /**
- * The longest context whose plan fits the target, when the model's own does not (only the KV
- * cache and attention scores grow with it); undefined when nothing fits or it fits already.
+ * The longest context whose plan fits the target, when the model's own does not (the KV cache,
+ * the attention scores and the RoPE tables grow with it); undefined when nothing fits or it fits
+ * already.
  */
 export function longestFittingSeqLen(target: Target, config: Config, options: PlanOptions): number | undefined {
   if (makePlan(target, config, options).fits) return undefined;

@@ -80,6 +80,20 @@ describe('plan: stories15M on an RP2040 board with 16 MB of flash (integer arith
   const sixteen = withFirmwareOptions(loadTarget('rp2040'), { flashBytes: 16 * 1024 * 1024 });
   const integerQ4 = { weights: 'q4_0' as const, groupSize: 32, sharedClassifier: true, arithmetic: 'integer' as const };
 
+  it('advises the longest context that fits, not an estimate from the KV cache alone (it left out the scale codes and said 64 where 67 fit)', () => {
+    const seqLen = longestFittingSeqLen(sixteen, stories15M, integerQ4)!;
+    const advice = /--seq-len (\d+)/.exec(makePlan(sixteen, stories15M, integerQ4).problems.join('\n'));
+    expect(advice).to.not.equal(null);
+    expect(Number(advice![1])).to.equal(seqLen);
+    // on the Pico too, float arithmetic: stories260K's shapes with a context of 4,096
+    const pico = loadTarget('rp2040');
+    const small = { dim: 64, hiddenDim: 172, nLayers: 5, nHeads: 8, nKvHeads: 4, vocabSize: 512, seqLen: 4096 };
+    const floatOptions = { weights: 'q8_0' as const, groupSize: 64, sharedClassifier: true, arithmetic: 'float' as const };
+    const fitting = longestFittingSeqLen(pico, small, floatOptions);
+    const said = /--seq-len (\d+)/.exec(makePlan(pico, small, floatOptions).problems.join('\n'));
+    expect(Number(said![1])).to.equal(fitting);
+  });
+
   it('computes the classifier in blocks: no vocabulary-sized buffer in SRAM, and a context of what the SRAM holds', () => {
     const seqLen = longestFittingSeqLen(sixteen, stories15M, integerQ4)!;
     expect(seqLen).to.be.within(60, 70); // int8 KV cache: 6 layers × 2 × 288 bytes + 12 scale codes a position
