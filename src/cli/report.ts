@@ -228,7 +228,8 @@ export const reportCommand: CommandModule<object, ReportArgs> = {
       .option('arithmetic', {
         choices: ['float', 'integer'] as const,
         default: 'float' as const,
-        describe: 'run the q8_0 candidate with the integer kernels (what an RP2040 build computes) to measure their cost too',
+        describe:
+          'run the candidates the integer kernels take (q8_0; q4_0 and mixed of even shapes) with them, as an RP2040 build computes, to measure their cost too',
       })
       .option('group-size', { type: 'number', describe: 'values per scale, for every scheme (default: chosen for each scheme)' })
       .option('sequences', { type: 'number', default: REPORT_DEFAULTS.sequences, describe: 'sequences sampled from the fp32 model' })

@@ -141,6 +141,21 @@ export interface Plan {
   problems: string[];
 }
 
+/**
+ * The arithmetic a build for `target` uses when not told (build, and report's sizes, which plan
+ * as build would): the target's default when it suits the weights (the integer kernels compute
+ * on quantized weights, Q4_0 only in the shapes q4ShapeProblem accepts), else float.
+ */
+export function defaultArithmetic(
+  target: Target,
+  config: Config,
+  weights: QuantScheme,
+  groupSize: number | undefined,
+): 'float' | 'integer' {
+  const suitsInteger = weights !== 'f32' && q4ShapeProblem(config, weights, groupSize ?? 0) === undefined;
+  return target.defaults?.arithmetic === 'integer' && suitsInteger ? 'integer' : 'float';
+}
+
 /** Flash sizes of microcontroller boards, in MB, smallest first (the RP2040's XIP window ends at 16 MB). */
 const BOARD_FLASH_MB = [4, 8, 16];
 

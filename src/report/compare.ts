@@ -10,6 +10,7 @@ import type { CheckpointFormat, Config, Model, Tensor, WeightDType } from '../ch
 import { parameterCount } from '../checkpoint/model.js';
 import { BOS } from '../engine/generate.js';
 import { projectRoot } from '../util/project-root.js';
+import { q4ShapeProblem } from '../plan/plan.js';
 import type { Target } from '../plan/target.js';
 import {
   errorStats,
@@ -206,7 +207,10 @@ export interface ReportRequest {
   evalTokens?: number;
   targets: readonly Target[];
   progress?: PhaseProgress;
-  /** Run the Q8_0 candidate with the integer kernels (what an RP2040 build computes); others stay float32. */
+  /**
+   * Run the candidates the integer kernels take (Q8_0; Q4_0 and mixed in the shapes q4ShapeProblem
+   * accepts) with them, as an RP2040 build computes; others stay float32.
+   */
   integer?: boolean;
   /** Also measure a bounded KV cache of these sinks and window against the full context (fp32). */
   kvWindow?: KvWindow;
@@ -313,7 +317,11 @@ export function compareSchemes(req: ReportRequest): QuantReport {
     return { scheme, model: q.model, groupSize: q.groupSize as number, reason: q.choice?.reason ?? null };
   });
   quantizing.finish(schemes.join(', '));
-  const integer = (scheme: QuantizedScheme) => Boolean(req.integer) && scheme === 'q8_0';
+  // the integer kernels take Q8_0, and Q4_0 (or mixed) in the shapes their row-pair matmul reads
+  const integerFor = (q: (typeof quantized)[number]) =>
+    Boolean(req.integer) && q4ShapeProblem(q.model.config, q.scheme, q.groupSize) === undefined;
+  const integerSchemes = new Set(quantized.filter(integerFor).map((q) => q.scheme));
+  const integer = (scheme: QuantizedScheme) => integerSchemes.has(scheme);
   const candidates: Candidate[] = quantized.map((q) => ({ name: q.scheme, model: q.model, integer: integer(q.scheme) }));
 
   // 2. divergence on text sampled from fp32

@@ -360,7 +360,7 @@ function sizeSection(r: QuantReport): string {
       return (
         `<figure>${svg}<figcaption>${esc(t.target)} runs from ${esc(memory)}: the run state (KV cache at seq_len ${r.model.config.seqLen}, ` +
         `activations), the code that runs from there and the weights copied there, as the plan lays them out for each scheme ` +
-        `(${esc(t.target)} builds run Q8_0 with the integer kernels and an int8 KV cache, the others with float kernels). ` +
+        `(${esc(t.target)} builds run Q8_0, and Q4_0 in the shapes the integer kernels take, with the integer kernels and an int8 KV cache, the others with float kernels). ` +
         `A bar past the line does not fit: <code>llama2-embed plan --target ${esc(t.target)}</code> shows what would (a shorter <code>--seq-len</code>).</figcaption></figure>`
       );
     })

@@ -12,7 +12,7 @@
  * scheme is planned by `makePlan` itself, with the scheme's group size.
  */
 import type { Model } from '../checkpoint/model.js';
-import { makePlan, type Plan } from '../plan/plan.js';
+import { defaultArithmetic, makePlan, type Plan } from '../plan/plan.js';
 import type { Target } from '../plan/target.js';
 import type { QuantScheme } from '../quant/schemes.js';
 import { tensorBytes } from '../quant/metrics.js';
@@ -69,8 +69,8 @@ function planFor(target: Target, model: Model, scheme: QuantScheme, groupSize: n
     weights: scheme,
     groupSize: scheme === 'f32' ? undefined : groupSize,
     sharedClassifier: model.sharedClassifier,
-    // as `build` would: the target's arithmetic where the weights allow it (rp2040: integer for Q8_0)
-    arithmetic: scheme === 'q8_0' && target.defaults?.arithmetic === 'integer' ? 'integer' : 'float',
+    // as `build` would: the target's arithmetic where the weights allow it (rp2040: integer for Q8_0, and Q4_0 of even shapes)
+    arithmetic: defaultArithmetic(target, model.config, scheme, groupSize),
   });
 }
 

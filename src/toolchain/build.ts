@@ -11,7 +11,7 @@ import { streamRowsProblem } from '../codegen/weight-stream.js';
 import { formatPlan, formatPlanSummary } from '../plan/format.js';
 import {
   checkProtocolLimits,
-  q4ShapeProblem,
+  defaultArithmetic,
   longestFittingSeqLen,
   makePlan,
   type Arithmetic,
@@ -179,9 +179,7 @@ export function planFor(
     groupSize: req.groupSize,
     weightsForF32,
   });
-  // the target's arithmetic when it suits the weights (integer mode computes on quantized weights, Q4_0 in even groups)
-  const suitsInteger = loaded.weights !== 'f32' && q4ShapeProblem(loaded.model.config, loaded.weights, loaded.groupSize!) === undefined;
-  const arithmetic = req.arithmetic ?? (defaults.arithmetic === 'integer' && suitsInteger ? 'integer' : 'float');
+  const arithmetic = req.arithmetic ?? defaultArithmetic(target, loaded.model.config, loaded.weights, loaded.groupSize);
   if (req.seqLen !== undefined && (!Number.isInteger(req.seqLen) || req.seqLen < 1 || req.seqLen > loaded.model.config.seqLen)) {
     throw new UserError(`--seq-len must be a whole number from 1 to the model's ${loaded.model.config.seqLen}, got ${req.seqLen}.`, 2);
   }

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { cli, expectUserError } from '../helpers/cli.js';
 import { modelPath, tempDir } from '../helpers/fixtures.js';
 import { needs } from '../helpers/needs.js';
+import { randomModel } from '../helpers/random-model.js';
+import { writeCheckpoint } from '../../src/checkpoint/write.js';
 
 describe('cli: report', function () {
   needs('stories260K.bin', 'tok512.bin');
@@ -25,6 +27,29 @@ describe('cli: report', function () {
     const plain = cli(['report', '--quant', 'q8_0', '--sequences', '2', '--length', '16', '--json', json, '-q']);
     expect(plain.status, plain.stderr).to.equal(0);
     expect(JSON.parse(readFileSync(json, 'utf8')).schemes[0].sampled.meanKl).not.to.equal(float.schemes[0].sampled.meanKl);
+  });
+
+  it('--arithmetic integer runs Q4_0 with the integer kernels where its shapes suit them (as a stories15M build for the RP2040), not otherwise', () => {
+    // stories260K's shapes with a hidden size of 192 (a multiple of 16): the row-pair matmul takes every matrix
+    const even = join(dir, 'even.bin');
+    writeCheckpoint(
+      even,
+      randomModel({ dim: 64, hiddenDim: 192, nLayers: 2, nHeads: 8, nKvHeads: 4, vocabSize: 512, seqLen: 64 }, 5),
+      'v0',
+    );
+    const json = join(dir, 'report.json');
+    const args = ['--quant', 'q4_0', '--group-size', '32', '--arithmetic', 'integer', '--sequences', '2', '--length', '16', '--json', json];
+    const r = cli(['report', '-m', even, '-z', modelPath('tok512.bin'), ...args]);
+    expect(r.status, r.stderr).to.equal(0);
+    expect(r.stdout).to.contain('q4_0 (group size 32, run with the integer kernels)');
+    expect(JSON.parse(readFileSync(json, 'utf8')).schemes[0].sampled.meanKl)
+      .to.be.a('number')
+      .and.greaterThan(0);
+    // stories260K's hidden size of 172 is not: its Q4_0 stays float
+    const odd = cli(['report', ...args]);
+    expect(odd.status, odd.stderr).to.equal(0);
+    expect(odd.stdout).to.contain('q4_0 (group size 32)');
+    expect(odd.stdout).not.to.contain('run with the integer kernels');
   });
 
   it('compares every scheme with fp32 on stories260K and writes the JSON and the HTML', () => {
