@@ -123,9 +123,9 @@ describe('emulator/rp2040: booting through the boot ROM', function () {
     }
   });
 
-  it('refuses an image larger than the chip', () => {
+  it('refuses an image larger than the chip it is given (by default it takes the smallest that holds the image)', () => {
     const image = new Uint8Array(W25Q16JV.capacityBytes + 4);
-    expect(() => Rp2040Emulator.fromImage(image, 0x10000000, { bootRom: rom })).to.throw(
+    expect(() => Rp2040Emulator.fromImage(image, 0x10000000, { bootRom: rom, flashChip: W25Q16JV })).to.throw(
       UserError,
       /more than the 2 MB of the board's W25Q16JV/,
     );
