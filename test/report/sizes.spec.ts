@@ -7,6 +7,7 @@ import { quantizeModel, QUANT_SCHEMES } from '../../src/quant/schemes.js';
 import { schemeSizes, verdictText, weightBytesOf } from '../../src/report/sizes.js';
 import { modelPath } from '../helpers/fixtures.js';
 import { needs } from '../helpers/needs.js';
+import { randomModel } from '../helpers/random-model.js';
 
 /** A board with `flash` bytes for the weights and `sram` bytes for the state. */
 function board(flash: number, sram: number): Target {
@@ -64,6 +65,20 @@ describe('report/sizes', () => {
       // with no target, the blob is still the plan's
       expect(schemeSizes(q.model, scheme, q.groupSize, []).blobBytes, `${scheme} without targets`).to.equal(sizes.blobBytes);
     }
+  });
+
+  it('plans Q4_0 for the RP2040 with the integer kernels, as build does, where their row-pair matmul takes the shapes', () => {
+    const rp2040 = loadTarget('rp2040');
+    const even = randomModel({ dim: 64, hiddenDim: 192, nLayers: 2, nHeads: 8, nKvHeads: 4, vocabSize: 512, seqLen: 64 }, 5, {
+      sharedClassifier: true,
+    });
+    const q4 = quantizeModel(even, 'q4_0', { groupSize: 32 });
+    const state = (arithmetic: 'float' | 'integer') => {
+      const plan = makePlan(rp2040, even.config, { weights: 'q4_0', groupSize: 32, sharedClassifier: true, arithmetic });
+      return plan.memories.find((m) => m.memory.name === rp2040.placement.state)!.used;
+    };
+    expect(state('integer')).to.not.equal(state('float')); // an int8 KV cache against a float one
+    expect(schemeSizes(q4.model, 'q4_0', 32, [rp2040]).targets[0].state!.needed).to.equal(state('integer'));
   });
 
   it('a Q4_0 blob is smaller than the Q8_0 one by the packed values: half a byte a value', () => {
