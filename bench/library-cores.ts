@@ -102,18 +102,23 @@ function librarySizes(core: LibraryCore, dir: string, extraFlags: string[]): Siz
   return sizes;
 }
 
+/** Exports stories260K's Q8_0 library with `arithmetic` into `out`, for `board` if given. */
+function exportStories(arithmetic: string, out: string, board?: string): void {
+  exportLibrary({
+    format: 'c',
+    model: 'stories260K.bin',
+    tokenizer: 'tok512.bin',
+    quant: 'q8_0',
+    arithmetic: arithmetic as 'float',
+    ...(board ? { board } : {}),
+    out,
+  });
+}
+
 /** Whether the library fits `board` (the export's plan check), or the first reason it does not. */
 function fitsBoard(board: string, arithmetic: string, dir: string): string {
   try {
-    exportLibrary({
-      format: 'c',
-      model: 'stories260K.bin',
-      tokenizer: 'tok512.bin',
-      quant: 'q8_0',
-      arithmetic: arithmetic as 'float',
-      board,
-      out: dir,
-    });
+    exportStories(arithmetic, dir, board);
     return 'yes';
   } catch (e) {
     if (!(e instanceof UserError)) throw e;
@@ -133,14 +138,7 @@ export async function benchLibraryCores(): Promise<void> {
     const library = (arithmetic: string) => {
       if (!libraries.has(arithmetic)) {
         const out = join(tmp, `lib-${arithmetic}`);
-        exportLibrary({
-          format: 'c',
-          model: 'stories260K.bin',
-          tokenizer: 'tok512.bin',
-          quant: 'q8_0',
-          arithmetic: arithmetic as 'float',
-          out,
-        });
+        exportStories(arithmetic, out);
         libraries.set(arithmetic, out);
       }
       return libraries.get(arithmetic)!;
